@@ -1,0 +1,44 @@
+// What every verb shares: the data-dir option, input reading, output helpers, exit codes.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <string>
+
+#include "node/data_dir.hpp"
+
+namespace agora::cli {
+
+// Exit codes of the contract.
+inline constexpr int kExitOk = 0, kExitFailure = 1, kExitUsage = 2, kExitInvalid = 3;
+
+// Options every verb takes; a verb's callback sets the exit code it wants.
+struct Context {
+  std::string data;
+  bool json = false;
+  int exit_code = kExitOk;
+};
+
+void add_data_option(CLI::App* verb, Context& ctx);
+void add_json_option(CLI::App* verb, Context& ctx);
+
+// Reads FILE, or standard input for "-"; throws InvalidInput naming the file.
+std::string read_input(const std::string& file);
+
+// Short display of a node id.
+std::string short_id(const PublicKey& key);
+
+using Registrar = void (*)(CLI::App& app, Context& ctx);
+void register_init(CLI::App&, Context&);
+void register_id(CLI::App&, Context&);
+void register_status(CLI::App&, Context&);
+void register_publish(CLI::App&, Context&);
+void register_import(CLI::App&, Context&);
+void register_list(CLI::App&, Context&);
+void register_show(CLI::App&, Context&);
+void register_retract(CLI::App&, Context&);
+void register_verify(CLI::App&, Context&);
+void register_export(CLI::App&, Context&);
+
+}  // namespace agora::cli

@@ -1,0 +1,47 @@
+// agora init: a new node (key pair, signed city profile) in the data dir.
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/cli_support.hpp"
+#include "node/publisher.hpp"
+
+namespace agora::cli {
+
+void register_init(CLI::App& app, Context& ctx) {
+  struct Options {
+    std::string city, country, region, name;
+    bool observer = false;
+  };
+  auto opts = std::make_shared<Options>();
+  auto* verb = app.add_subcommand("init", "create a node: key pair and signed city profile; prints the node id");
+  add_data_option(verb, ctx);
+  verb->add_option("--city", opts->city, "the city's name, as it writes it (e.g. \"Malmö\")");
+  verb->add_option("--country", opts->country, "ISO 3166-1 alpha-2 country code (e.g. SE)");
+  verb->add_option("--region", opts->region, "region or regional coalition (e.g. Europe)");
+  verb->add_flag("--observer", opts->observer, "a node that holds no city (e.g. a research institute)");
+  verb->add_option("--name", opts->name, "the observer's name");
+  verb->callback([&ctx, opts] {
+    auto path = DataDir::resolve(ctx.data);
+    if (opts->observer) {
+      if (!opts->city.empty() || !opts->country.empty())
+        throw CLI::ValidationError("--observer", "an observer node takes --name, not --city/--country");
+      if (opts->name.empty()) throw CLI::RequiredError("--name");
+      DataDir dir = DataDir::create(path, NodeRole::observer, opts->name);
+      std::cout << node_id(dir.id()) << "\n";
+      return;
+    }
+    if (opts->city.empty()) throw CLI::RequiredError("--city");
+    if (opts->country.empty()) throw CLI::RequiredError("--country");
+    nlohmann::json profile = {{"kind", "city"}, {"name", opts->city}, {"country", opts->country}};
+    if (!opts->region.empty()) profile["region"] = opts->region;
+    // Validate before anything touches the disk: bad input changes nothing.
+    auto input = validate_input(profile, PublisherIdentity{});
+    if (!input) throw InvalidInput("init: " + input.error().to_string());
+    DataDir dir = DataDir::create(path, NodeRole::city, opts->city);
+    Publisher(dir).publish({input.value()});
+    std::cout << node_id(dir.id()) << "\n";
+  });
+}
+
+}  // namespace agora::cli

@@ -1,0 +1,82 @@
+// agora list: latest versions of the records this node holds, filtered.
+#include <iostream>
+
+#include "cli/cli_support.hpp"
+#include "node/record_view.hpp"
+#include "protocol/utf8.hpp"
+
+namespace agora::cli {
+
+void register_list(CLI::App& app, Context& ctx) {
+  struct Options {
+    std::string kind, city, theme;
+    size_t limit = 0;
+  };
+  auto opts = std::make_shared<Options>();
+  auto* verb = app.add_subcommand("list", "latest versions of the records this node holds");
+  add_data_option(verb, ctx);
+  add_json_option(verb, ctx);
+  verb->add_option("--kind", opts->kind, "only this kind (practice, plan, city, ...)");
+  verb->add_option("--city", opts->city, "only this city: its name, node id or id prefix");
+  verb->add_option("--theme", opts->theme, "only records with this theme");
+  verb->add_option("--limit", opts->limit, "at most this many records");
+  verb->callback([&ctx, opts] {
+    DataDir dir = DataDir::open(DataDir::resolve(ctx.data), /*read_only=*/true);
+    storage::ListQuery q;
+    if (!opts->kind.empty()) {
+      q.kind = parse_kind(opts->kind);
+      if (!q.kind) {
+        auto near = nearest(opts->kind, kind_names());
+        throw InvalidInput("--kind: unknown kind \"" + opts->kind + "\"" +
+                           (near ? "; did you mean \"" + *near + "\"?" : ""));
+      }
+    }
+    if (!opts->theme.empty()) {
+      int t = vocabulary_index(themes(), opts->theme);
+      if (t < 0) {
+        auto near = nearest(opts->theme, themes());
+        throw InvalidInput("--theme: unknown theme \"" + opts->theme + "\"" +
+                           (near ? "; did you mean \"" + *near + "\"?" : ""));
+      }
+      q.theme = t;
+    }
+    nlohmann::json items = nlohmann::json::array();
+    size_t shown = 0;
+    dir.store().read([&](const storage::StoreReader& r) {
+      if (!opts->city.empty()) {
+        q.origin = resolve_city(r, opts->city);
+        if (!q.origin) throw InvalidInput("--city: no city \"" + opts->city + "\" is known to this node");
+      }
+      CityDirectory cities(r);
+      if (!ctx.json) std::printf("%-12s %-18s %-44s %4s  %s\n", "KIND", "CITY", "ID", "V", "TITLE");
+      r.list(q, [&](const PublicKey& origin, std::string_view, const storage::LatestEntry& e) {
+        auto view = r.at(e.local);
+        if (!view) return true;
+        SignedRecord rec = view->load();
+        auto h = decode_header(rec.header_bytes);
+        if (!h) return true;
+        nlohmann::json item = record_item(h.value(), rec.body, cities.find(origin));
+        if (ctx.json) {
+          items.push_back(std::move(item));
+        } else {
+          std::string title = item.value("title", item.value("name", item.value("indicator", "")));
+          if (utf8_length(title) > 60) {
+            size_t cut = 0, chars = 0;
+            while (cut < title.size() && chars < 57) cut += 1, chars += (title[cut] & 0xc0) != 0x80;
+            title = title.substr(0, cut) + "...";
+          }
+          std::string city = item.value("city", nlohmann::json()).is_string() ? item["city"].get<std::string>()
+                             : h.value().kind == Kind::city ? item.value("name", "")
+                                                            : short_id(origin);
+          std::printf("%-12s %-18s %-44s %4u  %s\n", std::string(kind_name(h.value().kind)).c_str(), city.c_str(),
+                      h.value().id.c_str(), h.value().version, title.c_str());
+        }
+        return !(opts->limit && ++shown >= opts->limit);
+      });
+      return 0;
+    });
+    if (ctx.json) std::cout << items.dump() << "\n";
+  });
+}
+
+}  // namespace agora::cli

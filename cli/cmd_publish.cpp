@@ -1,0 +1,26 @@
+// agora publish FILE|-: validate, sign and store one input record.
+#include <iostream>
+
+#include "cli/cli_support.hpp"
+#include "node/publisher.hpp"
+
+namespace agora::cli {
+
+void register_publish(CLI::App& app, Context& ctx) {
+  auto file = std::make_shared<std::string>();
+  auto* verb = app.add_subcommand("publish", "validate, sign and store one input record (JSON); prints KIND ID vVERSION");
+  add_data_option(verb, ctx);
+  verb->add_option("FILE", *file, "the record as a JSON file, or - for standard input")->required();
+  verb->callback([&ctx, file] {
+    DataDir dir = DataDir::open(DataDir::resolve(ctx.data));
+    std::string text = read_input(*file);
+    std::string name = *file == "-" ? "<stdin>" : *file;
+    auto input = parse_and_validate_input(text, dir.identity());
+    if (!input) throw InvalidInput(name + ": " + input.error().to_string());
+    auto result = Publisher(dir).publish({input.value()}).front();
+    std::cout << kind_name(result.kind) << " " << result.id << " v" << result.version
+              << (result.unchanged ? " (unchanged)" : "") << "\n";
+  });
+}
+
+}  // namespace agora::cli

@@ -1,0 +1,25 @@
+// agora retract REF: a signed tombstone for one of this city's records.
+#include <iostream>
+
+#include "cli/cli_support.hpp"
+#include "node/publisher.hpp"
+#include "node/record_view.hpp"
+
+namespace agora::cli {
+
+void register_retract(CLI::App& app, Context& ctx) {
+  auto ref = std::make_shared<std::string>();
+  auto* verb = app.add_subcommand("retract", "publish a signed tombstone for one of this city's records");
+  add_data_option(verb, ctx);
+  verb->add_option("REF", *ref, "ID (or ORIGIN/ID naming this city)")->required();
+  verb->callback([&ctx, ref] {
+    DataDir dir = DataDir::open(DataDir::resolve(ctx.data));
+    auto [origin, id] = dir.store().read([&](const storage::StoreReader& r) { return resolve_ref(r, dir.id(), *ref); });
+    if (origin != dir.id())
+      throw InvalidInput("retract: \"" + *ref + "\" belongs to another city; a city retracts only its own records");
+    auto result = Publisher(dir).retract(id);
+    std::cout << kind_name(result.kind) << " " << result.id << " v" << result.version << " retracted\n";
+  });
+}
+
+}  // namespace agora::cli

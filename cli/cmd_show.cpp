@@ -1,0 +1,64 @@
+// agora show REF: one record, optionally with every version.
+#include <iostream>
+
+#include "cli/cli_support.hpp"
+#include "node/record_view.hpp"
+
+namespace agora::cli {
+
+void register_show(CLI::App& app, Context& ctx) {
+  struct Options {
+    std::string ref;
+    bool history = false;
+  };
+  auto opts = std::make_shared<Options>();
+  auto* verb = app.add_subcommand("show", "one record: REF is ID (this city's) or ORIGIN/ID (ORIGIN: node id, prefix or city)");
+  add_data_option(verb, ctx);
+  add_json_option(verb, ctx);
+  verb->add_option("REF", opts->ref, "ID or ORIGIN/ID")->required();
+  verb->add_flag("--history", opts->history, "every version, oldest first");
+  verb->callback([&ctx, opts] {
+    DataDir dir = DataDir::open(DataDir::resolve(ctx.data), /*read_only=*/true);
+    dir.store().read([&](const storage::StoreReader& r) {
+      auto [origin, id] = resolve_ref(r, dir.id(), opts->ref);
+      auto latest = r.latest(origin, id);
+      if (!latest) throw InvalidInput("show: no record \"" + opts->ref + "\" on this node");
+      std::vector<uint64_t> positions = opts->history ? r.history(origin, id) : std::vector<uint64_t>{latest->local};
+      CityDirectory cities(r);
+      nlohmann::json versions = nlohmann::json::array();
+      for (uint64_t local : positions) {
+        auto view = r.at(local);
+        if (!view) continue;
+        SignedRecord rec = view->load();
+        auto h = decode_header(rec.header_bytes);
+        if (!h) throw std::runtime_error("stored record at log position " + std::to_string(local) + " is corrupt: " +
+                                         h.error().to_string() + " (run `agora verify`)");
+        versions.push_back(record_item(h.value(), rec.body, cities.find(origin)));
+      }
+      if (ctx.json) {
+        std::cout << (opts->history ? versions : versions.front()).dump(2) << "\n";
+        return 0;
+      }
+      for (const auto& item : versions) {
+        std::cout << item["kind"].get<std::string>() << " " << item["id"].get<std::string>() << " v"
+                  << item["version"].get<uint32_t>();
+        if (item.value("city", nlohmann::json()).is_string())
+          std::cout << "  " << item["city"].get<std::string>() << " (" << item.value("country", "") << ")";
+        std::cout << (item.value("retracted", false) ? "  [retracted]" : "") << "\n";
+        std::cout << "  origin " << item["origin"].get<std::string>() << "  seq " << item["seq"].get<uint64_t>()
+                  << "  published " << item["published"].get<std::string>() << "  visibility "
+                  << item["visibility"].get<std::string>() << "\n";
+        nlohmann::json fields = item;
+        for (const char* k : {"kind", "id", "origin", "city", "country", "version", "seq", "published", "visibility",
+                              "retracted"})
+          fields.erase(k);
+        for (auto& [k, v] : fields.items())
+          std::cout << "  " << k << ": " << (v.is_string() ? v.get<std::string>() : v.dump()) << "\n";
+        if (&item != &versions.back()) std::cout << "\n";
+      }
+      return 0;
+    });
+  });
+}
+
+}  // namespace agora::cli

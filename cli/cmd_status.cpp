@@ -1,0 +1,73 @@
+// agora status: what this node is and holds.
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/cli_support.hpp"
+
+namespace agora::cli {
+
+namespace fs = std::filesystem;
+
+static uint64_t dir_bytes(const fs::path& p) {
+  uint64_t total = 0;
+  std::error_code ec;
+  for (auto& e : fs::recursive_directory_iterator(p, ec))
+    if (e.is_regular_file(ec)) total += e.file_size(ec);
+  return total;
+}
+
+void register_status(CLI::App& app, Context& ctx) {
+  auto* verb = app.add_subcommand("status", "show this node: identity, records held per kind and origin, store size");
+  add_data_option(verb, ctx);
+  add_json_option(verb, ctx);
+  verb->callback([&ctx] {
+    DataDir dir = DataDir::open(DataDir::resolve(ctx.data), /*read_only=*/true);
+    nlohmann::json s;
+    s["node"] = node_id(dir.id());
+    s["role"] = dir.role() == NodeRole::city ? "city" : "observer";
+    s["data_dir"] = dir.path().string();
+    s["store_bytes"] = dir_bytes(dir.path() / "store");
+    s["store_format"] = storage::kStoreFormatVersion;
+    dir.store().read([&](const storage::StoreReader& r) {
+      if (auto p = city_profile(r, dir.id()))
+        s["city"] = {{"name", p->name}, {"country", p->country}, {"region", p->region}};
+      else
+        s["name"] = dir.name();
+      nlohmann::json kinds = nlohmann::json::object();
+      for (int k = 1; k <= kKindCount; ++k) kinds[kind_name(Kind(k))] = r.count_latest(Kind(k));
+      s["records"] = kinds;
+      s["log_length"] = r.last_local();
+      nlohmann::json origins = nlohmann::json::array();
+      for (const auto& h : r.heads()) {
+        auto p = city_profile(r, h.origin);
+        origins.push_back({{"origin", node_id(h.origin)}, {"city", p ? nlohmann::json(p->name) : nlohmann::json()},
+                           {"seq", h.seq}});
+      }
+      s["origins"] = origins;
+      return 0;
+    });
+    if (ctx.json) {
+      std::cout << s.dump(2) << "\n";
+      return;
+    }
+    std::cout << "node      " << s["node"].get<std::string>() << "\n";
+    if (s.contains("city"))
+      std::cout << "city      " << s["city"]["name"].get<std::string>() << " (" << s["city"]["country"].get<std::string>()
+                << (s["city"]["region"].get<std::string>().empty() ? "" : ", " + s["city"]["region"].get<std::string>())
+                << ")\n";
+    else
+      std::cout << "observer  " << dir.name() << "\n";
+    std::cout << "data dir  " << dir.path().string() << " (store " << s["store_bytes"].get<uint64_t>() / 1024
+              << " KiB, format " << storage::kStoreFormatVersion << ")\n";
+    std::cout << "records  ";
+    for (auto& [k, n] : s["records"].items()) std::cout << " " << k << " " << n.get<uint64_t>();
+    std::cout << "\n";
+    for (const auto& o : s["origins"])
+      std::cout << "origin    " << o["origin"].get<std::string>().substr(0, 12) << "  "
+                << (o["city"].is_null() ? "?" : o["city"].get<std::string>()) << "  up to seq "
+                << o["seq"].get<uint64_t>() << "\n";
+  });
+}
+
+}  // namespace agora::cli

@@ -1,0 +1,41 @@
+// agora: the command-line front end of a city node.
+#include <iostream>
+
+#include "cli/cli_support.hpp"
+#include "storage/lmdb_env.hpp"
+
+int main(int argc, char** argv) {
+  using namespace agora::cli;
+  CLI::App app{"agora - a peer-network node for cities exchanging inclusion practices", "agora"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "agora 0.1.0");
+  Context ctx;
+  for (Registrar r : {register_init, register_id, register_status, register_publish, register_import, register_list,
+                      register_show, register_retract, register_verify, register_export})
+    r(app, ctx);
+
+  auto is_verb = [&](const std::string& name) {
+    for (const CLI::App* verb : app.get_subcommands({}))
+      if (verb->check_name(name)) return true;
+    return false;
+  };
+  if (argc > 1 && argv[1][0] != '-' && !is_verb(argv[1])) {
+    std::cerr << "error: unknown verb \"" << argv[1] << "\" (see `agora --help`)\n";
+    return kExitUsage;
+  }
+  try {
+    app.parse(argc, argv);
+    return ctx.exit_code;
+  } catch (const CLI::Success& e) {
+    return app.exit(e);  // --help, --version
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "error: " << e.what() << " (see `agora --help`)\n";
+    return kExitUsage;
+  } catch (const agora::InvalidInput& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return kExitInvalid;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return kExitFailure;
+  }
+}

@@ -1,0 +1,112 @@
+#include "node/data_dir.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace agora {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kKeyFile = "node.key";
+constexpr const char* kProfileFile = "node.json";
+constexpr const char* kStoreDir = "store";
+
+void write_file_durably(const fs::path& path, const std::string& content, mode_t mode) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) throw std::runtime_error("cannot create " + path.string() + ": " + std::strerror(errno));
+  bool ok = ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) throw std::runtime_error("cannot write " + path.string() + ": " + std::strerror(errno));
+}
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read " + path.string());
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+storage::EnvOptions env_options(bool read_only) {
+  storage::EnvOptions o;
+  o.read_only = read_only;
+  if (const char* max = std::getenv("AGORA_MAP_MAX_MB")) o.max_map_bytes = std::strtoull(max, nullptr, 10) << 20;
+  if (const char* init = std::getenv("AGORA_MAP_INITIAL_MB")) o.initial_map_bytes = std::strtoull(init, nullptr, 10) << 20;
+  o.initial_map_bytes = std::min(o.initial_map_bytes, o.max_map_bytes);
+  return o;
+}
+
+}  // namespace
+
+fs::path DataDir::resolve(const std::string& flag) {
+  if (!flag.empty()) return flag;
+  if (const char* env = std::getenv("AGORA_DATA"); env && *env) return env;
+  return "agora-data";
+}
+
+DataDir::DataDir(fs::path dir, SigningKey key, NodeRole role, std::string name, bool read_only)
+    : dir_(std::move(dir)), key_(std::move(key)), role_(role), name_(std::move(name)) {
+  store_ = std::make_unique<storage::RecordStore>(dir_ / kStoreDir, env_options(read_only));
+}
+
+DataDir DataDir::create(const fs::path& dir, NodeRole role, const std::string& name) {
+  if (fs::exists(dir / kKeyFile) || fs::exists(dir / kProfileFile) || fs::exists(dir / kStoreDir))
+    throw InvalidInput("data dir " + dir.string() + " already holds a node; init changes nothing");
+  if (fs::exists(dir) && !fs::is_directory(dir)) throw InvalidInput(dir.string() + " exists and is not a directory");
+  fs::create_directories(dir);
+  ::chmod(dir.c_str(), 0700);
+  SigningKey key = SigningKey::generate();
+  // The key file is created last-but-one and exclusively: two concurrent inits cannot both win.
+  write_file_durably(dir / kKeyFile, key.to_pem(), 0600);
+  json profile = {{"role", role == NodeRole::city ? "city" : "observer"}, {"name", name}, {"format", 1}};
+  write_file_durably(dir / kProfileFile, profile.dump(2) + "\n", 0644);
+  return DataDir(dir, std::move(key), role, name, false);
+}
+
+DataDir DataDir::open(const fs::path& dir, bool read_only) {
+  if (!fs::exists(dir / kKeyFile))
+    throw std::runtime_error("no node in " + dir.string() + " (run `agora init` or pass --data DIR)");
+  struct stat st {};
+  if (::stat((dir / kKeyFile).c_str(), &st) == 0 && (st.st_mode & 077))
+    throw std::runtime_error("key file " + (dir / kKeyFile).string() +
+                             " is readable by others; run `chmod 600` on it");
+  auto key = SigningKey::from_pem(read_file(dir / kKeyFile));
+  if (!key) throw std::runtime_error("key file " + (dir / kKeyFile).string() + " does not hold an Ed25519 private key");
+  json profile = json::parse(read_file(dir / kProfileFile), nullptr, false);
+  if (!profile.is_object()) throw std::runtime_error((dir / kProfileFile).string() + " is not valid JSON");
+  NodeRole role = profile.value("role", "city") == "observer" ? NodeRole::observer : NodeRole::city;
+  return DataDir(dir, std::move(*key), role, profile.value("name", ""), read_only);
+}
+
+PublisherIdentity DataDir::identity() {
+  PublisherIdentity who;
+  who.node_id = node_id(id());
+  store_->read([&](const storage::StoreReader& r) {
+    if (auto p = city_profile(r, id())) who.city = p->name, who.country = p->country;
+    return 0;
+  });
+  return who;
+}
+
+std::optional<CityProfile> city_profile(const storage::StoreReader& reader, const PublicKey& origin) {
+  auto latest = reader.latest(origin, kCityProfileId);
+  if (!latest || latest->tombstone || latest->kind != Kind::city) return std::nullopt;
+  auto view = reader.at(latest->local);
+  if (!view) return std::nullopt;
+  auto record = view->load();
+  if (!record.body) return std::nullopt;
+  json body = json::parse(*record.body, nullptr, false);
+  if (!body.is_object()) return std::nullopt;
+  return CityProfile{body.value("name", ""), body.value("country", ""), body.value("region", "")};
+}
+
+}  // namespace agora

@@ -1,0 +1,63 @@
+// A node's data directory: its identity (key file, profile) and its record store.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "protocol/crypto.hpp"
+#include "protocol/input_schema.hpp"
+#include "storage/record_store.hpp"
+
+namespace agora {
+
+// Input the user gave was invalid; nothing was written (the CLI exits 3).
+class InvalidInput : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+enum class NodeRole { city, observer };
+
+class DataDir {
+ public:
+  // --data DIR, else $AGORA_DATA, else ./agora-data.
+  static std::filesystem::path resolve(const std::string& flag);
+
+  // Creates a new node: key pair (node.key, mode 0600) and node.json. Refuses, changing
+  // nothing, if dir already holds a node. The city record is published by the caller.
+  static DataDir create(const std::filesystem::path& dir, NodeRole role, const std::string& name);
+  // Opens an existing node; throws naming the dir when there is none.
+  static DataDir open(const std::filesystem::path& dir, bool read_only = false);
+
+  const std::filesystem::path& path() const { return dir_; }
+  const SigningKey& key() const { return *key_; }
+  const PublicKey& id() const { return key_->public_key(); }
+  NodeRole role() const { return role_; }
+  const std::string& name() const { return name_; }
+  storage::RecordStore& store() { return *store_; }
+
+  // Who this node publishes as, from its latest city record.
+  PublisherIdentity identity();
+
+ private:
+  DataDir(std::filesystem::path dir, SigningKey key, NodeRole role, std::string name, bool read_only);
+
+  std::filesystem::path dir_;
+  std::optional<SigningKey> key_;
+  NodeRole role_;
+  std::string name_;
+  std::unique_ptr<storage::RecordStore> store_;
+};
+
+// The city record of an origin (name, country, region), if this node holds it.
+struct CityProfile {
+  std::string name, country, region;
+};
+std::optional<CityProfile> city_profile(const storage::StoreReader& reader, const PublicKey& origin);
+
+inline constexpr const char* kCityProfileId = "profile";
+
+}  // namespace agora

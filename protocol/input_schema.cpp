@@ -1,0 +1,539 @@
+#include "protocol/input_schema.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <functional>
+#include <set>
+#include <vector>
+
+#include "protocol/limits.hpp"
+#include "protocol/record.hpp"
+#include "protocol/utf8.hpp"
+
+namespace agora {
+
+using nlohmann::json;
+
+namespace {
+
+std::string in_quotes(std::string_view s) { return "\"" + std::string(s) + "\""; }
+
+std::string type_name(const json& v) {
+  if (v.is_string()) return "a string";
+  if (v.is_number_integer() || v.is_number_unsigned()) return "an integer";
+  if (v.is_number()) return "a number";
+  if (v.is_boolean()) return "a boolean";
+  if (v.is_array()) return "an array";
+  if (v.is_object()) return "an object";
+  return "null";
+}
+
+// Thrown inside this file only; validate_input turns it into a Result.
+struct Invalid {
+  Error error;
+};
+[[noreturn]] void fail(std::string path, std::string message) { throw Invalid{{std::move(path), std::move(message)}}; }
+
+std::string join_path(const std::string& base, const std::string& key) { return base.empty() ? key : base + "." + key; }
+std::string index_path(const std::string& base, size_t i) { return base + "[" + std::to_string(i) + "]"; }
+
+// Reads the fields of one JSON object, rejecting unknown keys with a suggestion.
+class Fields {
+ public:
+  Fields(const json& obj, std::string path, std::vector<std::string> allowed)
+      : obj_(obj), path_(std::move(path)), allowed_(std::move(allowed)) {
+    if (!obj.is_object()) fail(path_.empty() ? "record" : path_, "expected an object, got " + type_name(obj));
+    for (auto& [key, value] : obj.items()) {
+      if (std::find(allowed_.begin(), allowed_.end(), key) != allowed_.end()) continue;
+      std::string msg = "unknown field";
+      if (auto near = nearest(key, allowed_)) msg += "; did you mean " + in_quotes(*near) + "?";
+      fail(join_path(path_, key), msg);
+    }
+  }
+
+  const json* optional(const std::string& key) const {
+    auto it = obj_.find(key);
+    return it == obj_.end() || it->is_null() ? nullptr : &*it;
+  }
+  const json& required(const std::string& key) const {
+    const json* v = optional(key);
+    if (!v) fail(join_path(path_, key), "required field is missing");
+    return *v;
+  }
+  std::string path(const std::string& key) const { return join_path(path_, key); }
+
+ private:
+  const json& obj_;
+  std::string path_;
+  std::vector<std::string> allowed_;
+};
+
+std::string text(const json& v, const std::string& path, size_t max_chars, bool multiline = false) {
+  if (!v.is_string()) fail(path, "expected a string, got " + type_name(v));
+  const auto& s = v.get_ref<const std::string&>();
+  // nlohmann's parser rejects ill-formed UTF-8; this also covers values built in code.
+  if (!is_valid_utf8(s)) fail(path, "not valid UTF-8");
+  for (unsigned char c : s)
+    if (c < 0x20 && !(multiline && (c == '\n' || c == '\t' || c == '\r')))
+      fail(path, "contains a control character");
+  size_t n = utf8_length(s);
+  if (n > max_chars) fail(path, "longer than " + std::to_string(max_chars) + " characters (" + std::to_string(n) + ")");
+  if (s.find_first_not_of(" \t\r\n") == std::string::npos) fail(path, "must not be empty");
+  return s;
+}
+
+int year_of(const json& v, const std::string& path) {
+  if (!v.is_number_integer()) fail(path, "expected a year (integer), got " + type_name(v));
+  auto y = v.get<int64_t>();
+  if (y < limits::kMinYear || y > limits::kMaxYear)
+    fail(path, "year " + std::to_string(y) + " outside " + std::to_string(limits::kMinYear) + "-" +
+                   std::to_string(limits::kMaxYear));
+  return static_cast<int>(y);
+}
+
+double number(const json& v, const std::string& path) {
+  if (!v.is_number()) fail(path, "expected a number, got " + type_name(v));
+  return v.get<double>();
+}
+
+// "YYYY-MM-DD" with a real calendar date.
+std::string date(const json& v, const std::string& path) {
+  std::string s = text(v, path, 10);
+  auto digits = [&](size_t from, size_t n) {
+    for (size_t i = from; i < from + n; ++i)
+      if (s[i] < '0' || s[i] > '9') return false;
+    return true;
+  };
+  if (s.size() != 10 || s[4] != '-' || s[7] != '-' || !digits(0, 4) || !digits(5, 2) || !digits(8, 2))
+    fail(path, "expected a date YYYY-MM-DD, got " + in_quotes(s));
+  int y = std::stoi(s.substr(0, 4)), m = std::stoi(s.substr(5, 2)), d = std::stoi(s.substr(8, 2));
+  static constexpr int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  if (y < limits::kMinYear || y > limits::kMaxYear || m < 1 || m > 12 || d < 1 || d > kDays[m - 1] ||
+      (m == 2 && d == 29 && !leap))
+    fail(path, "not a valid date: " + in_quotes(s));
+  return s;
+}
+
+template <class Each>
+void array_of(const json& v, const std::string& path, size_t max_items, bool non_empty, Each each) {
+  if (!v.is_array()) fail(path, "expected an array, got " + type_name(v));
+  if (non_empty && v.empty()) fail(path, "must not be empty");
+  if (v.size() > max_items) fail(path, "more than " + std::to_string(max_items) + " items");
+  for (size_t i = 0; i < v.size(); ++i) each(v[i], index_path(path, i));
+}
+
+int vocab(const json& v, const std::string& path, std::span<const std::string_view> list, const char* what) {
+  if (!v.is_string()) fail(path, std::string("expected a ") + what + " (string), got " + type_name(v));
+  const auto& s = v.get_ref<const std::string&>();
+  int i = vocabulary_index(list, s);
+  if (i >= 0) return i;
+  std::string msg = std::string("unknown ") + what + " " + in_quotes(s);
+  if (auto near = nearest(s, list)) msg += "; did you mean " + in_quotes(*near) + "?";
+  fail(path, msg);
+}
+
+void unique_strings(const json& arr, const std::string& path) {
+  std::set<std::string> seen;
+  for (size_t i = 0; i < arr.size(); ++i)
+    if (!seen.insert(arr[i].get<std::string>()).second)
+      fail(index_path(path, i), "duplicate value " + in_quotes(arr[i].get<std::string>()));
+}
+
+std::string url(const json& v, const std::string& path) {
+  std::string s = text(v, path, limits::kMaxUrlChars);
+  if (!(s.starts_with("https://") || s.starts_with("http://")) || s.find_first_of(" \t\"<>") != std::string::npos)
+    fail(path, "expected an http(s) URL, got " + in_quotes(s));
+  return s;
+}
+
+std::string node_ref(const json& v, const std::string& path) {
+  std::string s = text(v, path, 64);
+  if (!parse_node_id(s) || s != [&] { std::string l = s; for (auto& c : l) c = static_cast<char>(std::tolower(c)); return l; }())
+    fail(path, "expected a node id (64 lowercase hex digits)");
+  return s;
+}
+
+// "ORIGIN/ID": a record of another (or this) city.
+std::string record_ref(const json& v, const std::string& path) {
+  std::string s = text(v, path, 64 + 1 + limits::kMaxIdLength);
+  auto slash = s.find('/');
+  if (slash == std::string::npos || !parse_node_id(s.substr(0, slash)) || !is_valid_record_id(s.substr(slash + 1)))
+    fail(path, "expected ORIGIN/ID (a node id, a slash, a record id)");
+  return s;
+}
+
+void framework_refs(const json& v, const std::string& path) {
+  array_of(v, path, limits::kMaxListItems, false, [](const json& item, const std::string& p) {
+    Fields f(item, p, {"framework", "ref"});
+    const json& fw = f.required("framework");
+    std::vector<std::string> ids;
+    for (const auto& x : builtin_frameworks()) ids.emplace_back(x.id);
+    if (!fw.is_string()) fail(f.path("framework"), "expected a framework id (string), got " + type_name(fw));
+    const Framework* framework = find_framework(fw.get<std::string>());
+    if (!framework) {
+      std::string msg = "unknown framework " + in_quotes(fw.get<std::string>());
+      if (auto near = nearest(fw.get<std::string>(), ids)) msg += "; did you mean " + in_quotes(*near) + "?";
+      fail(f.path("framework"), msg);
+    }
+    const json& ref = f.required("ref");
+    if (!ref.is_string()) fail(f.path("ref"), "expected a commitment reference (string), got " + type_name(ref));
+    std::vector<std::string> refs;
+    for (const auto& r : framework->refs) refs.emplace_back(r.ref);
+    if (std::find(refs.begin(), refs.end(), ref.get<std::string>()) == refs.end()) {
+      std::string msg = "unknown ref " + in_quotes(ref.get<std::string>()) + " in " + std::string(framework->id) +
+                        " (valid: " + refs.front() + "-" + refs.back() + ")";
+      fail(f.path("ref"), msg);
+    }
+  });
+}
+
+uint16_t theme_bits(const json& v, const std::string& path, bool required_non_empty) {
+  uint16_t bits = 0;
+  array_of(v, path, themes().size(), required_non_empty, [&](const json& t, const std::string& p) {
+    bits |= static_cast<uint16_t>(1u << vocab(t, p, themes(), "theme"));
+  });
+  unique_strings(v, path);
+  return bits;
+}
+
+void string_list(const json& v, const std::string& path, size_t max_chars) {
+  array_of(v, path, limits::kMaxListItems, false, [&](const json& s, const std::string& p) { text(s, p, max_chars); });
+}
+
+// ---- one validator per kind; each fills keys and checks the fields it allows ----
+
+const std::vector<std::string> kCommon = {"kind", "id", "visibility", "origin", "city", "country"};
+
+std::vector<std::string> with_common(std::initializer_list<std::string> fields) {
+  std::vector<std::string> all = kCommon;
+  all.insert(all.end(), fields);
+  return all;
+}
+
+void validate_practice(const Fields& f, ValidatedInput& out) {
+  out.title = text(f.required("title"), f.path("title"), limits::kMaxTitleChars);
+  text(f.required("summary"), f.path("summary"), limits::kMaxSummaryChars, true);
+  vocab(f.required("language"), f.path("language"), language_codes(), "language");
+  out.keys.themes = theme_bits(f.required("themes"), f.path("themes"), true);
+  if (auto* v = f.optional("body")) {
+    if (!v->is_string()) fail(f.path("body"), "expected Markdown text (string), got " + type_name(*v));
+    if (v->get_ref<const std::string&>().size() > limits::kMaxMarkdownBytes)
+      fail(f.path("body"), "larger than " + std::to_string(limits::kMaxMarkdownBytes) + " bytes");
+    text(*v, f.path("body"), limits::kMaxMarkdownBytes, true);
+  }
+  if (auto* v = f.optional("principles")) {
+    array_of(*v, f.path("principles"), principles().size(), false,
+             [](const json& p, const std::string& path) { vocab(p, path, principles(), "principle"); });
+    unique_strings(*v, f.path("principles"));
+  }
+  if (auto* v = f.optional("frameworks")) framework_refs(*v, f.path("frameworks"));
+  if (auto* v = f.optional("started")) out.keys.year = static_cast<uint16_t>(year_of(*v, f.path("started")));
+  if (auto* v = f.optional("ended")) {
+    int ended = year_of(*v, f.path("ended"));
+    if (out.keys.year && ended < out.keys.year) fail(f.path("ended"), "before \"started\"");
+  }
+  if (auto* v = f.optional("partners")) string_list(*v, f.path("partners"), limits::kMaxShortTextChars);
+  if (auto* v = f.optional("outcomes"))
+    array_of(*v, f.path("outcomes"), limits::kMaxListItems, false, [](const json& o, const std::string& p) {
+      Fields of(o, p, {"indicator", "value", "unit", "year"});
+      text(of.required("indicator"), of.path("indicator"), limits::kMaxShortTextChars);
+      number(of.required("value"), of.path("value"));
+      if (auto* u = of.optional("unit")) text(*u, of.path("unit"), 50);
+      if (auto* y = of.optional("year")) year_of(*y, of.path("year"));
+    });
+  if (auto* v = f.optional("links"))
+    array_of(*v, f.path("links"), limits::kMaxListItems, false, [](const json& l, const std::string& p) { url(l, p); });
+  if (auto* v = f.optional("contact")) text(*v, f.path("contact"), limits::kMaxShortTextChars);
+}
+
+void validate_city(const Fields& f, ValidatedInput& out) {
+  out.title = text(f.required("name"), f.path("name"), limits::kMaxNameChars);
+  std::string cc = text(f.required("country"), f.path("country"), 2);
+  if (cc.size() != 2 || !std::isupper(static_cast<unsigned char>(cc[0])) || !std::isupper(static_cast<unsigned char>(cc[1])))
+    fail(f.path("country"), "expected an ISO 3166-1 alpha-2 code such as \"NL\"");
+  if (auto* v = f.optional("region")) text(*v, f.path("region"), limits::kMaxNameChars);
+  if (auto* v = f.optional("languages")) {
+    array_of(*v, f.path("languages"), language_codes().size(), false,
+             [](const json& l, const std::string& p) { vocab(l, p, language_codes(), "language"); });
+    unique_strings(*v, f.path("languages"));
+  }
+  if (auto* v = f.optional("links"))
+    array_of(*v, f.path("links"), limits::kMaxListItems, false, [](const json& l, const std::string& p) { url(l, p); });
+}
+
+const Framework& framework_field(const Fields& f) {
+  const json& fw = f.required("framework");
+  if (!fw.is_string()) fail(f.path("framework"), "expected a framework id (string), got " + type_name(fw));
+  const Framework* framework = find_framework(fw.get<std::string>());
+  if (!framework) {
+    std::vector<std::string> ids;
+    for (const auto& x : builtin_frameworks()) ids.emplace_back(x.id);
+    std::string msg = "unknown framework " + in_quotes(fw.get<std::string>());
+    if (auto near = nearest(fw.get<std::string>(), ids)) msg += "; did you mean " + in_quotes(*near) + "?";
+    fail(f.path("framework"), msg);
+  }
+  return *framework;
+}
+
+void validate_plan(const Fields& f, ValidatedInput& out) {
+  const Framework& framework = framework_field(f);
+  out.title = text(f.required("title"), f.path("title"), limits::kMaxTitleChars);
+  if (auto* v = f.optional("summary")) text(*v, f.path("summary"), limits::kMaxSummaryChars, true);
+  if (auto* v = f.optional("language")) vocab(*v, f.path("language"), language_codes(), "language");
+  Fields period(f.required("period"), f.path("period"), {"from", "to"});
+  std::string from = date(period.required("from"), period.path("from"));
+  std::string to = date(period.required("to"), period.path("to"));
+  if (to < from) fail(period.path("to"), "before \"from\"");
+  out.keys.year = static_cast<uint16_t>(std::stoi(from.substr(0, 4)));
+  std::set<std::string> item_ids;
+  static constexpr std::string_view kStatuses[] = {"planned", "in-progress", "done", "delayed", "dropped"};
+  static constexpr std::string_view kDirections[] = {"increase", "decrease"};
+  array_of(f.required("items"), f.path("items"), limits::kMaxListItems, true, [&](const json& it, const std::string& p) {
+    Fields item(it, p, {"id", "commitment", "action", "department", "start", "due", "status", "themes", "indicators"});
+    std::string id = text(item.required("id"), item.path("id"), limits::kMaxIdLength);
+    if (!is_valid_record_id(id)) fail(item.path("id"), "expected lowercase letters, digits, '-', '_' or '.'");
+    if (!item_ids.insert(id).second) fail(item.path("id"), "duplicate item id " + in_quotes(id));
+    const json& c = item.required("commitment");
+    if (!c.is_string()) fail(item.path("commitment"), "expected a commitment reference (string), got " + type_name(c));
+    bool known = std::any_of(framework.refs.begin(), framework.refs.end(),
+                             [&](const FrameworkRef& r) { return r.ref == c.get<std::string>(); });
+    if (!known)
+      fail(item.path("commitment"), "unknown commitment " + in_quotes(c.get<std::string>()) + " in " +
+                                        std::string(framework.id));
+    text(item.required("action"), item.path("action"), limits::kMaxSummaryChars, true);
+    if (auto* v = item.optional("department")) text(*v, item.path("department"), limits::kMaxShortTextChars);
+    std::string start, due;
+    if (auto* v = item.optional("start")) start = date(*v, item.path("start"));
+    if (auto* v = item.optional("due")) due = date(*v, item.path("due"));
+    if (!start.empty() && !due.empty() && due < start) fail(item.path("due"), "before \"start\"");
+    if (auto* v = item.optional("status")) vocab(*v, item.path("status"), kStatuses, "status");
+    if (auto* v = item.optional("themes")) out.keys.themes |= theme_bits(*v, item.path("themes"), false);
+    if (auto* v = item.optional("indicators")) {
+      std::set<std::string> names;
+      array_of(*v, item.path("indicators"), limits::kMaxListItems, false, [&](const json& ind, const std::string& ip) {
+        Fields i(ind, ip, {"name", "unit", "baseline", "target", "direction"});
+        std::string name = text(i.required("name"), i.path("name"), limits::kMaxShortTextChars);
+        if (!names.insert(name).second) fail(i.path("name"), "duplicate indicator " + in_quotes(name));
+        if (auto* u = i.optional("unit")) text(*u, i.path("unit"), 50);
+        double baseline = number(i.required("baseline"), i.path("baseline"));
+        double target = number(i.required("target"), i.path("target"));
+        int dir = vocab(i.required("direction"), i.path("direction"), kDirections, "direction");
+        if ((dir == 0 && target < baseline) || (dir == 1 && target > baseline))
+          fail(i.path("target"), std::string("does not ") + (dir == 0 ? "increase" : "decrease") + " from the baseline");
+      });
+    }
+  });
+}
+
+void validate_report(const Fields& f, ValidatedInput& out) {
+  std::string plan = text(f.required("plan"), f.path("plan"), limits::kMaxIdLength);
+  if (!is_valid_record_id(plan)) fail(f.path("plan"), "expected a plan id");
+  text(f.required("item"), f.path("item"), limits::kMaxIdLength);
+  out.title = text(f.required("indicator"), f.path("indicator"), limits::kMaxShortTextChars);
+  number(f.required("value"), f.path("value"));
+  out.keys.year = static_cast<uint16_t>(std::stoi(date(f.required("date"), f.path("date")).substr(0, 4)));
+  if (auto* v = f.optional("source")) text(*v, f.path("source"), limits::kMaxShortTextChars);
+  if (auto* v = f.optional("note")) text(*v, f.path("note"), limits::kMaxSummaryChars, true);
+}
+
+void validate_adoption(const Fields& f, ValidatedInput& out) {
+  out.title = record_ref(f.required("practice"), f.path("practice"));
+  if (auto* v = f.optional("notes")) text(*v, f.path("notes"), limits::kMaxSummaryChars, true);
+  if (auto* v = f.optional("started")) out.keys.year = static_cast<uint16_t>(year_of(*v, f.path("started")));
+  if (auto* v = f.optional("themes")) out.keys.themes = theme_bits(*v, f.path("themes"), false);
+}
+
+void validate_partnership(const Fields& f, ValidatedInput& out) {
+  out.title = node_ref(f.required("with"), f.path("with"));
+  static constexpr std::string_view kRelations[] = {"twin", "coalition-member"};
+  int rel = vocab(f.required("relation"), f.path("relation"), kRelations, "relation");
+  if (rel == 1) {
+    const json& c = f.required("coalition");
+    if (!c.is_string() || !is_valid_coalition_name(c.get<std::string>()))
+      fail(f.path("coalition"), "expected a coalition name (lowercase letters, digits, '-')");
+  } else if (f.optional("coalition")) {
+    fail(f.path("coalition"), "only for relation \"coalition-member\"");
+  }
+  if (auto* v = f.optional("topics")) out.keys.themes = theme_bits(*v, f.path("topics"), false);
+  if (auto* v = f.optional("since")) out.keys.year = static_cast<uint16_t>(year_of(*v, f.path("since")));
+  if (auto* v = f.optional("notes")) text(*v, f.path("notes"), limits::kMaxSummaryChars, true);
+}
+
+void validate_coalition(const Fields& f, ValidatedInput& out) {
+  const json& name = f.required("name");
+  if (!name.is_string() || !is_valid_coalition_name(name.get<std::string>()))
+    fail(f.path("name"), "expected a coalition name (lowercase letters, digits, '-')");
+  out.title = text(f.required("title"), f.path("title"), limits::kMaxTitleChars);
+  text(f.required("region"), f.path("region"), limits::kMaxNameChars);
+  framework_field(f);
+  if (auto* v = f.optional("members")) {
+    array_of(*v, f.path("members"), 1000, false, [](const json& m, const std::string& p) { node_ref(m, p); });
+    unique_strings(*v, f.path("members"));
+  }
+  if (auto* v = f.optional("since")) out.keys.year = static_cast<uint16_t>(year_of(*v, f.path("since")));
+}
+
+struct KindSpec {
+  Kind kind;
+  std::vector<std::string> fields;
+  std::function<void(const Fields&, ValidatedInput&)> validate;
+};
+
+const std::vector<KindSpec>& kind_specs() {
+  static const std::vector<KindSpec> specs = {
+      {Kind::practice,
+       with_common({"title", "summary", "language", "themes", "body", "principles", "frameworks", "started", "ended",
+                    "partners", "outcomes", "links", "contact"}),
+       validate_practice},
+      {Kind::city, {"kind", "id", "visibility", "name", "country", "region", "languages", "links"}, validate_city},
+      {Kind::plan, with_common({"title", "summary", "language", "framework", "period", "items"}), validate_plan},
+      {Kind::report, with_common({"plan", "item", "indicator", "value", "date", "source", "note"}), validate_report},
+      {Kind::adoption, with_common({"practice", "notes", "started", "themes"}), validate_adoption},
+      {Kind::partnership, with_common({"with", "relation", "coalition", "topics", "since", "notes"}),
+       validate_partnership},
+      {Kind::coalition, with_common({"name", "title", "region", "framework", "members", "since"}), validate_coalition},
+  };
+  return specs;
+}
+
+// The signer is the city: input may restate it, never claim another.
+void check_claims(const json& in, const PublisherIdentity& self) {
+  auto claim = [&](const char* key, const std::string& own) {
+    auto it = in.find(key);
+    if (it == in.end()) return;
+    if (!it->is_string()) fail(key, "expected a string, got " + type_name(*it));
+    const auto& value = it->get_ref<const std::string&>();
+    if (fold_for_match(value) != fold_for_match(own))
+      fail(key, "record claims " + std::string(key) + " " + in_quotes(value) + " but this node publishes for " +
+                    (own.empty() ? std::string("no city") : in_quotes(own)) + "; a city publishes only its own records");
+  };
+  claim("origin", self.node_id);
+  claim("city", self.city);
+  // Countries are compared when given as an ISO code; a spelled-out name is not checked.
+  if (auto it = in.find("country"); it != in.end() && it->is_string() && it->get<std::string>().size() == 2)
+    claim("country", self.country);
+}
+
+}  // namespace
+
+Result<ValidatedInput> validate_input(const json& in, const PublisherIdentity& self) {
+  try {
+    if (!in.is_object()) fail("record", "expected a JSON object, got " + type_name(in));
+    auto kind_it = in.find("kind");
+    if (kind_it == in.end()) fail("kind", "required field is missing");
+    if (!kind_it->is_string()) fail("kind", "expected a string, got " + type_name(*kind_it));
+    const auto& kind_text = kind_it->get_ref<const std::string&>();
+    auto kind = parse_kind(kind_text);
+    if (!kind) {
+      std::string msg = "unknown kind " + in_quotes(kind_text);
+      if (auto near = nearest(kind_text, kind_names())) msg += "; did you mean " + in_quotes(*near) + "?";
+      fail("kind", msg);
+    }
+    const auto& specs = kind_specs();
+    const KindSpec& spec = *std::find_if(specs.begin(), specs.end(), [&](const KindSpec& s) { return s.kind == *kind; });
+    Fields fields(in, "", spec.fields);
+    // A city record states the city itself; every other kind may only restate it.
+    if (*kind != Kind::city) check_claims(in, self);
+
+    ValidatedInput out;
+    out.kind = *kind;
+    if (auto* id = fields.optional("id")) {
+      if (!id->is_string()) fail("id", "expected a string, got " + type_name(*id));
+      if (!is_valid_record_id(id->get<std::string>()))
+        fail("id", "expected 1-80 lowercase letters, digits, '-', '_' or '.', starting with a letter or digit");
+      out.id = id->get<std::string>();
+      if (*kind == Kind::city && *out.id != "profile") fail("id", "a city record's id is always \"profile\"");
+    }
+    if (*kind == Kind::city) out.id = "profile";
+    if (auto* v = fields.optional("visibility")) {
+      if (!v->is_string()) fail("visibility", "expected a string, got " + type_name(*v));
+      out.visibility = v->get<std::string>();
+      if (!is_valid_visibility(out.visibility)) {
+        static constexpr std::string_view kVis[] = {"public", "partners", "private", "coalition:NAME"};
+        std::string msg = "unknown visibility " + in_quotes(out.visibility);
+        if (auto near = nearest(out.visibility, kVis)) msg += "; did you mean " + in_quotes(*near) + "?";
+        fail("visibility", msg);
+      }
+      if (*kind == Kind::city && out.visibility != "public") fail("visibility", "a city profile is always public");
+    }
+    spec.validate(fields, out);
+
+    json body = json::object();
+    const size_t header_fields = *kind == Kind::city ? 3 : kCommon.size();  // kind, id, visibility (+ claims)
+    for (auto& [key, value] : in.items())
+      if (std::find(kCommon.begin(), kCommon.begin() + header_fields, key) == kCommon.begin() + header_fields &&
+          !value.is_null())
+        body[key] = value;
+    out.body = body.dump();
+    if (out.body.size() > limits::kMaxBodyBytes) fail("record", "larger than the 256 KiB record limit");
+    return out;
+  } catch (const Invalid& e) {
+    return e.error;
+  }
+}
+
+Result<ValidatedInput> parse_and_validate_input(std::string_view text, const PublisherIdentity& self) {
+  if (text.size() > limits::kMaxInputLineBytes)
+    return make_error("record", "larger than " + std::to_string(limits::kMaxInputLineBytes) + " bytes");
+  json parsed;
+  try {
+    parsed = json::parse(text);
+  } catch (const json::parse_error& e) {
+    std::string what = e.what();
+    // nlohmann's message: "[json.exception.parse_error.101] parse error at line 1, column 7: ..."
+    auto pos = what.find("parse error");
+    return make_error("", "invalid JSON: " + (pos == std::string::npos ? what : what.substr(pos)));
+  }
+  return validate_input(parsed, self);
+}
+
+IndexKeys index_keys_for(Kind kind, std::string_view body) {
+  IndexKeys keys;
+  json j = json::parse(body, nullptr, false);
+  if (!j.is_object()) return keys;
+  auto add_themes = [&](const json& arr) {
+    if (!arr.is_array()) return;
+    for (const auto& t : arr)
+      if (t.is_string())
+        if (int i = vocabulary_index(themes(), t.get<std::string>()); i >= 0) keys.themes |= uint16_t(1u << i);
+  };
+  auto year = [&](const char* key) {
+    auto it = j.find(key);
+    if (it != j.end() && it->is_number_integer()) keys.year = static_cast<uint16_t>(it->get<int>());
+  };
+  switch (kind) {
+    case Kind::practice:
+      add_themes(j.value("themes", json()));
+      year("started");
+      break;
+    case Kind::plan:
+      if (auto p = j.find("period"); p != j.end() && p->is_object() && p->value("from", json()).is_string())
+        keys.year = static_cast<uint16_t>(std::atoi(p->value("from", std::string()).c_str()));
+      if (auto items = j.find("items"); items != j.end() && items->is_array())
+        for (const auto& it : *items)
+          if (it.is_object()) add_themes(it.value("themes", json()));
+      break;
+    case Kind::adoption:
+      add_themes(j.value("themes", json()));
+      year("started");
+      break;
+    case Kind::partnership:
+      add_themes(j.value("topics", json()));
+      year("since");
+      break;
+    case Kind::coalition:
+      year("since");
+      break;
+    case Kind::report:
+      if (auto d = j.find("date"); d != j.end() && d->is_string())
+        keys.year = static_cast<uint16_t>(std::atoi(d->get<std::string>().c_str()));
+      break;
+    case Kind::city:
+      break;
+  }
+  return keys;
+}
+
+}  // namespace agora

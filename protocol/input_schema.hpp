@@ -1,0 +1,47 @@
+// Validation of input records (what coordinators write) into canonical signed-record bodies.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "protocol/result.hpp"
+#include "protocol/vocabulary.hpp"
+
+namespace agora {
+
+// Keys the store indexes a record version under; derived from a validated body.
+struct IndexKeys {
+  uint16_t themes = 0;  // bit i set: themes()[i]
+  uint16_t year = 0;    // "started" of a practice, first year of a plan's period; 0 if none
+};
+
+// Who is publishing: input may restate the signer's city but never claim another.
+struct PublisherIdentity {
+  std::string node_id;
+  std::string city;
+  std::string country;
+};
+
+struct ValidatedInput {
+  Kind kind = Kind::practice;
+  std::optional<std::string> id;  // absent: the publisher generates one
+  std::string visibility = "public";
+  std::string body;               // canonical JSON bytes of the body (no kind/id/visibility)
+  std::string title;              // for generated ids and listings
+  IndexKeys keys;
+};
+
+// Validates one parsed input record. Errors name the field path ("themes[2]") and, for
+// unknown vocabulary, suggest the nearest valid value.
+Result<ValidatedInput> validate_input(const nlohmann::json& input, const PublisherIdentity& self);
+// Parses then validates; a JSON syntax error names the byte offset.
+Result<ValidatedInput> parse_and_validate_input(std::string_view text, const PublisherIdentity& self);
+
+// Re-derives the index keys from a stored body (records that arrive from peers).
+IndexKeys index_keys_for(Kind kind, std::string_view body);
+
+}  // namespace agora

@@ -1,0 +1,147 @@
+#include "protocol/record.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "protocol/hex.hpp"
+#include "protocol/limits.hpp"
+
+namespace agora {
+
+using nlohmann::json;
+
+bool is_valid_record_id(std::string_view id) {
+  if (id.empty() || id.size() > limits::kMaxIdLength) return false;
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (!alnum(id[0])) return false;
+  for (char c : id)
+    if (!alnum(c) && c != '-' && c != '_' && c != '.') return false;
+  return true;
+}
+
+bool is_valid_coalition_name(std::string_view name) {
+  if (name.empty() || name.size() > 63) return false;
+  for (char c : name)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+  return name[0] != '-';
+}
+
+bool is_valid_visibility(std::string_view v) {
+  if (v == "public" || v == "partners" || v == "private") return true;
+  constexpr std::string_view prefix = "coalition:";
+  return v.starts_with(prefix) && is_valid_coalition_name(v.substr(prefix.size()));
+}
+
+std::string node_id(const PublicKey& key) { return to_hex(key); }
+
+std::optional<PublicKey> parse_node_id(std::string_view text) {
+  PublicKey key;
+  if (!from_hex(text, key.data(), key.size())) return std::nullopt;
+  return key;
+}
+
+std::string encode_header(const Header& h) {
+  // Keys in byte order; every value is an ASCII integer or a string needing no escapes
+  // (ids, kinds, visibility and hex are restricted to safe characters).
+  std::string s;
+  s.reserve(420);
+  s += "{\"body_sha256\":\"" + to_hex(h.body_sha256) + "\"";
+  s += ",\"body_size\":" + std::to_string(h.body_size);
+  s += ",\"id\":\"" + h.id + "\"";
+  s += ",\"kind\":\"" + std::string(kind_name(h.kind)) + "\"";
+  s += ",\"origin\":\"" + to_hex(h.origin) + "\"";
+  s += ",\"prev\":\"" + to_hex(h.prev) + "\"";
+  s += ",\"seq\":" + std::to_string(h.seq);
+  if (h.tombstone) s += ",\"tombstone\":true";
+  s += ",\"ts\":" + std::to_string(h.ts);
+  s += ",\"v\":" + std::to_string(kEnvelopeVersion);
+  s += ",\"version\":" + std::to_string(h.version);
+  s += ",\"visibility\":\"" + h.visibility + "\"}";
+  return s;
+}
+
+Result<Header> decode_header(std::string_view bytes) {
+  if (bytes.size() > limits::kMaxHeaderBytes) return make_error("header", "larger than 1024 bytes");
+  json j = json::parse(bytes, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return make_error("header", "not a JSON object");
+  auto field = [&](const char* name) -> const json* {
+    auto it = j.find(name);
+    return it == j.end() ? nullptr : &*it;
+  };
+  static constexpr std::string_view kKnown[] = {"body_sha256", "body_size", "id", "kind",    "origin", "prev",
+                                                "seq",         "tombstone", "ts", "v", "version", "visibility"};
+  for (auto& [key, value] : j.items())
+    if (std::find(std::begin(kKnown), std::end(kKnown), key) == std::end(kKnown))
+      return make_error("header." + key, "unknown header field");
+  auto get_uint = [&](const char* name, uint64_t max, uint64_t& out) -> bool {
+    const json* f = field(name);
+    if (!f || !f->is_number_unsigned()) return false;
+    out = f->get<uint64_t>();
+    return out <= max;
+  };
+  auto get_string = [&](const char* name, std::string& out) -> bool {
+    const json* f = field(name);
+    if (!f || !f->is_string()) return false;
+    out = f->get<std::string>();
+    return true;
+  };
+  Header h;
+  uint64_t u = 0;
+  std::string s;
+  if (!get_uint("v", 1000, u)) return make_error("header.v", "missing or not an integer");
+  if (u != kEnvelopeVersion) return make_error("header.v", "unsupported envelope version " + std::to_string(u));
+  if (!get_string("origin", s) || !from_hex(s, h.origin.data(), h.origin.size()) || to_hex(h.origin) != s)
+    return make_error("header.origin", "not a node id (64 lowercase hex digits)");
+  constexpr uint64_t kMaxSafe = (uint64_t{1} << 53) - 1;
+  if (!get_uint("seq", kMaxSafe, h.seq) || h.seq == 0) return make_error("header.seq", "not a positive integer");
+  if (!get_string("prev", s) || !from_hex(s, h.prev.data(), h.prev.size()))
+    return make_error("header.prev", "not a SHA-256 hex digest");
+  if (!get_string("kind", s)) return make_error("header.kind", "missing");
+  auto kind = parse_kind(s);
+  if (!kind) return make_error("header.kind", "unknown kind \"" + s + "\"");
+  h.kind = *kind;
+  if (!get_string("id", h.id) || !is_valid_record_id(h.id)) return make_error("header.id", "not a valid record id");
+  if (!get_uint("version", 0x7fffffff, u) || u == 0) return make_error("header.version", "not a positive integer");
+  h.version = static_cast<uint32_t>(u);
+  if (!get_uint("ts", kMaxSafe, u)) return make_error("header.ts", "not a non-negative integer");
+  h.ts = static_cast<int64_t>(u);
+  if (!get_string("visibility", h.visibility) || !is_valid_visibility(h.visibility))
+    return make_error("header.visibility", "not a valid visibility");
+  if (!get_string("body_sha256", s) || !from_hex(s, h.body_sha256.data(), h.body_sha256.size()))
+    return make_error("header.body_sha256", "not a SHA-256 hex digest");
+  if (!get_uint("body_size", limits::kMaxBodyBytes, u))
+    return make_error("header.body_size", "missing or over the 256 KiB body limit");
+  h.body_size = static_cast<uint32_t>(u);
+  if (const json* t = field("tombstone")) {
+    if (!t->is_boolean() || !t->get<bool>()) return make_error("header.tombstone", "present only as true");
+    h.tombstone = true;
+  }
+  // One byte string per header: anything else (spaces, key order, duplicate keys, escapes)
+  // could be read differently by another parser.
+  if (encode_header(h) != bytes) return make_error("header", "not in canonical form");
+  return h;
+}
+
+SignedRecord sign_record(Header header, std::string body, const SigningKey& key) {
+  header.body_sha256 = sha256(body);
+  header.body_size = static_cast<uint32_t>(body.size());
+  SignedRecord r;
+  r.header_bytes = encode_header(header);
+  r.signature = key.sign(r.header_bytes);
+  r.body = std::move(body);
+  return r;
+}
+
+Result<Header> verify_record(const SignedRecord& record) {
+  auto header = decode_header(record.header_bytes);
+  if (!header) return header.error();
+  const Header& h = header.value();
+  if (record.body) {
+    if (record.body->size() != h.body_size) return make_error("body", "size differs from the signed header");
+    if (sha256(*record.body) != h.body_sha256) return make_error("body", "hash differs from the signed header");
+  }
+  if (!verify_signature(h.origin, record.header_bytes, record.signature))
+    return make_error("signature", "does not verify against the origin's key");
+  return header;
+}
+
+}  // namespace agora

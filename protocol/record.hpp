@@ -1,0 +1,63 @@
+// The signed record envelope: header fields, canonical header bytes, sign and verify.
+//
+// A record is three parts: the header (canonical JSON, the exact bytes that are signed),
+// the Ed25519 signature over those bytes, and the body (JSON bytes whose SHA-256 and size
+// the header carries). A record without its body (a "stub") still proves its place in the
+// origin's hash chain. See docs/data-model.md.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "protocol/crypto.hpp"
+#include "protocol/result.hpp"
+#include "protocol/vocabulary.hpp"
+
+namespace agora {
+
+inline constexpr int kEnvelopeVersion = 1;
+
+struct Header {
+  PublicKey origin{};
+  uint64_t seq = 0;        // 1, 2, 3 ... per origin
+  Hash prev{};             // record_hash of seq-1; all zero for seq 1
+  Kind kind = Kind::practice;
+  std::string id;
+  uint32_t version = 0;    // 1, 2, 3 ... per (origin, id)
+  int64_t ts = 0;          // milliseconds since the Unix epoch, as the origin's clock said
+  std::string visibility = "public";
+  Hash body_sha256{};
+  uint32_t body_size = 0;
+  bool tombstone = false;  // a signed retraction of (origin, id)
+};
+
+struct SignedRecord {
+  std::string header_bytes;
+  Signature signature{};
+  std::optional<std::string> body;  // nullopt for a stub
+};
+
+// The canonical bytes of a header: keys sorted, no whitespace, integers only.
+std::string encode_header(const Header& h);
+// Parses header bytes, insisting on canonical form and valid fields.
+Result<Header> decode_header(std::string_view bytes);
+// The chain link: SHA-256 of the header bytes.
+inline Hash record_hash(std::string_view header_bytes) { return sha256(header_bytes); }
+
+// Signs a header for a body; the header's body hash and size are filled in from body.
+SignedRecord sign_record(Header header, std::string body, const SigningKey& key);
+// Checks canonical header, body hash and size (when the body is present) and signature.
+Result<Header> verify_record(const SignedRecord& record);
+
+// Field checks shared by headers and input validation.
+bool is_valid_record_id(std::string_view id);
+bool is_valid_visibility(std::string_view v);
+bool is_valid_coalition_name(std::string_view name);
+
+// The node id: the origin's public key as 64 lowercase hex digits.
+std::string node_id(const PublicKey& key);
+std::optional<PublicKey> parse_node_id(std::string_view text);
+
+}  // namespace agora

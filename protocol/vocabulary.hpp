@@ -1,0 +1,42 @@
+// The controlled vocabularies: record kinds, themes, principles, built-in frameworks, languages.
+#pragma once
+
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace agora {
+
+enum class Kind : uint8_t { city = 1, practice, plan, report, adoption, partnership, coalition };
+inline constexpr int kKindCount = 7;
+
+std::string_view kind_name(Kind k);
+std::optional<Kind> parse_kind(std::string_view name);
+std::vector<std::string> kind_names();
+
+// Released values; a value is never renamed once released (order gives the stored code).
+std::span<const std::string_view> themes();
+std::span<const std::string_view> principles();
+std::span<const std::string_view> language_codes();
+// Index of value in list, or -1.
+int vocabulary_index(std::span<const std::string_view> list, std::string_view value);
+
+struct FrameworkRef {
+  std::string_view ref;
+  std::string_view title;
+};
+struct Framework {
+  std::string_view id;
+  std::string_view title;
+  std::span<const FrameworkRef> refs;
+};
+std::span<const Framework> builtin_frameworks();
+const Framework* find_framework(std::string_view id);
+
+// The closest candidate within a small edit distance, for "did you mean" hints.
+std::optional<std::string> nearest(std::string_view value, const std::vector<std::string>& candidates);
+std::optional<std::string> nearest(std::string_view value, std::span<const std::string_view> candidates);
+
+}  // namespace agora

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Configures (once) and builds Agora into build/ with Ninja; the executable is build/agora.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build_type=${BUILD_TYPE:-RelWithDebInfo}
+if [ ! -f build/build.ninja ]; then
+  launcher=()
+  command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE="$build_type" "${launcher[@]}"
+fi
+cmake --build build -j "${JOBS:-2}"

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Agora builds with, only those that are missing.
+set -euo pipefail
+packages=(build-essential cmake ninja-build pkg-config ccache
+  libboost1.81-dev nlohmann-json3-dev liblmdb-dev lmdb-utils catch2 libssl-dev
+  libcli11-dev libspdlog-dev libzstd-dev libxapian-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

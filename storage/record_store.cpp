@@ -1,0 +1,361 @@
+#include "storage/record_store.hpp"
+
+#include <cstring>
+
+#include "storage/body_codec.hpp"
+#include "storage/keys.hpp"
+
+namespace agora::storage {
+
+namespace {
+
+constexpr uint8_t kLogFormat = 1;
+constexpr size_t kLatestValueSize = 8 + 4 + 1 + 1 + 2 + 2 + 8;
+constexpr uint8_t kFlagTombstone = 1, kFlagPublic = 2;
+
+std::string_view key_bytes(const PublicKey& k) { return {reinterpret_cast<const char*>(k.data()), k.size()}; }
+
+std::string encode_log_value(const SignedRecord& r) {
+  std::string out;
+  out.reserve(3 + r.header_bytes.size() + 64 + (r.body ? r.body->size() : 0) / 2 + 16);
+  out.push_back(static_cast<char>(kLogFormat));
+  put_be<uint16_t>(out, static_cast<uint16_t>(r.header_bytes.size()));
+  out += r.header_bytes;
+  out.append(reinterpret_cast<const char*>(r.signature.data()), r.signature.size());
+  if (r.body) {
+    encode_body(*r.body, out);
+  } else {
+    out.push_back(static_cast<char>(BodyEncoding::absent));
+  }
+  return out;
+}
+
+StoredRecordView decode_log_value(uint64_t local, std::string_view v) {
+  if (v.size() < 3 || static_cast<uint8_t>(v[0]) != kLogFormat)
+    throw std::runtime_error("log entry " + std::to_string(local) + " has an unknown format");
+  size_t header_len = get_be<uint16_t>(v, 1);
+  if (v.size() < 3 + header_len + 64 + 1) throw std::runtime_error("log entry " + std::to_string(local) + " is truncated");
+  StoredRecordView view;
+  view.local = local;
+  view.header_bytes = v.substr(3, header_len);
+  std::memcpy(view.signature.data(), v.data() + 3 + header_len, 64);
+  view.encoded_body = v.substr(3 + header_len + 64);
+  return view;
+}
+
+std::string encode_latest(const LatestEntry& e) {
+  std::string out;
+  put_be(out, e.local);
+  put_be(out, e.version);
+  out.push_back(static_cast<char>(e.kind));
+  out.push_back(static_cast<char>((e.tombstone ? kFlagTombstone : 0) | (e.is_public ? kFlagPublic : 0)));
+  put_be(out, e.keys.themes);
+  put_be(out, e.keys.year);
+  put_be(out, e.body_hash_prefix);
+  return out;
+}
+
+LatestEntry decode_latest(std::string_view v) {
+  if (v.size() != kLatestValueSize) throw std::runtime_error("latest-version entry has a bad size");
+  LatestEntry e;
+  e.local = get_be<uint64_t>(v, 0);
+  e.version = get_be<uint32_t>(v, 8);
+  e.kind = static_cast<Kind>(v[12]);
+  e.tombstone = v[13] & kFlagTombstone;
+  e.is_public = v[13] & kFlagPublic;
+  e.keys.themes = get_be<uint16_t>(v, 14);
+  e.keys.year = get_be<uint16_t>(v, 16);
+  e.body_hash_prefix = get_be<uint64_t>(v, 18);
+  return e;
+}
+
+OriginHead decode_head(std::string_view v) {
+  OriginHead h;
+  std::memcpy(h.origin.data(), v.data(), 32);
+  h.seq = get_be<uint64_t>(v, 32);
+  std::memcpy(h.hash.data(), v.data() + 40, 32);
+  return h;
+}
+
+std::string encode_head(const OriginHead& h) {
+  std::string out(key_bytes(h.origin));
+  put_be(out, h.seq);
+  out.append(reinterpret_cast<const char*>(h.hash.data()), 32);
+  return out;
+}
+
+std::string record_key(uint32_t origin_index, std::string_view id) {
+  std::string k = be(origin_index);
+  k += id;
+  return k;
+}
+
+std::string version_key(uint32_t origin_index, std::string_view id, uint32_t version) {
+  std::string k = record_key(origin_index, id);
+  k.push_back('\0');
+  put_be(k, version);
+  return k;
+}
+
+// The secondary index keys of one record version.
+struct IndexEntries {
+  std::string by_kind, by_year;
+  std::vector<std::string> by_theme;
+};
+
+IndexEntries index_entries(Kind kind, const IndexKeys& keys, uint32_t origin_index, std::string_view id) {
+  IndexEntries e;
+  std::string rk = record_key(origin_index, id);
+  e.by_kind = std::string(1, static_cast<char>(kind)) + rk;
+  if (keys.year) {
+    e.by_year = std::string(1, static_cast<char>(kind));
+    put_be(e.by_year, keys.year);
+    e.by_year += rk;
+  }
+  for (int t = 0; t < 16; ++t)
+    if (keys.themes & (1u << t)) e.by_theme.push_back(std::string{static_cast<char>(t), static_cast<char>(kind)} + rk);
+  return e;
+}
+
+}  // namespace
+
+SignedRecord StoredRecordView::load() const {
+  SignedRecord r;
+  r.header_bytes = std::string(header_bytes);
+  r.signature = signature;
+  r.body = decode_body(encoded_body);
+  return r;
+}
+
+// ---- RecordStore ----
+
+RecordStore::RecordStore(const std::filesystem::path& dir, EnvOptions options) {
+  std::filesystem::create_directories(dir);
+  env_ = std::make_unique<Env>(dir, options);
+  meta_ = env_->open_table("meta");
+  origins_ = env_->open_table("origins");
+  heads_ = env_->open_table("heads");
+  log_ = env_->open_table("log");
+  by_origin_seq_ = env_->open_table("by_origin_seq");
+  latest_ = env_->open_table("latest");
+  versions_ = env_->open_table("versions");
+  by_kind_ = env_->open_table("by_kind");
+  by_theme_ = env_->open_table("by_theme");
+  by_year_ = env_->open_table("by_year");
+
+  std::optional<uint32_t> found;
+  {
+    ReadTxn txn(*env_);
+    if (auto v = txn.get(meta_, "format")) found = v->size() == 4 ? get_be<uint32_t>(*v) : 0;
+  }
+  if (found && *found != kStoreFormatVersion)
+    throw std::runtime_error("store format version " + std::to_string(*found) + " in " + dir.string() +
+                             " is not supported by this agora (it reads version " +
+                             std::to_string(kStoreFormatVersion) + ")");
+  if (!found && !options.read_only)
+    env_->write([&](WriteTxn& txn) { txn.put(meta_, "format", be(kStoreFormatVersion)); });
+}
+
+uint32_t RecordStore::origin_index_for_write(WriteTxn& txn, const PublicKey& origin, uint32_t& next_index) {
+  if (auto v = txn.get(origins_, key_bytes(origin))) return get_be<uint32_t>(*v);
+  uint32_t index = next_index++;
+  txn.put(origins_, key_bytes(origin), be(index));
+  txn.put(meta_, "next_origin", be(next_index));
+  return index;
+}
+
+void RecordStore::append(WriteTxn& txn, std::span<const IncomingRecord> records) {
+  uint64_t last_local = 0;
+  {
+    Cursor c(txn, log_);
+    if (c.last()) last_local = get_be<uint64_t>(c.key());
+  }
+  uint32_t next_index = 0;
+  if (auto v = txn.get(meta_, "next_origin")) next_index = get_be<uint32_t>(*v);
+
+  for (const IncomingRecord& in : records) {
+    const Header& h = in.header;
+    uint32_t idx = origin_index_for_write(txn, h.origin, next_index);
+    std::string idx_key = be(idx);
+    OriginHead head{h.origin, 0, {}};
+    if (auto v = txn.get(heads_, idx_key)) head = decode_head(*v);
+    if (h.seq != head.seq + 1)
+      throw ChainError("record " + node_id(h.origin).substr(0, 12) + "/" + std::to_string(h.seq) +
+                       " does not follow the stored head seq " + std::to_string(head.seq));
+    if (h.prev != head.hash)
+      throw ChainError("record " + node_id(h.origin).substr(0, 12) + "/" + std::to_string(h.seq) +
+                       " does not link to the previous record's hash");
+
+    uint64_t local = ++last_local;
+    std::string local_key = be(local);
+    txn.put(log_, local_key, encode_log_value(in.record), MDB_APPEND);
+    std::string seq_key = idx_key;
+    put_be(seq_key, h.seq);
+    txn.put(by_origin_seq_, seq_key, local_key);
+    txn.put(versions_, version_key(idx, h.id, h.version), local_key);
+
+    std::string rk = record_key(idx, h.id);
+    std::optional<LatestEntry> old;
+    if (auto v = txn.get(latest_, rk)) old = decode_latest(*v);
+    if (!old || h.version > old->version) {
+      if (old && !old->tombstone) {
+        IndexEntries e = index_entries(old->kind, old->keys, idx, h.id);
+        txn.del(by_kind_, e.by_kind);
+        if (!e.by_year.empty()) txn.del(by_year_, e.by_year);
+        for (const auto& t : e.by_theme) txn.del(by_theme_, t);
+      }
+      LatestEntry entry;
+      entry.local = local;
+      entry.version = h.version;
+      entry.kind = h.kind;
+      entry.tombstone = h.tombstone;
+      entry.is_public = h.visibility == "public";
+      entry.keys = h.tombstone ? IndexKeys{} : in.keys;
+      entry.body_hash_prefix = get_be<uint64_t>(
+          std::string_view(reinterpret_cast<const char*>(h.body_sha256.data()), 8));
+      txn.put(latest_, rk, encode_latest(entry));
+      if (!h.tombstone) {
+        IndexEntries e = index_entries(h.kind, entry.keys, idx, h.id);
+        txn.put(by_kind_, e.by_kind, "");
+        if (!e.by_year.empty()) txn.put(by_year_, e.by_year, "");
+        for (const auto& t : e.by_theme) txn.put(by_theme_, t, "");
+      }
+    }
+    head.seq = h.seq;
+    head.hash = record_hash(in.record.header_bytes);
+    txn.put(heads_, idx_key, encode_head(head));
+  }
+}
+
+// ---- StoreReader ----
+
+std::optional<uint32_t> StoreReader::origin_index(const PublicKey& origin) const {
+  auto v = txn_.get(store_.origins_, key_bytes(origin));
+  if (!v) return std::nullopt;
+  return get_be<uint32_t>(*v);
+}
+
+std::optional<PublicKey> StoreReader::origin_key(uint32_t index) const {
+  auto v = txn_.get(store_.heads_, be(index));
+  if (!v) return std::nullopt;
+  return decode_head(*v).origin;
+}
+
+std::optional<OriginHead> StoreReader::head(const PublicKey& origin) const {
+  auto idx = origin_index(origin);
+  if (!idx) return std::nullopt;
+  auto v = txn_.get(store_.heads_, be(*idx));
+  if (!v) return std::nullopt;
+  return decode_head(*v);
+}
+
+std::vector<OriginHead> StoreReader::heads() const {
+  std::vector<OriginHead> out;
+  Cursor c(txn_, store_.heads_);
+  for (bool ok = c.first(); ok; ok = c.next()) out.push_back(decode_head(c.value()));
+  return out;
+}
+
+std::optional<LatestEntry> StoreReader::latest(const PublicKey& origin, std::string_view id) const {
+  auto idx = origin_index(origin);
+  if (!idx) return std::nullopt;
+  auto v = txn_.get(store_.latest_, record_key(*idx, id));
+  if (!v) return std::nullopt;
+  return decode_latest(*v);
+}
+
+std::optional<StoredRecordView> StoreReader::at(uint64_t local) const {
+  auto v = txn_.get(store_.log_, be(local));
+  if (!v) return std::nullopt;
+  return decode_log_value(local, *v);
+}
+
+std::optional<StoredRecordView> StoreReader::at(const PublicKey& origin, uint64_t seq) const {
+  auto idx = origin_index(origin);
+  if (!idx) return std::nullopt;
+  std::string key = be(*idx);
+  put_be(key, seq);
+  auto v = txn_.get(store_.by_origin_seq_, key);
+  if (!v) return std::nullopt;
+  return at(get_be<uint64_t>(*v));
+}
+
+std::vector<uint64_t> StoreReader::history(const PublicKey& origin, std::string_view id) const {
+  std::vector<uint64_t> out;
+  auto idx = origin_index(origin);
+  if (!idx) return out;
+  std::string prefix = record_key(*idx, id);
+  prefix.push_back('\0');
+  Cursor c(txn_, store_.versions_);
+  for (bool ok = c.seek(prefix); ok && c.key().starts_with(prefix); ok = c.next())
+    out.push_back(get_be<uint64_t>(c.value()));
+  return out;
+}
+
+void StoreReader::scan_log(uint64_t from, const std::function<bool(const StoredRecordView&)>& visit) const {
+  Cursor c(txn_, store_.log_);
+  for (bool ok = c.seek(be(from)); ok; ok = c.next())
+    if (!visit(decode_log_value(get_be<uint64_t>(c.key()), c.value()))) return;
+}
+
+uint64_t StoreReader::last_local() const {
+  Cursor c(txn_, store_.log_);
+  return c.last() ? get_be<uint64_t>(c.key()) : 0;
+}
+
+void StoreReader::list(const ListQuery& q,
+                       const std::function<bool(const PublicKey&, std::string_view, const LatestEntry&)>& visit) const {
+  std::optional<uint32_t> origin_idx;
+  if (q.origin) {
+    origin_idx = origin_index(*q.origin);
+    if (!origin_idx) return;
+  }
+  // Pick the narrowest index; the record key (origin index + id) ends every index key.
+  MDB_dbi table;
+  std::string prefix;
+  size_t record_key_offset;
+  if (q.theme) {
+    table = store_.by_theme_, prefix = std::string(1, static_cast<char>(*q.theme)), record_key_offset = 2;
+    if (q.kind) prefix.push_back(static_cast<char>(*q.kind));
+  } else if (origin_idx) {
+    table = store_.latest_, prefix = be(*origin_idx), record_key_offset = 0;
+  } else if (q.kind) {
+    table = store_.by_kind_, prefix = std::string(1, static_cast<char>(*q.kind)), record_key_offset = 1;
+  } else {
+    table = store_.latest_, record_key_offset = 0;
+  }
+  std::optional<uint32_t> cached_idx;
+  PublicKey cached_key{};
+  Cursor c(txn_, table);
+  for (bool ok = prefix.empty() ? c.first() : c.seek(prefix); ok && c.key().starts_with(prefix); ok = c.next()) {
+    std::string_view rk = c.key().substr(record_key_offset);
+    uint32_t idx = get_be<uint32_t>(rk);
+    if (origin_idx && idx != *origin_idx) continue;
+    std::string_view id = rk.substr(4);
+    LatestEntry entry;
+    if (table == store_.latest_) {
+      entry = decode_latest(c.value());
+    } else {
+      auto v = txn_.get(store_.latest_, rk);
+      if (!v) continue;
+      entry = decode_latest(*v);
+    }
+    if (entry.tombstone || (q.kind && entry.kind != *q.kind)) continue;
+    if (cached_idx != idx) {
+      auto key = origin_key(idx);
+      if (!key) continue;
+      cached_idx = idx, cached_key = *key;
+    }
+    if (!visit(cached_key, id, entry)) return;
+  }
+}
+
+uint64_t StoreReader::count_latest(Kind kind) const {
+  uint64_t n = 0;
+  std::string prefix(1, static_cast<char>(kind));
+  Cursor c(txn_, store_.by_kind_);
+  for (bool ok = c.seek(prefix); ok && c.key().starts_with(prefix); ok = c.next()) ++n;
+  return n;
+}
+
+}  // namespace agora::storage

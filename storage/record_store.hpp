@@ -1,0 +1,125 @@
+// The record store: per-origin signed logs in LMDB with heads, latest versions, history and
+// the secondary indexes that listing by kind, city, theme and year needs. See docs/storage.md.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "protocol/input_schema.hpp"
+#include "protocol/record.hpp"
+#include "storage/lmdb_env.hpp"
+
+namespace agora::storage {
+
+inline constexpr uint32_t kStoreFormatVersion = 1;
+
+// A verified record ready to be stored, with the index keys of its body.
+struct IncomingRecord {
+  SignedRecord record;
+  Header header;
+  IndexKeys keys;
+};
+
+// Where an origin's chain ends.
+struct OriginHead {
+  PublicKey origin{};
+  uint64_t seq = 0;
+  Hash hash{};  // record_hash of the record at seq (all zero when seq is 0)
+};
+
+// The newest version of one (origin, id).
+struct LatestEntry {
+  uint64_t local = 0;  // position in this node's log
+  uint32_t version = 0;
+  Kind kind = Kind::practice;
+  bool tombstone = false;
+  bool is_public = false;
+  IndexKeys keys;
+  uint64_t body_hash_prefix = 0;  // first 8 bytes of the body's SHA-256 (no-op update check)
+};
+
+// A stored record as found in the log; views point into the map (valid for the txn).
+struct StoredRecordView {
+  uint64_t local = 0;
+  std::string_view header_bytes;
+  Signature signature{};
+  std::string_view encoded_body;
+  SignedRecord load() const;  // copies out, decompressing the body
+};
+
+struct ListQuery {
+  std::optional<Kind> kind;
+  std::optional<PublicKey> origin;
+  std::optional<int> theme;  // index into themes()
+};
+
+class RecordStore;
+
+// Read access within one read transaction.
+class StoreReader {
+ public:
+  StoreReader(const RecordStore& store, const Txn& txn) : store_(store), txn_(txn) {}
+
+  std::optional<OriginHead> head(const PublicKey& origin) const;
+  std::vector<OriginHead> heads() const;
+  std::optional<LatestEntry> latest(const PublicKey& origin, std::string_view id) const;
+  std::optional<StoredRecordView> at(uint64_t local) const;
+  std::optional<StoredRecordView> at(const PublicKey& origin, uint64_t seq) const;
+  // Log positions of every version of (origin, id), oldest first.
+  std::vector<uint64_t> history(const PublicKey& origin, std::string_view id) const;
+  // Visits records in log order from position `from`; stop by returning false.
+  void scan_log(uint64_t from, const std::function<bool(const StoredRecordView&)>& visit) const;
+  // Visits latest versions matching q: (origin, id, entry).
+  void list(const ListQuery& q,
+            const std::function<bool(const PublicKey&, std::string_view, const LatestEntry&)>& visit) const;
+  uint64_t last_local() const;  // 0 when the log is empty
+  uint64_t count_latest(Kind kind) const;
+
+ private:
+  std::optional<uint32_t> origin_index(const PublicKey& origin) const;
+  std::optional<PublicKey> origin_key(uint32_t index) const;
+  const RecordStore& store_;
+  const Txn& txn_;
+};
+
+class RecordStore {
+ public:
+  // Opens or creates the store in dir; throws if it was written by an unknown format version.
+  RecordStore(const std::filesystem::path& dir, EnvOptions options = {});
+
+  Env& env() { return *env_; }
+
+  // Appends records in order inside txn. Each must extend its origin's chain exactly
+  // (seq = head + 1, prev = head hash); throws ChainError otherwise, so the caller's
+  // transaction is abandoned and nothing of the batch is written.
+  void append(WriteTxn& txn, std::span<const IncomingRecord> records);
+
+  // Read helpers for one-off lookups.
+  template <class Fn>
+  auto read(Fn&& fn) {
+    ReadTxn txn(*env_);
+    StoreReader reader(*this, txn);
+    return fn(reader);
+  }
+
+ private:
+  friend class StoreReader;
+  uint32_t origin_index_for_write(WriteTxn& txn, const PublicKey& origin, uint32_t& next_index);
+
+  std::unique_ptr<Env> env_;
+  MDB_dbi meta_, origins_, heads_, log_, by_origin_seq_, latest_, versions_, by_kind_, by_theme_, by_year_;
+};
+
+// A record does not extend its origin's chain (gap, fork, reordering or broken link).
+class ChainError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+}  // namespace agora::storage
