@@ -103,6 +103,7 @@ Prepared prepare(DataDir& dir, const std::vector<ValidatedInput>& inputs, std::v
     auto& rec = p.records[i].record;
     rec.signature = dir.key().sign(rec.header_bytes);
     rec.body = *drafts[i].body;
+    storage::prepare_log_value(p.records[i]);
   });
   return p;
 }
@@ -127,6 +128,9 @@ std::vector<PublishResult> Publisher::publish(const std::vector<ValidatedInput>&
   for (int attempt = 0;; ++attempt) {
     Prepared p = prepare(dir_, inputs, body_hashes);
     if (p.records.empty()) return p.results;
+    // Large batches read much of the index tables; drop those mapped pages so a bulk
+    // import's RSS does not grow with the store.
+    if (p.records.size() > 256) dir_.store().env().release_resident_pages();
     try {
       dir_.store().env().write([&](storage::WriteTxn& txn) {
         storage::StoreReader r(dir_.store(), txn);

@@ -72,12 +72,13 @@ class Fields {
 std::string text(const json& v, const std::string& path, size_t max_chars, bool multiline = false) {
   if (!v.is_string()) fail(path, "expected a string, got " + type_name(v));
   const auto& s = v.get_ref<const std::string&>();
-  // nlohmann's parser rejects ill-formed UTF-8; this also covers values built in code.
-  if (!is_valid_utf8(s)) fail(path, "not valid UTF-8");
-  for (unsigned char c : s)
-    if (c < 0x20 && !(multiline && (c == '\n' || c == '\t' || c == '\r')))
-      fail(path, "contains a control character");
-  size_t n = utf8_length(s);
+  // nlohmann's parser rejects ill-formed UTF-8 and dump() would throw on it, so strings
+  // here are well-formed; one pass counts code points and finds control characters.
+  size_t n = 0;
+  for (unsigned char c : s) {
+    if (c < 0x20 && !(multiline && (c == '\n' || c == '\t' || c == '\r'))) fail(path, "contains a control character");
+    n += (c & 0xc0) != 0x80;
+  }
   if (n > max_chars) fail(path, "longer than " + std::to_string(max_chars) + " characters (" + std::to_string(n) + ")");
   if (s.find_first_not_of(" \t\r\n") == std::string::npos) fail(path, "must not be empty");
   return s;
@@ -418,7 +419,7 @@ void check_claims(const json& in, const PublisherIdentity& self) {
 
 }  // namespace
 
-Result<ValidatedInput> validate_input(const json& in, const PublisherIdentity& self) {
+Result<ValidatedInput> validate_input(const json& in, const PublisherIdentity& self, std::string_view source_text) {
   try {
     if (!in.is_object()) fail("record", "expected a JSON object, got " + type_name(in));
     auto kind_it = in.find("kind");
@@ -460,6 +461,16 @@ Result<ValidatedInput> validate_input(const json& in, const PublisherIdentity& s
     }
     spec.validate(fields, out);
 
+    // A compact one-line input is its own body, byte for byte: what the coordinator wrote
+    // is what gets signed (and NDJSON import skips re-serialising every record).
+    std::string_view trimmed = source_text;
+    while (!trimmed.empty() && (trimmed.back() == ' ' || trimmed.back() == '\t')) trimmed.remove_suffix(1);
+    while (!trimmed.empty() && (trimmed.front() == ' ' || trimmed.front() == '\t')) trimmed.remove_prefix(1);
+    if (!trimmed.empty() && trimmed.find_first_of("\r\n") == std::string_view::npos) {
+      out.body = std::string(trimmed);
+      if (out.body.size() > limits::kMaxBodyBytes) fail("record", "larger than the 256 KiB record limit");
+      return out;
+    }
     json body = json::object();
     const size_t header_fields = *kind == Kind::city ? 3 : kCommon.size();  // kind, id, visibility (+ claims)
     for (auto& [key, value] : in.items())
@@ -486,7 +497,7 @@ Result<ValidatedInput> parse_and_validate_input(std::string_view text, const Pub
     auto pos = what.find("parse error");
     return make_error("", "invalid JSON: " + (pos == std::string::npos ? what : what.substr(pos)));
   }
-  return validate_input(parsed, self);
+  return validate_input(parsed, self, text);
 }
 
 IndexKeys index_keys_for(Kind kind, std::string_view body) {

@@ -36,8 +36,10 @@ struct ValidatedInput {
 };
 
 // Validates one parsed input record. Errors name the field path ("themes[2]") and, for
-// unknown vocabulary, suggest the nearest valid value.
-Result<ValidatedInput> validate_input(const nlohmann::json& input, const PublisherIdentity& self);
+// unknown vocabulary, suggest the nearest valid value. The body is source_text itself when
+// that is one compact line, else the canonical serialisation of the input.
+Result<ValidatedInput> validate_input(const nlohmann::json& input, const PublisherIdentity& self,
+                                      std::string_view source_text = {});
 // Parses then validates; a JSON syntax error names the byte offset.
 Result<ValidatedInput> parse_and_validate_input(std::string_view text, const PublisherIdentity& self);
 

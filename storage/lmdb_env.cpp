@@ -2,6 +2,8 @@
 
 #include <sys/mman.h>
 
+#include <cstdio>
+#include <fstream>
 #include <mutex>
 
 namespace agora::storage {
@@ -17,7 +19,8 @@ static void check(int rc, const char* call) {
 
 // ---- Env ----
 
-Env::Env(const std::filesystem::path& dir, EnvOptions options) : options_(options) {
+Env::Env(const std::filesystem::path& dir, EnvOptions options)
+    : options_(options), data_file_(std::filesystem::absolute(dir / "data.mdb")) {
   check(mdb_env_create(&env_), "mdb_env_create");
   try {
     check(mdb_env_set_maxdbs(env_, 32), "mdb_env_set_maxdbs");
@@ -77,9 +80,15 @@ void Env::adopt_resized_map() {
 }
 
 void Env::release_resident_pages() const {
-  MDB_envinfo info;
-  mdb_env_info(env_, &info);
-  if (info.me_mapaddr) madvise(info.me_mapaddr, info.me_mapsize, MADV_DONTNEED);
+  // LMDB does not expose its map address, so find this file's mappings in /proc/self/maps.
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    if (!line.ends_with(data_file_.string())) continue;
+    uintptr_t begin = 0, end = 0;
+    if (std::sscanf(line.c_str(), "%lx-%lx", &begin, &end) == 2)
+      madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+  }
 }
 
 // ---- transactions ----

@@ -133,6 +133,7 @@ class Env {
 
   MDB_env* env_ = nullptr;
   EnvOptions options_;
+  std::filesystem::path data_file_;
   mutable std::shared_mutex resize_mutex_;
 };
 

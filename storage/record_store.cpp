@@ -97,27 +97,31 @@ std::string version_key(uint32_t origin_index, std::string_view id, uint32_t ver
   return k;
 }
 
-// The secondary index keys of one record version.
+// The secondary index keys of one record version. Each ends with the version's log position,
+// so inserts land at the end of their prefix: pages fill densely and a transaction rewrites
+// only a few tail pages instead of most of the index.
 struct IndexEntries {
   std::string by_kind, by_year;
   std::vector<std::string> by_theme;
 };
 
-IndexEntries index_entries(Kind kind, const IndexKeys& keys, uint32_t origin_index, std::string_view id) {
+IndexEntries index_entries(Kind kind, const IndexKeys& keys, uint64_t local) {
   IndexEntries e;
-  std::string rk = record_key(origin_index, id);
-  e.by_kind = std::string(1, static_cast<char>(kind)) + rk;
+  std::string pos = be(local);
+  e.by_kind = std::string(1, static_cast<char>(kind)) + pos;
   if (keys.year) {
     e.by_year = std::string(1, static_cast<char>(kind));
     put_be(e.by_year, keys.year);
-    e.by_year += rk;
+    e.by_year += pos;
   }
   for (int t = 0; t < 16; ++t)
-    if (keys.themes & (1u << t)) e.by_theme.push_back(std::string{static_cast<char>(t), static_cast<char>(kind)} + rk);
+    if (keys.themes & (1u << t)) e.by_theme.push_back(std::string{static_cast<char>(t), static_cast<char>(kind)} + pos);
   return e;
 }
 
 }  // namespace
+
+void prepare_log_value(IncomingRecord& in) { in.log_value = encode_log_value(in.record); }
 
 SignedRecord StoredRecordView::load() const {
   SignedRecord r;
@@ -188,7 +192,7 @@ void RecordStore::append(WriteTxn& txn, std::span<const IncomingRecord> records)
 
     uint64_t local = ++last_local;
     std::string local_key = be(local);
-    txn.put(log_, local_key, encode_log_value(in.record), MDB_APPEND);
+    txn.put(log_, local_key, in.log_value.empty() ? encode_log_value(in.record) : in.log_value, MDB_APPEND);
     std::string seq_key = idx_key;
     put_be(seq_key, h.seq);
     txn.put(by_origin_seq_, seq_key, local_key);
@@ -199,7 +203,7 @@ void RecordStore::append(WriteTxn& txn, std::span<const IncomingRecord> records)
     if (auto v = txn.get(latest_, rk)) old = decode_latest(*v);
     if (!old || h.version > old->version) {
       if (old && !old->tombstone) {
-        IndexEntries e = index_entries(old->kind, old->keys, idx, h.id);
+        IndexEntries e = index_entries(old->kind, old->keys, old->local);
         txn.del(by_kind_, e.by_kind);
         if (!e.by_year.empty()) txn.del(by_year_, e.by_year);
         for (const auto& t : e.by_theme) txn.del(by_theme_, t);
@@ -215,7 +219,7 @@ void RecordStore::append(WriteTxn& txn, std::span<const IncomingRecord> records)
           std::string_view(reinterpret_cast<const char*>(h.body_sha256.data()), 8));
       txn.put(latest_, rk, encode_latest(entry));
       if (!h.tombstone) {
-        IndexEntries e = index_entries(h.kind, entry.keys, idx, h.id);
+        IndexEntries e = index_entries(h.kind, entry.keys, local);
         txn.put(by_kind_, e.by_kind, "");
         if (!e.by_year.empty()) txn.put(by_year_, e.by_year, "");
         for (const auto& t : e.by_theme) txn.put(by_theme_, t, "");
@@ -310,43 +314,40 @@ void StoreReader::list(const ListQuery& q,
     origin_idx = origin_index(*q.origin);
     if (!origin_idx) return;
   }
-  // Pick the narrowest index; the record key (origin index + id) ends every index key.
-  MDB_dbi table;
-  std::string prefix;
-  size_t record_key_offset;
-  if (q.theme) {
-    table = store_.by_theme_, prefix = std::string(1, static_cast<char>(*q.theme)), record_key_offset = 2;
-    if (q.kind) prefix.push_back(static_cast<char>(*q.kind));
-  } else if (origin_idx) {
-    table = store_.latest_, prefix = be(*origin_idx), record_key_offset = 0;
-  } else if (q.kind) {
-    table = store_.by_kind_, prefix = std::string(1, static_cast<char>(*q.kind)), record_key_offset = 1;
-  } else {
-    table = store_.latest_, record_key_offset = 0;
+  if (origin_idx || (!q.theme && !q.kind)) {
+    // By origin (or everything): the latest table, keyed origin index + id.
+    std::string prefix = origin_idx ? be(*origin_idx) : std::string();
+    std::optional<uint32_t> cached_idx;
+    PublicKey cached_key{};
+    Cursor c(txn_, store_.latest_);
+    for (bool ok = prefix.empty() ? c.first() : c.seek(prefix); ok && c.key().starts_with(prefix); ok = c.next()) {
+      LatestEntry entry = decode_latest(c.value());
+      if (entry.tombstone || (q.kind && entry.kind != *q.kind) || (q.theme && !(entry.keys.themes & (1u << *q.theme))))
+        continue;
+      uint32_t idx = get_be<uint32_t>(c.key());
+      if (cached_idx != idx) {
+        auto key = origin_key(idx);
+        if (!key) continue;
+        cached_idx = idx, cached_key = *key;
+      }
+      if (!visit(cached_key, c.key().substr(4), entry)) return;
+    }
+    return;
   }
-  std::optional<uint32_t> cached_idx;
-  PublicKey cached_key{};
+  // By theme or kind: an index whose keys end with the log position of the latest version.
+  MDB_dbi table = q.theme ? store_.by_theme_ : store_.by_kind_;
+  std::string prefix = q.theme ? std::string(1, static_cast<char>(*q.theme)) : std::string();
+  if (q.kind) prefix.push_back(static_cast<char>(*q.kind));
   Cursor c(txn_, table);
-  for (bool ok = prefix.empty() ? c.first() : c.seek(prefix); ok && c.key().starts_with(prefix); ok = c.next()) {
-    std::string_view rk = c.key().substr(record_key_offset);
-    uint32_t idx = get_be<uint32_t>(rk);
-    if (origin_idx && idx != *origin_idx) continue;
-    std::string_view id = rk.substr(4);
-    LatestEntry entry;
-    if (table == store_.latest_) {
-      entry = decode_latest(c.value());
-    } else {
-      auto v = txn_.get(store_.latest_, rk);
-      if (!v) continue;
-      entry = decode_latest(*v);
-    }
-    if (entry.tombstone || (q.kind && entry.kind != *q.kind)) continue;
-    if (cached_idx != idx) {
-      auto key = origin_key(idx);
-      if (!key) continue;
-      cached_idx = idx, cached_key = *key;
-    }
-    if (!visit(cached_key, id, entry)) return;
+  for (bool ok = c.seek(prefix); ok && c.key().starts_with(prefix); ok = c.next()) {
+    auto view = at(get_be<uint64_t>(c.key(), c.key().size() - 8));
+    if (!view) continue;
+    auto header = decode_header(view->header_bytes);
+    if (!header) continue;
+    const Header& h = header.value();
+    auto entry = latest(h.origin, h.id);
+    if (!entry || entry->tombstone || entry->local != view->local || (q.kind && entry->kind != *q.kind)) continue;
+    if (!visit(h.origin, h.id, *entry)) return;
   }
 }
 

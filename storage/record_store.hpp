@@ -24,7 +24,12 @@ struct IncomingRecord {
   SignedRecord record;
   Header header;
   IndexKeys keys;
+  std::string log_value;  // the stored form; filled by prepare_log_value (or by append)
 };
+
+// Encodes (compresses) a record for the log ahead of the write transaction, so this work
+// can run on all cores instead of inside the single writer.
+void prepare_log_value(IncomingRecord& in);
 
 // Where an origin's chain ends.
 struct OriginHead {
