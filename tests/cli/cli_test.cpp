@@ -1,1 +1,280 @@
+// End-to-end: the real agora binary on temp data dirs.
 #include <catch2/catch.hpp>
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "cli/process.hpp"
+#include "temp_dir.hpp"
+
+using namespace agora::test;
+using nlohmann::json;
+
+namespace {
+
+std::string practice_line(const std::string& id, const std::string& theme = "employment",
+                          const std::string& visibility = "public") {
+  return json{{"kind", "practice"},         {"id", id},          {"title", "Practice " + id},
+              {"summary", "What was done."}, {"language", "en"}, {"themes", {theme}},
+              {"visibility", visibility}}
+      .dump();
+}
+
+void write_file(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
+
+// What "unchanged" means for the store: heads, counts and the log length.
+std::string store_state(const std::string& data) {
+  auto r = run_agora({"status", "--data", data, "--json"});
+  REQUIRE(r.exit_code == 0);
+  json s = json::parse(r.out);
+  return s["origins"].dump() + s["records"].dump() + s["log_length"].dump();
+}
+
+struct Node {
+  TempDir tmp;
+  std::string data = tmp.str("node");
+  std::string id;
+  explicit Node(const std::string& city = "Malmö", const std::string& country = "SE") {
+    auto r = run_agora({"init", "--data", data, "--city", city, "--country", country, "--region", "Europe"});
+    REQUIRE(r.exit_code == 0);
+    id = r.out.substr(0, r.out.find('\n'));
+  }
+};
+
+}  // namespace
+
+TEST_CASE("init creates a key file readable only by the owner and prints the node id", "[cli]") {
+  Node node;
+  CHECK(node.id.size() == 64);
+  struct stat st {};
+  REQUIRE(stat((node.data + "/node.key").c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  auto id = run_agora({"id", "--data", node.data});
+  CHECK(id.exit_code == 0);
+  CHECK(id.out == node.id + "\n");
+  // The private key never appears in what agora prints.
+  std::ifstream key_file(node.data + "/node.key");
+  std::stringstream key;
+  key << key_file.rdbuf();
+  auto status = run_agora({"status", "--data", node.data, "--json"});
+  CHECK(status.out.find("PRIVATE") == std::string::npos);
+  CHECK(json::parse(status.out)["city"]["name"] == "Malmö");
+}
+
+TEST_CASE("init on an existing node refuses and changes nothing", "[cli]") {
+  Node node;
+  std::string before = store_state(node.data);
+  auto r = run_agora({"init", "--data", node.data, "--city", "Lyon", "--country", "FR"});
+  CHECK(r.exit_code == 3);
+  CHECK(r.err.starts_with("error: data dir"));
+  CHECK(store_state(node.data) == before);
+  CHECK(run_agora({"id", "--data", node.data}).out == node.id + "\n");
+}
+
+TEST_CASE("init validates its arguments before touching the disk", "[cli]") {
+  TempDir tmp;
+  auto r = run_agora({"init", "--data", tmp.str("n"), "--city", "Lyon", "--country", "France"});
+  CHECK(r.exit_code == 3);
+  CHECK(r.err.find("country") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(tmp.path() / "n" / "node.key"));
+  CHECK(run_agora({"init", "--data", tmp.str("m")}).exit_code == 2);  // --city missing: usage
+}
+
+TEST_CASE("publish signs and stores a record; updates are new versions", "[cli]") {
+  Node node;
+  std::string file = node.tmp.str("p.json");
+  write_file(file, practice_line("job-bridge"));
+  auto r = run_agora({"publish", "--data", node.data, file});
+  CHECK(r.exit_code == 0);
+  CHECK(r.out == "practice job-bridge v1\n");
+  CHECK(run_agora({"publish", "--data", node.data, file}).out == "practice job-bridge v1 (unchanged)\n");
+  auto updated = run_agora({"publish", "--data", node.data, "-"}, practice_line("job-bridge", "housing"));
+  CHECK(updated.out == "practice job-bridge v2\n");
+
+  auto history = run_agora({"show", "--data", node.data, "job-bridge", "--history", "--json"});
+  REQUIRE(history.exit_code == 0);
+  json versions = json::parse(history.out);
+  REQUIRE(versions.size() == 2);
+  CHECK(versions[0]["themes"][0] == "employment");
+  CHECK(versions[1]["themes"][0] == "housing");
+  CHECK(versions[1]["city"] == "Malmö");
+  CHECK(versions[1]["origin"] == node.id);
+
+  auto by_origin = run_agora({"show", "--data", node.data, node.id.substr(0, 10) + "/job-bridge", "--json"});
+  CHECK(json::parse(by_origin.out)["version"] == 2);
+  CHECK(run_agora({"verify", "--data", node.data}).exit_code == 0);
+}
+
+TEST_CASE("bad input gets a one-line error naming file and field, exit 3, and the store unchanged", "[cli]") {
+  Node node;
+  run_agora({"publish", "--data", node.data, "-"}, practice_line("existing"));
+  std::string before = store_state(node.data);
+  std::string file = node.tmp.str("bad.json");
+  json good = json::parse(practice_line("new-one"));
+
+  auto expect_rejected = [&](const std::string& content, const std::string& needle) {
+    write_file(file, content);
+    auto r = run_agora({"publish", "--data", node.data, file});
+    CHECK(r.exit_code == 3);
+    CHECK(r.err.starts_with("error: " + file + ": "));
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    CHECK(r.err.find(needle) != std::string::npos);
+    CHECK(store_state(node.data) == before);
+  };
+  expect_rejected("{\"kind\": \"practice\", ", "invalid JSON");
+  json wrong_type = good;
+  wrong_type["themes"] = "employment";
+  expect_rejected(wrong_type.dump(), "themes: expected an array");
+  json missing = good;
+  missing.erase("title");
+  expect_rejected(missing.dump(), "title: required field is missing");
+  json vocab = good;
+  vocab["themes"] = {"housing", "employment", "emplyment"};
+  expect_rejected(vocab.dump(), "themes[2]: unknown theme \"emplyment\"; did you mean \"employment\"?");
+  expect_rejected("{\"kind\":\"practice\",\"title\":\"\xc3\x28\"}", "UTF-8");
+  json big = good;
+  big["summary"] = std::string(9000, 'x');
+  expect_rejected(big.dump(), "summary: longer than 8000 characters");
+  json claim = good;
+  claim["city"] = "Toronto";
+  expect_rejected(claim.dump(), "city: record claims city \"Toronto\"");
+
+  auto not_ours = run_agora({"retract", "--data", node.data, std::string(64, 'b') + "/existing"});
+  CHECK(not_ours.exit_code == 3);
+  CHECK(store_state(node.data) == before);
+  auto unknown = run_agora({"retract", "--data", node.data, "no-such-record"});
+  CHECK(unknown.exit_code == 3);
+  CHECK(unknown.err == "error: retract: this city has no record \"no-such-record\"\n");
+  CHECK(store_state(node.data) == before);
+}
+
+TEST_CASE("import validates the whole file first: one bad line writes nothing", "[cli][import]") {
+  Node node;
+  std::string before = store_state(node.data);
+  std::string file = node.tmp.str("batch.ndjson");
+  std::string text;
+  for (int i = 0; i < 50; ++i) text += practice_line("p" + std::to_string(i)) + "\n";
+  text += "\n";  // blank lines are skipped
+  json bad = json::parse(practice_line("bad"));
+  bad["frameworks"] = {{{"framework", "eccar-10pt"}, {"ref", "12"}}};
+  write_file(file, text + bad.dump() + "\n");
+  auto r = run_agora({"import", "--data", node.data, file});
+  CHECK(r.exit_code == 3);
+  CHECK(r.err == "error: " + file + ":52: frameworks[0].ref: unknown ref \"12\" in eccar-10pt (valid: 1-10)\n");
+  CHECK(store_state(node.data) == before);
+
+  write_file(file, text);
+  auto ok = run_agora({"import", "--data", node.data, file, "--json"});
+  REQUIRE(ok.exit_code == 0);
+  json summary = json::parse(ok.out);
+  CHECK(summary["created"] == 50);
+  auto again = run_agora({"import", "--data", node.data, file, "--json"});
+  CHECK(json::parse(again.out)["unchanged"] == 50);
+  auto list = run_agora({"list", "--data", node.data, "--kind", "practice", "--json"});
+  CHECK(json::parse(list.out).size() == 50);
+}
+
+TEST_CASE("list filters by kind, city and theme; export carries only public records", "[cli]") {
+  Node node;
+  std::string text = practice_line("a", "housing") + "\n" + practice_line("b", "employment") + "\n" +
+                     practice_line("c", "housing", "private") + "\n" + practice_line("d", "housing", "partners") + "\n";
+  write_file(node.tmp.str("f.ndjson"), text);
+  REQUIRE(run_agora({"import", "--data", node.data, node.tmp.str("f.ndjson")}).exit_code == 0);
+  auto housing = json::parse(run_agora({"list", "--data", node.data, "--theme", "housing", "--json"}).out);
+  CHECK(housing.size() == 3);
+  auto malmo = json::parse(run_agora({"list", "--data", node.data, "--city", "malmo", "--json"}).out);
+  CHECK(malmo.size() == 5);  // four practices and the city profile
+  auto bad_theme = run_agora({"list", "--data", node.data, "--theme", "hosing"});
+  CHECK(bad_theme.exit_code == 3);
+  CHECK(bad_theme.err.find("did you mean \"housing\"") != std::string::npos);
+
+  auto ndjson = run_agora({"export", "--data", node.data, "--format", "ndjson"});
+  REQUIRE(ndjson.exit_code == 0);
+  std::istringstream lines(ndjson.out);
+  std::string line;
+  std::vector<std::string> ids;
+  while (std::getline(lines, line)) ids.push_back(json::parse(line)["id"]);
+  std::sort(ids.begin(), ids.end());
+  CHECK(ids == std::vector<std::string>{"a", "b", "profile"});
+  auto csv = run_agora({"export", "--data", node.data, "--format", "csv", "--kind", "practice"});
+  CHECK(csv.out.starts_with("origin,city,country,kind,id,"));
+  CHECK(std::count(csv.out.begin(), csv.out.end(), '\n') == 3);
+
+  CHECK(run_agora({"retract", "--data", node.data, "a"}).out == "practice a v2 retracted\n");
+  CHECK(json::parse(run_agora({"list", "--data", node.data, "--theme", "housing", "--json"}).out).size() == 2);
+  auto shown = json::parse(run_agora({"show", "--data", node.data, "a", "--json"}).out);
+  CHECK(shown["retracted"] == true);
+}
+
+TEST_CASE("usage errors exit 2 and every verb has --help", "[cli]") {
+  CHECK(run_agora({"frobnicate"}).exit_code == 2);
+  CHECK(run_agora({"publish"}).exit_code == 2);
+  CHECK(run_agora({"export", "--format", "xml"}).exit_code == 2);
+  for (const char* verb : {"init", "id", "status", "publish", "import", "list", "show", "retract", "verify", "export"}) {
+    auto r = run_agora({verb, "--help"});
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.find("--data") != std::string::npos);
+  }
+  TempDir tmp;
+  auto none = run_agora({"list", "--data", tmp.str("missing")});
+  CHECK(none.exit_code == 1);
+  CHECK(none.err.starts_with("error: no node in"));
+}
+
+TEST_CASE("two processes importing into one data dir at once keep one valid chain", "[cli][import]") {
+  Node node;
+  std::string a, b;
+  for (int i = 0; i < 3000; ++i) a += practice_line("a" + std::to_string(i)) + "\n";
+  for (int i = 0; i < 3000; ++i) b += practice_line("b" + std::to_string(i)) + "\n";
+  write_file(node.tmp.str("a.ndjson"), a);
+  write_file(node.tmp.str("b.ndjson"), b);
+  auto pa = start_agora({"import", "--batch", "100", "--data", node.data, node.tmp.str("a.ndjson")}, node.tmp.str("a.err"));
+  auto pb = start_agora({"import", "--batch", "100", "--data", node.data, node.tmp.str("b.ndjson")}, node.tmp.str("b.err"));
+  CHECK(wait_exit(pa.pid) == 0);
+  CHECK(wait_exit(pb.pid) == 0);
+  auto verify = run_agora({"verify", "--data", node.data, "--json"});
+  CHECK(verify.exit_code == 0);
+  CHECK(json::parse(verify.out)["records"] == 6001);
+}
+
+TEST_CASE("kill -9 during import keeps every record it reported as stored", "[cli][import]") {
+  Node node;
+  std::string text;
+  for (int i = 0; i < 20000; ++i) text += practice_line("k" + std::to_string(i)) + "\n";
+  write_file(node.tmp.str("k.ndjson"), text);
+  for (int round = 0; round < 3; ++round) {
+    auto p = start_agora({"import", "--batch", "500", "--data", node.data, node.tmp.str("k.ndjson")},
+                         node.tmp.str("k.err"));
+    // Let it commit some batches, then kill it at an arbitrary point.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    size_t reported = 0;
+    while (std::chrono::steady_clock::now() < deadline) {
+      std::ifstream err(node.tmp.str("k.err"));
+      std::string line;
+      while (std::getline(err, line))
+        if (line.starts_with("import: ")) reported = std::stoul(line.substr(8));
+      if (reported >= 1000 + 1500 * static_cast<size_t>(round)) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    kill(p.pid, SIGKILL);
+    wait_exit(p.pid);
+    auto verify = run_agora({"verify", "--data", node.data, "--json"});
+    INFO(verify.out << verify.err);
+    CHECK(verify.exit_code == 0);
+    auto status = json::parse(run_agora({"status", "--data", node.data, "--json"}).out);
+    CHECK(status["records"]["practice"].get<size_t>() >= reported);
+  }
+  // A later complete import finishes the job without duplicates.
+  auto done = run_agora({"import", "--data", node.data, node.tmp.str("k.ndjson"), "--json"});
+  REQUIRE(done.exit_code == 0);
+  auto status = json::parse(run_agora({"status", "--data", node.data, "--json"}).out);
+  CHECK(status["records"]["practice"] == 20000);
+  CHECK(status["log_length"] == 20001);
+}

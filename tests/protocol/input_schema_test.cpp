@@ -1,1 +1,148 @@
 #include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include "protocol/input_schema.hpp"
+
+using namespace agora;
+using nlohmann::json;
+
+namespace {
+const PublisherIdentity kSelf{std::string(64, 'a'), "The Hague", "NL"};
+
+json practice() {
+  return {{"kind", "practice"},
+          {"id", "citizenship-fund"},
+          {"title", "Citizenship Fund"},
+          {"summary", "Yearly fund for residents' projects."},
+          {"language", "en"},
+          {"themes", {"participation", "intercultural-dialogue"}},
+          {"frameworks", {{{"framework", "eccar-10pt"}, {"ref", "4"}}}},
+          {"started", 2007},
+          {"outcomes", {{{"indicator", "budget per year"}, {"value", 1000000}, {"unit", "EUR"}}}}};
+}
+
+std::string error_of(const json& in) {
+  auto r = validate_input(in, kSelf);
+  return r ? std::string("OK") : r.error().to_string();
+}
+}  // namespace
+
+TEST_CASE("a valid practice yields its body, id and index keys", "[protocol][schema]") {
+  auto r = validate_input(practice(), kSelf);
+  REQUIRE(r);
+  CHECK(r.value().kind == Kind::practice);
+  CHECK(r.value().id == "citizenship-fund");
+  CHECK(r.value().visibility == "public");
+  CHECK(r.value().keys.year == 2007);
+  CHECK(r.value().keys.themes == ((1u << 4) | (1u << 8)));
+  json body = json::parse(r.value().body);
+  CHECK_FALSE(body.contains("kind"));
+  CHECK(body["title"] == "Citizenship Fund");
+}
+
+TEST_CASE("a compact input line is signed byte for byte", "[protocol][schema]") {
+  std::string line = practice().dump();
+  auto r = parse_and_validate_input(line, kSelf);
+  REQUIRE(r);
+  CHECK(r.value().body == line);
+}
+
+TEST_CASE("each class of bad input is named with its field path", "[protocol][schema]") {
+  json in = practice();
+  SECTION("unknown vocabulary suggests the nearest value") {
+    in["themes"] = {"participation", "housing", "emplyment"};
+    CHECK(error_of(in) == "themes[2]: unknown theme \"emplyment\"; did you mean \"employment\"?");
+  }
+  SECTION("wrong type") {
+    in["started"] = "2007";
+    CHECK(error_of(in) == "started: expected a year (integer), got a string");
+  }
+  SECTION("missing required field") {
+    in.erase("summary");
+    CHECK(error_of(in) == "summary: required field is missing");
+  }
+  SECTION("unknown field with a hint") {
+    in["titel"] = "x";
+    CHECK(error_of(in) == "titel: unknown field; did you mean \"title\"?");
+  }
+  SECTION("oversized field") {
+    in["title"] = std::string(301, 'x');
+    CHECK(error_of(in) == "title: longer than 300 characters (301)");
+  }
+  SECTION("a record claiming another city") {
+    in["city"] = "Lyon";
+    CHECK(error_of(in).starts_with("city: record claims city \"Lyon\""));
+  }
+  SECTION("restating the publisher's own city is fine") {
+    in["city"] = "the hague";
+    CHECK(error_of(in) == "OK");
+  }
+  SECTION("unknown framework commitment") {
+    in["frameworks"] = {{{"framework", "eccar-10pt"}, {"ref", "11"}}};
+    CHECK(error_of(in) == "frameworks[0].ref: unknown ref \"11\" in eccar-10pt (valid: 1-10)");
+  }
+  SECTION("unknown framework") {
+    in["frameworks"] = {{{"framework", "eccar-10"}, {"ref", "1"}}};
+    CHECK(error_of(in) == "frameworks[0].framework: unknown framework \"eccar-10\"; did you mean \"eccar-10pt\"?");
+  }
+  SECTION("bad visibility") {
+    in["visibility"] = "publik";
+    CHECK(error_of(in) == "visibility: unknown visibility \"publik\"; did you mean \"public\"?");
+  }
+  SECTION("unknown kind") {
+    in["kind"] = "practise";
+    CHECK(error_of(in) == "kind: unknown kind \"practise\"; did you mean \"practice\"?");
+  }
+  SECTION("bad id") {
+    in["id"] = "Has Spaces";
+    CHECK(error_of(in).starts_with("id: expected 1-80 lowercase"));
+  }
+  SECTION("duplicate theme") {
+    in["themes"] = {"housing", "housing"};
+    CHECK(error_of(in) == "themes[1]: duplicate value \"housing\"");
+  }
+  SECTION("outcome without a numeric value") {
+    in["outcomes"] = {{{"indicator", "jobs"}, {"value", "many"}}};
+    CHECK(error_of(in) == "outcomes[0].value: expected a number, got a string");
+  }
+  SECTION("non-http link") {
+    in["links"] = {"javascript:alert(1)"};
+    CHECK(error_of(in).starts_with("links[0]: expected an http(s) URL"));
+  }
+}
+
+TEST_CASE("malformed JSON and invalid UTF-8 are rejected before validation", "[protocol][schema]") {
+  auto r = parse_and_validate_input(R"({"kind":"practice",)", kSelf);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().message.starts_with("invalid JSON: parse error at line 1"));
+  auto u = parse_and_validate_input("{\"kind\":\"practice\",\"title\":\"\xff\"}", kSelf);
+  REQUIRE_FALSE(u);
+  CHECK(u.error().message.find("UTF-8") != std::string::npos);
+  CHECK_FALSE(parse_and_validate_input("[1,2]", kSelf));
+  CHECK_FALSE(parse_and_validate_input(std::string(600 * 1024, ' '), kSelf));
+}
+
+TEST_CASE("plans are checked against their framework", "[protocol][schema]") {
+  json plan = {{"kind", "plan"},
+               {"id", "eccar-2025"},
+               {"title", "Action plan 2025-2028"},
+               {"framework", "eccar-10pt"},
+               {"period", {{"from", "2025-01-01"}, {"to", "2028-12-31"}}},
+               {"items",
+                {{{"id", "diversity-audit"},
+                  {"commitment", "6"},
+                  {"action", "Diversity audit of the city's own workforce"},
+                  {"indicators",
+                   {{{"name", "staff with migrant background"}, {"unit", "%"}, {"baseline", 8}, {"target", 15},
+                     {"direction", "increase"}}}}}}}};
+  CHECK(error_of(plan) == "OK");
+  plan["items"][0]["commitment"] = "k";
+  CHECK(error_of(plan) == "items[0].commitment: unknown commitment \"k\" in eccar-10pt");
+  plan["items"][0]["commitment"] = "6";
+  plan["items"][0]["indicators"][0]["direction"] = "decrease";
+  CHECK(error_of(plan) == "items[0].indicators[0].target: does not decrease from the baseline");
+  plan["items"][0]["indicators"][0]["direction"] = "increase";
+  plan["period"]["to"] = "2024-02-30";
+  CHECK(error_of(plan) == "period.to: not a valid date: \"2024-02-30\"");
+}

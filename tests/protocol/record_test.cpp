@@ -1,1 +1,97 @@
 #include <catch2/catch.hpp>
+
+#include "protocol/hex.hpp"
+#include "protocol/record.hpp"
+
+using namespace agora;
+
+namespace {
+Header sample_header(const SigningKey& key) {
+  Header h;
+  h.origin = key.public_key();
+  h.seq = 1;
+  h.kind = Kind::practice;
+  h.id = "citizenship-fund";
+  h.version = 1;
+  h.ts = 1763812345123;
+  return h;
+}
+}  // namespace
+
+TEST_CASE("a signed record verifies and round-trips its header", "[protocol][envelope]") {
+  SigningKey key = SigningKey::generate();
+  SignedRecord r = sign_record(sample_header(key), R"({"title":"Citizenship Fund"})", key);
+  auto h = verify_record(r);
+  REQUIRE(h);
+  CHECK(h.value().id == "citizenship-fund");
+  CHECK(h.value().body_size == r.body->size());
+  CHECK(encode_header(h.value()) == r.header_bytes);
+}
+
+TEST_CASE("any tampered byte breaks verification", "[protocol][envelope]") {
+  SigningKey key = SigningKey::generate();
+  SignedRecord r = sign_record(sample_header(key), R"({"title":"Citizenship Fund"})", key);
+
+  SECTION("a header byte") {
+    auto pos = r.header_bytes.find("citizenship");
+    r.header_bytes[pos] = 'k';
+    auto v = verify_record(r);
+    REQUIRE_FALSE(v);
+    CHECK(v.error().path == "signature");
+  }
+  SECTION("a body byte") {
+    (*r.body)[3] = 'T';
+    REQUIRE_FALSE(verify_record(r));
+    CHECK(verify_record(r).error().path == "body");
+  }
+  SECTION("a signature byte") {
+    r.signature[10] ^= 1;
+    REQUIRE_FALSE(verify_record(r));
+  }
+  SECTION("a stub without its body still verifies its header") {
+    r.body.reset();
+    CHECK(verify_record(r));
+  }
+}
+
+TEST_CASE("a record signed by another key does not verify for the claimed origin", "[protocol][envelope]") {
+  SigningKey owner = SigningKey::generate(), forger = SigningKey::generate();
+  SignedRecord r = sign_record(sample_header(owner), "{}", forger);  // header names owner as origin
+  auto v = verify_record(r);
+  REQUIRE_FALSE(v);
+  CHECK(v.error().path == "signature");
+}
+
+TEST_CASE("non-canonical or malformed headers are rejected", "[protocol][envelope]") {
+  SigningKey key = SigningKey::generate();
+  std::string canonical = encode_header(sample_header(key));
+  CHECK(decode_header(canonical));
+  std::string spaced = canonical;
+  spaced.insert(1, " ");
+  CHECK_FALSE(decode_header(spaced));
+  CHECK(decode_header(spaced).error().message == "not in canonical form");
+  std::string dup = canonical.substr(0, canonical.size() - 1) + R"(,"id":"other"})";
+  CHECK_FALSE(decode_header(dup));
+  CHECK_FALSE(decode_header("not json"));
+  CHECK_FALSE(decode_header(std::string(2000, ' ')));
+  std::string zero_seq = canonical;
+  zero_seq.replace(zero_seq.find("\"seq\":1"), 7, "\"seq\":0");
+  CHECK(decode_header(zero_seq).error().path == "header.seq");
+}
+
+TEST_CASE("node ids are 64 lowercase hex digits", "[protocol]") {
+  SigningKey key = SigningKey::generate();
+  std::string id = node_id(key.public_key());
+  CHECK(id.size() == 64);
+  CHECK(parse_node_id(id) == key.public_key());
+  CHECK_FALSE(parse_node_id(id.substr(1)));
+  CHECK_FALSE(parse_node_id(std::string(64, 'g')));
+}
+
+TEST_CASE("private keys round-trip through PEM", "[protocol]") {
+  SigningKey key = SigningKey::generate();
+  auto again = SigningKey::from_pem(key.to_pem());
+  REQUIRE(again);
+  CHECK(again->public_key() == key.public_key());
+  CHECK_FALSE(SigningKey::from_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"));
+}
