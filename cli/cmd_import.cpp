@@ -15,7 +15,7 @@ namespace agora::cli {
 void register_import(CLI::App& app, Context& ctx) {
   struct Options {
     std::string file;
-    size_t batch = 2048;
+    size_t batch = 1536;
   };
   auto opts = std::make_shared<Options>();
   auto* verb = app.add_subcommand(
@@ -23,7 +23,7 @@ void register_import(CLI::App& app, Context& ctx) {
   add_data_option(verb, ctx);
   add_json_option(verb, ctx);
   verb->add_option("FILE", opts->file, "NDJSON file: one input record per line")->required();
-  verb->add_option("--batch", opts->batch, "records per transaction (default 2048)")->check(CLI::Range(1, 100000));
+  verb->add_option("--batch", opts->batch, "records per transaction (default 1536)")->check(CLI::Range(1, 100000));
   verb->callback([&ctx, opts] {
     DataDir dir = DataDir::open(DataDir::resolve(ctx.data));
     auto start = std::chrono::steady_clock::now();

@@ -164,13 +164,13 @@ ImportSummary import_ndjson(DataDir& dir, const std::filesystem::path& file, con
   // Pass 2: sign and store in batches; each batch is one durable transaction.
   Publisher publisher(dir);
   size_t stored = 0;
-  std::vector<ValidatedInput> batch;
-  for (bool more = true; more;) {
+  auto next_batch = [&](std::vector<ValidatedInput>& batch) {
     batch.clear();
     ValidatedInput in;
-    while (batch.size() < options.batch_size && (more = spool.read(in))) batch.push_back(std::move(in));
-    if (batch.empty()) break;
-    auto results = publisher.publish(batch);
+    while (batch.size() < options.batch_size && spool.read(in)) batch.push_back(std::move(in));
+    return !batch.empty();
+  };
+  publisher.publish_stream(next_batch, [&](const std::vector<PublishResult>& results) {
     ++summary.batches;
     for (const auto& r : results) {
       if (r.unchanged) {
@@ -181,9 +181,8 @@ ImportSummary import_ndjson(DataDir& dir, const std::filesystem::path& file, con
       }
     }
     stored += results.size();
-    dir.store().env().release_resident_pages();
     if (options.on_committed) options.on_committed(stored, summary.records);
-  }
+  });
   return summary;
 }
 

@@ -13,7 +13,7 @@
 namespace agora {
 
 struct ImportOptions {
-  size_t batch_size = 2048;  // records per transaction (one fsync each)
+  size_t batch_size = 1536;  // records per transaction (one fsync each)
   // Called after each committed batch with (records stored so far, records in the file).
   std::function<void(size_t, size_t)> on_committed;
 };

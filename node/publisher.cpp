@@ -1,7 +1,10 @@
 #include "node/publisher.hpp"
 
 #include <chrono>
+#include <functional>
+#include <future>
 #include <map>
+#include <optional>
 
 #include "node/worker_pool.hpp"
 #include "protocol/hex.hpp"
@@ -19,10 +22,25 @@ uint64_t hash_prefix(const Hash& h) {
   return v;
 }
 
+struct Known {
+  uint32_t version;
+  uint64_t body_prefix;
+  std::string visibility;
+  bool tombstone;
+};
+
 struct Prepared {
   std::vector<storage::IncomingRecord> records;
   std::vector<PublishResult> results;
   storage::OriginHead head_before;
+  storage::OriginHead head_after;
+  std::map<std::string, Known> written;  // ids this batch writes, as the next batch must see them
+};
+
+// A batch prepared but not yet committed: the next batch chains onto it.
+struct Pending {
+  storage::OriginHead head;
+  const std::map<std::string, Known>* known;
 };
 
 struct Draft {
@@ -32,19 +50,17 @@ struct Draft {
 };
 
 // Assigns ids, versions and chain positions against the store as it is now; signs in parallel.
-Prepared prepare(DataDir& dir, const std::vector<ValidatedInput>& inputs, std::vector<Hash>& body_hashes) {
+Prepared prepare(DataDir& dir, const std::vector<ValidatedInput>& inputs, std::vector<Hash>& body_hashes,
+                 const Pending* pending = nullptr) {
   Prepared p;
   p.head_before.origin = dir.id();
   std::vector<Draft> drafts;
   dir.store().read([&](const storage::StoreReader& r) {
-    if (auto h = r.head(dir.id())) p.head_before = *h;
-    struct Known {
-      uint32_t version;
-      uint64_t body_prefix;
-      std::string visibility;
-      bool tombstone;
-    };
-    std::map<std::string, Known> in_batch;
+    if (pending)
+      p.head_before = pending->head;
+    else if (auto h = r.head(dir.id()))
+      p.head_before = *h;
+    std::map<std::string, Known>& in_batch = p.written;
     uint64_t seq = p.head_before.seq;
     int64_t ts = now_ms();
     for (size_t i = 0; i < inputs.size(); ++i) {
@@ -55,6 +71,9 @@ Prepared prepare(DataDir& dir, const std::vector<ValidatedInput>& inputs, std::v
       std::optional<Known> known;
       if (auto it = in_batch.find(res.id); it != in_batch.end()) {
         known = it->second;
+      } else if (auto pit = pending ? pending->known->find(res.id) : decltype(pending->known->end()){};
+                 pending && pit != pending->known->end()) {
+        known = pit->second;
       } else if (auto latest = r.latest(dir.id(), res.id)) {
         std::string visibility = "public";
         if (auto view = r.at(latest->local))
@@ -99,6 +118,8 @@ Prepared prepare(DataDir& dir, const std::vector<ValidatedInput>& inputs, std::v
     p.records[i].record.header_bytes = encode_header(drafts[i].header);
     prev = record_hash(p.records[i].record.header_bytes);
   }
+  p.head_after = p.head_before;
+  if (!drafts.empty()) p.head_after.seq = drafts.back().header.seq, p.head_after.hash = prev;
   parallel_for(drafts.size(), [&](size_t i) {
     auto& rec = p.records[i].record;
     rec.signature = dir.key().sign(rec.header_bytes);
@@ -121,6 +142,64 @@ std::string generated_id(const ValidatedInput& input) {
   return (slug.empty() ? std::string(kind_name(input.kind)) : slug) + "-" + hash;
 }
 
+namespace {
+// Writes a prepared batch if the chain is still where it was prepared against.
+void commit(DataDir& dir, const Prepared& p) {
+  // Large batches read much of the index tables; drop those mapped pages so a bulk
+  // import's RSS does not grow with the store.
+  if (p.records.size() > 256) dir.store().env().release_resident_pages();
+  dir.store().env().write([&](storage::WriteTxn& txn) {
+    storage::StoreReader r(dir.store(), txn);
+    auto head = r.head(dir.id());
+    if ((head ? head->seq : 0) != p.head_before.seq) throw HeadMoved{};
+    dir.store().append(txn, p.records);
+  });
+  if (p.records.size() > 256) dir.store().env().release_resident_pages();
+}
+}  // namespace
+
+void Publisher::publish_stream(const std::function<bool(std::vector<ValidatedInput>&)>& next_batch,
+                               const std::function<void(const std::vector<PublishResult>&)>& on_committed) {
+  if (dir_.role() != NodeRole::city) throw InvalidInput("an observer node holds no city and publishes no records");
+  // One batch is written by a second thread while the next is signed: the single LMDB
+  // writer and the signing cores work at the same time.
+  std::vector<ValidatedInput> inputs, inflight_inputs;
+  std::optional<Prepared> inflight;
+  std::future<void> writing;
+  bool sequential = false;  // another process wrote to our chain: stop pipelining
+  auto finish_inflight = [&]() {
+    if (!inflight) return;
+    try {
+      writing.get();
+      on_committed(inflight->results);
+    } catch (const HeadMoved&) {
+      sequential = true;
+      on_committed(publish(inflight_inputs));
+    }
+    inflight.reset();
+  };
+  while (next_batch(inputs)) {
+    if (sequential) {
+      on_committed(publish(inputs));
+      continue;
+    }
+    std::vector<Hash> body_hashes(inputs.size());
+    parallel_for(inputs.size(), [&](size_t i) { body_hashes[i] = sha256(inputs[i].body); });
+    std::optional<Pending> pending;
+    if (inflight) pending = Pending{inflight->head_after, &inflight->written};
+    Prepared next = prepare(dir_, inputs, body_hashes, pending ? &*pending : nullptr);
+    finish_inflight();
+    if (sequential) {  // the batch just prepared chained onto one that was re-done
+      on_committed(publish(inputs));
+      continue;
+    }
+    inflight = std::move(next);
+    inflight_inputs.swap(inputs);
+    writing = std::async(std::launch::async, [this, &inflight] { commit(dir_, *inflight); });
+  }
+  finish_inflight();
+}
+
 std::vector<PublishResult> Publisher::publish(const std::vector<ValidatedInput>& inputs) {
   if (dir_.role() != NodeRole::city) throw InvalidInput("an observer node holds no city and publishes no records");
   std::vector<Hash> body_hashes(inputs.size());
@@ -128,16 +207,8 @@ std::vector<PublishResult> Publisher::publish(const std::vector<ValidatedInput>&
   for (int attempt = 0;; ++attempt) {
     Prepared p = prepare(dir_, inputs, body_hashes);
     if (p.records.empty()) return p.results;
-    // Large batches read much of the index tables; drop those mapped pages so a bulk
-    // import's RSS does not grow with the store.
-    if (p.records.size() > 256) dir_.store().env().release_resident_pages();
     try {
-      dir_.store().env().write([&](storage::WriteTxn& txn) {
-        storage::StoreReader r(dir_.store(), txn);
-        auto head = r.head(dir_.id());
-        if ((head ? head->seq : 0) != p.head_before.seq) throw HeadMoved{};
-        dir_.store().append(txn, p.records);
-      });
+      commit(dir_, p);
       return p.results;
     } catch (const HeadMoved&) {
       if (attempt >= 20) throw std::runtime_error("the store kept changing under this publish; try again");

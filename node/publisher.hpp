@@ -2,6 +2,7 @@
 // and one LMDB transaction per call.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,6 +27,12 @@ class Publisher {
   // Signs and stores all inputs in order, in one transaction: all or nothing. Safe against
   // another process publishing at the same time (the batch is re-chained if the head moved).
   std::vector<PublishResult> publish(const std::vector<ValidatedInput>& inputs);
+
+  // Bulk publishing: batches from next_batch (false when there are no more) are signed
+  // while the previous batch is being written; on_committed is called, in order, after each
+  // batch is durably stored. Falls back to one batch at a time if another process writes.
+  void publish_stream(const std::function<bool(std::vector<ValidatedInput>&)>& next_batch,
+                      const std::function<void(const std::vector<PublishResult>&)>& on_committed);
 
   // A signed tombstone for one of this city's records; throws InvalidInput if there is no
   // such live record.
