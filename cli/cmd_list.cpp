@@ -68,7 +68,10 @@ void register_list(CLI::App& app, Context& ctx) {
           std::string city = item.value("city", nlohmann::json()).is_string() ? item["city"].get<std::string>()
                              : h.value().kind == Kind::city ? item.value("name", "")
                                                             : short_id(origin);
-          std::printf("%-12s %-18s %-44s %4u  %s\n", std::string(kind_name(h.value().kind)).c_str(), city.c_str(),
+          // printf pads bytes; pad city names by characters so non-ASCII names line up.
+          size_t chars = utf8_length(city);
+          city += std::string(chars < 18 ? 18 - chars : 0, ' ');
+          std::printf("%-12s %s %-44s %4u  %s\n", std::string(kind_name(h.value().kind)).c_str(), city.c_str(),
                       h.value().id.c_str(), h.value().version, title.c_str());
         }
         return !(opts->limit && ++shown >= opts->limit);
