@@ -41,8 +41,8 @@ std::string index_path(const std::string& base, size_t i) { return base + "[" + 
 // Reads the fields of one JSON object, rejecting unknown keys with a suggestion.
 class Fields {
  public:
-  Fields(const json& obj, std::string path, std::vector<std::string> allowed)
-      : obj_(obj), path_(std::move(path)), allowed_(std::move(allowed)) {
+  Fields(const json& obj, std::string path, const std::vector<std::string>& allowed)
+      : obj_(obj), path_(std::move(path)), allowed_(allowed) {
     if (!obj.is_object()) fail(path_.empty() ? "record" : path_, "expected an object, got " + type_name(obj));
     for (auto& [key, value] : obj.items()) {
       if (std::find(allowed_.begin(), allowed_.end(), key) != allowed_.end()) continue;
@@ -66,7 +66,7 @@ class Fields {
  private:
   const json& obj_;
   std::string path_;
-  std::vector<std::string> allowed_;
+  const std::vector<std::string>& allowed_;  // outlives this reader: static field lists
 };
 
 std::string text(const json& v, const std::string& path, size_t max_chars, bool multiline = false) {
@@ -167,7 +167,8 @@ std::string record_ref(const json& v, const std::string& path) {
 
 void framework_refs(const json& v, const std::string& path) {
   array_of(v, path, limits::kMaxListItems, false, [](const json& item, const std::string& p) {
-    Fields f(item, p, {"framework", "ref"});
+    static const std::vector<std::string> kFrameworkRefFields = {"framework", "ref"};
+    Fields f(item, p, kFrameworkRefFields);
     const json& fw = f.required("framework");
     std::vector<std::string> ids;
     for (const auto& x : builtin_frameworks()) ids.emplace_back(x.id);
@@ -238,7 +239,8 @@ void validate_practice(const Fields& f, ValidatedInput& out) {
   if (auto* v = f.optional("partners")) string_list(*v, f.path("partners"), limits::kMaxShortTextChars);
   if (auto* v = f.optional("outcomes"))
     array_of(*v, f.path("outcomes"), limits::kMaxListItems, false, [](const json& o, const std::string& p) {
-      Fields of(o, p, {"indicator", "value", "unit", "year"});
+      static const std::vector<std::string> kOutcomeFields = {"indicator", "value", "unit", "year"};
+      Fields of(o, p, kOutcomeFields);
       text(of.required("indicator"), of.path("indicator"), limits::kMaxShortTextChars);
       number(of.required("value"), of.path("value"));
       if (auto* u = of.optional("unit")) text(*u, of.path("unit"), 50);
@@ -283,7 +285,8 @@ void validate_plan(const Fields& f, ValidatedInput& out) {
   out.title = text(f.required("title"), f.path("title"), limits::kMaxTitleChars);
   if (auto* v = f.optional("summary")) text(*v, f.path("summary"), limits::kMaxSummaryChars, true);
   if (auto* v = f.optional("language")) vocab(*v, f.path("language"), language_codes(), "language");
-  Fields period(f.required("period"), f.path("period"), {"from", "to"});
+  static const std::vector<std::string> kPeriodFields = {"from", "to"};
+  Fields period(f.required("period"), f.path("period"), kPeriodFields);
   std::string from = date(period.required("from"), period.path("from"));
   std::string to = date(period.required("to"), period.path("to"));
   if (to < from) fail(period.path("to"), "before \"from\"");
@@ -292,7 +295,8 @@ void validate_plan(const Fields& f, ValidatedInput& out) {
   static constexpr std::string_view kStatuses[] = {"planned", "in-progress", "done", "delayed", "dropped"};
   static constexpr std::string_view kDirections[] = {"increase", "decrease"};
   array_of(f.required("items"), f.path("items"), limits::kMaxListItems, true, [&](const json& it, const std::string& p) {
-    Fields item(it, p, {"id", "commitment", "action", "department", "start", "due", "status", "themes", "indicators"});
+    static const std::vector<std::string> kPlanItemFields = {"id", "commitment", "action", "department", "start", "due", "status", "themes", "indicators"};
+    Fields item(it, p, kPlanItemFields);
     std::string id = text(item.required("id"), item.path("id"), limits::kMaxIdLength);
     if (!is_valid_record_id(id)) fail(item.path("id"), "expected lowercase letters, digits, '-', '_' or '.'");
     if (!item_ids.insert(id).second) fail(item.path("id"), "duplicate item id " + in_quotes(id));
@@ -314,7 +318,8 @@ void validate_plan(const Fields& f, ValidatedInput& out) {
     if (auto* v = item.optional("indicators")) {
       std::set<std::string> names;
       array_of(*v, item.path("indicators"), limits::kMaxListItems, false, [&](const json& ind, const std::string& ip) {
-        Fields i(ind, ip, {"name", "unit", "baseline", "target", "direction"});
+        static const std::vector<std::string> kIndicatorFields = {"name", "unit", "baseline", "target", "direction"};
+        Fields i(ind, ip, kIndicatorFields);
         std::string name = text(i.required("name"), i.path("name"), limits::kMaxShortTextChars);
         if (!names.insert(name).second) fail(i.path("name"), "duplicate indicator " + in_quotes(name));
         if (auto* u = i.optional("unit")) text(*u, i.path("unit"), 50);
@@ -466,7 +471,8 @@ Result<ValidatedInput> validate_input(const json& in, const PublisherIdentity& s
     std::string_view trimmed = source_text;
     while (!trimmed.empty() && (trimmed.back() == ' ' || trimmed.back() == '\t')) trimmed.remove_suffix(1);
     while (!trimmed.empty() && (trimmed.front() == ' ' || trimmed.front() == '\t')) trimmed.remove_prefix(1);
-    if (!trimmed.empty() && trimmed.find_first_of("\r\n") == std::string_view::npos) {
+    bool one_line = trimmed.find('\n') == std::string_view::npos && trimmed.find('\r') == std::string_view::npos;
+    if (!trimmed.empty() && one_line) {
       out.body = std::string(trimmed);
       if (out.body.size() > limits::kMaxBodyBytes) fail("record", "larger than the 256 KiB record limit");
       return out;

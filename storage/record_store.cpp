@@ -1,6 +1,7 @@
 #include "storage/record_store.hpp"
 
 #include <cstring>
+#include <map>
 
 #include "storage/body_codec.hpp"
 #include "storage/keys.hpp"
@@ -177,12 +178,20 @@ void RecordStore::append(WriteTxn& txn, std::span<const IncomingRecord> records)
   uint32_t next_index = 0;
   if (auto v = txn.get(meta_, "next_origin")) next_index = get_be<uint32_t>(*v);
 
+  // Heads change on every record but are written once per origin per batch.
+  std::map<PublicKey, std::pair<uint32_t, OriginHead>> heads;
   for (const IncomingRecord& in : records) {
     const Header& h = in.header;
-    uint32_t idx = origin_index_for_write(txn, h.origin, next_index);
+    auto it = heads.find(h.origin);
+    if (it == heads.end()) {
+      uint32_t index = origin_index_for_write(txn, h.origin, next_index);
+      OriginHead stored{h.origin, 0, {}};
+      if (auto v = txn.get(heads_, be(index))) stored = decode_head(*v);
+      it = heads.emplace(h.origin, std::make_pair(index, stored)).first;
+    }
+    uint32_t idx = it->second.first;
+    OriginHead& head = it->second.second;
     std::string idx_key = be(idx);
-    OriginHead head{h.origin, 0, {}};
-    if (auto v = txn.get(heads_, idx_key)) head = decode_head(*v);
     if (h.seq != head.seq + 1)
       throw ChainError("record " + node_id(h.origin).substr(0, 12) + "/" + std::to_string(h.seq) +
                        " does not follow the stored head seq " + std::to_string(head.seq));
@@ -196,11 +205,16 @@ void RecordStore::append(WriteTxn& txn, std::span<const IncomingRecord> records)
     std::string seq_key = idx_key;
     put_be(seq_key, h.seq);
     txn.put(by_origin_seq_, seq_key, local_key);
-    txn.put(versions_, version_key(idx, h.id, h.version), local_key);
 
     std::string rk = record_key(idx, h.id);
     std::optional<LatestEntry> old;
     if (auto v = txn.get(latest_, rk)) old = decode_latest(*v);
+    // The versions table only lists records that have more than one version: a first
+    // version is found through `latest`, so bulk loads of new records never touch it.
+    if (old) {
+      txn.put(versions_, version_key(idx, h.id, old->version), be(old->local));
+      txn.put(versions_, version_key(idx, h.id, h.version), local_key);
+    }
     if (!old || h.version > old->version) {
       if (old && !old->tombstone) {
         IndexEntries e = index_entries(old->kind, old->keys, old->local);
@@ -227,8 +241,8 @@ void RecordStore::append(WriteTxn& txn, std::span<const IncomingRecord> records)
     }
     head.seq = h.seq;
     head.hash = record_hash(in.record.header_bytes);
-    txn.put(heads_, idx_key, encode_head(head));
   }
+  for (const auto& [origin, entry] : heads) txn.put(heads_, be(entry.first), encode_head(entry.second));
 }
 
 // ---- StoreReader ----
@@ -293,6 +307,8 @@ std::vector<uint64_t> StoreReader::history(const PublicKey& origin, std::string_
   Cursor c(txn_, store_.versions_);
   for (bool ok = c.seek(prefix); ok && c.key().starts_with(prefix); ok = c.next())
     out.push_back(get_be<uint64_t>(c.value()));
+  if (out.empty())
+    if (auto v = txn_.get(store_.latest_, record_key(*idx, id))) out.push_back(decode_latest(*v).local);
   return out;
 }
 
