@@ -9,7 +9,7 @@ namespace agora::cli {
 
 void register_list(CLI::App& app, Context& ctx) {
   struct Options {
-    std::string kind, city, theme;
+    std::string kind, city, theme, year;
     size_t limit = 0;
   };
   auto opts = std::make_shared<Options>();
@@ -19,6 +19,7 @@ void register_list(CLI::App& app, Context& ctx) {
   verb->add_option("--kind", opts->kind, "only this kind (practice, plan, city, ...)");
   verb->add_option("--city", opts->city, "only this city: its name, node id or id prefix");
   verb->add_option("--theme", opts->theme, "only records with this theme");
+  verb->add_option("--year", opts->year, "only records of this year (practice: started; plan: period start), or a range FROM-TO");
   verb->add_option("--limit", opts->limit, "at most this many records");
   verb->callback([&ctx, opts] {
     DataDir dir = DataDir::open(DataDir::resolve(ctx.data), /*read_only=*/true);
@@ -39,6 +40,16 @@ void register_list(CLI::App& app, Context& ctx) {
                            (near ? "; did you mean \"" + *near + "\"?" : ""));
       }
       q.theme = t;
+    }
+    if (!opts->year.empty()) {
+      auto dash = opts->year.find('-', 1);
+      auto parse_year = [&](const std::string& text) -> uint16_t {
+        if (text.size() != 4 || text.find_first_not_of("0123456789") != std::string::npos)
+          throw InvalidInput("--year: expected YYYY or YYYY-YYYY, got \"" + opts->year + "\"");
+        return static_cast<uint16_t>(std::stoi(text));
+      };
+      q.year_from = parse_year(opts->year.substr(0, dash));
+      q.year_to = dash == std::string::npos ? *q.year_from : parse_year(opts->year.substr(dash + 1));
     }
     nlohmann::json items = nlohmann::json::array();
     size_t shown = 0;

@@ -1,11 +1,26 @@
 // agora: the command-line front end of a city node.
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
 #include <iostream>
 
 #include "cli/cli_support.hpp"
 #include "storage/lmdb_env.hpp"
 
+// Diagnostics go to stderr through spdlog; AGORA_LOG=debug|info|warn|error|off (default
+// warn) so that by default a failing verb prints exactly one `error:` line.
+static void set_up_logging() {
+  auto logger = spdlog::stderr_logger_st("agora");
+  logger->set_pattern("%^%l%$: %v");
+  const char* level = std::getenv("AGORA_LOG");
+  logger->set_level(level ? spdlog::level::from_str(level) : spdlog::level::warn);
+  spdlog::set_default_logger(logger);
+}
+
 int main(int argc, char** argv) {
   using namespace agora::cli;
+  set_up_logging();
   CLI::App app{"agora - a peer-network node for cities exchanging inclusion practices", "agora"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "agora 0.1.0");

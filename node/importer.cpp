@@ -8,6 +8,8 @@
 #include <optional>
 #include <vector>
 
+#include <spdlog/spdlog.h>
+
 #include "node/publisher.hpp"
 #include "node/worker_pool.hpp"
 
@@ -181,6 +183,7 @@ ImportSummary import_ndjson(DataDir& dir, const std::filesystem::path& file, con
       }
     }
     stored += results.size();
+    spdlog::debug("import {}: batch {} committed ({} records stored)", file.string(), summary.batches, stored);
     if (options.on_committed) options.on_committed(stored, summary.records);
   });
   return summary;

@@ -2,6 +2,8 @@
 
 #include <sys/mman.h>
 
+#include <spdlog/spdlog.h>
+
 #include <cstdio>
 #include <fstream>
 #include <mutex>
@@ -72,6 +74,7 @@ void Env::grow() {
                              " MiB (raise AGORA_MAP_MAX_MB)");
   size_t next = std::min(options_.max_map_bytes, current * 2);
   check(mdb_env_set_mapsize(env_, next), "mdb_env_set_mapsize");
+  spdlog::info("store {}: map grown from {} to {} MiB", data_file_.parent_path().string(), current >> 20, next >> 20);
 }
 
 void Env::adopt_resized_map() {

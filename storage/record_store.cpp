@@ -330,6 +330,31 @@ void StoreReader::list(const ListQuery& q,
     origin_idx = origin_index(*q.origin);
     if (!origin_idx) return;
   }
+  auto year_ok = [&](const LatestEntry& e) {
+    if (!q.year_from && !q.year_to) return true;
+    return e.keys.year != 0 && (!q.year_from || e.keys.year >= *q.year_from) && (!q.year_to || e.keys.year <= *q.year_to);
+  };
+  if ((q.year_from || q.year_to) && !q.theme && !origin_idx) {
+    // By year: kind, year, log position; one range scan per kind.
+    for (int k = 1; k <= kKindCount; ++k) {
+      if (q.kind && static_cast<int>(*q.kind) != k) continue;
+      std::string from(1, static_cast<char>(k)), to(1, static_cast<char>(k));
+      put_be<uint16_t>(from, q.year_from.value_or(1));
+      put_be<uint16_t>(to, q.year_to.value_or(0xffff));
+      Cursor c(txn_, store_.by_year_);
+      for (bool ok = c.seek(from); ok && c.key().substr(0, 3) <= std::string_view(to); ok = c.next()) {
+        auto view = at(get_be<uint64_t>(c.key(), c.key().size() - 8));
+        if (!view) continue;
+        auto header = decode_header(view->header_bytes);
+        if (!header) continue;
+        const Header& h = header.value();
+        auto entry = latest(h.origin, h.id);
+        if (!entry || entry->tombstone || entry->local != view->local) continue;
+        if (!visit(h.origin, h.id, *entry)) return;
+      }
+    }
+    return;
+  }
   if (origin_idx || (!q.theme && !q.kind)) {
     // By origin (or everything): the latest table, keyed origin index + id.
     std::string prefix = origin_idx ? be(*origin_idx) : std::string();
@@ -338,7 +363,8 @@ void StoreReader::list(const ListQuery& q,
     Cursor c(txn_, store_.latest_);
     for (bool ok = prefix.empty() ? c.first() : c.seek(prefix); ok && c.key().starts_with(prefix); ok = c.next()) {
       LatestEntry entry = decode_latest(c.value());
-      if (entry.tombstone || (q.kind && entry.kind != *q.kind) || (q.theme && !(entry.keys.themes & (1u << *q.theme))))
+      if (entry.tombstone || (q.kind && entry.kind != *q.kind) || (q.theme && !(entry.keys.themes & (1u << *q.theme))) ||
+          !year_ok(entry))
         continue;
       uint32_t idx = get_be<uint32_t>(c.key());
       if (cached_idx != idx) {
@@ -362,7 +388,9 @@ void StoreReader::list(const ListQuery& q,
     if (!header) continue;
     const Header& h = header.value();
     auto entry = latest(h.origin, h.id);
-    if (!entry || entry->tombstone || entry->local != view->local || (q.kind && entry->kind != *q.kind)) continue;
+    if (!entry || entry->tombstone || entry->local != view->local || (q.kind && entry->kind != *q.kind) ||
+        !year_ok(*entry))
+      continue;
     if (!visit(h.origin, h.id, *entry)) return;
   }
 }

@@ -62,6 +62,7 @@ struct ListQuery {
   std::optional<Kind> kind;
   std::optional<PublicKey> origin;
   std::optional<int> theme;  // index into themes()
+  std::optional<uint16_t> year_from, year_to;  // inclusive; records without a year never match
 };
 
 class RecordStore;

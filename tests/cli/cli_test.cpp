@@ -191,6 +191,17 @@ TEST_CASE("list filters by kind, city and theme; export carries only public reco
   CHECK(housing.size() == 3);
   auto malmo = json::parse(run_agora({"list", "--data", node.data, "--city", "malmo", "--json"}).out);
   CHECK(malmo.size() == 5);  // four practices and the city profile
+  json dated = json::parse(practice_line("dated", "housing"));
+  dated["started"] = 2007;
+  REQUIRE(run_agora({"publish", "--data", node.data, "-"}, dated.dump()).exit_code == 0);
+  auto in_2007 = json::parse(run_agora({"list", "--data", node.data, "--year", "2007", "--json"}).out);
+  REQUIRE(in_2007.size() == 1);
+  CHECK(in_2007[0]["id"] == "dated");
+  CHECK(json::parse(run_agora({"list", "--data", node.data, "--year", "2000-2006", "--json"}).out).empty());
+  CHECK(json::parse(run_agora({"list", "--data", node.data, "--year", "2000-2010", "--theme", "housing", "--json"}).out)
+            .size() == 1);
+  CHECK(run_agora({"list", "--data", node.data, "--year", "07"}).exit_code == 3);
+  REQUIRE(run_agora({"retract", "--data", node.data, "dated"}).exit_code == 0);
   auto bad_theme = run_agora({"list", "--data", node.data, "--theme", "hosing"});
   CHECK(bad_theme.exit_code == 3);
   CHECK(bad_theme.err.find("did you mean \"housing\"") != std::string::npos);
