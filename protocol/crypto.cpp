@@ -81,10 +81,16 @@ Signature SigningKey::sign(std::string_view message) const {
 }
 
 bool verify_signature(const PublicKey& key, std::string_view message, const Signature& sig) {
-  PkeyPtr pkey(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, key.data(), key.size()));
-  if (!pkey) return false;
+  // Records come in runs from one origin: keep the last decoded key per thread.
+  thread_local PublicKey cached_key{};
+  thread_local PkeyPtr cached_pkey;
+  if (!cached_pkey || cached_key != key) {
+    cached_pkey.reset(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, key.data(), key.size()));
+    cached_key = key;
+    if (!cached_pkey) return false;
+  }
   MdCtxPtr ctx(EVP_MD_CTX_new());
-  if (!ctx || !EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, pkey.get())) return false;
+  if (!ctx || !EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, cached_pkey.get())) return false;
   return EVP_DigestVerify(ctx.get(), sig.data(), sig.size(), reinterpret_cast<const unsigned char*>(message.data()),
                           message.size()) == 1;
 }
