@@ -40,5 +40,7 @@ void register_show(CLI::App&, Context&);
 void register_retract(CLI::App&, Context&);
 void register_verify(CLI::App&, Context&);
 void register_export(CLI::App&, Context&);
+void register_serve(CLI::App&, Context&);
+void register_peer(CLI::App&, Context&);
 
 }  // namespace agora::cli

@@ -506,6 +506,30 @@ Result<ValidatedInput> parse_and_validate_input(std::string_view text, const Pub
   return validate_input(parsed, self, text);
 }
 
+Result<IndexKeys> validate_received_body(Kind kind, std::string_view id, std::string_view visibility, bool tombstone,
+                                         std::string_view body) {
+  if (tombstone) {
+    if (!body.empty()) return make_error("body", "a tombstone's body must be empty");
+    return IndexKeys{};
+  }
+  json in = json::parse(body, nullptr, false);
+  if (in.is_discarded() || !in.is_object()) return make_error("body", "not a JSON object");
+  auto agrees = [&](const char* key, std::string_view expected) {
+    auto it = in.find(key);
+    return it == in.end() || (it->is_string() && it->get_ref<const std::string&>() == expected);
+  };
+  if (!agrees("kind", kind_name(kind))) return make_error("body.kind", "differs from the signed header");
+  if (!agrees("id", id)) return make_error("body.id", "differs from the signed header");
+  if (!agrees("visibility", visibility)) return make_error("body.visibility", "differs from the signed header");
+  in["kind"] = kind_name(kind);
+  in.erase("id");
+  in.erase("visibility");
+  if (kind != Kind::city) in.erase("origin"), in.erase("city"), in.erase("country");
+  auto r = validate_input(in, PublisherIdentity{}, "{}");
+  if (!r) return r.error();
+  return r.value().keys;
+}
+
 IndexKeys index_keys_for(Kind kind, std::string_view body) {
   IndexKeys keys;
   json j = json::parse(body, nullptr, false);

@@ -43,6 +43,12 @@ Result<ValidatedInput> validate_input(const nlohmann::json& input, const Publish
 // Parses then validates; a JSON syntax error names the byte offset.
 Result<ValidatedInput> parse_and_validate_input(std::string_view text, const PublisherIdentity& self);
 
+// Checks the body of a record received from a peer against its header: the schema of its
+// kind (no claim checks: the signer is the origin), and kind/id/visibility agreeing with
+// the header when the body restates them; a tombstone's body is empty.
+Result<IndexKeys> validate_received_body(Kind kind, std::string_view id, std::string_view visibility, bool tombstone,
+                                         std::string_view body);
+
 // Re-derives the index keys from a stored body (records that arrive from peers).
 IndexKeys index_keys_for(Kind kind, std::string_view body);
 

@@ -124,6 +124,10 @@ IndexEntries index_entries(Kind kind, const IndexKeys& keys, uint64_t local) {
 
 void prepare_log_value(IncomingRecord& in) { in.log_value = encode_log_value(in.record); }
 
+bool StoredRecordView::is_stub() const {
+  return !encoded_body.empty() && static_cast<BodyEncoding>(encoded_body[0]) == BodyEncoding::absent;
+}
+
 SignedRecord StoredRecordView::load() const {
   SignedRecord r;
   r.header_bytes = std::string(header_bytes);
@@ -147,6 +151,9 @@ RecordStore::RecordStore(const std::filesystem::path& dir, EnvOptions options) {
   by_kind_ = env_->open_table("by_kind");
   by_theme_ = env_->open_table("by_theme");
   by_year_ = env_->open_table("by_year");
+  peers_ = env_->open_table("peers");
+  peer_state_ = env_->open_table("peer_state");
+  forks_ = env_->open_table("forks");
 
   std::optional<uint32_t> found;
   {
@@ -243,6 +250,39 @@ void RecordStore::append(WriteTxn& txn, std::span<const IncomingRecord> records)
     head.hash = record_hash(in.record.header_bytes);
   }
   for (const auto& [origin, entry] : heads) txn.put(heads_, be(entry.first), encode_head(entry.second));
+}
+
+bool RecordStore::fill_body(WriteTxn& txn, const PublicKey& origin, uint64_t seq, const std::string& body,
+                            const IndexKeys& keys) {
+  StoreReader r(*this, txn);
+  auto view = r.at(origin, seq);
+  if (!view || !view->is_stub()) return false;
+  SignedRecord rec;
+  rec.header_bytes = std::string(view->header_bytes);
+  rec.signature = view->signature;
+  rec.body = body;
+  uint64_t local = view->local;
+  auto header = decode_header(rec.header_bytes);
+  if (!header) return false;
+  const Header& h = header.value();
+  txn.put(log_, be(local), encode_log_value(rec));
+  auto idx = r.origin_index(origin);
+  std::string rk = record_key(*idx, h.id);
+  if (auto v = txn.get(latest_, rk)) {
+    LatestEntry entry = decode_latest(*v);
+    if (entry.local == local && !entry.tombstone) {
+      IndexEntries old = index_entries(entry.kind, entry.keys, local);
+      if (!old.by_year.empty()) txn.del(by_year_, old.by_year);
+      for (const auto& t : old.by_theme) txn.del(by_theme_, t);
+      entry.keys = keys;
+      txn.put(latest_, rk, encode_latest(entry));
+      IndexEntries now = index_entries(entry.kind, keys, local);
+      txn.put(by_kind_, now.by_kind, "");
+      if (!now.by_year.empty()) txn.put(by_year_, now.by_year, "");
+      for (const auto& t : now.by_theme) txn.put(by_theme_, t, "");
+    }
+  }
+  return true;
 }
 
 // ---- StoreReader ----

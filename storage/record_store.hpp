@@ -56,6 +56,7 @@ struct StoredRecordView {
   Signature signature{};
   std::string_view encoded_body;
   SignedRecord load() const;  // copies out, decompressing the body
+  bool is_stub() const;       // held without its body
 };
 
 struct ListQuery {
@@ -69,6 +70,8 @@ class RecordStore;
 
 // Read access within one read transaction.
 class StoreReader {
+  friend class RecordStore;
+
  public:
   StoreReader(const RecordStore& store, const Txn& txn) : store_(store), txn_(txn) {}
 
@@ -101,10 +104,22 @@ class RecordStore {
 
   Env& env() { return *env_; }
 
+  // Tables the node keeps beside the records (values are JSON, see node/peer_registry.hpp):
+  // allowed peers by node id, their last known sync state, and fork evidence.
+  MDB_dbi peers_table() const { return peers_; }
+  MDB_dbi peer_state_table() const { return peer_state_; }
+  MDB_dbi forks_table() const { return forks_; }
+
   // Appends records in order inside txn. Each must extend its origin's chain exactly
   // (seq = head + 1, prev = head hash); throws ChainError otherwise, so the caller's
   // transaction is abandoned and nothing of the batch is written.
   void append(WriteTxn& txn, std::span<const IncomingRecord> records);
+
+  // Completes a stub with its body (the caller checked it against the signed header):
+  // rewrites the log entry and, when it is the latest version, indexes it. False if the
+  // record is not held or not a stub.
+  bool fill_body(WriteTxn& txn, const PublicKey& origin, uint64_t seq, const std::string& body,
+                 const IndexKeys& keys);
 
   // Read helpers for one-off lookups.
   template <class Fn>
@@ -120,6 +135,7 @@ class RecordStore {
 
   std::unique_ptr<Env> env_;
   MDB_dbi meta_, origins_, heads_, log_, by_origin_seq_, latest_, versions_, by_kind_, by_theme_, by_year_;
+  MDB_dbi peers_, peer_state_, forks_;
 };
 
 // A record does not extend its origin's chain (gap, fork, reordering or broken link).

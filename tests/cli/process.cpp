@@ -62,13 +62,15 @@ ProcessResult run_agora(const std::vector<std::string>& args, const std::string&
   return r;
 }
 
-Background start_agora(const std::vector<std::string>& args, const std::string& err_file) {
+Background start_agora(const std::vector<std::string>& args, const std::string& err_file,
+                       const std::string& out_file) {
   auto argv = argv_for(args);
   pid_t pid = fork();
   if (pid == 0) {
     int fd = open(err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int out = open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     int devnull = open("/dev/null", O_RDWR);
-    dup2(devnull, 0), dup2(devnull, 1), dup2(fd, 2);
+    dup2(devnull, 0), dup2(out, 1), dup2(fd, 2);
     execv(AGORA_BINARY, argv.data());
     _exit(127);
   }

@@ -21,7 +21,8 @@ struct Background {
   pid_t pid = -1;
   std::string err_file;
 };
-Background start_agora(const std::vector<std::string>& args, const std::string& err_file);
+Background start_agora(const std::vector<std::string>& args, const std::string& err_file,
+                       const std::string& out_file = "/dev/null");
 int wait_exit(pid_t pid);
 
 }  // namespace agora::test

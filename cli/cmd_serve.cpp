@@ -1,0 +1,57 @@
+// agora serve: run the node (peer sync over WebSocket, HTTP API) until SIGINT/SIGTERM.
+#include <iostream>
+
+#include "cli/cli_support.hpp"
+#include "node/sync_node.hpp"
+
+namespace agora::cli {
+
+namespace {
+// "HOST:PORT" (IPv6 as [::1]:PORT) into its parts; throws a usage error otherwise.
+std::pair<std::string, uint16_t> host_port(const std::string& text, const std::string& option) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos) throw CLI::ValidationError(option, "expected HOST:PORT, got " + text);
+  std::string host = text.substr(0, colon), port = text.substr(colon + 1);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoul(port) > 65535)
+    throw CLI::ValidationError(option, "bad port in " + text);
+  return {host, static_cast<uint16_t>(std::stoul(port))};
+}
+}  // namespace
+
+void register_serve(CLI::App& app, Context& ctx) {
+  struct Options {
+    std::string listen = "127.0.0.1:7400", http = "127.0.0.1:8080";
+    double max_rate = 50000;
+    size_t max_connections = 256, per_ip = 16;
+    int handshake_timeout = 10, idle_timeout = 60;
+  };
+  auto opts = std::make_shared<Options>();
+  auto* verb = app.add_subcommand("serve", "run the node: peer sync over WebSocket and the HTTP API");
+  add_data_option(verb, ctx);
+  verb->add_option("--listen", opts->listen, "peer sync address HOST:PORT (port 0: any free port)");
+  verb->add_option("--http", opts->http, "HTTP API address HOST:PORT (port 0: any free port)");
+  verb->add_option("--max-records-per-s", opts->max_rate, "records accepted per second from one peer");
+  verb->add_option("--max-connections", opts->max_connections, "peer connections in all");
+  verb->add_option("--max-connections-per-ip", opts->per_ip, "peer connections from one address");
+  verb->add_option("--handshake-timeout", opts->handshake_timeout, "seconds to complete the authenticated handshake");
+  verb->add_option("--idle-timeout", opts->idle_timeout, "seconds without traffic before a connection is dropped");
+  verb->callback([&ctx, opts] {
+    DataDir dir = DataDir::open(DataDir::resolve(ctx.data));
+    SyncOptions o;
+    std::tie(o.listen_host, o.listen_port) = host_port(opts->listen, "--listen");
+    std::tie(o.http_host, o.http_port) = host_port(opts->http, "--http");
+    o.max_records_per_s = opts->max_rate;
+    o.max_connections = opts->max_connections;
+    o.max_connections_per_ip = opts->per_ip;
+    o.transport.handshake_timeout_s = opts->handshake_timeout;
+    o.transport.idle_timeout_s = opts->idle_timeout;
+    SyncNode node(dir, o);
+    node.run([](const std::string& sync_url, const std::string& http_url) {
+      std::cout << "sync " << sync_url << "\nhttp " << http_url << std::endl;
+    });
+  });
+}
+
+}  // namespace agora::cli

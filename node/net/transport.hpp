@@ -1,0 +1,64 @@
+// A message connection to a peer (WebSocket underneath), kept free of Beast so that the
+// sync logic and most of the node compile without it. All callbacks run on the node's
+// io_context thread.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace agora::net {
+
+struct TransportLimits {
+  size_t max_message_bytes = 8 * 1024 * 1024;
+  int handshake_timeout_s = 10;  // TCP/TLS/WebSocket handshake
+  int idle_timeout_s = 60;       // no traffic at all (pings are sent at half of it)
+};
+
+class Transport {
+ public:
+  struct Handlers {
+    std::function<void(std::string message, bool binary)> on_message;
+    std::function<void(const std::string& reason)> on_closed;  // called once
+  };
+  virtual ~Transport() = default;
+  virtual void start(Handlers handlers) = 0;  // starts reading
+  virtual void send(std::string message, bool binary) = 0;
+  virtual void close(const std::string& reason) = 0;
+  virtual std::string remote_address() const = 0;  // "IP:PORT"
+  virtual size_t queued_bytes() const = 0;          // written by us, not yet sent
+};
+
+// Dials ws://HOST:PORT/PATH; done(transport, "") or done(nullptr, error).
+void dial(boost::asio::io_context& io, const std::string& url, const TransportLimits& limits,
+          std::function<void(std::shared_ptr<Transport>, std::string)> done);
+
+// A plain HTTP request/response, for the API served next to the sync endpoint.
+struct HttpRequest {
+  std::string method, target, remote;
+};
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+};
+using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+// Called for a WebSocket upgraded on /sync: accept (take ownership) or not.
+using PeerAcceptor = std::function<void(std::shared_ptr<Transport>)>;
+// Admission control before any bytes are read: return false to refuse the connection.
+using Admission = std::function<bool(const std::string& remote_ip)>;
+
+// Listens on host:port; returns the bound port (useful with port 0). Throws on failure.
+class Listener {
+ public:
+  static std::shared_ptr<Listener> start(boost::asio::io_context& io, const std::string& host, uint16_t port,
+                                         TransportLimits limits, HttpHandler http, PeerAcceptor peers,
+                                         Admission admission);
+  virtual ~Listener() = default;
+  virtual uint16_t port() const = 0;
+  virtual void stop() = 0;
+};
+
+}  // namespace agora::net

@@ -1,0 +1,293 @@
+// Boost.Beast underneath net::Transport and net::Listener: one TU, so Beast is compiled once.
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include <deque>
+
+#include "node/net/transport.hpp"
+
+namespace agora::net {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+std::string endpoint_text(const tcp::endpoint& ep) {
+  return ep.address().to_string() + ":" + std::to_string(ep.port());
+}
+
+class WsTransport : public Transport, public std::enable_shared_from_this<WsTransport> {
+ public:
+  WsTransport(websocket::stream<beast::tcp_stream> ws, std::string remote, const TransportLimits& limits, bool server)
+      : ws_(std::move(ws)), remote_(std::move(remote)) {
+    ws_.read_message_max(limits.max_message_bytes);
+    websocket::stream_base::timeout t{};
+    t.handshake_timeout = std::chrono::seconds(limits.handshake_timeout_s);
+    t.idle_timeout = std::chrono::seconds(limits.idle_timeout_s);
+    t.keep_alive_pings = true;
+    ws_.set_option(t);
+    ws_.set_option(websocket::stream_base::decorator([server](websocket::response_type& res) {
+      res.set(http::field::server, "agora");
+    }));
+    // Compression off: measured as a throughput cost (docs/protocol.md).
+    ws_.auto_fragment(false);
+  }
+
+  template <class Request>
+  void accept(const Request& req, std::function<void(bool)> done) {
+    ws_.async_accept(req, [self = shared_from_this(), done = std::move(done)](beast::error_code ec) { done(!ec); });
+  }
+
+  void start(Handlers handlers) override {
+    handlers_ = std::move(handlers);
+    do_read();
+  }
+
+  void send(std::string message, bool binary) override {
+    if (closed_ || closing_) return;
+    queued_bytes_ += message.size();
+    queue_.emplace_back(std::move(message), binary);
+    if (queue_.size() == 1) do_write();
+  }
+
+  void close(const std::string& reason) override {
+    if (closed_ || closing_) return;
+    closing_ = true;
+    close_reason_ = reason;
+    if (queue_.empty()) do_close();
+  }
+
+  std::string remote_address() const override { return remote_; }
+  size_t queued_bytes() const override { return queued_bytes_; }
+
+ private:
+  void do_read() {
+    ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec) return finish(ec == websocket::error::closed ? "closed by peer" : ec.message());
+    std::string message = beast::buffers_to_string(buffer_.data());
+    buffer_.consume(buffer_.size());
+    bool binary = ws_.got_binary();
+    if (handlers_.on_message) handlers_.on_message(std::move(message), binary);
+    if (!closed_) do_read();
+  }
+
+  void do_write() {
+    ws_.binary(queue_.front().second);
+    ws_.async_write(asio::buffer(queue_.front().first), [self = shared_from_this()](beast::error_code ec, size_t) {
+      self->queued_bytes_ -= self->queue_.front().first.size();
+      self->queue_.pop_front();
+      if (ec) return self->finish(ec.message());
+      if (!self->queue_.empty())
+        self->do_write();
+      else if (self->closing_)
+        self->do_close();
+    });
+  }
+
+  void do_close() {
+    ws_.async_close(websocket::close_reason(websocket::close_code::normal, close_reason_.substr(0, 120)),
+                    [self = shared_from_this()](beast::error_code) { self->finish(self->close_reason_); });
+  }
+
+  void finish(const std::string& reason) {
+    if (closed_) return;
+    closed_ = true;
+    beast::error_code ignored;
+    beast::get_lowest_layer(ws_).socket().close(ignored);
+    auto on_closed = std::move(handlers_.on_closed);
+    handlers_ = {};  // drop references to the session: no cycles survive the connection
+    if (on_closed) on_closed(reason);
+  }
+
+  websocket::stream<beast::tcp_stream> ws_;
+  beast::flat_buffer buffer_;
+  std::deque<std::pair<std::string, bool>> queue_;
+  size_t queued_bytes_ = 0;
+  std::string remote_, close_reason_;
+  Handlers handlers_;
+  bool closed_ = false, closing_ = false;
+};
+
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
+ public:
+  HttpSession(tcp::socket socket, const TransportLimits& limits, HttpHandler http, PeerAcceptor peers)
+      : stream_(std::move(socket)), limits_(limits), http_(std::move(http)), peers_(std::move(peers)) {
+    beast::error_code ec;
+    remote_ = endpoint_text(stream_.socket().remote_endpoint(ec));
+  }
+
+  void run() { do_read(); }
+
+ private:
+  void do_read() {
+    parser_.emplace();
+    parser_->header_limit(16 * 1024);
+    parser_->body_limit(64 * 1024);
+    stream_.expires_after(std::chrono::seconds(30));
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout) return shutdown();
+    if (ec) {
+      int status = ec == http::error::header_limit ? 431 : ec == http::error::body_limit ? 413 : 400;
+      return respond(status, R"({"error":")" + std::string(status == 431 ? "request headers too large"
+                                                             : status == 413 ? "request body too large"
+                                                                             : "malformed HTTP request") +
+                                 R"(","param":null})",
+                     false);
+    }
+    auto req = parser_->release();
+    if (websocket::is_upgrade(req)) {
+      if (req.target() != "/sync") return respond(404, R"({"error":"no WebSocket endpoint here","param":null})", false);
+      stream_.expires_never();
+      auto ws = std::make_shared<WsTransport>(websocket::stream<beast::tcp_stream>(std::move(stream_)), remote_,
+                                              limits_, true);
+      auto peers = peers_;
+      ws->accept(req, [ws, peers](bool ok) {
+        if (ok && peers) peers(ws);
+      });
+      return;
+    }
+    HttpResponse r = http_ ? http_(HttpRequest{std::string(req.method_string()), std::string(req.target()), remote_})
+                           : HttpResponse{404, "application/json", R"({"error":"not found","param":null})"};
+    respond(r.status, std::move(r.body), req.keep_alive(), r.content_type, req.method() == http::verb::head);
+  }
+
+  void respond(int status, std::string body, bool keep_alive, const std::string& type = "application/json",
+               bool head = false) {
+    auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(status), 11);
+    res->set(http::field::server, "agora");
+    res->set(http::field::content_type, type);
+    res->keep_alive(keep_alive);
+    res->body() = std::move(body);
+    res->prepare_payload();
+    if (head) res->body().clear();
+    http::async_write(stream_, *res, [self = shared_from_this(), res, keep_alive](beast::error_code ec, size_t) {
+      if (ec || !keep_alive) return self->shutdown();
+      self->do_read();
+    });
+  }
+
+  void shutdown() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  TransportLimits limits_;
+  HttpHandler http_;
+  PeerAcceptor peers_;
+  std::string remote_;
+};
+
+class ListenerImpl : public Listener, public std::enable_shared_from_this<ListenerImpl> {
+ public:
+  ListenerImpl(asio::io_context& io, const tcp::endpoint& at, TransportLimits limits, HttpHandler http,
+               PeerAcceptor peers, Admission admission)
+      : io_(io), acceptor_(io), limits_(limits), http_(std::move(http)), peers_(std::move(peers)),
+        admission_(std::move(admission)) {
+    acceptor_.open(at.protocol());
+    acceptor_.set_option(asio::socket_base::reuse_address(true));
+    acceptor_.bind(at);
+    acceptor_.listen(asio::socket_base::max_listen_connections);
+  }
+
+  void accept_loop() {
+    acceptor_.async_accept(io_, [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+      if (ec == asio::error::operation_aborted) return;
+      if (!ec) {
+        beast::error_code ignored;
+        auto ip = socket.remote_endpoint(ignored).address().to_string();
+        socket.set_option(tcp::no_delay(true), ignored);
+        if (!self->admission_ || self->admission_(ip))
+          std::make_shared<HttpSession>(std::move(socket), self->limits_, self->http_, self->peers_)->run();
+      }
+      self->accept_loop();
+    });
+  }
+
+  uint16_t port() const override { return acceptor_.local_endpoint().port(); }
+  void stop() override {
+    beast::error_code ignored;
+    acceptor_.close(ignored);
+  }
+
+ private:
+  asio::io_context& io_;
+  tcp::acceptor acceptor_;
+  TransportLimits limits_;
+  HttpHandler http_;
+  PeerAcceptor peers_;
+  Admission admission_;
+};
+
+struct Url {
+  std::string host, port, path;
+};
+
+bool parse_ws_url(const std::string& url, Url& out) {
+  const std::string scheme = "ws://";
+  if (!url.starts_with(scheme)) return false;
+  std::string rest = url.substr(scheme.size());
+  auto slash = rest.find('/');
+  std::string hostport = rest.substr(0, slash);
+  out.path = slash == std::string::npos ? "/sync" : rest.substr(slash);
+  auto colon = hostport.rfind(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  out.host = hostport.substr(0, colon);
+  out.port = hostport.substr(colon + 1);
+  if (out.host.size() > 2 && out.host.front() == '[' && out.host.back() == ']') out.host = out.host.substr(1, out.host.size() - 2);
+  return !out.port.empty();
+}
+
+}  // namespace
+
+std::shared_ptr<Listener> Listener::start(asio::io_context& io, const std::string& host, uint16_t port,
+                                          TransportLimits limits, HttpHandler http, PeerAcceptor peers,
+                                          Admission admission) {
+  tcp::endpoint at(asio::ip::make_address(host), port);
+  auto listener = std::make_shared<ListenerImpl>(io, at, limits, std::move(http), std::move(peers), std::move(admission));
+  listener->accept_loop();
+  return listener;
+}
+
+void dial(asio::io_context& io, const std::string& url, const TransportLimits& limits,
+          std::function<void(std::shared_ptr<Transport>, std::string)> done) {
+  Url u;
+  if (!parse_ws_url(url, u)) return done(nullptr, "not a ws://HOST:PORT/PATH URL: " + url);
+  auto resolver = std::make_shared<tcp::resolver>(io);
+  auto ws = std::make_shared<websocket::stream<beast::tcp_stream>>(io);
+  resolver->async_resolve(u.host, u.port, [resolver, ws, u, limits, done](beast::error_code ec,
+                                                                          tcp::resolver::results_type results) {
+    if (ec) return done(nullptr, "cannot resolve " + u.host + ": " + ec.message());
+    beast::get_lowest_layer(*ws).expires_after(std::chrono::seconds(limits.handshake_timeout_s));
+    beast::get_lowest_layer(*ws).async_connect(results, [ws, u, limits, done](beast::error_code ec,
+                                                                              const tcp::endpoint& ep) {
+      if (ec) return done(nullptr, "cannot connect to " + u.host + ":" + u.port + ": " + ec.message());
+      beast::error_code ignored;
+      beast::get_lowest_layer(*ws).socket().set_option(tcp::no_delay(true), ignored);
+      std::string remote = endpoint_text(ep);
+      ws->async_handshake(u.host + ":" + u.port, u.path, [ws, remote, limits, done](beast::error_code ec) {
+        if (ec) return done(nullptr, "WebSocket handshake with " + remote + " failed: " + ec.message());
+        beast::get_lowest_layer(*ws).expires_never();
+        done(std::make_shared<WsTransport>(std::move(*ws), remote, limits, false), "");
+      });
+    });
+  });
+}
+
+}  // namespace agora::net

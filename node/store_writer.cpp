@@ -1,0 +1,46 @@
+#include "node/store_writer.hpp"
+
+namespace agora {
+
+StoreWriter::StoreWriter() : thread_([this] { loop(); }) {}
+
+StoreWriter::~StoreWriter() { stop(); }
+
+void StoreWriter::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void StoreWriter::submit(std::function<void()> job) {
+  {
+    std::lock_guard lock(mutex_);
+    jobs_.push_back(std::move(job));
+  }
+  wake_.notify_one();
+}
+
+size_t StoreWriter::queued() const {
+  std::lock_guard lock(mutex_);
+  return jobs_.size();
+}
+
+void StoreWriter::loop() {
+  for (;;) {
+    std::function<void()> job;
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, [&] { return stopping_ || !jobs_.empty(); });
+      if (jobs_.empty()) return;  // stopping, and every queued job has run
+      job = std::move(jobs_.front());
+      jobs_.pop_front();
+    }
+    job();  // jobs report their own outcome; they must not throw
+  }
+}
+
+}  // namespace agora

@@ -1,0 +1,763 @@
+#include "node/sync_node.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <chrono>
+#include <deque>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <random>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "node/entitlements.hpp"
+#include "node/peer_registry.hpp"
+#include "node/publisher.hpp"
+#include "node/store_writer.hpp"
+#include "node/worker_pool.hpp"
+#include "protocol/hex.hpp"
+#include "protocol/input_schema.hpp"
+#include "protocol/sync_messages.hpp"
+
+namespace agora {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+using nlohmann::json;
+
+namespace {
+
+std::string short_id(const PublicKey& k) { return node_id(k).substr(0, 12); }
+
+std::string random_challenge() {
+  std::random_device rd;
+  std::array<uint8_t, 32> bytes;
+  for (auto& b : bytes) b = static_cast<uint8_t>(rd());
+  return to_hex(bytes);
+}
+
+std::string ip_of(const std::string& address) {
+  auto colon = address.rfind(':');
+  return colon == std::string::npos ? address : address.substr(0, colon);
+}
+
+struct IngestOutcome {
+  uint32_t stored = 0, duplicate = 0, rejected = 0, forks = 0, filled = 0;
+  std::string first_error;
+  std::map<PublicKey, uint64_t> sender_holds;  // highest valid seq per origin the sender sent
+};
+
+// Verifies a batch from a peer on all cores, then stores what extends each origin's chain,
+// in one transaction. Runs on the writer thread.
+IngestOutcome ingest(storage::RecordStore& store, const PublicKey& from, std::vector<SignedRecord>& records) {
+  struct Checked {
+    std::optional<Header> header;
+    IndexKeys keys;
+    std::string error;
+  };
+  std::vector<Checked> checked(records.size());
+  parallel_for(records.size(), [&](size_t i) {
+    auto h = verify_record(records[i]);
+    if (!h) {
+      checked[i].error = h.error().to_string();
+      return;
+    }
+    if (records[i].body) {
+      auto keys = validate_received_body(h.value().kind, h.value().id, h.value().visibility, h.value().tombstone,
+                                         *records[i].body);
+      if (!keys) {
+        checked[i].error = keys.error().to_string();
+        return;
+      }
+      checked[i].keys = keys.value();
+    }
+    checked[i].header = std::move(h).value();
+  });
+  IngestOutcome out;
+  store.env().write([&](storage::WriteTxn& txn) {
+    out = IngestOutcome{};
+    storage::StoreReader r(store, txn);
+    std::map<PublicKey, storage::OriginHead> heads;
+    std::vector<storage::IncomingRecord> accepted;
+    for (size_t i = 0; i < records.size(); ++i) {
+      const Checked& c = checked[i];
+      auto reject = [&](const std::string& why) {
+        ++out.rejected;
+        if (out.first_error.empty()) out.first_error = why;
+      };
+      if (!c.header) {
+        reject(c.error);
+        continue;
+      }
+      const Header& h = *c.header;
+      uint64_t& held = out.sender_holds[h.origin];
+      held = std::max(held, h.seq);
+      auto it = heads.find(h.origin);
+      if (it == heads.end()) {
+        auto stored = r.head(h.origin);
+        it = heads.emplace(h.origin, stored ? *stored : storage::OriginHead{h.origin, 0, {}}).first;
+      }
+      storage::OriginHead& head = it->second;
+      std::string where = short_id(h.origin) + "/" + std::to_string(h.seq);
+      if (h.seq <= head.seq) {  // already held: the same record again, or a fork
+        std::string_view held;
+        std::optional<storage::StoredRecordView> existing;
+        for (const auto& a : accepted)
+          if (a.header.origin == h.origin && a.header.seq == h.seq) held = a.record.header_bytes;
+        if (held.empty() && (existing = r.at(h.origin, h.seq))) held = existing->header_bytes;
+        if (held == records[i].header_bytes) {
+          // A body for a record held as a stub: the sender now counts us as entitled.
+          if (existing && existing->is_stub() && records[i].body &&
+              store.fill_body(txn, h.origin, h.seq, *records[i].body, c.keys))
+            ++out.filled;
+          else
+            ++out.duplicate;
+        } else {
+          ++out.forks;
+          save_fork(store, txn, ForkEvidence{h.origin, h.seq, from, records[i].header_bytes, now_ms()});
+          spdlog::warn("fork: {} holds a second, different record from {} (reported by {})", where,
+                       short_id(h.origin), short_id(from));
+        }
+        continue;
+      }
+      if (h.seq != head.seq + 1) {
+        reject(where + ": gap after seq " + std::to_string(head.seq));
+        continue;
+      }
+      if (h.prev != head.hash) {
+        reject(where + ": does not link to the previous record's hash");
+        continue;
+      }
+      head.seq = h.seq;
+      head.hash = record_hash(records[i].header_bytes);
+      accepted.push_back(storage::IncomingRecord{std::move(records[i]), h, c.keys, {}});
+    }
+    store.append(txn, accepted);
+    out.stored = static_cast<uint32_t>(accepted.size());
+  });
+  return out;
+}
+
+}  // namespace
+
+class Session;
+
+struct SyncNode::Impl {
+  Impl(DataDir& d, SyncOptions o)
+      : dir(d), opt(std::move(o)), tick(io), signals(io, SIGINT, SIGTERM) {}
+
+  DataDir& dir;
+  SyncOptions opt;
+  asio::io_context io;
+  StoreWriter writer;
+  asio::steady_timer tick;
+  asio::signal_set signals;
+  std::shared_ptr<net::Listener> sync_listener, http_listener;
+  std::set<std::shared_ptr<Session>> sessions;
+  std::map<PublicKey, std::shared_ptr<Session>> ready;
+  std::map<PublicKey, PeerConfig> peers;
+  std::map<PublicKey, PeerState> states;
+  struct Backoff {
+    int attempts = 0;
+    Clock::time_point next{};
+    bool dialing = false;
+  };
+  std::map<PublicKey, Backoff> backoff;
+  std::map<std::string, size_t> sessions_per_ip;
+  std::optional<Entitlements> entitlements;
+  size_t last_txnid = 0;
+  Clock::time_point last_state_save{};
+  bool stopping = false;
+  std::mt19937 rng{std::random_device{}()};
+
+  size_t txnid() const {
+    MDB_envinfo info;
+    mdb_env_info(dir.store().env().raw(), &info);
+    return info.me_last_txnid;
+  }
+  const Entitlements& current_entitlements() {
+    if (!entitlements) entitlements = dir.store().read([](const storage::StoreReader& r) { return Entitlements::load(r); });
+    return *entitlements;
+  }
+  void reload_peers() {
+    storage::ReadTxn txn(dir.store().env());
+    peers.clear();
+    for (auto& p : load_peers(dir.store(), txn)) peers[p.key] = p;
+  }
+  void on_store_changed();
+  std::string entitlement_fingerprint;
+  void on_tick();
+  void dial_due_peers();
+  void dial(const PeerConfig& peer);
+  void accept_inbound(std::shared_ptr<net::Transport> t);
+  void session_ready(const std::shared_ptr<Session>& s);
+  void session_closed(const std::shared_ptr<Session>& s, const std::string& reason);
+  void penalize(const PublicKey& peer, const std::string& why);
+  void save_states();
+  net::HttpResponse http(const net::HttpRequest& req);
+  void shutdown();
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(SyncNode::Impl& node, std::shared_ptr<net::Transport> t, std::optional<PublicKey> expected)
+      : node_(node), transport_(std::move(t)), expected_(expected), outbound_(expected.has_value()),
+        timer_(node.io), rate_timer_(node.io) {}
+
+  bool outbound() const { return outbound_; }
+  bool is_ready() const { return ready_; }
+  const PublicKey& peer() const { return peer_; }
+  PublicKey target() const { return outbound_ ? *expected_ : peer_; }
+  std::string address() const { return transport_->remote_address(); }
+  PeerState& stats() { return stats_; }
+
+  void start() {
+    auto self = shared_from_this();
+    transport_->start({[self](std::string m, bool binary) { self->on_message(std::move(m), binary); },
+                       [self](const std::string& reason) { self->on_closed(reason); }});
+    timer_.expires_after(std::chrono::seconds(node_.opt.transport.handshake_timeout_s));
+    timer_.async_wait([self](boost::system::error_code ec) {
+      if (!ec && !self->ready_) self->fail("handshake-timeout", "no authenticated handshake in time");
+    });
+    if (!outbound_) {
+      challenge_ = random_challenge();
+      send(sync::encode(sync::Hello{node_.dir.id(), challenge_}));
+    }
+  }
+
+  void fail(const std::string& code, const std::string& message) {
+    if (closing_) return;
+    if (code != "duplicate" && code != "shutdown") stats_.last_error = code + ": " + message;
+    send(sync::encode(sync::ErrorMessage{code, message}));
+    closing_ = true;
+    transport_->close(code);
+  }
+
+  // Re-sends, with their bodies, the latest non-public records this peer may now read and
+  // already holds (possibly as stubs); the peer fills in what it lacks.
+  void send_newly_readable() {
+    if (!ready_ || closing_ || !heads_received_) return;
+    const Entitlements& ent = node_.current_entitlements();
+    std::string body;
+    uint32_t count = 0;
+    auto flush = [&] {
+      if (count == 0) return;
+      ++unacked_;
+      stats_.records_out += count;
+      send(sync::batch_frame_prefix(++batches_sent_, count) + body, true);
+      body.clear();
+      count = 0;
+    };
+    node_.dir.store().read([&](const storage::StoreReader& r) {
+      r.list({}, [&](const PublicKey& origin, std::string_view, const storage::LatestEntry& e) {
+        if (e.is_public) return true;
+        auto view = r.at(e.local);
+        if (!view || view->is_stub()) return true;
+        auto h = decode_header(view->header_bytes);
+        if (!h || h.value().seq > peer_has_[origin] || !ent.may_read(h.value(), peer_)) return true;
+        sync::append_record(body, view->load());
+        if (++count >= node_.opt.batch_records) flush();
+        return true;
+      });
+      return 0;
+    });
+    flush();
+  }
+
+  // Sends what the peer lacks, up to the window of unacknowledged batches.
+  void pump() {
+    if (!ready_ || closing_ || !heads_received_) return;
+    const Entitlements& ent = node_.current_entitlements();
+    while (unacked_ < node_.opt.window && transport_->queued_bytes() < 4 * node_.opt.batch_bytes) {
+      std::string body;
+      uint32_t count = 0;
+      node_.dir.store().read([&](const storage::StoreReader& r) {
+        for (const auto& head : r.heads()) {
+          uint64_t& has = peer_has_[head.origin];
+          while (has < head.seq && count < node_.opt.batch_records && body.size() < node_.opt.batch_bytes) {
+            auto view = r.at(head.origin, has + 1);
+            if (!view) break;
+            SignedRecord rec = view->load();
+            // Canonical headers end with the visibility, so public records need no parse.
+            if (!rec.header_bytes.ends_with(",\"visibility\":\"public\"}") && rec.body) {
+              auto h = decode_header(rec.header_bytes);
+              if (!h || !ent.may_read(h.value(), peer_)) rec.body.reset();  // a stub keeps the chain
+            }
+            sync::append_record(body, rec);
+            ++count, ++has;
+          }
+          if (count >= node_.opt.batch_records || body.size() >= node_.opt.batch_bytes) break;
+        }
+        return 0;
+      });
+      if (count == 0) return;
+      std::string frame = sync::batch_frame_prefix(++batches_sent_, count) + body;
+      stats_.records_out += count;
+      ++unacked_;
+      send(std::move(frame), true);
+    }
+  }
+
+ private:
+  void send(std::string message, bool binary = false) {
+    stats_.bytes_out += message.size();
+    transport_->send(std::move(message), binary);
+  }
+
+  void on_message(std::string message, bool binary) {
+    if (closing_) return;
+    stats_.bytes_in += message.size();
+    stats_.last_contact_ms = now_ms();
+    if (binary) {
+      if (!ready_) return fail("protocol", "records before the handshake");
+      return on_batch(message);
+    }
+    auto decoded = sync::decode_control(message);
+    if (!decoded) return fail("bad-message", decoded.error().to_string());
+    std::visit([&](auto& m) { handle(m); }, decoded.value());
+  }
+
+  void handle(const sync::Hello& m) {
+    if (!outbound_ || state_ != 0) return fail("protocol", "unexpected hello");
+    if (m.node != *expected_) {
+      spdlog::warn("peer at {} presented key {}, expected {}", address(), short_id(m.node), short_id(*expected_));
+      return fail("wrong-key", "this is not the node the peer list names");
+    }
+    peer_ = m.node;
+    challenge_ = random_challenge();
+    sync::Auth auth{node_.dir.id(), challenge_,
+                    node_.dir.key().sign(sync::auth_transcript(m.challenge, node_.dir.id(), peer_))};
+    state_ = 1;
+    send(sync::encode(auth));
+  }
+
+  void handle(const sync::Auth& m) {
+    if (outbound_ || state_ != 0) return fail("protocol", "unexpected auth");
+    if (!node_.peers.count(m.node)) {
+      spdlog::warn("refused unknown key {} from {}", node_id(m.node), address());
+      return fail("unknown-key", "this node does not list your key as a peer");
+    }
+    if (!verify_signature(m.node, sync::auth_transcript(challenge_, m.node, node_.dir.id()), m.proof)) {
+      spdlog::warn("refused {} from {}: bad handshake proof (replayed or forged)", short_id(m.node), address());
+      return fail("bad-proof", "handshake proof does not verify");
+    }
+    auto b = node_.backoff.find(m.node);
+    if (b != node_.backoff.end() && node_.states[m.node].state == "backoff" && Clock::now() < b->second.next)
+      return fail("backoff", "too many invalid records recently; try later");
+    peer_ = m.node;
+    send(sync::encode(sync::Welcome{node_.dir.key().sign(sync::welcome_transcript(m.challenge, node_.dir.id(), peer_))}));
+    become_ready();
+  }
+
+  void handle(const sync::Welcome& m) {
+    if (!outbound_ || state_ != 1) return fail("protocol", "unexpected welcome");
+    if (!verify_signature(peer_, sync::welcome_transcript(challenge_, peer_, node_.dir.id()), m.proof))
+      return fail("bad-proof", "handshake proof does not verify");
+    become_ready();
+  }
+
+  void handle(const sync::Heads& m) {
+    if (!ready_) return fail("protocol", "heads before the handshake");
+    peer_has_ = m.heads;
+    stats_.remote_heads = m.heads;
+    heads_received_ = true;
+    pump();
+  }
+
+  void handle(const sync::Ack& m) {
+    if (!ready_ || unacked_ == 0) return fail("protocol", "unexpected ack");
+    --unacked_;
+    if (unacked_ == 0) stats_.remote_heads = peer_has_;  // everything sent is now stored there
+    pump();
+  }
+
+  void handle(const sync::ErrorMessage& m) {
+    stats_.last_error = "peer said " + m.code + ": " + m.message;
+    spdlog::info("peer {} closed the connection: {} {}", ready_ ? short_id(peer_) : address(), m.code, m.message);
+    closing_ = true;
+    transport_->close(m.code);
+  }
+
+  void become_ready() {
+    ready_ = true;
+    state_ = 2;
+    timer_.cancel();
+    node_.session_ready(shared_from_this());
+    if (closing_) return;
+    std::map<PublicKey, uint64_t> heads;
+    node_.dir.store().read([&](const storage::StoreReader& r) {
+      for (const auto& h : r.heads()) heads[h.origin] = h.seq;
+      return 0;
+    });
+    send(sync::encode(sync::Heads{heads}));
+  }
+
+  void on_batch(const std::string& frame) {
+    auto batch = sync::decode_batch(frame);
+    if (!batch) return fail("bad-frame", batch.error().to_string());
+    if (incoming_.size() >= 2 * node_.opt.window) return fail("flow-control", "more batches than the window allows");
+    // Token bucket: a peer sending faster than the limit has its batches held back (and so
+    // its acks), which its window turns into waiting.
+    auto now = Clock::now();
+    double elapsed = std::chrono::duration<double>(now - bucket_time_).count();
+    bucket_time_ = now;
+    tokens_ = std::min(node_.opt.max_records_per_s, tokens_ + elapsed * node_.opt.max_records_per_s);
+    tokens_ -= static_cast<double>(batch.value().records.size());
+    spdlog::debug("peer {}: batch {} with {} records", short_id(peer_), batch.value().batch, batch.value().records.size());
+    incoming_.push_back(std::move(batch).value());
+    process_incoming();
+  }
+
+  void process_incoming() {
+    if (ingesting_ || incoming_.empty() || closing_) return;
+    if (tokens_ < 0) {
+      auto wait = std::chrono::duration<double>(-tokens_ / node_.opt.max_records_per_s);
+      rate_timer_.expires_after(std::chrono::duration_cast<Clock::duration>(wait));
+      ingesting_ = true;
+      rate_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+        self->ingesting_ = false;
+        self->tokens_ = 0;
+        self->bucket_time_ = Clock::now();
+        if (!ec) self->process_incoming();
+      });
+      return;
+    }
+    ingesting_ = true;
+    auto batch = std::make_shared<sync::RecordBatch>(std::move(incoming_.front()));
+    incoming_.pop_front();
+    auto self = shared_from_this();
+    PublicKey from = peer_;
+    storage::RecordStore& store = node_.dir.store();
+    node_.writer.submit([self, batch, from, &store] {
+      IngestOutcome outcome;
+      try {
+        outcome = ingest(store, from, batch->records);
+      } catch (const std::exception& e) {
+        outcome.rejected = static_cast<uint32_t>(batch->records.size());
+        outcome.first_error = std::string("cannot store: ") + e.what();
+      }
+      asio::post(self->node_.io, [self, batch, outcome] { self->ingested(batch->batch, outcome); });
+    });
+  }
+
+  void ingested(uint64_t batch_no, const IngestOutcome& o) {
+    spdlog::debug("peer {}: batch {} stored {} duplicate {} rejected {}", short_id(peer_), batch_no, o.stored,
+                  o.duplicate, o.rejected);
+    ingesting_ = false;
+    stats_.records_in += o.stored;
+    // What the peer sent, it holds: never send those records back to it.
+    for (const auto& [origin, seq] : o.sender_holds) {
+      uint64_t& has = peer_has_[origin];
+      has = std::max(has, seq);
+      uint64_t& known = stats_.remote_heads[origin];
+      known = std::max(known, seq);
+    }
+    stats_.forks += o.forks;
+    if (closing_) return;
+    send(sync::encode(sync::Ack{batch_no, o.stored, o.duplicate, o.rejected}));
+    if (o.stored || o.filled) node_.on_store_changed();
+    if (o.rejected) {
+      ++stats_.errors;
+      ++bad_batches_;
+      spdlog::warn("peer {}: rejected {} records of batch {}: {}", short_id(peer_), o.rejected, batch_no,
+                   o.first_error);
+      if (bad_batches_ >= node_.opt.max_bad_batches) {
+        node_.penalize(peer_, o.first_error);
+        return fail("invalid-records", "too many invalid records: " + o.first_error);
+      }
+    }
+    process_incoming();
+  }
+
+  void on_closed(const std::string& reason) {
+    closing_ = true;
+    timer_.cancel();
+    rate_timer_.cancel();
+    node_.session_closed(shared_from_this(), reason);
+  }
+
+  SyncNode::Impl& node_;
+  std::shared_ptr<net::Transport> transport_;
+  std::optional<PublicKey> expected_;
+  bool outbound_;
+  PublicKey peer_{};
+  std::string challenge_;
+  int state_ = 0;  // 0 start, 1 auth sent (client), 2 ready
+  bool ready_ = false, closing_ = false, heads_received_ = false, ingesting_ = false;
+  std::map<PublicKey, uint64_t> peer_has_;
+  size_t unacked_ = 0, bad_batches_ = 0;
+  uint64_t batches_sent_ = 0;
+  std::deque<sync::RecordBatch> incoming_;
+  double tokens_ = 0;
+  Clock::time_point bucket_time_ = Clock::now();
+  PeerState stats_;
+  asio::steady_timer timer_, rate_timer_;
+};
+
+// ---- SyncNode::Impl ----
+
+void SyncNode::Impl::on_store_changed() {
+  entitlements.reset();
+  last_txnid = txnid();
+  // New twin or coalition declarations can entitle a peer to bodies it got as stubs.
+  const Entitlements& ent = current_entitlements();
+  std::string fingerprint;
+  for (const auto& [a, b] : ent.twin_pairs()) fingerprint += to_hex(a) + to_hex(b);
+  for (const auto& [name, members] : ent.coalitions()) {
+    fingerprint += name;
+    for (const auto& m : members) fingerprint += to_hex(m);
+  }
+  bool changed = fingerprint != entitlement_fingerprint;
+  entitlement_fingerprint = fingerprint;
+  for (auto& [key, s] : ready) {
+    if (changed) s->send_newly_readable();
+    s->pump();
+  }
+}
+
+void SyncNode::Impl::on_tick() {
+  if (stopping) return;
+  size_t id = txnid();
+  if (id != last_txnid) {  // another process (the CLI) wrote: new records, peers, partnerships
+    reload_peers();
+    for (auto it = ready.begin(); it != ready.end();) {
+      auto s = (it++)->second;
+      if (!peers.count(s->peer())) s->fail("removed", "this node no longer lists you as a peer");
+    }
+    on_store_changed();
+  }
+  dial_due_peers();
+  if (Clock::now() - last_state_save > std::chrono::seconds(2)) save_states();
+  tick.expires_after(std::chrono::milliseconds(50));
+  tick.async_wait([this](boost::system::error_code ec) {
+    if (!ec) on_tick();
+  });
+}
+
+void SyncNode::Impl::dial_due_peers() {
+  auto now = Clock::now();
+  for (const auto& [key, peer] : peers) {
+    if (peer.url.empty() || ready.count(key)) continue;
+    Backoff& b = backoff[key];
+    if (b.dialing || now < b.next) continue;
+    dial(peer);
+  }
+}
+
+void SyncNode::Impl::dial(const PeerConfig& peer) {
+  Backoff& b = backoff[peer.key];
+  b.dialing = true;
+  PublicKey key = peer.key;
+  net::dial(io, peer.url, opt.transport, [this, key](std::shared_ptr<net::Transport> t, std::string error) {
+    Backoff& b = backoff[key];
+    if (stopping) return;
+    if (!t) {
+      b.dialing = false;
+      ++b.attempts;
+      int base = std::min(opt.backoff_max_ms, opt.backoff_initial_ms << std::min(b.attempts - 1, 16));
+      int jittered = base / 2 + static_cast<int>(rng() % static_cast<unsigned>(base / 2 + 1));
+      b.next = Clock::now() + std::chrono::milliseconds(jittered);
+      PeerState& st = states[key];
+      st.state = "disconnected";
+      st.last_error = error;
+      spdlog::debug("dial {} failed: {} (retry in {} ms)", short_id(key), error, jittered);
+      return;
+    }
+    auto s = std::make_shared<Session>(*this, t, key);
+    sessions.insert(s);
+    s->start();
+  });
+}
+
+void SyncNode::Impl::accept_inbound(std::shared_ptr<net::Transport> t) {
+  if (stopping) return t->close("shutting down");
+  std::string ip = ip_of(t->remote_address());
+  if (sessions.size() >= opt.max_connections || sessions_per_ip[ip] >= opt.max_connections_per_ip) {
+    spdlog::warn("refused connection from {}: connection limit", t->remote_address());
+    t->send(sync::encode(sync::ErrorMessage{"busy", "connection limit reached"}), false);
+    return t->close("busy");
+  }
+  ++sessions_per_ip[ip];
+  auto s = std::make_shared<Session>(*this, t, std::nullopt);
+  sessions.insert(s);
+  s->start();
+}
+
+void SyncNode::Impl::session_ready(const std::shared_ptr<Session>& s) {
+  const PublicKey& p = s->peer();
+  auto existing = ready.find(p);
+  if (existing != ready.end() && existing->second != s) {
+    // Both sides dialled: keep the connection dialled by the lower node id, on both ends.
+    const PublicKey& me = dir.id();
+    auto dialer = [&](const Session& x) { return x.outbound() ? me : p; };
+    PublicKey lower = std::min(me, p);
+    if (dialer(*s) != lower) return s->fail("duplicate", "already connected");
+    existing->second->fail("duplicate", "replaced by another connection");
+  }
+  ready[p] = s;
+  Backoff& b = backoff[p];
+  b.dialing = false;
+  if (states[p].state != "backoff") b.attempts = 0;
+  states[p].state = "connected";
+  states[p].address = s->address();
+  spdlog::info("peer {} connected ({}, {})", short_id(p), s->address(), s->outbound() ? "outbound" : "inbound");
+}
+
+void SyncNode::Impl::session_closed(const std::shared_ptr<Session>& s, const std::string& reason) {
+  sessions.erase(s);
+  if (!s->outbound()) {
+    auto ip = ip_of(s->address());
+    if (sessions_per_ip[ip] > 0 && --sessions_per_ip[ip] == 0) sessions_per_ip.erase(ip);
+  }
+  if (!s->is_ready()) {
+    if (s->outbound()) {
+      Backoff& b = backoff[s->target()];
+      b.dialing = false;
+      ++b.attempts;
+      int base = std::min(opt.backoff_max_ms, opt.backoff_initial_ms << std::min(b.attempts - 1, 16));
+      b.next = Clock::now() + std::chrono::milliseconds(base / 2 + static_cast<int>(rng() % (base / 2 + 1)));
+    }
+    return;
+  }
+  const PublicKey& p = s->peer();
+  PeerState& st = states[p];
+  PeerState& ss = s->stats();
+  st.bytes_in += ss.bytes_in, st.bytes_out += ss.bytes_out, st.records_in += ss.records_in;
+  st.records_out += ss.records_out, st.errors += ss.errors, st.forks += ss.forks;
+  if (!ss.last_error.empty()) st.last_error = ss.last_error;
+  st.last_contact_ms = std::max(st.last_contact_ms, ss.last_contact_ms);
+  st.remote_heads = ss.remote_heads;
+  ss = PeerState{};
+  auto it = ready.find(p);
+  if (it != ready.end() && it->second == s) {
+    ready.erase(it);
+    if (st.state != "backoff") st.state = "disconnected";
+    Backoff& b = backoff[p];
+    b.dialing = false;
+    if (b.next < Clock::now()) b.next = Clock::now() + std::chrono::milliseconds(opt.backoff_initial_ms);
+    spdlog::info("peer {} disconnected: {}", short_id(p), reason);
+  }
+}
+
+void SyncNode::Impl::penalize(const PublicKey& peer, const std::string& why) {
+  Backoff& b = backoff[peer];
+  ++b.attempts;
+  int base = std::min(opt.backoff_max_ms, opt.backoff_initial_ms << std::min(b.attempts + 2, 16));
+  b.next = Clock::now() + std::chrono::milliseconds(base);
+  states[peer].state = "backoff";
+  states[peer].last_error = why;
+}
+
+void SyncNode::Impl::save_states() {
+  last_state_save = Clock::now();
+  std::vector<std::pair<PublicKey, PeerState>> snapshot;
+  for (const auto& [key, peer] : peers) {
+    PeerState st = states[key];
+    if (auto it = ready.find(key); it != ready.end()) {  // fold in the live session's counters
+      PeerState& ss = it->second->stats();
+      st.bytes_in += ss.bytes_in, st.bytes_out += ss.bytes_out, st.records_in += ss.records_in;
+      st.records_out += ss.records_out, st.errors += ss.errors, st.forks += ss.forks;
+      st.last_contact_ms = std::max(st.last_contact_ms, ss.last_contact_ms);
+      if (!ss.remote_heads.empty()) st.remote_heads = ss.remote_heads;
+      if (!ss.last_error.empty()) st.last_error = ss.last_error;
+    }
+    snapshot.emplace_back(key, std::move(st));
+  }
+  storage::RecordStore& store = dir.store();
+  writer.submit([&store, snapshot = std::move(snapshot)] {
+    try {
+      store.env().write([&](storage::WriteTxn& txn) {
+        for (const auto& [key, st] : snapshot) save_peer_state(store, txn, key, st);
+      });
+    } catch (const std::exception& e) {
+      spdlog::error("cannot save peer state: {}", e.what());
+    }
+  });
+}
+
+net::HttpResponse SyncNode::Impl::http(const net::HttpRequest& req) {
+  if (req.method != "GET" && req.method != "HEAD")
+    return {405, "application/json", R"({"error":"method not allowed","param":null})"};
+  std::string path = req.target.substr(0, req.target.find('?'));
+  if (path == "/health") {
+    json j = {{"status", "ok"}, {"node", node_id(dir.id())}, {"peers_connected", ready.size()}};
+    return {200, "application/json", j.dump()};
+  }
+  if (path == "/api/v1/network") {
+    const Entitlements& ent = current_entitlements();
+    json nodes = json::array(), twins = json::array(), coalitions = json::array();
+    dir.store().read([&](const storage::StoreReader& r) {
+      for (const auto& h : r.heads()) {
+        auto p = city_profile(r, h.origin);
+        nodes.push_back({{"origin", node_id(h.origin)}, {"city", p ? json(p->name) : json()},
+                         {"country", p ? json(p->country) : json()}, {"seq", h.seq},
+                         {"connected", ready.count(h.origin) > 0}});
+      }
+      return 0;
+    });
+    for (const auto& [a, b] : ent.twin_pairs()) twins.push_back({node_id(a), node_id(b)});
+    for (const auto& [name, members] : ent.coalitions()) {
+      json m = json::array();
+      for (const auto& k : members) m.push_back(node_id(k));
+      coalitions.push_back({{"name", name}, {"lead", node_id(ent.coalition_leads().at(name))}, {"members", m}});
+    }
+    json j = {{"nodes", nodes}, {"twins", twins}, {"coalitions", coalitions}};
+    return {200, "application/json", j.dump()};
+  }
+  return {404, "application/json", R"({"error":"not found","param":"path"})"};
+}
+
+void SyncNode::Impl::shutdown() {
+  if (stopping) return;
+  stopping = true;
+  spdlog::info("shutting down: telling {} peers", ready.size());
+  if (sync_listener) sync_listener->stop();
+  if (http_listener) http_listener->stop();
+  tick.cancel();
+  signals.cancel();
+  for (auto s : std::vector<std::shared_ptr<Session>>(sessions.begin(), sessions.end()))
+    s->fail("shutdown", "node is shutting down");
+  save_states();
+  // Close frames go out while the io_context drains; give them a moment, then stop.
+  auto grace = std::make_shared<asio::steady_timer>(io, std::chrono::milliseconds(300));
+  grace->async_wait([this, grace](boost::system::error_code) { io.stop(); });
+}
+
+// ---- SyncNode ----
+
+SyncNode::SyncNode(DataDir& dir, SyncOptions options) : impl_(std::make_unique<Impl>(dir, std::move(options))) {}
+
+SyncNode::~SyncNode() { impl_->writer.stop(); }
+
+void SyncNode::run(const std::function<void(const std::string&, const std::string&)>& on_ready) {
+  Impl& n = *impl_;
+  n.reload_peers();
+  n.last_txnid = n.txnid();
+  n.sync_listener = net::Listener::start(
+      n.io, n.opt.listen_host, n.opt.listen_port, n.opt.transport, [&n](const net::HttpRequest& r) { return n.http(r); },
+      [&n](std::shared_ptr<net::Transport> t) { n.accept_inbound(std::move(t)); }, nullptr);
+  n.http_listener = net::Listener::start(
+      n.io, n.opt.http_host, n.opt.http_port, n.opt.transport, [&n](const net::HttpRequest& r) { return n.http(r); },
+      [&n](std::shared_ptr<net::Transport> t) { n.accept_inbound(std::move(t)); }, nullptr);
+  auto host = [](const std::string& h) { return h.find(':') != std::string::npos ? "[" + h + "]" : h; };
+  on_ready("ws://" + host(n.opt.listen_host) + ":" + std::to_string(n.sync_listener->port()) + "/sync",
+           "http://" + host(n.opt.http_host) + ":" + std::to_string(n.http_listener->port()) + "/");
+  n.signals.async_wait([&n](boost::system::error_code ec, int) {
+    if (!ec) n.shutdown();
+  });
+  n.on_tick();
+  n.io.run();
+  n.writer.stop();  // every queued write (records, peer state) is committed before returning
+}
+
+void SyncNode::stop() {
+  asio::post(impl_->io, [this] { impl_->shutdown(); });
+}
+
+}  // namespace agora

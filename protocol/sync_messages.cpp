@@ -1,0 +1,200 @@
+#include "protocol/sync_messages.hpp"
+
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "protocol/hex.hpp"
+#include "protocol/limits.hpp"
+
+namespace agora::sync {
+
+using nlohmann::json;
+
+namespace {
+
+std::string hex_of(const auto& bytes) { return to_hex(bytes); }
+
+bool read_key(const json& j, const char* field, PublicKey& out) {
+  auto it = j.find(field);
+  return it != j.end() && it->is_string() && from_hex(it->get<std::string>(), out.data(), out.size());
+}
+bool read_sig(const json& j, const char* field, Signature& out) {
+  auto it = j.find(field);
+  return it != j.end() && it->is_string() && from_hex(it->get<std::string>(), out.data(), out.size());
+}
+bool read_challenge(const json& j, std::string& out) {
+  auto it = j.find("challenge");
+  if (it == j.end() || !it->is_string()) return false;
+  out = it->get<std::string>();
+  uint8_t buf[32];
+  return from_hex(out, buf, sizeof buf);
+}
+template <class T>
+void put_be(std::string& out, T v) {
+  for (int i = sizeof(T) - 1; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+template <class T>
+bool get_be(std::string_view in, size_t& pos, T& v) {
+  if (pos + sizeof(T) > in.size()) return false;
+  v = 0;
+  for (size_t i = 0; i < sizeof(T); ++i) v = static_cast<T>(v << 8 | static_cast<uint8_t>(in[pos + i]));
+  pos += sizeof(T);
+  return true;
+}
+
+}  // namespace
+
+std::string encode(const Hello& m) {
+  return json{{"t", "hello"}, {"v", kProtocolVersion}, {"node", hex_of(m.node)}, {"challenge", m.challenge}}.dump();
+}
+std::string encode(const Auth& m) {
+  return json{{"t", "auth"},
+              {"v", kProtocolVersion},
+              {"node", hex_of(m.node)},
+              {"challenge", m.challenge},
+              {"proof", hex_of(m.proof)}}
+      .dump();
+}
+std::string encode(const Welcome& m) { return json{{"t", "welcome"}, {"proof", hex_of(m.proof)}}.dump(); }
+std::string encode(const Heads& m) {
+  json heads = json::object();
+  for (const auto& [origin, seq] : m.heads) heads[hex_of(origin)] = seq;
+  return json{{"t", "heads"}, {"heads", heads}}.dump();
+}
+std::string encode(const Ack& m) {
+  return json{{"t", "ack"}, {"batch", m.batch}, {"stored", m.stored}, {"duplicate", m.duplicate}, {"rejected", m.rejected}}
+      .dump();
+}
+std::string encode(const ErrorMessage& m) { return json{{"t", "error"}, {"code", m.code}, {"message", m.message}}.dump(); }
+
+Result<Control> decode_control(std::string_view text) {
+  if (text.size() > kMaxControlBytes) return make_error("message", "control message over 256 KiB");
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return make_error("message", "not a JSON object");
+  auto t = j.find("t");
+  if (t == j.end() || !t->is_string()) return make_error("message.t", "missing message type");
+  const std::string type = t->get<std::string>();
+  auto version_ok = [&] {
+    auto v = j.find("v");
+    return v != j.end() && v->is_number_unsigned() && v->get<uint64_t>() == kProtocolVersion;
+  };
+  if (type == "hello") {
+    Hello m;
+    if (!version_ok()) return make_error("hello.v", "unsupported protocol version");
+    if (!read_key(j, "node", m.node)) return make_error("hello.node", "not a node id");
+    if (!read_challenge(j, m.challenge)) return make_error("hello.challenge", "not 32 bytes of hex");
+    return Control{m};
+  }
+  if (type == "auth") {
+    Auth m;
+    if (!version_ok()) return make_error("auth.v", "unsupported protocol version");
+    if (!read_key(j, "node", m.node)) return make_error("auth.node", "not a node id");
+    if (!read_challenge(j, m.challenge)) return make_error("auth.challenge", "not 32 bytes of hex");
+    if (!read_sig(j, "proof", m.proof)) return make_error("auth.proof", "not a signature");
+    return Control{m};
+  }
+  if (type == "welcome") {
+    Welcome m;
+    if (!read_sig(j, "proof", m.proof)) return make_error("welcome.proof", "not a signature");
+    return Control{m};
+  }
+  if (type == "heads") {
+    Heads m;
+    auto h = j.find("heads");
+    if (h == j.end() || !h->is_object()) return make_error("heads.heads", "not an object");
+    if (h->size() > kMaxHeadsEntries) return make_error("heads.heads", "too many origins");
+    for (auto& [k, v] : h->items()) {
+      PublicKey origin;
+      if (!from_hex(k, origin.data(), origin.size()) || !v.is_number_unsigned())
+        return make_error("heads.heads", "entries must be node id -> sequence number");
+      m.heads[origin] = v.get<uint64_t>();
+    }
+    return Control{m};
+  }
+  if (type == "ack") {
+    Ack m;
+    auto num = [&](const char* f, auto& out) {
+      auto it = j.find(f);
+      if (it == j.end() || !it->is_number_unsigned()) return false;
+      out = static_cast<std::decay_t<decltype(out)>>(it->get<uint64_t>());
+      return true;
+    };
+    if (!num("batch", m.batch) || !num("stored", m.stored) || !num("duplicate", m.duplicate) ||
+        !num("rejected", m.rejected))
+      return make_error("ack", "fields must be non-negative integers");
+    return Control{m};
+  }
+  if (type == "error") {
+    ErrorMessage m;
+    m.code = j.value("code", "");
+    m.message = j.value("message", "");
+    return Control{m};
+  }
+  return make_error("message.t", "unknown message type \"" + type + "\"");
+}
+
+std::string auth_transcript(std::string_view server_challenge, const PublicKey& client, const PublicKey& server) {
+  return "agora-sync/1 auth " + std::string(server_challenge) + " " + hex_of(client) + " " + hex_of(server);
+}
+std::string welcome_transcript(std::string_view client_challenge, const PublicKey& server, const PublicKey& client) {
+  return "agora-sync/1 welcome " + std::string(client_challenge) + " " + hex_of(server) + " " + hex_of(client);
+}
+
+std::string batch_frame_prefix(uint64_t batch, uint32_t count) {
+  std::string out = "R";
+  put_be(out, batch);
+  put_be(out, count);
+  return out;
+}
+
+void append_record(std::string& out, const SignedRecord& r) {
+  put_be<uint16_t>(out, static_cast<uint16_t>(r.header_bytes.size()));
+  out += r.header_bytes;
+  out.append(reinterpret_cast<const char*>(r.signature.data()), r.signature.size());
+  out.push_back(r.body ? 1 : 0);
+  if (r.body) {
+    put_be<uint32_t>(out, static_cast<uint32_t>(r.body->size()));
+    out += *r.body;
+  }
+}
+
+std::string encode(const RecordBatch& b) {
+  std::string out = batch_frame_prefix(b.batch, static_cast<uint32_t>(b.records.size()));
+  for (const auto& r : b.records) append_record(out, r);
+  return out;
+}
+
+Result<RecordBatch> decode_batch(std::string_view in) {
+  if (in.size() > kMaxFrameBytes) return make_error("batch", "frame over 8 MiB");
+  if (in.empty() || in[0] != 'R') return make_error("batch", "not a record batch");
+  size_t pos = 1;
+  RecordBatch b;
+  uint32_t count = 0;
+  if (!get_be(in, pos, b.batch) || !get_be(in, pos, count)) return make_error("batch", "truncated batch header");
+  if (count > kMaxBatchRecords) return make_error("batch", "more than 1024 records");
+  b.records.reserve(count);
+  for (uint32_t i = 0; i < count; ++i) {
+    SignedRecord r;
+    uint16_t hlen = 0;
+    if (!get_be(in, pos, hlen) || hlen > limits::kMaxHeaderBytes || pos + hlen + 64 + 1 > in.size())
+      return make_error("batch.records[" + std::to_string(i) + "]", "truncated or oversized header");
+    r.header_bytes = std::string(in.substr(pos, hlen));
+    pos += hlen;
+    std::memcpy(r.signature.data(), in.data() + pos, 64);
+    pos += 64;
+    uint8_t has_body = static_cast<uint8_t>(in[pos++]);
+    if (has_body > 1) return make_error("batch.records[" + std::to_string(i) + "]", "bad body flag");
+    if (has_body) {
+      uint32_t blen = 0;
+      if (!get_be(in, pos, blen) || blen > limits::kMaxBodyBytes || pos + blen > in.size())
+        return make_error("batch.records[" + std::to_string(i) + "]", "truncated or oversized body");
+      r.body = std::string(in.substr(pos, blen));
+      pos += blen;
+    }
+    b.records.push_back(std::move(r));
+  }
+  if (pos != in.size()) return make_error("batch", "trailing bytes after the last record");
+  return b;
+}
+
+}  // namespace agora::sync

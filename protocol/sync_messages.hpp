@@ -1,0 +1,74 @@
+// The peer-sync wire messages (docs/protocol.md): JSON control messages in text frames,
+// record batches in binary frames. Decoders never throw; they enforce the limits.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <variant>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "protocol/crypto.hpp"
+#include "protocol/record.hpp"
+#include "protocol/result.hpp"
+
+namespace agora::sync {
+
+inline constexpr int kProtocolVersion = 1;
+inline constexpr size_t kMaxFrameBytes = 8 * 1024 * 1024;
+inline constexpr size_t kMaxBatchRecords = 1024;
+inline constexpr size_t kMaxControlBytes = 256 * 1024;
+inline constexpr size_t kMaxHeadsEntries = 100000;
+
+// Text frames. `t` names the type.
+struct Hello {  // server -> client, first message
+  PublicKey node{};
+  std::string challenge;  // 64 hex digits, fresh per connection
+};
+struct Auth {  // client -> server
+  PublicKey node{};
+  std::string challenge;  // the client's own fresh challenge for the server
+  Signature proof{};      // over auth_transcript(server challenge, client, server)
+};
+struct Welcome {  // server -> client
+  Signature proof{};  // over welcome_transcript(client challenge, server, client)
+};
+struct Heads {  // both ways after the handshake: what this side holds, per origin
+  std::map<PublicKey, uint64_t> heads;
+};
+struct Ack {  // receiver -> sender, after a batch is durably stored
+  uint64_t batch = 0;
+  uint32_t stored = 0, duplicate = 0, rejected = 0;
+};
+struct ErrorMessage {
+  std::string code, message;
+};
+
+using Control = std::variant<Hello, Auth, Welcome, Heads, Ack, ErrorMessage>;
+
+std::string encode(const Hello&);
+std::string encode(const Auth&);
+std::string encode(const Welcome&);
+std::string encode(const Heads&);
+std::string encode(const Ack&);
+std::string encode(const ErrorMessage&);
+Result<Control> decode_control(std::string_view text);
+
+// What each side signs in the handshake: both node ids and the other side's challenge, so
+// a proof is bound to this connection and direction and cannot be replayed elsewhere.
+std::string auth_transcript(std::string_view server_challenge, const PublicKey& client, const PublicKey& server);
+std::string welcome_transcript(std::string_view client_challenge, const PublicKey& server, const PublicKey& client);
+
+// Binary frames: 'R', batch number, then records (a record without body is a stub).
+struct RecordBatch {
+  uint64_t batch = 0;
+  std::vector<SignedRecord> records;
+};
+std::string encode(const RecordBatch&);
+void append_record(std::string& frame, const SignedRecord& record);  // for streaming encoders
+std::string batch_frame_prefix(uint64_t batch, uint32_t count);
+Result<RecordBatch> decode_batch(std::string_view frame);
+
+}  // namespace agora::sync

@@ -1,0 +1,208 @@
+// A peer written from docs/protocol.md that misbehaves on purpose, against a real node.
+#include <catch2/catch.hpp>
+
+#include <deque>
+
+#include "node/net/transport.hpp"
+#include "protocol/hex.hpp"
+#include "protocol/sync_messages.hpp"
+#include "sync/served_node.hpp"
+
+using namespace agora;
+using namespace agora::test;
+using nlohmann::json;
+
+namespace {
+
+class TestPeer {
+ public:
+  bool connect(const std::string& url) {
+    net::dial(io_, url, {}, [this](std::shared_ptr<net::Transport> t, std::string) {
+      t_ = t;
+      if (t_)
+        t_->start({[this](std::string m, bool binary) { inbox_.emplace_back(std::move(m), binary); },
+                   [this](const std::string&) { closed_ = true; }});
+    });
+    pump_until([&] { return t_ != nullptr; });
+    return t_ != nullptr;
+  }
+  // The next message, or nullopt if the connection closed or nothing came in time.
+  std::optional<std::pair<std::string, bool>> next() {
+    pump_until([&] { return !inbox_.empty() || closed_; });
+    if (inbox_.empty()) return std::nullopt;
+    auto m = std::move(inbox_.front());
+    inbox_.pop_front();
+    return m;
+  }
+  sync::Control next_control() {
+    for (;;) {
+      auto m = next();
+      REQUIRE(m);
+      if (m->second) continue;  // skip record batches
+      auto c = sync::decode_control(m->first);
+      REQUIRE(c);
+      return c.value();
+    }
+  }
+  void send(std::string m, bool binary = false) {
+    t_->send(std::move(m), binary);
+    pump_until([&] { return t_->queued_bytes() == 0 || closed_; });
+  }
+  bool closed() {
+    pump_until([&] { return closed_; });
+    return closed_;
+  }
+
+ private:
+  void pump_until(const std::function<bool()>& done) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+      io_.restart();
+      io_.run_for(std::chrono::milliseconds(10));
+    }
+  }
+  boost::asio::io_context io_;
+  std::shared_ptr<net::Transport> t_;
+  std::deque<std::pair<std::string, bool>> inbox_;
+  bool closed_ = false;
+};
+
+// Completes the handshake as `key`; returns the Auth message it sent.
+std::string handshake(TestPeer& p, const SigningKey& key, const PublicKey& server) {
+  auto hello = std::get<sync::Hello>(p.next_control());
+  REQUIRE(hello.node == server);
+  sync::Auth auth{key.public_key(), std::string(64, 'a'),
+                  key.sign(sync::auth_transcript(hello.challenge, key.public_key(), server))};
+  std::string text = sync::encode(auth);
+  p.send(text);
+  auto welcome = std::get<sync::Welcome>(p.next_control());
+  CHECK(verify_signature(server, sync::welcome_transcript(auth.challenge, server, key.public_key()), welcome.proof));
+  return text;
+}
+
+SignedRecord record(const SigningKey& key, uint64_t seq, const Hash& prev, const std::string& id) {
+  Header h;
+  h.origin = key.public_key();
+  h.seq = seq;
+  h.prev = prev;
+  h.kind = Kind::practice;
+  h.id = id;
+  h.version = 1;
+  h.ts = 1;
+  return sign_record(h, practice_json(id), key);
+}
+
+}  // namespace
+
+TEST_CASE("a replayed handshake is refused", "[sync][hostile]") {
+  ServedNode a("Lyon", "FR");
+  SigningKey key = SigningKey::generate();
+  a.agora({"peer", "add", "-", "--key", node_id(key.public_key())});
+  a.serve();
+  PublicKey server = *parse_node_id(a.id);
+  std::string captured;
+  {
+    TestPeer first;
+    REQUIRE(first.connect(a.sync_url));
+    captured = handshake(first, key, server);
+  }
+  TestPeer replay;
+  REQUIRE(replay.connect(a.sync_url));
+  auto hello = std::get<sync::Hello>(replay.next_control());
+  replay.send(captured);  // proof over the previous connection's challenge
+  auto answer = replay.next_control();
+  REQUIRE(std::holds_alternative<sync::ErrorMessage>(answer));
+  CHECK(std::get<sync::ErrorMessage>(answer).code == "bad-proof");
+  CHECK(replay.closed());
+  (void)hello;
+}
+
+TEST_CASE("tampered and forged records are rejected, not stored, not relayed", "[sync][hostile]") {
+  ServedNode a("Lyon", "FR"), b("Copenhagen", "DK");
+  SigningKey key = SigningKey::generate();
+  a.agora({"peer", "add", "-", "--key", node_id(key.public_key())});
+  a.serve(), b.serve();
+  peer_both(a, b);
+  PublicKey server = *parse_node_id(a.id);
+
+  TestPeer p;
+  REQUIRE(p.connect(a.sync_url));
+  handshake(p, key, server);
+  p.send(sync::encode(sync::Heads{}));
+
+  SignedRecord tampered = record(key, 1, Hash{}, "good-looking");
+  tampered.body->replace(tampered.body->find("Summary"), 7, "SUMMARY");  // after signing
+  SigningKey other = SigningKey::generate();
+  SignedRecord forged = record(other, 1, Hash{}, "forged");
+  forged.header_bytes.replace(forged.header_bytes.find(node_id(other.public_key())), 64, a.id);  // claims Lyon
+  SignedRecord gap = record(key, 5, Hash{}, "gap");
+  for (auto* r : {&tampered, &forged, &gap}) {
+    sync::RecordBatch batch{1, {*r}};
+    p.send(sync::encode(batch), true);
+    sync::Control reply = p.next_control();
+    while (!std::holds_alternative<sync::Ack>(reply)) reply = p.next_control();
+    auto ack = std::get<sync::Ack>(reply);
+    CHECK(ack.rejected == 1);
+    CHECK(ack.stored == 0);
+  }
+  // Three bad batches: the node disconnects the peer.
+  CHECK(p.closed());
+  CHECK(a.head_of(node_id(key.public_key())) == 0);
+  CHECK(a.agora({"verify"}).exit_code == 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK(b.head_of(node_id(key.public_key())) == 0);
+  auto peers = json::parse(a.agora({"peer", "list", "--json"}).out)["peers"];
+  bool counted = false;
+  REQUIRE(wait_until([&] {
+    peers = json::parse(a.agora({"peer", "list", "--json"}).out)["peers"];
+    for (const auto& peer : peers)
+      if (peer["node"] == node_id(key.public_key())) counted = peer["errors"].get<int>() >= 3;
+    return counted;
+  }, std::chrono::seconds(10)));
+}
+
+TEST_CASE("a valid record from a listed peer is stored, verified and relayed", "[sync][hostile]") {
+  ServedNode a("Lyon", "FR"), b("Copenhagen", "DK");
+  SigningKey key = SigningKey::generate();
+  a.agora({"peer", "add", "-", "--key", node_id(key.public_key())});
+  a.serve(), b.serve();
+  peer_both(a, b);
+  TestPeer p;
+  REQUIRE(p.connect(a.sync_url));
+  handshake(p, key, *parse_node_id(a.id));
+  p.send(sync::encode(sync::Heads{}));
+  SignedRecord r1 = record(key, 1, Hash{}, "first");
+  SignedRecord r2 = record(key, 2, record_hash(r1.header_bytes), "second");
+  p.send(sync::encode(sync::RecordBatch{1, {r1, r2}}), true);
+  sync::Control reply = p.next_control();
+  while (!std::holds_alternative<sync::Ack>(reply)) reply = p.next_control();
+  CHECK(std::get<sync::Ack>(reply).stored == 2);
+  REQUIRE(wait_until([&] { return b.head_of(node_id(key.public_key())) == 2; }, std::chrono::seconds(10)));
+
+  // The same seq with different content is a fork: kept as evidence and shown.
+  SignedRecord fork = record(key, 2, record_hash(r1.header_bytes), "second-but-different");
+  p.send(sync::encode(sync::RecordBatch{2, {fork}}), true);
+  reply = p.next_control();
+  while (!std::holds_alternative<sync::Ack>(reply)) reply = p.next_control();
+  CHECK(std::get<sync::Ack>(reply).stored == 0);
+  auto forks = json::parse(a.agora({"peer", "list", "--json"}).out)["forks"];
+  REQUIRE(forks.size() == 1);
+  CHECK(forks[0]["seq"] == 2);
+  CHECK(forks[0]["origin"] == node_id(key.public_key()));
+}
+
+TEST_CASE("an oversized frame closes the connection and the node stays up", "[sync][hostile]") {
+  ServedNode a("Lyon", "FR");
+  SigningKey key = SigningKey::generate();
+  a.agora({"peer", "add", "-", "--key", node_id(key.public_key())});
+  a.serve();
+  TestPeer p;
+  REQUIRE(p.connect(a.sync_url));
+  handshake(p, key, *parse_node_id(a.id));
+  p.send(std::string(9 * 1024 * 1024, 'R'), true);
+  CHECK(p.closed());
+  auto health = run_agora({"status", "--data", a.data});
+  CHECK(health.exit_code == 0);
+  TestPeer again;
+  CHECK(again.connect(a.sync_url));  // still serving
+}

@@ -1,0 +1,112 @@
+// A city node running `agora serve` as a real process on loopback, for sync tests.
+#pragma once
+
+#include <signal.h>
+
+#include <chrono>
+#include <fstream>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+
+#include "cli/process.hpp"
+#include "temp_dir.hpp"
+
+namespace agora::test {
+
+inline bool wait_until(const std::function<bool()>& done, std::chrono::seconds limit = std::chrono::seconds(30)) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return done();
+}
+
+class ServedNode {
+ public:
+  explicit ServedNode(const std::string& city, const std::string& country = "NL") {
+    data = tmp.str("node");
+    auto r = run_agora({"init", "--data", data, "--city", city, "--country", country});
+    if (r.exit_code != 0) throw std::runtime_error("init failed: " + r.err);
+    id = r.out.substr(0, 64);
+  }
+  ~ServedNode() {
+    if (pid > 0) kill9();
+  }
+
+  // Starts `agora serve` on free ports and waits for its two address lines.
+  void serve() {
+    out_file = tmp.str("serve-" + std::to_string(++starts) + ".out");
+    err_file = tmp.str("serve-" + std::to_string(starts) + ".err");
+    setenv("AGORA_LOG", "info", 0);
+    pid = start_agora({"serve", "--data", data, "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"}, err_file, out_file)
+              .pid;
+    bool up = wait_until(
+        [&] {
+          std::ifstream in(out_file);
+          std::string sync_line, http_line;
+          if (!std::getline(in, sync_line) || !std::getline(in, http_line)) return false;
+          sync_url = sync_line.substr(5);
+          http_url = http_line.substr(5);
+          return true;
+        },
+        std::chrono::seconds(10));
+    if (!up) throw std::runtime_error("agora serve did not start: " + log());
+  }
+  void kill9() {
+    ::kill(pid, SIGKILL);
+    wait_exit(pid);
+    pid = -1;
+  }
+  int stop() {  // SIGTERM: graceful
+    ::kill(pid, SIGTERM);
+    int code = wait_exit(pid);
+    pid = -1;
+    return code;
+  }
+  std::string log() const {
+    std::ifstream in(err_file);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+
+  ProcessResult agora(std::vector<std::string> args, const std::string& input = "") const {
+    args.push_back("--data");
+    args.push_back(data);
+    return run_agora(args, input);
+  }
+  nlohmann::json status() const { return nlohmann::json::parse(agora({"status", "--json"}).out); }
+  uint64_t head_of(const std::string& origin) const {
+    nlohmann::json s = status();  // keep it alive: the loop below iterates inside it
+    for (const auto& o : s["origins"])
+      if (o["origin"] == origin) return o["seq"].get<uint64_t>();
+    return 0;
+  }
+
+  TempDir tmp;
+  std::string data, id, sync_url, http_url, out_file, err_file;
+  pid_t pid = -1;
+  int starts = 0;
+};
+
+// Both nodes allow and dial each other.
+inline void peer_both(const ServedNode& a, const ServedNode& b) {
+  a.agora({"peer", "add", b.sync_url, "--key", b.id});
+  b.agora({"peer", "add", a.sync_url, "--key", a.id});
+}
+
+inline std::string practice_json(const std::string& id, const std::string& visibility = "public") {
+  return nlohmann::json{{"kind", "practice"},   {"id", id},          {"title", "Practice " + id},
+                        {"summary", "Summary."}, {"language", "en"}, {"themes", {"employment"}},
+                        {"visibility", visibility}}
+      .dump();
+}
+
+inline std::string practices_ndjson(const std::string& prefix, int n) {
+  std::string text;
+  for (int i = 0; i < n; ++i) text += practice_json(prefix + std::to_string(i)) + "\n";
+  return text;
+}
+
+}  // namespace agora::test

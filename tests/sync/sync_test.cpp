@@ -1,0 +1,162 @@
+// Peer sync through real `agora serve` processes on 127.0.0.1.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+
+#include "sync/served_node.hpp"
+
+using namespace agora::test;
+using nlohmann::json;
+
+namespace {
+
+void import_into(const ServedNode& node, const std::string& prefix, int n) {
+  std::string file = node.tmp.str(prefix + ".ndjson");
+  std::ofstream(file) << practices_ndjson(prefix, n);
+  REQUIRE(node.agora({"import", file}).exit_code == 0);
+}
+
+// Every node holds every origin up to the same seq, and verifies.
+bool converged(const std::vector<ServedNode*>& nodes) {
+  json reference;
+  for (auto* n : nodes) {
+    json heads = json::object();
+    json status = n->status();
+    for (const auto& o : status["origins"]) heads[o["origin"].get<std::string>()] = o["seq"];
+    if (heads.size() != nodes.size()) return false;
+    if (reference.is_null())
+      reference = heads;
+    else if (heads != reference)
+      return false;
+  }
+  return true;
+}
+
+void check_verified_without_duplicates(const ServedNode& n) {
+  auto v = n.agora({"verify", "--json"});
+  INFO(v.out << v.err);
+  REQUIRE(v.exit_code == 0);
+  json s = n.status();
+  uint64_t sum = 0;  // s outlives the loop
+  for (const auto& o : s["origins"]) sum += o["seq"].get<uint64_t>();
+  CHECK(s["log_length"].get<uint64_t>() == sum);  // each record stored exactly once
+}
+
+}  // namespace
+
+TEST_CASE("two nodes sync both ways and push new records live", "[sync]") {
+  ServedNode a("Copenhagen", "DK"), b("Toronto", "CA");
+  import_into(a, "cph", 600);
+  a.serve(), b.serve();
+  peer_both(a, b);
+  bool synced = wait_until([&] { return b.head_of(a.id) == 601; });
+  INFO("A:\n" << a.log() << "B:\n" << b.log());
+  REQUIRE(synced);
+  REQUIRE(b.agora({"publish", "-"}, practice_json("triec")).exit_code == 0);
+  REQUIRE(wait_until([&] { return a.head_of(b.id) == 2; }, std::chrono::seconds(10)));
+  auto shown = json::parse(a.agora({"show", b.id + "/triec", "--json"}).out);
+  CHECK(shown["city"] == "Toronto");
+  check_verified_without_duplicates(a);
+  check_verified_without_duplicates(b);
+  auto peers = json::parse(a.agora({"peer", "list", "--json"}).out)["peers"];
+  REQUIRE(peers.size() == 1);
+  CHECK(peers[0]["city"] == "Toronto");
+  CHECK(a.stop() == 0);  // SIGTERM: graceful, exit 0
+  CHECK(b.stop() == 0);
+}
+
+TEST_CASE("a chain of nodes relays records end to end", "[sync]") {
+  ServedNode lyon("Lyon", "FR"), cph("Copenhagen", "DK"), toronto("Toronto", "CA");
+  for (auto* n : {&lyon, &cph, &toronto}) n->serve();
+  peer_both(lyon, cph);
+  peer_both(cph, toronto);  // Lyon and Toronto never talk directly
+  import_into(toronto, "tor", 200);
+  import_into(lyon, "lyo", 200);
+  REQUIRE(wait_until([&] { return converged({&lyon, &cph, &toronto}); }));
+  CHECK(lyon.head_of(toronto.id) == 201);
+  CHECK(toronto.head_of(lyon.id) == 201);
+  for (auto* n : {&lyon, &cph, &toronto}) check_verified_without_duplicates(*n);
+}
+
+TEST_CASE("a five-node mesh converges", "[sync]") {
+  std::vector<std::unique_ptr<ServedNode>> nodes;
+  for (const char* city : {"The Hague", "Copenhagen", "Lyon", "Malmo", "Toronto"})
+    nodes.push_back(std::make_unique<ServedNode>(city));
+  for (auto& n : nodes) n->serve();
+  for (size_t i = 0; i < nodes.size(); ++i)
+    for (size_t j = i + 1; j < nodes.size(); ++j) peer_both(*nodes[i], *nodes[j]);
+  for (size_t i = 0; i < nodes.size(); ++i) import_into(*nodes[i], "n" + std::to_string(i) + "-", 60);
+  std::vector<ServedNode*> all;
+  for (auto& n : nodes) all.push_back(n.get());
+  REQUIRE(wait_until([&] { return converged(all); }, std::chrono::seconds(60)));
+  for (auto* n : all) {
+    CHECK(n->status()["records"]["practice"] == 300);
+    check_verified_without_duplicates(*n);
+  }
+}
+
+TEST_CASE("after kill -9 of the receiver mid-sync it resumes without loss or duplicates", "[sync]") {
+  ServedNode a("Johannesburg", "ZA"), b("Malmo", "SE");
+  import_into(a, "jhb", 4000);
+  a.serve(), b.serve();
+  peer_both(a, b);
+  REQUIRE(wait_until([&] { return b.head_of(a.id) > 0; }));
+  b.kill9();
+  uint64_t before = b.head_of(a.id);
+  b.serve();  // new port: tell a
+  a.agora({"peer", "add", b.sync_url, "--key", b.id});
+  REQUIRE(wait_until([&] { return b.head_of(a.id) == 4001; }, std::chrono::seconds(60)));
+  CHECK(before <= 4001);
+  check_verified_without_duplicates(b);
+  // The sender too can die and come back.
+  a.kill9();
+  a.serve();
+  b.agora({"peer", "add", a.sync_url, "--key", a.id});
+  REQUIRE(b.agora({"publish", "-"}, practice_json("after-restart")).exit_code == 0);
+  REQUIRE(wait_until([&] { return a.head_of(b.id) == 2; }));
+  check_verified_without_duplicates(a);
+}
+
+TEST_CASE("a node refuses a peer whose key it does not list, and logs it", "[sync]") {
+  ServedNode a("Lyon", "FR"), stranger("Nowhere", "NL");
+  a.serve(), stranger.serve();
+  stranger.agora({"peer", "add", a.sync_url, "--key", a.id});  // a does not list stranger
+  REQUIRE(wait_until([&] { return a.log().find("refused unknown key " + stranger.id) != std::string::npos; }));
+  CHECK(a.log().find("from 127.0.0.1") != std::string::npos);
+  CHECK(a.head_of(stranger.id) == 0);
+  CHECK(stranger.head_of(a.id) == 0);
+}
+
+TEST_CASE("withheld bodies never reach a non-member, directly or through a relay", "[sync][visibility]") {
+  ServedNode hague("The Hague", "NL"), joburg("Johannesburg", "ZA"), observer("Institute", "DE");
+  for (auto* n : {&hague, &joburg, &observer}) n->serve();
+  // The Hague and Johannesburg declare a twin partnership; the observer only peers.
+  REQUIRE(hague.agora({"publish", "-"}, json{{"kind", "partnership"}, {"with", joburg.id}, {"relation", "twin"},
+                                             {"topics", {"migration-development"}}}
+                                            .dump())
+              .exit_code == 0);
+  REQUIRE(joburg.agora({"publish", "-"}, json{{"kind", "partnership"}, {"with", hague.id}, {"relation", "twin"}}.dump())
+              .exit_code == 0);
+  REQUIRE(hague.agora({"publish", "-"}, practice_json("twin-only", "partners")).exit_code == 0);
+  REQUIRE(hague.agora({"publish", "-"}, practice_json("internal", "private")).exit_code == 0);
+  REQUIRE(hague.agora({"publish", "-"}, practice_json("open")).exit_code == 0);
+  peer_both(hague, joburg);
+  peer_both(joburg, observer);  // the observer hears The Hague only through Johannesburg
+  REQUIRE(wait_until([&] { return observer.head_of(hague.id) == 5 && joburg.head_of(hague.id) == 5; }));
+
+  auto twin_copy = json::parse(joburg.agora({"show", hague.id + "/twin-only", "--json"}).out);
+  CHECK(twin_copy["title"] == "Practice twin-only");
+  auto private_at_twin = json::parse(joburg.agora({"show", hague.id + "/internal", "--json"}).out);
+  CHECK(private_at_twin["withheld"] == true);
+  CHECK_FALSE(private_at_twin.contains("title"));
+
+  auto relayed = json::parse(observer.agora({"show", hague.id + "/twin-only", "--json"}).out);
+  CHECK(relayed["withheld"] == true);
+  CHECK_FALSE(relayed.contains("title"));
+  auto open = json::parse(observer.agora({"show", hague.id + "/open", "--json"}).out);
+  CHECK(open["title"] == "Practice open");
+  // Stubs keep the chain whole: every node verifies every origin.
+  for (auto* n : {&hague, &joburg, &observer}) CHECK(n->agora({"verify"}).exit_code == 0);
+  // Nor does an export anywhere carry a withheld body.
+  CHECK(observer.agora({"export"}).out.find("twin-only") == std::string::npos);
+}
