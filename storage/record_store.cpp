@@ -374,6 +374,20 @@ void StoreReader::list(const ListQuery& q,
     if (!q.year_from && !q.year_to) return true;
     return e.keys.year != 0 && (!q.year_from || e.keys.year >= *q.year_from) && (!q.year_to || e.keys.year <= *q.year_to);
   };
+  // Index keys end with the log position of a latest version: visit it if it still matches.
+  // Returns false when the visitor asked to stop.
+  auto visit_indexed = [&](std::string_view index_key) {
+    auto view = at(get_be<uint64_t>(index_key, index_key.size() - 8));
+    if (!view) return true;
+    auto header = decode_header(view->header_bytes);
+    if (!header) return true;
+    const Header& h = header.value();
+    auto entry = latest(h.origin, h.id);
+    if (!entry || entry->tombstone || entry->local != view->local || (q.kind && entry->kind != *q.kind) ||
+        !year_ok(*entry))
+      return true;
+    return visit(h.origin, h.id, *entry);
+  };
   if ((q.year_from || q.year_to) && !q.theme && !origin_idx) {
     // By year: kind, year, log position; one range scan per kind.
     for (int k = 1; k <= kKindCount; ++k) {
@@ -382,16 +396,8 @@ void StoreReader::list(const ListQuery& q,
       put_be<uint16_t>(from, q.year_from.value_or(1));
       put_be<uint16_t>(to, q.year_to.value_or(0xffff));
       Cursor c(txn_, store_.by_year_);
-      for (bool ok = c.seek(from); ok && c.key().substr(0, 3) <= std::string_view(to); ok = c.next()) {
-        auto view = at(get_be<uint64_t>(c.key(), c.key().size() - 8));
-        if (!view) continue;
-        auto header = decode_header(view->header_bytes);
-        if (!header) continue;
-        const Header& h = header.value();
-        auto entry = latest(h.origin, h.id);
-        if (!entry || entry->tombstone || entry->local != view->local) continue;
-        if (!visit(h.origin, h.id, *entry)) return;
-      }
+      for (bool ok = c.seek(from); ok && c.key().substr(0, 3) <= std::string_view(to); ok = c.next())
+        if (!visit_indexed(c.key())) return;
     }
     return;
   }
@@ -421,18 +427,8 @@ void StoreReader::list(const ListQuery& q,
   std::string prefix = q.theme ? std::string(1, static_cast<char>(*q.theme)) : std::string();
   if (q.kind) prefix.push_back(static_cast<char>(*q.kind));
   Cursor c(txn_, table);
-  for (bool ok = c.seek(prefix); ok && c.key().starts_with(prefix); ok = c.next()) {
-    auto view = at(get_be<uint64_t>(c.key(), c.key().size() - 8));
-    if (!view) continue;
-    auto header = decode_header(view->header_bytes);
-    if (!header) continue;
-    const Header& h = header.value();
-    auto entry = latest(h.origin, h.id);
-    if (!entry || entry->tombstone || entry->local != view->local || (q.kind && entry->kind != *q.kind) ||
-        !year_ok(*entry))
-      continue;
-    if (!visit(h.origin, h.id, *entry)) return;
-  }
+  for (bool ok = c.seek(prefix); ok && c.key().starts_with(prefix); ok = c.next())
+    if (!visit_indexed(c.key())) return;
 }
 
 uint64_t StoreReader::count_latest(Kind kind) const {
