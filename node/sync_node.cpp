@@ -47,6 +47,16 @@ std::string ip_of(const std::string& address) {
   return colon == std::string::npos ? address : address.substr(0, colon);
 }
 
+// Adds one connection's counters to a peer's running totals.
+void fold_session_counters(PeerState& total, const PeerState& session) {
+  total.bytes_in += session.bytes_in, total.bytes_out += session.bytes_out;
+  total.records_in += session.records_in, total.records_out += session.records_out;
+  total.errors += session.errors, total.forks += session.forks;
+  total.last_contact_ms = std::max(total.last_contact_ms, session.last_contact_ms);
+  if (!session.remote_heads.empty()) total.remote_heads = session.remote_heads;
+  if (!session.last_error.empty()) total.last_error = session.last_error;
+}
+
 struct IngestOutcome {
   uint32_t stored = 0, duplicate = 0, rejected = 0, forks = 0, filled = 0;
   std::string first_error;
@@ -104,7 +114,7 @@ IngestOutcome ingest(storage::RecordStore& store, const PublicKey& from, std::ve
         it = heads.emplace(h.origin, stored ? *stored : storage::OriginHead{h.origin, 0, {}}).first;
       }
       storage::OriginHead& head = it->second;
-      std::string where = short_id(h.origin) + "/" + std::to_string(h.seq);
+      auto where = [&] { return short_id(h.origin) + "/" + std::to_string(h.seq); };  // only for messages
       if (h.seq <= head.seq) {  // already held: the same record again, or a fork
         std::string_view held;
         std::optional<storage::StoredRecordView> existing;
@@ -121,17 +131,17 @@ IngestOutcome ingest(storage::RecordStore& store, const PublicKey& from, std::ve
         } else {
           ++out.forks;
           save_fork(store, txn, ForkEvidence{h.origin, h.seq, from, records[i].header_bytes, now_ms()});
-          spdlog::warn("fork: {} holds a second, different record from {} (reported by {})", where,
+          spdlog::warn("fork: {} holds a second, different record from {} (reported by {})", where(),
                        short_id(h.origin), short_id(from));
         }
         continue;
       }
       if (h.seq != head.seq + 1) {
-        reject(where + ": gap after seq " + std::to_string(head.seq));
+        reject(where() + ": gap after seq " + std::to_string(head.seq));
         continue;
       }
       if (h.prev != head.hash) {
-        reject(where + ": does not link to the previous record's hash");
+        reject(where() + ": does not link to the previous record's hash");
         continue;
       }
       head.seq = h.seq;
@@ -199,6 +209,15 @@ struct SyncNode::Impl {
   void session_ready(const std::shared_ptr<Session>& s);
   void session_closed(const std::shared_ptr<Session>& s, const std::string& reason);
   void penalize(const PublicKey& peer, const std::string& why);
+  // After a failed dial or handshake: exponential backoff with jitter; returns the delay.
+  int schedule_retry(Backoff& b) {
+    b.dialing = false;
+    ++b.attempts;
+    int base = std::min(opt.backoff_max_ms, opt.backoff_initial_ms << std::min(b.attempts - 1, 16));
+    int jittered = base / 2 + static_cast<int>(rng() % static_cast<unsigned>(base / 2 + 1));
+    b.next = Clock::now() + std::chrono::milliseconds(jittered);
+    return jittered;
+  }
   void save_states();
   net::HttpResponse http(const net::HttpRequest& req);
   void shutdown();
@@ -558,11 +577,7 @@ void SyncNode::Impl::dial(const PeerConfig& peer) {
     Backoff& b = backoff[key];
     if (stopping) return;
     if (!t) {
-      b.dialing = false;
-      ++b.attempts;
-      int base = std::min(opt.backoff_max_ms, opt.backoff_initial_ms << std::min(b.attempts - 1, 16));
-      int jittered = base / 2 + static_cast<int>(rng() % static_cast<unsigned>(base / 2 + 1));
-      b.next = Clock::now() + std::chrono::milliseconds(jittered);
+      int jittered = schedule_retry(b);
       PeerState& st = states[key];
       st.state = "disconnected";
       st.last_error = error;
@@ -616,24 +631,13 @@ void SyncNode::Impl::session_closed(const std::shared_ptr<Session>& s, const std
     if (sessions_per_ip[ip] > 0 && --sessions_per_ip[ip] == 0) sessions_per_ip.erase(ip);
   }
   if (!s->is_ready()) {
-    if (s->outbound()) {
-      Backoff& b = backoff[s->target()];
-      b.dialing = false;
-      ++b.attempts;
-      int base = std::min(opt.backoff_max_ms, opt.backoff_initial_ms << std::min(b.attempts - 1, 16));
-      b.next = Clock::now() + std::chrono::milliseconds(base / 2 + static_cast<int>(rng() % (base / 2 + 1)));
-    }
+    if (s->outbound()) schedule_retry(backoff[s->target()]);
     return;
   }
   const PublicKey& p = s->peer();
   PeerState& st = states[p];
-  PeerState& ss = s->stats();
-  st.bytes_in += ss.bytes_in, st.bytes_out += ss.bytes_out, st.records_in += ss.records_in;
-  st.records_out += ss.records_out, st.errors += ss.errors, st.forks += ss.forks;
-  if (!ss.last_error.empty()) st.last_error = ss.last_error;
-  st.last_contact_ms = std::max(st.last_contact_ms, ss.last_contact_ms);
-  st.remote_heads = ss.remote_heads;
-  ss = PeerState{};
+  fold_session_counters(st, s->stats());
+  s->stats() = PeerState{};
   auto it = ready.find(p);
   if (it != ready.end() && it->second == s) {
     ready.erase(it);
@@ -659,14 +663,7 @@ void SyncNode::Impl::save_states() {
   std::vector<std::pair<PublicKey, PeerState>> snapshot;
   for (const auto& [key, peer] : peers) {
     PeerState st = states[key];
-    if (auto it = ready.find(key); it != ready.end()) {  // fold in the live session's counters
-      PeerState& ss = it->second->stats();
-      st.bytes_in += ss.bytes_in, st.bytes_out += ss.bytes_out, st.records_in += ss.records_in;
-      st.records_out += ss.records_out, st.errors += ss.errors, st.forks += ss.forks;
-      st.last_contact_ms = std::max(st.last_contact_ms, ss.last_contact_ms);
-      if (!ss.remote_heads.empty()) st.remote_heads = ss.remote_heads;
-      if (!ss.last_error.empty()) st.last_error = ss.last_error;
-    }
+    if (auto it = ready.find(key); it != ready.end()) fold_session_counters(st, it->second->stats());
     snapshot.emplace_back(key, std::move(st));
   }
   storage::RecordStore& store = dir.store();

@@ -44,6 +44,12 @@ class TestPeer {
       return c.value();
     }
   }
+  sync::Ack next_ack() {  // skips heads and batches the node sends meanwhile
+    for (;;) {
+      sync::Control c = next_control();
+      if (auto* ack = std::get_if<sync::Ack>(&c)) return *ack;
+    }
+  }
   void send(std::string m, bool binary = false) {
     t_->send(std::move(m), binary);
     pump_until([&] { return t_->queued_bytes() == 0 || closed_; });
@@ -139,9 +145,7 @@ TEST_CASE("tampered and forged records are rejected, not stored, not relayed", "
   for (auto* r : {&tampered, &forged, &gap}) {
     sync::RecordBatch batch{1, {*r}};
     p.send(sync::encode(batch), true);
-    sync::Control reply = p.next_control();
-    while (!std::holds_alternative<sync::Ack>(reply)) reply = p.next_control();
-    auto ack = std::get<sync::Ack>(reply);
+    auto ack = p.next_ack();
     CHECK(ack.rejected == 1);
     CHECK(ack.stored == 0);
   }
@@ -174,17 +178,13 @@ TEST_CASE("a valid record from a listed peer is stored, verified and relayed", "
   SignedRecord r1 = record(key, 1, Hash{}, "first");
   SignedRecord r2 = record(key, 2, record_hash(r1.header_bytes), "second");
   p.send(sync::encode(sync::RecordBatch{1, {r1, r2}}), true);
-  sync::Control reply = p.next_control();
-  while (!std::holds_alternative<sync::Ack>(reply)) reply = p.next_control();
-  CHECK(std::get<sync::Ack>(reply).stored == 2);
+  CHECK(p.next_ack().stored == 2);
   REQUIRE(wait_until([&] { return b.head_of(node_id(key.public_key())) == 2; }, std::chrono::seconds(10)));
 
   // The same seq with different content is a fork: kept as evidence and shown.
   SignedRecord fork = record(key, 2, record_hash(r1.header_bytes), "second-but-different");
   p.send(sync::encode(sync::RecordBatch{2, {fork}}), true);
-  reply = p.next_control();
-  while (!std::holds_alternative<sync::Ack>(reply)) reply = p.next_control();
-  CHECK(std::get<sync::Ack>(reply).stored == 0);
+  CHECK(p.next_ack().stored == 0);
   auto forks = json::parse(a.agora({"peer", "list", "--json"}).out)["forks"];
   REQUIRE(forks.size() == 1);
   CHECK(forks[0]["seq"] == 2);
