@@ -56,6 +56,7 @@ void register_peer(CLI::App& app, Context& ctx) {
     dir.store().env().write([&](storage::WriteTxn& txn) {
       save_peer(dir.store(), txn, PeerConfig{key, add->url == "-" ? "" : add->url, add->relation, now_ms()});
     });
+    dir.notify_change();
     std::cout << "peer " << node_id(key).substr(0, 12) << " added" << (add->url == "-" ? "" : " (" + add->url + ")")
               << "\n";
   });
@@ -70,6 +71,7 @@ void register_peer(CLI::App& app, Context& ctx) {
     bool removed = false;
     dir.store().env().write([&](storage::WriteTxn& txn) { removed = remove_peer(dir.store(), txn, key); });
     if (!removed) throw InvalidInput("peer remove: " + *remove_key + " is not a peer of this node");
+    dir.notify_change();
     std::cout << "peer " << node_id(key).substr(0, 12) << " removed\n";
   });
 

@@ -1,13 +1,19 @@
 #include "node/data_dir.hpp"
 
 #include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstddef>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+
+#include "protocol/hex.hpp"
 
 namespace agora {
 
@@ -95,6 +101,25 @@ PublisherIdentity DataDir::identity() {
     return 0;
   });
   return who;
+}
+
+std::string DataDir::change_notice_address(const fs::path& dir) {
+  // Abstract namespace (leading NUL): no file to clean up after kill -9, no path-length limit.
+  std::error_code ec;
+  fs::path canonical = fs::weakly_canonical(fs::absolute(dir), ec);
+  return std::string(1, '\0') + "agora-" + to_hex(sha256((ec ? dir : canonical).string())).substr(0, 32);
+}
+
+void DataDir::notify_change() const {
+  std::string address = change_notice_address(dir_);
+  int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return;
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  std::memcpy(sa.sun_path, address.data(), address.size());
+  auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + address.size());
+  (void)::sendto(fd, "c", 1, 0, reinterpret_cast<const sockaddr*>(&sa), len);  // no listener: ignored
+  ::close(fd);
 }
 
 std::optional<CityProfile> city_profile(const storage::StoreReader& reader, const PublicKey& origin) {

@@ -42,6 +42,12 @@ class DataDir {
   // Who this node publishes as, from its latest city record.
   PublisherIdentity identity();
 
+  // Tells an `agora serve` running on this data dir that the store changed (new records,
+  // peers), so it pushes at once instead of at its next poll. Best effort, never blocks.
+  void notify_change() const;
+  // The abstract Unix datagram address `agora serve` listens on for those notices.
+  static std::string change_notice_address(const std::filesystem::path& dir);
+
  private:
   DataDir(std::filesystem::path dir, SigningKey key, NodeRole role, std::string name, bool read_only);
 

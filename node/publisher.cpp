@@ -154,6 +154,7 @@ void commit(DataDir& dir, const Prepared& p) {
     if ((head ? head->seq : 0) != p.head_before.seq) throw HeadMoved{};
     dir.store().append(txn, p.records);
   });
+  dir.notify_change();
   if (p.records.size() > 256) dir.store().env().release_resident_pages();
 }
 }  // namespace
@@ -253,6 +254,7 @@ PublishResult Publisher::retract(std::string_view id) {
         if (r.head(dir_.id())->seq != head_seq) throw HeadMoved{};
         dir_.store().append(txn, std::span(&rec, 1));
       });
+      dir_.notify_change();
       return res;
     } catch (const HeadMoved&) {
       if (attempt >= 20) throw std::runtime_error("the store kept changing under this retract; try again");

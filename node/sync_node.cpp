@@ -1,5 +1,6 @@
 #include "node/sync_node.hpp"
 
+#include <boost/asio/local/datagram_protocol.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -160,7 +161,7 @@ class Session;
 
 struct SyncNode::Impl {
   Impl(DataDir& d, SyncOptions o)
-      : dir(d), opt(std::move(o)), tick(io), signals(io, SIGINT, SIGTERM) {}
+      : dir(d), opt(std::move(o)), tick(io), signals(io, SIGINT, SIGTERM), notices(io) {}
 
   DataDir& dir;
   SyncOptions opt;
@@ -168,6 +169,8 @@ struct SyncNode::Impl {
   StoreWriter writer;
   asio::steady_timer tick;
   asio::signal_set signals;
+  asio::local::datagram_protocol::socket notices;  // the CLI's "store changed" datagrams
+  char notice_buffer[64];
   std::shared_ptr<net::Listener> sync_listener, http_listener;
   std::set<std::shared_ptr<Session>> sessions;
   std::map<PublicKey, std::shared_ptr<Session>> ready;
@@ -203,6 +206,9 @@ struct SyncNode::Impl {
   void on_store_changed();
   std::string entitlement_fingerprint;
   void on_tick();
+  void check_external_writes();
+  void listen_for_notices();
+  void receive_notice();
   void dial_due_peers();
   void dial(const PeerConfig& peer);
   void accept_inbound(std::shared_ptr<net::Transport> t);
@@ -540,17 +546,44 @@ void SyncNode::Impl::on_store_changed() {
   }
 }
 
+void SyncNode::Impl::check_external_writes() {
+  size_t id = txnid();
+  if (id == last_txnid) return;
+  // Another process (the CLI) wrote: new records, peers, partnerships.
+  reload_peers();
+  for (auto it = ready.begin(); it != ready.end();) {
+    auto s = (it++)->second;
+    if (!peers.count(s->peer())) s->fail("removed", "this node no longer lists you as a peer");
+  }
+  on_store_changed();
+  dial_due_peers();
+}
+
+void SyncNode::Impl::listen_for_notices() {
+  std::string address = DataDir::change_notice_address(dir.path());
+  notices.open();
+  boost::system::error_code ec;
+  notices.bind(asio::local::datagram_protocol::endpoint(address), ec);
+  if (ec == asio::error::address_in_use)
+    throw std::runtime_error("another `agora serve` is already running on " + dir.path().string());
+  if (ec) {  // the 50 ms poll still notices every write, only later
+    spdlog::warn("cannot listen for change notices: {}", ec.message());
+    return;
+  }
+  receive_notice();
+}
+
+void SyncNode::Impl::receive_notice() {
+  notices.async_receive(asio::buffer(notice_buffer), [this](boost::system::error_code ec, size_t) {
+    if (ec || stopping) return;
+    check_external_writes();
+    receive_notice();
+  });
+}
+
 void SyncNode::Impl::on_tick() {
   if (stopping) return;
-  size_t id = txnid();
-  if (id != last_txnid) {  // another process (the CLI) wrote: new records, peers, partnerships
-    reload_peers();
-    for (auto it = ready.begin(); it != ready.end();) {
-      auto s = (it++)->second;
-      if (!peers.count(s->peer())) s->fail("removed", "this node no longer lists you as a peer");
-    }
-    on_store_changed();
-  }
+  check_external_writes();  // the fallback when a notice was lost
   dial_due_peers();
   if (Clock::now() - last_state_save > std::chrono::seconds(2)) save_states();
   tick.expires_after(std::chrono::milliseconds(50));
@@ -718,6 +751,7 @@ void SyncNode::Impl::shutdown() {
   if (http_listener) http_listener->stop();
   tick.cancel();
   signals.cancel();
+  notices.close();
   for (auto s : std::vector<std::shared_ptr<Session>>(sessions.begin(), sessions.end()))
     s->fail("shutdown", "node is shutting down");
   save_states();
@@ -734,6 +768,7 @@ SyncNode::~SyncNode() { impl_->writer.stop(); }
 
 void SyncNode::run(const std::function<void(const std::string&, const std::string&)>& on_ready) {
   Impl& n = *impl_;
+  n.listen_for_notices();
   n.reload_peers();
   n.last_txnid = n.txnid();
   n.sync_listener = net::Listener::start(

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Benchmark (not a test): peer sync between two `agora serve` processes on loopback, on the
+# peer harness's workload (../shared/peers, seed 1):
+#   - full sync of N practices from node A to an empty node B,
+#   - incremental sync of 100 new records afterwards,
+#   - live push latency over 200 records (publish on A -> durably stored on B),
+#   - peak RSS of both nodes,
+# with this machine's 2-core Ed25519 verify rate (`openssl speed ed25519`) measured in the
+# same run for the ratio.
+#
+#   bash bench/sync.sh [N] [RUNS]      (defaults: 100000, 3)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=${1:-100000}
+runs=${2:-3}
+agora=$PWD/build/agora
+probe=$PWD/build/agora_sync_probe
+[ -x "$agora" ] && [ -x "$probe" ] || bash scripts/build.sh
+work=$(mktemp -d "${TMPDIR:-/tmp}/agora-syncbench.XXXXXX")
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+input=bench/data/practices-$n.ndjson
+[ -f "$input" ] || node bench/prepare-workload.js --n "$n" --seed 1 --out "$input"
+extra=$work/extra-100.ndjson
+node bench/prepare-workload.js --n 100 --seed 2 --out /dev/stdout | sed 's/"id":"/"id":"inc-/' > "$extra"
+
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+cores=$(nproc)
+
+# Node A holds the workload once; every run syncs it to a fresh node B.
+a=$work/a
+$agora init --data "$a" --city Lyon --country FR >/dev/null
+$agora import --data "$a" "$input" >/dev/null
+ida=$($agora id --data "$a")
+
+serve() {  # serve DATA OUT -> pid in $served_pid; URL in $served_url
+  $agora serve --data "$1" --listen 127.0.0.1:0 --http 127.0.0.1:0 > "$2" 2>"$2.err" &
+  served_pid=$!
+  pids+=("$served_pid")
+  for _ in $(seq 1 100); do grep -q '^http ' "$2" 2>/dev/null && break; sleep 0.05; done
+  served_url=$(awk '/^sync /{print $2}' "$2")
+}
+hwm() { awk '/VmHWM/ {print $2/1024}' "/proc/$1/status"; }
+stop() { kill -TERM "$1"; wait "$1" 2>/dev/null || true; }
+
+for f in full_rate full_ratio verify_rate inc_ms live_median live_p90 live_p99 rss_a rss_b; do : > "$work/$f"; done
+for run in $(seq 1 "$runs"); do
+  b=$work/b-$run
+  $agora init --data "$b" --city "Malmö" --country SE >/dev/null
+  idb=$($agora id --data "$b")
+  $agora peer add --data "$a" - --key "$idb" >/dev/null
+  read -r _ verify_1core <<< "$(openssl speed -seconds 2 ed25519 2>/dev/null | awk '/Ed25519/ {print $(NF-1), $NF}')"
+  echo "$verify_1core" >> "$work/verify_rate"
+  serve "$a" "$work/a.out"; pid_a=$served_pid; url_a=$served_url
+  serve "$b" "$work/b.out"; pid_b=$served_pid
+  head=$((n + 1))  # A's city profile, then the workload
+  ms=$($probe wait --data "$b" --origin "$ida" --seq "$head" -- $agora peer add --data "$b" "$url_a" --key "$ida")
+  echo "$n $ms" | awk '{print $1/($2/1000)}' >> "$work/full_rate"
+  echo "$n $ms $verify_1core $cores" | awk '{print ($1/($2/1000))/($3*$4)}' >> "$work/full_ratio"
+  ms=$($probe wait --data "$b" --origin "$ida" --seq $((head + 100)) -- $agora import --data "$a" "$extra")
+  echo "$ms" >> "$work/inc_ms"
+  $probe live --data "$a" --watch "$b" --count 200 > "$work/live"
+  awk '/latency_ms_median/ {print $2}' "$work/live" >> "$work/live_median"
+  awk '/latency_ms_p90/ {print $2}' "$work/live" >> "$work/live_p90"
+  awk '/latency_ms_p99/ {print $2}' "$work/live" >> "$work/live_p99"
+  hwm "$pid_a" >> "$work/rss_a"
+  hwm "$pid_b" >> "$work/rss_b"
+  stop "$pid_a"; stop "$pid_b"
+  $agora peer remove --data "$a" "$idb" >/dev/null
+  # Back to N records on A for the next run: re-create it only if runs remain.
+  if [ "$run" -lt "$runs" ]; then
+    rm -rf "$a"
+    $agora init --data "$a" --city Lyon --country FR >/dev/null
+    $agora import --data "$a" "$input" >/dev/null
+    ida=$($agora id --data "$a")
+  fi
+  rm -rf "$b"
+  echo "run $run done: full $(tail -1 "$work/full_rate") rec/s, incremental $(tail -1 "$work/inc_ms") ms, live median $(tail -1 "$work/live_median") ms" >&2
+done
+
+echo "machine.ed25519_verify_per_s_1core $(median < "$work/verify_rate")"
+echo "machine.cores $cores"
+echo "agora.n$n.full_sync.records_per_s $(median < "$work/full_rate")"
+echo "agora.n$n.incremental_100.ms $(median < "$work/inc_ms")"
+echo "agora.n$n.live.latency_ms_median $(median < "$work/live_median")"
+echo "agora.n$n.live.latency_ms_p90 $(median < "$work/live_p90")"
+echo "agora.n$n.live.latency_ms_p99 $(median < "$work/live_p99")"
+echo "agora.n$n.node_a.peak_rss_mib $(median < "$work/rss_a")"
+echo "agora.n$n.node_b.peak_rss_mib $(median < "$work/rss_b")"
+echo "ratio.full_sync_vs_${cores}core_verify $(median < "$work/full_ratio") (median of per-run ratios; target >= 0.5)"

@@ -1,0 +1,133 @@
+// Benchmark probe (not part of the node): times how long records take to be durably stored
+// on another node's data dir, which it reads as a second LMDB process while that node serves.
+//
+//   agora_sync_probe wait --data B --origin NODEID --seq N [--timeout S] -- COMMAND...
+//       runs COMMAND, then prints the milliseconds from its start until B holds seq N of
+//       origin (the time of a full or incremental sync triggered by COMMAND).
+//   agora_sync_probe live --data A --watch B --count N [--gap-ms G]
+//       publishes N practices on A, one at a time as `agora publish` does (sign, fsynced
+//       commit, change notice), and prints each one's latency until B has stored it.
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "node/data_dir.hpp"
+#include "node/publisher.hpp"
+#include "protocol/hex.hpp"
+
+using namespace agora;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+uint64_t head_seq(DataDir& dir, const PublicKey& origin) {
+  return dir.store().read([&](const storage::StoreReader& r) {
+    auto h = r.head(origin);
+    return h ? h->seq : uint64_t{0};
+  });
+}
+
+// Polls until `dir` holds seq of origin; false on timeout.
+bool wait_for(DataDir& dir, const PublicKey& origin, uint64_t seq, Clock::time_point deadline) {
+  while (head_seq(dir, origin) < seq) {
+    if (Clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
+  }
+  return true;
+}
+
+double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
+
+std::string arg(std::vector<std::string>& args, const std::string& name, const std::string& fallback = "") {
+  auto it = std::find(args.begin(), args.end(), name);
+  if (it == args.end() || it + 1 == args.end()) {
+    if (fallback.empty()) throw std::runtime_error("missing " + name);
+    return fallback;
+  }
+  return *(it + 1);
+}
+
+int run_wait(std::vector<std::string> args) {
+  auto dash = std::find(args.begin(), args.end(), "--");
+  if (dash == args.end()) throw std::runtime_error("missing -- COMMAND");
+  std::vector<std::string> command(dash + 1, args.end());
+  args.erase(dash, args.end());
+  DataDir dir = DataDir::open(arg(args, "--data"), /*read_only=*/true);
+  auto origin = parse_node_id(arg(args, "--origin"));
+  if (!origin) throw std::runtime_error("bad --origin");
+  uint64_t seq = std::stoull(arg(args, "--seq"));
+  auto timeout = std::chrono::seconds(std::stoi(arg(args, "--timeout", "600")));
+  auto t0 = Clock::now();
+  pid_t pid = fork();
+  if (pid == 0) {
+    freopen("/dev/null", "w", stdout);  // only the measurement goes to stdout
+    std::vector<char*> argv;
+    for (auto& a : command) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execvp(argv[0], argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) throw std::runtime_error("command failed");
+  if (!wait_for(dir, *origin, seq, t0 + timeout)) throw std::runtime_error("timed out");
+  std::printf("%.3f\n", ms_since(t0));
+  return 0;
+}
+
+int run_live(std::vector<std::string> args) {
+  DataDir a = DataDir::open(arg(args, "--data"));
+  DataDir b = DataDir::open(arg(args, "--watch"), /*read_only=*/true);
+  int count = std::stoi(arg(args, "--count", "200"));
+  int gap_ms = std::stoi(arg(args, "--gap-ms", "20"));
+  Publisher publisher(a);
+  PublisherIdentity self = a.identity();
+  std::vector<double> latencies, publish_only;
+  for (int i = 0; i < count; ++i) {
+    std::string input = R"({"kind":"practice","id":"live-)" + std::to_string(i) + "-" + std::to_string(getpid()) +
+                        R"(","title":"Live push probe )" + std::to_string(i) +
+                        R"(","summary":"One practice published to time its arrival at a peer.","language":"en","themes":["employment"]})";
+    auto validated = parse_and_validate_input(input, self);
+    if (!validated) throw std::runtime_error(validated.error().to_string());
+    auto t0 = Clock::now();
+    auto result = publisher.publish({validated.value()});
+    publish_only.push_back(ms_since(t0));
+    if (!wait_for(b, a.id(), result.at(0).seq, t0 + std::chrono::seconds(10)))
+      throw std::runtime_error("record " + std::to_string(i) + " did not arrive within 10 s");
+    latencies.push_back(ms_since(t0));
+    std::this_thread::sleep_for(std::chrono::milliseconds(gap_ms));
+  }
+  auto pct = [](std::vector<double> v, double p) {
+    std::sort(v.begin(), v.end());
+    return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
+  };
+  std::printf("live.count %d\nlive.latency_ms_median %.3f\nlive.latency_ms_p90 %.3f\nlive.latency_ms_p99 %.3f\n"
+              "live.publish_ms_median %.3f\n",
+              count, pct(latencies, 0.5), pct(latencies, 0.9), pct(latencies, 0.99), pct(publish_only, 0.5));
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    if (args.empty()) throw std::runtime_error("usage: agora_sync_probe wait|live ...");
+    std::string verb = args.front();
+    args.erase(args.begin());
+    if (verb == "wait") return run_wait(args);
+    if (verb == "live") return run_live(args);
+    throw std::runtime_error("unknown verb " + verb);
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+}
