@@ -64,49 +64,49 @@ struct IngestOutcome {
   std::map<PublicKey, uint64_t> sender_holds;  // highest valid seq per origin the sender sent
 };
 
-// Verifies a batch from a peer on all cores, then stores what extends each origin's chain,
-// in one transaction. Runs on the writer thread.
+// Verifies a batch from a peer on all cores (and encodes the stored form there too), then
+// stores what extends each origin's chain in one transaction. Runs on the writer thread.
+// The transaction body only reads `incoming`: LMDB may run it again after growing the map.
 IngestOutcome ingest(storage::RecordStore& store, const PublicKey& from, std::vector<SignedRecord>& records) {
-  struct Checked {
-    std::optional<Header> header;
-    IndexKeys keys;
-    std::string error;
-  };
-  std::vector<Checked> checked(records.size());
+  std::vector<storage::IncomingRecord> incoming(records.size());
+  std::vector<std::string> errors(records.size());
   parallel_for(records.size(), [&](size_t i) {
     auto h = verify_record(records[i]);
     if (!h) {
-      checked[i].error = h.error().to_string();
+      errors[i] = h.error().to_string();
       return;
     }
     if (records[i].body) {
       auto keys = validate_received_body(h.value().kind, h.value().id, h.value().visibility, h.value().tombstone,
                                          *records[i].body);
       if (!keys) {
-        checked[i].error = keys.error().to_string();
+        errors[i] = keys.error().to_string();
         return;
       }
-      checked[i].keys = keys.value();
+      incoming[i].keys = keys.value();
     }
-    checked[i].header = std::move(h).value();
+    incoming[i].header = std::move(h).value();
+    incoming[i].record = std::move(records[i]);
+    storage::prepare_log_value(incoming[i]);
   });
   IngestOutcome out;
   store.env().write([&](storage::WriteTxn& txn) {
     out = IngestOutcome{};
     storage::StoreReader r(store, txn);
     std::map<PublicKey, storage::OriginHead> heads;
-    std::vector<storage::IncomingRecord> accepted;
-    for (size_t i = 0; i < records.size(); ++i) {
-      const Checked& c = checked[i];
+    std::map<std::pair<PublicKey, uint64_t>, const storage::IncomingRecord*> accepted_at;
+    std::vector<const storage::IncomingRecord*> accepted;
+    for (size_t i = 0; i < incoming.size(); ++i) {
       auto reject = [&](const std::string& why) {
         ++out.rejected;
         if (out.first_error.empty()) out.first_error = why;
       };
-      if (!c.header) {
-        reject(c.error);
+      if (!errors[i].empty()) {
+        reject(errors[i]);
         continue;
       }
-      const Header& h = *c.header;
+      const storage::IncomingRecord& in = incoming[i];
+      const Header& h = in.header;
       uint64_t& held = out.sender_holds[h.origin];
       held = std::max(held, h.seq);
       auto it = heads.find(h.origin);
@@ -117,21 +117,22 @@ IngestOutcome ingest(storage::RecordStore& store, const PublicKey& from, std::ve
       storage::OriginHead& head = it->second;
       auto where = [&] { return short_id(h.origin) + "/" + std::to_string(h.seq); };  // only for messages
       if (h.seq <= head.seq) {  // already held: the same record again, or a fork
-        std::string_view held;
+        std::string_view held_bytes;
         std::optional<storage::StoredRecordView> existing;
-        for (const auto& a : accepted)
-          if (a.header.origin == h.origin && a.header.seq == h.seq) held = a.record.header_bytes;
-        if (held.empty() && (existing = r.at(h.origin, h.seq))) held = existing->header_bytes;
-        if (held == records[i].header_bytes) {
+        if (auto a = accepted_at.find({h.origin, h.seq}); a != accepted_at.end())
+          held_bytes = a->second->record.header_bytes;
+        else if ((existing = r.at(h.origin, h.seq)))
+          held_bytes = existing->header_bytes;
+        if (held_bytes == in.record.header_bytes) {
           // A body for a record held as a stub: the sender now counts us as entitled.
-          if (existing && existing->is_stub() && records[i].body &&
-              store.fill_body(txn, h.origin, h.seq, *records[i].body, c.keys))
+          if (existing && existing->is_stub() && in.record.body &&
+              store.fill_body(txn, h.origin, h.seq, *in.record.body, in.keys))
             ++out.filled;
           else
             ++out.duplicate;
         } else {
           ++out.forks;
-          save_fork(store, txn, ForkEvidence{h.origin, h.seq, from, records[i].header_bytes, now_ms()});
+          save_fork(store, txn, ForkEvidence{h.origin, h.seq, from, in.record.header_bytes, now_ms()});
           spdlog::warn("fork: {} holds a second, different record from {} (reported by {})", where(),
                        short_id(h.origin), short_id(from));
         }
@@ -146,8 +147,9 @@ IngestOutcome ingest(storage::RecordStore& store, const PublicKey& from, std::ve
         continue;
       }
       head.seq = h.seq;
-      head.hash = record_hash(records[i].header_bytes);
-      accepted.push_back(storage::IncomingRecord{std::move(records[i]), h, c.keys, {}});
+      head.hash = record_hash(in.record.header_bytes);
+      accepted.push_back(&in);
+      accepted_at[{h.origin, h.seq}] = &in;
     }
     store.append(txn, accepted);
     out.stored = static_cast<uint32_t>(accepted.size());

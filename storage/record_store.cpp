@@ -177,6 +177,13 @@ uint32_t RecordStore::origin_index_for_write(WriteTxn& txn, const PublicKey& ori
 }
 
 void RecordStore::append(WriteTxn& txn, std::span<const IncomingRecord> records) {
+  std::vector<const IncomingRecord*> refs;
+  refs.reserve(records.size());
+  for (const auto& r : records) refs.push_back(&r);
+  append(txn, std::span<const IncomingRecord* const>(refs));
+}
+
+void RecordStore::append(WriteTxn& txn, std::span<const IncomingRecord* const> records) {
   uint64_t last_local = 0;
   {
     Cursor c(txn, log_);
@@ -187,7 +194,8 @@ void RecordStore::append(WriteTxn& txn, std::span<const IncomingRecord> records)
 
   // Heads change on every record but are written once per origin per batch.
   std::map<PublicKey, std::pair<uint32_t, OriginHead>> heads;
-  for (const IncomingRecord& in : records) {
+  for (const IncomingRecord* record : records) {
+    const IncomingRecord& in = *record;
     const Header& h = in.header;
     auto it = heads.find(h.origin);
     if (it == heads.end()) {

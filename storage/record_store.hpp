@@ -114,6 +114,9 @@ class RecordStore {
   // (seq = head + 1, prev = head hash); throws ChainError otherwise, so the caller's
   // transaction is abandoned and nothing of the batch is written.
   void append(WriteTxn& txn, std::span<const IncomingRecord> records);
+  // The same over records held elsewhere: lets a retried transaction append again from
+  // inputs it did not consume.
+  void append(WriteTxn& txn, std::span<const IncomingRecord* const> records);
 
   // Completes a stub with its body (the caller checked it against the signed header):
   // rewrites the log entry and, when it is the latest version, indexes it. False if the

@@ -117,6 +117,40 @@ TEST_CASE("after kill -9 of the receiver mid-sync it resumes without loss or dup
   check_verified_without_duplicates(a);
 }
 
+TEST_CASE("a receiver whose store map must grow mid-sync keeps every record intact", "[sync]") {
+  // LMDB reports a full map by failing the write transaction; the node grows the map and
+  // runs the batch again, which must store the same records, not emptied ones.
+  ServedNode a("Lyon", "FR");
+  std::string file = a.tmp.str("long.ndjson");
+  {
+    std::ofstream out(file);
+    uint32_t x = 12345;
+    for (int i = 0; i < 3000; ++i) {
+      std::string summary;
+      while (summary.size() < 1500) {  // words that do not compress away
+        x = x * 1103515245 + 12345;
+        summary += std::to_string(x >> 8) + " ";
+      }
+      out << json{{"kind", "practice"}, {"id", "long-" + std::to_string(i)}, {"title", "Practice " + std::to_string(i)},
+                  {"summary", summary},  {"language", "en"}, {"themes", {"employment"}}}
+                 .dump()
+          << "\n";
+    }
+  }
+  REQUIRE(a.agora({"import", file}).exit_code == 0);
+  setenv("AGORA_MAP_INITIAL_MB", "1", 1);
+  ServedNode b("Malmo", "SE");
+  b.serve();
+  unsetenv("AGORA_MAP_INITIAL_MB");
+  a.serve();
+  peer_both(a, b);
+  bool synced = wait_until([&] { return b.head_of(a.id) == 3001; }, std::chrono::seconds(60));
+  INFO("B:\n" << b.log());
+  REQUIRE(synced);
+  CHECK(b.log().find("map grown") != std::string::npos);
+  check_verified_without_duplicates(b);
+}
+
 TEST_CASE("a node refuses a peer whose key it does not list, and logs it", "[sync]") {
   ServedNode a("Lyon", "FR"), stranger("Nowhere", "NL");
   a.serve(), stranger.serve();
