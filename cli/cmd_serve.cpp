@@ -3,6 +3,7 @@
 
 #include "cli/cli_support.hpp"
 #include "node/sync_node.hpp"
+#include "protocol/sync_messages.hpp"
 
 namespace agora::cli {
 
@@ -26,17 +27,30 @@ void register_serve(CLI::App& app, Context& ctx) {
     double max_rate = 50000;
     size_t max_connections = 256, per_ip = 16;
     int handshake_timeout = 10, idle_timeout = 60;
+    size_t max_frame_kib = sync::kMaxFrameBytes / 1024, batch_records = 512, batch_kib = 1024, window = 8;
   };
   auto opts = std::make_shared<Options>();
   auto* verb = app.add_subcommand("serve", "run the node: peer sync over WebSocket and the HTTP API");
   add_data_option(verb, ctx);
   verb->add_option("--listen", opts->listen, "peer sync address HOST:PORT (port 0: any free port)");
   verb->add_option("--http", opts->http, "HTTP API address HOST:PORT (port 0: any free port)");
-  verb->add_option("--max-records-per-s", opts->max_rate, "records accepted per second from one peer");
-  verb->add_option("--max-connections", opts->max_connections, "peer connections in all");
-  verb->add_option("--max-connections-per-ip", opts->per_ip, "peer connections from one address");
-  verb->add_option("--handshake-timeout", opts->handshake_timeout, "seconds to complete the authenticated handshake");
-  verb->add_option("--idle-timeout", opts->idle_timeout, "seconds without traffic before a connection is dropped");
+  verb->add_option("--max-records-per-s", opts->max_rate, "records accepted per second from one peer")
+      ->check(CLI::Range(1.0, 1e7));
+  verb->add_option("--max-connections", opts->max_connections, "peer connections in all")->check(CLI::Range(size_t{1}, size_t{100000}));
+  verb->add_option("--max-connections-per-ip", opts->per_ip, "peer connections from one address")
+      ->check(CLI::Range(size_t{1}, size_t{100000}));
+  verb->add_option("--handshake-timeout", opts->handshake_timeout, "seconds to complete the authenticated handshake")
+      ->check(CLI::Range(1, 3600));
+  verb->add_option("--idle-timeout", opts->idle_timeout, "seconds without traffic before a connection is dropped")
+      ->check(CLI::Range(2, 86400));
+  verb->add_option("--max-frame-kib", opts->max_frame_kib, "largest message accepted from a peer, KiB")
+      ->check(CLI::Range(sync::kMinFrameBytes / 1024, sync::kMaxFrameBytes / 1024));
+  verb->add_option("--batch-records", opts->batch_records, "records per batch sent to a peer")
+      ->check(CLI::Range(size_t{1}, sync::kMaxBatchRecords));
+  verb->add_option("--batch-kib", opts->batch_kib, "record bytes per batch sent to a peer, KiB")
+      ->check(CLI::Range(size_t{16}, sync::kMaxBatchBytes / 1024));
+  verb->add_option("--window", opts->window, "batches sent to a peer before waiting for its acks")
+      ->check(CLI::Range(size_t{1}, sync::kMaxUnackedBatches));
   verb->callback([&ctx, opts] {
     DataDir dir = DataDir::open(DataDir::resolve(ctx.data));
     SyncOptions o;
@@ -47,6 +61,10 @@ void register_serve(CLI::App& app, Context& ctx) {
     o.max_connections_per_ip = opts->per_ip;
     o.transport.handshake_timeout_s = opts->handshake_timeout;
     o.transport.idle_timeout_s = opts->idle_timeout;
+    o.transport.max_message_bytes = opts->max_frame_kib * 1024;
+    o.batch_records = opts->batch_records;
+    o.batch_bytes = opts->batch_kib * 1024;
+    o.window = opts->window;
     SyncNode node(dir, o);
     node.run([](const std::string& sync_url, const std::string& http_url) {
       std::cout << "sync " << sync_url << "\nhttp " << http_url << std::endl;

@@ -20,7 +20,7 @@
 #include "node/entitlements.hpp"
 #include "node/peer_registry.hpp"
 #include "node/publisher.hpp"
-#include "node/store_writer.hpp"
+#include "node/job_thread.hpp"
 #include "node/worker_pool.hpp"
 #include "protocol/hex.hpp"
 #include "protocol/input_schema.hpp"
@@ -64,12 +64,23 @@ struct IngestOutcome {
   std::map<PublicKey, uint64_t> sender_holds;  // highest valid seq per origin the sender sent
 };
 
-// Verifies a batch from a peer on all cores (and encodes the stored form there too), then
-// stores what extends each origin's chain in one transaction. Runs on the writer thread.
-// The transaction body only reads `incoming`: LMDB may run it again after growing the map.
-IngestOutcome ingest(storage::RecordStore& store, const PublicKey& from, std::vector<SignedRecord>& records) {
-  std::vector<storage::IncomingRecord> incoming(records.size());
-  std::vector<std::string> errors(records.size());
+// A batch from a peer after the checks that need no store: signatures, schema, sizes.
+struct VerifiedBatch {
+  uint64_t batch = 0;
+  std::vector<storage::IncomingRecord> records;
+  std::vector<std::string> errors;  // per record; empty when it passed
+};
+
+// Verifies every record on all cores and encodes the stored form there too, so the single
+// writer only has to link and append. Runs on the verifier thread.
+VerifiedBatch verify_batch(sync::RecordBatch& batch) {
+  VerifiedBatch v;
+  v.batch = batch.batch;
+  std::vector<SignedRecord>& records = batch.records;
+  std::vector<storage::IncomingRecord>& incoming = v.records;
+  std::vector<std::string>& errors = v.errors;
+  incoming.resize(records.size());
+  errors.resize(records.size());
   parallel_for(records.size(), [&](size_t i) {
     auto h = verify_record(records[i]);
     if (!h) {
@@ -89,6 +100,14 @@ IngestOutcome ingest(storage::RecordStore& store, const PublicKey& from, std::ve
     incoming[i].record = std::move(records[i]);
     storage::prepare_log_value(incoming[i]);
   });
+  return v;
+}
+
+// Stores what extends each origin's chain in one transaction; runs on the writer thread.
+// The transaction body only reads the batch: LMDB may run it again after growing the map.
+IngestOutcome store_batch(storage::RecordStore& store, const PublicKey& from, const VerifiedBatch& batch) {
+  const std::vector<storage::IncomingRecord>& incoming = batch.records;
+  const std::vector<std::string>& errors = batch.errors;
   IngestOutcome out;
   store.env().write([&](storage::WriteTxn& txn) {
     out = IngestOutcome{};
@@ -168,7 +187,8 @@ struct SyncNode::Impl {
   DataDir& dir;
   SyncOptions opt;
   asio::io_context io;
-  StoreWriter writer;
+  JobThread writer;    // the one LMDB writer
+  JobThread verifier;  // checks incoming batches ahead of the writer
   asio::steady_timer tick;
   asio::signal_set signals;
   asio::local::datagram_protocol::socket notices;  // the CLI's "store changed" datagrams
@@ -187,6 +207,9 @@ struct SyncNode::Impl {
   std::map<std::string, size_t> sessions_per_ip;
   std::optional<Entitlements> entitlements;
   size_t last_txnid = 0;
+  // Bulk sync touches the whole log once; dropping those mapped pages now and then keeps
+  // RSS to what the node is working on (the page cache still holds them).
+  uint64_t traffic_bytes = 0, traffic_at_release = 0;
   Clock::time_point last_state_save{};
   bool stopping = false;
   std::mt19937 rng{std::random_device{}()};
@@ -334,12 +357,14 @@ class Session : public std::enable_shared_from_this<Session> {
  private:
   void send(std::string message, bool binary = false) {
     stats_.bytes_out += message.size();
+    node_.traffic_bytes += message.size();
     transport_->send(std::move(message), binary);
   }
 
   void on_message(std::string message, bool binary) {
     if (closing_) return;
     stats_.bytes_in += message.size();
+    node_.traffic_bytes += message.size();
     stats_.last_contact_ms = now_ms();
     if (binary) {
       if (!ready_) return fail("protocol", "records before the handshake");
@@ -428,7 +453,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_batch(const std::string& frame) {
     auto batch = sync::decode_batch(frame);
     if (!batch) return fail("bad-frame", batch.error().to_string());
-    if (incoming_.size() >= 2 * node_.opt.window) return fail("flow-control", "more batches than the window allows");
+    if (incoming_.size() + in_pipeline_ >= sync::kMaxUnackedBatches)
+      return fail("flow-control", "more than 16 batches sent without waiting for acks");
     // Token bucket: a peer sending faster than the limit has its batches held back (and so
     // its acks), which its window turns into waiting.
     auto now = Clock::now();
@@ -441,42 +467,59 @@ class Session : public std::enable_shared_from_this<Session> {
     process_incoming();
   }
 
+  // Batches go through two stages: the verifier (all cores), then the writer (one LMDB
+  // transaction each). Two may be in the pipeline so that verifying the next batch overlaps
+  // committing this one; both stages keep arrival order.
   void process_incoming() {
-    if (ingesting_ || incoming_.empty() || closing_) return;
-    if (tokens_ < 0) {
-      auto wait = std::chrono::duration<double>(-tokens_ / node_.opt.max_records_per_s);
-      rate_timer_.expires_after(std::chrono::duration_cast<Clock::duration>(wait));
-      ingesting_ = true;
-      rate_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
-        self->ingesting_ = false;
-        self->tokens_ = 0;
-        self->bucket_time_ = Clock::now();
-        if (!ec) self->process_incoming();
-      });
-      return;
-    }
-    ingesting_ = true;
-    auto batch = std::make_shared<sync::RecordBatch>(std::move(incoming_.front()));
-    incoming_.pop_front();
-    auto self = shared_from_this();
-    PublicKey from = peer_;
-    storage::RecordStore& store = node_.dir.store();
-    node_.writer.submit([self, batch, from, &store] {
-      IngestOutcome outcome;
-      try {
-        outcome = ingest(store, from, batch->records);
-      } catch (const std::exception& e) {
-        outcome.rejected = static_cast<uint32_t>(batch->records.size());
-        outcome.first_error = std::string("cannot store: ") + e.what();
+    while (in_pipeline_ < kPipelineDepth && !rate_waiting_ && !incoming_.empty() && !closing_) {
+      if (tokens_ < 0) {
+        auto wait = std::chrono::duration<double>(-tokens_ / node_.opt.max_records_per_s);
+        rate_timer_.expires_after(std::chrono::duration_cast<Clock::duration>(wait));
+        rate_waiting_ = true;
+        rate_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+          self->rate_waiting_ = false;
+          self->tokens_ = 0;
+          self->bucket_time_ = Clock::now();
+          if (!ec) self->process_incoming();
+        });
+        return;
       }
-      asio::post(self->node_.io, [self, batch, outcome] { self->ingested(batch->batch, outcome); });
-    });
+      ++in_pipeline_;
+      auto batch = std::make_shared<sync::RecordBatch>(std::move(incoming_.front()));
+      incoming_.pop_front();
+      auto self = shared_from_this();
+      PublicKey from = peer_;
+      storage::RecordStore& store = node_.dir.store();
+      JobThread& writer = node_.writer;
+      node_.verifier.submit([self, batch, from, &store, &writer]() mutable {
+        auto verified = std::make_shared<VerifiedBatch>();
+        try {
+          *verified = verify_batch(*batch);
+        } catch (const std::exception& e) {  // e.g. out of memory: refuse the whole batch
+          verified->batch = batch->batch;
+          verified->records.resize(batch->records.size());
+          verified->errors.assign(batch->records.size(), std::string("cannot verify: ") + e.what());
+        }
+        batch.reset();
+        writer.submit([self, verified, from, &store] {
+          IngestOutcome outcome;
+          try {
+            outcome = store_batch(store, from, *verified);
+          } catch (const std::exception& e) {
+            outcome.rejected = static_cast<uint32_t>(verified->records.size());
+            outcome.first_error = std::string("cannot store: ") + e.what();
+          }
+          uint64_t batch_no = verified->batch;
+          asio::post(self->node_.io, [self, batch_no, outcome] { self->ingested(batch_no, outcome); });
+        });
+      });
+    }
   }
 
   void ingested(uint64_t batch_no, const IngestOutcome& o) {
     spdlog::debug("peer {}: batch {} stored {} duplicate {} rejected {}", short_id(peer_), batch_no, o.stored,
                   o.duplicate, o.rejected);
-    ingesting_ = false;
+    --in_pipeline_;
     stats_.records_in += o.stored;
     // What the peer sent, it holds: never send those records back to it.
     for (const auto& [origin, seq] : o.sender_holds) {
@@ -516,7 +559,9 @@ class Session : public std::enable_shared_from_this<Session> {
   PublicKey peer_{};
   std::string challenge_;
   int state_ = 0;  // 0 start, 1 auth sent (client), 2 ready
-  bool ready_ = false, closing_ = false, heads_received_ = false, ingesting_ = false;
+  bool ready_ = false, closing_ = false, heads_received_ = false, rate_waiting_ = false;
+  static constexpr int kPipelineDepth = 4;
+  int in_pipeline_ = 0;
   std::map<PublicKey, uint64_t> peer_has_;
   size_t unacked_ = 0, bad_batches_ = 0;
   uint64_t batches_sent_ = 0;
@@ -588,6 +633,10 @@ void SyncNode::Impl::on_tick() {
   check_external_writes();  // the fallback when a notice was lost
   dial_due_peers();
   if (Clock::now() - last_state_save > std::chrono::seconds(2)) save_states();
+  if (traffic_bytes - traffic_at_release > (uint64_t{32} << 20)) {
+    traffic_at_release = traffic_bytes;
+    dir.store().env().release_resident_pages();
+  }
   tick.expires_after(std::chrono::milliseconds(50));
   tick.async_wait([this](boost::system::error_code ec) {
     if (!ec) on_tick();
@@ -766,7 +815,10 @@ void SyncNode::Impl::shutdown() {
 
 SyncNode::SyncNode(DataDir& dir, SyncOptions options) : impl_(std::make_unique<Impl>(dir, std::move(options))) {}
 
-SyncNode::~SyncNode() { impl_->writer.stop(); }
+SyncNode::~SyncNode() {
+  impl_->verifier.stop();
+  impl_->writer.stop();
+}
 
 void SyncNode::run(const std::function<void(const std::string&, const std::string&)>& on_ready) {
   Impl& n = *impl_;
@@ -787,6 +839,7 @@ void SyncNode::run(const std::function<void(const std::string&, const std::strin
   });
   n.on_tick();
   n.io.run();
+  n.verifier.stop();  // hands every batch it verified to the writer
   n.writer.stop();  // every queued write (records, peer state) is committed before returning
 }
 

@@ -17,9 +17,9 @@ struct SyncOptions {
   std::string http_host = "127.0.0.1";
   uint16_t http_port = 8080;
   net::TransportLimits transport;
-  size_t batch_records = 512;          // records per batch frame sent
-  size_t batch_bytes = 4 << 20;        // and at most this many bytes
-  size_t window = 4;                   // batches in flight per peer before waiting for acks
+  size_t batch_records = 512;          // records per batch frame sent (≤ sync::kMaxBatchRecords)
+  size_t batch_bytes = 1 << 20;        // and about this many bytes (≤ sync::kMaxBatchBytes)
+  size_t window = 8;                   // batches in flight per peer before waiting for acks (≤ 16)
   double max_records_per_s = 50000;    // accepted from one peer; beyond it reading pauses
   size_t max_bad_batches = 3;          // batches with rejected records before disconnecting
   size_t max_connections = 256;

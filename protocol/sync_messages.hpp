@@ -17,8 +17,13 @@
 namespace agora::sync {
 
 inline constexpr int kProtocolVersion = 1;
-inline constexpr size_t kMaxFrameBytes = 8 * 1024 * 1024;
+inline constexpr size_t kMaxFrameBytes = 8 * 1024 * 1024;  // the most a receiver may be set to accept
+inline constexpr size_t kMinFrameBytes = 2 * 1024 * 1024;  // the least every receiver accepts
 inline constexpr size_t kMaxBatchRecords = 1024;
+// A sender stops adding records to a batch once their bytes reach this, so a batch frame
+// (this plus one maximal record) always fits in kMinFrameBytes.
+inline constexpr size_t kMaxBatchBytes = 1024 * 1024;
+inline constexpr size_t kMaxUnackedBatches = 16;  // a sender's window may not exceed this
 inline constexpr size_t kMaxControlBytes = 256 * 1024;
 inline constexpr size_t kMaxHeadsEntries = 100000;
 

@@ -1,5 +1,6 @@
-// The node's single LMDB writer: a thread that runs write jobs in order, so network
-// threads never wait on a commit (or on the fsync behind it).
+// A thread that runs jobs one at a time in submission order. The node has two: the single
+// LMDB writer (network threads never wait on a commit or the fsync behind it) and the
+// verifier that checks the next batch on all cores while the writer commits the last.
 #pragma once
 
 #include <condition_variable>
@@ -10,12 +11,12 @@
 
 namespace agora {
 
-class StoreWriter {
+class JobThread {
  public:
-  StoreWriter();
-  ~StoreWriter();  // finishes queued jobs, then stops
-  StoreWriter(const StoreWriter&) = delete;
-  StoreWriter& operator=(const StoreWriter&) = delete;
+  JobThread();
+  ~JobThread();  // finishes queued jobs, then stops
+  JobThread(const JobThread&) = delete;
+  JobThread& operator=(const JobThread&) = delete;
 
   // Runs job on the writer thread; jobs run one at a time in submission order.
   void submit(std::function<void()> job);

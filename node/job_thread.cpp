@@ -1,12 +1,12 @@
-#include "node/store_writer.hpp"
+#include "node/job_thread.hpp"
 
 namespace agora {
 
-StoreWriter::StoreWriter() : thread_([this] { loop(); }) {}
+JobThread::JobThread() : thread_([this] { loop(); }) {}
 
-StoreWriter::~StoreWriter() { stop(); }
+JobThread::~JobThread() { stop(); }
 
-void StoreWriter::stop() {
+void JobThread::stop() {
   {
     std::lock_guard lock(mutex_);
     if (stopping_) return;
@@ -16,7 +16,7 @@ void StoreWriter::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void StoreWriter::submit(std::function<void()> job) {
+void JobThread::submit(std::function<void()> job) {
   {
     std::lock_guard lock(mutex_);
     jobs_.push_back(std::move(job));
@@ -24,12 +24,12 @@ void StoreWriter::submit(std::function<void()> job) {
   wake_.notify_one();
 }
 
-size_t StoreWriter::queued() const {
+size_t JobThread::queued() const {
   std::lock_guard lock(mutex_);
   return jobs_.size();
 }
 
-void StoreWriter::loop() {
+void JobThread::loop() {
   for (;;) {
     std::function<void()> job;
     {
