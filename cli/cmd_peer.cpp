@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli_support.hpp"
+#include "node/net/transport.hpp"
 #include "node/peer_registry.hpp"
 #include "node/publisher.hpp"
 #include "node/record_view.hpp"
@@ -40,14 +41,14 @@ void register_peer(CLI::App& app, Context& ctx) {
   auto add = std::make_shared<AddOptions>();
   auto* add_cmd = verb->add_subcommand("add", "allow a peer's key and (with a URL) dial it");
   add_data_option(add_cmd, ctx);
-  add_cmd->add_option("URL", add->url, "its sync address, ws://HOST:PORT/sync (\"-\": accept only, never dial)")
+  add_cmd->add_option("URL", add->url, "its sync address, ws:// or wss://HOST:PORT/sync (\"-\": accept only, never dial)")
       ->required();
   add_cmd->add_option("--key", add->key, "its node id (from `agora id` on that node)")->required();
   add_cmd->add_option("--relation", add->relation, "twin, coalition:NAME or observer");
   add_cmd->callback([&ctx, add] {
     PublicKey key = node_id_arg(add->key, "--key");
-    if (add->url != "-" && !add->url.starts_with("ws://"))
-      throw InvalidInput("URL: expected ws://HOST:PORT/sync, got \"" + add->url + "\"");
+    if (add->url != "-" && !net::is_peer_url(add->url))
+      throw InvalidInput("URL: expected ws://HOST:PORT/sync or wss://HOST:PORT/sync, got \"" + add->url + "\"");
     if (!add->relation.empty() && add->relation != "twin" && add->relation != "observer" &&
         !(add->relation.starts_with("coalition:") && is_valid_coalition_name(add->relation.substr(10))))
       throw InvalidInput("--relation: expected twin, coalition:NAME or observer, got \"" + add->relation + "\"");

@@ -27,6 +27,7 @@ void register_serve(CLI::App& app, Context& ctx) {
     double max_rate = 50000;
     size_t max_connections = 256, per_ip = 16;
     int handshake_timeout = 10, idle_timeout = 60;
+    std::string tls_cert, tls_key, tls_ca;
     size_t max_frame_kib = sync::kMaxFrameBytes / 1024, batch_records = 512, batch_kib = 1024, window = 8;
   };
   auto opts = std::make_shared<Options>();
@@ -51,6 +52,13 @@ void register_serve(CLI::App& app, Context& ctx) {
       ->check(CLI::Range(size_t{16}, sync::kMaxBatchBytes / 1024));
   verb->add_option("--window", opts->window, "batches sent to a peer before waiting for its acks")
       ->check(CLI::Range(size_t{1}, sync::kMaxUnackedBatches));
+  auto* cert = verb->add_option("--tls-cert", opts->tls_cert, "PEM certificate (chain): the sync port speaks wss://")
+                   ->check(CLI::ExistingFile);
+  auto* key = verb->add_option("--tls-key", opts->tls_key, "PEM private key of --tls-cert")->check(CLI::ExistingFile);
+  cert->needs(key);
+  key->needs(cert);
+  verb->add_option("--tls-ca", opts->tls_ca, "PEM CAs trusted, besides the system's, when dialling wss:// peers")
+      ->check(CLI::ExistingFile);
   verb->callback([&ctx, opts] {
     DataDir dir = DataDir::open(DataDir::resolve(ctx.data));
     SyncOptions o;
@@ -65,6 +73,7 @@ void register_serve(CLI::App& app, Context& ctx) {
     o.batch_records = opts->batch_records;
     o.batch_bytes = opts->batch_kib * 1024;
     o.window = opts->window;
+    o.tls = net::TlsSettings{opts->tls_cert, opts->tls_key, opts->tls_ca};
     SyncNode node(dir, o);
     node.run([](const std::string& sync_url, const std::string& http_url) {
       std::cout << "sync " << sync_url << "\nhttp " << http_url << std::endl;

@@ -194,6 +194,7 @@ struct SyncNode::Impl {
   asio::local::datagram_protocol::socket notices;  // the CLI's "store changed" datagrams
   char notice_buffer[64];
   std::shared_ptr<net::Listener> sync_listener, http_listener;
+  std::shared_ptr<net::TlsContexts> tls;
   std::set<std::shared_ptr<Session>> sessions;
   std::map<PublicKey, std::shared_ptr<Session>> ready;
   std::map<PublicKey, PeerConfig> peers;
@@ -215,9 +216,7 @@ struct SyncNode::Impl {
   std::mt19937 rng{std::random_device{}()};
 
   size_t txnid() const {
-    MDB_envinfo info;
-    mdb_env_info(dir.store().env().raw(), &info);
-    return info.me_last_txnid;
+    return dir.store().env().last_txnid();
   }
   const Entitlements& current_entitlements() {
     if (!entitlements) entitlements = dir.store().read([](const storage::StoreReader& r) { return Entitlements::load(r); });
@@ -657,7 +656,7 @@ void SyncNode::Impl::dial(const PeerConfig& peer) {
   Backoff& b = backoff[peer.key];
   b.dialing = true;
   PublicKey key = peer.key;
-  net::dial(io, peer.url, opt.transport, [this, key](std::shared_ptr<net::Transport> t, std::string error) {
+  net::dial(io, peer.url, opt.transport, tls, [this, key](std::shared_ptr<net::Transport> t, std::string error) {
     Backoff& b = backoff[key];
     if (stopping) return;
     if (!t) {
@@ -825,14 +824,15 @@ void SyncNode::run(const std::function<void(const std::string&, const std::strin
   n.listen_for_notices();
   n.reload_peers();
   n.last_txnid = n.txnid();
+  n.tls = net::make_tls(n.opt.tls);
   n.sync_listener = net::Listener::start(
       n.io, n.opt.listen_host, n.opt.listen_port, n.opt.transport, [&n](const net::HttpRequest& r) { return n.http(r); },
-      [&n](std::shared_ptr<net::Transport> t) { n.accept_inbound(std::move(t)); }, nullptr);
+      [&n](std::shared_ptr<net::Transport> t) { n.accept_inbound(std::move(t)); }, nullptr, n.tls);
   n.http_listener = net::Listener::start(
       n.io, n.opt.http_host, n.opt.http_port, n.opt.transport, [&n](const net::HttpRequest& r) { return n.http(r); },
       [&n](std::shared_ptr<net::Transport> t) { n.accept_inbound(std::move(t)); }, nullptr);
   auto host = [](const std::string& h) { return h.find(':') != std::string::npos ? "[" + h + "]" : h; };
-  on_ready("ws://" + host(n.opt.listen_host) + ":" + std::to_string(n.sync_listener->port()) + "/sync",
+  on_ready((n.opt.tls.serves() ? "wss://" : "ws://") + host(n.opt.listen_host) + ":" + std::to_string(n.sync_listener->port()) + "/sync",
            "http://" + host(n.opt.http_host) + ":" + std::to_string(n.http_listener->port()) + "/");
   n.signals.async_wait([&n](boost::system::error_code ec, int) {
     if (!ec) n.shutdown();

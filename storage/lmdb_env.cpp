@@ -61,6 +61,11 @@ MDB_dbi Env::open_table(const char* name, unsigned flags) {
 }
 
 size_t Env::map_size() const {
+  std::shared_lock lock(resize_mutex_);
+  return map_size_locked();
+}
+
+size_t Env::map_size_locked() const {
   MDB_envinfo info;
   mdb_env_info(env_, &info);
   return info.me_mapsize;
@@ -68,7 +73,7 @@ size_t Env::map_size() const {
 
 void Env::grow() {
   std::unique_lock lock(resize_mutex_);
-  size_t current = map_size();
+  size_t current = map_size_locked();
   if (current >= options_.max_map_bytes)
     throw std::runtime_error("the data dir reached its map ceiling of " + std::to_string(options_.max_map_bytes >> 20) +
                              " MiB (raise AGORA_MAP_MAX_MB)");
@@ -82,7 +87,17 @@ void Env::adopt_resized_map() {
   check(mdb_env_set_mapsize(env_, 0), "mdb_env_set_mapsize");
 }
 
+size_t Env::last_txnid() const {
+  std::shared_lock lock(resize_mutex_);
+  MDB_envinfo info;
+  mdb_env_info(env_, &info);
+  return info.me_last_txnid;
+}
+
 void Env::release_resident_pages() const {
+  // The lock keeps the map where /proc/self/maps says it is: after a resize the old range
+  // may hold other memory, which MADV_DONTNEED would wipe.
+  std::shared_lock lock(resize_mutex_);
   // LMDB does not expose its map address, so find this file's mappings in /proc/self/maps.
   std::ifstream maps("/proc/self/maps");
   std::string line;

@@ -119,15 +119,20 @@ class Env {
     }
   }
 
+  // Calls on the raw env that read its map (mdb_env_info, ...) must not overlap a map
+  // resize on another thread: use the methods below, which hold the resize lock.
   MDB_env* raw() const { return env_; }
-  size_t map_size() const;
   const EnvOptions& options() const { return options_; }
+  size_t map_size() const;
+  // The id of the last committed write transaction, by any process: changes on every write.
+  size_t last_txnid() const;
   // Drops this process's resident pages of the map (they stay in the page cache): keeps RSS
   // bounded while scanning a large store. Only for a read-only map (no WRITEMAP).
   void release_resident_pages() const;
 
  private:
   friend class Txn;
+  size_t map_size_locked() const;  // the caller holds the resize lock
   void grow();
   void adopt_resized_map();
 

@@ -17,6 +17,17 @@ struct TransportLimits {
   int idle_timeout_s = 60;       // no traffic at all (pings are sent at half of it)
 };
 
+// TLS (wss://). With a certificate and key the sync port speaks TLS only; dialling a
+// wss:// peer checks its certificate against the system's CAs plus ca_file, and its name.
+struct TlsSettings {
+  std::string cert_file, key_file;  // PEM; both or neither
+  std::string ca_file;              // extra trusted CAs (PEM), e.g. a network's own CA
+  bool serves() const { return !cert_file.empty(); }
+};
+class TlsContexts;  // OpenSSL contexts, built once per node
+// Loads the files; throws std::runtime_error naming the file that does not load.
+std::shared_ptr<TlsContexts> make_tls(const TlsSettings& settings);
+
 class Transport {
  public:
   struct Handlers {
@@ -31,9 +42,12 @@ class Transport {
   virtual size_t queued_bytes() const = 0;          // written by us, not yet sent
 };
 
-// Dials ws://HOST:PORT/PATH; done(transport, "") or done(nullptr, error).
+// Dials ws://HOST:PORT/PATH or wss://HOST:PORT/PATH; done(transport, "") or done(nullptr, error).
 void dial(boost::asio::io_context& io, const std::string& url, const TransportLimits& limits,
-          std::function<void(std::shared_ptr<Transport>, std::string)> done);
+          std::shared_ptr<TlsContexts> tls, std::function<void(std::shared_ptr<Transport>, std::string)> done);
+
+// True for ws://HOST:PORT/PATH and wss://HOST:PORT/PATH.
+bool is_peer_url(const std::string& url);
 
 // A plain HTTP request/response, for the API served next to the sync endpoint.
 struct HttpRequest {
@@ -51,11 +65,12 @@ using PeerAcceptor = std::function<void(std::shared_ptr<Transport>)>;
 using Admission = std::function<bool(const std::string& remote_ip)>;
 
 // Listens on host:port; returns the bound port (useful with port 0). Throws on failure.
+// With tls (and a certificate in it) every connection starts with a TLS handshake.
 class Listener {
  public:
   static std::shared_ptr<Listener> start(boost::asio::io_context& io, const std::string& host, uint16_t port,
                                          TransportLimits limits, HttpHandler http, PeerAcceptor peers,
-                                         Admission admission);
+                                         Admission admission, std::shared_ptr<TlsContexts> tls = nullptr);
   virtual ~Listener() = default;
   virtual uint16_t port() const = 0;
   virtual void stop() = 0;

@@ -1,8 +1,12 @@
 // Boost.Beast underneath net::Transport and net::Listener: one TU, so Beast is compiled once.
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+#include <openssl/ssl.h>
 
 #include <deque>
 
@@ -15,16 +19,56 @@ namespace http = beast::http;
 namespace websocket = beast::websocket;
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
+namespace ssl = asio::ssl;
+
+class TlsContexts {
+ public:
+  explicit TlsContexts(const TlsSettings& s) : client(ssl::context::tls_client) {
+    client.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                       ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+    client.set_default_verify_paths();
+    client.set_verify_mode(ssl::verify_peer);
+    if (!s.ca_file.empty()) load(s.ca_file, "--tls-ca", [&] { client.load_verify_file(s.ca_file); });
+    if (s.serves()) {
+      server.emplace(ssl::context::tls_server);
+      server->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                          ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+      load(s.cert_file, "--tls-cert", [&] { server->use_certificate_chain_file(s.cert_file); });
+      load(s.key_file, "--tls-key", [&] { server->use_private_key_file(s.key_file, ssl::context::pem); });
+      if (SSL_CTX_check_private_key(server->native_handle()) != 1)
+        throw std::runtime_error("--tls-key: " + s.key_file + " is not the key of the certificate in " + s.cert_file);
+    }
+  }
+  ssl::context client;
+  std::optional<ssl::context> server;  // set when this node serves wss://
+
+ private:
+  template <class Fn>
+  static void load(const std::string& file, const char* option, Fn&& fn) {
+    try {
+      fn();
+    } catch (const boost::system::system_error& e) {
+      throw std::runtime_error(std::string(option) + ": cannot load " + file + ": " + e.code().message());
+    }
+  }
+};
+
+std::shared_ptr<TlsContexts> make_tls(const TlsSettings& settings) { return std::make_shared<TlsContexts>(settings); }
 
 namespace {
+
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 std::string endpoint_text(const tcp::endpoint& ep) {
   return ep.address().to_string() + ":" + std::to_string(ep.port());
 }
 
-class WsTransport : public Transport, public std::enable_shared_from_this<WsTransport> {
+template <class Stream>
+class WsTransport : public Transport, public std::enable_shared_from_this<WsTransport<Stream>> {
  public:
-  WsTransport(websocket::stream<beast::tcp_stream> ws, std::string remote, const TransportLimits& limits, bool server)
+  using std::enable_shared_from_this<WsTransport<Stream>>::shared_from_this;
+  WsTransport(websocket::stream<Stream> ws, std::string remote, const TransportLimits& limits, bool server)
       : ws_(std::move(ws)), remote_(std::move(remote)) {
     ws_.read_message_max(limits.max_message_bytes);
     websocket::stream_base::timeout t{};
@@ -108,7 +152,7 @@ class WsTransport : public Transport, public std::enable_shared_from_this<WsTran
     if (on_closed) on_closed(reason);
   }
 
-  websocket::stream<beast::tcp_stream> ws_;
+  websocket::stream<Stream> ws_;
   beast::flat_buffer buffer_;
   std::deque<std::pair<std::string, bool>> queue_;
   size_t queued_bytes_ = 0;
@@ -117,22 +161,36 @@ class WsTransport : public Transport, public std::enable_shared_from_this<WsTran
   bool closed_ = false, closing_ = false;
 };
 
-class HttpSession : public std::enable_shared_from_this<HttpSession> {
+template <class Stream>
+class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
  public:
-  HttpSession(tcp::socket socket, const TransportLimits& limits, HttpHandler http, PeerAcceptor peers)
-      : stream_(std::move(socket)), limits_(limits), http_(std::move(http)), peers_(std::move(peers)) {
+  using std::enable_shared_from_this<HttpSession<Stream>>::shared_from_this;
+  template <class... TlsContext>
+  HttpSession(tcp::socket socket, const TransportLimits& limits, HttpHandler http, PeerAcceptor peers,
+              TlsContext&... tls)
+      : stream_(std::move(socket), tls...), limits_(limits), http_(std::move(http)), peers_(std::move(peers)) {
     beast::error_code ec;
-    remote_ = endpoint_text(stream_.socket().remote_endpoint(ec));
+    remote_ = endpoint_text(beast::get_lowest_layer(stream_).socket().remote_endpoint(ec));
   }
 
-  void run() { do_read(); }
+  void run() {
+    if constexpr (std::is_same_v<Stream, TlsStream>) {
+      beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(limits_.handshake_timeout_s));
+      stream_.async_handshake(ssl::stream_base::server, [self = shared_from_this()](beast::error_code ec) {
+        if (ec) return beast::get_lowest_layer(self->stream_).close();
+        self->do_read();
+      });
+    } else {
+      do_read();
+    }
+  }
 
  private:
   void do_read() {
     parser_.emplace();
     parser_->header_limit(16 * 1024);
     parser_->body_limit(64 * 1024);
-    stream_.expires_after(std::chrono::seconds(30));
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(30));
     http::async_read(stream_, buffer_, *parser_,
                      [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
   }
@@ -150,9 +208,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     auto req = parser_->release();
     if (websocket::is_upgrade(req)) {
       if (req.target() != "/sync") return respond(404, R"({"error":"no WebSocket endpoint here","param":null})", false);
-      stream_.expires_never();
-      auto ws = std::make_shared<WsTransport>(websocket::stream<beast::tcp_stream>(std::move(stream_)), remote_,
-                                              limits_, true);
+      beast::get_lowest_layer(stream_).expires_never();
+      auto ws = std::make_shared<WsTransport<Stream>>(websocket::stream<Stream>(std::move(stream_)), remote_,
+                                                      limits_, true);
       auto peers = peers_;
       ws->accept(req, [ws, peers](bool ok) {
         if (ok && peers) peers(ws);
@@ -180,12 +238,18 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   }
 
   void shutdown() {
-    beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    stream_.close();
+    if constexpr (std::is_same_v<Stream, TlsStream>) {
+      beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(5));
+      stream_.async_shutdown(
+          [self = shared_from_this()](beast::error_code) { beast::get_lowest_layer(self->stream_).close(); });
+    } else {
+      beast::error_code ignored;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      stream_.close();
+    }
   }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   TransportLimits limits_;
@@ -197,9 +261,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 class ListenerImpl : public Listener, public std::enable_shared_from_this<ListenerImpl> {
  public:
   ListenerImpl(asio::io_context& io, const tcp::endpoint& at, TransportLimits limits, HttpHandler http,
-               PeerAcceptor peers, Admission admission)
+               PeerAcceptor peers, Admission admission, std::shared_ptr<TlsContexts> tls)
       : io_(io), acceptor_(io), limits_(limits), http_(std::move(http)), peers_(std::move(peers)),
-        admission_(std::move(admission)) {
+        admission_(std::move(admission)), tls_(std::move(tls)) {
     acceptor_.open(at.protocol());
     acceptor_.set_option(asio::socket_base::reuse_address(true));
     acceptor_.bind(at);
@@ -213,8 +277,15 @@ class ListenerImpl : public Listener, public std::enable_shared_from_this<Listen
         beast::error_code ignored;
         auto ip = socket.remote_endpoint(ignored).address().to_string();
         socket.set_option(tcp::no_delay(true), ignored);
-        if (!self->admission_ || self->admission_(ip))
-          std::make_shared<HttpSession>(std::move(socket), self->limits_, self->http_, self->peers_)->run();
+        if (!self->admission_ || self->admission_(ip)) {
+          if (self->tls_ && self->tls_->server)
+            std::make_shared<HttpSession<TlsStream>>(std::move(socket), self->limits_, self->http_, self->peers_,
+                                                     *self->tls_->server)
+                ->run();
+          else
+            std::make_shared<HttpSession<PlainStream>>(std::move(socket), self->limits_, self->http_, self->peers_)
+                ->run();
+        }
       }
       self->accept_loop();
     });
@@ -233,16 +304,22 @@ class ListenerImpl : public Listener, public std::enable_shared_from_this<Listen
   HttpHandler http_;
   PeerAcceptor peers_;
   Admission admission_;
+  std::shared_ptr<TlsContexts> tls_;
 };
 
 struct Url {
+  bool tls = false;
   std::string host, port, path;
 };
 
 bool parse_ws_url(const std::string& url, Url& out) {
-  const std::string scheme = "ws://";
-  if (!url.starts_with(scheme)) return false;
-  std::string rest = url.substr(scheme.size());
+  std::string rest;
+  if (url.starts_with("ws://"))
+    rest = url.substr(5);
+  else if (url.starts_with("wss://"))
+    rest = url.substr(6), out.tls = true;
+  else
+    return false;
   auto slash = rest.find('/');
   std::string hostport = rest.substr(0, slash);
   out.path = slash == std::string::npos ? "/sync" : rest.substr(slash);
@@ -251,26 +328,15 @@ bool parse_ws_url(const std::string& url, Url& out) {
   out.host = hostport.substr(0, colon);
   out.port = hostport.substr(colon + 1);
   if (out.host.size() > 2 && out.host.front() == '[' && out.host.back() == ']') out.host = out.host.substr(1, out.host.size() - 2);
-  return !out.port.empty();
+  return !out.host.empty() && !out.port.empty() && out.port.size() <= 5 &&
+         out.port.find_first_not_of("0123456789") == std::string::npos;
 }
 
-}  // namespace
-
-std::shared_ptr<Listener> Listener::start(asio::io_context& io, const std::string& host, uint16_t port,
-                                          TransportLimits limits, HttpHandler http, PeerAcceptor peers,
-                                          Admission admission) {
-  tcp::endpoint at(asio::ip::make_address(host), port);
-  auto listener = std::make_shared<ListenerImpl>(io, at, limits, std::move(http), std::move(peers), std::move(admission));
-  listener->accept_loop();
-  return listener;
-}
-
-void dial(asio::io_context& io, const std::string& url, const TransportLimits& limits,
-          std::function<void(std::shared_ptr<Transport>, std::string)> done) {
-  Url u;
-  if (!parse_ws_url(url, u)) return done(nullptr, "not a ws://HOST:PORT/PATH URL: " + url);
+// Connects, then (wss) the TLS handshake, then the WebSocket handshake.
+template <class Stream>
+void dial_stream(std::shared_ptr<websocket::stream<Stream>> ws, asio::io_context& io, const Url& u,
+                 const TransportLimits& limits, std::function<void(std::shared_ptr<Transport>, std::string)> done) {
   auto resolver = std::make_shared<tcp::resolver>(io);
-  auto ws = std::make_shared<websocket::stream<beast::tcp_stream>>(io);
   resolver->async_resolve(u.host, u.port, [resolver, ws, u, limits, done](beast::error_code ec,
                                                                           tcp::resolver::results_type results) {
     if (ec) return done(nullptr, "cannot resolve " + u.host + ": " + ec.message());
@@ -281,13 +347,55 @@ void dial(asio::io_context& io, const std::string& url, const TransportLimits& l
       beast::error_code ignored;
       beast::get_lowest_layer(*ws).socket().set_option(tcp::no_delay(true), ignored);
       std::string remote = endpoint_text(ep);
-      ws->async_handshake(u.host + ":" + u.port, u.path, [ws, remote, limits, done](beast::error_code ec) {
-        if (ec) return done(nullptr, "WebSocket handshake with " + remote + " failed: " + ec.message());
-        beast::get_lowest_layer(*ws).expires_never();
-        done(std::make_shared<WsTransport>(std::move(*ws), remote, limits, false), "");
-      });
+      auto upgrade = [ws, u, remote, limits, done] {
+        ws->async_handshake(u.host + ":" + u.port, u.path, [ws, remote, limits, done](beast::error_code ec) {
+          if (ec) return done(nullptr, "WebSocket handshake with " + remote + " failed: " + ec.message());
+          beast::get_lowest_layer(*ws).expires_never();
+          done(std::make_shared<WsTransport<Stream>>(std::move(*ws), remote, limits, false), "");
+        });
+      };
+      if constexpr (std::is_same_v<Stream, TlsStream>) {
+        ws->next_layer().async_handshake(ssl::stream_base::client, [remote, upgrade, done](beast::error_code ec) {
+          if (ec) return done(nullptr, "TLS handshake with " + remote + " failed: " + ec.message());
+          upgrade();
+        });
+      } else {
+        upgrade();
+      }
     });
   });
+}
+
+}  // namespace
+
+std::shared_ptr<Listener> Listener::start(asio::io_context& io, const std::string& host, uint16_t port,
+                                          TransportLimits limits, HttpHandler http, PeerAcceptor peers,
+                                          Admission admission, std::shared_ptr<TlsContexts> tls) {
+  tcp::endpoint at(asio::ip::make_address(host), port);
+  auto listener = std::make_shared<ListenerImpl>(io, at, limits, std::move(http), std::move(peers),
+                                                 std::move(admission), std::move(tls));
+  listener->accept_loop();
+  return listener;
+}
+
+bool is_peer_url(const std::string& url) {
+  Url u;
+  return parse_ws_url(url, u);
+}
+
+void dial(asio::io_context& io, const std::string& url, const TransportLimits& limits,
+          std::shared_ptr<TlsContexts> tls, std::function<void(std::shared_ptr<Transport>, std::string)> done) {
+  Url u;
+  if (!parse_ws_url(url, u)) return done(nullptr, "not a ws:// or wss://HOST:PORT/PATH URL: " + url);
+  if (!u.tls) return dial_stream(std::make_shared<websocket::stream<PlainStream>>(io), io, u, limits, std::move(done));
+  if (!tls) tls = make_tls({});
+  auto ws = std::make_shared<websocket::stream<TlsStream>>(io, tls->client);
+  // SNI, and the certificate must name the host we dialled. The stream keeps the context
+  // alive only by reference: hold it until the connection is done with it.
+  if (!SSL_set_tlsext_host_name(ws->next_layer().native_handle(), u.host.c_str()))
+    return done(nullptr, "cannot set TLS server name " + u.host);
+  ws->next_layer().set_verify_callback(ssl::host_name_verification(u.host));
+  dial_stream(ws, io, u, limits, [tls, done](std::shared_ptr<Transport> t, std::string error) { done(t, error); });
 }
 
 }  // namespace agora::net

@@ -17,7 +17,7 @@ namespace {
 class TestPeer {
  public:
   bool connect(const std::string& url) {
-    net::dial(io_, url, {}, [this](std::shared_ptr<net::Transport> t, std::string) {
+    net::dial(io_, url, {}, nullptr, [this](std::shared_ptr<net::Transport> t, std::string) {
       t_ = t;
       if (t_)
         t_->start({[this](std::string m, bool binary) { inbox_.emplace_back(std::move(m), binary); },

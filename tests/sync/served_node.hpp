@@ -37,12 +37,13 @@ class ServedNode {
   }
 
   // Starts `agora serve` on free ports and waits for its two address lines.
-  void serve() {
+  void serve(const std::vector<std::string>& extra_args = {}) {
     out_file = tmp.str("serve-" + std::to_string(++starts) + ".out");
     err_file = tmp.str("serve-" + std::to_string(starts) + ".err");
     setenv("AGORA_LOG", "info", 0);
-    pid = start_agora({"serve", "--data", data, "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"}, err_file, out_file)
-              .pid;
+    std::vector<std::string> args = {"serve", "--data", data, "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"};
+    args.insert(args.end(), extra_args.begin(), extra_args.end());
+    pid = start_agora(args, err_file, out_file).pid;
     bool up = wait_until(
         [&] {
           std::ifstream in(out_file);
