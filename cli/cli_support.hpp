@@ -42,5 +42,6 @@ void register_verify(CLI::App&, Context&);
 void register_export(CLI::App&, Context&);
 void register_serve(CLI::App&, Context&);
 void register_peer(CLI::App&, Context&);
+void register_network(CLI::App&, Context&);
 
 }  // namespace agora::cli

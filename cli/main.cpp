@@ -26,7 +26,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "agora 0.1.0");
   Context ctx;
   for (Registrar r : {register_init, register_id, register_status, register_publish, register_import, register_list,
-                      register_show, register_retract, register_verify, register_export, register_serve, register_peer})
+                      register_show, register_retract, register_verify, register_export, register_serve, register_peer,
+                      register_network})
     r(app, ctx);
 
   auto is_verb = [&](const std::string& name) {

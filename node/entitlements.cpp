@@ -36,21 +36,40 @@ Entitlements Entitlements::load(const storage::StoreReader& r) {
   });
   for (const auto& [a, b] : twin_claims)
     if (a < b && twin_claims.count({b, a})) e.twins_.insert({a, b});
+  // Two cities may declare a coalition of the same name: the earliest declaration (header
+  // time, then node id) leads it, so that every node computes the same members.
+  struct Declaration {
+    int64_t ts;
+    PublicKey origin;
+    json body;
+  };
+  std::map<std::string, Declaration> first;
   q.kind = Kind::coalition;
   r.list(q, [&](const PublicKey& origin, std::string_view, const storage::LatestEntry& entry) {
+    auto view = r.at(entry.local);
     auto body = body_of(r, entry);
-    if (!body) return true;
+    if (!view || !body) return true;
+    auto header = decode_header(view->header_bytes);
+    if (!header) return true;
     std::string name = body->value("name", "");
-    if (name.empty() || e.leads_.count(name)) return true;  // the first coalition record of a name leads
-    e.leads_[name] = origin;
+    if (name.empty()) return true;
+    Declaration d{header.value().ts, origin, std::move(*body)};
+    auto it = first.find(name);
+    if (it == first.end())
+      first.emplace(name, std::move(d));
+    else if (std::tie(d.ts, d.origin) < std::tie(it->second.ts, it->second.origin))
+      it->second = std::move(d);
+    return true;
+  });
+  for (const auto& [name, d] : first) {
+    e.leads_[name] = d.origin;
     auto& members = e.members_[name];
-    members.insert(origin);
-    if (auto m = body->find("members"); m != body->end() && m->is_array())
+    members.insert(d.origin);
+    if (auto m = d.body.find("members"); m != d.body.end() && m->is_array())
       for (const auto& id : *m)
         if (id.is_string())
           if (auto key = parse_node_id(id.get<std::string>()); key && accepted[name].count(*key)) members.insert(*key);
-    return true;
-  });
+  }
   return e;
 }
 

@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "node/entitlements.hpp"
+#include "node/network_view.hpp"
 #include "node/peer_registry.hpp"
 #include "node/publisher.hpp"
 #include "node/job_thread.hpp"
@@ -770,25 +771,15 @@ net::HttpResponse SyncNode::Impl::http(const net::HttpRequest& req) {
     return {200, "application/json", j.dump()};
   }
   if (path == "/api/v1/network") {
-    const Entitlements& ent = current_entitlements();
-    json nodes = json::array(), twins = json::array(), coalitions = json::array();
-    dir.store().read([&](const storage::StoreReader& r) {
-      for (const auto& h : r.heads()) {
-        auto p = city_profile(r, h.origin);
-        nodes.push_back({{"origin", node_id(h.origin)}, {"city", p ? json(p->name) : json()},
-                         {"country", p ? json(p->country) : json()}, {"seq", h.seq},
-                         {"connected", ready.count(h.origin) > 0}});
-      }
-      return 0;
+    // Live connection states override the ones last saved.
+    std::map<PublicKey, PeerState> live = states;
+    for (const auto& [key, session] : ready) live[key].state = "connected";
+    std::vector<PeerConfig> peer_list;
+    for (const auto& [key, p] : peers) peer_list.push_back(p);
+    json view = dir.store().read([&](const storage::StoreReader& r) {
+      return network_view({r, current_entitlements(), dir.id(), peer_list, live});
     });
-    for (const auto& [a, b] : ent.twin_pairs()) twins.push_back({node_id(a), node_id(b)});
-    for (const auto& [name, members] : ent.coalitions()) {
-      json m = json::array();
-      for (const auto& k : members) m.push_back(node_id(k));
-      coalitions.push_back({{"name", name}, {"lead", node_id(ent.coalition_leads().at(name))}, {"members", m}});
-    }
-    json j = {{"nodes", nodes}, {"twins", twins}, {"coalitions", coalitions}};
-    return {200, "application/json", j.dump()};
+    return {200, "application/json", view.dump()};
   }
   return {404, "application/json", R"({"error":"not found","param":"path"})"};
 }

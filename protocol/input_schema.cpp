@@ -35,6 +35,12 @@ struct Invalid {
 };
 [[noreturn]] void fail(std::string path, std::string message) { throw Invalid{{std::move(path), std::move(message)}}; }
 
+std::string join(const std::vector<std::string>& items, const std::string& sep) {
+  std::string out;
+  for (size_t i = 0; i < items.size(); ++i) out += (i ? sep : "") + items[i];
+  return out;
+}
+
 std::string join_path(const std::string& base, const std::string& key) { return base.empty() ? key : base + "." + key; }
 std::string index_path(const std::string& base, size_t i) { return base + "[" + std::to_string(i) + "]"; }
 
@@ -176,7 +182,10 @@ void framework_refs(const json& v, const std::string& path) {
     const Framework* framework = find_framework(fw.get<std::string>());
     if (!framework) {
       std::string msg = "unknown framework " + in_quotes(fw.get<std::string>());
-      if (auto near = nearest(fw.get<std::string>(), ids)) msg += "; did you mean " + in_quotes(*near) + "?";
+      if (auto near = nearest(fw.get<std::string>(), ids))
+        msg += "; did you mean " + in_quotes(*near) + "?";
+      else
+        msg += " (known: " + join(ids, ", ") + ")";
       fail(f.path("framework"), msg);
     }
     const json& ref = f.required("ref");
@@ -274,7 +283,10 @@ const Framework& framework_field(const Fields& f) {
     std::vector<std::string> ids;
     for (const auto& x : builtin_frameworks()) ids.emplace_back(x.id);
     std::string msg = "unknown framework " + in_quotes(fw.get<std::string>());
-    if (auto near = nearest(fw.get<std::string>(), ids)) msg += "; did you mean " + in_quotes(*near) + "?";
+    if (auto near = nearest(fw.get<std::string>(), ids))
+        msg += "; did you mean " + in_quotes(*near) + "?";
+      else
+        msg += " (known: " + join(ids, ", ") + ")";
     fail(f.path("framework"), msg);
   }
   return *framework;

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <fstream>
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
@@ -26,11 +27,11 @@ inline bool wait_until(const std::function<bool()>& done, std::chrono::seconds l
 
 class ServedNode {
  public:
-  explicit ServedNode(const std::string& city, const std::string& country = "NL") {
-    data = tmp.str("node");
-    auto r = run_agora({"init", "--data", data, "--city", city, "--country", country});
-    if (r.exit_code != 0) throw std::runtime_error("init failed: " + r.err);
-    id = r.out.substr(0, 64);
+  explicit ServedNode(const std::string& city, const std::string& country = "NL")
+      : ServedNode(std::vector<std::string>{"--city", city, "--country", country}) {}
+  // An observer node (a research institute): no city, receives public records.
+  static std::unique_ptr<ServedNode> observer(const std::string& name) {
+    return std::unique_ptr<ServedNode>(new ServedNode(std::vector<std::string>{"--observer", "--name", name}));
   }
   ~ServedNode() {
     if (pid > 0) kill9();
@@ -83,6 +84,15 @@ class ServedNode {
     for (const auto& o : s["origins"])
       if (o["origin"] == origin) return o["seq"].get<uint64_t>();
     return 0;
+  }
+
+  explicit ServedNode(const std::vector<std::string>& init_args) {
+    data = tmp.str("node");
+    std::vector<std::string> args = {"init", "--data", data};
+    args.insert(args.end(), init_args.begin(), init_args.end());
+    auto r = run_agora(args);
+    if (r.exit_code != 0) throw std::runtime_error("init failed: " + r.err);
+    id = r.out.substr(0, 64);
   }
 
   TempDir tmp;

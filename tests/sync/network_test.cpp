@@ -1,0 +1,115 @@
+// Coalitions, twin cities and observers: the network declared by records, and who reads what.
+#include <catch2/catch.hpp>
+
+#include <set>
+
+#include "http_client.hpp"
+#include "sync/served_node.hpp"
+
+using namespace agora::test;
+using nlohmann::json;
+
+namespace {
+
+void publish(const ServedNode& node, const json& input) {
+  auto r = node.agora({"publish", "-"}, input.dump());
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+}
+
+std::set<std::string> member_cities(const json& coalition) {
+  std::set<std::string> out;
+  for (const auto& m : coalition["members"]) out.insert(m["city"].get<std::string>());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("coalition and partnership records make the network, and coalition bodies reach members only",
+          "[sync][network][visibility]") {
+  ServedNode lyon("Lyon", "FR"), malmo("Malmo", "SE"), turin("Turin", "IT"), lisbon("Lisbon", "PT");
+  // Lyon leads a coalition listing Malmo and Turin; only Malmo accepts. Lyon and Lisbon are twins.
+  publish(lyon, {{"kind", "coalition"}, {"name", "eccar"}, {"title", "European Coalition of Cities against Racism"},
+                 {"region", "Europe"}, {"framework", "eccar-10pt"},
+                 {"members", {malmo.id, turin.id}}});
+  publish(malmo, {{"kind", "partnership"}, {"with", lyon.id}, {"relation", "coalition-member"}, {"coalition", "eccar"}});
+  publish(lyon, {{"kind", "partnership"}, {"with", lisbon.id}, {"relation", "twin"}, {"topics", {"employment"}}});
+  publish(lisbon, {{"kind", "partnership"}, {"with", lyon.id}, {"relation", "twin"},
+                   {"topics", {"migration-development"}}});
+  publish(lyon, json::parse(practice_json("members-only", "coalition:eccar")));
+  for (auto* n : {&lyon, &malmo, &turin, &lisbon}) n->serve();
+  for (auto* n : {&malmo, &turin, &lisbon}) peer_both(lyon, *n);  // a star around the lead city
+  bool synced = wait_until([&] {
+    return malmo.head_of(lyon.id) == 4 && turin.head_of(lyon.id) == 4 && lisbon.head_of(lyon.id) == 4 &&
+           malmo.head_of(lisbon.id) == 2 && turin.head_of(malmo.id) == 2;
+  });
+  INFO("Lyon:\n" << lyon.log());
+  REQUIRE(synced);
+
+  // Membership is in force once both records are held: Malmo reads the body, Turin and Lisbon do not.
+  REQUIRE(wait_until([&] {
+    return json::parse(malmo.agora({"show", lyon.id + "/members-only", "--json"}).out).contains("title");
+  }));
+  for (auto* outsider : {&turin, &lisbon}) {
+    auto copy = json::parse(outsider->agora({"show", lyon.id + "/members-only", "--json"}).out);
+    CHECK(copy["withheld"] == true);
+    CHECK(outsider->agora({"export"}).out.find("members-only") == std::string::npos);
+  }
+
+  // Every node derives the same network; Malmo's view, from the CLI and over HTTP.
+  auto cli = malmo.agora({"network", "--json"});
+  REQUIRE(cli.exit_code == 0);
+  json view = json::parse(cli.out);
+  REQUIRE(view["coalitions"].size() == 1);
+  const json& eccar = view["coalitions"][0];
+  CHECK(eccar["name"] == "eccar");
+  CHECK(eccar["lead"]["city"] == "Lyon");
+  CHECK(eccar["framework"] == "eccar-10pt");
+  CHECK(member_cities(eccar) == std::set<std::string>{"Lyon", "Malmo"});
+  REQUIRE(view["twins"].size() == 1);
+  std::set<std::string> twin_cities{view["twins"][0]["cities"][0]["city"], view["twins"][0]["cities"][1]["city"]};
+  CHECK(twin_cities == std::set<std::string>{"Lyon", "Lisbon"});
+  CHECK(view["twins"][0]["topics"] == json{"employment", "migration-development"});
+  bool turin_pending = false;
+  for (const auto& p : view["pending"])
+    turin_pending |= p["type"] == "coalition-invitation" && p["to"]["city"] == "Turin";
+  CHECK(turin_pending);
+  CHECK(view["peers"].size() == 1);
+  CHECK(view["peers"][0]["city"] == "Lyon");
+
+  auto text = malmo.agora({"network"});
+  CHECK(text.out.find("coalition eccar") != std::string::npos);
+  CHECK(text.out.find("Lisbon - Lyon") != std::string::npos);
+
+  auto http = http_get(malmo.http_url, "/api/v1/network");
+  REQUIRE(http.status == 200);
+  json over_http = json::parse(http.body);
+  CHECK(over_http["coalitions"] == view["coalitions"]);
+  CHECK(over_http["twins"] == view["twins"]);
+  CHECK(over_http["peers"][0]["state"] == "connected");
+  CHECK(json::parse(turin.agora({"network", "--json"}).out)["coalitions"] == view["coalitions"]);
+}
+
+TEST_CASE("an observer node receives public records and stubs of the rest", "[sync][network][visibility]") {
+  ServedNode hague("The Hague", "NL");
+  auto institute = ServedNode::observer("Migration Policy Institute");
+  publish(hague, json::parse(practice_json("open")));
+  publish(hague, json::parse(practice_json("twins-only", "partners")));
+  publish(hague, json::parse(practice_json("internal", "private")));
+  hague.serve(), institute->serve();
+  REQUIRE(hague.agora({"peer", "add", institute->sync_url, "--key", institute->id, "--relation", "observer"})
+              .exit_code == 0);
+  REQUIRE(institute->agora({"peer", "add", hague.sync_url, "--key", hague.id}).exit_code == 0);
+  bool synced = wait_until([&] { return institute->head_of(hague.id) == 4; });
+  INFO("Hague:\n" << hague.log() << "Institute:\n" << institute->log());
+  REQUIRE(synced);
+  CHECK(json::parse(institute->agora({"show", hague.id + "/open", "--json"}).out)["title"] == "Practice open");
+  for (std::string id : {"twins-only", "internal"})
+    CHECK(json::parse(institute->agora({"show", hague.id + "/" + id, "--json"}).out)["withheld"] == true);
+  CHECK(institute->agora({"verify"}).exit_code == 0);
+  // An observer holds no city: it has nothing to publish, and The Hague holds no records from it.
+  auto refused = institute->agora({"publish", "-"}, practice_json("nope"));
+  CHECK(refused.exit_code != 0);
+  CHECK(refused.err.find("observer") != std::string::npos);
+  CHECK(hague.head_of(institute->id) == 0);
+}
