@@ -1,8 +1,13 @@
 #include "node/job_thread.hpp"
 
+#include <pthread.h>
+
 namespace agora {
 
-JobThread::JobThread() : thread_([this] { loop(); }) {}
+JobThread::JobThread(const char* name) : name_(name), thread_([this] {
+  pthread_setname_np(pthread_self(), name_.c_str());
+  loop();
+}) {}
 
 JobThread::~JobThread() { stop(); }
 

@@ -7,13 +7,14 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <string>
 #include <thread>
 
 namespace agora {
 
 class JobThread {
  public:
-  JobThread();
+  explicit JobThread(const char* name);  // the thread's name as `top -H` shows it (≤ 15 chars)
   ~JobThread();  // finishes queued jobs, then stops
   JobThread(const JobThread&) = delete;
   JobThread& operator=(const JobThread&) = delete;
@@ -29,6 +30,7 @@ class JobThread {
   std::condition_variable wake_;
   std::deque<std::function<void()>> jobs_;
   bool stopping_ = false;
+  std::string name_;
   std::thread thread_;
 };
 

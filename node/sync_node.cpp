@@ -183,7 +183,8 @@ class Session;
 
 struct SyncNode::Impl {
   Impl(DataDir& d, SyncOptions o)
-      : dir(d), opt(std::move(o)), tick(io), signals(io, SIGINT, SIGTERM), notices(io) {}
+      : dir(d), opt(std::move(o)), writer("agora-writer"), verifier("agora-verify"), tick(io),
+        signals(io, SIGINT, SIGTERM), notices(io) {}
 
   DataDir& dir;
   SyncOptions opt;

@@ -1,5 +1,7 @@
 #include "node/worker_pool.hpp"
 
+#include <pthread.h>
+
 #include <atomic>
 #include <exception>
 #include <mutex>
@@ -23,7 +25,7 @@ void parallel_for(size_t n, const std::function<void(size_t)>& fn, unsigned thre
   std::exception_ptr failure;
   std::mutex failure_mutex;
   auto work = [&] {
-    constexpr size_t kChunk = 32;
+    constexpr size_t kChunk = 8;
     for (;;) {
       size_t begin = next.fetch_add(kChunk);
       if (begin >= n) return;
@@ -38,7 +40,11 @@ void parallel_for(size_t n, const std::function<void(size_t)>& fn, unsigned thre
     }
   };
   std::vector<std::thread> pool;
-  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
+  for (unsigned t = 1; t < threads; ++t)
+    pool.emplace_back([&] {
+      pthread_setname_np(pthread_self(), "agora-worker");
+      work();
+    });
   work();
   for (auto& t : pool) t.join();
   if (failure) std::rethrow_exception(failure);
