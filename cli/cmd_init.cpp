@@ -1,4 +1,5 @@
 // agora init: a new node (key pair, signed city profile) in the data dir.
+#include <fstream>
 #include <iostream>
 
 #include <nlohmann/json.hpp>
@@ -10,7 +11,7 @@ namespace agora::cli {
 
 void register_init(CLI::App& app, Context& ctx) {
   struct Options {
-    std::string city, country, region, name;
+    std::string city, country, region, name, restore;
     bool observer = false;
   };
   auto opts = std::make_shared<Options>();
@@ -21,8 +22,25 @@ void register_init(CLI::App& app, Context& ctx) {
   verb->add_option("--region", opts->region, "region or regional coalition (e.g. Europe)");
   verb->add_flag("--observer", opts->observer, "a node that holds no city (e.g. a research institute)");
   verb->add_option("--name", opts->name, "the observer's name");
+  verb->add_option("--restore", opts->restore,
+                   "re-create this city's node from its backed-up key file; its records come back from its peers")
+      ->check(CLI::ExistingFile);
   verb->callback([&ctx, opts] {
     auto path = DataDir::resolve(ctx.data);
+    if (!opts->restore.empty()) {
+      if (opts->observer || !opts->city.empty() || !opts->country.empty() || !opts->region.empty())
+        throw CLI::ValidationError("--restore", "takes only the key file: the city's profile comes back from its peers");
+      std::ifstream in(opts->restore, std::ios::binary);
+      std::string pem((std::istreambuf_iterator<char>(in)), {});
+      auto key = SigningKey::from_pem(pem);
+      if (!key) throw InvalidInput("--restore: " + opts->restore + " does not hold an Ed25519 private key (node.key)");
+      DataDir dir = DataDir::restore(path, std::move(*key));
+      std::cout << node_id(dir.id()) << "\n";
+      std::cerr << "restoring " << node_id(dir.id()).substr(0, 12)
+                << ": add the peers that hold this city's records (agora peer add URL --key NODEID) and run "
+                   "`agora serve`; publishing resumes once they have sent them back\n";
+      return;
+    }
     if (opts->observer) {
       if (!opts->city.empty() || !opts->country.empty())
         throw CLI::ValidationError("--observer", "an observer node takes --name, not --city/--country");

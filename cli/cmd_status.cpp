@@ -29,6 +29,7 @@ void register_status(CLI::App& app, Context& ctx) {
     s["data_dir"] = dir.path().string();
     s["store_bytes"] = dir_bytes(dir.path() / "store");
     s["store_format"] = storage::kStoreFormatVersion;
+    s["restoring"] = dir.restoring();
     dir.store().read([&](const storage::StoreReader& r) {
       if (auto p = city_profile(r, dir.id()))
         s["city"] = {{"name", p->name}, {"country", p->country}, {"region", p->region}};
@@ -56,8 +57,13 @@ void register_status(CLI::App& app, Context& ctx) {
       std::cout << "city      " << s["city"]["name"].get<std::string>() << " (" << s["city"]["country"].get<std::string>()
                 << (s["city"]["region"].get<std::string>().empty() ? "" : ", " + s["city"]["region"].get<std::string>())
                 << ")\n";
+    else if (s["role"] == "city")
+      std::cout << "city      (its profile has not come back from a peer yet)\n";
     else
       std::cout << "observer  " << dir.name() << "\n";
+    if (s["restoring"].get<bool>())
+      std::cout << "restoring its own records from its peers (init --restore): publishing waits until `agora serve` "
+                   "has them\n";
     std::cout << "data dir  " << dir.path().string() << " (store " << s["store_bytes"].get<uint64_t>() / 1024
               << " KiB, format " << storage::kStoreFormatVersion << ")\n";
     std::cout << "records  ";

@@ -78,6 +78,31 @@ DataDir DataDir::create(const fs::path& dir, NodeRole role, const std::string& n
   return DataDir(dir, std::move(key), role, name, false);
 }
 
+DataDir DataDir::restore(const fs::path& dir, SigningKey key) {
+  if (fs::exists(dir / kKeyFile) || fs::exists(dir / kProfileFile) || fs::exists(dir / kStoreDir))
+    throw InvalidInput("data dir " + dir.string() + " already holds a node; restore into an empty or new directory");
+  if (fs::exists(dir) && !fs::is_directory(dir)) throw InvalidInput(dir.string() + " exists and is not a directory");
+  fs::create_directories(dir);
+  ::chmod(dir.c_str(), 0700);
+  {
+    // The flag is durable before the key exists: no moment where this node could sign as
+    // a fresh chain (seq 1) while its peers hold the real one.
+    storage::RecordStore store(dir / kStoreDir, env_options(false));
+    store.env().write([&](storage::WriteTxn& txn) { store.put_meta(txn, kRestoringKey, "1"); });
+  }
+  write_file_durably(dir / kKeyFile, key.to_pem(), 0600);
+  json profile = {{"role", "city"}, {"name", ""}, {"format", 1}};
+  write_file_durably(dir / kProfileFile, profile.dump(2) + "\n", 0644);
+  return DataDir(dir, std::move(key), NodeRole::city, "", false);
+}
+
+bool DataDir::restoring() {
+  storage::ReadTxn txn(store_->env());
+  return store_->meta(txn, kRestoringKey).has_value();
+}
+
+void DataDir::finish_restoring(storage::WriteTxn& txn) { store_->erase_meta(txn, kRestoringKey); }
+
 DataDir DataDir::open(const fs::path& dir, bool read_only) {
   if (!fs::exists(dir / kKeyFile))
     throw std::runtime_error("no node in " + dir.string() + " (run `agora init` or pass --data DIR)");

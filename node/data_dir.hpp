@@ -29,6 +29,10 @@ class DataDir {
   // Creates a new node: key pair (node.key, mode 0600) and node.json. Refuses, changing
   // nothing, if dir already holds a node. The city record is published by the caller.
   static DataDir create(const std::filesystem::path& dir, NodeRole role, const std::string& name);
+  // Re-creates a city's node from its backed-up key after its data dir was lost. The node
+  // starts "restoring": it publishes nothing until it has its own records back from its
+  // peers, so it never signs a sequence number they already hold (see restoring()).
+  static DataDir restore(const std::filesystem::path& dir, SigningKey key);
   // Opens an existing node; throws naming the dir when there is none.
   static DataDir open(const std::filesystem::path& dir, bool read_only = false);
 
@@ -38,6 +42,12 @@ class DataDir {
   NodeRole role() const { return role_; }
   const std::string& name() const { return name_; }
   storage::RecordStore& store() { return *store_; }
+
+  // True from `init --restore` until a running node has learned its own head from its
+  // peers and holds its records up to it; publishing is refused meanwhile.
+  bool restoring();
+  void finish_restoring(storage::WriteTxn& txn);
+  static constexpr const char* kRestoringKey = "restoring";
 
   // Who this node publishes as, from its latest city record.
   PublisherIdentity identity();

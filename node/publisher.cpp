@@ -131,6 +131,14 @@ Prepared prepare(DataDir& dir, const std::vector<ValidatedInput>& inputs, std::v
 
 }  // namespace
 
+void Publisher::ensure_may_publish() {
+  if (dir_.role() != NodeRole::city) throw InvalidInput("an observer node holds no city and publishes no records");
+  if (dir_.restoring())
+    throw InvalidInput(
+        "this node is restoring (init --restore): it publishes once `agora serve` has its own records back from a "
+        "peer, so that it never signs a sequence number they already hold; `agora status` shows progress");
+}
+
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -161,7 +169,7 @@ void commit(DataDir& dir, const Prepared& p) {
 
 void Publisher::publish_stream(const std::function<bool(std::vector<ValidatedInput>&)>& next_batch,
                                const std::function<void(const std::vector<PublishResult>&)>& on_committed) {
-  if (dir_.role() != NodeRole::city) throw InvalidInput("an observer node holds no city and publishes no records");
+  ensure_may_publish();
   // One batch is written by a second thread while the next is signed: the single LMDB
   // writer and the signing cores work at the same time.
   std::vector<ValidatedInput> inputs, inflight_inputs;
@@ -202,7 +210,7 @@ void Publisher::publish_stream(const std::function<bool(std::vector<ValidatedInp
 }
 
 std::vector<PublishResult> Publisher::publish(const std::vector<ValidatedInput>& inputs) {
-  if (dir_.role() != NodeRole::city) throw InvalidInput("an observer node holds no city and publishes no records");
+  ensure_may_publish();
   std::vector<Hash> body_hashes(inputs.size());
   parallel_for(inputs.size(), [&](size_t i) { body_hashes[i] = sha256(inputs[i].body); });
   for (int attempt = 0;; ++attempt) {
@@ -218,7 +226,7 @@ std::vector<PublishResult> Publisher::publish(const std::vector<ValidatedInput>&
 }
 
 PublishResult Publisher::retract(std::string_view id) {
-  if (dir_.role() != NodeRole::city) throw InvalidInput("an observer node holds no city and retracts no records");
+  ensure_may_publish();
   for (int attempt = 0;; ++attempt) {
     storage::IncomingRecord rec;
     PublishResult res;

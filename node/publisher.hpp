@@ -39,6 +39,7 @@ class Publisher {
   PublishResult retract(std::string_view id);
 
  private:
+  void ensure_may_publish();  // throws InvalidInput for observers and restoring nodes
   DataDir& dir_;
 };
 

@@ -215,6 +215,11 @@ struct SyncNode::Impl {
   uint64_t traffic_bytes = 0, traffic_at_release = 0;
   Clock::time_point last_state_save{};
   bool stopping = false;
+  // After `init --restore`: the highest seq of our own chain any peer said it holds.
+  bool restoring = false;
+  std::optional<uint64_t> own_head_at_peers;
+  void learn_own_head(uint64_t seq_at_peer);
+  void check_restore_done();
   std::mt19937 rng{std::random_device{}()};
 
   size_t txnid() const {
@@ -420,6 +425,10 @@ class Session : public std::enable_shared_from_this<Session> {
     peer_has_ = m.heads;
     stats_.remote_heads = m.heads;
     heads_received_ = true;
+    if (node_.restoring) {
+      auto own = m.heads.find(node_.dir.id());
+      node_.learn_own_head(own == m.heads.end() ? 0 : own->second);
+    }
     pump();
   }
 
@@ -533,6 +542,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (closing_) return;
     send(sync::encode(sync::Ack{batch_no, o.stored, o.duplicate, o.rejected}));
     if (o.stored || o.filled) node_.on_store_changed();
+    if (o.stored && node_.restoring) node_.check_restore_done();
     if (o.rejected) {
       ++stats_.errors;
       ++bad_batches_;
@@ -641,6 +651,32 @@ void SyncNode::Impl::on_tick() {
   tick.expires_after(std::chrono::milliseconds(50));
   tick.async_wait([this](boost::system::error_code ec) {
     if (!ec) on_tick();
+  });
+}
+
+void SyncNode::Impl::learn_own_head(uint64_t seq_at_peer) {
+  own_head_at_peers = std::max(own_head_at_peers.value_or(0), seq_at_peer);
+  spdlog::info("restore: a peer holds this city's records up to seq {}", seq_at_peer);
+  check_restore_done();
+}
+
+// Publishing resumes once this node holds its own chain as far as any peer that answered.
+void SyncNode::Impl::check_restore_done() {
+  if (!restoring || !own_head_at_peers) return;
+  uint64_t held = dir.store().read([&](const storage::StoreReader& r) {
+    auto h = r.head(dir.id());
+    return h ? h->seq : uint64_t{0};
+  });
+  if (held < *own_head_at_peers) return;
+  restoring = false;
+  uint64_t seq = held;
+  writer.submit([this, seq] {
+    try {
+      dir.store().env().write([&](storage::WriteTxn& txn) { dir.finish_restoring(txn); });
+      spdlog::info("restore complete: this node holds its own records up to seq {}; publishing is open again", seq);
+    } catch (const std::exception& e) {
+      spdlog::error("cannot record the end of the restore: {}", e.what());
+    }
   });
 }
 
@@ -816,6 +852,8 @@ void SyncNode::run(const std::function<void(const std::string&, const std::strin
   n.listen_for_notices();
   n.reload_peers();
   n.last_txnid = n.txnid();
+  n.restoring = n.dir.restoring();
+  if (n.restoring) spdlog::info("restoring: waiting for a peer to send this city's records back");
   n.tls = net::make_tls(n.opt.tls);
   n.sync_listener = net::Listener::start(
       n.io, n.opt.listen_host, n.opt.listen_port, n.opt.transport, [&n](const net::HttpRequest& r) { return n.http(r); },

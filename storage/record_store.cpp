@@ -260,6 +260,15 @@ void RecordStore::append(WriteTxn& txn, std::span<const IncomingRecord* const> r
   for (const auto& [origin, entry] : heads) txn.put(heads_, be(entry.first), encode_head(entry.second));
 }
 
+std::optional<std::string> RecordStore::meta(const Txn& txn, std::string_view key) const {
+  if (auto v = txn.get(meta_, key)) return std::string(*v);
+  return std::nullopt;
+}
+
+void RecordStore::put_meta(WriteTxn& txn, std::string_view key, std::string_view value) { txn.put(meta_, key, value); }
+
+void RecordStore::erase_meta(WriteTxn& txn, std::string_view key) { txn.del(meta_, key); }
+
 bool RecordStore::fill_body(WriteTxn& txn, const PublicKey& origin, uint64_t seq, const std::string& body,
                             const IndexKeys& keys) {
   StoreReader r(*this, txn);

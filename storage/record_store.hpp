@@ -124,6 +124,11 @@ class RecordStore {
   bool fill_body(WriteTxn& txn, const PublicKey& origin, uint64_t seq, const std::string& body,
                  const IndexKeys& keys);
 
+  // Small named values beside the records (e.g. "restoring"), written in the caller's txn.
+  std::optional<std::string> meta(const Txn& txn, std::string_view key) const;
+  void put_meta(WriteTxn& txn, std::string_view key, std::string_view value);
+  void erase_meta(WriteTxn& txn, std::string_view key);
+
   // Read helpers for one-off lookups.
   template <class Fn>
   auto read(Fn&& fn) {

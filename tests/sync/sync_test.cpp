@@ -1,6 +1,7 @@
 // Peer sync through real `agora serve` processes on 127.0.0.1.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <fstream>
 
 #include "sync/served_node.hpp"
@@ -149,6 +150,46 @@ TEST_CASE("a receiver whose store map must grow mid-sync keeps every record inta
   REQUIRE(synced);
   CHECK(b.log().find("map grown") != std::string::npos);
   check_verified_without_duplicates(b);
+}
+
+TEST_CASE("a city that lost its data dir gets its records back from a peer and never forks its chain",
+          "[sync][restore]") {
+  ServedNode lyon("Lyon", "FR"), malmo("Malmo", "SE");
+  import_into(lyon, "lyon", 3);
+  lyon.serve(), malmo.serve();
+  peer_both(lyon, malmo);
+  REQUIRE(wait_until([&] { return malmo.head_of(lyon.id) == 4; }));
+
+  // The key was backed up; the data dir is lost.
+  std::string backup = lyon.tmp.str("lyon-backup.key");
+  std::filesystem::copy_file(lyon.data + "/node.key", backup);
+  lyon.kill9();
+  std::filesystem::remove_all(lyon.data);
+  auto restored = lyon.agora({"init", "--restore", backup});
+  INFO(restored.err);
+  REQUIRE(restored.exit_code == 0);
+  CHECK(restored.out.substr(0, 64) == lyon.id);
+  CHECK(lyon.status()["restoring"] == true);
+  auto early = lyon.agora({"publish", "-"}, practice_json("too-early"));
+  CHECK(early.exit_code != 0);
+  CHECK(early.err.find("restoring") != std::string::npos);
+  CHECK(lyon.head_of(lyon.id) == 0);  // nothing signed
+
+  lyon.serve();
+  lyon.agora({"peer", "add", malmo.sync_url, "--key", malmo.id});
+  malmo.agora({"peer", "add", lyon.sync_url, "--key", lyon.id});
+  bool back = wait_until([&] { return lyon.head_of(lyon.id) == 4 && lyon.status()["restoring"] == false; });
+  INFO("Lyon:\n" << lyon.log());
+  REQUIRE(back);
+  CHECK(json::parse(lyon.agora({"show", "lyon2", "--json"}).out)["title"] == "Practice lyon2");
+  CHECK(lyon.status()["city"]["name"] == "Lyon");
+
+  // The next record continues the chain the peers hold: seq 5, accepted, no fork anywhere.
+  REQUIRE(lyon.agora({"publish", "-"}, practice_json("after-restore")).exit_code == 0);
+  REQUIRE(wait_until([&] { return malmo.head_of(lyon.id) == 5; }));
+  CHECK(json::parse(malmo.agora({"peer", "list", "--json"}).out)["forks"].empty());
+  check_verified_without_duplicates(lyon);
+  check_verified_without_duplicates(malmo);
 }
 
 TEST_CASE("a node refuses a peer whose key it does not list, and logs it", "[sync]") {
