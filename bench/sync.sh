@@ -35,6 +35,7 @@ $agora import --data "$a" "$input" >/dev/null
 ida=$($agora id --data "$a")
 
 serve() {  # serve DATA OUT -> pid in $served_pid; URL in $served_url
+  rm -f "$2"  # never read the previous run's address lines
   $agora serve --data "$1" --listen 127.0.0.1:0 --http 127.0.0.1:0 > "$2" 2>"$2.err" &
   served_pid=$!
   pids+=("$served_pid")
@@ -44,7 +45,7 @@ serve() {  # serve DATA OUT -> pid in $served_pid; URL in $served_url
 hwm() { awk '/VmHWM/ {print $2/1024}' "/proc/$1/status"; }
 stop() { kill -TERM "$1"; wait "$1" 2>/dev/null || true; }
 
-for f in full_rate full_ratio verify_rate inc_ms live_median live_p90 live_p99 rss_a rss_b; do : > "$work/$f"; done
+for f in full_rate full_ratio full_ratio_speed verify_rate verify_rate_2 inc_ms live_median live_p90 live_p99 rss_a rss_b; do : > "$work/$f"; done
 for run in $(seq 1 "$runs"); do
   b=$work/b-$run
   $agora init --data "$b" --city "Malmö" --country SE >/dev/null
@@ -52,12 +53,15 @@ for run in $(seq 1 "$runs"); do
   $agora peer add --data "$a" - --key "$idb" >/dev/null
   read -r _ verify_1core <<< "$(openssl speed -seconds 2 ed25519 2>/dev/null | awk '/Ed25519/ {print $(NF-1), $NF}')"
   echo "$verify_1core" >> "$work/verify_rate"
+  read -r _ verify_all <<< "$(openssl speed -multi "$cores" -seconds 2 ed25519 2>/dev/null | awk '/^ *253 bits EdDSA/ {print $(NF-1), $NF}')"
+  echo "$verify_all" >> "$work/verify_rate_2"
   serve "$a" "$work/a.out"; pid_a=$served_pid; url_a=$served_url
   serve "$b" "$work/b.out"; pid_b=$served_pid
   head=$((n + 1))  # A's city profile, then the workload
   ms=$($probe wait --data "$b" --origin "$ida" --seq "$head" -- $agora peer add --data "$b" "$url_a" --key "$ida")
   echo "$n $ms" | awk '{print $1/($2/1000)}' >> "$work/full_rate"
-  echo "$n $ms $verify_1core $cores" | awk '{print ($1/($2/1000))/($3*$4)}' >> "$work/full_ratio"
+  echo "$n $ms $verify_all" | awk '{print ($1/($2/1000))/$3}' >> "$work/full_ratio"
+  echo "$n $ms $verify_1core" | awk '{print ($1/($2/1000))/$3}' >> "$work/full_ratio_speed"
   ms=$($probe wait --data "$b" --origin "$ida" --seq $((head + 100)) -- $agora import --data "$a" "$extra")
   echo "$ms" >> "$work/inc_ms"
   $probe live --data "$a" --watch "$b" --count 200 > "$work/live"
@@ -80,6 +84,7 @@ for run in $(seq 1 "$runs"); do
 done
 
 echo "machine.ed25519_verify_per_s_1core $(median < "$work/verify_rate")"
+echo "machine.ed25519_verify_per_s_${cores}core $(median < "$work/verify_rate_2")"
 echo "machine.cores $cores"
 echo "agora.n$n.full_sync.records_per_s $(median < "$work/full_rate")"
 echo "agora.n$n.incremental_100.ms $(median < "$work/inc_ms")"
@@ -88,4 +93,5 @@ echo "agora.n$n.live.latency_ms_p90 $(median < "$work/live_p90")"
 echo "agora.n$n.live.latency_ms_p99 $(median < "$work/live_p99")"
 echo "agora.n$n.node_a.peak_rss_mib $(median < "$work/rss_a")"
 echo "agora.n$n.node_b.peak_rss_mib $(median < "$work/rss_b")"
-echo "ratio.full_sync_vs_${cores}core_verify $(median < "$work/full_ratio") (median of per-run ratios; target >= 0.5)"
+echo "ratio.full_sync_vs_${cores}core_verify $(median < "$work/full_ratio") (openssl speed -multi $cores; median of per-run ratios)"
+echo "ratio.full_sync_vs_openssl_speed $(median < "$work/full_ratio_speed") (plain \`openssl speed ed25519\`, the figure the issue cites as ~9,000/s)"

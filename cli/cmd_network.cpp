@@ -18,7 +18,8 @@ void register_network(CLI::App& app, Context& ctx) {
     Entitlements entitlements = Entitlements::load(r);
     auto peers = load_peers(dir.store(), txn);
     auto states = load_peer_states(dir.store(), txn);
-    nlohmann::json view = network_view({r, entitlements, dir.id(), peers, states});
+    auto forks = load_forks(dir.store(), txn);
+    nlohmann::json view = network_view({r, entitlements, dir.id(), peers, states, forks});
     if (ctx.json)
       std::cout << view.dump(2) << "\n";
     else

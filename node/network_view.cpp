@@ -145,8 +145,21 @@ json network_view(const NetworkViewInput& in) {
     peers.push_back(std::move(p));
   }
 
-  return {{"self", city_ref(in.self)}, {"cities", city_list}, {"coalitions", coalitions},
-          {"twins", twins},            {"pending", pending},  {"peers", peers}};
+  // Two signed records for one (origin, seq): the origin forked its chain (or its key is
+  // in two places). The held record stays; the other is kept here as evidence.
+  json forks = json::array();
+  for (const auto& f : in.forks) {
+    json fork = city_ref(f.origin);
+    fork["seq"] = f.seq;
+    fork["reported_by"] = city_ref(f.reported_by);
+    fork["seen"] = iso8601_utc(f.seen_ms);
+    fork["conflicting_header"] = f.header_bytes;
+    if (auto held = r.at(f.origin, f.seq)) fork["held_header"] = std::string(held->header_bytes);
+    forks.push_back(std::move(fork));
+  }
+
+  return {{"self", city_ref(in.self)}, {"cities", city_list}, {"coalitions", coalitions}, {"twins", twins},
+          {"pending", pending},        {"peers", peers},      {"forks", forks}};
 }
 
 std::string network_text(const json& v) {
@@ -190,6 +203,10 @@ std::string network_text(const json& v) {
     if (p.contains("coalition")) out << " (" << p["coalition"].get<std::string>() << ")";
     out << "; missing " << p["missing"].get<std::string>() << "\n";
   }
+  if (!v["forks"].empty()) out << "\nFORKS (two signed records for one position: evidence kept)\n";
+  for (const auto& f : v["forks"])
+    out << "  " << name(f) << " seq " << f["seq"].get<uint64_t>() << ", reported by " << name(f["reported_by"]) << " on "
+        << f["seen"].get<std::string>() << "\n";
   out << "\npeers of this node\n";
   if (v["peers"].empty()) out << "  none (add one with `agora peer add URL --key NODEID`)\n";
   for (const auto& p : v["peers"]) {

@@ -19,9 +19,10 @@ struct NetworkViewInput {
   const PublicKey& self;
   const std::vector<PeerConfig>& peers;
   const std::map<PublicKey, PeerState>& peer_states;  // a running node passes its live states
+  const std::vector<ForkEvidence>& forks;
 };
 
-// JSON (docs/api.md, "Network"): {"self", "cities", "coalitions", "twins", "pending", "peers"}.
+// JSON: {"self", "cities", "coalitions", "twins", "pending", "peers", "forks"}.
 nlohmann::json network_view(const NetworkViewInput& in);
 
 // The same as text for the terminal.

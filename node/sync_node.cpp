@@ -587,7 +587,6 @@ class Session : public std::enable_shared_from_this<Session> {
 
 void SyncNode::Impl::on_store_changed() {
   entitlements.reset();
-  last_txnid = txnid();
   // New twin or coalition declarations can entitle a peer to bodies it got as stubs.
   const Entitlements& ent = current_entitlements();
   std::string fingerprint;
@@ -607,6 +606,9 @@ void SyncNode::Impl::on_store_changed() {
 void SyncNode::Impl::check_external_writes() {
   size_t id = txnid();
   if (id == last_txnid) return;
+  // Taken before reading anything: a write that lands while we reload is seen next time.
+  // (Our own writes also move the id; re-reading then is cheap and harmless.)
+  last_txnid = id;
   // Another process (the CLI) wrote: new records, peers, partnerships.
   reload_peers();
   for (auto it = ready.begin(); it != ready.end();) {
@@ -813,9 +815,11 @@ net::HttpResponse SyncNode::Impl::http(const net::HttpRequest& req) {
     for (const auto& [key, session] : ready) live[key].state = "connected";
     std::vector<PeerConfig> peer_list;
     for (const auto& [key, p] : peers) peer_list.push_back(p);
-    json view = dir.store().read([&](const storage::StoreReader& r) {
-      return network_view({r, current_entitlements(), dir.id(), peer_list, live});
-    });
+    const Entitlements& ent = current_entitlements();
+    storage::ReadTxn txn(dir.store().env());
+    storage::StoreReader r(dir.store(), txn);
+    auto forks = load_forks(dir.store(), txn);
+    json view = network_view({r, ent, dir.id(), peer_list, live, forks});
     return {200, "application/json", view.dump()};
   }
   return {404, "application/json", R"({"error":"not found","param":"path"})"};
@@ -850,8 +854,8 @@ SyncNode::~SyncNode() {
 void SyncNode::run(const std::function<void(const std::string&, const std::string&)>& on_ready) {
   Impl& n = *impl_;
   n.listen_for_notices();
+  n.last_txnid = n.txnid();  // before reading: a write from now on is noticed
   n.reload_peers();
-  n.last_txnid = n.txnid();
   n.restoring = n.dir.restoring();
   if (n.restoring) spdlog::info("restoring: waiting for a peer to send this city's records back");
   n.tls = net::make_tls(n.opt.tls);

@@ -6,6 +6,7 @@
 #include "node/net/transport.hpp"
 #include "protocol/hex.hpp"
 #include "protocol/sync_messages.hpp"
+#include "http_client.hpp"
 #include "sync/served_node.hpp"
 
 using namespace agora;
@@ -189,6 +190,12 @@ TEST_CASE("a valid record from a listed peer is stored, verified and relayed", "
   REQUIRE(forks.size() == 1);
   CHECK(forks[0]["seq"] == 2);
   CHECK(forks[0]["origin"] == node_id(key.public_key()));
+  auto over_http = json::parse(http_get(a.http_url, "/api/v1/network").body)["forks"];
+  REQUIRE(over_http.size() == 1);
+  CHECK(over_http[0]["seq"] == 2);
+  CHECK(over_http[0]["node"] == node_id(key.public_key()));
+  CHECK(over_http[0]["conflicting_header"] == fork.header_bytes);
+  CHECK(a.agora({"network"}).out.find("FORKS") != std::string::npos);
 }
 
 TEST_CASE("an oversized frame closes the connection and the node stays up", "[sync][hostile]") {
@@ -205,4 +212,69 @@ TEST_CASE("an oversized frame closes the connection and the node stays up", "[sy
   CHECK(health.exit_code == 0);
   TestPeer again;
   CHECK(again.connect(a.sync_url));  // still serving
+}
+
+TEST_CASE("abuse limits: silent clients time out, extra connections are refused, floods are cut off",
+          "[sync][hostile][limits]") {
+  ServedNode a("Lyon", "FR");
+  SigningKey key = SigningKey::generate();
+  a.agora({"peer", "add", "-", "--key", node_id(key.public_key())});
+  a.serve({"--handshake-timeout", "1", "--max-connections-per-ip", "2", "--max-records-per-s", "5"});
+  PublicKey server = *parse_node_id(a.id);
+
+  SECTION("a client that never authenticates is dropped after the handshake timeout") {
+    TestPeer silent;
+    REQUIRE(silent.connect(a.sync_url));
+    REQUIRE(std::holds_alternative<sync::Hello>(silent.next_control()));
+    auto answer = silent.next_control();  // about 1 s later
+    REQUIRE(std::holds_alternative<sync::ErrorMessage>(answer));
+    CHECK(std::get<sync::ErrorMessage>(answer).code == "handshake-timeout");
+    CHECK(silent.closed());
+  }
+  SECTION("a third connection from one address is refused as busy; the node keeps serving") {
+    TestPeer one, two, three;
+    REQUIRE(one.connect(a.sync_url));
+    REQUIRE(two.connect(a.sync_url));
+    REQUIRE(std::holds_alternative<sync::Hello>(one.next_control()));
+    REQUIRE(std::holds_alternative<sync::Hello>(two.next_control()));
+    REQUIRE(three.connect(a.sync_url));
+    auto refused = three.next_control();
+    REQUIRE(std::holds_alternative<sync::ErrorMessage>(refused));
+    CHECK(std::get<sync::ErrorMessage>(refused).code == "busy");
+    CHECK(three.closed());
+    CHECK(a.agora({"status"}).exit_code == 0);
+  }
+  SECTION("a peer that ignores the window is disconnected for flow control") {
+    TestPeer flood;
+    REQUIRE(flood.connect(a.sync_url));
+    handshake(flood, key, server);
+    // Valid records, but far above the 5 records/s allowed: the node holds back its acks,
+    // and a sender that keeps going past 16 unacknowledged batches is cut off.
+    Hash prev{};
+    uint64_t seq = 0;
+    bool cut_off = false;
+    for (uint64_t n = 1; n <= 24; ++n) {
+      sync::RecordBatch batch;
+      batch.batch = n;
+      for (int i = 0; i < 4; ++i) {
+        ++seq;
+        batch.records.push_back(record(key, seq, prev, "flood-" + std::to_string(seq)));
+        prev = record_hash(batch.records.back().header_bytes);
+      }
+      flood.send(sync::encode(batch), true);
+    }
+    for (;;) {
+      auto m = flood.next();
+      if (!m) break;
+      if (m->second) continue;
+      auto c = sync::decode_control(m->first);
+      if (c && std::holds_alternative<sync::ErrorMessage>(c.value())) {
+        CHECK(std::get<sync::ErrorMessage>(c.value()).code == "flow-control");
+        cut_off = true;
+        break;
+      }
+    }
+    CHECK(cut_off);
+    CHECK(a.head_of(node_id(key.public_key())) < 24 * 4);
+  }
 }
