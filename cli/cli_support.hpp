@@ -43,5 +43,6 @@ void register_export(CLI::App&, Context&);
 void register_serve(CLI::App&, Context&);
 void register_peer(CLI::App&, Context&);
 void register_network(CLI::App&, Context&);
+void register_search(CLI::App&, Context&);
 
 }  // namespace agora::cli

@@ -397,6 +397,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void handle(const sync::Auth& m) {
     if (outbound_ || state_ != 0) return fail("protocol", "unexpected auth");
+    // A key added a moment ago may not have been noticed yet: read the registry itself.
+    if (!node_.peers.count(m.node)) node_.reload_peers();
     if (!node_.peers.count(m.node)) {
       spdlog::warn("refused unknown key {} from {}", node_id(m.node), address());
       return fail("unknown-key", "this node does not list your key as a peer");

@@ -103,8 +103,10 @@ class ServedNode {
 
 // Both nodes allow and dial each other.
 inline void peer_both(const ServedNode& a, const ServedNode& b) {
-  a.agora({"peer", "add", b.sync_url, "--key", b.id});
-  b.agora({"peer", "add", a.sync_url, "--key", a.id});
+  for (auto [from, to] : {std::pair{&a, &b}, std::pair{&b, &a}}) {
+    auto r = from->agora({"peer", "add", to->sync_url, "--key", to->id});
+    if (r.exit_code != 0) throw std::runtime_error("peer add failed: " + r.err);
+  }
 }
 
 inline std::string practice_json(const std::string& id, const std::string& visibility = "public") {

@@ -146,7 +146,7 @@ TEST_CASE("a receiver whose store map must grow mid-sync keeps every record inta
   a.serve();
   peer_both(a, b);
   bool synced = wait_until([&] { return b.head_of(a.id) == 3001; }, std::chrono::seconds(60));
-  INFO("B:\n" << b.log());
+  INFO("B:\n" << b.log() << "B's peers:\n" << b.agora({"peer", "list"}).out << "A:\n" << a.log());
   REQUIRE(synced);
   CHECK(b.log().find("map grown") != std::string::npos);
   check_verified_without_duplicates(b);

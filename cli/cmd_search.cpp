@@ -1,0 +1,101 @@
+// agora search: ranked full-text search over the public practices and plans this node holds.
+#include <iostream>
+
+#include "cli/cli_support.hpp"
+#include "node/record_view.hpp"
+#include "node/search_index.hpp"
+
+namespace agora::cli {
+
+void register_search(CLI::App& app, Context& ctx) {
+  struct Options {
+    std::string text, kind, city, country, theme, language, framework, ref, year;
+    size_t limit = 20;
+  };
+  auto opts = std::make_shared<Options>();
+  auto* verb = app.add_subcommand(
+      "search", "full-text search (stemmed per language, accents ignored) over public practices and plans");
+  add_data_option(verb, ctx);
+  add_json_option(verb, ctx);
+  verb->add_option("QUERY", opts->text, "words to find; empty lists everything that matches the filters");
+  verb->add_option("--kind", opts->kind, "practice or plan");
+  verb->add_option("--city", opts->city, "only this city: its name, node id or id prefix");
+  verb->add_option("--country", opts->country, "only cities of this country (ISO code)");
+  verb->add_option("--theme", opts->theme, "only records with this theme");
+  verb->add_option("--language", opts->language, "only records in this language (ISO 639-1)");
+  verb->add_option("--framework", opts->framework, "only records committing to this framework");
+  verb->add_option("--ref", opts->ref, "with --framework: only this commitment");
+  verb->add_option("--year", opts->year, "YYYY or YYYY-YYYY (practice: started; plan: period start)");
+  verb->add_option("--limit", opts->limit, "at most this many results")->check(CLI::Range(size_t{1}, size_t{1000}));
+  verb->callback([&ctx, opts] {
+    DataDir dir = DataDir::open(DataDir::resolve(ctx.data));
+    SearchQuery q;
+    q.text = opts->text;
+    q.limit = opts->limit;
+    if (!opts->kind.empty()) {
+      q.filter.kind = parse_kind(opts->kind);
+      if (q.filter.kind != Kind::practice && q.filter.kind != Kind::plan)
+        throw InvalidInput("--kind: search covers practice and plan, got \"" + opts->kind + "\"");
+    }
+    if (!opts->theme.empty() && vocabulary_index(themes(), opts->theme) < 0) {
+      auto near = nearest(opts->theme, themes());
+      throw InvalidInput("--theme: unknown theme \"" + opts->theme + "\"" + (near ? "; did you mean \"" + *near + "\"?" : ""));
+    }
+    if (!opts->ref.empty() && opts->framework.empty()) throw InvalidInput("--ref: needs --framework");
+    q.filter.country = opts->country, q.filter.theme = opts->theme, q.filter.language = opts->language;
+    q.filter.framework = opts->framework, q.filter.ref = opts->ref;
+    if (!opts->year.empty()) {
+      auto dash = opts->year.find('-', 1);
+      auto year = [&](const std::string& t) {
+        if (t.size() != 4 || t.find_first_not_of("0123456789") != std::string::npos)
+          throw InvalidInput("--year: expected YYYY or YYYY-YYYY, got \"" + opts->year + "\"");
+        return std::stoi(t);
+      };
+      q.filter.year_from = year(opts->year.substr(0, dash));
+      q.filter.year_to = dash == std::string::npos ? *q.filter.year_from : year(opts->year.substr(dash + 1));
+    }
+    if (!opts->city.empty()) {
+      auto origin = dir.store().read([&](const storage::StoreReader& r) { return resolve_city(r, opts->city); });
+      if (!origin) throw InvalidInput("--city: no city \"" + opts->city + "\" is known to this node");
+      q.filter.origins.push_back(node_id(*origin));
+    }
+    // A running node keeps the index current; otherwise bring it up to date here.
+    std::unique_ptr<SearchIndex> index;
+    try {
+      index = SearchIndex::open_writable(dir);
+      index->catch_up();
+    } catch (const std::runtime_error&) {
+      index = SearchIndex::open_readonly(dir);
+      if (!index) throw;
+    }
+    SearchResult result = index->search(q);
+    nlohmann::json items = nlohmann::json::array();
+    dir.store().read([&](const storage::StoreReader& r) {
+      CityDirectory cities(r);
+      for (const auto& hit : result.hits) {
+        auto view = r.at(hit.local);
+        if (!view) continue;
+        SignedRecord rec = view->load();
+        auto h = decode_header(rec.header_bytes);
+        if (!h) continue;
+        nlohmann::json item = record_item(h.value(), rec.body, cities.find(h.value().origin));
+        item["score"] = hit.score;
+        item["snippet"] = snippet(item.value("summary", ""), result.terms, item.value("language", ""));
+        items.push_back(std::move(item));
+      }
+      return 0;
+    });
+    if (ctx.json) {
+      std::cout << nlohmann::json{{"total", result.total}, {"items", items}}.dump(2) << "\n";
+      return;
+    }
+    for (const auto& item : items) {
+      std::cout << item.value("kind", "") << "  " << item.value("city", "") << "  " << item.value("id", "") << "  "
+                << item.value("title", "") << "\n";
+      if (!result.terms.empty()) std::cout << "    " << item["snippet"].get<std::string>() << "\n";
+    }
+    std::cout << result.hits.size() << " of " << result.total << " results\n";
+  });
+}
+
+}  // namespace agora::cli

@@ -1,0 +1,447 @@
+#include "node/search_index.hpp"
+
+#include <xapian.h>
+
+#include <set>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "node/record_view.hpp"
+#include "protocol/hex.hpp"
+#include "protocol/utf8.hpp"
+
+namespace agora {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kFormat = "1";
+
+// Value slots.
+enum Slot : Xapian::valueno {
+  kKeySlot = 0,      // "ORIGIN/ID": the stable default order and its cursor
+  kUpdatedSlot = 1,  // sortable ts, then the key: newest first, unique
+  kTitleSlot = 2,    // folded title, then the key
+  kCitySlot = 3,     // city name as shown (facet)
+  kThemesSlot = 4,   // themes joined by \x1f (facet)
+  kCommitSlot = 5,   // "framework:ref" joined by \x1f (facet)
+  kYearSlot = 6,     // sortable year
+};
+
+constexpr const char* kLanguages[][2] = {{"en", "english"}, {"da", "danish"},     {"sv", "swedish"},
+                                         {"nl", "dutch"},   {"fr", "french"},     {"de", "german"},
+                                         {"es", "spanish"}, {"pt", "portuguese"}, {"it", "italian"},
+                                         {"fi", "finnish"}, {"no", "norwegian"},  {"nb", "norwegian"}};
+
+Xapian::Stem stemmer_for(const std::string& language) {
+  for (const auto& [code, name] : kLanguages)
+    if (language == code) return Xapian::Stem(name);
+  return Xapian::Stem();
+}
+
+std::string record_key(const std::string& origin_hex, std::string_view id) { return origin_hex + "/" + std::string(id); }
+
+void append_text(std::string& out, const json& v) {
+  if (v.is_string()) out += v.get<std::string>() + "\n";
+}
+
+// Multi-valued facet: counts each \x1f-separated part of a value slot.
+class PartsCountSpy : public Xapian::MatchSpy {
+ public:
+  explicit PartsCountSpy(Xapian::valueno slot) : slot_(slot) {}
+  void operator()(const Xapian::Document& doc, double) override {
+    std::string v = doc.get_value(slot_);
+    size_t start = 0;
+    while (start < v.size()) {
+      size_t end = v.find('\x1f', start);
+      if (end == std::string::npos) end = v.size();
+      if (end > start) ++counts_[v.substr(start, end - start)];
+      start = end + 1;
+    }
+  }
+  const std::map<std::string, uint64_t>& counts() const { return counts_; }
+
+ private:
+  Xapian::valueno slot_;
+  std::map<std::string, uint64_t> counts_;
+};
+
+std::vector<std::string> words_of(std::string_view folded) {
+  std::vector<std::string> out;
+  std::string word;
+  for (char c : folded) {
+    auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) || u >= 0x80) {
+      word += c;
+    } else if (!word.empty()) {
+      out.push_back(std::move(word));
+      word.clear();
+    }
+  }
+  if (!word.empty()) out.push_back(std::move(word));
+  return out;
+}
+
+}  // namespace
+
+std::string fold_text(std::string_view text) { return fold_for_match(text); }
+
+struct SearchIndex::Impl {
+  DataDir& dir;
+  fs::path path;
+  std::optional<Xapian::WritableDatabase> writable;
+  std::optional<Xapian::Database> readonly;
+
+  const Xapian::Database& db() const { return writable ? *writable : *readonly; }
+
+  Xapian::Document build(const storage::StoreReader& r, CityDirectory& cities, const PublicKey& origin,
+                         std::string_view id, const Header& h, const json& body) {
+    std::string origin_hex = node_id(origin);
+    std::string key = record_key(origin_hex, id);
+    const CityProfile* city = cities.find(origin);
+    std::string language = body.value("language", "");
+    Xapian::Document doc;
+    Xapian::TermGenerator tg;
+    tg.set_document(doc);
+    tg.set_stemmer(stemmer_for(language));
+    tg.set_stemming_strategy(Xapian::TermGenerator::STEM_SOME);
+    std::string title = body.value("title", "");
+    tg.index_text(fold_text(title), 3);
+    tg.increase_termpos();
+    std::string text;
+    append_text(text, body.value("summary", json()));
+    append_text(text, body.value("body", json()));
+    for (const auto& p : body.value("partners", json::array())) append_text(text, p);
+    for (const auto& o : body.value("outcomes", json::array()))
+      if (o.is_object()) append_text(text, o.value("indicator", json()));
+    for (const auto& item : body.value("items", json::array()))  // plans
+      if (item.is_object()) append_text(text, item.value("action", json()));
+    tg.index_text(fold_text(text));
+    tg.increase_termpos();
+    if (city) tg.index_text(fold_text(city->name + " " + city->country + " " + city->region));
+
+    doc.add_boolean_term("Q" + key);
+    doc.add_boolean_term("K" + std::string(kind_name(h.kind)));
+    doc.add_boolean_term("XO" + origin_hex);
+    if (city) {
+      doc.add_boolean_term("XN" + fold_text(city->country));
+      if (!city->region.empty()) doc.add_boolean_term("XR" + fold_text(city->region));
+    }
+    if (!language.empty()) doc.add_boolean_term("XL" + language);
+    std::string themes_value, commitments_value;
+    for (const auto& t : body.value("themes", json::array()))
+      if (t.is_string()) {
+        doc.add_boolean_term("XT" + t.get<std::string>());
+        themes_value += t.get<std::string>() + "\x1f";
+      }
+    for (const auto& p : body.value("principles", json::array()))
+      if (p.is_string()) doc.add_boolean_term("XP" + p.get<std::string>());
+    auto add_commitment = [&](const std::string& fw, const std::string& ref) {
+      doc.add_boolean_term("XF" + fw);
+      if (!ref.empty()) {
+        doc.add_boolean_term("XE" + fw + ":" + ref);
+        commitments_value += fw + ":" + ref + "\x1f";
+      }
+    };
+    for (const auto& f : body.value("frameworks", json::array()))
+      if (f.is_object()) add_commitment(f.value("framework", ""), f.value("ref", ""));
+    if (h.kind == Kind::plan) {  // a plan commits its items to refs of its framework
+      std::string fw = body.value("framework", "");
+      doc.add_boolean_term("XF" + fw);
+      for (const auto& item : body.value("items", json::array()))
+        if (item.is_object()) add_commitment(fw, item.value("commitment", ""));
+    }
+    int year = 0;
+    if (auto s = body.find("started"); s != body.end() && s->is_number_integer()) year = s->get<int>();
+    if (auto p = body.find("period"); p != body.end() && p->is_object() && p->value("from", "").size() >= 4)
+      year = std::atoi(p->value("from", "").substr(0, 4).c_str());
+    if (year) {
+      doc.add_boolean_term("XY" + std::to_string(year));
+      doc.add_value(kYearSlot, Xapian::sortable_serialise(year));
+    }
+    doc.add_value(kKeySlot, key);
+    doc.add_value(kUpdatedSlot, Xapian::sortable_serialise(static_cast<double>(h.ts)) + "\x1f" + key);
+    doc.add_value(kTitleSlot, fold_text(title) + "\x1f" + key);
+    doc.add_value(kCitySlot, city ? city->name : origin_hex.substr(0, 12));
+    doc.add_value(kThemesSlot, themes_value);
+    doc.add_value(kCommitSlot, commitments_value);
+    auto latest = r.latest(origin, id);
+    doc.set_data(std::to_string(latest ? latest->local : 0));
+    return doc;
+  }
+
+  // (Re)indexes the latest version of (origin, id), or removes it when it is gone, retracted
+  // or not public.
+  void refresh(const storage::StoreReader& r, CityDirectory& cities, const PublicKey& origin, const std::string& id) {
+    std::string key = record_key(node_id(origin), id);
+    auto latest = r.latest(origin, id);
+    if (!latest || latest->tombstone || !latest->is_public ||
+        (latest->kind != Kind::practice && latest->kind != Kind::plan)) {
+      writable->delete_document("Q" + key);
+      return;
+    }
+    auto view = r.at(latest->local);
+    if (!view) return;
+    SignedRecord rec = view->load();
+    auto h = decode_header(rec.header_bytes);
+    if (!h || !rec.body) return;
+    json body = json::parse(*rec.body, nullptr, false);
+    if (!body.is_object()) return;
+    writable->replace_document("Q" + key, build(r, cities, origin, id, h.value(), body));
+  }
+};
+
+SearchIndex::SearchIndex(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SearchIndex::~SearchIndex() = default;
+
+std::unique_ptr<SearchIndex> SearchIndex::open_writable(DataDir& dir) {
+  auto impl = std::make_unique<Impl>(Impl{dir, dir.path() / "search", std::nullopt, std::nullopt});
+  try {
+    impl->writable.emplace(impl->path.string(), Xapian::DB_CREATE_OR_OPEN);
+  } catch (const Xapian::DatabaseLockError&) {
+    throw std::runtime_error("the search index in " + impl->path.string() +
+                             " is being written by another process (a running `agora serve`)");
+  } catch (const Xapian::Error& e) {  // unreadable: a derived index is rebuilt, never repaired
+    spdlog::warn("search index {} unreadable ({}): rebuilding", impl->path.string(), e.get_msg());
+    fs::remove_all(impl->path);
+    impl->writable.emplace(impl->path.string(), Xapian::DB_CREATE_OR_OPEN);
+  }
+  uint64_t last_local = dir.store().read([](const storage::StoreReader& r) { return r.last_local(); });
+  auto& db = *impl->writable;
+  std::string position = db.get_metadata("position");
+  bool foreign = db.get_metadata("format") != kFormat || db.get_metadata("node") != node_id(dir.id()) ||
+                 (!position.empty() && std::stoull(position) > last_local);
+  if (foreign && db.get_doccount() + db.get_metadata("format").size() > 0) {
+    spdlog::info("search index {}: of another format or store, rebuilding", impl->path.string());
+    impl->writable.reset();
+    fs::remove_all(impl->path);
+    impl->writable.emplace(impl->path.string(), Xapian::DB_CREATE_OR_OPEN);
+  }
+  impl->writable->set_metadata("format", kFormat);
+  impl->writable->set_metadata("node", node_id(dir.id()));
+  return std::unique_ptr<SearchIndex>(new SearchIndex(std::move(impl)));
+}
+
+std::unique_ptr<SearchIndex> SearchIndex::open_readonly(DataDir& dir) {
+  fs::path path = dir.path() / "search";
+  if (!fs::exists(path)) return nullptr;
+  auto impl = std::make_unique<Impl>(Impl{dir, path, std::nullopt, std::nullopt});
+  try {
+    impl->readonly.emplace(path.string());
+  } catch (const Xapian::Error&) {
+    return nullptr;
+  }
+  return std::unique_ptr<SearchIndex>(new SearchIndex(std::move(impl)));
+}
+
+uint64_t SearchIndex::position() const {
+  std::string p = impl_->db().get_metadata("position");
+  return p.empty() ? 0 : std::stoull(p);
+}
+
+size_t SearchIndex::catch_up() {
+  if (!impl_->writable) throw std::logic_error("catch_up on a read-only search index");
+  uint64_t from = position();
+  size_t changed = 0;
+  impl_->dir.store().read([&](const storage::StoreReader& r) {
+    std::set<std::pair<PublicKey, std::string>> touched;
+    std::set<PublicKey> new_profiles;
+    uint64_t last = from;
+    r.scan_log(from + 1, [&](const storage::StoredRecordView& view) {
+      last = view.local;
+      auto h = decode_header(view.header_bytes);
+      if (!h) return true;
+      if (h.value().kind == Kind::city)
+        new_profiles.insert(h.value().origin);
+      else if (h.value().kind == Kind::practice || h.value().kind == Kind::plan)
+        touched.insert({h.value().origin, h.value().id});
+      return true;
+    });
+    // A city's new name or country shows on all its records.
+    for (const auto& origin : new_profiles) {
+      if (from == 0) break;  // a rebuild indexes everything anyway
+      for (Kind kind : {Kind::practice, Kind::plan}) {
+        storage::ListQuery q;
+        q.kind = kind;
+        q.origin = origin;
+        r.list(q, [&](const PublicKey& o, std::string_view id, const storage::LatestEntry&) {
+          touched.insert({o, std::string(id)});
+          return true;
+        });
+      }
+    }
+    CityDirectory cities(r);
+    for (const auto& [origin, id] : touched) {
+      impl_->refresh(r, cities, origin, id);
+      ++changed;
+    }
+    impl_->writable->set_metadata("position", std::to_string(last));
+    return 0;
+  });
+  impl_->writable->commit();
+  return changed;
+}
+
+SearchResult SearchIndex::search(const SearchQuery& q) const {
+  const Xapian::Database& db = impl_->db();
+  SearchResult out;
+  std::vector<Xapian::Query> filters;
+  auto term = [&](const std::string& prefix, const std::string& value) {
+    if (!value.empty()) filters.emplace_back(prefix + value);
+  };
+  if (q.filter.kind) term("K", std::string(kind_name(*q.filter.kind)));
+  if (!q.filter.origins.empty()) {
+    std::vector<Xapian::Query> any;
+    for (const auto& o : q.filter.origins) any.emplace_back("XO" + o);
+    filters.emplace_back(Xapian::Query::OP_OR, any.begin(), any.end());
+  }
+  term("XN", fold_text(q.filter.country));
+  term("XR", fold_text(q.filter.region));
+  term("XT", q.filter.theme);
+  term("XP", q.filter.principle);
+  term("XL", q.filter.language);
+  term("XF", q.filter.framework);
+  if (!q.filter.ref.empty()) term("XE", q.filter.framework + ":" + q.filter.ref);
+  if (q.filter.year_from || q.filter.year_to)
+    filters.emplace_back(Xapian::Query::OP_VALUE_RANGE, kYearSlot,
+                         Xapian::sortable_serialise(q.filter.year_from.value_or(0)),
+                         Xapian::sortable_serialise(q.filter.year_to.value_or(9999)));
+  if (q.filter.updated_since_ms)
+    filters.emplace_back(Xapian::Query::OP_VALUE_GE, kUpdatedSlot,
+                         Xapian::sortable_serialise(static_cast<double>(*q.filter.updated_since_ms)));
+
+  Xapian::Query text_query = Xapian::Query::MatchAll;
+  std::vector<std::string> words = words_of(fold_text(q.text));
+  if (!words.empty()) {
+    // The query's language is unknown: each word matches itself or its stem in any of
+    // the languages records are indexed in.
+    std::vector<Xapian::Stem> stemmers;
+    for (const auto& [code, name] : kLanguages) stemmers.emplace_back(name);
+    std::vector<Xapian::Query> all;
+    for (const auto& w : words) {
+      std::set<std::string> variants{w};
+      for (const auto& s : stemmers) variants.insert("Z" + s(w));
+      std::vector<Xapian::Query> any(variants.begin(), variants.end());
+      all.emplace_back(Xapian::Query::OP_SYNONYM, any.begin(), any.end());
+    }
+    text_query = Xapian::Query(Xapian::Query::OP_AND, all.begin(), all.end());
+    out.terms = words;
+  }
+  Xapian::Query query = text_query;
+  if (!filters.empty())
+    query = Xapian::Query(Xapian::Query::OP_FILTER, text_query,
+                          Xapian::Query(Xapian::Query::OP_AND, filters.begin(), filters.end()));
+
+  Xapian::Enquire enquire(db);
+  enquire.set_query(query);
+  bool ranked = !words.empty() && q.sort == SearchQuery::Sort::relevance;
+  if (!ranked) enquire.set_weighting_scheme(Xapian::BoolWeight());
+  switch (q.sort) {
+    case SearchQuery::Sort::relevance:
+      if (!ranked) enquire.set_sort_by_value(kKeySlot, false);
+      break;
+    case SearchQuery::Sort::updated:
+      enquire.set_sort_by_value(kUpdatedSlot, true);
+      break;
+    case SearchQuery::Sort::title:
+      enquire.set_sort_by_value(kTitleSlot, false);
+      break;
+  }
+  Xapian::ValueCountMatchSpy cities(kCitySlot);
+  PartsCountSpy themes(kThemesSlot), commitments(kCommitSlot);
+  if (q.facets) {
+    enquire.add_matchspy(&cities);
+    enquire.add_matchspy(&themes);
+    enquire.add_matchspy(&commitments);
+  }
+  Xapian::MSet mset = enquire.get_mset(static_cast<Xapian::doccount>(q.offset), static_cast<Xapian::doccount>(q.limit),
+                                       q.facets ? db.get_doccount() : 0);
+  out.total = q.facets ? mset.get_matches_estimated() : mset.get_matches_estimated();
+  for (auto it = mset.begin(); it != mset.end(); ++it) {
+    Xapian::Document doc = it.get_document();
+    std::string key = doc.get_value(kKeySlot);
+    auto slash = key.find('/');
+    SearchHit hit;
+    hit.origin = key.substr(0, slash);
+    hit.id = key.substr(slash + 1);
+    hit.local = std::stoull(doc.get_data());
+    hit.score = ranked ? it.get_weight() : 0;
+    out.hits.push_back(std::move(hit));
+  }
+  if (q.facets) {
+    for (auto it = cities.values_begin(); it != cities.values_end(); ++it) out.facets["city"][*it] = it.get_termfreq();
+    out.facets["theme"] = themes.counts();
+    out.facets["commitment"] = commitments.counts();
+  }
+  return out;
+}
+
+std::string snippet(std::string_view text, const std::vector<std::string>& folded_terms, const std::string& language,
+                    size_t max_chars) {
+  Xapian::Stem stem = stemmer_for(language);
+  std::set<std::string> wanted(folded_terms.begin(), folded_terms.end());
+  std::set<std::string> wanted_stems;
+  for (const auto& t : folded_terms) wanted_stems.insert(stem(t));
+  auto escape = [](std::string_view s) {
+    std::string o;
+    for (char c : s) {
+      switch (c) {
+        case '<': o += "&lt;"; break;
+        case '>': o += "&gt;"; break;
+        case '&': o += "&amp;"; break;
+        case '"': o += "&quot;"; break;
+        default: o += c;
+      }
+    }
+    return o;
+  };
+  // Words of the original text with their byte spans.
+  struct Word {
+    size_t begin, end;
+    bool hit;
+  };
+  std::vector<Word> words;
+  size_t i = 0;
+  while (i < text.size()) {
+    auto u = static_cast<unsigned char>(text[i]);
+    if (std::isalnum(u) || u >= 0x80) {
+      size_t j = i;
+      while (j < text.size() && (std::isalnum(static_cast<unsigned char>(text[j])) ||
+                                 static_cast<unsigned char>(text[j]) >= 0x80))
+        ++j;
+      std::string folded = fold_text(text.substr(i, j - i));
+      bool hit = wanted.count(folded) || wanted_stems.count(stem(folded));
+      words.push_back({i, j, hit});
+      i = j;
+    } else {
+      ++i;
+    }
+  }
+  size_t first_hit = text.size();
+  for (const auto& w : words)
+    if (w.hit) {
+      first_hit = w.begin;
+      break;
+    }
+  size_t start = first_hit == text.size() || first_hit < max_chars / 3 ? 0 : first_hit - max_chars / 3;
+  while (start > 0 && start < text.size() && (static_cast<unsigned char>(text[start]) & 0xC0) == 0x80) --start;
+  size_t end = std::min(text.size(), start + max_chars);
+  while (end < text.size() && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) ++end;
+  std::string out = start > 0 ? "…" : "";
+  size_t pos = start;
+  for (const auto& w : words) {
+    if (w.end <= start || w.begin >= end) continue;
+    if (!w.hit) continue;
+    size_t b = std::max(w.begin, start), e = std::min(w.end, end);
+    out += escape(text.substr(pos, b - pos)) + "<mark>" + escape(text.substr(b, e - b)) + "</mark>";
+    pos = e;
+  }
+  out += escape(text.substr(pos, end - pos));
+  if (end < text.size()) out += "…";
+  return out;
+}
+
+}  // namespace agora

@@ -1,0 +1,114 @@
+// The Xapian search index over a real store: stemming per language, folding, filters,
+// facets, updates and retractions, rebuilds.
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include "node/publisher.hpp"
+#include "node/search_index.hpp"
+#include "temp_dir.hpp"
+
+using namespace agora;
+using nlohmann::json;
+
+namespace {
+
+DataDir make_city(const test::TempDir& tmp, const std::string& name, const std::string& country) {
+  DataDir dir = DataDir::create(tmp.path() / "node", NodeRole::city, name);
+  auto profile = validate_input(json{{"kind", "city"}, {"name", name}, {"country", country}}, {});
+  Publisher(dir).publish({profile.value()});
+  return dir;
+}
+
+void publish(DataDir& dir, json in) {
+  auto v = validate_input(in, dir.identity());
+  INFO(in.dump());
+  REQUIRE(v);
+  Publisher(dir).publish({v.value()});
+}
+
+std::vector<std::string> ids(const SearchResult& r) {
+  std::vector<std::string> out;
+  for (const auto& h : r.hits) out.push_back(h.id);
+  return out;
+}
+
+SearchResult find(SearchIndex& index, const std::string& text, SearchFilter filter = {}) {
+  SearchQuery q;
+  q.text = text;
+  q.filter = std::move(filter);
+  q.facets = true;
+  return index.search(q);
+}
+
+}  // namespace
+
+TEST_CASE("search stems per record language, folds diacritics, filters and counts facets", "[node][search]") {
+  test::TempDir tmp;
+  DataDir dir = make_city(tmp, "Malmö", "SE");
+  publish(dir, {{"kind", "practice"}, {"id", "jobspor"}, {"title", "Jobspor for nyankomne"},
+                {"summary", "Et program der styrker beskæftigelse blandt flygtninge."}, {"language", "da"},
+                {"themes", {"employment"}}, {"started", 2016}, {"frameworks", {{{"framework", "eccar-10pt"}, {"ref", "6"}}}}});
+  publish(dir, {{"kind", "practice"}, {"id", "housing-first"}, {"title", "Housing first for newcomers"},
+                {"summary", "Flats before everything else; housing ends homelessness."}, {"language", "en"},
+                {"themes", {"housing"}}, {"started", 2019}});
+  publish(dir, {{"kind", "practice"}, {"id", "internal"}, {"title", "Internal employment note"},
+                {"summary", "Not for publication."}, {"language", "en"}, {"themes", {"employment"}},
+                {"visibility", "private"}});
+  auto index = SearchIndex::open_writable(dir);
+  CHECK(index->catch_up() == 3);
+
+  CHECK(ids(find(*index, "beskæftigelsen")) == std::vector<std::string>{"jobspor"});  // Danish stem
+  CHECK(ids(find(*index, "BESKAEFTIGELSE")) == std::vector<std::string>{"jobspor"});  // folded, any case
+  CHECK(ids(find(*index, "houses")) == std::vector<std::string>{"housing-first"});    // English stem
+  CHECK(find(*index, "Malmo").hits.size() == 2);  // the city's name, without its diacritic
+  CHECK(find(*index, "internal").hits.empty());   // private records are not indexed
+  CHECK(find(*index, "housing flygtninge").hits.empty());  // every word must match
+
+  SearchFilter employment;
+  employment.theme = "employment";
+  auto filtered = find(*index, "", employment);
+  CHECK(ids(filtered) == std::vector<std::string>{"jobspor"});
+  CHECK(filtered.facets["theme"]["employment"] == 1);
+  CHECK(filtered.facets["commitment"]["eccar-10pt:6"] == 1);
+  SearchFilter years;
+  years.year_from = 2018;
+  CHECK(ids(find(*index, "", years)) == std::vector<std::string>{"housing-first"});
+  SearchFilter country;
+  country.country = "se";
+  auto all = find(*index, "", country);
+  CHECK(all.total == 2);
+  CHECK(all.facets["city"]["Malmö"] == 2);
+
+  // Updates replace, retractions remove, and only what is new is read again.
+  publish(dir, {{"kind", "practice"}, {"id", "housing-first"}, {"title", "Housing first, second edition"},
+                {"summary", "Apartments for newcomers."}, {"language", "en"}, {"themes", {"housing"}}});
+  Publisher(dir).retract("jobspor");
+  CHECK(index->catch_up() == 2);
+  CHECK(find(*index, "beskæftigelse").hits.empty());
+  CHECK(find(*index, "apartment").hits.size() == 1);
+  CHECK(find(*index, "homelessness").hits.empty());
+
+  // Snippets mark the matching words in the original text.
+  CHECK(snippet("Et program der styrker beskæftigelse blandt flygtninge.", {"beskaeftigelsen"}, "da") ==
+        "Et program der styrker <mark>beskæftigelse</mark> blandt flygtninge.");
+}
+
+TEST_CASE("a missing or foreign search index is rebuilt from the store", "[node][search]") {
+  test::TempDir tmp;
+  DataDir dir = make_city(tmp, "Lyon", "FR");
+  publish(dir, {{"kind", "practice"}, {"id", "mediateurs"}, {"title", "Médiateurs de quartier"},
+                {"summary", "Des médiateurs accompagnent les habitants vers l'emploi."}, {"language", "fr"},
+                {"themes", {"employment"}}});
+  {
+    auto index = SearchIndex::open_writable(dir);
+    index->catch_up();
+    CHECK(index->position() == 2);
+  }
+  std::filesystem::remove_all(dir.path() / "search");
+  auto index = SearchIndex::open_writable(dir);
+  CHECK(index->position() == 0);
+  index->catch_up();
+  CHECK(ids(find(*index, "mediateur")) == std::vector<std::string>{"mediateurs"});  // French stem, folded
+  CHECK(SearchIndex::open_readonly(dir) != nullptr);
+}
