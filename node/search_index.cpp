@@ -285,6 +285,10 @@ size_t SearchIndex::catch_up() {
   return changed;
 }
 
+void SearchIndex::reopen() {
+  if (impl_->readonly) impl_->readonly->reopen();
+}
+
 SearchResult SearchIndex::search(const SearchQuery& q) const {
   const Xapian::Database& db = impl_->db();
   SearchResult out;
@@ -330,6 +334,17 @@ SearchResult SearchIndex::search(const SearchQuery& q) const {
     text_query = Xapian::Query(Xapian::Query::OP_AND, all.begin(), all.end());
     out.terms = words;
   }
+  bool ranked_order = !words.empty() && q.sort == SearchQuery::Sort::relevance;
+  Xapian::valueno order_slot = q.sort == SearchQuery::Sort::updated ? kUpdatedSlot
+                               : q.sort == SearchQuery::Sort::title ? kTitleSlot
+                                                                     : kKeySlot;
+  bool descending = q.sort == SearchQuery::Sort::updated;
+  if (!ranked_order && !q.after.empty()) {
+    if (descending)  // inclusive; the hit equal to `after` is skipped below
+      filters.emplace_back(Xapian::Query::OP_VALUE_LE, order_slot, q.after);
+    else
+      filters.emplace_back(Xapian::Query::OP_VALUE_GE, order_slot, q.after + std::string(1, '\0'));
+  }
   Xapian::Query query = text_query;
   if (!filters.empty())
     query = Xapian::Query(Xapian::Query::OP_FILTER, text_query,
@@ -357,11 +372,16 @@ SearchResult SearchIndex::search(const SearchQuery& q) const {
     enquire.add_matchspy(&themes);
     enquire.add_matchspy(&commitments);
   }
-  Xapian::MSet mset = enquire.get_mset(static_cast<Xapian::doccount>(q.offset), static_cast<Xapian::doccount>(q.limit),
-                                       q.facets ? db.get_doccount() : 0);
+  bool skip_first = !ranked_order && descending && !q.after.empty();
+  Xapian::MSet mset =
+      enquire.get_mset(static_cast<Xapian::doccount>(q.offset), static_cast<Xapian::doccount>(q.limit + skip_first),
+                       q.facets ? db.get_doccount() : 0);
   out.total = q.facets ? mset.get_matches_estimated() : mset.get_matches_estimated();
   for (auto it = mset.begin(); it != mset.end(); ++it) {
     Xapian::Document doc = it.get_document();
+    std::string sort_value = doc.get_value(order_slot);
+    if (skip_first && sort_value == q.after) continue;
+    if (out.hits.size() == q.limit) break;
     std::string key = doc.get_value(kKeySlot);
     auto slash = key.find('/');
     SearchHit hit;
@@ -369,6 +389,7 @@ SearchResult SearchIndex::search(const SearchQuery& q) const {
     hit.id = key.substr(slash + 1);
     hit.local = std::stoull(doc.get_data());
     hit.score = ranked ? it.get_weight() : 0;
+    hit.sort_value = std::move(sort_value);
     out.hits.push_back(std::move(hit));
   }
   if (q.facets) {

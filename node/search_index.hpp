@@ -29,6 +29,9 @@ struct SearchQuery {
   SearchFilter filter;
   enum class Sort { relevance, updated, title } sort = Sort::relevance;  // relevance = key order without text
   size_t offset = 0, limit = 20;
+  // For the orders other than relevance: continue strictly after this hit's sort_value, so
+  // pages stay stable while records are added (a cursor, not an offset).
+  std::string after;
   bool facets = false;
 };
 
@@ -36,6 +39,7 @@ struct SearchHit {
   std::string origin, id;  // node id (hex) and record id
   uint64_t local = 0;      // log position of the indexed version
   double score = 0;        // 0 without text
+  std::string sort_value;  // for SearchQuery::after
 };
 
 struct SearchResult {
@@ -60,6 +64,7 @@ class SearchIndex {
   uint64_t position() const;  // the log position indexed up to
 
   SearchResult search(const SearchQuery& q) const;
+  void reopen();  // a reader: see what the writer committed since
 
  private:
   struct Impl;

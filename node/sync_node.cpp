@@ -18,7 +18,9 @@
 #include <nlohmann/json.hpp>
 
 #include "node/entitlements.hpp"
+#include "node/http_api.hpp"
 #include "node/network_view.hpp"
+#include "node/search_index.hpp"
 #include "node/peer_registry.hpp"
 #include "node/publisher.hpp"
 #include "node/job_thread.hpp"
@@ -183,7 +185,7 @@ class Session;
 
 struct SyncNode::Impl {
   Impl(DataDir& d, SyncOptions o)
-      : dir(d), opt(std::move(o)), writer("agora-writer"), verifier("agora-verify"), tick(io),
+      : dir(d), opt(std::move(o)), writer("agora-writer"), verifier("agora-verify"), indexer("agora-index"), tick(io),
         signals(io, SIGINT, SIGTERM), notices(io) {}
 
   DataDir& dir;
@@ -191,6 +193,13 @@ struct SyncNode::Impl {
   asio::io_context io;
   JobThread writer;    // the one LMDB writer
   JobThread verifier;  // checks incoming batches ahead of the writer
+  JobThread indexer;   // keeps the search index caught up with the store
+  std::unique_ptr<SearchIndex> index_writer;  // used on the indexer thread only
+  std::unique_ptr<SearchIndex> index_reader;  // used on the io thread only
+  bool index_queued = false, index_dirty = false;
+  void schedule_index();
+  void index_committed(bool ok);
+  std::optional<HttpApi> api;
   asio::steady_timer tick;
   asio::signal_set signals;
   asio::local::datagram_protocol::socket notices;  // the CLI's "store changed" datagrams
@@ -587,7 +596,45 @@ class Session : public std::enable_shared_from_this<Session> {
 
 // ---- SyncNode::Impl ----
 
+void SyncNode::Impl::schedule_index() {
+  if (stopping) return;
+  if (index_queued) {
+    index_dirty = true;  // caught up again once the running pass ends
+    return;
+  }
+  index_queued = true;
+  index_dirty = false;
+  indexer.submit([this] {
+    bool ok = true;
+    try {
+      if (!index_writer) index_writer = SearchIndex::open_writable(dir);
+      size_t n = index_writer->catch_up();
+      if (n) spdlog::debug("search index: {} records indexed", n);
+    } catch (const std::exception& e) {
+      ok = false;
+      index_writer.reset();
+      spdlog::warn("search index not updated: {}", e.what());
+    }
+    asio::post(io, [this, ok] { index_committed(ok); });
+  });
+}
+
+void SyncNode::Impl::index_committed(bool ok) {
+  index_queued = false;
+  try {
+    if (!index_reader)
+      index_reader = SearchIndex::open_readonly(dir);
+    else
+      index_reader->reopen();
+  } catch (const std::exception& e) {
+    spdlog::warn("search index unreadable: {}", e.what());
+    index_reader.reset();
+  }
+  if (index_dirty && ok) schedule_index();
+}
+
 void SyncNode::Impl::on_store_changed() {
+  schedule_index();
   entitlements.reset();
   // New twin or coalition declarations can entitle a peer to bodies it got as stubs.
   const Entitlements& ent = current_entitlements();
@@ -804,12 +851,14 @@ void SyncNode::Impl::save_states() {
 }
 
 net::HttpResponse SyncNode::Impl::http(const net::HttpRequest& req) {
+  if (api)
+    if (auto r = api->handle(req)) return std::move(*r);
   if (req.method != "GET" && req.method != "HEAD")
-    return {405, "application/json", R"({"error":"method not allowed","param":null})"};
+    return {405, "application/json", R"({"error":"method not allowed","param":null})", {}};
   std::string path = req.target.substr(0, req.target.find('?'));
   if (path == "/health") {
     json j = {{"status", "ok"}, {"node", node_id(dir.id())}, {"peers_connected", ready.size()}};
-    return {200, "application/json", j.dump()};
+    return {200, "application/json", j.dump(), {}};
   }
   if (path == "/api/v1/network") {
     // Live connection states override the ones last saved.
@@ -822,9 +871,9 @@ net::HttpResponse SyncNode::Impl::http(const net::HttpRequest& req) {
     storage::StoreReader r(dir.store(), txn);
     auto forks = load_forks(dir.store(), txn);
     json view = network_view({r, ent, dir.id(), peer_list, live, forks});
-    return {200, "application/json", view.dump()};
+    return {200, "application/json", view.dump(), {}};
   }
-  return {404, "application/json", R"({"error":"not found","param":"path"})"};
+  return {404, "application/json", R"({"error":"not found","param":"path"})", {}};
 }
 
 void SyncNode::Impl::shutdown() {
@@ -850,6 +899,7 @@ SyncNode::SyncNode(DataDir& dir, SyncOptions options) : impl_(std::make_unique<I
 
 SyncNode::~SyncNode() {
   impl_->verifier.stop();
+  impl_->indexer.stop();
   impl_->writer.stop();
 }
 
@@ -861,6 +911,8 @@ void SyncNode::run(const std::function<void(const std::string&, const std::strin
   n.restoring = n.dir.restoring();
   if (n.restoring) spdlog::info("restoring: waiting for a peer to send this city's records back");
   n.tls = net::make_tls(n.opt.tls);
+  n.api.emplace(n.dir, [&n]() -> const SearchIndex* { return n.index_reader.get(); });
+  n.schedule_index();  // catches up with what was written while no node ran
   n.sync_listener = net::Listener::start(
       n.io, n.opt.listen_host, n.opt.listen_port, n.opt.transport, [&n](const net::HttpRequest& r) { return n.http(r); },
       [&n](std::shared_ptr<net::Transport> t) { n.accept_inbound(std::move(t)); }, nullptr, n.tls);
@@ -876,6 +928,7 @@ void SyncNode::run(const std::function<void(const std::string&, const std::strin
   n.on_tick();
   n.io.run();
   n.verifier.stop();  // hands every batch it verified to the writer
+  n.indexer.stop();
   n.writer.stop();  // every queued write (records, peer state) is committed before returning
 }
 

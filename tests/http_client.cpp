@@ -5,13 +5,17 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <algorithm>
+#include <cctype>
+
 namespace agora::test {
 
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = boost::asio::ip::tcp;
 
-HttpReply http_get(const std::string& base_url, const std::string& target) {
+HttpReply http_request(const std::string& base_url, const std::string& method, const std::string& target,
+                       const std::map<std::string, std::string>& headers) {
   std::string rest = base_url.substr(base_url.find("//") + 2);
   rest = rest.substr(0, rest.find('/'));
   std::string host = rest.substr(0, rest.rfind(':')), port = rest.substr(rest.rfind(':') + 1);
@@ -20,16 +24,27 @@ HttpReply http_get(const std::string& base_url, const std::string& target) {
   beast::tcp_stream stream(io);
   stream.expires_after(std::chrono::seconds(30));
   stream.connect(resolver.resolve(host, port));
-  http::request<http::empty_body> req(http::verb::get, target, 11);
+  http::request<http::empty_body> req(http::string_to_verb(method), target, 11);
+  if (req.method() == http::verb::unknown) req.method_string(method);
   req.set(http::field::host, rest);
   req.set(http::field::connection, "close");
+  for (const auto& [k, v] : headers) req.set(k, v);
   http::write(stream, req);
   beast::flat_buffer buffer;
-  http::response<http::string_body> res;
-  http::read(stream, buffer, res);
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(256 * 1024 * 1024);
+  if (req.method() == http::verb::head) parser.skip(true);
+  http::read(stream, buffer, parser);
+  auto& res = parser.get();
   beast::error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-  return {static_cast<int>(res.result_int()), std::string(res[http::field::content_type]), res.body()};
+  HttpReply reply{static_cast<int>(res.result_int()), std::string(res[http::field::content_type]), res.body(), {}};
+  for (const auto& f : res) {
+    std::string name(f.name_string());
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+    reply.headers[name] = std::string(f.value());
+  }
+  return reply;
 }
 
 }  // namespace agora::test

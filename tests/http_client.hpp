@@ -1,6 +1,7 @@
-// A blocking HTTP/1.1 GET against a node on loopback, for tests (Beast stays in the .cpp).
+// A blocking HTTP/1.1 client against a node on loopback, for tests (Beast stays in the .cpp).
 #pragma once
 
+#include <map>
 #include <string>
 
 namespace agora::test {
@@ -8,9 +9,14 @@ namespace agora::test {
 struct HttpReply {
   int status = 0;
   std::string content_type, body;
+  std::map<std::string, std::string> headers;  // names lowercased
 };
 
-// url: http://HOST:PORT/ (as `serve` prints it); target: "/api/v1/...".
-HttpReply http_get(const std::string& base_url, const std::string& target);
+// base_url: http://HOST:PORT/ (as `serve` prints it); target: "/api/v1/...", sent as is.
+HttpReply http_request(const std::string& base_url, const std::string& method, const std::string& target,
+                       const std::map<std::string, std::string>& headers = {});
+inline HttpReply http_get(const std::string& base_url, const std::string& target) {
+  return http_request(base_url, "GET", target);
+}
 
 }  // namespace agora::test

@@ -8,6 +8,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace agora::net {
 
@@ -52,11 +54,13 @@ bool is_peer_url(const std::string& url);
 // A plain HTTP request/response, for the API served next to the sync endpoint.
 struct HttpRequest {
   std::string method, target, remote;
+  std::string if_none_match, origin;  // the request headers the API looks at
 };
 struct HttpResponse {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // extra: ETag, Allow, CORS, ...
 };
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 // Called for a WebSocket upgraded on /sync: accept (take ownership) or not.

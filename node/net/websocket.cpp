@@ -217,16 +217,19 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
       });
       return;
     }
-    HttpResponse r = http_ ? http_(HttpRequest{std::string(req.method_string()), std::string(req.target()), remote_})
-                           : HttpResponse{404, "application/json", R"({"error":"not found","param":null})"};
-    respond(r.status, std::move(r.body), req.keep_alive(), r.content_type, req.method() == http::verb::head);
+    HttpRequest request{std::string(req.method_string()), std::string(req.target()), remote_,
+                        std::string(req[http::field::if_none_match]), std::string(req[http::field::origin])};
+    HttpResponse r = http_ ? http_(request) : HttpResponse{404, "application/json", R"({"error":"not found","param":null})", {}};
+    respond(r.status, std::move(r.body), req.keep_alive(), r.content_type, req.method() == http::verb::head,
+            std::move(r.headers));
   }
 
   void respond(int status, std::string body, bool keep_alive, const std::string& type = "application/json",
-               bool head = false) {
+               bool head = false, std::vector<std::pair<std::string, std::string>> headers = {}) {
     auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(status), 11);
     res->set(http::field::server, "agora");
     res->set(http::field::content_type, type);
+    for (auto& [name, value] : headers) res->set(name, value);
     res->keep_alive(keep_alive);
     res->body() = std::move(body);
     res->prepare_payload();

@@ -1,0 +1,359 @@
+#include "node/http_api.hpp"
+
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "node/record_view.hpp"
+#include "protocol/hex.hpp"
+#include "protocol/utf8.hpp"
+#include "protocol/vocabulary.hpp"
+
+namespace agora {
+
+using nlohmann::json;
+using net::HttpRequest;
+using net::HttpResponse;
+
+namespace {
+
+HttpResponse json_response(int status, const json& body) { return {status, "application/json", body.dump(), {}}; }
+
+HttpResponse error(int status, const std::string& message, const std::string& param = "") {
+  return json_response(status, {{"error", message}, {"param", param.empty() ? json() : json(param)}});
+}
+
+struct BadParam {
+  std::string param, message;
+};
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::optional<std::string> percent_decode(std::string_view in, bool plus_is_space) {
+  std::string out;
+  out.reserve(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '%') {
+      if (i + 2 >= in.size()) return std::nullopt;
+      int hi = hex_value(in[i + 1]), lo = hex_value(in[i + 2]);
+      if (hi < 0 || lo < 0) return std::nullopt;
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else if (in[i] == '+' && plus_is_space) {
+      out.push_back(' ');
+    } else {
+      out.push_back(in[i]);
+    }
+  }
+  if (!is_valid_utf8(out)) return std::nullopt;
+  return out;
+}
+
+// Query parameters after validation: each known at most once.
+class Params {
+ public:
+  Params(const std::vector<std::pair<std::string, std::string>>& raw, std::initializer_list<const char*> allowed) {
+    std::set<std::string> ok(allowed.begin(), allowed.end());
+    for (const auto& [k, v] : raw) {
+      if (!ok.count(k)) throw BadParam{k, "unknown parameter"};
+      if (values_.count(k)) throw BadParam{k, "given more than once"};
+      values_[k] = v;
+    }
+  }
+  std::string get(const std::string& k) const {
+    auto it = values_.find(k);
+    return it == values_.end() ? "" : it->second;
+  }
+  bool has(const std::string& k) const { return values_.count(k) > 0; }
+  std::optional<long long> integer(const std::string& k, long long min, long long max) const {
+    if (!has(k)) return std::nullopt;
+    const std::string& v = values_.at(k);
+    if (v.empty() || v.size() > 18 || v.find_first_not_of("0123456789") != std::string::npos)
+      throw BadParam{k, "expected a whole number"};
+    long long n = std::stoll(v);
+    if (n < min || n > max) throw BadParam{k, "expected " + std::to_string(min) + " to " + std::to_string(max)};
+    return n;
+  }
+
+ private:
+  std::map<std::string, std::string> values_;
+};
+
+void check_vocabulary(const std::string& param, const std::string& value, std::span<const std::string_view> vocabulary) {
+  if (value.empty()) return;
+  if (vocabulary_index(vocabulary, value) >= 0) return;
+  auto near = nearest(value, vocabulary);
+  throw BadParam{param, "unknown value \"" + value + "\"" + (near ? "; did you mean \"" + *near + "\"?" : "")};
+}
+
+std::string encode_cursor(const std::string& sort_value) { return to_hex(sort_value); }
+
+std::string decode_cursor(const std::string& cursor) {
+  if (cursor.size() % 2 || cursor.size() > 4096) throw BadParam{"cursor", "not a cursor this node issued"};
+  std::string out;
+  for (size_t i = 0; i < cursor.size(); i += 2) {
+    int hi = hex_value(cursor[i]), lo = hex_value(cursor[i + 1]);
+    if (hi < 0 || lo < 0) throw BadParam{"cursor", "not a cursor this node issued"};
+    out.push_back(static_cast<char>(hi * 16 + lo));
+  }
+  return out;
+}
+
+std::vector<std::string> split_path(std::string_view path) {
+  std::vector<std::string> out;
+  size_t start = 1;
+  while (start <= path.size()) {
+    size_t end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    out.emplace_back(path.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<std::pair<std::string, std::string>>> parse_query_string(std::string_view query) {
+  std::vector<std::pair<std::string, std::string>> out;
+  size_t start = 0;
+  while (start < query.size()) {
+    size_t end = query.find('&', start);
+    if (end == std::string_view::npos) end = query.size();
+    std::string_view part = query.substr(start, end - start);
+    start = end + 1;
+    if (part.empty()) continue;
+    size_t eq = part.find('=');
+    auto key = percent_decode(part.substr(0, eq), true);
+    if (!key) return make_error("query", "bad percent-encoding or UTF-8 in a parameter name");
+    auto value = percent_decode(eq == std::string_view::npos ? "" : part.substr(eq + 1), true);
+    if (!value) return make_error(*key, "bad percent-encoding or UTF-8");
+    out.emplace_back(std::move(*key), std::move(*value));
+  }
+  return out;
+}
+
+HttpApi::HttpApi(DataDir& dir, std::function<const SearchIndex*()> search, ApiLimits limits)
+    : dir_(dir), search_(std::move(search)), limits_(limits) {}
+
+std::optional<HttpResponse> HttpApi::handle(const HttpRequest& req) {
+  std::string_view target = req.target;
+  std::string_view path = target.substr(0, target.find('?'));
+  if (!path.starts_with("/api/v1/") || path == "/api/v1/network") return std::nullopt;
+  auto finish = [&](HttpResponse r) {
+    r.headers.emplace_back("Access-Control-Allow-Origin", "*");
+    return r;
+  };
+  if (target.size() > limits_.max_target_bytes)
+    return finish(error(414, "request target longer than " + std::to_string(limits_.max_target_bytes) + " bytes"));
+  if (req.method == "OPTIONS") {
+    HttpResponse r{204, "text/plain", "", {}};
+    r.headers.emplace_back("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS");
+    r.headers.emplace_back("Access-Control-Max-Age", "86400");
+    r.headers.emplace_back("Allow", "GET, HEAD, OPTIONS");
+    return finish(r);
+  }
+  if (req.method != "GET" && req.method != "HEAD") {
+    HttpResponse r = error(405, "method not allowed: the API is read-only (GET, HEAD, OPTIONS)");
+    r.headers.emplace_back("Allow", "GET, HEAD, OPTIONS");
+    return finish(r);
+  }
+  auto decoded_path = percent_decode(path, false);
+  if (!decoded_path) return finish(error(400, "bad percent-encoding or UTF-8 in the path"));
+  auto raw = parse_query_string(target.find('?') == std::string_view::npos ? "" : target.substr(target.find('?') + 1));
+  if (!raw) return finish(error(400, raw.error().message, raw.error().path));
+  std::vector<std::string> seg = split_path(*decoded_path);  // "api", "v1", ...
+  try {
+    if (seg.size() == 3 && (seg[2] == "practices" || seg[2] == "plans")) return finish(list(seg[2], raw.value()));
+    if (seg.size() >= 5 && seg.size() <= 6 && (seg[2] == "practices" || seg[2] == "plans"))
+      return finish(record(seg[2], seg[3], seg[4], seg.size() == 6 ? seg[5] : "", raw.value(), req.if_none_match));
+    if (seg.size() == 3 && seg[2] == "cities") return finish(cities(raw.value()));
+  } catch (const BadParam& e) {
+    return finish(error(400, e.message, e.param));
+  }
+  return finish(error(404, "no such API route", "path"));
+}
+
+HttpResponse HttpApi::list(const std::string& collection, const std::vector<std::pair<std::string, std::string>>& raw) {
+  Params p(raw, {"q", "city", "country", "region", "theme", "principle", "framework", "ref", "language", "year_from",
+                 "year_to", "updated_since", "sort", "limit", "cursor", "facets"});
+  SearchQuery q;
+  q.filter.kind = collection == "practices" ? Kind::practice : Kind::plan;
+  q.text = p.get("q");
+  if (q.text.size() > 500) throw BadParam{"q", "longer than 500 bytes"};
+  q.filter.country = p.get("country");
+  q.filter.region = p.get("region");
+  q.filter.theme = p.get("theme");
+  check_vocabulary("theme", q.filter.theme, themes());
+  q.filter.principle = p.get("principle");
+  check_vocabulary("principle", q.filter.principle, principles());
+  q.filter.framework = p.get("framework");
+  if (!q.filter.framework.empty() && !find_framework(q.filter.framework)) {
+    std::vector<std::string_view> ids;
+    for (const auto& f : builtin_frameworks()) ids.push_back(f.id);
+    check_vocabulary("framework", q.filter.framework, ids);
+  }
+  q.filter.ref = p.get("ref");
+  if (!q.filter.ref.empty() && q.filter.framework.empty()) throw BadParam{"ref", "needs framework"};
+  q.filter.language = p.get("language");
+  check_vocabulary("language", q.filter.language, language_codes());
+  if (auto y = p.integer("year_from", 1900, 2100)) q.filter.year_from = static_cast<int>(*y);
+  if (auto y = p.integer("year_to", 1900, 2100)) q.filter.year_to = static_cast<int>(*y);
+  if (auto t = p.integer("updated_since", 0, 32503680000000LL)) q.filter.updated_since_ms = *t;
+  q.limit = static_cast<size_t>(p.integer("limit", 1, static_cast<long long>(limits_.max_page)).value_or(20));
+  std::string sort = p.get("sort");
+  if (sort.empty() || sort == "relevance")
+    q.sort = SearchQuery::Sort::relevance;
+  else if (sort == "updated")
+    q.sort = SearchQuery::Sort::updated;
+  else if (sort == "title")
+    q.sort = SearchQuery::Sort::title;
+  else
+    throw BadParam{"sort", "expected relevance, updated or title"};
+  bool ranked = !q.text.empty() && q.sort == SearchQuery::Sort::relevance;
+  if (p.has("cursor")) {
+    std::string c = decode_cursor(p.get("cursor"));
+    if (ranked) {  // relevance order has no stable position: the cursor is an offset
+      if (c.empty() || c.size() > 9 || c.find_first_not_of("0123456789") != std::string::npos)
+        throw BadParam{"cursor", "not a cursor this node issued"};
+      q.offset = std::stoull(c);
+    } else {
+      q.after = c;
+    }
+  }
+  std::string facets = p.get("facets");
+  if (!facets.empty() && facets != "true" && facets != "false") throw BadParam{"facets", "expected true or false"};
+  q.facets = facets != "false";
+  if (p.has("city")) {
+    auto origin = dir_.store().read([&](const storage::StoreReader& r) { return resolve_city(r, p.get("city")); });
+    if (!origin) throw BadParam{"city", "no city \"" + p.get("city") + "\" is known to this node"};
+    q.filter.origins.push_back(node_id(*origin));
+  }
+  const SearchIndex* index = search_ ? search_() : nullptr;
+  if (!index) return error(503, "the search index is being built; try again shortly");
+  SearchResult result = index->search(q);
+
+  json items = json::array();
+  dir_.store().read([&](const storage::StoreReader& r) {
+    CityDirectory cities(r);
+    for (const auto& hit : result.hits) {
+      auto view = r.at(hit.local);
+      if (!view) continue;
+      SignedRecord rec = view->load();
+      auto h = decode_header(rec.header_bytes);
+      if (!h || h.value().visibility != "public") continue;  // the index holds public records only
+      json item = record_item(h.value(), rec.body, cities.find(h.value().origin));
+      if (ranked) {
+        item["score"] = hit.score;
+        item["snippet"] = snippet(item.value("summary", ""), result.terms, item.value("language", ""));
+      }
+      items.push_back(std::move(item));
+    }
+    return 0;
+  });
+  json next;
+  if (result.hits.size() == q.limit) {
+    next = ranked ? encode_cursor(std::to_string(q.offset + q.limit)) : encode_cursor(result.hits.back().sort_value);
+  }
+  json body = {{"items", items}, {"next", next}, {"total", result.total}};
+  if (q.facets) body["facets"] = result.facets;
+  return json_response(200, body);
+}
+
+HttpResponse HttpApi::record(const std::string& collection, const std::string& origin_text, const std::string& id,
+                             const std::string& sub, const std::vector<std::pair<std::string, std::string>>& raw,
+                             const std::string& if_none_match) {
+  Params p(raw, {"version"});
+  if (!sub.empty() && sub != "history") return error(404, "no such API route", "path");
+  if (!sub.empty() && p.has("version")) throw BadParam{"version", "not with /history"};
+  Kind kind = collection == "practices" ? Kind::practice : Kind::plan;
+  auto version = p.integer("version", 1, 1u << 30);
+  return dir_.store().read([&](const storage::StoreReader& r) -> HttpResponse {
+    auto origin = resolve_city(r, origin_text);
+    auto not_found = [&] { return error(404, "no public " + std::string(kind_name(kind)) + " " + origin_text + "/" + id); };
+    if (!origin) return not_found();
+    CityDirectory cities(r);
+    auto latest = r.latest(*origin, id);
+    if (!latest || latest->kind != kind) return not_found();
+    // Every version must be public to be shown: a record that was public and became
+    // partners-only is not served, not even its public past.
+    auto load = [&](uint64_t local) -> std::optional<std::pair<Header, SignedRecord>> {
+      auto view = r.at(local);
+      if (!view) return std::nullopt;
+      SignedRecord rec = view->load();
+      auto h = decode_header(rec.header_bytes);
+      if (!h) return std::nullopt;
+      return std::make_pair(h.value(), std::move(rec));
+    };
+    auto newest = load(latest->local);
+    if (!newest || newest->first.visibility != "public") return not_found();
+    if (sub == "history") {
+      json versions = json::array();
+      for (uint64_t local : r.history(*origin, id)) {
+        auto v = load(local);
+        if (!v || v->first.visibility != "public") continue;
+        versions.push_back(record_item(v->first, v->second.body, cities.find(*origin)));
+      }
+      return json_response(200, {{"items", versions}});
+    }
+    std::optional<std::pair<Header, SignedRecord>> chosen;
+    if (version) {
+      for (uint64_t local : r.history(*origin, id)) {
+        auto v = load(local);
+        if (v && v->first.version == *version) chosen = std::move(v);
+      }
+      if (!chosen || chosen->first.visibility != "public")
+        return error(404, "no version " + std::to_string(*version) + " of " + origin_text + "/" + id, "version");
+    } else {
+      chosen = std::move(newest);
+    }
+    std::string etag = "\"" + to_hex(record_hash(chosen->second.header_bytes)).substr(0, 32) + "\"";
+    HttpResponse res;
+    if (!if_none_match.empty() && (if_none_match == etag || if_none_match == "*")) {
+      res = HttpResponse{304, "application/json", "", {}};
+    } else {
+      json item = record_item(chosen->first, chosen->second.body, cities.find(*origin));
+      if (chosen->first.tombstone) item["retracted"] = true;
+      res = json_response(200, item);
+    }
+    res.headers.emplace_back("ETag", etag);
+    res.headers.emplace_back("Cache-Control", version ? "public, max-age=31536000, immutable" : "no-cache");
+    return res;
+  });
+}
+
+HttpResponse HttpApi::cities(const std::vector<std::pair<std::string, std::string>>& raw) {
+  Params p(raw, {});
+  json items = json::array();
+  dir_.store().read([&](const storage::StoreReader& r) {
+    for (const auto& h : r.heads()) {
+      auto city = city_profile(r, h.origin);
+      if (!city) continue;  // observers and origins without a profile yet
+      uint64_t practices = 0, plans = 0;
+      for (Kind kind : {Kind::practice, Kind::plan}) {
+        storage::ListQuery q;
+        q.kind = kind;
+        q.origin = h.origin;
+        r.list(q, [&](const PublicKey&, std::string_view, const storage::LatestEntry& e) {
+          if (e.is_public && !e.tombstone) ++(kind == Kind::practice ? practices : plans);
+          return true;
+        });
+      }
+      items.push_back({{"origin", node_id(h.origin)},
+                       {"city", city->name},
+                       {"country", city->country},
+                       {"region", city->region.empty() ? json() : json(city->region)},
+                       {"practices", practices},
+                       {"plans", plans},
+                       {"records", h.seq}});
+    }
+    return 0;
+  });
+  return json_response(200, {{"items", items}});
+}
+
+}  // namespace agora

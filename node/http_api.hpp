@@ -1,0 +1,43 @@
+// The researchers' read-only HTTP API under /api/v1 (docs/api.md): practices and plans
+// (search, filters, facets, cursors), single records with versions and history, cities.
+// Anonymous callers see public records only. Runs on the node's io thread.
+#pragma once
+
+#include <functional>
+
+#include "node/data_dir.hpp"
+#include "node/net/transport.hpp"
+#include "node/search_index.hpp"
+#include "protocol/result.hpp"
+
+namespace agora {
+
+struct ApiLimits {
+  size_t max_target_bytes = 8 * 1024;  // path and query string
+  size_t max_page = 100;               // `limit` of list routes
+};
+
+class HttpApi {
+ public:
+  // search: the index reader, or nullptr while there is none (list routes answer 503).
+  HttpApi(DataDir& dir, std::function<const SearchIndex*()> search, ApiLimits limits = {});
+
+  // nullopt: not an API route (the caller answers it, or 404).
+  std::optional<net::HttpResponse> handle(const net::HttpRequest& req);
+
+ private:
+  using RawParams = std::vector<std::pair<std::string, std::string>>;
+  net::HttpResponse list(const std::string& collection, const RawParams& params);
+  net::HttpResponse record(const std::string& collection, const std::string& origin, const std::string& id,
+                           const std::string& sub, const RawParams& params, const std::string& if_none_match);
+  net::HttpResponse cities(const RawParams& params);
+
+  DataDir& dir_;
+  std::function<const SearchIndex*()> search_;
+  ApiLimits limits_;
+};
+
+// Splits and percent-decodes a query string; the error names the offending parameter.
+Result<std::vector<std::pair<std::string, std::string>>> parse_query_string(std::string_view query);
+
+}  // namespace agora

@@ -1,0 +1,134 @@
+// The researchers' HTTP API through a real `agora serve` on loopback.
+#include <catch2/catch.hpp>
+
+#include "http_client.hpp"
+#include "sync/served_node.hpp"
+
+using namespace agora::test;
+using nlohmann::json;
+
+namespace {
+
+void publish(const ServedNode& node, const json& input) {
+  auto r = node.agora({"publish", "-"}, input.dump());
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+}
+
+json get_json(const ServedNode& node, const std::string& target, int expected_status = 200) {
+  auto r = http_get(node.http_url, target);
+  INFO(target << " -> " << r.status << " " << r.body);
+  REQUIRE(r.status == expected_status);
+  return json::parse(r.body);
+}
+
+std::vector<std::string> ids(const json& list) {
+  std::vector<std::string> out;
+  for (const auto& item : list["items"]) out.push_back(item["id"]);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("the practices API searches, filters, pages with cursors and serves public records only",
+          "[http][api]") {
+  ServedNode cph("København", "DK");
+  publish(cph, {{"kind", "practice"}, {"id", "jobspor"}, {"title", "Jobspor for nyankomne"},
+                {"summary", "Et program der styrker beskæftigelse blandt flygtninge."}, {"language", "da"},
+                {"themes", {"employment"}}, {"started", 2016},
+                {"frameworks", {{{"framework", "eccar-10pt"}, {"ref", "6"}}}}});
+  publish(cph, {{"kind", "practice"}, {"id", "boliger"}, {"title", "Housing first"},
+                {"summary", "Flats for newcomers before anything else."}, {"language", "en"},
+                {"themes", {"housing"}}, {"started", 2019}});
+  publish(cph, {{"kind", "practice"}, {"id", "internal"}, {"title", "Internal note on employment"},
+                {"summary", "Not for the public."}, {"language", "en"}, {"themes", {"employment"}},
+                {"visibility", "partners"}});
+  cph.serve();
+  REQUIRE(wait_until([&] { return http_get(cph.http_url, "/api/v1/practices").status == 200; }));
+
+  json all = get_json(cph, "/api/v1/practices");
+  CHECK(all["total"] == 2);  // the partners-only record is not there
+  CHECK(all["facets"]["theme"]["employment"] == 1);
+  CHECK(all["facets"]["city"]["København"] == 2);
+  CHECK(all["facets"]["commitment"]["eccar-10pt:6"] == 1);
+  CHECK(all["items"][0]["city"] == "København");
+
+  json found = get_json(cph, "/api/v1/practices?q=besk%C3%A6ftigelsen");
+  REQUIRE(ids(found) == std::vector<std::string>{"jobspor"});
+  CHECK(found["items"][0]["snippet"].get<std::string>().find("<mark>beskæftigelse</mark>") != std::string::npos);
+  CHECK(ids(get_json(cph, "/api/v1/practices?q=Kobenhavn&theme=housing")) == std::vector<std::string>{"boliger"});
+  CHECK(ids(get_json(cph, "/api/v1/practices?framework=eccar-10pt&ref=6")) == std::vector<std::string>{"jobspor"});
+  CHECK(ids(get_json(cph, "/api/v1/practices?year_from=2018&city=kobenhavn")) == std::vector<std::string>{"boliger"});
+  CHECK(get_json(cph, "/api/v1/practices?q=note")["total"] == 0);
+
+  // Cursor paging in key order stays exact while records are added between pages.
+  json page1 = get_json(cph, "/api/v1/practices?limit=1");
+  REQUIRE(page1["next"].is_string());
+  publish(cph, {{"kind", "practice"}, {"id", "aaa-first"}, {"title", "Sorted first"}, {"summary", "New."},
+                {"language", "en"}, {"themes", {"language"}}});
+  REQUIRE(wait_until([&] { return get_json(cph, "/api/v1/practices")["total"] == 3; }));
+  json page2 = get_json(cph, "/api/v1/practices?limit=1&cursor=" + page1["next"].get<std::string>());
+  REQUIRE(page2["items"].size() == 1);
+  CHECK(page2["items"][0]["id"] != page1["items"][0]["id"]);
+  CHECK(page2["items"][0]["id"] != "aaa-first");  // sorts before the cursor: not on a later page
+
+  // Errors name the parameter and change nothing.
+  auto bad = [&](const std::string& target, int status, const std::string& param) {
+    auto r = http_get(cph.http_url, target);
+    INFO(target << " -> " << r.body);
+    CHECK(r.status == status);
+    json body = json::parse(r.body);
+    CHECK(body["error"].is_string());
+    CHECK(body["param"] == param);
+  };
+  bad("/api/v1/practices?theme=housng", 400, "theme");
+  bad("/api/v1/practices?colour=red", 400, "colour");
+  bad("/api/v1/practices?limit=5000", 400, "limit");
+  bad("/api/v1/practices?cursor=zz", 400, "cursor");
+  bad("/api/v1/practices?q=%ff%fe", 400, "q");
+  bad("/api/v1/practices?q=%4", 400, "q");
+  bad("/api/v1/practices?ref=6", 400, "ref");
+  bad("/api/v1/nothing-here", 404, "path");
+  CHECK(http_get(cph.http_url, "/api/v1/practices?q=" + std::string(12000, 'a')).status == 414);  // over the 8 KiB target limit
+  auto post = http_request(cph.http_url, "POST", "/api/v1/practices");
+  CHECK(post.status == 405);
+  CHECK(post.headers["allow"] == "GET, HEAD, OPTIONS");
+  auto options = http_request(cph.http_url, "OPTIONS", "/api/v1/practices", {{"Origin", "http://example.org"}});
+  CHECK(options.status == 204);
+  CHECK(options.headers["access-control-allow-origin"] == "*");
+}
+
+TEST_CASE("a practice by origin and id: latest, a version, its history, ETags, and 404 for withheld ones",
+          "[http][api]") {
+  ServedNode lyon("Lyon", "FR");
+  publish(lyon, {{"kind", "practice"}, {"id", "mediateurs"}, {"title", "Médiateurs"}, {"summary", "v1"},
+                 {"language", "fr"}, {"themes", {"employment"}}});
+  publish(lyon, {{"kind", "practice"}, {"id", "mediateurs"}, {"title", "Médiateurs de quartier"}, {"summary", "v2"},
+                 {"language", "fr"}, {"themes", {"employment"}}});
+  publish(lyon, {{"kind", "practice"}, {"id", "secret"}, {"title", "Secret"}, {"summary", "x"},
+                 {"language", "fr"}, {"themes", {"employment"}}, {"visibility", "private"}});
+  lyon.serve();
+  std::string base = "/api/v1/practices/" + lyon.id + "/mediateurs";
+  auto latest = http_get(lyon.http_url, base);
+  REQUIRE(latest.status == 200);
+  CHECK(json::parse(latest.body)["title"] == "Médiateurs de quartier");
+  CHECK(json::parse(latest.body)["version"] == 2);
+  REQUIRE(!latest.headers["etag"].empty());
+  auto again = http_request(lyon.http_url, "GET", base, {{"If-None-Match", latest.headers["etag"]}});
+  CHECK(again.status == 304);
+  CHECK(again.body.empty());
+  CHECK(get_json(lyon, base + "?version=1")["title"] == "Médiateurs");
+  CHECK(get_json(lyon, "/api/v1/practices/Lyon/mediateurs")["version"] == 2);  // a city name works as origin
+  json history = get_json(lyon, base + "/history");
+  REQUIRE(history["items"].size() == 2);
+  CHECK(history["items"][0]["version"] == 1);
+  get_json(lyon, base + "?version=7", 404);
+  get_json(lyon, "/api/v1/practices/" + lyon.id + "/secret", 404);
+  get_json(lyon, "/api/v1/plans/" + lyon.id + "/mediateurs", 404);  // not a plan
+
+  json cities = get_json(lyon, "/api/v1/cities");
+  REQUIRE(cities["items"].size() == 1);
+  CHECK(cities["items"][0]["city"] == "Lyon");
+  CHECK(cities["items"][0]["practices"] == 1);  // the private one is not counted
+  CHECK(get_json(lyon, "/api/v1/plans")["total"] == 0);
+}
