@@ -172,6 +172,7 @@ std::optional<HttpResponse> HttpApi::handle(const HttpRequest& req) {
     if (seg.size() >= 5 && seg.size() <= 6 && (seg[2] == "practices" || seg[2] == "plans"))
       return finish(record(seg[2], seg[3], seg[4], seg.size() == 6 ? seg[5] : "", raw.value(), req.if_none_match));
     if (seg.size() == 3 && seg[2] == "cities") return finish(cities(raw.value()));
+    if (seg.size() == 3 && seg[2] == "changes") return finish(changes(raw.value()));
   } catch (const BadParam& e) {
     return finish(error(400, e.message, e.param));
   }
@@ -324,6 +325,50 @@ HttpResponse HttpApi::record(const std::string& collection, const std::string& o
     res.headers.emplace_back("Cache-Control", version ? "public, max-age=31536000, immutable" : "no-cache");
     return res;
   });
+}
+
+// A feed a pipeline can follow (CouchDB's _changes): public record versions in the order
+// this node stored them; `since` is the `last_seq` of the previous call, so nothing is
+// missed or repeated while records keep arriving.
+HttpResponse HttpApi::changes(const std::vector<std::pair<std::string, std::string>>& raw) {
+  Params p(raw, {"since", "limit", "kind"});
+  uint64_t since = static_cast<uint64_t>(p.integer("since", 0, 1LL << 53).value_or(0));
+  size_t limit = static_cast<size_t>(p.integer("limit", 1, 10000).value_or(1000));
+  std::optional<Kind> kind;
+  if (p.has("kind")) {
+    kind = parse_kind(p.get("kind"));
+    if (!kind) throw BadParam{"kind", "unknown kind \"" + p.get("kind") + "\""};
+  }
+  json results = json::array();
+  uint64_t last = since;
+  bool more = false;
+  dir_.store().read([&](const storage::StoreReader& r) {
+    CityDirectory cities(r);
+    size_t scanned = 0;
+    r.scan_log(since + 1, [&](const storage::StoredRecordView& view) {
+      if (results.size() >= limit || ++scanned > 100 * limit) {  // bounded work per call
+        more = true;
+        return false;
+      }
+      last = view.local;
+      auto h = decode_header(view.header_bytes);
+      if (!h || h.value().visibility != "public") return true;
+      if (kind && h.value().kind != *kind) return true;
+      const Header& hd = h.value();
+      const CityProfile* city = cities.find(hd.origin);
+      results.push_back({{"seq", view.local},
+                         {"origin", node_id(hd.origin)},
+                         {"city", city ? json(city->name) : json()},
+                         {"kind", kind_name(hd.kind)},
+                         {"id", hd.id},
+                         {"version", hd.version},
+                         {"retracted", hd.tombstone},
+                         {"published", iso8601_utc(hd.ts)}});
+      return true;
+    });
+    return 0;
+  });
+  return json_response(200, {{"results", results}, {"last_seq", last}, {"more", more}});
 }
 
 HttpResponse HttpApi::cities(const std::vector<std::pair<std::string, std::string>>& raw) {

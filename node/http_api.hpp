@@ -31,6 +31,7 @@ class HttpApi {
   net::HttpResponse record(const std::string& collection, const std::string& origin, const std::string& id,
                            const std::string& sub, const RawParams& params, const std::string& if_none_match);
   net::HttpResponse cities(const RawParams& params);
+  net::HttpResponse changes(const RawParams& params);
 
   DataDir& dir_;
   std::function<const SearchIndex*()> search_;

@@ -14,11 +14,13 @@
 #include <optional>
 #include <random>
 #include <set>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "node/entitlements.hpp"
 #include "node/http_api.hpp"
+#include "node/metrics.hpp"
 #include "node/network_view.hpp"
 #include "node/search_index.hpp"
 #include "node/peer_registry.hpp"
@@ -200,6 +202,9 @@ struct SyncNode::Impl {
   void schedule_index();
   void index_committed(bool ok);
   std::optional<HttpApi> api;
+  RequestMetrics http_metrics;
+  net::HttpResponse route_http(const net::HttpRequest& req);
+  std::string metrics_text();
   asio::steady_timer tick;
   asio::signal_set signals;
   asio::local::datagram_protocol::socket notices;  // the CLI's "store changed" datagrams
@@ -851,6 +856,49 @@ void SyncNode::Impl::save_states() {
 }
 
 net::HttpResponse SyncNode::Impl::http(const net::HttpRequest& req) {
+  auto start = Clock::now();
+  net::HttpResponse res = route_http(req);
+  std::string_view target = req.target;
+  http_metrics.observe(RequestMetrics::route_of(target.substr(0, target.find('?'))), res.status,
+                       std::chrono::duration<double>(Clock::now() - start).count());
+  return res;
+}
+
+std::string SyncNode::Impl::metrics_text() {
+  std::ostringstream out;
+  out << "# HELP agora_records Records held, latest live versions by kind (all visibilities).\n# TYPE agora_records gauge\n";
+  uint64_t log_length = 0;
+  std::vector<storage::OriginHead> heads;
+  dir.store().read([&](const storage::StoreReader& r) {
+    for (int k = 1; k <= kKindCount; ++k)
+      out << "agora_records{kind=\"" << kind_name(Kind(k)) << "\"} " << r.count_latest(Kind(k)) << "\n";
+    log_length = r.last_local();
+    heads = r.heads();
+    return 0;
+  });
+  out << "# HELP agora_log_records Records in this node's log.\n# TYPE agora_log_records gauge\n"
+      << "agora_log_records " << log_length << "\n";
+  out << "# HELP agora_peers Peers this node lists.\n# TYPE agora_peers gauge\nagora_peers " << peers.size() << "\n";
+  out << "# HELP agora_peers_connected Peers with an authenticated connection.\n# TYPE agora_peers_connected gauge\n"
+      << "agora_peers_connected " << ready.size() << "\n";
+  // Sync lag: records this node holds that a peer is not known to hold yet.
+  out << "# HELP agora_peer_records_behind Records the peer lacks of what this node holds.\n"
+         "# TYPE agora_peer_records_behind gauge\n";
+  for (const auto& [key, peer] : peers) {
+    PeerState st = states[key];
+    if (auto it = ready.find(key); it != ready.end()) st.remote_heads = it->second->stats().remote_heads;
+    uint64_t behind = 0;
+    for (const auto& h : heads) {
+      uint64_t theirs = st.remote_heads.count(h.origin) ? st.remote_heads[h.origin] : 0;
+      if (h.seq > theirs) behind += h.seq - theirs;
+    }
+    out << "agora_peer_records_behind{peer=\"" << node_id(key).substr(0, 12) << "\"} " << behind << "\n";
+  }
+  out << http_metrics.prometheus();
+  return out.str();
+}
+
+net::HttpResponse SyncNode::Impl::route_http(const net::HttpRequest& req) {
   if (api)
     if (auto r = api->handle(req)) return std::move(*r);
   if (req.method != "GET" && req.method != "HEAD")
@@ -860,6 +908,7 @@ net::HttpResponse SyncNode::Impl::http(const net::HttpRequest& req) {
     json j = {{"status", "ok"}, {"node", node_id(dir.id())}, {"peers_connected", ready.size()}};
     return {200, "application/json", j.dump(), {}};
   }
+  if (path == "/metrics") return {200, "text/plain; version=0.0.4", metrics_text(), {}};
   if (path == "/api/v1/network") {
     // Live connection states override the ones last saved.
     std::map<PublicKey, PeerState> live = states;

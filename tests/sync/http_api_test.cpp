@@ -132,3 +132,42 @@ TEST_CASE("a practice by origin and id: latest, a version, its history, ETags, a
   CHECK(cities["items"][0]["practices"] == 1);  // the private one is not counted
   CHECK(get_json(lyon, "/api/v1/plans")["total"] == 0);
 }
+
+TEST_CASE("the changes feed follows public versions without gaps or repeats, and /metrics counts requests",
+          "[http][api]") {
+  ServedNode turin("Turin", "IT");
+  publish(turin, {{"kind", "practice"}, {"id", "one"}, {"title", "One"}, {"summary", "s"}, {"language", "it"},
+                  {"themes", {"housing"}}});
+  publish(turin, {{"kind", "practice"}, {"id", "hidden"}, {"title", "Hidden"}, {"summary", "s"}, {"language", "it"},
+                  {"themes", {"housing"}}, {"visibility", "private"}});
+  turin.serve();
+  json feed = get_json(turin, "/api/v1/changes?kind=practice");
+  REQUIRE(feed["results"].size() == 1);
+  CHECK(feed["results"][0]["id"] == "one");
+  CHECK(feed["more"] == false);
+  uint64_t last = feed["last_seq"];
+  CHECK(get_json(turin, "/api/v1/changes?since=" + std::to_string(last))["results"].empty());
+
+  publish(turin, {{"kind", "practice"}, {"id", "two"}, {"title", "Two"}, {"summary", "s"}, {"language", "it"},
+                  {"themes", {"housing"}}});
+  REQUIRE(turin.agora({"retract", "one"}).exit_code == 0);
+  json next = get_json(turin, "/api/v1/changes?since=" + std::to_string(last));
+  REQUIRE(next["results"].size() == 2);
+  CHECK(next["results"][0]["id"] == "two");
+  CHECK(next["results"][1]["id"] == "one");
+  CHECK(next["results"][1]["retracted"] == true);
+  json paged = get_json(turin, "/api/v1/changes?limit=1");
+  CHECK(paged["results"].size() == 1);
+  CHECK(paged["more"] == true);
+  get_json(turin, "/api/v1/changes?since=-1", 400);
+  get_json(turin, "/api/v1/changes?kind=gossip", 400);
+
+  auto metrics = http_get(turin.http_url, "/metrics");
+  REQUIRE(metrics.status == 200);
+  CHECK(metrics.content_type.starts_with("text/plain"));
+  CHECK(metrics.body.find("agora_records{kind=\"practice\"} 2") != std::string::npos);  // two, hidden (one is retracted)
+  CHECK(metrics.body.find("agora_http_requests_total{route=\"/api/v1/changes\",status=\"200\"} 4") != std::string::npos);
+  CHECK(metrics.body.find("agora_http_requests_total{route=\"/api/v1/changes\",status=\"400\"} 2") != std::string::npos);
+  CHECK(metrics.body.find("agora_http_request_seconds_bucket{route=\"/api/v1/changes\",le=\"+Inf\"} 6") !=
+        std::string::npos);
+}
