@@ -140,6 +140,11 @@ Result<std::vector<std::pair<std::string, std::string>>> parse_query_string(std:
 HttpApi::HttpApi(DataDir& dir, std::function<const SearchIndex*()> search, ApiLimits limits)
     : dir_(dir), search_(std::move(search)), limits_(limits) {}
 
+void HttpApi::invalidate() {
+  cache_.clear();
+  cache_index_.clear();
+}
+
 std::optional<HttpResponse> HttpApi::handle(const HttpRequest& req) {
   std::string_view target = req.target;
   std::string_view path = target.substr(0, target.find('?'));
@@ -168,7 +173,23 @@ std::optional<HttpResponse> HttpApi::handle(const HttpRequest& req) {
   if (!raw) return finish(error(400, raw.error().message, raw.error().path));
   std::vector<std::string> seg = split_path(*decoded_path);  // "api", "v1", ...
   try {
-    if (seg.size() == 3 && (seg[2] == "practices" || seg[2] == "plans")) return finish(list(seg[2], raw.value()));
+    if (seg.size() == 3 && (seg[2] == "practices" || seg[2] == "plans")) {
+      std::string key(target);
+      if (auto hit = cache_index_.find(key); hit != cache_index_.end()) {
+        cache_.splice(cache_.begin(), cache_, hit->second);  // most recently used first
+        return finish(hit->second->second);
+      }
+      HttpResponse r = list(seg[2], raw.value());
+      if (r.status == 200) {
+        cache_.emplace_front(key, r);
+        cache_index_[key] = cache_.begin();
+        if (cache_.size() > kCacheEntries) {
+          cache_index_.erase(cache_.back().first);
+          cache_.pop_back();
+        }
+      }
+      return finish(r);
+    }
     if (seg.size() >= 5 && seg.size() <= 6 && (seg[2] == "practices" || seg[2] == "plans"))
       return finish(record(seg[2], seg[3], seg[4], seg.size() == 6 ? seg[5] : "", raw.value(), req.if_none_match));
     if (seg.size() == 3 && seg[2] == "cities") return finish(cities(raw.value()));

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <functional>
+#include <list>
+#include <unordered_map>
 
 #include "node/data_dir.hpp"
 #include "node/net/transport.hpp"
@@ -24,6 +26,8 @@ class HttpApi {
 
   // nullopt: not an API route (the caller answers it, or 404).
   std::optional<net::HttpResponse> handle(const net::HttpRequest& req);
+  // The store or the index changed: answers cached before are stale.
+  void invalidate();
 
  private:
   using RawParams = std::vector<std::pair<std::string, std::string>>;
@@ -36,6 +40,11 @@ class HttpApi {
   DataDir& dir_;
   std::function<const SearchIndex*()> search_;
   ApiLimits limits_;
+  // List answers by request target, until the next change: researchers and dashboards
+  // repeat the same queries, and facets over a large match set are the costly part.
+  static constexpr size_t kCacheEntries = 256;
+  std::list<std::pair<std::string, net::HttpResponse>> cache_;
+  std::unordered_map<std::string, std::list<std::pair<std::string, net::HttpResponse>>::iterator> cache_index_;
 };
 
 // Splits and percent-decodes a query string; the error names the offending parameter.

@@ -18,7 +18,8 @@ using nlohmann::json;
 
 namespace {
 
-constexpr const char* kFormat = "1";
+// 2: text indexed without positions (no phrase queries; a third of the size).
+constexpr const char* kFormat = "2";
 
 // Value slots.
 enum Slot : Xapian::valueno {
@@ -109,8 +110,7 @@ struct SearchIndex::Impl {
     tg.set_stemmer(stemmer_for(language));
     tg.set_stemming_strategy(Xapian::TermGenerator::STEM_SOME);
     std::string title = body.value("title", "");
-    tg.index_text(fold_text(title), 3);
-    tg.increase_termpos();
+    tg.index_text_without_positions(fold_text(title), 3);
     std::string text;
     append_text(text, body.value("summary", json()));
     append_text(text, body.value("body", json()));
@@ -119,9 +119,8 @@ struct SearchIndex::Impl {
       if (o.is_object()) append_text(text, o.value("indicator", json()));
     for (const auto& item : body.value("items", json::array()))  // plans
       if (item.is_object()) append_text(text, item.value("action", json()));
-    tg.index_text(fold_text(text));
-    tg.increase_termpos();
-    if (city) tg.index_text(fold_text(city->name + " " + city->country + " " + city->region));
+    tg.index_text_without_positions(fold_text(text));
+    if (city) tg.index_text_without_positions(fold_text(city->name + " " + city->country + " " + city->region));
 
     doc.add_boolean_term("Q" + key);
     doc.add_boolean_term("K" + std::string(kind_name(h.kind)));

@@ -626,6 +626,7 @@ void SyncNode::Impl::schedule_index() {
 
 void SyncNode::Impl::index_committed(bool ok) {
   index_queued = false;
+  if (api) api->invalidate();
   try {
     if (!index_reader)
       index_reader = SearchIndex::open_readonly(dir);
