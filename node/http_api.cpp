@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "node/embedded.hpp"
 #include "node/record_view.hpp"
 #include "protocol/hex.hpp"
 #include "protocol/utf8.hpp"
@@ -193,6 +194,10 @@ std::optional<HttpResponse> HttpApi::handle(const HttpRequest& req) {
     if (seg.size() >= 5 && seg.size() <= 6 && (seg[2] == "practices" || seg[2] == "plans"))
       return finish(record(seg[2], seg[3], seg[4], seg.size() == 6 ? seg[5] : "", raw.value(), req.if_none_match));
     if (seg.size() == 3 && seg[2] == "cities") return finish(cities(raw.value()));
+    if (seg.size() == 3 && seg[2] == "openapi.json") {
+      Params none(raw.value(), {});
+      return finish(HttpResponse{200, "application/json", std::string(embedded::openapi_json()), {}});
+    }
     if (seg.size() == 3 && seg[2] == "changes") return finish(changes(raw.value()));
   } catch (const BadParam& e) {
     return finish(error(400, e.message, e.param));

@@ -17,7 +17,10 @@ std::string RequestMetrics::route_of(std::string_view path) {
                                  "/api/v1/plans",
                                  "/api/v1/cities",
                                  "/api/v1/network",
-                                 "/api/v1/changes"};
+                                 "/api/v1/changes",
+                                 "/api/v1/openapi.json",
+                                 "/app.js",
+                                 "/style.css"};
   for (const char* k : kKnown)
     if (path == k) return k;
   return "other";  // unknown paths share one label: no unbounded label sets

@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "node/entitlements.hpp"
+#include "node/embedded.hpp"
 #include "node/http_api.hpp"
 #include "node/metrics.hpp"
 #include "node/network_view.hpp"
@@ -908,6 +909,14 @@ net::HttpResponse SyncNode::Impl::route_http(const net::HttpRequest& req) {
   if (path == "/health") {
     json j = {{"status", "ok"}, {"node", node_id(dir.id())}, {"peers_connected", ready.size()}};
     return {200, "application/json", j.dump(), {}};
+  }
+  std::string_view type;
+  if (std::string_view file = embedded::web_file(path, type); !file.empty()) {
+    // The page loads nothing from elsewhere: city networks and these machines are offline.
+    net::HttpResponse page{200, std::string(type), std::string(file), {}};
+    page.headers.emplace_back("Content-Security-Policy", "default-src 'self'; style-src 'self'; script-src 'self'");
+    page.headers.emplace_back("X-Content-Type-Options", "nosniff");
+    return page;
   }
   if (path == "/metrics") return {200, "text/plain; version=0.0.4", metrics_text(), {}};
   if (path == "/api/v1/network") {

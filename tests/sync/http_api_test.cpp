@@ -1,6 +1,8 @@
 // The researchers' HTTP API through a real `agora serve` on loopback.
 #include <catch2/catch.hpp>
 
+#include <set>
+
 #include "http_client.hpp"
 #include "sync/served_node.hpp"
 
@@ -170,4 +172,54 @@ TEST_CASE("the changes feed follows public versions without gaps or repeats, and
   CHECK(metrics.body.find("agora_http_requests_total{route=\"/api/v1/changes\",status=\"400\"} 2") != std::string::npos);
   CHECK(metrics.body.find("agora_http_request_seconds_bucket{route=\"/api/v1/changes\",le=\"+Inf\"} 6") !=
         std::string::npos);
+}
+
+TEST_CASE("openapi.json describes exactly the routes the server has, and the browsing page is served offline",
+          "[http][api][web]") {
+  ServedNode lyon("Lyon", "FR");
+  publish(lyon, {{"kind", "practice"}, {"id", "mediateurs"}, {"title", "Médiateurs"}, {"summary", "s"},
+                 {"language", "fr"}, {"themes", {"employment"}}});
+  lyon.serve();
+  json spec = get_json(lyon, "/api/v1/openapi.json");
+  CHECK(spec["openapi"].get<std::string>().starts_with("3."));
+  std::set<std::string> documented;
+  for (const auto& [path, ops] : spec["paths"].items()) {
+    documented.insert(path);
+    std::string target = path;
+    for (auto [from, to] : {std::pair<std::string, std::string>{"{origin}", lyon.id}, {"{id}", "mediateurs"}})
+      if (auto at = target.find(from); at != std::string::npos) target.replace(at, from.size(), to);
+    auto r = http_get(lyon.http_url, target);
+    INFO(path << " -> " << r.status << " " << r.body);
+    bool route_exists = r.status != 404 || json::parse(r.body)["param"] != "path";
+    CHECK(route_exists);
+  }
+  // Every route the server answers is documented.
+  std::set<std::string> served = {"/health",
+                                  "/metrics",
+                                  "/api/v1/openapi.json",
+                                  "/api/v1/practices",
+                                  "/api/v1/plans",
+                                  "/api/v1/practices/{origin}/{id}",
+                                  "/api/v1/practices/{origin}/{id}/history",
+                                  "/api/v1/plans/{origin}/{id}",
+                                  "/api/v1/plans/{origin}/{id}/history",
+                                  "/api/v1/cities",
+                                  "/api/v1/network",
+                                  "/api/v1/changes"};
+  CHECK(documented == served);
+
+  auto page = http_get(lyon.http_url, "/");
+  REQUIRE(page.status == 200);
+  CHECK(page.content_type.starts_with("text/html"));
+  CHECK(page.body.find("<script src=\"/app.js\">") != std::string::npos);
+  CHECK(page.headers["content-security-policy"].find("default-src 'self'") != std::string::npos);
+  CHECK(page.body.find("http://") == std::string::npos);  // nothing from the internet
+  CHECK(page.body.find("https://") == std::string::npos);
+  auto js = http_get(lyon.http_url, "/app.js");
+  CHECK(js.status == 200);
+  CHECK(js.content_type.starts_with("text/javascript"));
+  CHECK(js.body.find("/api/v1/practices") != std::string::npos);
+  CHECK(http_get(lyon.http_url, "/style.css").status == 200);
+  for (std::string traversal : {"/../node.key", "/%2e%2e/node.key", "/web/../../node.key", "/node.key"})
+    CHECK(http_get(lyon.http_url, traversal).status == 404);
 }

@@ -1,0 +1,141 @@
+// The browsing page: everything comes from this node's /api/v1 (nothing from the internet).
+'use strict';
+const $ = (id) => document.getElementById(id);
+const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+const state = { q: '', filters: {}, next: null };
+
+async function api(path) {
+  const res = await fetch(path, { headers: { Accept: 'application/json' } });
+  const body = await res.json();
+  if (!res.ok) throw new Error(body.error + (body.param ? ' (' + body.param + ')' : ''));
+  return body;
+}
+
+function listUrl(cursor) {
+  const p = new URLSearchParams();
+  if (state.q) p.set('q', state.q);
+  for (const [k, v] of Object.entries(state.filters)) p.set(k, v);
+  if (cursor) p.set('cursor', cursor);
+  return '/api/v1/practices?' + p.toString();
+}
+
+function renderFacets(facets) {
+  const names = { theme: 'Theme', city: 'City', commitment: 'Commitment' };
+  const param = { theme: 'theme', city: 'city', commitment: 'ref' };
+  let html = '';
+  for (const facet of ['theme', 'city', 'commitment']) {
+    const values = Object.entries((facets || {})[facet] || {}).sort((a, b) => b[1] - a[1]).slice(0, 15);
+    if (!values.length) continue;
+    html += `<h3>${names[facet]}</h3>`;
+    for (const [value, count] of values) {
+      const checked = facet === 'commitment'
+        ? state.filters.framework + ':' + state.filters.ref === value
+        : state.filters[param[facet]] === value;
+      html += `<label><input type="checkbox" data-facet="${facet}" data-value="${esc(value)}" ${checked ? 'checked' : ''}> ${esc(value)} <span class="count">(${count})</span></label>`;
+    }
+  }
+  $('facets').innerHTML = html || '<p>No filters.</p>';
+  for (const box of $('facets').querySelectorAll('input')) {
+    box.addEventListener('change', () => {
+      const { facet, value } = box.dataset;
+      if (facet === 'commitment') {
+        const [fw, ref] = value.split(':');
+        if (box.checked) { state.filters.framework = fw; state.filters.ref = ref; } else { delete state.filters.framework; delete state.filters.ref; }
+      } else if (box.checked) state.filters[param[facet]] = value; else delete state.filters[param[facet]];
+      search();
+    });
+  }
+}
+
+function renderItems(items, append) {
+  const html = items.map((it) => `<li class="result">
+      <a href="#/practice/${encodeURIComponent(it.origin)}/${encodeURIComponent(it.id)}">${esc(it.title)}</a>
+      <div class="meta">${esc(it.city)} (${esc(it.country)}) · ${esc((it.themes || []).join(', '))} · v${it.version} · ${esc(it.language)}</div>
+      <div class="snippet">${it.snippet !== undefined ? it.snippet : esc((it.summary || '').slice(0, 200))}</div>
+    </li>`).join('');
+  if (append) $('results').insertAdjacentHTML('beforeend', html); else $('results').innerHTML = html;
+}
+
+async function search(more) {
+  try {
+    const page = await api(listUrl(more ? state.next : null));
+    state.next = page.next;
+    renderItems(page.items, more);
+    if (!more) renderFacets(page.facets);
+    $('summary').textContent = `${page.total} practice${page.total === 1 ? '' : 's'}` + (state.q ? ` matching “${state.q}”` : '');
+    $('more').hidden = !page.next;
+  } catch (e) {
+    $('summary').innerHTML = `<span class="error">${esc(e.message)}</span>`;
+  }
+}
+
+async function showRecord(origin, id) {
+  const view = $('record-view');
+  try {
+    const [item, history] = await Promise.all([
+      api(`/api/v1/practices/${encodeURIComponent(origin)}/${encodeURIComponent(id)}`),
+      api(`/api/v1/practices/${encodeURIComponent(origin)}/${encodeURIComponent(id)}/history`),
+    ]);
+    const rows = history.items.map((v) => `<tr><td>v${v.version}</td><td>${esc(v.published)}</td><td>${esc(v.title)}</td></tr>`).join('');
+    view.innerHTML = `<article class="record">
+      <h2 id="record-title">${esc(item.title)}</h2>
+      <p class="meta">${esc(item.city)} (${esc(item.country)}) · ${esc(item.language)} · version ${item.version}, ${esc(item.published)}</p>
+      <p>${esc(item.summary)}</p>
+      ${item.themes ? `<p><b>Themes:</b> ${esc(item.themes.join(', '))}</p>` : ''}
+      ${item.frameworks ? `<p><b>Commitments:</b> ${esc(item.frameworks.map((f) => f.framework + ' ' + f.ref).join(', '))}</p>` : ''}
+      ${item.partners ? `<p><b>Partners:</b> ${esc(item.partners.join(', '))}</p>` : ''}
+      <h3>Version history</h3><table class="versions"><tr><th>version</th><th>published</th><th>title</th></tr>${rows}</table>
+      <p><a href="#/">← back to the results</a></p></article>`;
+  } catch (e) {
+    view.innerHTML = `<p class="error">${esc(e.message)}</p>`;
+  }
+}
+
+async function showNetwork() {
+  const view = $('network-view');
+  try {
+    const net = await api('/api/v1/network');
+    const nodes = net.cities;
+    const r = 160, cx = 220, cy = 200;
+    const pos = {};
+    nodes.forEach((n, i) => { const a = (2 * Math.PI * i) / Math.max(nodes.length, 1); pos[n.node] = [cx + r * Math.cos(a), cy + r * Math.sin(a)]; });
+    let svg = '';
+    for (const t of net.twins) {
+      const [a, b] = t.cities.map((c) => pos[c.node]);
+      if (a && b) svg += `<line x1="${a[0]}" y1="${a[1]}" x2="${b[0]}" y2="${b[1]}" stroke="#c05" stroke-width="2"><title>twins: ${esc(t.topics.join(', '))}</title></line>`;
+    }
+    for (const c of net.coalitions) {
+      const lead = pos[c.lead.node];
+      for (const m of c.members) {
+        const p = pos[m.node];
+        if (lead && p && m.node !== c.lead.node) svg += `<line x1="${lead[0]}" y1="${lead[1]}" x2="${p[0]}" y2="${p[1]}" stroke="#27a" stroke-dasharray="4"><title>${esc(c.name)}</title></line>`;
+      }
+    }
+    for (const n of nodes) {
+      const [x, y] = pos[n.node];
+      svg += `<circle cx="${x}" cy="${y}" r="6" fill="#20416b"></circle><text x="${x + 9}" y="${y + 4}" font-size="12">${esc(n.city || n.node.slice(0, 8))}</text>`;
+    }
+    const coalitions = net.coalitions.map((c) => `<li><b>${esc(c.name)}</b> ${esc(c.title || '')} — lead ${esc(c.lead.city)}, framework ${esc(c.framework || '')}; members: ${esc(c.members.map((m) => m.city).join(', '))}</li>`).join('');
+    const twins = net.twins.map((t) => `<li>${esc(t.cities[0].city)} – ${esc(t.cities[1].city)} ${t.topics.length ? '(' + esc(t.topics.join(', ')) + ')' : ''}</li>`).join('');
+    view.innerHTML = `<h2>Network</h2><svg id="network-svg" width="520" height="400" role="img" aria-label="network graph">${svg}</svg>
+      <h3>Coalitions</h3><ul>${coalitions || '<li>none declared</li>'}</ul><h3>Twin cities</h3><ul>${twins || '<li>none declared</li>'}</ul>`;
+  } catch (e) {
+    view.innerHTML = `<p class="error">${esc(e.message)}</p>`;
+  }
+}
+
+function route() {
+  const hash = location.hash || '#/';
+  const parts = hash.slice(2).split('/').map(decodeURIComponent);
+  $('search-view').hidden = parts[0] !== '';
+  $('record-view').hidden = parts[0] !== 'practice';
+  $('network-view').hidden = parts[0] !== 'network';
+  if (parts[0] === 'practice') showRecord(parts[1], parts[2]);
+  else if (parts[0] === 'network') showNetwork();
+}
+
+$('search-form').addEventListener('submit', (e) => { e.preventDefault(); state.q = $('q').value.trim(); search(); });
+$('more').addEventListener('click', () => search(true));
+window.addEventListener('hashchange', route);
+route();
+search();
