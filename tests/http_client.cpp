@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <functional>
 
 namespace agora::test {
 
@@ -45,6 +46,29 @@ HttpReply http_request(const std::string& base_url, const std::string& method, c
     reply.headers[name] = std::string(f.value());
   }
   return reply;
+}
+
+std::string raw_http(const std::string& base_url, const std::string& bytes, std::chrono::milliseconds wait) {
+  std::string rest = base_url.substr(base_url.find("//") + 2);
+  rest = rest.substr(0, rest.find('/'));
+  boost::asio::io_context io;
+  tcp::resolver resolver(io);
+  beast::tcp_stream stream(io);
+  stream.connect(resolver.resolve(rest.substr(0, rest.rfind(':')), rest.substr(rest.rfind(':') + 1)));
+  beast::error_code ec;
+  boost::asio::write(stream.socket(), boost::asio::buffer(bytes), ec);  // the server may close early
+  // Beast's timeouts apply to asynchronous reads only.
+  std::string out;
+  char buf[4096];
+  std::function<void()> read = [&] {
+    stream.socket().async_read_some(boost::asio::buffer(buf), [&](beast::error_code e, size_t n) {
+      out.append(buf, n);
+      if (!e) read();
+    });
+  };
+  read();
+  io.run_for(wait);
+  return out;
 }
 
 }  // namespace agora::test

@@ -1,6 +1,7 @@
 // A blocking HTTP/1.1 client against a node on loopback, for tests (Beast stays in the .cpp).
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <string>
 
@@ -15,6 +16,10 @@ struct HttpReply {
 // base_url: http://HOST:PORT/ (as `serve` prints it); target: "/api/v1/...", sent as is.
 HttpReply http_request(const std::string& base_url, const std::string& method, const std::string& target,
                        const std::map<std::string, std::string>& headers = {});
+// Sends bytes as they are and returns whatever comes back until the server closes (or
+// `wait` passes): for malformed and hostile requests.
+std::string raw_http(const std::string& base_url, const std::string& bytes, std::chrono::milliseconds wait);
+
 inline HttpReply http_get(const std::string& base_url, const std::string& target) {
   return http_request(base_url, "GET", target);
 }

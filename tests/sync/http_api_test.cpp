@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <set>
+#include <thread>
 
 #include "http_client.hpp"
 #include "sync/served_node.hpp"
@@ -222,4 +223,27 @@ TEST_CASE("openapi.json describes exactly the routes the server has, and the bro
   CHECK(http_get(lyon.http_url, "/style.css").status == 200);
   for (std::string traversal : {"/../node.key", "/%2e%2e/node.key", "/web/../../node.key", "/node.key"})
     CHECK(http_get(lyon.http_url, traversal).status == 404);
+}
+
+TEST_CASE("hostile HTTP requests get a 4xx and the node keeps serving", "[http][hostile]") {
+  ServedNode node("Malmo", "SE");
+  node.serve();
+  using std::chrono::milliseconds;
+  auto status_of = [](const std::string& reply) { return reply.substr(0, std::min<size_t>(12, reply.size())); };
+  // A 1 MB query string, a flood of headers, a malformed request line.
+  std::string huge = "GET /api/v1/practices?q=" + std::string(1 << 20, 'a') + " HTTP/1.1\r\nHost: x\r\n\r\n";
+  CHECK(status_of(raw_http(node.http_url, huge, milliseconds(5000))) == "HTTP/1.1 431");
+  std::string flood = "GET /health HTTP/1.1\r\nHost: x\r\n";
+  for (int i = 0; i < 2000; ++i) flood += "X-Flood-" + std::to_string(i) + ": yes\r\n";
+  CHECK(status_of(raw_http(node.http_url, flood + "\r\n", milliseconds(5000))) == "HTTP/1.1 431");
+  CHECK(status_of(raw_http(node.http_url, "BLAH\r\n\r\n", milliseconds(5000))) == "HTTP/1.1 400");
+  CHECK(http_request(node.http_url, "DELETE", "/api/v1/practices").status == 405);
+  // A slow client holding a half-sent request does not block anyone else.
+  std::thread slow([&] { raw_http(node.http_url, "GET /health HTTP/1.1\r\nHost:", milliseconds(3000)); });
+  std::this_thread::sleep_for(milliseconds(200));
+  auto start = std::chrono::steady_clock::now();
+  CHECK(http_get(node.http_url, "/health").status == 200);
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));
+  slow.join();
+  CHECK(json::parse(http_get(node.http_url, "/health").body)["status"] == "ok");
 }
