@@ -1,0 +1,187 @@
+// The browsing page driven in headless Chromium over the DevTools protocol (Beast
+// WebSocket, no npm): search, filter by a facet, open a practice; saves a screenshot.
+#include <catch2/catch.hpp>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <thread>
+
+#include "sync/served_node.hpp"
+
+using namespace agora::test;
+using nlohmann::json;
+namespace beast = boost::beast;
+using tcp = boost::asio::ip::tcp;
+
+namespace {
+
+// Headless Chromium with its DevTools endpoint on a free loopback port.
+class Browser {
+ public:
+  explicit Browser(const TempDir& tmp) {
+    std::string log = tmp.str("chromium.log");
+    pid_ = fork();
+    if (pid_ == 0) {
+      int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      dup2(fd, 2);
+      dup2(fd, 1);
+      std::string profile = "--user-data-dir=" + tmp.str("profile");
+      execlp("chromium", "chromium", "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
+             "--disable-extensions", "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0",
+             "--window-size=1200,900", profile.c_str(), "about:blank", static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    std::regex listening(R"(DevTools listening on ws://127\.0\.0\.1:(\d+)/)");
+    bool up = wait_until(
+        [&] {
+          std::ifstream in(log);
+          std::string text((std::istreambuf_iterator<char>(in)), {});
+          std::smatch m;
+          if (!std::regex_search(text, m, listening)) return false;
+          port_ = m[1];
+          return true;
+        },
+        std::chrono::seconds(30));
+    if (!up) throw std::runtime_error("chromium did not start");
+  }
+  ~Browser() {
+    if (ws_) {
+      beast::error_code ec;
+      ws_->next_layer().close(ec);
+    }
+    ::kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+
+  // Opens a tab on url and attaches to it.
+  void open(const std::string& url) {
+    std::string target = http("PUT", "/json/new?" + url);
+    std::string ws_url = json::parse(target)["webSocketDebuggerUrl"];
+    std::string path = ws_url.substr(ws_url.find('/', 5));
+    ws_.emplace(io_);
+    auto endpoints = tcp::resolver(io_).resolve("127.0.0.1", port_);
+    boost::asio::connect(ws_->next_layer(), endpoints);
+    ws_->read_message_max(64 << 20);
+    ws_->handshake("127.0.0.1:" + port_, path);
+  }
+
+  json call(const std::string& method, const json& params = json::object()) {
+    int id = ++next_id_;
+    ws_->write(boost::asio::buffer(json{{"id", id}, {"method", method}, {"params", params}}.dump()));
+    for (;;) {
+      beast::flat_buffer buf;
+      ws_->read(buf);
+      json m = json::parse(beast::buffers_to_string(buf.data()));
+      if (m.value("id", 0) != id) continue;  // events
+      if (m.contains("error")) throw std::runtime_error(method + ": " + m["error"].dump());
+      return m["result"];
+    }
+  }
+  json eval(const std::string& js) {
+    json r = call("Runtime.evaluate", {{"expression", js}, {"returnByValue", true}, {"awaitPromise", true}});
+    if (r.contains("exceptionDetails")) throw std::runtime_error("page script failed: " + r["exceptionDetails"].dump());
+    return r["result"].value("value", json());
+  }
+  bool wait_for(const std::string& condition) {
+    return wait_until([&] { return eval("!!(" + condition + ")") == true; }, std::chrono::seconds(20));
+  }
+
+ private:
+  std::string http(const std::string& method, const std::string& target) {
+    beast::tcp_stream s(io_);
+    s.connect(tcp::resolver(io_).resolve("127.0.0.1", port_));
+    beast::http::request<beast::http::empty_body> req(beast::http::string_to_verb(method), target, 11);
+    req.set(beast::http::field::host, "127.0.0.1");
+    beast::http::write(s, req);
+    beast::flat_buffer buf;
+    beast::http::response<beast::http::string_body> res;
+    beast::http::read(s, buf, res);  // by Content-Length: DevTools keeps the connection open
+    return res.body();
+  }
+
+  boost::asio::io_context io_;
+  pid_t pid_ = -1;
+  std::string port_;
+  std::optional<beast::websocket::stream<tcp::socket>> ws_;
+  int next_id_ = 0;
+};
+
+std::string base64_decode(const std::string& in) {
+  static const std::string chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    auto pos = chars.find(c);
+    if (pos == std::string::npos) continue;  // padding
+    acc = acc << 6 | static_cast<uint32_t>(pos);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>(acc >> bits & 0xff));
+    }
+  }
+  return out;
+}
+
+void publish(const ServedNode& node, const json& input) {
+  auto r = node.agora({"publish", "-"}, input.dump());
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+}
+
+}  // namespace
+
+TEST_CASE("a researcher searches, filters and opens a practice in the browsing page", "[web]") {
+  ServedNode cph("København", "DK");
+  publish(cph, {{"kind", "practice"}, {"id", "jobspor"}, {"title", "Jobspor for nyankomne"},
+                {"summary", "Et program der styrker beskæftigelse blandt flygtninge."}, {"language", "da"},
+                {"themes", {"employment", "language"}}});
+  publish(cph, {{"kind", "practice"}, {"id", "jobspor"}, {"title", "Jobspor for nyankomne og familier"},
+                {"summary", "Et program der styrker beskæftigelse blandt flygtninge og deres familier."},
+                {"language", "da"}, {"themes", {"employment", "language"}}});
+  publish(cph, {{"kind", "practice"}, {"id", "sprogcafe"}, {"title", "Sprogcafé"},
+                {"summary", "Frivillige taler dansk med nye borgere; beskæftigelse følger."}, {"language", "da"},
+                {"themes", {"language"}}});
+  cph.serve();
+  TempDir tmp;
+  Browser browser(tmp);
+  browser.open(cph.http_url);
+  REQUIRE(browser.wait_for("document.querySelectorAll('#results li').length == 2"));
+
+  // Search in Danish with an inflected form.
+  browser.eval("document.getElementById('q').value = 'beskæftigelsen'; "
+               "document.getElementById('search-form').requestSubmit(); true");
+  REQUIRE(browser.wait_for("document.querySelectorAll('#results li mark').length == 2"));
+  CHECK(browser.eval("document.getElementById('summary').textContent").get<std::string>().starts_with("2 practices"));
+
+  // Filter by the employment facet: one result left.
+  REQUIRE(browser.wait_for("document.querySelector('#facets input[data-value=\"employment\"]')"));
+  browser.eval("document.querySelector('#facets input[data-value=\"employment\"]').click(); true");
+  REQUIRE(browser.wait_for("document.querySelectorAll('#results li').length == 1"));
+
+  // Open it: the practice page with its two versions.
+  browser.eval("document.querySelector('#results li a').click(); true");
+  REQUIRE(browser.wait_for("document.getElementById('record-title')"));
+  CHECK(browser.eval("document.getElementById('record-title').textContent") == "Jobspor for nyankomne og familier");
+  REQUIRE(browser.wait_for("document.querySelectorAll('.versions tr').length == 3"));  // header + 2 versions
+
+  json shot = browser.call("Page.captureScreenshot", {{"format", "png"}});
+  std::string png = base64_decode(shot["data"]);
+  REQUIRE(png.substr(1, 3) == "PNG");
+  std::string path = std::string(AGORA_BUILD_DIR) + "/browsing-page.png";
+  std::ofstream(path, std::ios::binary) << png;
+  CHECK(std::filesystem::file_size(path) > 1000);
+}
