@@ -1,4 +1,6 @@
 // agora search: ranked full-text search over the public practices and plans this node holds.
+#include <unistd.h>
+
 #include <iostream>
 
 #include "cli/cli_support.hpp"
@@ -6,6 +8,33 @@
 #include "node/search_index.hpp"
 
 namespace agora::cli {
+
+namespace {
+// Snippets are HTML (for the API): matches in bold on a terminal, in [brackets] otherwise.
+std::string for_terminal(const std::string& html, bool tty) {
+  static const std::pair<const char*, const char*> kReplace[] = {
+      {"<mark>", nullptr}, {"</mark>", nullptr}, {"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}, {"&amp;", "&"}};
+  std::string out;
+  for (size_t i = 0; i < html.size();) {
+    bool replaced = false;
+    for (const auto& [from, to] : kReplace) {
+      std::string_view f(from);
+      if (html.compare(i, f.size(), f) != 0) continue;
+      if (f == "<mark>")
+        out += tty ? "\033[1m" : "[";
+      else if (f == "</mark>")
+        out += tty ? "\033[0m" : "]";
+      else
+        out += to;
+      i += f.size();
+      replaced = true;
+      break;
+    }
+    if (!replaced) out += html[i++];
+  }
+  return out;
+}
+}  // namespace
 
 void register_search(CLI::App& app, Context& ctx) {
   struct Options {
@@ -89,10 +118,11 @@ void register_search(CLI::App& app, Context& ctx) {
       std::cout << nlohmann::json{{"total", result.total}, {"items", items}}.dump(2) << "\n";
       return;
     }
+    bool tty = isatty(STDOUT_FILENO);
     for (const auto& item : items) {
       std::cout << item.value("kind", "") << "  " << item.value("city", "") << "  " << item.value("id", "") << "  "
                 << item.value("title", "") << "\n";
-      if (!result.terms.empty()) std::cout << "    " << item["snippet"].get<std::string>() << "\n";
+      if (!result.terms.empty()) std::cout << "    " << for_terminal(item["snippet"].get<std::string>(), tty) << "\n";
     }
     std::cout << result.hits.size() << " of " << result.total << " results\n";
   });

@@ -289,3 +289,24 @@ TEST_CASE("kill -9 during import keeps every record it reported as stored", "[cl
   CHECK(status["records"]["practice"] == 20000);
   CHECK(status["log_length"] == 20001);
 }
+
+TEST_CASE("agora search finds inflected words without accents and marks them", "[cli][search]") {
+  TempDir tmp;
+  std::string data = tmp.str("node");
+  REQUIRE(run_agora({"init", "--data", data, "--city", "København", "--country", "DK"}).exit_code == 0);
+  std::string practice = R"({"kind":"practice","id":"jobspor","title":"Jobspor","summary":"Et program der styrker )"
+                         R"(beskæftigelse blandt flygtninge.","language":"da","themes":["employment"]})";
+  REQUIRE(run_agora({"publish", "--data", data, "-"}, practice).exit_code == 0);
+  auto found = run_agora({"search", "--data", data, "beskaeftigelsen"});
+  INFO(found.err);
+  REQUIRE(found.exit_code == 0);
+  CHECK(found.out.find("jobspor") != std::string::npos);
+  CHECK(found.out.find("[beskæftigelse]") != std::string::npos);  // not a terminal: brackets
+  CHECK(run_agora({"search", "--data", data, "Kobenhavn", "--theme", "housing"}).out.find("0 of 0") != std::string::npos);
+  auto typo = run_agora({"search", "--data", data, "x", "--theme", "employmnt"});
+  CHECK(typo.exit_code == 3);
+  CHECK(typo.err.find("did you mean \"employment\"") != std::string::npos);
+  auto json_out = nlohmann::json::parse(run_agora({"search", "--data", data, "--json", "program"}).out);
+  CHECK(json_out["total"] == 1);
+  CHECK(json_out["items"][0]["city"] == "København");
+}
