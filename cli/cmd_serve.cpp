@@ -28,6 +28,7 @@ void register_serve(CLI::App& app, Context& ctx) {
     size_t max_connections = 256, per_ip = 16;
     int handshake_timeout = 10, idle_timeout = 60;
     std::string tls_cert, tls_key, tls_ca;
+    size_t http_max_url_kib = 8, http_max_page = 100;
     size_t max_frame_kib = sync::kMaxFrameBytes / 1024, batch_records = 512, batch_kib = 1024, window = 8;
   };
   auto opts = std::make_shared<Options>();
@@ -59,6 +60,10 @@ void register_serve(CLI::App& app, Context& ctx) {
   key->needs(cert);
   verb->add_option("--tls-ca", opts->tls_ca, "PEM CAs trusted, besides the system's, when dialling wss:// peers")
       ->check(CLI::ExistingFile);
+  verb->add_option("--http-max-url-kib", opts->http_max_url_kib, "longest API request path and query, KiB (414 beyond)")
+      ->check(CLI::Range(size_t{1}, size_t{15}));
+  verb->add_option("--http-max-page", opts->http_max_page, "largest `limit` of the API's list routes")
+      ->check(CLI::Range(size_t{1}, size_t{10000}));
   verb->callback([&ctx, opts] {
     DataDir dir = DataDir::open(DataDir::resolve(ctx.data));
     SyncOptions o;
@@ -74,6 +79,8 @@ void register_serve(CLI::App& app, Context& ctx) {
     o.batch_bytes = opts->batch_kib * 1024;
     o.window = opts->window;
     o.tls = net::TlsSettings{opts->tls_cert, opts->tls_key, opts->tls_ca};
+    o.http_max_target_bytes = opts->http_max_url_kib * 1024;
+    o.http_max_page = opts->http_max_page;
     SyncNode node(dir, o);
     node.run([](const std::string& sync_url, const std::string& http_url) {
       std::cout << "sync " << sync_url << "\nhttp " << http_url << std::endl;

@@ -970,7 +970,8 @@ void SyncNode::run(const std::function<void(const std::string&, const std::strin
   n.restoring = n.dir.restoring();
   if (n.restoring) spdlog::info("restoring: waiting for a peer to send this city's records back");
   n.tls = net::make_tls(n.opt.tls);
-  n.api.emplace(n.dir, [&n]() -> const SearchIndex* { return n.index_reader.get(); });
+  n.api.emplace(n.dir, [&n]() -> const SearchIndex* { return n.index_reader.get(); },
+                ApiLimits{n.opt.http_max_target_bytes, n.opt.http_max_page});
   n.schedule_index();  // catches up with what was written while no node ran
   n.sync_listener = net::Listener::start(
       n.io, n.opt.listen_host, n.opt.listen_port, n.opt.transport, [&n](const net::HttpRequest& r) { return n.http(r); },

@@ -247,3 +247,15 @@ TEST_CASE("hostile HTTP requests get a 4xx and the node keeps serving", "[http][
   slow.join();
   CHECK(json::parse(http_get(node.http_url, "/health").body)["status"] == "ok");
 }
+
+TEST_CASE("HTTP limits are options of agora serve", "[http][limits]") {
+  ServedNode node("Malmo", "SE");
+  node.serve({"--http-max-url-kib", "1", "--http-max-page", "5"});
+  REQUIRE(wait_until([&] { return http_get(node.http_url, "/api/v1/practices").status == 200; }));
+  CHECK(http_get(node.http_url, "/api/v1/practices?q=" + std::string(1100, 'a')).status == 414);
+  CHECK(http_get(node.http_url, "/api/v1/practices?limit=5").status == 200);
+  auto over = http_get(node.http_url, "/api/v1/practices?limit=6");
+  CHECK(over.status == 400);
+  CHECK(json::parse(over.body)["param"] == "limit");
+  CHECK(node.agora({"serve", "--http-max-url-kib", "99"}).exit_code == 2);
+}
