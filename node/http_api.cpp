@@ -338,7 +338,8 @@ HttpResponse HttpApi::record(const std::string& collection, const std::string& o
     } else {
       chosen = std::move(newest);
     }
-    std::string etag = "\"" + to_hex(record_hash(chosen->second.header_bytes)).substr(0, 32) + "\"";
+    // Weak: the same version may travel gzipped or not.
+    std::string etag = "W/\"" + to_hex(record_hash(chosen->second.header_bytes)).substr(0, 32) + "\"";
     HttpResponse res;
     if (!if_none_match.empty() && (if_none_match == etag || if_none_match == "*")) {
       res = HttpResponse{304, "application/json", "", {}};

@@ -3,7 +3,7 @@
 set -euo pipefail
 packages=(build-essential cmake ninja-build pkg-config ccache
   libboost1.81-dev nlohmann-json3-dev liblmdb-dev lmdb-utils catch2 libssl-dev
-  libcli11-dev libspdlog-dev libzstd-dev libxapian-dev
+  libcli11-dev libspdlog-dev libzstd-dev libxapian-dev zlib1g-dev
   openssl chromium)  # openssl: test certificates, verify rate; chromium: the browsing-page test
 missing=()
 for p in "${packages[@]}"; do

@@ -55,6 +55,7 @@ bool is_peer_url(const std::string& url);
 struct HttpRequest {
   std::string method, target, remote;
   std::string if_none_match, origin;  // the request headers the API looks at
+  bool accepts_gzip = false;          // Accept-Encoding names gzip
 };
 struct HttpResponse {
   int status = 200;

@@ -7,6 +7,7 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 #include <openssl/ssl.h>
+#include <zlib.h>
 
 #include <deque>
 
@@ -56,6 +57,23 @@ class TlsContexts {
 std::shared_ptr<TlsContexts> make_tls(const TlsSettings& settings) { return std::make_shared<TlsContexts>(settings); }
 
 namespace {
+
+constexpr size_t kGzipFrom = 1400;  // about one packet: smaller answers gain nothing
+
+std::optional<std::string> gzip(const std::string& in) {
+  z_stream z{};
+  if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return std::nullopt;
+  std::string out(deflateBound(&z, in.size()), '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  int rc = deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  if (rc != Z_STREAM_END) return std::nullopt;
+  return out;
+}
 
 using PlainStream = beast::tcp_stream;
 using TlsStream = beast::ssl_stream<beast::tcp_stream>;
@@ -218,8 +236,17 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
       return;
     }
     HttpRequest request{std::string(req.method_string()), std::string(req.target()), remote_,
-                        std::string(req[http::field::if_none_match]), std::string(req[http::field::origin])};
+                        std::string(req[http::field::if_none_match]), std::string(req[http::field::origin]),
+                        std::string_view(req[http::field::accept_encoding]).find("gzip") != std::string_view::npos};
     HttpResponse r = http_ ? http_(request) : HttpResponse{404, "application/json", R"({"error":"not found","param":null})", {}};
+    // Large text answers travel compressed when the client asks for it.
+    if (request.accepts_gzip && r.body.size() >= kGzipFrom && r.status == 200) {
+      if (auto packed = gzip(r.body)) {
+        r.body = std::move(*packed);
+        r.headers.emplace_back("Content-Encoding", "gzip");
+      }
+    }
+    if (r.body.size() >= kGzipFrom || request.accepts_gzip) r.headers.emplace_back("Vary", "Accept-Encoding");
     respond(r.status, std::move(r.body), req.keep_alive(), r.content_type, req.method() == http::verb::head,
             std::move(r.headers));
   }

@@ -4,6 +4,8 @@
 #include <set>
 #include <thread>
 
+#include <zlib.h>
+
 #include "http_client.hpp"
 #include "sync/served_node.hpp"
 
@@ -258,4 +260,31 @@ TEST_CASE("HTTP limits are options of agora serve", "[http][limits]") {
   CHECK(over.status == 400);
   CHECK(json::parse(over.body)["param"] == "limit");
   CHECK(node.agora({"serve", "--http-max-url-kib", "99"}).exit_code == 2);
+}
+
+TEST_CASE("large answers are gzipped when the client asks for it", "[http]") {
+  ServedNode node("Malmo", "SE");
+  node.serve();
+  auto plain = http_get(node.http_url, "/api/v1/openapi.json");
+  REQUIRE(plain.status == 200);
+  CHECK(plain.headers.count("content-encoding") == 0);
+  auto packed = http_request(node.http_url, "GET", "/api/v1/openapi.json", {{"Accept-Encoding", "gzip, deflate"}});
+  REQUIRE(packed.status == 200);
+  CHECK(packed.headers["content-encoding"] == "gzip");
+  CHECK(packed.headers["vary"] == "Accept-Encoding");
+  REQUIRE(packed.body.size() < plain.body.size() / 2);
+  z_stream z{};
+  REQUIRE(inflateInit2(&z, 15 + 16) == Z_OK);
+  std::string out(plain.body.size() + 64, '\0');
+  z.next_in = reinterpret_cast<Bytef*>(packed.body.data());
+  z.avail_in = static_cast<uInt>(packed.body.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  CHECK(inflate(&z, Z_FINISH) == Z_STREAM_END);
+  out.resize(z.total_out);
+  inflateEnd(&z);
+  CHECK(out == plain.body);
+  // Small answers stay as they are.
+  auto small = http_request(node.http_url, "GET", "/health", {{"Accept-Encoding", "gzip"}});
+  CHECK(small.headers.count("content-encoding") == 0);
 }
