@@ -33,4 +33,15 @@ std::string read_input(const std::string& file) {
 
 std::string short_id(const PublicKey& key) { return node_id(key).substr(0, 12); }
 
+std::pair<int, int> parse_year_range(const std::string& text) {
+  auto dash = text.find('-', 1);
+  auto year = [&](const std::string& part) {
+    if (part.size() != 4 || part.find_first_not_of("0123456789") != std::string::npos)
+      throw InvalidInput("--year: expected YYYY or YYYY-YYYY, got \"" + text + "\"");
+    return std::stoi(part);
+  };
+  int from = year(text.substr(0, dash));
+  return {from, dash == std::string::npos ? from : year(text.substr(dash + 1))};
+}
+
 }  // namespace agora::cli

@@ -29,6 +29,9 @@ std::string read_input(const std::string& file);
 // Short display of a node id.
 std::string short_id(const PublicKey& key);
 
+// --year: "YYYY" or "YYYY-YYYY" as an inclusive range; throws InvalidInput otherwise.
+std::pair<int, int> parse_year_range(const std::string& text);
+
 using Registrar = void (*)(CLI::App& app, Context& ctx);
 void register_init(CLI::App&, Context&);
 void register_id(CLI::App&, Context&);

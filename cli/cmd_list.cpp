@@ -42,14 +42,8 @@ void register_list(CLI::App& app, Context& ctx) {
       q.theme = t;
     }
     if (!opts->year.empty()) {
-      auto dash = opts->year.find('-', 1);
-      auto parse_year = [&](const std::string& text) -> uint16_t {
-        if (text.size() != 4 || text.find_first_not_of("0123456789") != std::string::npos)
-          throw InvalidInput("--year: expected YYYY or YYYY-YYYY, got \"" + opts->year + "\"");
-        return static_cast<uint16_t>(std::stoi(text));
-      };
-      q.year_from = parse_year(opts->year.substr(0, dash));
-      q.year_to = dash == std::string::npos ? *q.year_from : parse_year(opts->year.substr(dash + 1));
+      auto [from, to] = parse_year_range(opts->year);
+      q.year_from = static_cast<uint16_t>(from), q.year_to = static_cast<uint16_t>(to);
     }
     nlohmann::json items = nlohmann::json::array();
     size_t shown = 0;

@@ -73,16 +73,7 @@ void register_search(CLI::App& app, Context& ctx) {
     if (!opts->ref.empty() && opts->framework.empty()) throw InvalidInput("--ref: needs --framework");
     q.filter.country = opts->country, q.filter.theme = opts->theme, q.filter.language = opts->language;
     q.filter.framework = opts->framework, q.filter.ref = opts->ref;
-    if (!opts->year.empty()) {
-      auto dash = opts->year.find('-', 1);
-      auto year = [&](const std::string& t) {
-        if (t.size() != 4 || t.find_first_not_of("0123456789") != std::string::npos)
-          throw InvalidInput("--year: expected YYYY or YYYY-YYYY, got \"" + opts->year + "\"");
-        return std::stoi(t);
-      };
-      q.filter.year_from = year(opts->year.substr(0, dash));
-      q.filter.year_to = dash == std::string::npos ? *q.filter.year_from : year(opts->year.substr(dash + 1));
-    }
+    if (!opts->year.empty()) std::tie(q.filter.year_from, q.filter.year_to) = parse_year_range(opts->year);
     if (!opts->city.empty()) {
       auto origin = dir.store().read([&](const storage::StoreReader& r) { return resolve_city(r, opts->city); });
       if (!origin) throw InvalidInput("--city: no city \"" + opts->city + "\" is known to this node");
@@ -98,22 +89,8 @@ void register_search(CLI::App& app, Context& ctx) {
       if (!index) throw;
     }
     SearchResult result = index->search(q);
-    nlohmann::json items = nlohmann::json::array();
-    dir.store().read([&](const storage::StoreReader& r) {
-      CityDirectory cities(r);
-      for (const auto& hit : result.hits) {
-        auto view = r.at(hit.local);
-        if (!view) continue;
-        SignedRecord rec = view->load();
-        auto h = decode_header(rec.header_bytes);
-        if (!h) continue;
-        nlohmann::json item = record_item(h.value(), rec.body, cities.find(h.value().origin));
-        item["score"] = hit.score;
-        item["snippet"] = snippet(item.value("summary", ""), result.terms, item.value("language", ""));
-        items.push_back(std::move(item));
-      }
-      return 0;
-    });
+    nlohmann::json items =
+        dir.store().read([&](const storage::StoreReader& r) { return result_items(r, result, !result.terms.empty()); });
     if (ctx.json) {
       std::cout << nlohmann::json{{"total", result.total}, {"items", items}}.dump(2) << "\n";
       return;

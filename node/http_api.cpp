@@ -264,24 +264,7 @@ HttpResponse HttpApi::list(const std::string& collection, const std::vector<std:
   if (!index) return error(503, "the search index is being built; try again shortly");
   SearchResult result = index->search(q);
 
-  json items = json::array();
-  dir_.store().read([&](const storage::StoreReader& r) {
-    CityDirectory cities(r);
-    for (const auto& hit : result.hits) {
-      auto view = r.at(hit.local);
-      if (!view) continue;
-      SignedRecord rec = view->load();
-      auto h = decode_header(rec.header_bytes);
-      if (!h || h.value().visibility != "public") continue;  // the index holds public records only
-      json item = record_item(h.value(), rec.body, cities.find(h.value().origin));
-      if (ranked) {
-        item["score"] = hit.score;
-        item["snippet"] = snippet(item.value("summary", ""), result.terms, item.value("language", ""));
-      }
-      items.push_back(std::move(item));
-    }
-    return 0;
-  });
+  json items = dir_.store().read([&](const storage::StoreReader& r) { return result_items(r, result, ranked); });
   json next;
   if (result.hits.size() == q.limit) {
     next = ranked ? encode_cursor(std::to_string(q.offset + q.limit)) : encode_cursor(result.hits.back().sort_value);

@@ -90,6 +90,25 @@ std::vector<std::string> words_of(std::string_view folded) {
 
 std::string fold_text(std::string_view text) { return fold_for_match(text); }
 
+json result_items(const storage::StoreReader& r, const SearchResult& result, bool ranked) {
+  json items = json::array();
+  CityDirectory cities(r);
+  for (const auto& hit : result.hits) {
+    auto view = r.at(hit.local);
+    if (!view) continue;
+    SignedRecord rec = view->load();
+    auto h = decode_header(rec.header_bytes);
+    if (!h || h.value().visibility != "public") continue;  // the index holds public records only
+    json item = record_item(h.value(), rec.body, cities.find(h.value().origin));
+    if (ranked) {
+      item["score"] = hit.score;
+      item["snippet"] = snippet(item.value("summary", ""), result.terms, item.value("language", ""));
+    }
+    items.push_back(std::move(item));
+  }
+  return items;
+}
+
 struct SearchIndex::Impl {
   DataDir& dir;
   fs::path path;

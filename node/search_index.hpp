@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "node/data_dir.hpp"
 
 namespace agora {
@@ -71,6 +73,10 @@ class SearchIndex {
   explicit SearchIndex(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// The items (as `agora show --json` prints them) of a result's hits, public versions only;
+// with score and snippet when the result is ranked by a text query.
+nlohmann::json result_items(const storage::StoreReader& reader, const SearchResult& result, bool ranked);
 
 // Folds a text for matching: lowercase, Latin diacritics removed (Malmö -> malmo).
 std::string fold_text(std::string_view text);
