@@ -1,4 +1,4 @@
-// agora export: every public record, streamed as NDJSON or CSV.
+// agora export: every public record, streamed as NDJSON, CSV or JSON-LD.
 #include <fstream>
 #include <iostream>
 
@@ -14,7 +14,8 @@ void register_export(CLI::App& app, Context& ctx) {
   auto opts = std::make_shared<Options>();
   auto* verb = app.add_subcommand("export", "every public record (latest versions), streamed");
   add_data_option(verb, ctx);
-  verb->add_option("--format", opts->format, "ndjson (default) or csv")->check(CLI::IsMember({"ndjson", "csv"}));
+  verb->add_option("--format", opts->format, "ndjson (default), csv (UTF-8 with BOM, for spreadsheets) or jsonld (schema.org)")
+      ->check(CLI::IsMember({"ndjson", "csv", "jsonld"}));
   verb->add_option("--out", opts->out, "write to FILE instead of standard output");
   verb->add_option("--kind", opts->kind, "only this kind");
   verb->callback([&ctx, opts] {
@@ -22,7 +23,7 @@ void register_export(CLI::App& app, Context& ctx) {
     std::optional<Kind> kind;
     if (!opts->kind.empty() && !(kind = parse_kind(opts->kind)))
       throw InvalidInput("--kind: unknown kind \"" + opts->kind + "\"");
-    ExportFormat format = opts->format == "csv" ? ExportFormat::csv : ExportFormat::ndjson;
+    ExportFormat format = parse_export_format(opts->format).value_or(ExportFormat::ndjson);
     if (opts->out.empty()) {
       export_public(dir.store(), std::cout, format, kind);
       return;

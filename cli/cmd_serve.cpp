@@ -28,7 +28,7 @@ void register_serve(CLI::App& app, Context& ctx) {
     size_t max_connections = 256, per_ip = 16;
     int handshake_timeout = 10, idle_timeout = 60;
     std::string tls_cert, tls_key, tls_ca;
-    size_t http_max_url_kib = 8, http_max_page = 100;
+    size_t http_max_url_kib = 8, http_max_page = 100, http_max_connections = 1024, http_max_streams = 64;
     size_t max_frame_kib = sync::kMaxFrameBytes / 1024, batch_records = 512, batch_kib = 1024, window = 8;
   };
   auto opts = std::make_shared<Options>();
@@ -64,6 +64,11 @@ void register_serve(CLI::App& app, Context& ctx) {
       ->check(CLI::Range(size_t{1}, size_t{15}));
   verb->add_option("--http-max-page", opts->http_max_page, "largest `limit` of the API's list routes")
       ->check(CLI::Range(size_t{1}, size_t{10000}));
+  verb->add_option("--http-max-connections", opts->http_max_connections,
+                   "HTTP connections open at once on the --http port (503 beyond)")
+      ->check(CLI::Range(size_t{1}, size_t{1000000}));
+  verb->add_option("--http-max-streams", opts->http_max_streams, "open change event streams (503 beyond)")
+      ->check(CLI::Range(size_t{1}, size_t{100000}));
   verb->callback([&ctx, opts] {
     DataDir dir = DataDir::open(DataDir::resolve(ctx.data));
     SyncOptions o;
@@ -81,6 +86,8 @@ void register_serve(CLI::App& app, Context& ctx) {
     o.tls = net::TlsSettings{opts->tls_cert, opts->tls_key, opts->tls_ca};
     o.http_max_target_bytes = opts->http_max_url_kib * 1024;
     o.http_max_page = opts->http_max_page;
+    o.http_max_connections = opts->http_max_connections;
+    o.http_max_streams = opts->http_max_streams;
     SyncNode node(dir, o);
     node.run([](const std::string& sync_url, const std::string& http_url) {
       std::cout << "sync " << sync_url << "\nhttp " << http_url << std::endl;

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "node/embedded.hpp"
+#include "node/exporter.hpp"
 #include "node/record_view.hpp"
 #include "protocol/hex.hpp"
 #include "protocol/utf8.hpp"
@@ -174,23 +175,8 @@ std::optional<HttpResponse> HttpApi::handle(const HttpRequest& req) {
   if (!raw) return finish(error(400, raw.error().message, raw.error().path));
   std::vector<std::string> seg = split_path(*decoded_path);  // "api", "v1", ...
   try {
-    if (seg.size() == 3 && (seg[2] == "practices" || seg[2] == "plans")) {
-      std::string key(target);
-      if (auto hit = cache_index_.find(key); hit != cache_index_.end()) {
-        cache_.splice(cache_.begin(), cache_, hit->second);  // most recently used first
-        return finish(hit->second->second);
-      }
-      HttpResponse r = list(seg[2], raw.value());
-      if (r.status == 200) {
-        cache_.emplace_front(key, r);
-        cache_index_[key] = cache_.begin();
-        if (cache_.size() > kCacheEntries) {
-          cache_index_.erase(cache_.back().first);
-          cache_.pop_back();
-        }
-      }
-      return finish(r);
-    }
+    if (seg.size() == 3 && (seg[2] == "practices" || seg[2] == "plans"))
+      return finish(cached(req.target, [&] { return list(seg[2], raw.value()); }));
     if (seg.size() >= 5 && seg.size() <= 6 && (seg[2] == "practices" || seg[2] == "plans"))
       return finish(record(seg[2], seg[3], seg[4], seg.size() == 6 ? seg[5] : "", raw.value(), req.if_none_match));
     if (seg.size() == 3 && seg[2] == "cities") return finish(cities(raw.value()));
@@ -198,11 +184,32 @@ std::optional<HttpResponse> HttpApi::handle(const HttpRequest& req) {
       Params none(raw.value(), {});
       return finish(HttpResponse{200, "application/json", std::string(embedded::openapi_json()), {}});
     }
-    if (seg.size() == 3 && seg[2] == "changes") return finish(changes(raw.value()));
+    if (seg.size() == 3 && seg[2] == "changes") return finish(changes(raw.value(), req.last_event_id));
+    if (seg.size() == 3 && seg[2] == "export") return finish(export_records(raw.value()));
+    if (seg.size() == 3 && seg[2] == "stats") return finish(cached(req.target, [&] { return stats(raw.value()); }));
+    if (seg.size() == 3 && seg[2] == "adoptions")
+      return finish(cached(req.target, [&] { return adoptions(raw.value()); }));
   } catch (const BadParam& e) {
     return finish(error(400, e.message, e.param));
   }
   return finish(error(404, "no such API route", "path"));
+}
+
+HttpResponse HttpApi::cached(const std::string& target, const std::function<HttpResponse()>& compute) {
+  if (auto hit = cache_index_.find(target); hit != cache_index_.end()) {
+    cache_.splice(cache_.begin(), cache_, hit->second);  // most recently used first
+    return hit->second->second;
+  }
+  HttpResponse r = compute();
+  if (r.status == 200) {
+    cache_.emplace_front(target, r);
+    cache_index_[target] = cache_.begin();
+    if (cache_.size() > kCacheEntries) {
+      cache_index_.erase(cache_.back().first);
+      cache_.pop_back();
+    }
+  }
+  return r;
 }
 
 HttpResponse HttpApi::list(const std::string& collection, const std::vector<std::pair<std::string, std::string>>& raw) {
@@ -340,8 +347,9 @@ HttpResponse HttpApi::record(const std::string& collection, const std::string& o
 // A feed a pipeline can follow (CouchDB's _changes): public record versions in the order
 // this node stored them; `since` is the `last_seq` of the previous call, so nothing is
 // missed or repeated while records keep arriving.
-HttpResponse HttpApi::changes(const std::vector<std::pair<std::string, std::string>>& raw) {
-  Params p(raw, {"since", "limit", "kind"});
+HttpResponse HttpApi::changes(const std::vector<std::pair<std::string, std::string>>& raw,
+                             const std::string& last_event_id) {
+  Params p(raw, {"since", "limit", "kind", "feed"});
   uint64_t since = static_cast<uint64_t>(p.integer("since", 0, 1LL << 53).value_or(0));
   size_t limit = static_cast<size_t>(p.integer("limit", 1, 10000).value_or(1000));
   std::optional<Kind> kind;
@@ -349,36 +357,196 @@ HttpResponse HttpApi::changes(const std::vector<std::pair<std::string, std::stri
     kind = parse_kind(p.get("kind"));
     if (!kind) throw BadParam{"kind", "unknown kind \"" + p.get("kind") + "\""};
   }
-  json results = json::array();
-  uint64_t last = since;
-  bool more = false;
+  std::string feed = p.get("feed");
+  if (!feed.empty() && feed != "normal" && feed != "eventsource")
+    throw BadParam{"feed", "expected normal or eventsource"};
+  if (feed == "eventsource") {
+    // A reconnecting EventSource names the last event it saw; that wins over `since`.
+    if (!last_event_id.empty()) {
+      if (last_event_id.size() > 16 || last_event_id.find_first_not_of("0123456789") != std::string::npos)
+        throw BadParam{"Last-Event-ID", "expected a log position"};
+      since = std::stoull(last_event_id);
+    }
+    auto stream = open_stream_ ? open_stream_(since, kind) : nullptr;
+    if (!stream) {
+      HttpResponse busy = error(503, "too many open event streams; retry later");
+      busy.headers.emplace_back("Retry-After", "5");
+      return busy;
+    }
+    HttpResponse r{200, "text/event-stream", "", {}};
+    r.headers.emplace_back("Cache-Control", "no-cache");
+    r.headers.emplace_back("X-Accel-Buffering", "no");
+    r.stream = std::move(stream);
+    return r;
+  }
+  ChangesPage page = dir_.store().read([&](const storage::StoreReader& r) { return read_changes(r, since, limit, kind); });
+  return json_response(200, {{"results", page.results}, {"last_seq", page.last}, {"more", page.more}});
+}
+
+namespace {
+
+// The export body, a piece at a time on the io thread.
+class ExportSource : public net::BodySource {
+ public:
+  ExportSource(storage::RecordStore& store, ExportFormat format, std::optional<Kind> kind) : stream_(store, format, kind) {}
+  void next(Deliver deliver) override {
+    std::string piece = stream_.next(64 * 1024);
+    deliver(std::move(piece), stream_.done());
+  }
+
+ private:
+  ExportStream stream_;
+};
+
+}  // namespace
+
+HttpResponse HttpApi::export_records(const std::vector<std::pair<std::string, std::string>>& raw) {
+  Params p(raw, {"format", "kind"});
+  std::string name = p.has("format") ? p.get("format") : "ndjson";
+  auto format = parse_export_format(name);
+  if (!format) throw BadParam{"format", "expected ndjson, csv or jsonld"};
+  std::optional<Kind> kind;
+  if (p.has("kind")) {
+    kind = parse_kind(p.get("kind"));
+    if (!kind) throw BadParam{"kind", "unknown kind \"" + p.get("kind") + "\""};
+  }
+  HttpResponse r{200, std::string(export_content_type(*format)), "", {}};
+  r.headers.emplace_back("Content-Disposition", "attachment; filename=\"agora-export." + name + "\"");
+  r.stream = std::make_shared<ExportSource>(dir_.store(), *format, kind);
+  return r;
+}
+
+HttpResponse HttpApi::stats(const std::vector<std::pair<std::string, std::string>>& raw) {
+  Params p(raw, {"kind", "framework", "q", "country", "region", "theme", "principle", "language", "year_from",
+                 "year_to"});
+  SearchQuery q;
+  std::string kind = p.has("kind") ? p.get("kind") : "practice";
+  if (kind != "practice" && kind != "plan") throw BadParam{"kind", "expected practice or plan"};
+  q.filter.kind = kind == "practice" ? Kind::practice : Kind::plan;
+  q.text = p.get("q");
+  if (q.text.size() > 500) throw BadParam{"q", "longer than 500 bytes"};
+  q.filter.country = p.get("country");
+  q.filter.region = p.get("region");
+  q.filter.theme = p.get("theme");
+  check_vocabulary("theme", q.filter.theme, themes());
+  q.filter.principle = p.get("principle");
+  check_vocabulary("principle", q.filter.principle, principles());
+  q.filter.language = p.get("language");
+  check_vocabulary("language", q.filter.language, language_codes());
+  if (auto y = p.integer("year_from", 1900, 2100)) q.filter.year_from = static_cast<int>(*y);
+  if (auto y = p.integer("year_to", 1900, 2100)) q.filter.year_to = static_cast<int>(*y);
+  std::string framework_id = p.has("framework") ? p.get("framework") : "eccar-10pt";
+  const Framework* framework = find_framework(framework_id);
+  if (!framework) {
+    std::vector<std::string_view> ids;
+    for (const auto& f : builtin_frameworks()) ids.push_back(f.id);
+    check_vocabulary("framework", framework_id, ids);
+  }
+  const SearchIndex* index = search_ ? search_() : nullptr;
+  if (!index) return error(503, "the search index is being built; try again shortly");
+  SearchStats st = index->stats(q);
+
+  json refs = json::array();
+  for (const auto& ref : framework->refs) refs.push_back({{"ref", ref.ref}, {"title", ref.title}});
+  std::string prefix = std::string(framework->id) + ":";
+  json rows = json::array();
   dir_.store().read([&](const storage::StoreReader& r) {
+    // Every city this node knows is a row, so the gaps in the matrix show.
+    for (const auto& h : r.heads()) {
+      auto city = city_profile(r, h.origin);
+      if (!city) continue;
+      std::string origin = node_id(h.origin);
+      json counts = json::object();
+      uint64_t covered = 0;
+      if (auto row = st.coverage.find(origin); row != st.coverage.end())
+        for (const auto& [commitment, n] : row->second)
+          if (commitment.starts_with(prefix)) counts[commitment.substr(prefix.size())] = n, ++covered;
+      rows.push_back({{"origin", origin},
+                      {"city", city->name},
+                      {"country", city->country},
+                      {"records", st.by_origin.count(origin) ? st.by_origin.at(origin) : 0},
+                      {"commitments_covered", covered},
+                      {"counts", counts}});
+    }
+    return 0;
+  });
+  std::sort(rows.begin(), rows.end(), [](const json& a, const json& b) {
+    return a["city"].get<std::string>() < b["city"].get<std::string>();
+  });
+  json by_year = json::object();
+  for (const auto& [year, n] : st.by_year) by_year[std::to_string(year)] = n;
+  return json_response(200, {{"kind", kind},
+                             {"total", st.total},
+                             {"by_theme", st.by_theme},
+                             {"by_year", by_year},
+                             {"coverage",
+                              {{"framework", framework->id},
+                               {"title", framework->title},
+                               {"refs", refs},
+                               {"rows", rows}}}});
+}
+
+// Which practice travelled from which city to which: every public adoption record, with
+// the practice it adapts (title when this node holds it publicly), as items and as a graph.
+HttpResponse HttpApi::adoptions(const std::vector<std::pair<std::string, std::string>>& raw) {
+  Params p(raw, {"city", "practice"});
+  json items = json::array();
+  std::map<std::string, json> nodes;
+  json edges = json::array();
+  dir_.store().read([&](const storage::StoreReader& r) {
+    std::optional<PublicKey> only_city;
+    if (p.has("city")) {
+      only_city = resolve_city(r, p.get("city"));
+      if (!only_city) throw BadParam{"city", "no city \"" + p.get("city") + "\" is known to this node"};
+    }
     CityDirectory cities(r);
-    size_t scanned = 0;
-    r.scan_log(since + 1, [&](const storage::StoredRecordView& view) {
-      if (results.size() >= limit || ++scanned > 100 * limit) {  // bounded work per call
-        more = true;
-        return false;
-      }
-      last = view.local;
-      auto h = decode_header(view.header_bytes);
-      if (!h || h.value().visibility != "public") return true;
-      if (kind && h.value().kind != *kind) return true;
-      const Header& hd = h.value();
-      const CityProfile* city = cities.find(hd.origin);
-      results.push_back({{"seq", view.local},
-                         {"origin", node_id(hd.origin)},
-                         {"city", city ? json(city->name) : json()},
-                         {"kind", kind_name(hd.kind)},
-                         {"id", hd.id},
-                         {"version", hd.version},
-                         {"retracted", hd.tombstone},
-                         {"published", iso8601_utc(hd.ts)}});
+    auto city_node = [&](const PublicKey& origin) {
+      const CityProfile* c = cities.find(origin);
+      std::string id = node_id(origin);
+      nodes.emplace(id, json{{"origin", id},
+                             {"city", c ? json(c->name) : json()},
+                             {"country", c ? json(c->country) : json()}});
+      return c ? json(c->name) : json();
+    };
+    storage::ListQuery q;
+    q.kind = Kind::adoption;
+    r.list(q, [&](const PublicKey& origin, std::string_view, const storage::LatestEntry& e) {
+      if (!e.is_public) return true;
+      auto view = r.at(e.local);
+      if (!view) return true;
+      SignedRecord rec = view->load();
+      auto h = decode_header(rec.header_bytes);
+      if (!h || !rec.body) return true;
+      json item = record_item(h.value(), rec.body, cities.find(origin));
+      std::string ref = item.value("practice", "");
+      auto slash = ref.find('/');
+      auto source = parse_node_id(ref.substr(0, slash));
+      if (!source || slash == std::string::npos) return true;
+      if (p.has("practice") && p.get("practice") != ref) return true;
+      if (only_city && *only_city != origin && *only_city != *source) return true;
+      json from = {{"origin", node_id(*source)}, {"city", city_node(*source)}, {"title", nullptr}};
+      if (auto src = r.latest(*source, ref.substr(slash + 1)); src && src->is_public && !src->tombstone)
+        if (auto sv = r.at(src->local)) {
+          SignedRecord s = sv->load();
+          auto body = s.body ? json::parse(*s.body, nullptr, false) : json();
+          if (body.is_object()) from["title"] = body.value("title", "");
+        }
+      city_node(origin);
+      item["from"] = from;
+      edges.push_back({{"from", node_id(*source)},
+                       {"to", node_id(origin)},
+                       {"practice", ref},
+                       {"title", from["title"]},
+                       {"adoption", node_id(origin) + "/" + h.value().id},
+                       {"started", item.value("started", json())}});
+      items.push_back(std::move(item));
       return true;
     });
     return 0;
   });
-  return json_response(200, {{"results", results}, {"last_seq", last}, {"more", more}});
+  json node_list = json::array();
+  for (auto& [id, n] : nodes) node_list.push_back(std::move(n));
+  return json_response(200, {{"items", items}, {"graph", {{"nodes", node_list}, {"edges", edges}}}});
 }
 
 HttpResponse HttpApi::cities(const std::vector<std::pair<std::string, std::string>>& raw) {

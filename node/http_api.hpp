@@ -1,5 +1,6 @@
 // The researchers' read-only HTTP API under /api/v1 (docs/api.md): practices and plans
-// (search, filters, facets, cursors), single records with versions and history, cities.
+// (search, filters, facets, cursors), single records with versions and history, cities,
+// adoptions, stats, the changes feed and its event stream, exports.
 // Anonymous callers see public records only. Runs on the node's io thread.
 #pragma once
 
@@ -29,17 +30,28 @@ class HttpApi {
   // The store or the index changed: answers cached before are stale.
   void invalidate();
 
+  // Opens a live stream of the changes feed after `since` (Server-Sent Events); nullptr
+  // when no more streams are allowed.
+  using ChangeStreamOpener = std::function<std::shared_ptr<net::BodySource>(uint64_t since, std::optional<Kind> kind)>;
+  void set_change_streams(ChangeStreamOpener opener) { open_stream_ = std::move(opener); }
+
  private:
   using RawParams = std::vector<std::pair<std::string, std::string>>;
   net::HttpResponse list(const std::string& collection, const RawParams& params);
   net::HttpResponse record(const std::string& collection, const std::string& origin, const std::string& id,
                            const std::string& sub, const RawParams& params, const std::string& if_none_match);
   net::HttpResponse cities(const RawParams& params);
-  net::HttpResponse changes(const RawParams& params);
+  net::HttpResponse changes(const RawParams& params, const std::string& last_event_id);
+  net::HttpResponse export_records(const RawParams& params);
+  net::HttpResponse stats(const RawParams& params);
+  net::HttpResponse adoptions(const RawParams& params);
+  // Answers that depend only on the target and the store, kept until the next change.
+  net::HttpResponse cached(const std::string& target, const std::function<net::HttpResponse()>& compute);
 
   DataDir& dir_;
   std::function<const SearchIndex*()> search_;
   ApiLimits limits_;
+  ChangeStreamOpener open_stream_;
   // List answers by request target, until the next change: researchers and dashboards
   // repeat the same queries, and facets over a large match set are the costly part.
   static constexpr size_t kCacheEntries = 256;

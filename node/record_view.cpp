@@ -47,6 +47,35 @@ json record_item(const Header& h, const std::optional<std::string>& body, const 
   return item;
 }
 
+ChangesPage read_changes(const storage::StoreReader& r, uint64_t since, size_t limit, std::optional<Kind> kind) {
+  ChangesPage page;
+  page.last = since;
+  CityDirectory cities(r);
+  size_t scanned = 0;
+  r.scan_log(since + 1, [&](const storage::StoredRecordView& view) {
+    if (page.results.size() >= limit || ++scanned > 100 * limit) {
+      page.more = true;
+      return false;
+    }
+    page.last = view.local;
+    auto h = decode_header(view.header_bytes);
+    if (!h || h.value().visibility != "public") return true;
+    if (kind && h.value().kind != *kind) return true;
+    const Header& hd = h.value();
+    const CityProfile* city = cities.find(hd.origin);
+    page.results.push_back({{"seq", view.local},
+                            {"origin", node_id(hd.origin)},
+                            {"city", city ? json(city->name) : json()},
+                            {"kind", kind_name(hd.kind)},
+                            {"id", hd.id},
+                            {"version", hd.version},
+                            {"retracted", hd.tombstone},
+                            {"published", iso8601_utc(hd.ts)}});
+    return true;
+  });
+  return page;
+}
+
 std::optional<PublicKey> resolve_city(const storage::StoreReader& reader, std::string_view city) {
   if (auto key = parse_node_id(city)) return key;
   std::string folded = fold_for_match(city);

@@ -307,51 +307,110 @@ void SearchIndex::reopen() {
   if (impl_->readonly) impl_->readonly->reopen();
 }
 
-SearchResult SearchIndex::search(const SearchQuery& q) const {
-  const Xapian::Database& db = impl_->db();
-  SearchResult out;
+namespace {
+
+// Filter terms of a query: every one must match.
+std::vector<Xapian::Query> filter_queries(const SearchFilter& f) {
   std::vector<Xapian::Query> filters;
   auto term = [&](const std::string& prefix, const std::string& value) {
     if (!value.empty()) filters.emplace_back(prefix + value);
   };
-  if (q.filter.kind) term("K", std::string(kind_name(*q.filter.kind)));
-  if (!q.filter.origins.empty()) {
+  if (f.kind) term("K", std::string(kind_name(*f.kind)));
+  if (!f.origins.empty()) {
     std::vector<Xapian::Query> any;
-    for (const auto& o : q.filter.origins) any.emplace_back("XO" + o);
+    for (const auto& o : f.origins) any.emplace_back("XO" + o);
     filters.emplace_back(Xapian::Query::OP_OR, any.begin(), any.end());
   }
-  term("XN", fold_text(q.filter.country));
-  term("XR", fold_text(q.filter.region));
-  term("XT", q.filter.theme);
-  term("XP", q.filter.principle);
-  term("XL", q.filter.language);
-  term("XF", q.filter.framework);
-  if (!q.filter.ref.empty()) term("XE", q.filter.framework + ":" + q.filter.ref);
-  if (q.filter.year_from || q.filter.year_to)
-    filters.emplace_back(Xapian::Query::OP_VALUE_RANGE, kYearSlot,
-                         Xapian::sortable_serialise(q.filter.year_from.value_or(0)),
-                         Xapian::sortable_serialise(q.filter.year_to.value_or(9999)));
-  if (q.filter.updated_since_ms)
+  term("XN", fold_text(f.country));
+  term("XR", fold_text(f.region));
+  term("XT", f.theme);
+  term("XP", f.principle);
+  term("XL", f.language);
+  term("XF", f.framework);
+  if (!f.ref.empty()) term("XE", f.framework + ":" + f.ref);
+  if (f.year_from || f.year_to)
+    filters.emplace_back(Xapian::Query::OP_VALUE_RANGE, kYearSlot, Xapian::sortable_serialise(f.year_from.value_or(0)),
+                         Xapian::sortable_serialise(f.year_to.value_or(9999)));
+  if (f.updated_since_ms)
     filters.emplace_back(Xapian::Query::OP_VALUE_GE, kUpdatedSlot,
-                         Xapian::sortable_serialise(static_cast<double>(*q.filter.updated_since_ms)));
+                         Xapian::sortable_serialise(static_cast<double>(*f.updated_since_ms)));
+  return filters;
+}
 
-  Xapian::Query text_query = Xapian::Query::MatchAll;
-  std::vector<std::string> words = words_of(fold_text(q.text));
-  if (!words.empty()) {
-    // The query's language is unknown: each word matches itself or its stem in any of
-    // the languages records are indexed in.
-    std::vector<Xapian::Stem> stemmers;
-    for (const auto& [code, name] : kLanguages) stemmers.emplace_back(name);
-    std::vector<Xapian::Query> all;
-    for (const auto& w : words) {
-      std::set<std::string> variants{w};
-      for (const auto& s : stemmers) variants.insert("Z" + s(w));
-      std::vector<Xapian::Query> any(variants.begin(), variants.end());
-      all.emplace_back(Xapian::Query::OP_SYNONYM, any.begin(), any.end());
-    }
-    text_query = Xapian::Query(Xapian::Query::OP_AND, all.begin(), all.end());
-    out.terms = words;
+// The free-text part: every word, as itself or its stem in any indexed language (the
+// query's language is unknown). MatchAll without words.
+Xapian::Query text_query(const std::string& text, std::vector<std::string>& words) {
+  words = words_of(fold_text(text));
+  if (words.empty()) return Xapian::Query::MatchAll;
+  std::vector<Xapian::Stem> stemmers;
+  for (const auto& [code, name] : kLanguages) stemmers.emplace_back(name);
+  std::vector<Xapian::Query> all;
+  for (const auto& w : words) {
+    std::set<std::string> variants{w};
+    for (const auto& s : stemmers) variants.insert("Z" + s(w));
+    std::vector<Xapian::Query> any(variants.begin(), variants.end());
+    all.emplace_back(Xapian::Query::OP_SYNONYM, any.begin(), any.end());
   }
+  return Xapian::Query(Xapian::Query::OP_AND, all.begin(), all.end());
+}
+
+Xapian::Query filtered(const Xapian::Query& text, const std::vector<Xapian::Query>& filters) {
+  if (filters.empty()) return text;
+  return Xapian::Query(Xapian::Query::OP_FILTER, text, Xapian::Query(Xapian::Query::OP_AND, filters.begin(), filters.end()));
+}
+
+// Counts for /stats over every match: by theme, year, origin, and origin x commitment.
+class StatsSpy : public Xapian::MatchSpy {
+ public:
+  explicit StatsSpy(SearchStats& out) : out_(out) {}
+  void operator()(const Xapian::Document& doc, double) override {
+    ++out_.total;
+    std::string key = doc.get_value(kKeySlot);
+    std::string origin = key.substr(0, key.find('/'));
+    ++out_.by_origin[origin];
+    each_part(doc.get_value(kThemesSlot), [&](const std::string& t) { ++out_.by_theme[t]; });
+    auto& row = out_.coverage[origin];
+    each_part(doc.get_value(kCommitSlot), [&](const std::string& c) { ++row[c]; });
+    std::string year = doc.get_value(kYearSlot);
+    if (!year.empty()) ++out_.by_year[static_cast<int>(Xapian::sortable_unserialise(year))];
+  }
+
+ private:
+  template <class Fn>
+  static void each_part(const std::string& v, Fn&& fn) {
+    size_t start = 0;
+    while (start < v.size()) {
+      size_t end = v.find('\x1f', start);
+      if (end == std::string::npos) end = v.size();
+      if (end > start) fn(v.substr(start, end - start));
+      start = end + 1;
+    }
+  }
+  SearchStats& out_;
+};
+
+}  // namespace
+
+SearchStats SearchIndex::stats(const SearchQuery& q) const {
+  const Xapian::Database& db = impl_->db();
+  SearchStats out;
+  std::vector<std::string> words;
+  Xapian::Enquire enquire(db);
+  enquire.set_query(filtered(text_query(q.text, words), filter_queries(q.filter)));
+  enquire.set_weighting_scheme(Xapian::BoolWeight());
+  StatsSpy spy(out);
+  enquire.add_matchspy(&spy);
+  enquire.get_mset(0, 0, db.get_doccount());
+  return out;
+}
+
+SearchResult SearchIndex::search(const SearchQuery& q) const {
+  const Xapian::Database& db = impl_->db();
+  SearchResult out;
+  std::vector<Xapian::Query> filters = filter_queries(q.filter);
+  std::vector<std::string> words;
+  Xapian::Query query_text = text_query(q.text, words);
+  out.terms = words;
   bool ranked_order = !words.empty() && q.sort == SearchQuery::Sort::relevance;
   Xapian::valueno order_slot = q.sort == SearchQuery::Sort::updated ? kUpdatedSlot
                                : q.sort == SearchQuery::Sort::title ? kTitleSlot
@@ -363,10 +422,7 @@ SearchResult SearchIndex::search(const SearchQuery& q) const {
     else
       filters.emplace_back(Xapian::Query::OP_VALUE_GE, order_slot, q.after + std::string(1, '\0'));
   }
-  Xapian::Query query = text_query;
-  if (!filters.empty())
-    query = Xapian::Query(Xapian::Query::OP_FILTER, text_query,
-                          Xapian::Query(Xapian::Query::OP_AND, filters.begin(), filters.end()));
+  Xapian::Query query = filtered(query_text, filters);
 
   Xapian::Enquire enquire(db);
   enquire.set_query(query);

@@ -51,6 +51,14 @@ struct SearchResult {
   std::vector<std::string> terms;  // the folded query words, for highlighting
 };
 
+// Counts over every match of a query (GET /api/v1/stats).
+struct SearchStats {
+  uint64_t total = 0;
+  std::map<std::string, uint64_t> by_theme, by_origin;  // origin: node id (hex)
+  std::map<int, uint64_t> by_year;
+  std::map<std::string, std::map<std::string, uint64_t>> coverage;  // origin -> "framework:ref" -> records
+};
+
 class SearchIndex {
  public:
   // Opens the index in DATA/search for writing (only one process at a time: `agora serve`,
@@ -66,6 +74,7 @@ class SearchIndex {
   uint64_t position() const;  // the log position indexed up to
 
   SearchResult search(const SearchQuery& q) const;
+  SearchStats stats(const SearchQuery& q) const;  // text and filter; order and paging ignored
   void reopen();  // a reader: see what the writer committed since
 
  private:

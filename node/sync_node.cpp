@@ -20,6 +20,7 @@
 
 #include "node/entitlements.hpp"
 #include "node/embedded.hpp"
+#include "node/change_stream.hpp"
 #include "node/http_api.hpp"
 #include "node/metrics.hpp"
 #include "node/network_view.hpp"
@@ -203,6 +204,7 @@ struct SyncNode::Impl {
   void schedule_index();
   void index_committed(bool ok);
   std::optional<HttpApi> api;
+  std::optional<ChangeStreams> change_streams;
   RequestMetrics http_metrics;
   net::HttpResponse route_http(const net::HttpRequest& req);
   std::string metrics_text();
@@ -642,6 +644,7 @@ void SyncNode::Impl::index_committed(bool ok) {
 
 void SyncNode::Impl::on_store_changed() {
   schedule_index();
+  if (change_streams) change_streams->notify();
   entitlements.reset();
   // New twin or coalition declarations can entitle a peer to bodies it got as stubs.
   const Entitlements& ent = current_entitlements();
@@ -944,6 +947,7 @@ void SyncNode::Impl::shutdown() {
   tick.cancel();
   signals.cancel();
   notices.close();
+  if (change_streams) change_streams->close_all();
   for (auto s : std::vector<std::shared_ptr<Session>>(sessions.begin(), sessions.end()))
     s->fail("shutdown", "node is shutting down");
   save_states();
@@ -972,13 +976,17 @@ void SyncNode::run(const std::function<void(const std::string&, const std::strin
   n.tls = net::make_tls(n.opt.tls);
   n.api.emplace(n.dir, [&n]() -> const SearchIndex* { return n.index_reader.get(); },
                 ApiLimits{n.opt.http_max_target_bytes, n.opt.http_max_page});
+  n.change_streams.emplace(n.io, n.dir, n.opt.http_max_streams);
+  n.api->set_change_streams(
+      [&n](uint64_t since, std::optional<Kind> kind) { return n.change_streams->open(since, kind); });
   n.schedule_index();  // catches up with what was written while no node ran
   n.sync_listener = net::Listener::start(
       n.io, n.opt.listen_host, n.opt.listen_port, n.opt.transport, [&n](const net::HttpRequest& r) { return n.http(r); },
       [&n](std::shared_ptr<net::Transport> t) { n.accept_inbound(std::move(t)); }, nullptr, n.tls);
   n.http_listener = net::Listener::start(
       n.io, n.opt.http_host, n.opt.http_port, n.opt.transport, [&n](const net::HttpRequest& r) { return n.http(r); },
-      [&n](std::shared_ptr<net::Transport> t) { n.accept_inbound(std::move(t)); }, nullptr);
+      [&n](std::shared_ptr<net::Transport> t) { n.accept_inbound(std::move(t)); }, nullptr, nullptr,
+      n.opt.http_max_connections);
   auto host = [](const std::string& h) { return h.find(':') != std::string::npos ? "[" + h + "]" : h; };
   on_ready((n.opt.tls.serves() ? "wss://" : "ws://") + host(n.opt.listen_host) + ":" + std::to_string(n.sync_listener->port()) + "/sync",
            "http://" + host(n.opt.http_host) + ":" + std::to_string(n.http_listener->port()) + "/");

@@ -20,6 +20,8 @@ struct SyncOptions {
   net::TlsSettings tls;  // a certificate and key make the sync port wss://
   size_t http_max_target_bytes = 8 * 1024;  // API request path + query
   size_t http_max_page = 100;               // `limit` of list routes
+  size_t http_max_connections = 1024;       // open HTTP connections (503 beyond)
+  size_t http_max_streams = 64;             // open change event streams (503 beyond)
   size_t batch_records = 512;          // records per batch frame sent (≤ sync::kMaxBatchRecords)
   size_t batch_bytes = 1 << 20;        // and about this many bytes (≤ sync::kMaxBatchBytes)
   size_t window = 8;                   // batches in flight per peer before waiting for acks (≤ 16)

@@ -443,8 +443,10 @@ void StoreReader::list(const ListQuery& q,
   MDB_dbi table = q.theme ? store_.by_theme_ : store_.by_kind_;
   std::string prefix = q.theme ? std::string(1, static_cast<char>(*q.theme)) : std::string();
   if (q.kind) prefix.push_back(static_cast<char>(*q.kind));
+  std::string from = prefix;
+  if (q.after_local && q.kind && !q.theme) put_be<uint64_t>(from, q.after_local + 1);
   Cursor c(txn_, table);
-  for (bool ok = c.seek(prefix); ok && c.key().starts_with(prefix); ok = c.next())
+  for (bool ok = c.seek(from); ok && c.key().starts_with(prefix); ok = c.next())
     if (!visit_indexed(c.key())) return;
 }
 

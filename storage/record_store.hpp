@@ -64,6 +64,10 @@ struct ListQuery {
   std::optional<PublicKey> origin;
   std::optional<int> theme;  // index into themes()
   std::optional<uint16_t> year_from, year_to;  // inclusive; records without a year never match
+  // With kind alone: visit in log order of the latest versions, starting after this
+  // position. A reader resuming in a new transaction sees each record once, even when it
+  // changed in between (its new version sits further on).
+  uint64_t after_local = 0;
 };
 
 class RecordStore;

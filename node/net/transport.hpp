@@ -56,12 +56,33 @@ struct HttpRequest {
   std::string method, target, remote;
   std::string if_none_match, origin;  // the request headers the API looks at
   bool accepts_gzip = false;          // Accept-Encoding names gzip
+  std::string last_event_id;          // an EventSource resuming a stream
+};
+// A body produced piece by piece and sent chunked (exports, event streams): the connection
+// asks for the next piece only once the previous one is written, so a slow client holds
+// back the producer instead of filling memory.
+class BodySource {
+ public:
+  using Deliver = std::function<void(std::string piece, bool last)>;
+  virtual ~BodySource() = default;
+  // Calls deliver exactly once, now or later, on the io thread; last = true ends the body.
+  virtual void next(Deliver deliver) = 0;
+  // The client went away (or asked with HEAD): no more next() calls follow.
+  virtual void cancel() {}
+  // False for event streams: each piece must reach the client as it is, not when a
+  // compressor's block fills.
+  virtual bool compressible() const { return true; }
 };
 struct HttpResponse {
+  HttpResponse() = default;
+  HttpResponse(int status, std::string content_type, std::string body,
+               std::vector<std::pair<std::string, std::string>> headers = {})
+      : status(status), content_type(std::move(content_type)), body(std::move(body)), headers(std::move(headers)) {}
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  // extra: ETag, Allow, CORS, ...
+  std::shared_ptr<BodySource> stream;  // when set, the body comes from it (body is ignored)
 };
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 // Called for a WebSocket upgraded on /sync: accept (take ownership) or not.
@@ -71,11 +92,14 @@ using Admission = std::function<bool(const std::string& remote_ip)>;
 
 // Listens on host:port; returns the bound port (useful with port 0). Throws on failure.
 // With tls (and a certificate in it) every connection starts with a TLS handshake.
+// max_http_connections (0: no limit) bounds the HTTP connections open at once; beyond it a
+// new connection is answered 503 and closed (upgraded WebSockets no longer count).
 class Listener {
  public:
   static std::shared_ptr<Listener> start(boost::asio::io_context& io, const std::string& host, uint16_t port,
                                          TransportLimits limits, HttpHandler http, PeerAcceptor peers,
-                                         Admission admission, std::shared_ptr<TlsContexts> tls = nullptr);
+                                         Admission admission, std::shared_ptr<TlsContexts> tls = nullptr,
+                                         size_t max_http_connections = 0);
   virtual ~Listener() = default;
   virtual uint16_t port() const = 0;
   virtual void stop() = 0;

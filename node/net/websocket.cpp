@@ -75,6 +75,46 @@ std::optional<std::string> gzip(const std::string& in) {
   return out;
 }
 
+// Incremental gzip for streamed bodies: each piece is compressed as it goes out.
+class GzipStream {
+ public:
+  GzipStream() { ok_ = deflateInit2(&z_, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK; }
+  ~GzipStream() {
+    if (ok_) deflateEnd(&z_);
+  }
+  GzipStream(const GzipStream&) = delete;
+  GzipStream& operator=(const GzipStream&) = delete;
+  bool ok() const { return ok_; }
+
+  std::string push(const std::string& in, bool finish) {
+    std::string out;
+    z_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+    z_.avail_in = static_cast<uInt>(in.size());
+    char buf[16384];
+    int rc;
+    do {
+      z_.next_out = reinterpret_cast<Bytef*>(buf);
+      z_.avail_out = sizeof buf;
+      rc = deflate(&z_, finish ? Z_FINISH : Z_NO_FLUSH);
+      out.append(buf, sizeof buf - z_.avail_out);
+    } while (z_.avail_out == 0 || (finish && rc == Z_OK));
+    return out;
+  }
+
+ private:
+  z_stream z_{};
+  bool ok_ = false;
+};
+
+// One HTTP connection counted against the listener's limit while it lives.
+struct ConnectionSlot {
+  explicit ConnectionSlot(std::shared_ptr<size_t> open) : open_(std::move(open)) { ++*open_; }
+  ~ConnectionSlot() { --*open_; }
+  ConnectionSlot(const ConnectionSlot&) = delete;
+  ConnectionSlot& operator=(const ConnectionSlot&) = delete;
+  std::shared_ptr<size_t> open_;
+};
+
 using PlainStream = beast::tcp_stream;
 using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
@@ -184,9 +224,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
  public:
   using std::enable_shared_from_this<HttpSession<Stream>>::shared_from_this;
   template <class... TlsContext>
-  HttpSession(tcp::socket socket, const TransportLimits& limits, HttpHandler http, PeerAcceptor peers,
-              TlsContext&... tls)
-      : stream_(std::move(socket), tls...), limits_(limits), http_(std::move(http)), peers_(std::move(peers)) {
+  HttpSession(tcp::socket socket, std::shared_ptr<ConnectionSlot> slot, const TransportLimits& limits,
+              HttpHandler http, PeerAcceptor peers, TlsContext&... tls)
+      : stream_(std::move(socket), tls...), slot_(std::move(slot)), limits_(limits), http_(std::move(http)),
+        peers_(std::move(peers)) {
     beast::error_code ec;
     remote_ = endpoint_text(beast::get_lowest_layer(stream_).socket().remote_endpoint(ec));
   }
@@ -237,8 +278,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     }
     HttpRequest request{std::string(req.method_string()), std::string(req.target()), remote_,
                         std::string(req[http::field::if_none_match]), std::string(req[http::field::origin]),
-                        std::string_view(req[http::field::accept_encoding]).find("gzip") != std::string_view::npos};
+                        std::string_view(req[http::field::accept_encoding]).find("gzip") != std::string_view::npos,
+                        std::string(req["Last-Event-ID"])};
     HttpResponse r = http_ ? http_(request) : HttpResponse{404, "application/json", R"({"error":"not found","param":null})", {}};
+    if (r.stream)
+      return start_stream(std::move(r), req.keep_alive(), req.method() == http::verb::head, request.accepts_gzip);
     // Large text answers travel compressed when the client asks for it.
     if (request.accepts_gzip && r.body.size() >= kGzipFrom && r.status == 200) {
       if (auto packed = gzip(r.body)) {
@@ -267,6 +311,75 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     });
   }
 
+  // Header now, then the source's pieces as chunks, each asked for once the last is written.
+  void start_stream(HttpResponse r, bool keep_alive, bool head, bool accepts_gzip) {
+    source_ = std::move(r.stream);
+    keep_alive_ = keep_alive;
+    auto res = std::make_shared<http::response<http::empty_body>>(static_cast<http::status>(r.status), 11);
+    res->set(http::field::server, "agora");
+    res->set(http::field::content_type, r.content_type);
+    for (auto& [name, value] : r.headers) res->set(name, value);
+    if (accepts_gzip && source_->compressible() && !head) {
+      gzip_ = std::make_unique<GzipStream>();
+      if (gzip_->ok())
+        res->set(http::field::content_encoding, "gzip");
+      else
+        gzip_.reset();
+    }
+    if (source_->compressible()) res->set(http::field::vary, "Accept-Encoding");
+    res->keep_alive(keep_alive);
+    res->chunked(true);
+    auto serializer = std::make_shared<http::response_serializer<http::empty_body>>(*res);
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(30));
+    http::async_write_header(stream_, *serializer,
+                             [self = shared_from_this(), res, serializer, head](beast::error_code ec, size_t) {
+                               if (ec || head) {
+                                 self->end_stream();
+                                 if (ec || !self->keep_alive_) return self->shutdown();
+                                 return self->do_read();
+                               }
+                               self->pull();
+                             });
+  }
+
+  void pull() {
+    // The source may wait for news (event streams): no deadline while it does.
+    beast::get_lowest_layer(stream_).expires_never();
+    source_->next([self = shared_from_this()](std::string piece, bool last) { self->write_piece(std::move(piece), last); });
+  }
+
+  void write_piece(std::string piece, bool last) {
+    if (!source_) return;
+    if (gzip_) piece = gzip_->push(piece, last);
+    if (piece.empty() && !last) return pull();
+    chunk_.clear();
+    if (!piece.empty()) {
+      char size[20];
+      chunk_.append(size, static_cast<size_t>(std::snprintf(size, sizeof size, "%zx\r\n", piece.size())));
+      chunk_ += piece;
+      chunk_ += "\r\n";
+    }
+    if (last) chunk_ += "0\r\n\r\n";
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(30));
+    asio::async_write(stream_, asio::buffer(chunk_), [self = shared_from_this(), last](beast::error_code ec, size_t) {
+      if (ec) {
+        self->end_stream();
+        return self->shutdown();
+      }
+      if (!last) return self->pull();
+      self->source_.reset();
+      self->gzip_.reset();
+      if (!self->keep_alive_) return self->shutdown();
+      self->do_read();
+    });
+  }
+
+  void end_stream() {
+    if (source_) source_->cancel();
+    source_.reset();
+    gzip_.reset();
+  }
+
   void shutdown() {
     if constexpr (std::is_same_v<Stream, TlsStream>) {
       beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(5));
@@ -280,8 +393,13 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   }
 
   Stream stream_;
+  std::shared_ptr<ConnectionSlot> slot_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  std::shared_ptr<BodySource> source_;  // while a streamed body is being sent
+  std::unique_ptr<GzipStream> gzip_;
+  std::string chunk_;
+  bool keep_alive_ = true;
   TransportLimits limits_;
   HttpHandler http_;
   PeerAcceptor peers_;
@@ -291,9 +409,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
 class ListenerImpl : public Listener, public std::enable_shared_from_this<ListenerImpl> {
  public:
   ListenerImpl(asio::io_context& io, const tcp::endpoint& at, TransportLimits limits, HttpHandler http,
-               PeerAcceptor peers, Admission admission, std::shared_ptr<TlsContexts> tls)
+               PeerAcceptor peers, Admission admission, std::shared_ptr<TlsContexts> tls, size_t max_http)
       : io_(io), acceptor_(io), limits_(limits), http_(std::move(http)), peers_(std::move(peers)),
-        admission_(std::move(admission)), tls_(std::move(tls)) {
+        admission_(std::move(admission)), tls_(std::move(tls)), max_http_(max_http) {
     acceptor_.open(at.protocol());
     acceptor_.set_option(asio::socket_base::reuse_address(true));
     acceptor_.bind(at);
@@ -307,17 +425,38 @@ class ListenerImpl : public Listener, public std::enable_shared_from_this<Listen
         beast::error_code ignored;
         auto ip = socket.remote_endpoint(ignored).address().to_string();
         socket.set_option(tcp::no_delay(true), ignored);
-        if (!self->admission_ || self->admission_(ip)) {
+        if (self->max_http_ && *self->open_ >= self->max_http_) {
+          self->refuse_busy(std::move(socket));
+        } else if (!self->admission_ || self->admission_(ip)) {
+          auto slot = std::make_shared<ConnectionSlot>(self->open_);
           if (self->tls_ && self->tls_->server)
-            std::make_shared<HttpSession<TlsStream>>(std::move(socket), self->limits_, self->http_, self->peers_,
-                                                     *self->tls_->server)
+            std::make_shared<HttpSession<TlsStream>>(std::move(socket), std::move(slot), self->limits_, self->http_,
+                                                     self->peers_, *self->tls_->server)
                 ->run();
           else
-            std::make_shared<HttpSession<PlainStream>>(std::move(socket), self->limits_, self->http_, self->peers_)
+            std::make_shared<HttpSession<PlainStream>>(std::move(socket), std::move(slot), self->limits_, self->http_,
+                                                       self->peers_)
                 ->run();
         }
       }
       self->accept_loop();
+    });
+  }
+
+  // Over the connection limit: a short 503 (plain HTTP) and close, without reading.
+  void refuse_busy(tcp::socket socket) {
+    if (tls_ && tls_->server) return;  // no handshake for a refusal: the socket just closes
+    static const std::string kBusy = [] {
+      std::string body = R"({"error":"too many HTTP connections; retry soon","param":null})";
+      return "HTTP/1.1 503 Service Unavailable\r\nServer: agora\r\nContent-Type: application/json\r\n"
+             "Retry-After: 1\r\nConnection: close\r\nContent-Length: " +
+             std::to_string(body.size()) + "\r\n\r\n" + body;
+    }();
+    auto s = std::make_shared<tcp::socket>(std::move(socket));
+    asio::async_write(*s, asio::buffer(kBusy), [s](beast::error_code, size_t) {
+      beast::error_code ignored;
+      s->shutdown(tcp::socket::shutdown_send, ignored);
+      s->close(ignored);
     });
   }
 
@@ -335,6 +474,8 @@ class ListenerImpl : public Listener, public std::enable_shared_from_this<Listen
   PeerAcceptor peers_;
   Admission admission_;
   std::shared_ptr<TlsContexts> tls_;
+  size_t max_http_;
+  std::shared_ptr<size_t> open_ = std::make_shared<size_t>(0);
 };
 
 struct Url {
@@ -400,10 +541,11 @@ void dial_stream(std::shared_ptr<websocket::stream<Stream>> ws, asio::io_context
 
 std::shared_ptr<Listener> Listener::start(asio::io_context& io, const std::string& host, uint16_t port,
                                           TransportLimits limits, HttpHandler http, PeerAcceptor peers,
-                                          Admission admission, std::shared_ptr<TlsContexts> tls) {
+                                          Admission admission, std::shared_ptr<TlsContexts> tls,
+                                          size_t max_http_connections) {
   tcp::endpoint at(asio::ip::make_address(host), port);
   auto listener = std::make_shared<ListenerImpl>(io, at, limits, std::move(http), std::move(peers),
-                                                 std::move(admission), std::move(tls));
+                                                 std::move(admission), std::move(tls), max_http_connections);
   listener->accept_loop();
   return listener;
 }

@@ -215,7 +215,7 @@ TEST_CASE("list filters by kind, city and theme; export carries only public reco
   std::sort(ids.begin(), ids.end());
   CHECK(ids == std::vector<std::string>{"a", "b", "profile"});
   auto csv = run_agora({"export", "--data", node.data, "--format", "csv", "--kind", "practice"});
-  CHECK(csv.out.starts_with("origin,city,country,kind,id,"));
+  CHECK(csv.out.starts_with("\xEF\xBB\xBForigin,city,country,kind,id,"));
   CHECK(std::count(csv.out.begin(), csv.out.end(), '\n') == 3);
 
   CHECK(run_agora({"retract", "--data", node.data, "a"}).out == "practice a v2 retracted\n");
