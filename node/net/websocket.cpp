@@ -327,7 +327,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
         gzip_.reset();
     }
     if (source_->compressible()) res->set(http::field::vary, "Accept-Encoding");
-    res->keep_alive(keep_alive);
+    // An event stream ends only with the connection; reading meanwhile shows when the
+    // client has gone, so its slot is freed at once rather than at the next heartbeat.
+    watch_ = !source_->compressible();
+    if (watch_) keep_alive_ = false;
+    res->keep_alive(keep_alive_);
     res->chunked(true);
     auto serializer = std::make_shared<http::response_serializer<http::empty_body>>(*res);
     beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(30));
@@ -338,6 +342,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
                                  if (ec || !self->keep_alive_) return self->shutdown();
                                  return self->do_read();
                                }
+                               if (self->watch_) self->watch_client();
                                self->pull();
                              });
   }
@@ -374,6 +379,17 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     });
   }
 
+  void watch_client() {
+    stream_.async_read_some(buffer_.prepare(512), [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (!self->source_) return;  // the stream ended on its own
+      if (ec) {
+        self->end_stream();
+        return self->shutdown();
+      }
+      self->watch_client();  // bytes from a client that should be listening: ignored
+    });
+  }
+
   void end_stream() {
     if (source_) source_->cancel();
     source_.reset();
@@ -381,6 +397,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   }
 
   void shutdown() {
+    if (shut_) return;
+    shut_ = true;
     if constexpr (std::is_same_v<Stream, TlsStream>) {
       beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(5));
       stream_.async_shutdown(
@@ -399,7 +417,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   std::shared_ptr<BodySource> source_;  // while a streamed body is being sent
   std::unique_ptr<GzipStream> gzip_;
   std::string chunk_;
-  bool keep_alive_ = true;
+  bool keep_alive_ = true, watch_ = false, shut_ = false;
   TransportLimits limits_;
   HttpHandler http_;
   PeerAcceptor peers_;

@@ -14,12 +14,6 @@ using nlohmann::json;
 
 namespace {
 
-void publish(const ServedNode& node, const json& input) {
-  auto r = node.agora({"publish", "-"}, input.dump());
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
-}
-
 json get_json(const ServedNode& node, const std::string& target, int expected_status = 200) {
   auto r = http_get(node.http_url, target);
   INFO(target << " -> " << r.status << " " << r.body);
@@ -38,14 +32,14 @@ std::vector<std::string> ids(const json& list) {
 TEST_CASE("the practices API searches, filters, pages with cursors and serves public records only",
           "[http][api]") {
   ServedNode cph("København", "DK");
-  publish(cph, {{"kind", "practice"}, {"id", "jobspor"}, {"title", "Jobspor for nyankomne"},
+  cph.publish({{"kind", "practice"}, {"id", "jobspor"}, {"title", "Jobspor for nyankomne"},
                 {"summary", "Et program der styrker beskæftigelse blandt flygtninge."}, {"language", "da"},
                 {"themes", {"employment"}}, {"started", 2016},
                 {"frameworks", {{{"framework", "eccar-10pt"}, {"ref", "6"}}}}});
-  publish(cph, {{"kind", "practice"}, {"id", "boliger"}, {"title", "Housing first"},
+  cph.publish({{"kind", "practice"}, {"id", "boliger"}, {"title", "Housing first"},
                 {"summary", "Flats for newcomers before anything else."}, {"language", "en"},
                 {"themes", {"housing"}}, {"started", 2019}});
-  publish(cph, {{"kind", "practice"}, {"id", "internal"}, {"title", "Internal note on employment"},
+  cph.publish({{"kind", "practice"}, {"id", "internal"}, {"title", "Internal note on employment"},
                 {"summary", "Not for the public."}, {"language", "en"}, {"themes", {"employment"}},
                 {"visibility", "partners"}});
   cph.serve();
@@ -69,7 +63,7 @@ TEST_CASE("the practices API searches, filters, pages with cursors and serves pu
   // Cursor paging in key order stays exact while records are added between pages.
   json page1 = get_json(cph, "/api/v1/practices?limit=1");
   REQUIRE(page1["next"].is_string());
-  publish(cph, {{"kind", "practice"}, {"id", "aaa-first"}, {"title", "Sorted first"}, {"summary", "New."},
+  cph.publish({{"kind", "practice"}, {"id", "aaa-first"}, {"title", "Sorted first"}, {"summary", "New."},
                 {"language", "en"}, {"themes", {"language"}}});
   REQUIRE(wait_until([&] { return get_json(cph, "/api/v1/practices")["total"] == 3; }));
   json page2 = get_json(cph, "/api/v1/practices?limit=1&cursor=" + page1["next"].get<std::string>());
@@ -106,11 +100,11 @@ TEST_CASE("the practices API searches, filters, pages with cursors and serves pu
 TEST_CASE("a practice by origin and id: latest, a version, its history, ETags, and 404 for withheld ones",
           "[http][api]") {
   ServedNode lyon("Lyon", "FR");
-  publish(lyon, {{"kind", "practice"}, {"id", "mediateurs"}, {"title", "Médiateurs"}, {"summary", "v1"},
+  lyon.publish({{"kind", "practice"}, {"id", "mediateurs"}, {"title", "Médiateurs"}, {"summary", "v1"},
                  {"language", "fr"}, {"themes", {"employment"}}});
-  publish(lyon, {{"kind", "practice"}, {"id", "mediateurs"}, {"title", "Médiateurs de quartier"}, {"summary", "v2"},
+  lyon.publish({{"kind", "practice"}, {"id", "mediateurs"}, {"title", "Médiateurs de quartier"}, {"summary", "v2"},
                  {"language", "fr"}, {"themes", {"employment"}}});
-  publish(lyon, {{"kind", "practice"}, {"id", "secret"}, {"title", "Secret"}, {"summary", "x"},
+  lyon.publish({{"kind", "practice"}, {"id", "secret"}, {"title", "Secret"}, {"summary", "x"},
                  {"language", "fr"}, {"themes", {"employment"}}, {"visibility", "private"}});
   lyon.serve();
   std::string base = "/api/v1/practices/" + lyon.id + "/mediateurs";
@@ -141,9 +135,9 @@ TEST_CASE("a practice by origin and id: latest, a version, its history, ETags, a
 TEST_CASE("the changes feed follows public versions without gaps or repeats, and /metrics counts requests",
           "[http][api]") {
   ServedNode turin("Turin", "IT");
-  publish(turin, {{"kind", "practice"}, {"id", "one"}, {"title", "One"}, {"summary", "s"}, {"language", "it"},
+  turin.publish({{"kind", "practice"}, {"id", "one"}, {"title", "One"}, {"summary", "s"}, {"language", "it"},
                   {"themes", {"housing"}}});
-  publish(turin, {{"kind", "practice"}, {"id", "hidden"}, {"title", "Hidden"}, {"summary", "s"}, {"language", "it"},
+  turin.publish({{"kind", "practice"}, {"id", "hidden"}, {"title", "Hidden"}, {"summary", "s"}, {"language", "it"},
                   {"themes", {"housing"}}, {"visibility", "private"}});
   turin.serve();
   json feed = get_json(turin, "/api/v1/changes?kind=practice");
@@ -153,7 +147,7 @@ TEST_CASE("the changes feed follows public versions without gaps or repeats, and
   uint64_t last = feed["last_seq"];
   CHECK(get_json(turin, "/api/v1/changes?since=" + std::to_string(last))["results"].empty());
 
-  publish(turin, {{"kind", "practice"}, {"id", "two"}, {"title", "Two"}, {"summary", "s"}, {"language", "it"},
+  turin.publish({{"kind", "practice"}, {"id", "two"}, {"title", "Two"}, {"summary", "s"}, {"language", "it"},
                   {"themes", {"housing"}}});
   REQUIRE(turin.agora({"retract", "one"}).exit_code == 0);
   json next = get_json(turin, "/api/v1/changes?since=" + std::to_string(last));
@@ -180,7 +174,7 @@ TEST_CASE("the changes feed follows public versions without gaps or repeats, and
 TEST_CASE("openapi.json describes exactly the routes the server has, and the browsing page is served offline",
           "[http][api][web]") {
   ServedNode lyon("Lyon", "FR");
-  publish(lyon, {{"kind", "practice"}, {"id", "mediateurs"}, {"title", "Médiateurs"}, {"summary", "s"},
+  lyon.publish({{"kind", "practice"}, {"id", "mediateurs"}, {"title", "Médiateurs"}, {"summary", "s"},
                  {"language", "fr"}, {"themes", {"employment"}}});
   lyon.serve();
   json spec = get_json(lyon, "/api/v1/openapi.json");
@@ -208,7 +202,10 @@ TEST_CASE("openapi.json describes exactly the routes the server has, and the bro
                                   "/api/v1/plans/{origin}/{id}/history",
                                   "/api/v1/cities",
                                   "/api/v1/network",
-                                  "/api/v1/changes"};
+                                  "/api/v1/changes",
+                                  "/api/v1/export",
+                                  "/api/v1/stats",
+                                  "/api/v1/adoptions"};
   CHECK(documented == served);
 
   auto page = http_get(lyon.http_url, "/");

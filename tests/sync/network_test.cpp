@@ -11,12 +11,6 @@ using nlohmann::json;
 
 namespace {
 
-void publish(const ServedNode& node, const json& input) {
-  auto r = node.agora({"publish", "-"}, input.dump());
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
-}
-
 std::set<std::string> member_cities(const json& coalition) {
   std::set<std::string> out;
   for (const auto& m : coalition["members"]) out.insert(m["city"].get<std::string>());
@@ -29,14 +23,14 @@ TEST_CASE("coalition and partnership records make the network, and coalition bod
           "[sync][network][visibility]") {
   ServedNode lyon("Lyon", "FR"), malmo("Malmo", "SE"), turin("Turin", "IT"), lisbon("Lisbon", "PT");
   // Lyon leads a coalition listing Malmo and Turin; only Malmo accepts. Lyon and Lisbon are twins.
-  publish(lyon, {{"kind", "coalition"}, {"name", "eccar"}, {"title", "European Coalition of Cities against Racism"},
+  lyon.publish({{"kind", "coalition"}, {"name", "eccar"}, {"title", "European Coalition of Cities against Racism"},
                  {"region", "Europe"}, {"framework", "eccar-10pt"},
                  {"members", {malmo.id, turin.id}}});
-  publish(malmo, {{"kind", "partnership"}, {"with", lyon.id}, {"relation", "coalition-member"}, {"coalition", "eccar"}});
-  publish(lyon, {{"kind", "partnership"}, {"with", lisbon.id}, {"relation", "twin"}, {"topics", {"employment"}}});
-  publish(lisbon, {{"kind", "partnership"}, {"with", lyon.id}, {"relation", "twin"},
+  malmo.publish({{"kind", "partnership"}, {"with", lyon.id}, {"relation", "coalition-member"}, {"coalition", "eccar"}});
+  lyon.publish({{"kind", "partnership"}, {"with", lisbon.id}, {"relation", "twin"}, {"topics", {"employment"}}});
+  lisbon.publish({{"kind", "partnership"}, {"with", lyon.id}, {"relation", "twin"},
                    {"topics", {"migration-development"}}});
-  publish(lyon, json::parse(practice_json("members-only", "coalition:eccar")));
+  lyon.publish(json::parse(practice_json("members-only", "coalition:eccar")));
   for (auto* n : {&lyon, &malmo, &turin, &lisbon}) n->serve();
   for (auto* n : {&malmo, &turin, &lisbon}) peer_both(lyon, *n);  // a star around the lead city
   bool synced = wait_until([&] {
@@ -93,9 +87,9 @@ TEST_CASE("coalition and partnership records make the network, and coalition bod
 TEST_CASE("an observer node receives public records and stubs of the rest", "[sync][network][visibility]") {
   ServedNode hague("The Hague", "NL");
   auto institute = ServedNode::observer("Migration Policy Institute");
-  publish(hague, json::parse(practice_json("open")));
-  publish(hague, json::parse(practice_json("twins-only", "partners")));
-  publish(hague, json::parse(practice_json("internal", "private")));
+  hague.publish(json::parse(practice_json("open")));
+  hague.publish(json::parse(practice_json("twins-only", "partners")));
+  hague.publish(json::parse(practice_json("internal", "private")));
   hague.serve(), institute->serve();
   REQUIRE(hague.agora({"peer", "add", institute->sync_url, "--key", institute->id, "--relation", "observer"})
               .exit_code == 0);

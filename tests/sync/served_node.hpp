@@ -78,6 +78,11 @@ class ServedNode {
     args.push_back(data);
     return run_agora(args, input);
   }
+  // `agora publish -` of one input record; throws with the CLI's error when it fails.
+  void publish(const nlohmann::json& input) const {
+    auto r = agora({"publish", "-"}, input.dump());
+    if (r.exit_code != 0) throw std::runtime_error("publish failed: " + r.err);
+  }
   nlohmann::json status() const { return nlohmann::json::parse(agora({"status", "--json"}).out); }
   uint64_t head_of(const std::string& origin) const {
     nlohmann::json s = status();  // keep it alive: the loop below iterates inside it
