@@ -117,8 +117,45 @@ async function showNetwork() {
     }
     const coalitions = net.coalitions.map((c) => `<li><b>${esc(c.name)}</b> ${esc(c.title || '')} — lead ${esc(c.lead.city)}, framework ${esc(c.framework || '')}; members: ${esc(c.members.map((m) => m.city).join(', '))}</li>`).join('');
     const twins = net.twins.map((t) => `<li>${esc(t.cities[0].city)} – ${esc(t.cities[1].city)} ${t.topics.length ? '(' + esc(t.topics.join(', ')) + ')' : ''}</li>`).join('');
+    const adopted = await api('/api/v1/adoptions');
+    const travels = adopted.items.map((a) => `<li><a href="#/practice/${encodeURIComponent(a.from.origin)}/${encodeURIComponent(a.practice.split('/')[1])}">${esc(a.from.title || a.practice)}</a>: ${esc(a.from.city || '?')} → ${esc(a.city || '?')}${a.started ? ' (' + esc(a.started) + ')' : ''}${a.notes ? ' — ' + esc(a.notes) : ''}</li>`).join('');
     view.innerHTML = `<h2>Network</h2><svg id="network-svg" width="520" height="400" role="img" aria-label="network graph">${svg}</svg>
-      <h3>Coalitions</h3><ul>${coalitions || '<li>none declared</li>'}</ul><h3>Twin cities</h3><ul>${twins || '<li>none declared</li>'}</ul>`;
+      <h3>Coalitions</h3><ul>${coalitions || '<li>none declared</li>'}</ul><h3>Twin cities</h3><ul>${twins || '<li>none declared</li>'}</ul>
+      <h3>Practices that travelled</h3><ul id="adoptions">${travels || '<li>no adoptions recorded</li>'}</ul>`;
+  } catch (e) {
+    view.innerHTML = `<p class="error">${esc(e.message)}</p>`;
+  }
+}
+
+// Which city acts on which commitment: rows are cities, columns the framework's refs;
+// a cell opens the matching practices.
+async function showCoverage(framework) {
+  const view = $('coverage-view');
+  try {
+    const st = await api('/api/v1/stats?framework=' + encodeURIComponent(framework || 'eccar-10pt'));
+    const cov = st.coverage;
+    const max = Math.max(1, ...cov.rows.flatMap((r) => Object.values(r.counts)));
+    const head = cov.refs.map((r) => `<th title="${esc(r.title)}">${esc(r.ref)}</th>`).join('');
+    const rows = cov.rows.map((row) => {
+      const cells = cov.refs.map((r) => {
+        const n = row.counts[r.ref] || 0;
+        if (!n) return '<td class="gap">·</td>';
+        const href = `#/?city=${encodeURIComponent(row.origin)}&framework=${encodeURIComponent(cov.framework)}&ref=${encodeURIComponent(r.ref)}`;
+        // Shades by class: the page's CSP allows no inline styles.
+        return `<td class="lvl${Math.ceil((4 * n) / max)}"><a href="${href}" title="${esc(row.city)}: ${n} on ${esc(r.title)}">${n}</a></td>`;
+      }).join('');
+      return `<tr><th scope="row">${esc(row.city)}</th>${cells}<td class="covered">${row.commitments_covered}/${cov.refs.length}</td></tr>`;
+    }).join('');
+    const options = ['eccar-10pt', 'coe-res281', 'hague-2002'].map((f) => `<option${f === cov.framework ? ' selected' : ''}>${f}</option>`).join('');
+    const legend = cov.refs.map((r) => `<li><b>${esc(r.ref)}</b> ${esc(r.title)}</li>`).join('');
+    const themes = Object.entries(st.by_theme).sort((a, b) => b[1] - a[1]).map(([t, n]) => `<li>${esc(t)} <span class="count">${n}</span></li>`).join('');
+    const years = Object.entries(st.by_year).map(([y, n]) => `<li>${esc(y)} <span class="count">${n}</span></li>`).join('');
+    view.innerHTML = `<h2>Commitment coverage</h2>
+      <label>Framework <select id="framework-select">${options}</select></label> — ${esc(cov.title)}; ${st.total} public practices
+      <table id="coverage-matrix" class="matrix"><thead><tr><th>City</th>${head}<th>covered</th></tr></thead><tbody>${rows}</tbody></table>
+      <ul class="legend">${legend}</ul>
+      <div class="columns"><div><h3>By theme</h3><ul>${themes}</ul></div><div><h3>By year started</h3><ul>${years}</ul></div></div>`;
+    $('framework-select').addEventListener('change', (e) => showCoverage(e.target.value));
   } catch (e) {
     view.innerHTML = `<p class="error">${esc(e.message)}</p>`;
   }
@@ -126,11 +163,20 @@ async function showNetwork() {
 
 function route() {
   const hash = location.hash || '#/';
-  const parts = hash.slice(2).split('/').map(decodeURIComponent);
+  const [path, query] = hash.slice(2).split('?');
+  const parts = path.split('/').map(decodeURIComponent);
+  if (parts[0] === '' && query !== undefined) {  // a link with filters, e.g. from the coverage matrix
+    state.filters = Object.fromEntries(new URLSearchParams(query));
+    state.q = '';
+    $('q').value = '';
+    search();
+  }
   $('search-view').hidden = parts[0] !== '';
   $('record-view').hidden = parts[0] !== 'practice';
   $('network-view').hidden = parts[0] !== 'network';
+  $('coverage-view').hidden = parts[0] !== 'coverage';
   if (parts[0] === 'practice') showRecord(parts[1], parts[2]);
+  else if (parts[0] === 'coverage') showCoverage();
   else if (parts[0] === 'network') showNetwork();
 }
 

@@ -144,14 +144,15 @@ void publish(const ServedNode& node, const json& input) {
 
 }  // namespace
 
-TEST_CASE("a researcher searches, filters and opens a practice in the browsing page", "[web]") {
+TEST_CASE("a researcher searches, filters, opens a practice and reads the coverage matrix in the browsing page", "[web]") {
   ServedNode cph("København", "DK");
   publish(cph, {{"kind", "practice"}, {"id", "jobspor"}, {"title", "Jobspor for nyankomne"},
                 {"summary", "Et program der styrker beskæftigelse blandt flygtninge."}, {"language", "da"},
                 {"themes", {"employment", "language"}}});
   publish(cph, {{"kind", "practice"}, {"id", "jobspor"}, {"title", "Jobspor for nyankomne og familier"},
                 {"summary", "Et program der styrker beskæftigelse blandt flygtninge og deres familier."},
-                {"language", "da"}, {"themes", {"employment", "language"}}});
+                {"language", "da"}, {"themes", {"employment", "language"}},
+                {"frameworks", {{{"framework", "eccar-10pt"}, {"ref", "6"}}}}});
   publish(cph, {{"kind", "practice"}, {"id", "sprogcafe"}, {"title", "Sprogcafé"},
                 {"summary", "Frivillige taler dansk med nye borgere; beskæftigelse følger."}, {"language", "da"},
                 {"themes", {"language"}}});
@@ -177,6 +178,21 @@ TEST_CASE("a researcher searches, filters and opens a practice in the browsing p
   REQUIRE(browser.wait_for("document.getElementById('record-title')"));
   CHECK(browser.eval("document.getElementById('record-title').textContent") == "Jobspor for nyankomne og familier");
   REQUIRE(browser.wait_for("document.querySelectorAll('.versions tr').length == 3"));  // header + 2 versions
+
+  // The coverage matrix: København acts on ECCAR commitment 6 with one practice; the
+  // cell leads to that practice.
+  browser.eval("location.hash = '#/coverage'; true");
+  REQUIRE(browser.wait_for("document.querySelector('#coverage-matrix tbody tr')"));
+  CHECK(browser.eval("document.querySelector('#coverage-matrix tbody th').textContent") == "København");
+  CHECK(browser.eval("document.querySelectorAll('#coverage-matrix thead th').length") == 12);  // city, 1-10, covered
+  CHECK(browser.eval("document.querySelectorAll('#coverage-matrix tbody td a').length") == 1);
+  CHECK(browser.eval("document.querySelectorAll('#coverage-matrix tbody td')[5].textContent") == "1");
+  browser.eval("document.querySelector('#coverage-matrix tbody td a').click(); true");
+  REQUIRE(browser.wait_for("!document.getElementById('search-view').hidden && "
+                           "document.querySelectorAll('#results li').length == 1"));
+  CHECK(browser.eval("document.querySelector('#results li a').textContent") == "Jobspor for nyankomne og familier");
+  browser.eval("location.hash = '#/coverage'; true");
+  REQUIRE(browser.wait_for("document.querySelector('#coverage-matrix tbody tr')"));
 
   json shot = browser.call("Page.captureScreenshot", {{"format", "png"}});
   std::string png = base64_decode(shot["data"]);
