@@ -1,52 +1,101 @@
 #!/usr/bin/env bash
 # Benchmark (not a test): the HTTP API under wrk (2 threads, 64 connections, loopback) on
-# N practices of the ../shared/peers workload: GET one practice, a filtered list (city +
-# theme, 20 results) and a full-text search, each repeated; plus the same list and search
-# once each uncached (first request after start). Prints medians over RUNS.
+# N practices of the ../shared/peers workload, side by side in one run with
+#  - a minimal Boost.Beast server answering a fixed 2 KB body (build/agora_fixed_http:
+#    the practical limit of one io thread on this machine), and
+#  - pouchdb-server's GET by id and Mango _find (../shared/peers/bench-pouchdb.js, same
+#    workload, same wrk settings) unless POUCH=0.
+# Agora figures: GET one practice (a fixed id, as the peers harness does: served from the
+# record cache after the first request), GET random practices over all N (mostly cache
+# misses), a filtered list (city + theme, 20 results), a full-text search, each repeated;
+# the list and search once uncached; the export of everything (time, node peak RSS).
+# Prints `key value` lines (medians over RUNS), then ratio.* lines.
 #
-#   bash bench/http.sh [N] [RUNS] [SECONDS]     (defaults: 100000, 3, 10)
+#   bash bench/http.sh [N] [RUNS] [SECONDS]     (defaults: 100000, 3, 10; POUCH=1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-100000}
 runs=${2:-3}
 secs=${3:-10}
+pouch=${POUCH:-1}
 agora=$PWD/build/agora
+fixed=$PWD/build/agora_fixed_http
 command -v wrk >/dev/null || { echo "bench/http.sh: needs wrk (apt-get install wrk)" >&2; exit 1; }
-[ -x "$agora" ] || bash scripts/build.sh
+[ -x "$agora" ] && [ -x "$fixed" ] || bash scripts/build.sh
 input=bench/data/practices-$n.ndjson
 [ -f "$input" ] || node bench/prepare-workload.js --n "$n" --seed 1 --out "$input"
 work=$(mktemp -d "${TMPDIR:-/tmp}/agora-httpbench.XXXXXX")
-pid=""
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
-$agora init --data "$work/n" --city Lyon --country FR >/dev/null
-$agora import --data "$work/n" "$input" >/dev/null 2>&1
-$agora serve --data "$work/n" --listen 127.0.0.1:0 --http 127.0.0.1:0 > "$work/out" 2> "$work/err" &
-pid=$!
-for _ in $(seq 1 100); do grep -q '^http ' "$work/out" 2>/dev/null && break; sleep 0.05; done
-url=$(awk '/^http /{print $2}' "$work/out")
-start=$(date +%s.%N)
-until curl -sf "${url}api/v1/practices?limit=1" >/dev/null; do sleep 0.2; done  # the first index build
-echo "agora.n$n.search_index.build_s $(echo "$(date +%s.%N) - $start" | bc)"
-id=$(head -1 "$input" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).id))')
-node_id=$($agora id --data "$work/n")
-one="${url}api/v1/practices/$node_id/$id"
-list="${url}api/v1/practices?city=Lyon&theme=housing&limit=20"
-search="${url}api/v1/practices?q=housing+employment&limit=20"
-ms() { curl -s -o /dev/null -w '%{time_total}' "$1" | awk '{print $1 * 1000}'; }
-echo "agora.n$n.list.uncached_ms $(ms "$list")"
-echo "agora.n$n.search.uncached_ms $(ms "$search")"
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 to_ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us$/,"",v); print v/1000} else if (v ~ /ms$/) {sub(/ms$/,"",v); print v} else {sub(/s$/,"",v); print v*1000}}'; }
-for name in one list search; do
-  : > "$work/$name.rps"; : > "$work/$name.p99"; : > "$work/$name.p50"
+# wrk_median PREFIX URL [wrk args...]: RUNS runs, median req/s, p50, p99.
+wrk_median() {
+  local prefix=$1 url=$2; shift 2
+  : > "$work/rps"; : > "$work/p99"; : > "$work/p50"
+  wrk -t2 -c64 -d2s "$url" "$@" > /dev/null  # warm-up
   for _ in $(seq 1 "$runs"); do
-    wrk -t2 -c64 -d"${secs}s" --latency "${!name}" > "$work/wrk"
-    awk '/Requests\/sec/ {print $2}' "$work/wrk" >> "$work/$name.rps"
-    awk '$1 == "99%" {print $2}' "$work/wrk" | to_ms >> "$work/$name.p99"
-    awk '$1 == "50%" {print $2}' "$work/wrk" | to_ms >> "$work/$name.p50"
+    wrk -t2 -c64 -d"${secs}s" --latency "$url" "$@" > "$work/wrk"
+    if grep -q "Non-2xx" "$work/wrk"; then echo "bench/http.sh: non-2xx answers from $url" >&2; cat "$work/wrk" >&2; exit 1; fi
+    awk '/Requests\/sec/ {print $2}' "$work/wrk" >> "$work/rps"
+    awk '$1 == "99%" {print $2}' "$work/wrk" | to_ms >> "$work/p99"
+    awk '$1 == "50%" {print $2}' "$work/wrk" | to_ms >> "$work/p50"
   done
-  echo "agora.n$n.$name.req_per_s $(median < "$work/$name.rps")"
-  echo "agora.n$n.$name.latency_ms_p50 $(median < "$work/$name.p50")"
-  echo "agora.n$n.$name.latency_ms_p99 $(median < "$work/$name.p99")"
-done
+  echo "$prefix.req_per_s $(median < "$work/rps")"
+  echo "$prefix.latency_ms_p50 $(median < "$work/p50")"
+  echo "$prefix.latency_ms_p99 $(median < "$work/p99")"
+}
+
+{
+  # The practical limit: one io thread, like the node's.
+  "$fixed" 1 > "$work/fixed.out" & pids+=($!)
+  for _ in $(seq 1 100); do grep -q '^http ' "$work/fixed.out" 2>/dev/null && break; sleep 0.05; done
+  wrk_median "beast_fixed_2kb" "$(awk '/^http /{print $2}' "$work/fixed.out")"
+  kill "${pids[-1]}"
+
+  $agora init --data "$work/n" --city Lyon --country FR >/dev/null
+  $agora import --data "$work/n" "$input" >/dev/null 2>&1
+  $agora serve --data "$work/n" --listen 127.0.0.1:0 --http 127.0.0.1:0 > "$work/out" 2> "$work/err" & pids+=($!)
+  pid=${pids[-1]}
+  for _ in $(seq 1 100); do grep -q '^http ' "$work/out" 2>/dev/null && break; sleep 0.05; done
+  url=$(awk '/^http /{print $2}' "$work/out")
+  start=$(date +%s.%N)
+  until curl -sf "${url}api/v1/practices?limit=1" >/dev/null; do sleep 0.2; done  # the first index build
+  echo "agora.n$n.search_index.build_s $(echo "$(date +%s.%N) - $start" | bc)"
+  node_id=$($agora id --data "$work/n")
+  node -e 'const fs=require("fs");const rl=require("readline").createInterface({input:fs.createReadStream(process.argv[1])});
+    const out=fs.createWriteStream(process.argv[2]);rl.on("line",l=>out.write("/api/v1/practices/"+process.argv[3]+"/"+JSON.parse(l).id+"\n"));
+    rl.on("close",()=>out.end());' "$input" "$work/paths" "$node_id"
+  one="${url}api/v1/practices/$node_id/$(head -1 "$work/paths" | awk -F/ '{print $NF}')"
+  list="${url}api/v1/practices?city=Lyon&theme=housing&limit=20"
+  search="${url}api/v1/practices?q=housing+employment&limit=20"
+  ms() { curl -s -o /dev/null -w '%{time_total}' "$1" | awk '{print $1 * 1000}'; }
+  echo "agora.n$n.list.uncached_ms $(ms "$list")"
+  echo "agora.n$n.search.uncached_ms $(ms "$search")"
+  wrk_median "agora.n$n.get_one" "$one"
+  wrk_median "agora.n$n.get_random" "$url" -s bench/random_get.lua -- "$work/paths"
+  wrk_median "agora.n$n.list" "$list"
+  wrk_median "agora.n$n.search" "$search"
+  for format in ndjson csv jsonld; do
+    t=$(curl -s -o "$work/export" -w '%{time_total}' "${url}api/v1/export?format=$format")
+    echo "agora.n$n.export_$format.records_per_s $(awk -v t="$t" -v n="$n" 'BEGIN {printf "%.0f", (n + 1) / t}')"
+    echo "agora.n$n.export_$format.mib $(du -m "$work/export" | cut -f1)"
+    rm -f "$work/export"
+  done
+  echo "agora.n$n.node.peak_rss_mib $(awk '/VmHWM/ {printf "%.0f", $2 / 1024}' /proc/$pid/status)"
+} | tee "$work/agora"
+
+if [ "$pouch" = 1 ]; then
+  peers=$(cd ../shared/peers && pwd)
+  [ -d "$peers/node_modules" ] || (cd "$peers" && npm ci --no-audit --no-fund >&2)
+  (cd "$peers" && node bench-pouchdb.js --n "$n" --runs 1 --seed 1 --wrk-seconds "$secs" --wrk-connections 64 \
+     --max-seconds 1500) | tee "$work/pouchdb"
+fi
+get() { [ -f "$work/$1" ] && awk -v k="$2" '$1 == k {print $2}' "$work/$1"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "n/a"; else printf "%.2f\n", a / b }'; }
+echo "ratio.get_one.agora_vs_beast_fixed $(ratio "$(get agora "agora.n$n.get_one.req_per_s")" "$(get agora beast_fixed_2kb.req_per_s)")"
+echo "ratio.get_random.agora_vs_beast_fixed $(ratio "$(get agora "agora.n$n.get_random.req_per_s")" "$(get agora beast_fixed_2kb.req_per_s)")"
+echo "ratio.get_one.agora_vs_pouchdb $(ratio "$(get agora "agora.n$n.get_one.req_per_s")" "$(get pouchdb "pouchdb.n$n.http_get_by_id.req_per_s")")"
+echo "ratio.get_random.agora_vs_pouchdb $(ratio "$(get agora "agora.n$n.get_random.req_per_s")" "$(get pouchdb "pouchdb.n$n.http_get_by_id.req_per_s")")"
+echo "ratio.list_p99.pouchdb_find_vs_agora $(ratio "$(get pouchdb "pouchdb.n$n.http_find_city.p99_ms")" "$(get agora "agora.n$n.list.latency_ms_p99")")"

@@ -143,8 +143,8 @@ HttpApi::HttpApi(DataDir& dir, std::function<const SearchIndex*()> search, ApiLi
     : dir_(dir), search_(std::move(search)), limits_(limits) {}
 
 void HttpApi::invalidate() {
-  cache_.clear();
-  cache_index_.clear();
+  list_cache_.clear();
+  record_cache_.clear();
 }
 
 std::optional<HttpResponse> HttpApi::handle(const HttpRequest& req) {
@@ -176,9 +176,20 @@ std::optional<HttpResponse> HttpApi::handle(const HttpRequest& req) {
   std::vector<std::string> seg = split_path(*decoded_path);  // "api", "v1", ...
   try {
     if (seg.size() == 3 && (seg[2] == "practices" || seg[2] == "plans"))
-      return finish(cached(req.target, [&] { return list(seg[2], raw.value()); }));
-    if (seg.size() >= 5 && seg.size() <= 6 && (seg[2] == "practices" || seg[2] == "plans"))
-      return finish(record(seg[2], seg[3], seg[4], seg.size() == 6 ? seg[5] : "", raw.value(), req.if_none_match));
+      return finish(cached(list_cache_, req.target, [&] { return list(seg[2], raw.value()); }));
+    if (seg.size() >= 5 && seg.size() <= 6 && (seg[2] == "practices" || seg[2] == "plans")) {
+      HttpResponse r = cached(record_cache_, req.target, [&] {
+        return record(seg[2], seg[3], seg[4], seg.size() == 6 ? seg[5] : "", raw.value());
+      });
+      // A client that holds this version already gets no body.
+      if (r.status == 200 && !req.if_none_match.empty())
+        for (const auto& [name, value] : r.headers)
+          if (name == "ETag" && (req.if_none_match == value || req.if_none_match == "*")) {
+            r.status = 304;
+            r.body.clear();
+          }
+      return finish(std::move(r));
+    }
     if (seg.size() == 3 && seg[2] == "cities") return finish(cities(raw.value()));
     if (seg.size() == 3 && seg[2] == "openapi.json") {
       Params none(raw.value(), {});
@@ -186,29 +197,20 @@ std::optional<HttpResponse> HttpApi::handle(const HttpRequest& req) {
     }
     if (seg.size() == 3 && seg[2] == "changes") return finish(changes(raw.value(), req.last_event_id));
     if (seg.size() == 3 && seg[2] == "export") return finish(export_records(raw.value()));
-    if (seg.size() == 3 && seg[2] == "stats") return finish(cached(req.target, [&] { return stats(raw.value()); }));
+    if (seg.size() == 3 && seg[2] == "stats") return finish(cached(list_cache_, req.target, [&] { return stats(raw.value()); }));
     if (seg.size() == 3 && seg[2] == "adoptions")
-      return finish(cached(req.target, [&] { return adoptions(raw.value()); }));
+      return finish(cached(list_cache_, req.target, [&] { return adoptions(raw.value()); }));
   } catch (const BadParam& e) {
     return finish(error(400, e.message, e.param));
   }
   return finish(error(404, "no such API route", "path"));
 }
 
-HttpResponse HttpApi::cached(const std::string& target, const std::function<HttpResponse()>& compute) {
-  if (auto hit = cache_index_.find(target); hit != cache_index_.end()) {
-    cache_.splice(cache_.begin(), cache_, hit->second);  // most recently used first
-    return hit->second->second;
-  }
+HttpResponse HttpApi::cached(LruCache<HttpResponse>& cache, const std::string& target,
+                             const std::function<HttpResponse()>& compute) {
+  if (const HttpResponse* hit = cache.find(target)) return *hit;
   HttpResponse r = compute();
-  if (r.status == 200) {
-    cache_.emplace_front(target, r);
-    cache_index_[target] = cache_.begin();
-    if (cache_.size() > kCacheEntries) {
-      cache_index_.erase(cache_.back().first);
-      cache_.pop_back();
-    }
-  }
+  if (r.status == 200) cache.put(target, r);
   return r;
 }
 
@@ -282,8 +284,7 @@ HttpResponse HttpApi::list(const std::string& collection, const std::vector<std:
 }
 
 HttpResponse HttpApi::record(const std::string& collection, const std::string& origin_text, const std::string& id,
-                             const std::string& sub, const std::vector<std::pair<std::string, std::string>>& raw,
-                             const std::string& if_none_match) {
+                             const std::string& sub, const std::vector<std::pair<std::string, std::string>>& raw) {
   Params p(raw, {"version"});
   if (!sub.empty() && sub != "history") return error(404, "no such API route", "path");
   if (!sub.empty() && p.has("version")) throw BadParam{"version", "not with /history"};
@@ -330,14 +331,9 @@ HttpResponse HttpApi::record(const std::string& collection, const std::string& o
     }
     // Weak: the same version may travel gzipped or not.
     std::string etag = "W/\"" + to_hex(record_hash(chosen->second.header_bytes)).substr(0, 32) + "\"";
-    HttpResponse res;
-    if (!if_none_match.empty() && (if_none_match == etag || if_none_match == "*")) {
-      res = HttpResponse{304, "application/json", "", {}};
-    } else {
-      json item = record_item(chosen->first, chosen->second.body, cities.find(*origin));
-      if (chosen->first.tombstone) item["retracted"] = true;
-      res = json_response(200, item);
-    }
+    json item = record_item(chosen->first, chosen->second.body, cities.find(*origin));
+    if (chosen->first.tombstone) item["retracted"] = true;
+    HttpResponse res = json_response(200, item);
     res.headers.emplace_back("ETag", etag);
     res.headers.emplace_back("Cache-Control", version ? "public, max-age=31536000, immutable" : "no-cache");
     return res;

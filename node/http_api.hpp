@@ -5,10 +5,9 @@
 #pragma once
 
 #include <functional>
-#include <list>
-#include <unordered_map>
 
 #include "node/data_dir.hpp"
+#include "node/lru_cache.hpp"
 #include "node/net/transport.hpp"
 #include "node/search_index.hpp"
 #include "protocol/result.hpp"
@@ -39,24 +38,25 @@ class HttpApi {
   using RawParams = std::vector<std::pair<std::string, std::string>>;
   net::HttpResponse list(const std::string& collection, const RawParams& params);
   net::HttpResponse record(const std::string& collection, const std::string& origin, const std::string& id,
-                           const std::string& sub, const RawParams& params, const std::string& if_none_match);
+                           const std::string& sub, const RawParams& params);
   net::HttpResponse cities(const RawParams& params);
   net::HttpResponse changes(const RawParams& params, const std::string& last_event_id);
   net::HttpResponse export_records(const RawParams& params);
   net::HttpResponse stats(const RawParams& params);
   net::HttpResponse adoptions(const RawParams& params);
   // Answers that depend only on the target and the store, kept until the next change.
-  net::HttpResponse cached(const std::string& target, const std::function<net::HttpResponse()>& compute);
+  net::HttpResponse cached(LruCache<net::HttpResponse>& cache, const std::string& target,
+                           const std::function<net::HttpResponse()>& compute);
 
   DataDir& dir_;
   std::function<const SearchIndex*()> search_;
   ApiLimits limits_;
   ChangeStreamOpener open_stream_;
-  // List answers by request target, until the next change: researchers and dashboards
-  // repeat the same queries, and facets over a large match set are the costly part.
-  static constexpr size_t kCacheEntries = 256;
-  std::list<std::pair<std::string, net::HttpResponse>> cache_;
-  std::unordered_map<std::string, std::list<std::pair<std::string, net::HttpResponse>>::iterator> cache_index_;
+  // Answers by request target, until the next change: researchers and dashboards repeat
+  // the same queries (facets over a large match set are the costly part), and a few
+  // records are read far more than the rest (rendering one is a JSON parse and dump).
+  LruCache<net::HttpResponse> list_cache_{256};
+  LruCache<net::HttpResponse> record_cache_{4096};
 };
 
 // Splits and percent-decodes a query string; the error names the offending parameter.
