@@ -29,6 +29,7 @@ void register_serve(CLI::App& app, Context& ctx) {
     int handshake_timeout = 10, idle_timeout = 60;
     std::string tls_cert, tls_key, tls_ca;
     size_t http_max_url_kib = 8, http_max_page = 100, http_max_connections = 1024, http_max_streams = 64;
+    size_t http_max_header_kib = 16, http_max_body_kib = 64;
     size_t max_frame_kib = sync::kMaxFrameBytes / 1024, batch_records = 512, batch_kib = 1024, window = 8;
   };
   auto opts = std::make_shared<Options>();
@@ -67,6 +68,10 @@ void register_serve(CLI::App& app, Context& ctx) {
   verb->add_option("--http-max-connections", opts->http_max_connections,
                    "HTTP connections open at once on the --http port (503 beyond)")
       ->check(CLI::Range(size_t{1}, size_t{1000000}));
+  verb->add_option("--http-max-header-kib", opts->http_max_header_kib, "largest HTTP request header block, KiB (431 beyond)")
+      ->check(CLI::Range(size_t{1}, size_t{64}));
+  verb->add_option("--http-max-body-kib", opts->http_max_body_kib, "largest HTTP request body, KiB (413 beyond)")
+      ->check(CLI::Range(size_t{1}, size_t{1024}));
   verb->add_option("--http-max-streams", opts->http_max_streams, "open change event streams (503 beyond)")
       ->check(CLI::Range(size_t{1}, size_t{100000}));
   verb->callback([&ctx, opts] {
@@ -88,6 +93,8 @@ void register_serve(CLI::App& app, Context& ctx) {
     o.http_max_page = opts->http_max_page;
     o.http_max_connections = opts->http_max_connections;
     o.http_max_streams = opts->http_max_streams;
+    o.transport.http_max_header_bytes = opts->http_max_header_kib * 1024;
+    o.transport.http_max_body_bytes = opts->http_max_body_kib * 1024;
     SyncNode node(dir, o);
     node.run([](const std::string& sync_url, const std::string& http_url) {
       std::cout << "sync " << sync_url << "\nhttp " << http_url << std::endl;

@@ -17,6 +17,8 @@ struct TransportLimits {
   size_t max_message_bytes = 8 * 1024 * 1024;
   int handshake_timeout_s = 10;  // TCP/TLS/WebSocket handshake
   int idle_timeout_s = 60;       // no traffic at all (pings are sent at half of it)
+  size_t http_max_header_bytes = 16 * 1024;  // a plain HTTP request's headers (431 beyond)
+  size_t http_max_body_bytes = 64 * 1024;    // and its body (413 beyond)
 };
 
 // TLS (wss://). With a certificate and key the sync port speaks TLS only; dialling a

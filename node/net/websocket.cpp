@@ -247,8 +247,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
  private:
   void do_read() {
     parser_.emplace();
-    parser_->header_limit(16 * 1024);
-    parser_->body_limit(64 * 1024);
+    parser_->header_limit(static_cast<std::uint32_t>(limits_.http_max_header_bytes));
+    parser_->body_limit(limits_.http_max_body_bytes);
     beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(30));
     http::async_read(stream_, buffer_, *parser_,
                      [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });

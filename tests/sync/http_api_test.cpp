@@ -249,7 +249,7 @@ TEST_CASE("hostile HTTP requests get a 4xx and the node keeps serving", "[http][
 
 TEST_CASE("HTTP limits are options of agora serve", "[http][limits]") {
   ServedNode node("Malmo", "SE");
-  node.serve({"--http-max-url-kib", "1", "--http-max-page", "5"});
+  node.serve({"--http-max-url-kib", "1", "--http-max-page", "5", "--http-max-header-kib", "2", "--http-max-body-kib", "1"});
   REQUIRE(wait_until([&] { return http_get(node.http_url, "/api/v1/practices").status == 200; }));
   CHECK(http_get(node.http_url, "/api/v1/practices?q=" + std::string(1100, 'a')).status == 414);
   CHECK(http_get(node.http_url, "/api/v1/practices?limit=5").status == 200);
@@ -257,6 +257,16 @@ TEST_CASE("HTTP limits are options of agora serve", "[http][limits]") {
   CHECK(over.status == 400);
   CHECK(json::parse(over.body)["param"] == "limit");
   CHECK(node.agora({"serve", "--http-max-url-kib", "99"}).exit_code == 2);
+  auto big_headers = raw_http(node.http_url,
+                              "GET /health HTTP/1.1\r\nHost: x\r\nX-Pad: " + std::string(3000, 'a') + "\r\n\r\n",
+                              std::chrono::milliseconds(1000));
+  CHECK(big_headers.starts_with("HTTP/1.1 431"));
+  auto big_body = raw_http(node.http_url,
+                           "POST /api/v1/practices HTTP/1.1\r\nHost: x\r\nContent-Length: 2048\r\n\r\n" +
+                               std::string(2048, 'a'),
+                           std::chrono::milliseconds(1000));
+  CHECK(big_body.starts_with("HTTP/1.1 413"));
+  CHECK(http_get(node.http_url, "/health").status == 200);
 }
 
 TEST_CASE("large answers are gzipped when the client asks for it", "[http]") {

@@ -294,3 +294,88 @@ TEST_CASE("HTTP connections beyond --http-max-connections get a 503 and the node
   for (auto& f : idle) f.get();  // the idle ones close
   CHECK(wait_until([&] { return http_get(node.http_url, "/health").status == 200; }, std::chrono::seconds(5)));
 }
+
+TEST_CASE("every list filter, sort and the plans routes, over two synced cities", "[http][api][filters]") {
+  ServedNode lyon(std::vector<std::string>{"--city", "Lyon", "--country", "FR", "--region", "Auvergne-Rhône-Alpes"});
+  ServedNode malmo(std::vector<std::string>{"--city", "Malmö", "--country", "SE", "--region", "Skåne"});
+  lyon.publish({{"kind", "practice"}, {"id", "mediation"}, {"title", "Médiateurs"}, {"summary", "Médiation emploi."},
+                {"language", "fr"}, {"themes", {"employment"}}, {"principles", {"partnerships"}}, {"started", 2008},
+                {"frameworks", {{{"framework", "eccar-10pt"}, {"ref", "6"}}}}});
+  lyon.publish({{"kind", "plan"}, {"id", "plan-2024"}, {"title", "Plan d'action 2024-2026"}, {"language", "fr"},
+                {"framework", "eccar-10pt"}, {"period", {{"from", "2024-01-01"}, {"to", "2026-12-31"}}},
+                {"items", {{{"id", "i1"}, {"commitment", "7"}, {"action", "Logements accessibles."}}}}});
+  malmo.publish({{"kind", "practice"}, {"id", "boende"}, {"title", "Boende först"}, {"summary", "Bostad först."},
+                 {"language", "sv"}, {"themes", {"housing"}}, {"principles", {"human-rights"}}, {"started", 2015}});
+  lyon.serve();
+  malmo.serve();
+  peer_both(lyon, malmo);
+  REQUIRE(wait_until([&] { return malmo.head_of(lyon.id) >= 3; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  auto before_sprak = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch()).count();
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  malmo.publish({{"kind", "practice"}, {"id", "sprak"}, {"title", "Språkcafé"}, {"summary", "Language café."},
+                 {"language", "en"}, {"themes", {"language", "education"}}, {"principles", {"consultation", "partnerships"}},
+                 {"started", 2021}});
+  REQUIRE(wait_until([&] { return get_json(malmo, "/api/v1/practices")["total"] == 3; }));
+
+  auto ids = [&](const std::string& target) {
+    std::vector<std::string> out;
+    json list = get_json(malmo, target);  // kept alive: the loop iterates inside it
+    for (const auto& item : list["items"]) out.push_back(item["id"]);
+    return out;
+  };
+  using V = std::vector<std::string>;
+  CHECK(ids("/api/v1/practices?country=FR") == V{"mediation"});
+  CHECK(ids("/api/v1/practices?country=se&sort=title") == V{"boende", "sprak"});
+  CHECK(ids("/api/v1/practices?region=Skane&sort=title") == V{"boende", "sprak"});
+  CHECK(ids("/api/v1/practices?region=auvergne-rhone-alpes") == V{"mediation"});
+  CHECK(ids("/api/v1/practices?principle=partnerships&sort=title") == V{"mediation", "sprak"});
+  CHECK(ids("/api/v1/practices?language=sv") == V{"boende"});
+  CHECK(ids("/api/v1/practices?theme=education") == V{"sprak"});
+  CHECK(ids("/api/v1/practices?year_from=2010&year_to=2020") == V{"boende"});
+  CHECK(ids("/api/v1/practices?year_to=2010") == V{"mediation"});
+  CHECK(ids("/api/v1/practices?updated_since=" + std::to_string(before_sprak)) == V{"sprak"});
+  CHECK(ids("/api/v1/practices?city=Lyon") == V{"mediation"});
+  CHECK(ids("/api/v1/practices?framework=eccar-10pt") == V{"mediation"});
+  CHECK(ids("/api/v1/practices?sort=title") == V{"boende", "mediation", "sprak"});
+  CHECK(ids("/api/v1/practices?sort=updated")[0] == "sprak");  // newest first
+  CHECK(ids("/api/v1/practices?q=cafe&language=en") == V{"sprak"});
+  CHECK(get_json(malmo, "/api/v1/practices?facets=false").count("facets") == 0);
+  // Pages by title, two at a time, then the rest.
+  json page = get_json(malmo, "/api/v1/practices?sort=title&limit=2");
+  REQUIRE(page["next"].is_string());
+  CHECK(ids("/api/v1/practices?sort=title&limit=2&cursor=" + page["next"].get<std::string>()) == V{"sprak"});
+
+  // Plans: listed, filtered by the commitments of their items, read by id and history.
+  CHECK(ids("/api/v1/plans") == V{"plan-2024"});
+  CHECK(ids("/api/v1/plans?framework=eccar-10pt&ref=7") == V{"plan-2024"});
+  CHECK(ids("/api/v1/plans?framework=eccar-10pt&ref=6").empty());
+  CHECK(ids("/api/v1/plans?year_from=2024&city=lyon") == V{"plan-2024"});
+  CHECK(get_json(malmo, "/api/v1/plans/Lyon/plan-2024")["title"] == "Plan d'action 2024-2026");
+  CHECK(get_json(malmo, "/api/v1/plans/" + lyon.id + "/plan-2024/history")["items"].size() == 1);
+  get_json(malmo, "/api/v1/practices/Lyon/plan-2024", 404);  // a plan is not a practice
+  get_json(malmo, "/api/v1/plans/Lyon/mediation", 404);
+
+  // Each class of bad value names its parameter.
+  for (auto [target, param] : std::vector<std::pair<std::string, std::string>>{
+           {"/api/v1/practices?language=xx", "language"},
+           {"/api/v1/practices?principle=subsidiary", "principle"},
+           {"/api/v1/practices?year_from=20x0", "year_from"},
+           {"/api/v1/practices?year_to=3000", "year_to"},
+           {"/api/v1/practices?updated_since=-1", "updated_since"},
+           {"/api/v1/practices?sort=random", "sort"},
+           {"/api/v1/practices?facets=maybe", "facets"},
+           {"/api/v1/practices?cursor=zz", "cursor"},
+           {"/api/v1/practices?ref=6", "ref"},
+           {"/api/v1/practices?framework=eccar&ref=6", "framework"},
+           {"/api/v1/practices?city=Atlantis", "city"},
+           {"/api/v1/practices?limit=0", "limit"},
+           {"/api/v1/plans/Lyon/plan-2024?version=0", "version"},
+           {"/api/v1/changes?since=x", "since"},
+           {"/api/v1/changes?kind=story", "kind"},
+           {"/api/v1/cities?extra=1", "extra"}}) {
+    INFO(target);
+    CHECK(get_json(malmo, target, 400)["param"] == param);
+  }
+}
