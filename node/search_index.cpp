@@ -3,6 +3,7 @@
 #include <xapian.h>
 
 #include <set>
+#include <unordered_map>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -19,7 +20,8 @@ using nlohmann::json;
 namespace {
 
 // 2: text indexed without positions (no phrase queries; a third of the size).
-constexpr const char* kFormat = "2";
+// 3: the facet values also together in one slot (one read per match when counting).
+constexpr const char* kFormat = "3";
 
 // Value slots.
 enum Slot : Xapian::valueno {
@@ -30,6 +32,7 @@ enum Slot : Xapian::valueno {
   kThemesSlot = 4,   // themes joined by \x1f (facet)
   kCommitSlot = 5,   // "framework:ref" joined by \x1f (facet)
   kYearSlot = 6,     // sortable year
+  kFacetsSlot = 7,   // city \x1e themes \x1e commitments: the three facets in one read
 };
 
 constexpr const char* kLanguages[][2] = {{"en", "english"}, {"da", "danish"},     {"sv", "swedish"},
@@ -49,25 +52,38 @@ void append_text(std::string& out, const json& v) {
   if (v.is_string()) out += v.get<std::string>() + "\n";
 }
 
-// Multi-valued facet: counts each \x1f-separated part of a value slot.
-class PartsCountSpy : public Xapian::MatchSpy {
+// The facets of a result (city, theme, commitment) in one pass over the matches. Whole
+// slot values are counted first (a handful of distinct theme and commitment combinations
+// recur across thousands of records) and split into their parts once at the end.
+class FacetSpy : public Xapian::MatchSpy {
  public:
-  explicit PartsCountSpy(Xapian::valueno slot) : slot_(slot) {}
-  void operator()(const Xapian::Document& doc, double) override {
-    std::string v = doc.get_value(slot_);
+  void operator()(const Xapian::Document& doc, double) override { ++joined_[doc.get_value(kFacetsSlot)]; }
+  std::map<std::string, std::map<std::string, uint64_t>> facets() const {
+    std::map<std::string, std::map<std::string, uint64_t>> out;
+    auto& city = out["city"];
+    auto& theme = out["theme"];
+    auto& commitment = out["commitment"];
+    for (const auto& [v, n] : joined_) {
+      size_t a = v.find('\x1e'), b = a == std::string::npos ? a : v.find('\x1e', a + 1);
+      if (b == std::string::npos) continue;
+      if (a > 0) city[v.substr(0, a)] += n;
+      split_into(std::string_view(v).substr(a + 1, b - a - 1), n, theme);
+      split_into(std::string_view(v).substr(b + 1), n, commitment);
+    }
+    return out;
+  }
+
+ private:
+  static void split_into(std::string_view v, uint64_t n, std::map<std::string, uint64_t>& out) {
     size_t start = 0;
     while (start < v.size()) {
       size_t end = v.find('\x1f', start);
-      if (end == std::string::npos) end = v.size();
-      if (end > start) ++counts_[v.substr(start, end - start)];
+      if (end == std::string_view::npos) end = v.size();
+      if (end > start) out[std::string(v.substr(start, end - start))] += n;
       start = end + 1;
     }
   }
-  const std::map<std::string, uint64_t>& counts() const { return counts_; }
-
- private:
-  Xapian::valueno slot_;
-  std::map<std::string, uint64_t> counts_;
+  std::unordered_map<std::string, uint64_t> joined_;
 };
 
 std::vector<std::string> words_of(std::string_view folded) {
@@ -186,6 +202,8 @@ struct SearchIndex::Impl {
     doc.add_value(kCitySlot, city ? city->name : origin_hex.substr(0, 12));
     doc.add_value(kThemesSlot, themes_value);
     doc.add_value(kCommitSlot, commitments_value);
+    doc.add_value(kFacetsSlot, (city ? city->name : origin_hex.substr(0, 12)) + "\x1e" + themes_value + "\x1e" +
+                                   commitments_value);
     auto latest = r.latest(origin, id);
     doc.set_data(std::to_string(latest ? latest->local : 0));
     return doc;
@@ -439,13 +457,8 @@ SearchResult SearchIndex::search(const SearchQuery& q) const {
       enquire.set_sort_by_value(kTitleSlot, false);
       break;
   }
-  Xapian::ValueCountMatchSpy cities(kCitySlot);
-  PartsCountSpy themes(kThemesSlot), commitments(kCommitSlot);
-  if (q.facets) {
-    enquire.add_matchspy(&cities);
-    enquire.add_matchspy(&themes);
-    enquire.add_matchspy(&commitments);
-  }
+  FacetSpy facets;
+  if (q.facets) enquire.add_matchspy(&facets);
   bool skip_first = !ranked_order && descending && !q.after.empty();
   Xapian::MSet mset =
       enquire.get_mset(static_cast<Xapian::doccount>(q.offset), static_cast<Xapian::doccount>(q.limit + skip_first),
@@ -467,9 +480,7 @@ SearchResult SearchIndex::search(const SearchQuery& q) const {
     out.hits.push_back(std::move(hit));
   }
   if (q.facets) {
-    for (auto it = cities.values_begin(); it != cities.values_end(); ++it) out.facets["city"][*it] = it.get_termfreq();
-    out.facets["theme"] = themes.counts();
-    out.facets["commitment"] = commitments.counts();
+    out.facets = facets.facets();
   }
   return out;
 }
