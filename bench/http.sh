@@ -8,7 +8,7 @@
 # Agora figures: GET one practice (a fixed id, as the peers harness does: served from the
 # record cache after the first request), GET random practices over all N (mostly cache
 # misses), a filtered list (city + theme, 20 results), a full-text search, each repeated;
-# the list and search once uncached; the export of everything (time, node peak RSS).
+# the list and search once uncached; 5,000 different searches (mostly uncached); the export of everything (time, node peak RSS).
 # Prints `key value` lines (medians over RUNS), then ratio.* lines.
 #
 #   bash bench/http.sh [N] [RUNS] [SECONDS]     (defaults: 100000, 3, 10; POUCH=1)
@@ -67,6 +67,13 @@ wrk_median() {
   node -e 'const fs=require("fs");const rl=require("readline").createInterface({input:fs.createReadStream(process.argv[1])});
     const out=fs.createWriteStream(process.argv[2]);rl.on("line",l=>out.write("/api/v1/practices/"+process.argv[3]+"/"+JSON.parse(l).id+"\n"));
     rl.on("close",()=>out.end());' "$input" "$work/paths" "$node_id"
+  # 5,000 different searches (two title words each, seeded): the list cache holds 256, so
+  # nearly every one is computed with its facets.
+  node -e 'const fs=require("fs");const rl=require("readline").createInterface({input:fs.createReadStream(process.argv[1])});
+    const words=new Set();let n=0;rl.on("line",l=>{if(n++<3000)for(const w of JSON.parse(l).title.split(/\s+/))if(w.length>3)words.add(w)});
+    rl.on("close",()=>{const w=[...words];let s=7;const r=()=>(s=(s*1103515245+12345)%2147483648)%w.length;const out=[];
+      for(let i=0;i<5000;i++)out.push("/api/v1/practices?q="+encodeURIComponent(w[r()]+" "+w[r()])+"&limit=20");
+      fs.writeFileSync(process.argv[2],out.join("\n")+"\n")});' "$input" "$work/searches"
   one="${url}api/v1/practices/$node_id/$(head -1 "$work/paths" | awk -F/ '{print $NF}')"
   list="${url}api/v1/practices?city=Lyon&theme=housing&limit=20"
   search="${url}api/v1/practices?q=housing+employment&limit=20"
@@ -77,6 +84,7 @@ wrk_median() {
   wrk_median "agora.n$n.get_random" "$url" -s bench/random_get.lua -- "$work/paths"
   wrk_median "agora.n$n.list" "$list"
   wrk_median "agora.n$n.search" "$search"
+  wrk_median "agora.n$n.search_varied" "$url" -s bench/random_get.lua -- "$work/searches"
   for format in ndjson csv jsonld; do
     t=$(curl -s -o "$work/export" -w '%{time_total}' "${url}api/v1/export?format=$format")
     echo "agora.n$n.export_$format.records_per_s $(awk -v t="$t" -v n="$n" 'BEGIN {printf "%.0f", (n + 1) / t}')"
