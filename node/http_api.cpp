@@ -155,6 +155,10 @@ std::optional<HttpResponse> HttpApi::handle(const HttpRequest& req) {
     r.headers.emplace_back("Access-Control-Allow-Origin", "*");
     return r;
   };
+  if (size_t txnid = dir_.store().env().last_txnid(); txnid != seen_txnid_) {
+    invalidate();
+    seen_txnid_ = txnid;
+  }
   if (target.size() > limits_.max_target_bytes)
     return finish(error(414, "request target longer than " + std::to_string(limits_.max_target_bytes) + " bytes"));
   if (req.method == "OPTIONS") {

@@ -57,6 +57,9 @@ class HttpApi {
   // records are read far more than the rest (rendering one is a JSON parse and dump).
   LruCache<net::HttpResponse> list_cache_{256};
   LruCache<net::HttpResponse> record_cache_{4096};
+  // LMDB's last transaction id when the caches were last valid: any write (this node's,
+  // the CLI's) empties them, so a record read right after `agora publish` is the new one.
+  size_t seen_txnid_ = 0;
 };
 
 // Splits and percent-decodes a query string; the error names the offending parameter.

@@ -491,6 +491,10 @@ std::string snippet(std::string_view text, const std::vector<std::string>& folde
   std::set<std::string> wanted(folded_terms.begin(), folded_terms.end());
   std::set<std::string> wanted_stems;
   for (const auto& t : folded_terms) wanted_stems.insert(stem(t));
+  // Stemming every word of a summary is the costly part of a snippet. Snowball keeps the
+  // first two letters of a word, so only words starting like a wanted stem are stemmed.
+  std::set<std::string> stem_starts;
+  for (const auto& st : wanted_stems) stem_starts.insert(st.substr(0, 2));
   auto escape = [](std::string_view s) {
     std::string o;
     for (char c : s) {
@@ -519,7 +523,8 @@ std::string snippet(std::string_view text, const std::vector<std::string>& folde
                                  static_cast<unsigned char>(text[j]) >= 0x80))
         ++j;
       std::string folded = fold_text(text.substr(i, j - i));
-      bool hit = wanted.count(folded) || wanted_stems.count(stem(folded));
+      bool hit = wanted.count(folded) ||
+                 (stem_starts.count(folded.substr(0, 2)) && wanted_stems.count(stem(folded)));
       words.push_back({i, j, hit});
       i = j;
     } else {

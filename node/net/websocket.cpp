@@ -356,7 +356,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   void write_piece(std::string piece, bool last) {
     if (!source_) return;
     if (gzip_) piece = gzip_->push(piece, last);
-    if (piece.empty() && !last) return pull();
+    // Nothing out of the compressor yet: ask again, from the event loop so that a long
+    // run of such pieces does not nest calls.
+    if (piece.empty() && !last)
+      return asio::post(stream_.get_executor(), [self = shared_from_this()] { self->pull(); });
     chunk_.clear();
     if (!piece.empty()) {
       char size[20];

@@ -107,6 +107,7 @@ TEST_CASE("a practice by origin and id: latest, a version, its history, ETags, a
   lyon.publish({{"kind", "practice"}, {"id", "secret"}, {"title", "Secret"}, {"summary", "x"},
                  {"language", "fr"}, {"themes", {"employment"}}, {"visibility", "private"}});
   lyon.serve();
+  REQUIRE(wait_until([&] { return http_get(lyon.http_url, "/api/v1/plans").status == 200; }));  // index built
   std::string base = "/api/v1/practices/" + lyon.id + "/mediateurs";
   auto latest = http_get(lyon.http_url, base);
   REQUIRE(latest.status == 200);
@@ -124,6 +125,11 @@ TEST_CASE("a practice by origin and id: latest, a version, its history, ETags, a
   get_json(lyon, base + "?version=7", 404);
   get_json(lyon, "/api/v1/practices/" + lyon.id + "/secret", 404);
   get_json(lyon, "/api/v1/plans/" + lyon.id + "/mediateurs", 404);  // not a plan
+  // A new version is served as soon as `agora publish` returns, not the answer kept before.
+  lyon.publish({{"kind", "practice"}, {"id", "mediateurs"}, {"title", "Médiateurs v3"}, {"summary", "v3"},
+                {"language", "fr"}, {"themes", {"employment"}}});
+  CHECK(get_json(lyon, base)["version"] == 3);
+  CHECK(http_request(lyon.http_url, "GET", base, {{"If-None-Match", latest.headers["etag"]}}).status == 200);
 
   json cities = get_json(lyon, "/api/v1/cities");
   REQUIRE(cities["items"].size() == 1);
