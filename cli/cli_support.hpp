@@ -47,5 +47,9 @@ void register_serve(CLI::App&, Context&);
 void register_peer(CLI::App&, Context&);
 void register_network(CLI::App&, Context&);
 void register_search(CLI::App&, Context&);
+void register_plan(CLI::App&, Context&);
+void register_report(CLI::App&, Context&);
+void register_progress(CLI::App&, Context&);
+void register_adopt(CLI::App&, Context&);
 
 }  // namespace agora::cli

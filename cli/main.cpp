@@ -27,7 +27,8 @@ int main(int argc, char** argv) {
   Context ctx;
   for (Registrar r : {register_init, register_id, register_status, register_publish, register_import, register_list,
                       register_show, register_retract, register_verify, register_export, register_serve, register_peer,
-                      register_network, register_search})
+                      register_network, register_search, register_plan, register_report, register_progress,
+                      register_adopt})
     r(app, ctx);
 
   auto is_verb = [&](const std::string& name) {

@@ -1,5 +1,7 @@
 #include "node/importer.hpp"
 
+#include "node/reference_check.hpp"
+
 #include <signal.h>
 #include <unistd.h>
 
@@ -48,7 +50,7 @@ class LineReader {
 
 // Validates a chunk in parallel; throws InvalidInput for the first bad line.
 std::vector<ValidatedInput> validate_chunk(const std::vector<Line>& lines, const PublisherIdentity& self,
-                                           const std::filesystem::path& file) {
+                                           const std::filesystem::path& file, ReferenceChecker& references) {
   std::vector<std::optional<ValidatedInput>> out(lines.size());
   std::vector<std::optional<Error>> errors(lines.size());
   parallel_for(lines.size(), [&](size_t i) {
@@ -64,6 +66,11 @@ std::vector<ValidatedInput> validate_chunk(const std::vector<Line>& lines, const
   for (size_t i = 0; i < lines.size(); ++i) {
     if (errors[i])
       throw InvalidInput(file.string() + ":" + std::to_string(lines[i].number) + ": " + errors[i]->to_string());
+    try {  // in file order: a report may name a plan from an earlier line
+      references.check(*out[i]);
+    } catch (const InvalidInput& e) {
+      throw InvalidInput(file.string() + ":" + std::to_string(lines[i].number) + ": " + e.what());
+    }
     valid.push_back(std::move(*out[i]));
   }
   return valid;
@@ -151,12 +158,13 @@ ImportSummary import_ndjson(DataDir& dir, const std::filesystem::path& file, con
   PublisherIdentity self = dir.identity();
   ImportSummary summary;
   Spool spool(dir.path() / "tmp");
+  ReferenceChecker references(dir.store(), dir.id());
 
   {  // Pass 1: every line valid, or nothing is written.
     LineReader reader(file);
     std::vector<Line> lines;
     while (reader.next_chunk(lines, options.batch_size)) {
-      for (const auto& in : validate_chunk(lines, self, file)) spool.write(in);
+      for (const auto& in : validate_chunk(lines, self, file, references)) spool.write(in);
       summary.records += lines.size();
     }
   }

@@ -1,5 +1,7 @@
 #include "node/publisher.hpp"
 
+#include "node/reference_check.hpp"
+
 #include <chrono>
 #include <functional>
 #include <future>
@@ -211,6 +213,8 @@ void Publisher::publish_stream(const std::function<bool(std::vector<ValidatedInp
 
 std::vector<PublishResult> Publisher::publish(const std::vector<ValidatedInput>& inputs) {
   ensure_may_publish();
+  ReferenceChecker references(dir_.store(), dir_.id());
+  for (const auto& in : inputs) references.check(in);
   std::vector<Hash> body_hashes(inputs.size());
   parallel_for(inputs.size(), [&](size_t i) { body_hashes[i] = sha256(inputs[i].body); });
   for (int attempt = 0;; ++attempt) {

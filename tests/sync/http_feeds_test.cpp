@@ -178,8 +178,12 @@ TEST_CASE("stats give the coverage matrix city x commitment; adoptions show whic
   malmo.serve();
   peer_both(lyon, malmo);
   REQUIRE(wait_until([&] { return malmo.head_of(lyon.id) >= 2; }));
-  malmo.publish({{"kind", "adoption"}, {"id", "mediatorer"}, {"practice", lyon.id + "/mediateurs"},
-                 {"notes", "Adapted for Rosengård."}, {"started", 2010}});
+  auto adopted = malmo.agora({"adopt", "Lyon/mediateurs", "--notes", "Adapted for Rosengård.", "--started", "2010",
+                               "--id", "mediatorer"});
+  INFO(adopted.err);
+  REQUIRE(adopted.exit_code == 0);
+  CHECK(adopted.out == "adoption mediatorer v1\n");
+  CHECK(malmo.agora({"adopt", "Lyon/unknown"}).exit_code == 3);  // not a practice this node holds
   REQUIRE(wait_until([&] { return get_json(malmo, "/api/v1/stats")["total"] == 2; }));
 
   json st = get_json(malmo, "/api/v1/stats");

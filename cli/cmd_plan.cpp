@@ -1,0 +1,186 @@
+// Action plans and monitoring: agora plan publish, agora report, agora progress, agora adopt.
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/cli_support.hpp"
+#include "node/progress.hpp"
+#include "node/publisher.hpp"
+#include "node/record_view.hpp"
+
+namespace agora::cli {
+
+using nlohmann::json;
+
+namespace {
+
+PublishResult publish_one(DataDir& dir, const json& input, const std::string& what) {
+  auto valid = validate_input(input, dir.identity(), input.dump());
+  if (!valid) throw InvalidInput(what + ": " + valid.error().to_string());
+  return Publisher(dir).publish({valid.value()}).front();
+}
+
+void print_result(const PublishResult& r) {
+  std::cout << kind_name(r.kind) << " " << r.id << " v" << r.version << (r.unchanged ? " (unchanged)" : "") << "\n";
+}
+
+std::string number_text(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.10g", v);
+  return buf;
+}
+
+std::string pad(std::string s, size_t width) {
+  // Width in characters, not bytes: city and department names carry accents.
+  size_t chars = 0;
+  for (unsigned char c : s) chars += (c & 0xC0) != 0x80;
+  if (chars < width) s.append(width - chars, ' ');
+  return s;
+}
+
+void print_progress(const PlanProgress& p) {
+  std::cout << p.title << " [" << p.id << "] — " << p.framework << ", " << p.period_from << " to " << p.period_to << "\n";
+  std::cout << p.items.size() << " items, " << p.indicators << " indicators, " << p.reported << " reported, "
+            << p.targets_met << " targets met, " << p.overdue << " overdue\n\n";
+  std::cout << pad("ITEM", 14) << pad("COMMIT", 7) << pad("STATUS", 20) << pad("DUE", 11) << pad("INDICATOR", 28)
+            << pad("LATEST / TARGET", 24) << pad("DONE", 6) << "TREND\n";
+  for (const auto& item : p.items) {
+    std::string status = item.status + (item.overdue ? " (overdue)" : "");
+    std::string head = pad(item.id, 14) + pad(item.commitment, 7) + pad(status, 20) + pad(item.due.empty() ? "-" : item.due, 11);
+    if (item.indicators.empty()) std::cout << head << "(no indicators)\n";
+    bool first = true;
+    for (const auto& ind : item.indicators) {
+      std::string latest = ind.latest ? number_text(*ind.latest) : "-";
+      std::string unit = ind.unit.empty() ? "" : " " + ind.unit;
+      std::string done = ind.achieved ? std::to_string(static_cast<int>(std::lround(*ind.achieved * 100))) + "%" : "-";
+      std::cout << (first ? head : std::string(52, ' ')) << pad(ind.name, 28)
+                << pad(latest + " / " + number_text(ind.target) + unit, 24) << pad(done, 6)
+                << (ind.trend.empty() ? (ind.latest ? "(one report)" : "(no reports)") : ind.trend)
+                << (ind.target_met ? ", target met" : "") << "\n";
+      first = false;
+    }
+  }
+}
+
+}  // namespace
+
+void register_plan(CLI::App& app, Context& ctx) {
+  auto* plan = app.add_subcommand("plan", "action plans: publish one (see `agora progress` to follow it)");
+  plan->require_subcommand(1);
+  auto file = std::make_shared<std::string>();
+  auto* pub = plan->add_subcommand("publish", "validate, sign and store a plan (JSON with \"kind\": \"plan\")");
+  add_data_option(pub, ctx);
+  pub->add_option("FILE", *file, "the plan as a JSON file, or - for standard input")->required();
+  pub->callback([&ctx, file] {
+    DataDir dir = DataDir::open(DataDir::resolve(ctx.data));
+    std::string name = *file == "-" ? "<stdin>" : *file;
+    auto input = parse_and_validate_input(read_input(*file), dir.identity());
+    if (!input) throw InvalidInput(name + ": " + input.error().to_string());
+    if (input.value().kind != Kind::plan)
+      throw InvalidInput(name + ": kind: expected \"plan\", got \"" + std::string(kind_name(input.value().kind)) +
+                         "\" (use `agora publish` for other records)");
+    print_result(Publisher(dir).publish({input.value()}).front());
+  });
+}
+
+void register_report(CLI::App& app, Context& ctx) {
+  struct Options {
+    std::string plan, item, indicator, value, date, source, note, visibility = "public";
+  };
+  auto o = std::make_shared<Options>();
+  auto* verb = app.add_subcommand("report", "record one measurement of a plan's indicator (a signed report)");
+  add_data_option(verb, ctx);
+  verb->add_option("PLAN", o->plan, "id of one of this city's plans")->required();
+  verb->add_option("ITEM", o->item, "id of an item of the plan")->required();
+  verb->add_option("--indicator", o->indicator, "name of one of the item's indicators")->required();
+  verb->add_option("--value", o->value, "the measured value (a number)")->required();
+  verb->add_option("--date", o->date, "date of the measurement, YYYY-MM-DD (default: today)");
+  verb->add_option("--source", o->source, "where the figure comes from");
+  verb->add_option("--note", o->note, "a remark on the figure");
+  verb->add_option("--visibility", o->visibility, "public (default), partners, coalition:NAME or private");
+  verb->callback([&ctx, o] {
+    DataDir dir = DataDir::open(DataDir::resolve(ctx.data));
+    char* end = nullptr;
+    double value = std::strtod(o->value.c_str(), &end);
+    if (o->value.empty() || *end != '\0' || !std::isfinite(value))
+      throw InvalidInput("--value: expected a number, got \"" + o->value + "\"");
+    json input = {{"kind", "report"},        {"plan", o->plan},   {"item", o->item},
+                  {"indicator", o->indicator}, {"value", value},  {"date", o->date.empty() ? today_utc() : o->date},
+                  {"visibility", o->visibility}};
+    if (!o->source.empty()) input["source"] = o->source;
+    if (!o->note.empty()) input["note"] = o->note;
+    print_result(publish_one(dir, input, "report"));
+  });
+}
+
+void register_progress(CLI::App& app, Context& ctx) {
+  struct Options {
+    std::string plan, city, today;
+  };
+  auto o = std::make_shared<Options>();
+  auto* verb = app.add_subcommand("progress", "a plan's items: status, latest value against target, trend, overdue");
+  add_data_option(verb, ctx);
+  add_json_option(verb, ctx);
+  verb->add_option("PLAN", o->plan, "plan id (default: every plan of the city)");
+  verb->add_option("--city", o->city, "another city's plans, as this node holds them (name or node id)");
+  verb->add_option("--today", o->today, "count items as overdue relative to this date, YYYY-MM-DD");
+  verb->callback([&ctx, o] {
+    DataDir dir = DataDir::open(DataDir::resolve(ctx.data), /*read_only=*/true);
+    std::string today = o->today.empty() ? today_utc() : o->today;
+    std::vector<PlanProgress> plans = dir.store().read([&](const storage::StoreReader& r) {
+      PublicKey origin = dir.id();
+      if (!o->city.empty()) {
+        auto found = resolve_city(r, o->city);
+        if (!found) throw InvalidInput("--city: no city \"" + o->city + "\" is known to this node");
+        origin = *found;
+      }
+      std::vector<std::string> ids = o->plan.empty() ? plan_ids(r, origin) : std::vector<std::string>{o->plan};
+      std::vector<PlanProgress> out;
+      for (const auto& id : ids) {
+        auto p = load_progress(r, origin, id, today);
+        if (!p) throw InvalidInput("no plan \"" + id + "\"" + (o->city.empty() ? " of this city" : " of " + o->city));
+        out.push_back(std::move(*p));
+      }
+      return out;
+    });
+    if (ctx.json) {
+      json all = json::array();
+      for (const auto& p : plans) all.push_back(to_json(p));
+      std::cout << (o->plan.empty() ? all : all[0]).dump(2) << "\n";
+      return;
+    }
+    if (plans.empty()) std::cout << "no plans yet (publish one with `agora plan publish FILE`)\n";
+    for (size_t i = 0; i < plans.size(); ++i) {
+      if (i) std::cout << "\n";
+      print_progress(plans[i]);
+    }
+  });
+}
+
+void register_adopt(CLI::App& app, Context& ctx) {
+  struct Options {
+    std::string ref, notes, id;
+    int started = 0;
+  };
+  auto o = std::make_shared<Options>();
+  auto* verb = app.add_subcommand("adopt", "record that this city adapted another city's practice (an adoption)");
+  add_data_option(verb, ctx);
+  verb->add_option("REF", o->ref, "the practice: ORIGIN/ID (ORIGIN a node id, prefix or city name)")->required();
+  verb->add_option("--notes", o->notes, "what was adapted, and how");
+  verb->add_option("--started", o->started, "year the adapted practice started")->check(CLI::Range(1900, 2100));
+  verb->add_option("--id", o->id, "id of the adoption record (default: generated)");
+  verb->callback([&ctx, o] {
+    DataDir dir = DataDir::open(DataDir::resolve(ctx.data));
+    auto [origin, id] =
+        dir.store().read([&](const storage::StoreReader& r) { return resolve_ref(r, dir.id(), o->ref); });
+    json input = {{"kind", "adoption"}, {"practice", node_id(origin) + "/" + id}};
+    if (!o->notes.empty()) input["notes"] = o->notes;
+    if (o->started) input["started"] = o->started;
+    if (!o->id.empty()) input["id"] = o->id;
+    print_result(publish_one(dir, input, "adopt"));
+  });
+}
+
+}  // namespace agora::cli

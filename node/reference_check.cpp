@@ -1,0 +1,89 @@
+#include "node/reference_check.hpp"
+
+#include "node/record_view.hpp"
+
+namespace agora {
+
+using nlohmann::json;
+
+namespace {
+
+[[noreturn]] void fail(const std::string& field, const std::string& message) {
+  throw InvalidInput(field + ": " + message);
+}
+
+std::string q(const std::string& s) { return "\"" + s + "\""; }
+
+}  // namespace
+
+const json* ReferenceChecker::plan(const std::string& id) {
+  if (auto it = plans_.find(id); it != plans_.end()) return &it->second;
+  std::optional<json> body = store_.read([&](const storage::StoreReader& r) -> std::optional<json> {
+    auto latest = r.latest(self_, id);
+    if (!latest || latest->tombstone || latest->kind != Kind::plan) return std::nullopt;
+    auto view = r.at(latest->local);
+    if (!view) return std::nullopt;
+    SignedRecord rec = view->load();
+    if (!rec.body) return std::nullopt;
+    json j = json::parse(*rec.body, nullptr, false);
+    if (!j.is_object()) return std::nullopt;
+    return j;
+  });
+  if (!body) return nullptr;
+  return &plans_.emplace(id, std::move(*body)).first->second;
+}
+
+void ReferenceChecker::check(const ValidatedInput& input) {
+  if (input.kind == Kind::plan && input.id) {
+    json body = json::parse(input.body, nullptr, false);
+    if (body.is_object()) plans_[*input.id] = std::move(body);
+    return;
+  }
+  if (input.kind == Kind::report) {
+    json r = json::parse(input.body, nullptr, false);
+    std::string plan_id = r.value("plan", ""), item_id = r.value("item", ""), name = r.value("indicator", "");
+    const json* p = plan(plan_id);
+    if (!p) fail("plan", q(plan_id) + " is not one of this city's plans");
+    const json* item = nullptr;
+    std::string items;
+    static const json kNone = json::array();
+    auto found = p->find("items");
+    const json& plan_items = found != p->end() && found->is_array() ? *found : kNone;  // not a copy: `item` points into it
+    for (const auto& it : plan_items) {
+      if (it.value("id", "") == item_id) item = &it;
+      items += (items.empty() ? "" : ", ") + it.value("id", "");
+    }
+    if (!item) fail("item", "plan " + q(plan_id) + " has no item " + q(item_id) + " (items: " + items + ")");
+    bool known = false;
+    std::string names;
+    for (const auto& ind : item->value("indicators", json::array())) {
+      if (ind.value("name", "") == name) known = true;
+      names += (names.empty() ? "" : ", ") + q(ind.value("name", ""));
+    }
+    if (!known)
+      fail("indicator", "item " + q(item_id) + " of plan " + q(plan_id) + " has no indicator " + q(name) +
+                            (names.empty() ? " (it has none)" : " (indicators: " + names + ")"));
+    std::string date = r.value("date", "");
+    auto period = p->value("period", json::object());
+    std::string from = period.value("from", ""), to = period.value("to", "");
+    if ((!from.empty() && date < from) || (!to.empty() && date > to))
+      fail("date", date + " is outside the plan's period " + from + " to " + to);
+    return;
+  }
+  if (input.kind == Kind::adoption) {
+    json a = json::parse(input.body, nullptr, false);
+    std::string ref = a.value("practice", "");
+    auto slash = ref.find('/');
+    auto origin = parse_node_id(ref.substr(0, slash));
+    std::string id = slash == std::string::npos ? "" : ref.substr(slash + 1);
+    if (!origin) fail("practice", "expected ORIGIN/ID");
+    if (*origin == self_) fail("practice", "a city adopts another city's practice, not its own");
+    bool held = store_.read([&](const storage::StoreReader& r) {
+      auto latest = r.latest(*origin, id);
+      return latest && !latest->tombstone && latest->kind == Kind::practice;
+    });
+    if (!held) fail("practice", q(ref) + " is not a practice this node holds (sync with its city first)");
+  }
+}
+
+}  // namespace agora
