@@ -6,6 +6,7 @@
 
 #include "node/embedded.hpp"
 #include "node/exporter.hpp"
+#include "node/progress.hpp"
 #include "node/record_view.hpp"
 #include "protocol/hex.hpp"
 #include "protocol/utf8.hpp"
@@ -181,6 +182,10 @@ std::optional<HttpResponse> HttpApi::handle(const HttpRequest& req) {
   try {
     if (seg.size() == 3 && (seg[2] == "practices" || seg[2] == "plans"))
       return finish(cached(list_cache_, req.target, [&] { return list(seg[2], raw.value()); }));
+    if (seg.size() == 6 && seg[2] == "plans" && (seg[5] == "progress" || seg[5] == "chart.svg"))
+      return finish(cached(list_cache_, req.target, [&] { return plan_monitoring(seg[3], seg[4], seg[5], raw.value()); }));
+    if (seg.size() == 5 && seg[2] == "commitments")
+      return finish(cached(list_cache_, req.target, [&] { return commitment(seg[3], seg[4], raw.value()); }));
     if (seg.size() >= 5 && seg.size() <= 6 && (seg[2] == "practices" || seg[2] == "plans")) {
       HttpResponse r = cached(record_cache_, req.target, [&] {
         return record(seg[2], seg[3], seg[4], seg.size() == 6 ? seg[5] : "", raw.value());
@@ -484,6 +489,114 @@ HttpResponse HttpApi::stats(const std::vector<std::pair<std::string, std::string
                                {"title", framework->title},
                                {"refs", refs},
                                {"rows", rows}}}});
+}
+
+// A plan's progress (public reports only), or one indicator's history as an SVG chart.
+HttpResponse HttpApi::plan_monitoring(const std::string& origin_text, const std::string& id, const std::string& view,
+                                      const std::vector<std::pair<std::string, std::string>>& raw) {
+  bool chart = view == "chart.svg";
+  Params p(raw, chart ? std::initializer_list<const char*>{"item", "indicator", "today"}
+                      : std::initializer_list<const char*>{"today"});
+  std::string today = p.has("today") ? p.get("today") : today_utc();
+  if (today.size() != 10 || today[4] != '-' || today[7] != '-') throw BadParam{"today", "expected YYYY-MM-DD"};
+  if (chart && (!p.has("item") || !p.has("indicator"))) throw BadParam{p.has("item") ? "indicator" : "item", "needed for a chart"};
+  return dir_.store().read([&](const storage::StoreReader& r) -> HttpResponse {
+    auto origin = resolve_city(r, origin_text);
+    auto not_found = [&] { return error(404, "no public plan " + origin_text + "/" + id); };
+    if (!origin) return not_found();
+    auto latest = r.latest(*origin, id);
+    if (!latest || latest->kind != Kind::plan || !latest->is_public || latest->tombstone) return not_found();
+    auto progress = load_progress(r, *origin, id, today, /*public_only=*/true);
+    if (!progress) return not_found();
+    if (auto city = city_profile(r, *origin)) progress->origin = node_id(*origin);
+    if (!chart) return json_response(200, to_json(*progress));
+    for (const auto& item : progress->items) {
+      if (item.id != p.get("item")) continue;
+      for (const auto& ind : item.indicators)
+        if (ind.name == p.get("indicator")) {
+          auto city = city_profile(r, *origin);
+          std::string title = (city ? city->name + ": " : "") + ind.name + " (" + item.id + ")";
+          HttpResponse svg{200, "image/svg+xml; charset=utf-8", indicator_svg(ind, title)};
+          svg.headers.emplace_back("Content-Disposition", "inline; filename=\"" + id + "-" + item.id + ".svg\"");
+          return svg;
+        }
+      throw BadParam{"indicator", "item \"" + item.id + "\" has no indicator \"" + p.get("indicator") + "\""};
+    }
+    throw BadParam{"item", "plan \"" + id + "\" has no item \"" + p.get("item") + "\""};
+  });
+}
+
+// One commitment across all cities: the practices that name it and the plan items that
+// serve it, with their indicators' latest values against targets.
+HttpResponse HttpApi::commitment(const std::string& framework_id, const std::string& ref,
+                                 const std::vector<std::pair<std::string, std::string>>& raw) {
+  Params p(raw, {"today"});
+  const Framework* framework = find_framework(framework_id);
+  if (!framework) {
+    std::vector<std::string_view> ids;
+    for (const auto& f : builtin_frameworks()) ids.push_back(f.id);
+    check_vocabulary("framework", framework_id, ids);
+  }
+  const FrameworkRef* commitment = nullptr;
+  for (const auto& r : framework->refs)
+    if (r.ref == ref) commitment = &r;
+  if (!commitment) throw BadParam{"ref", "no commitment \"" + ref + "\" in " + std::string(framework->id)};
+  std::string today = p.has("today") ? p.get("today") : today_utc();
+  const SearchIndex* index = search_ ? search_() : nullptr;
+  if (!index) return error(503, "the search index is being built; try again shortly");
+  SearchQuery q;
+  q.filter.kind = Kind::practice;
+  q.filter.framework = framework_id;
+  q.filter.ref = ref;
+  q.limit = 1000;
+  SearchResult practices = index->search(q);
+  std::map<std::string, json> cities;  // by origin
+  dir_.store().read([&](const storage::StoreReader& r) {
+    auto city_entry = [&](const PublicKey& origin) -> json& {
+      std::string id = node_id(origin);
+      auto it = cities.find(id);
+      if (it != cities.end()) return it->second;
+      auto city = city_profile(r, origin);
+      return cities[id] = json{{"origin", id},
+                               {"city", city ? json(city->name) : json()},
+                               {"country", city ? json(city->country) : json()},
+                               {"practices", json::array()},
+                               {"plan_items", json::array()}};
+    };
+    json items = result_items(r, practices, false);
+    for (const auto& item : items) {
+      auto origin = parse_node_id(item.value("origin", ""));
+      if (!origin) continue;
+      city_entry(*origin)["practices"].push_back(
+          {{"id", item.value("id", "")}, {"title", item.value("title", "")}, {"started", item.value("started", json())}});
+    }
+    storage::ListQuery plans;
+    plans.kind = Kind::plan;
+    r.list(plans, [&](const PublicKey& origin, std::string_view plan_id, const storage::LatestEntry& e) {
+      if (!e.is_public) return true;
+      auto progress = load_progress(r, origin, std::string(plan_id), today, /*public_only=*/true);
+      if (!progress || progress->framework != framework_id) return true;
+      json plan_json = to_json(*progress);
+      for (const auto& item : plan_json["items"])
+        if (item["commitment"] == ref) {
+          json entry = item;
+          entry["plan"] = std::string(plan_id);
+          entry["plan_title"] = progress->title;
+          city_entry(origin)["plan_items"].push_back(std::move(entry));
+        }
+      return true;
+    });
+    return 0;
+  });
+  json list = json::array();
+  for (auto& [id, c] : cities) list.push_back(std::move(c));
+  std::sort(list.begin(), list.end(), [](const json& a, const json& b) {
+    return a["city"].dump() < b["city"].dump();
+  });
+  return json_response(200, {{"framework", framework->id},
+                             {"ref", commitment->ref},
+                             {"title", commitment->title},
+                             {"cities", list}});
 }
 
 // Which practice travelled from which city to which: every public adoption record, with

@@ -44,6 +44,9 @@ class HttpApi {
   net::HttpResponse export_records(const RawParams& params);
   net::HttpResponse stats(const RawParams& params);
   net::HttpResponse adoptions(const RawParams& params);
+  net::HttpResponse plan_monitoring(const std::string& origin, const std::string& id, const std::string& view,
+                                    const RawParams& params);
+  net::HttpResponse commitment(const std::string& framework, const std::string& ref, const RawParams& params);
   // Answers that depend only on the target and the store, kept until the next change.
   net::HttpResponse cached(LruCache<net::HttpResponse>& cache, const std::string& target,
                            const std::function<net::HttpResponse()>& compute);

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <map>
 
@@ -160,7 +162,7 @@ std::optional<json> body_of(const storage::StoreReader& r, uint64_t local) {
 }  // namespace
 
 std::optional<PlanProgress> load_progress(const storage::StoreReader& r, const PublicKey& origin,
-                                          const std::string& plan_id, const std::string& today) {
+                                          const std::string& plan_id, const std::string& today, bool public_only) {
   auto latest = r.latest(origin, plan_id);
   if (!latest || latest->tombstone || latest->kind != Kind::plan) return std::nullopt;
   auto plan = body_of(r, latest->local);
@@ -170,6 +172,7 @@ std::optional<PlanProgress> load_progress(const storage::StoreReader& r, const P
   q.kind = Kind::report;
   q.origin = origin;
   r.list(q, [&](const PublicKey&, std::string_view, const storage::LatestEntry& e) {
+    if (public_only && !e.is_public) return true;
     if (auto body = body_of(r, e.local); body && body->value("plan", "") == plan_id) reports.push_back(std::move(*body));
     return true;
   });
@@ -188,6 +191,89 @@ std::vector<std::string> plan_ids(const storage::StoreReader& r, const PublicKey
     out.emplace_back(id);
     return true;
   });
+  return out;
+}
+
+namespace {
+
+std::string xml_escape(std::string_view in) {
+  std::string out;
+  for (char c : in) {
+    switch (c) {
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '&': out += "&amp;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string fmt(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.4g", v);
+  return buf;
+}
+
+// Days since 1970-01-01 for a YYYY-MM-DD date (civil calendar).
+long days_of(const std::string& date) {
+  if (date.size() < 10) return 0;
+  int y = std::atoi(date.substr(0, 4).c_str()), m = std::atoi(date.substr(5, 2).c_str()),
+      d = std::atoi(date.substr(8, 2).c_str());
+  y -= m <= 2;
+  long era = (y >= 0 ? y : y - 399) / 400;
+  long yoe = y - era * 400;
+  long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+}  // namespace
+
+std::string indicator_svg(const IndicatorProgress& ind, const std::string& title) {
+  const double W = 640, H = 320, left = 60, right = 20, top = 40, bottom = 50;
+  double lo = std::min(ind.baseline, ind.target), hi = std::max(ind.baseline, ind.target);
+  for (const auto& m : ind.history) lo = std::min(lo, m.value), hi = std::max(hi, m.value);
+  if (hi == lo) hi = lo + 1;
+  double pad = (hi - lo) * 0.1;
+  lo -= pad, hi += pad;
+  long d0 = ind.history.empty() ? 0 : days_of(ind.history.front().date);
+  long d1 = ind.history.empty() ? 1 : days_of(ind.history.back().date);
+  if (d1 == d0) d1 = d0 + 1, d0 -= 1;
+  auto x = [&](const std::string& date) { return left + (W - left - right) * double(days_of(date) - d0) / double(d1 - d0); };
+  auto y = [&](double v) { return top + (H - top - bottom) * (hi - v) / (hi - lo); };
+  std::string unit = ind.unit.empty() ? "" : " " + xml_escape(ind.unit);
+  std::string out = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + fmt(W) + "\" height=\"" + fmt(H) +
+                    "\" viewBox=\"0 0 " + fmt(W) + " " + fmt(H) + "\" font-family=\"sans-serif\" font-size=\"12\">\n";
+  out += "<title>" + xml_escape(title) + "</title>\n<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n";
+  out += "<text x=\"" + fmt(left) + "\" y=\"22\" font-size=\"15\" font-weight=\"bold\">" + xml_escape(title) + "</text>\n";
+  out += "<line x1=\"" + fmt(left) + "\" y1=\"" + fmt(H - bottom) + "\" x2=\"" + fmt(W - right) + "\" y2=\"" +
+         fmt(H - bottom) + "\" stroke=\"#888\"/>\n<line x1=\"" + fmt(left) + "\" y1=\"" + fmt(top) + "\" x2=\"" +
+         fmt(left) + "\" y2=\"" + fmt(H - bottom) + "\" stroke=\"#888\"/>\n";
+  auto reference = [&](double v, const std::string& label, const char* colour) {
+    out += "<line class=\"" + label + "\" x1=\"" + fmt(left) + "\" y1=\"" + fmt(y(v)) + "\" x2=\"" + fmt(W - right) +
+           "\" y2=\"" + fmt(y(v)) + "\" stroke=\"" + colour + "\" stroke-dasharray=\"6 4\"/>\n<text x=\"" +
+           fmt(W - right) + "\" y=\"" + fmt(y(v) - 4) + "\" text-anchor=\"end\" fill=\"" + colour + "\">" + label + " " +
+           fmt(v) + unit + "</text>\n";
+  };
+  reference(ind.baseline, "baseline", "#888");
+  reference(ind.target, "target", "#1a7f37");
+  if (ind.history.empty()) {
+    out += "<text x=\"" + fmt(W / 2) + "\" y=\"" + fmt(H / 2) +
+           "\" text-anchor=\"middle\" fill=\"#666\">no reports yet</text>\n";
+  } else {
+    std::string points;
+    for (const auto& m : ind.history) points += fmt(x(m.date)) + "," + fmt(y(m.value)) + " ";
+    out += "<polyline class=\"values\" fill=\"none\" stroke=\"#20416b\" stroke-width=\"2\" points=\"" + points + "\"/>\n";
+    for (const auto& m : ind.history)
+      out += "<circle cx=\"" + fmt(x(m.date)) + "\" cy=\"" + fmt(y(m.value)) + "\" r=\"4\" fill=\"#20416b\"><title>" +
+             xml_escape(m.date) + ": " + fmt(m.value) + unit + "</title></circle>\n";
+    out += "<text x=\"" + fmt(left) + "\" y=\"" + fmt(H - bottom + 18) + "\">" + xml_escape(ind.history.front().date) +
+           "</text>\n<text x=\"" + fmt(W - right) + "\" y=\"" + fmt(H - bottom + 18) + "\" text-anchor=\"end\">" +
+           xml_escape(ind.history.back().date) + "</text>\n";
+  }
+  out += "</svg>\n";
   return out;
 }
 

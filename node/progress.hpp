@@ -52,10 +52,16 @@ nlohmann::json to_json(const PlanProgress& progress);
 
 // A plan of `origin` and its reports as this node holds them (public or not: the caller
 // decides who may see it); nullopt when there is no such live plan.
+// public_only: only public reports count (what anonymous HTTP clients may see).
 std::optional<PlanProgress> load_progress(const storage::StoreReader& reader, const PublicKey& origin,
-                                          const std::string& plan_id, const std::string& today);
+                                          const std::string& plan_id, const std::string& today,
+                                          bool public_only = false);
 // Ids of the live plans of `origin`.
 std::vector<std::string> plan_ids(const storage::StoreReader& reader, const PublicKey& origin);
+
+// An indicator's history as a self-contained SVG line chart (values by date, with the
+// baseline and target as reference lines), for the browsing page and for reports.
+std::string indicator_svg(const IndicatorProgress& indicator, const std::string& title);
 
 // Today's date in UTC as YYYY-MM-DD.
 std::string today_utc();

@@ -211,7 +211,10 @@ TEST_CASE("openapi.json describes exactly the routes the server has, and the bro
                                   "/api/v1/changes",
                                   "/api/v1/export",
                                   "/api/v1/stats",
-                                  "/api/v1/adoptions"};
+                                  "/api/v1/adoptions",
+                                  "/api/v1/plans/{origin}/{id}/progress",
+                                  "/api/v1/plans/{origin}/{id}/chart.svg",
+                                  "/api/v1/commitments/{framework}/{ref}"};
   CHECK(documented == served);
 
   auto page = http_get(lyon.http_url, "/");
