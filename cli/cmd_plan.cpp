@@ -7,6 +7,7 @@
 
 #include "cli/cli_support.hpp"
 #include "node/progress.hpp"
+#include "node/frameworks.hpp"
 #include "node/publisher.hpp"
 #include "node/record_view.hpp"
 
@@ -76,7 +77,7 @@ void register_plan(CLI::App& app, Context& ctx) {
   pub->callback([&ctx, file] {
     DataDir dir = DataDir::open(DataDir::resolve(ctx.data));
     std::string name = *file == "-" ? "<stdin>" : *file;
-    auto input = parse_and_validate_input(read_input(*file), dir.identity());
+    auto input = parse_and_validate_input(read_input(*file), dir.identity(), load_frameworks(dir.store()));
     if (!input) throw InvalidInput(name + ": " + input.error().to_string());
     if (input.value().kind != Kind::plan)
       throw InvalidInput(name + ": kind: expected \"plan\", got \"" + std::string(kind_name(input.value().kind)) +

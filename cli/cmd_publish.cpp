@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "cli/cli_support.hpp"
+#include "node/frameworks.hpp"
 #include "node/publisher.hpp"
 
 namespace agora::cli {
@@ -15,7 +16,7 @@ void register_publish(CLI::App& app, Context& ctx) {
     DataDir dir = DataDir::open(DataDir::resolve(ctx.data));
     std::string text = read_input(*file);
     std::string name = *file == "-" ? "<stdin>" : *file;
-    auto input = parse_and_validate_input(text, dir.identity());
+    auto input = parse_and_validate_input(text, dir.identity(), load_frameworks(dir.store()));
     if (!input) throw InvalidInput(name + ": " + input.error().to_string());
     auto result = Publisher(dir).publish({input.value()}).front();
     std::cout << kind_name(result.kind) << " " << result.id << " v" << result.version

@@ -6,6 +6,7 @@
 
 #include "node/embedded.hpp"
 #include "node/exporter.hpp"
+#include "node/frameworks.hpp"
 #include "node/progress.hpp"
 #include "node/record_view.hpp"
 #include "protocol/hex.hpp"
@@ -92,6 +93,14 @@ void check_vocabulary(const std::string& param, const std::string& value, std::s
   if (vocabulary_index(vocabulary, value) >= 0) return;
   auto near = nearest(value, vocabulary);
   throw BadParam{param, "unknown value \"" + value + "\"" + (near ? "; did you mean \"" + *near + "\"?" : "")};
+}
+
+// The framework a request names, among the built-in ones and those published publicly.
+FrameworkDef requested_framework(storage::RecordStore& store, const std::string& id) {
+  FrameworkCatalog catalog = load_frameworks(store, /*public_only=*/true);
+  if (const FrameworkDef* f = catalog.find(id)) return *f;
+  auto near = nearest(id, catalog.ids());
+  throw BadParam{"framework", "unknown value \"" + id + "\"" + (near ? "; did you mean \"" + *near + "\"?" : "")};
 }
 
 std::string encode_cursor(const std::string& sort_value) { return to_hex(sort_value); }
@@ -209,6 +218,8 @@ std::optional<HttpResponse> HttpApi::handle(const HttpRequest& req) {
     if (seg.size() == 3 && seg[2] == "stats") return finish(cached(list_cache_, req.target, [&] { return stats(raw.value()); }));
     if (seg.size() == 3 && seg[2] == "adoptions")
       return finish(cached(list_cache_, req.target, [&] { return adoptions(raw.value()); }));
+    if (seg.size() == 3 && seg[2] == "frameworks")
+      return finish(cached(list_cache_, req.target, [&] { return frameworks(raw.value()); }));
   } catch (const BadParam& e) {
     return finish(error(400, e.message, e.param));
   }
@@ -237,11 +248,7 @@ HttpResponse HttpApi::list(const std::string& collection, const std::vector<std:
   q.filter.principle = p.get("principle");
   check_vocabulary("principle", q.filter.principle, principles());
   q.filter.framework = p.get("framework");
-  if (!q.filter.framework.empty() && !find_framework(q.filter.framework)) {
-    std::vector<std::string_view> ids;
-    for (const auto& f : builtin_frameworks()) ids.push_back(f.id);
-    check_vocabulary("framework", q.filter.framework, ids);
-  }
+  if (!q.filter.framework.empty()) requested_framework(dir_.store(), q.filter.framework);
   q.filter.ref = p.get("ref");
   if (!q.filter.ref.empty() && q.filter.framework.empty()) throw BadParam{"ref", "needs framework"};
   q.filter.language = p.get("language");
@@ -441,19 +448,14 @@ HttpResponse HttpApi::stats(const std::vector<std::pair<std::string, std::string
   if (auto y = p.integer("year_from", 1900, 2100)) q.filter.year_from = static_cast<int>(*y);
   if (auto y = p.integer("year_to", 1900, 2100)) q.filter.year_to = static_cast<int>(*y);
   std::string framework_id = p.has("framework") ? p.get("framework") : "eccar-10pt";
-  const Framework* framework = find_framework(framework_id);
-  if (!framework) {
-    std::vector<std::string_view> ids;
-    for (const auto& f : builtin_frameworks()) ids.push_back(f.id);
-    check_vocabulary("framework", framework_id, ids);
-  }
+  const FrameworkDef framework = requested_framework(dir_.store(), framework_id);
   const SearchIndex* index = search_ ? search_() : nullptr;
   if (!index) return error(503, "the search index is being built; try again shortly");
   SearchStats st = index->stats(q);
 
   json refs = json::array();
-  for (const auto& ref : framework->refs) refs.push_back({{"ref", ref.ref}, {"title", ref.title}});
-  std::string prefix = std::string(framework->id) + ":";
+  for (const auto& c : framework.commitments) refs.push_back({{"ref", c.ref}, {"title", c.title}});
+  std::string prefix = framework.id + ":";
   json rows = json::array();
   dir_.store().read([&](const storage::StoreReader& r) {
     // Every city this node knows is a row, so the gaps in the matrix show.
@@ -485,8 +487,8 @@ HttpResponse HttpApi::stats(const std::vector<std::pair<std::string, std::string
                              {"by_theme", st.by_theme},
                              {"by_year", by_year},
                              {"coverage",
-                              {{"framework", framework->id},
-                               {"title", framework->title},
+                              {{"framework", framework.id},
+                               {"title", framework.title},
                                {"refs", refs},
                                {"rows", rows}}}});
 }
@@ -531,16 +533,9 @@ HttpResponse HttpApi::plan_monitoring(const std::string& origin_text, const std:
 HttpResponse HttpApi::commitment(const std::string& framework_id, const std::string& ref,
                                  const std::vector<std::pair<std::string, std::string>>& raw) {
   Params p(raw, {"today"});
-  const Framework* framework = find_framework(framework_id);
-  if (!framework) {
-    std::vector<std::string_view> ids;
-    for (const auto& f : builtin_frameworks()) ids.push_back(f.id);
-    check_vocabulary("framework", framework_id, ids);
-  }
-  const FrameworkRef* commitment = nullptr;
-  for (const auto& r : framework->refs)
-    if (r.ref == ref) commitment = &r;
-  if (!commitment) throw BadParam{"ref", "no commitment \"" + ref + "\" in " + std::string(framework->id)};
+  const FrameworkDef framework = requested_framework(dir_.store(), framework_id);
+  const FrameworkDef::Commitment* commitment = framework.find(ref);
+  if (!commitment) throw BadParam{"ref", "no commitment \"" + ref + "\" in " + framework.id};
   std::string today = p.has("today") ? p.get("today") : today_utc();
   const SearchIndex* index = search_ ? search_() : nullptr;
   if (!index) return error(503, "the search index is being built; try again shortly");
@@ -593,10 +588,34 @@ HttpResponse HttpApi::commitment(const std::string& framework_id, const std::str
   std::sort(list.begin(), list.end(), [](const json& a, const json& b) {
     return a["city"].dump() < b["city"].dump();
   });
-  return json_response(200, {{"framework", framework->id},
+  return json_response(200, {{"framework", framework.id},
                              {"ref", commitment->ref},
                              {"title", commitment->title},
                              {"cities", list}});
+}
+
+// The frameworks records may refer to: built in, and those coalition leads published publicly.
+HttpResponse HttpApi::frameworks(const std::vector<std::pair<std::string, std::string>>& raw) {
+  Params none(raw, {});
+  FrameworkCatalog catalog = load_frameworks(dir_.store(), /*public_only=*/true);
+  json items = json::array();
+  dir_.store().read([&](const storage::StoreReader& r) {
+    for (const auto& f : catalog.all()) {
+      json commitments = json::array();
+      for (const auto& c : f.commitments) commitments.push_back({{"ref", c.ref}, {"title", c.title}});
+      json item = {{"id", f.id}, {"title", f.title}, {"builtin", f.builtin()}, {"commitments", commitments}};
+      if (!f.builtin()) {
+        item["origin"] = f.origin;
+        item["coalition"] = f.coalition;
+        auto key = parse_node_id(f.origin);
+        auto city = key ? city_profile(r, *key) : std::nullopt;
+        item["city"] = city ? json(city->name) : json();
+      }
+      items.push_back(std::move(item));
+    }
+    return 0;
+  });
+  return json_response(200, {{"items", items}});
 }
 
 // Which practice travelled from which city to which: every public adoption record, with

@@ -54,7 +54,7 @@ std::vector<ValidatedInput> validate_chunk(const std::vector<Line>& lines, const
   std::vector<std::optional<ValidatedInput>> out(lines.size());
   std::vector<std::optional<Error>> errors(lines.size());
   parallel_for(lines.size(), [&](size_t i) {
-    auto r = parse_and_validate_input(lines[i].text, self);
+    auto r = parse_and_validate_input(lines[i].text, self, references.frameworks());
     if (r) {
       out[i] = std::move(r).value();
     } else {

@@ -1,5 +1,7 @@
 #include "node/reference_check.hpp"
 
+#include "node/entitlements.hpp"
+#include "node/frameworks.hpp"
 #include "node/record_view.hpp"
 
 namespace agora {
@@ -15,6 +17,26 @@ namespace {
 std::string q(const std::string& s) { return "\"" + s + "\""; }
 
 }  // namespace
+
+ReferenceChecker::ReferenceChecker(storage::RecordStore& store, const PublicKey& self) : store_(store), self_(self) {
+  store_.read([&](const storage::StoreReader& r) {
+    Entitlements entitlements = Entitlements::load(r);
+    for (const auto& [name, lead] : entitlements.coalition_leads())
+      if (lead == self_) coalitions_led_.insert(name);
+    frameworks_ = load_frameworks(r, entitlements);
+  });
+}
+
+void ReferenceChecker::check_framework(const ValidatedInput& input) {
+  json body = json::parse(input.body, nullptr, false);
+  std::string coalition = body.value("coalition", "");
+  if (!coalitions_led_.count(coalition))
+    fail("coalition", "this city does not lead a coalition " + q(coalition) +
+                          "; a framework is published by the lead city (the one whose coalition record came first)");
+  const FrameworkDef* existing = frameworks_.find(*input.id);
+  if (existing && existing->origin != node_id(self_))
+    fail("id", "framework " + q(*input.id) + " is already published by " + existing->origin.substr(0, 12) + "…");
+}
 
 const json* ReferenceChecker::plan(const std::string& id) {
   if (auto it = plans_.find(id); it != plans_.end()) return &it->second;
@@ -39,6 +61,18 @@ void ReferenceChecker::check(const ValidatedInput& input) {
     if (body.is_object()) plans_[*input.id] = std::move(body);
     return;
   }
+  if (input.kind == Kind::coalition) {  // this city leads a coalition it declares first
+    json body = json::parse(input.body, nullptr, false);
+    std::string name = body.value("name", "");
+    bool led_by_other = store_.read([&](const storage::StoreReader& r) {
+      Entitlements entitlements = Entitlements::load(r);
+      auto it = entitlements.coalition_leads().find(name);
+      return it != entitlements.coalition_leads().end() && it->second != self_;
+    });
+    if (!led_by_other) coalitions_led_.insert(name);
+    return;
+  }
+  if (input.kind == Kind::framework) return check_framework(input);
   if (input.kind == Kind::report) {
     json r = json::parse(input.body, nullptr, false);
     std::string plan_id = r.value("plan", ""), item_id = r.value("item", ""), name = r.value("indicator", "");

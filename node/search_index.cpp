@@ -1,5 +1,7 @@
 #include "node/search_index.hpp"
 
+#include <cctype>
+
 #include <xapian.h>
 
 #include <set>
@@ -21,7 +23,7 @@ namespace {
 
 // 2: text indexed without positions (no phrase queries; a third of the size).
 // 3: the facet values also together in one slot (one read per match when counting).
-constexpr const char* kFormat = "3";
+constexpr const char* kFormat = "4";  // 4: French/Italian elisions split
 
 // Value slots.
 enum Slot : Xapian::valueno {
@@ -104,7 +106,34 @@ std::vector<std::string> words_of(std::string_view folded) {
 
 }  // namespace
 
-std::string fold_text(std::string_view text) { return fold_for_match(text); }
+// Folded for matching, with elisions split off ("l'emploi" -> "l emploi", "dell’anno" ->
+// "dell anno") so the word after them is indexed and stemmed on its own.
+std::string fold_text(std::string_view text) {
+  std::string folded = fold_for_match(text);
+  std::string out;
+  out.reserve(folded.size());
+  size_t word_start = 0;
+  auto letter = [](unsigned char c) { return std::isalpha(c) || c >= 0x80; };
+  for (size_t i = 0; i < folded.size(); ++i) {
+    bool straight = folded[i] == '\'';
+    bool curly = folded.compare(i, 3, "\xE2\x80\x99") == 0;  // U+2019
+    if ((straight || curly) && i > 0 && letter(folded[i - 1])) {
+      size_t next = i + (curly ? 3 : 1);
+      std::string_view before(out.data() + word_start, out.size() - word_start);
+      bool elided = before.size() <= 2 || before.ends_with("qu") || before == "dell" || before == "nell" ||
+                    before == "sull" || before == "dall" || before == "all" || before == "quell";
+      if (elided && next < folded.size() && letter(static_cast<unsigned char>(folded[next]))) {
+        out.push_back(' ');
+        word_start = out.size();
+        i = next - 1;
+        continue;
+      }
+    }
+    if (!letter(static_cast<unsigned char>(folded[i]))) word_start = out.size() + 1;
+    out.push_back(folded[i]);
+  }
+  return out;
+}
 
 json result_items(const storage::StoreReader& r, const SearchResult& result, bool ranked) {
   json items = json::array();

@@ -7,6 +7,7 @@
 #include <set>
 #include <vector>
 
+#include "protocol/framework_catalog.hpp"
 #include "protocol/limits.hpp"
 #include "protocol/record.hpp"
 #include "protocol/utf8.hpp"
@@ -171,32 +172,39 @@ std::string record_ref(const json& v, const std::string& path) {
   return s;
 }
 
-void framework_refs(const json& v, const std::string& path) {
-  array_of(v, path, limits::kMaxListItems, false, [](const json& item, const std::string& p) {
+// The framework a record names, looked up in the catalog (an open catalog accepts any
+// well-formed id and ref: nullptr is returned then for an unknown framework).
+const FrameworkDef* known_framework(const json& fw, const std::string& path, const FrameworkCatalog& catalog) {
+  if (!fw.is_string()) fail(path, "expected a framework id (string), got " + type_name(fw));
+  const auto& id = fw.get_ref<const std::string&>();
+  if (const FrameworkDef* framework = catalog.find(id)) return framework;
+  if (catalog.accepts_any() && is_valid_framework_id(id)) return nullptr;
+  std::vector<std::string> ids = catalog.ids();
+  std::string msg = "unknown framework " + in_quotes(id);
+  if (auto near = nearest(id, ids))
+    msg += "; did you mean " + in_quotes(*near) + "?";
+  else
+    msg += " (known: " + join(ids, ", ") + ")";
+  fail(path, msg);
+}
+
+void commitment_ref(const json& ref, const std::string& path, const FrameworkDef* framework, const std::string& what) {
+  if (!ref.is_string()) fail(path, "expected a commitment reference (string), got " + type_name(ref));
+  const auto& r = ref.get_ref<const std::string&>();
+  if (!framework) {
+    if (!is_valid_commitment_ref(r)) fail(path, "expected a commitment reference (letters, digits, '.', '-')");
+    return;
+  }
+  if (!framework->find(r))
+    fail(path, "unknown " + what + " " + in_quotes(r) + " in " + framework->id + " (valid: " + framework->refs_hint() + ")");
+}
+
+void framework_refs(const json& v, const std::string& path, const FrameworkCatalog& catalog) {
+  array_of(v, path, limits::kMaxListItems, false, [&](const json& item, const std::string& p) {
     static const std::vector<std::string> kFrameworkRefFields = {"framework", "ref"};
     Fields f(item, p, kFrameworkRefFields);
-    const json& fw = f.required("framework");
-    std::vector<std::string> ids;
-    for (const auto& x : builtin_frameworks()) ids.emplace_back(x.id);
-    if (!fw.is_string()) fail(f.path("framework"), "expected a framework id (string), got " + type_name(fw));
-    const Framework* framework = find_framework(fw.get<std::string>());
-    if (!framework) {
-      std::string msg = "unknown framework " + in_quotes(fw.get<std::string>());
-      if (auto near = nearest(fw.get<std::string>(), ids))
-        msg += "; did you mean " + in_quotes(*near) + "?";
-      else
-        msg += " (known: " + join(ids, ", ") + ")";
-      fail(f.path("framework"), msg);
-    }
-    const json& ref = f.required("ref");
-    if (!ref.is_string()) fail(f.path("ref"), "expected a commitment reference (string), got " + type_name(ref));
-    std::vector<std::string> refs;
-    for (const auto& r : framework->refs) refs.emplace_back(r.ref);
-    if (std::find(refs.begin(), refs.end(), ref.get<std::string>()) == refs.end()) {
-      std::string msg = "unknown ref " + in_quotes(ref.get<std::string>()) + " in " + std::string(framework->id) +
-                        " (valid: " + refs.front() + "-" + refs.back() + ")";
-      fail(f.path("ref"), msg);
-    }
+    const FrameworkDef* framework = known_framework(f.required("framework"), f.path("framework"), catalog);
+    commitment_ref(f.required("ref"), f.path("ref"), framework, "ref");
   });
 }
 
@@ -223,7 +231,7 @@ std::vector<std::string> with_common(std::initializer_list<std::string> fields) 
   return all;
 }
 
-void validate_practice(const Fields& f, ValidatedInput& out) {
+void validate_practice(const Fields& f, ValidatedInput& out, const FrameworkCatalog& catalog) {
   out.title = text(f.required("title"), f.path("title"), limits::kMaxTitleChars);
   text(f.required("summary"), f.path("summary"), limits::kMaxSummaryChars, true);
   vocab(f.required("language"), f.path("language"), language_codes(), "language");
@@ -239,7 +247,7 @@ void validate_practice(const Fields& f, ValidatedInput& out) {
              [](const json& p, const std::string& path) { vocab(p, path, principles(), "principle"); });
     unique_strings(*v, f.path("principles"));
   }
-  if (auto* v = f.optional("frameworks")) framework_refs(*v, f.path("frameworks"));
+  if (auto* v = f.optional("frameworks")) framework_refs(*v, f.path("frameworks"), catalog);
   if (auto* v = f.optional("started")) out.keys.year = static_cast<uint16_t>(year_of(*v, f.path("started")));
   if (auto* v = f.optional("ended")) {
     int ended = year_of(*v, f.path("ended"));
@@ -260,7 +268,7 @@ void validate_practice(const Fields& f, ValidatedInput& out) {
   if (auto* v = f.optional("contact")) text(*v, f.path("contact"), limits::kMaxShortTextChars);
 }
 
-void validate_city(const Fields& f, ValidatedInput& out) {
+void validate_city(const Fields& f, ValidatedInput& out, const FrameworkCatalog&) {
   out.title = text(f.required("name"), f.path("name"), limits::kMaxNameChars);
   std::string cc = text(f.required("country"), f.path("country"), 2);
   if (cc.size() != 2 || !std::isupper(static_cast<unsigned char>(cc[0])) || !std::isupper(static_cast<unsigned char>(cc[1])))
@@ -275,25 +283,12 @@ void validate_city(const Fields& f, ValidatedInput& out) {
     array_of(*v, f.path("links"), limits::kMaxListItems, false, [](const json& l, const std::string& p) { url(l, p); });
 }
 
-const Framework& framework_field(const Fields& f) {
-  const json& fw = f.required("framework");
-  if (!fw.is_string()) fail(f.path("framework"), "expected a framework id (string), got " + type_name(fw));
-  const Framework* framework = find_framework(fw.get<std::string>());
-  if (!framework) {
-    std::vector<std::string> ids;
-    for (const auto& x : builtin_frameworks()) ids.emplace_back(x.id);
-    std::string msg = "unknown framework " + in_quotes(fw.get<std::string>());
-    if (auto near = nearest(fw.get<std::string>(), ids))
-        msg += "; did you mean " + in_quotes(*near) + "?";
-      else
-        msg += " (known: " + join(ids, ", ") + ")";
-    fail(f.path("framework"), msg);
-  }
-  return *framework;
+const FrameworkDef* framework_field(const Fields& f, const FrameworkCatalog& catalog) {
+  return known_framework(f.required("framework"), f.path("framework"), catalog);
 }
 
-void validate_plan(const Fields& f, ValidatedInput& out) {
-  const Framework& framework = framework_field(f);
+void validate_plan(const Fields& f, ValidatedInput& out, const FrameworkCatalog& catalog) {
+  const FrameworkDef* framework = framework_field(f, catalog);
   out.title = text(f.required("title"), f.path("title"), limits::kMaxTitleChars);
   if (auto* v = f.optional("summary")) text(*v, f.path("summary"), limits::kMaxSummaryChars, true);
   if (auto* v = f.optional("language")) vocab(*v, f.path("language"), language_codes(), "language");
@@ -312,13 +307,7 @@ void validate_plan(const Fields& f, ValidatedInput& out) {
     std::string id = text(item.required("id"), item.path("id"), limits::kMaxIdLength);
     if (!is_valid_record_id(id)) fail(item.path("id"), "expected lowercase letters, digits, '-', '_' or '.'");
     if (!item_ids.insert(id).second) fail(item.path("id"), "duplicate item id " + in_quotes(id));
-    const json& c = item.required("commitment");
-    if (!c.is_string()) fail(item.path("commitment"), "expected a commitment reference (string), got " + type_name(c));
-    bool known = std::any_of(framework.refs.begin(), framework.refs.end(),
-                             [&](const FrameworkRef& r) { return r.ref == c.get<std::string>(); });
-    if (!known)
-      fail(item.path("commitment"), "unknown commitment " + in_quotes(c.get<std::string>()) + " in " +
-                                        std::string(framework.id));
+    commitment_ref(item.required("commitment"), item.path("commitment"), framework, "commitment");
     text(item.required("action"), item.path("action"), limits::kMaxSummaryChars, true);
     if (auto* v = item.optional("department")) text(*v, item.path("department"), limits::kMaxShortTextChars);
     std::string start, due;
@@ -345,7 +334,7 @@ void validate_plan(const Fields& f, ValidatedInput& out) {
   });
 }
 
-void validate_report(const Fields& f, ValidatedInput& out) {
+void validate_report(const Fields& f, ValidatedInput& out, const FrameworkCatalog&) {
   std::string plan = text(f.required("plan"), f.path("plan"), limits::kMaxIdLength);
   if (!is_valid_record_id(plan)) fail(f.path("plan"), "expected a plan id");
   text(f.required("item"), f.path("item"), limits::kMaxIdLength);
@@ -356,14 +345,14 @@ void validate_report(const Fields& f, ValidatedInput& out) {
   if (auto* v = f.optional("note")) text(*v, f.path("note"), limits::kMaxSummaryChars, true);
 }
 
-void validate_adoption(const Fields& f, ValidatedInput& out) {
+void validate_adoption(const Fields& f, ValidatedInput& out, const FrameworkCatalog&) {
   out.title = record_ref(f.required("practice"), f.path("practice"));
   if (auto* v = f.optional("notes")) text(*v, f.path("notes"), limits::kMaxSummaryChars, true);
   if (auto* v = f.optional("started")) out.keys.year = static_cast<uint16_t>(year_of(*v, f.path("started")));
   if (auto* v = f.optional("themes")) out.keys.themes = theme_bits(*v, f.path("themes"), false);
 }
 
-void validate_partnership(const Fields& f, ValidatedInput& out) {
+void validate_partnership(const Fields& f, ValidatedInput& out, const FrameworkCatalog&) {
   out.title = node_ref(f.required("with"), f.path("with"));
   static constexpr std::string_view kRelations[] = {"twin", "coalition-member"};
   int rel = vocab(f.required("relation"), f.path("relation"), kRelations, "relation");
@@ -379,13 +368,13 @@ void validate_partnership(const Fields& f, ValidatedInput& out) {
   if (auto* v = f.optional("notes")) text(*v, f.path("notes"), limits::kMaxSummaryChars, true);
 }
 
-void validate_coalition(const Fields& f, ValidatedInput& out) {
+void validate_coalition(const Fields& f, ValidatedInput& out, const FrameworkCatalog& catalog) {
   const json& name = f.required("name");
   if (!name.is_string() || !is_valid_coalition_name(name.get<std::string>()))
     fail(f.path("name"), "expected a coalition name (lowercase letters, digits, '-')");
   out.title = text(f.required("title"), f.path("title"), limits::kMaxTitleChars);
   text(f.required("region"), f.path("region"), limits::kMaxNameChars);
-  framework_field(f);
+  framework_field(f, catalog);
   if (auto* v = f.optional("members")) {
     array_of(*v, f.path("members"), 1000, false, [](const json& m, const std::string& p) { node_ref(m, p); });
     unique_strings(*v, f.path("members"));
@@ -393,10 +382,44 @@ void validate_coalition(const Fields& f, ValidatedInput& out) {
   if (auto* v = f.optional("since")) out.keys.year = static_cast<uint16_t>(year_of(*v, f.path("since")));
 }
 
+// A framework of commitments published by a coalition's lead city (who may publish one is
+// checked by the node, which knows the coalitions). Its record id is the framework id.
+void validate_framework(const Fields& f, ValidatedInput& out, const FrameworkCatalog&) {
+  const json* id = f.optional("id");
+  if (!id) fail("id", "required for a framework: it is the id plans and practices refer to");
+  if (!id->is_string() || !is_valid_framework_id(id->get<std::string>()))
+    fail("id", "expected a framework id: 3-48 lowercase letters, digits or '-', starting with a letter");
+  if (FrameworkCatalog::builtin().find(id->get<std::string>()))
+    fail("id", in_quotes(id->get<std::string>()) + " is a built-in framework");
+  out.title = text(f.required("title"), f.path("title"), limits::kMaxTitleChars);
+  const json& c = f.required("coalition");
+  if (!c.is_string() || !is_valid_coalition_name(c.get<std::string>()))
+    fail(f.path("coalition"), "expected a coalition name (lowercase letters, digits, '-')");
+  if (auto* v = f.optional("summary")) text(*v, f.path("summary"), limits::kMaxSummaryChars, true);
+  if (auto* v = f.optional("language")) vocab(*v, f.path("language"), language_codes(), "language");
+  if (auto* v = f.optional("adopted")) out.keys.year = static_cast<uint16_t>(year_of(*v, f.path("adopted")));
+  if (auto* v = f.optional("links"))
+    array_of(*v, f.path("links"), limits::kMaxListItems, false,
+             [](const json& l, const std::string& p) { text(l, p, limits::kMaxShortTextChars); });
+  std::set<std::string> refs;
+  array_of(f.required("commitments"), f.path("commitments"), limits::kMaxListItems, true,
+           [&](const json& item, const std::string& p) {
+             static const std::vector<std::string> kCommitmentFields = {"ref", "title", "summary"};
+             Fields cf(item, p, kCommitmentFields);
+             const json& ref = cf.required("ref");
+             if (!ref.is_string() || !is_valid_commitment_ref(ref.get<std::string>()))
+               fail(cf.path("ref"), "expected 1-16 letters, digits, '.' or '-'");
+             if (!refs.insert(ref.get<std::string>()).second)
+               fail(cf.path("ref"), "duplicate commitment " + in_quotes(ref.get<std::string>()));
+             text(cf.required("title"), cf.path("title"), limits::kMaxTitleChars);
+             if (auto* v = cf.optional("summary")) text(*v, cf.path("summary"), limits::kMaxSummaryChars, true);
+           });
+}
+
 struct KindSpec {
   Kind kind;
   std::vector<std::string> fields;
-  std::function<void(const Fields&, ValidatedInput&)> validate;
+  std::function<void(const Fields&, ValidatedInput&, const FrameworkCatalog&)> validate;
 };
 
 const std::vector<KindSpec>& kind_specs() {
@@ -412,6 +435,8 @@ const std::vector<KindSpec>& kind_specs() {
       {Kind::partnership, with_common({"with", "relation", "coalition", "topics", "since", "notes"}),
        validate_partnership},
       {Kind::coalition, with_common({"name", "title", "region", "framework", "members", "since"}), validate_coalition},
+      {Kind::framework, with_common({"title", "coalition", "commitments", "summary", "language", "adopted", "links"}),
+       validate_framework},
   };
   return specs;
 }
@@ -436,7 +461,8 @@ void check_claims(const json& in, const PublisherIdentity& self) {
 
 }  // namespace
 
-Result<ValidatedInput> validate_input(const json& in, const PublisherIdentity& self, std::string_view source_text) {
+Result<ValidatedInput> validate_input(const json& in, const PublisherIdentity& self, std::string_view source_text,
+                                      const FrameworkCatalog& frameworks) {
   try {
     if (!in.is_object()) fail("record", "expected a JSON object, got " + type_name(in));
     auto kind_it = in.find("kind");
@@ -476,7 +502,7 @@ Result<ValidatedInput> validate_input(const json& in, const PublisherIdentity& s
       }
       if (*kind == Kind::city && out.visibility != "public") fail("visibility", "a city profile is always public");
     }
-    spec.validate(fields, out);
+    spec.validate(fields, out, frameworks);
 
     // A compact one-line input is its own body, byte for byte: what the coordinator wrote
     // is what gets signed (and NDJSON import skips re-serialising every record).
@@ -503,7 +529,8 @@ Result<ValidatedInput> validate_input(const json& in, const PublisherIdentity& s
   }
 }
 
-Result<ValidatedInput> parse_and_validate_input(std::string_view text, const PublisherIdentity& self) {
+Result<ValidatedInput> parse_and_validate_input(std::string_view text, const PublisherIdentity& self,
+                                                const FrameworkCatalog& frameworks) {
   if (text.size() > limits::kMaxInputLineBytes)
     return make_error("record", "larger than " + std::to_string(limits::kMaxInputLineBytes) + " bytes");
   json parsed;
@@ -515,7 +542,7 @@ Result<ValidatedInput> parse_and_validate_input(std::string_view text, const Pub
     auto pos = what.find("parse error");
     return make_error("", "invalid JSON: " + (pos == std::string::npos ? what : what.substr(pos)));
   }
-  return validate_input(parsed, self, text);
+  return validate_input(parsed, self, text, frameworks);
 }
 
 Result<IndexKeys> validate_received_body(Kind kind, std::string_view id, std::string_view visibility, bool tombstone,
@@ -534,10 +561,10 @@ Result<IndexKeys> validate_received_body(Kind kind, std::string_view id, std::st
   if (!agrees("id", id)) return make_error("body.id", "differs from the signed header");
   if (!agrees("visibility", visibility)) return make_error("body.visibility", "differs from the signed header");
   in["kind"] = kind_name(kind);
-  in.erase("id");
+  in["id"] = std::string(id);  // a framework's id is part of what it states
   in.erase("visibility");
   if (kind != Kind::city) in.erase("origin"), in.erase("city"), in.erase("country");
-  auto r = validate_input(in, PublisherIdentity{}, "{}");
+  auto r = validate_input(in, PublisherIdentity{}, "{}", FrameworkCatalog::open());
   if (!r) return r.error();
   return r.value().keys;
 }
@@ -578,6 +605,9 @@ IndexKeys index_keys_for(Kind kind, std::string_view body) {
       break;
     case Kind::coalition:
       year("since");
+      break;
+    case Kind::framework:
+      year("adopted");
       break;
     case Kind::report:
       if (auto d = j.find("date"); d != j.end() && d->is_string())

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "protocol/framework_catalog.hpp"
 #include "protocol/result.hpp"
 #include "protocol/vocabulary.hpp"
 
@@ -38,10 +39,13 @@ struct ValidatedInput {
 // Validates one parsed input record. Errors name the field path ("themes[2]") and, for
 // unknown vocabulary, suggest the nearest valid value. The body is source_text itself when
 // that is one compact line, else the canonical serialisation of the input.
+// Framework references are checked against `frameworks` (the node passes the ones it holds).
 Result<ValidatedInput> validate_input(const nlohmann::json& input, const PublisherIdentity& self,
-                                      std::string_view source_text = {});
+                                      std::string_view source_text = {},
+                                      const FrameworkCatalog& frameworks = FrameworkCatalog::builtin());
 // Parses then validates; a JSON syntax error names the byte offset.
-Result<ValidatedInput> parse_and_validate_input(std::string_view text, const PublisherIdentity& self);
+Result<ValidatedInput> parse_and_validate_input(std::string_view text, const PublisherIdentity& self,
+                                                const FrameworkCatalog& frameworks = FrameworkCatalog::builtin());
 
 // Checks the body of a record received from a peer against its header: the schema of its
 // kind (no claim checks: the signer is the origin), and kind/id/visibility agreeing with

@@ -9,8 +9,8 @@
 
 namespace agora {
 
-enum class Kind : uint8_t { city = 1, practice, plan, report, adoption, partnership, coalition };
-inline constexpr int kKindCount = 7;
+enum class Kind : uint8_t { city = 1, practice, plan, report, adoption, partnership, coalition, framework };
+inline constexpr int kKindCount = 8;
 
 std::string_view kind_name(Kind k);
 std::optional<Kind> parse_kind(std::string_view name);

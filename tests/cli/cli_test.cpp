@@ -87,7 +87,7 @@ TEST_CASE("init validates its arguments before touching the disk", "[cli]") {
   CHECK(run_agora({"init", "--data", tmp.str("m")}).exit_code == 2);  // --city missing: usage
 }
 
-TEST_CASE("publish signs and stores a record; updates are new versions", "[cli]") {
+TEST_CASE("publish signs and stores a record, and updates are new versions", "[cli]") {
   Node node;
   std::string file = node.tmp.str("p.json");
   write_file(file, practice_line("job-bridge"));
@@ -181,7 +181,7 @@ TEST_CASE("import validates the whole file first: one bad line writes nothing", 
   CHECK(json::parse(list.out).size() == 50);
 }
 
-TEST_CASE("list filters by kind, city and theme; export carries only public records", "[cli]") {
+TEST_CASE("list filters by kind, city and theme, and export carries only public records", "[cli]") {
   Node node;
   std::string text = practice_line("a", "housing") + "\n" + practice_line("b", "employment") + "\n" +
                      practice_line("c", "housing", "private") + "\n" + practice_line("d", "housing", "partners") + "\n";

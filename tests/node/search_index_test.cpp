@@ -64,6 +64,15 @@ TEST_CASE("search stems per record language, folds diacritics, filters and count
   CHECK(find(*index, "Malmo").hits.size() == 2);  // the city's name, without its diacritic
   CHECK(find(*index, "internal").hits.empty());   // private records are not indexed
   CHECK(find(*index, "housing flygtninge").hits.empty());  // every word must match
+  // French elisions are split off: "l'intégration" is found as "intégration", "d’accueil" as "accueil".
+  publish(dir, {{"kind", "practice"}, {"id", "accueil"}, {"title", "Guichet d’accueil"},
+                {"summary", "Un guichet unique pour l'intégration des nouveaux arrivants."}, {"language", "fr"},
+                {"themes", {"social-services"}}});
+  CHECK(index->catch_up() == 1);
+  CHECK(ids(find(*index, "integration")) == std::vector<std::string>{"accueil"});
+  CHECK(ids(find(*index, "accueillir")) == std::vector<std::string>{"accueil"});  // French stem
+  Publisher(dir).retract("accueil");
+  CHECK(index->catch_up() == 1);
 
   SearchFilter employment;
   employment.theme = "employment";

@@ -138,11 +138,53 @@ TEST_CASE("plans are checked against their framework", "[protocol][schema]") {
                      {"direction", "increase"}}}}}}}};
   CHECK(error_of(plan) == "OK");
   plan["items"][0]["commitment"] = "k";
-  CHECK(error_of(plan) == "items[0].commitment: unknown commitment \"k\" in eccar-10pt");
+  CHECK(error_of(plan) == "items[0].commitment: unknown commitment \"k\" in eccar-10pt (valid: 1-10)");
   plan["items"][0]["commitment"] = "6";
   plan["items"][0]["indicators"][0]["direction"] = "decrease";
   CHECK(error_of(plan) == "items[0].indicators[0].target: does not decrease from the baseline");
   plan["items"][0]["indicators"][0]["direction"] = "increase";
   plan["period"]["to"] = "2024-02-30";
   CHECK(error_of(plan) == "period.to: not a valid date: \"2024-02-30\"");
+}
+
+TEST_CASE("published frameworks: their schema, and references checked against the catalog", "[protocol][schema]") {
+  json fw = {{"kind", "framework"},
+             {"id", "eccar-toolkit-2024"},
+             {"title", "ECCAR Toolkit for Equality Data (2024)"},
+             {"coalition", "eccar"},
+             {"commitments", {{{"ref", "D1"}, {"title", "Collect equality data"}}, {{"ref", "D2"}, {"title", "Publish it"}}}}};
+  CHECK(error_of(fw) == "OK");
+  json no_id = fw;
+  no_id.erase("id");
+  CHECK(error_of(no_id).starts_with("id: required for a framework"));
+  json builtin = fw;
+  builtin["id"] = "eccar-10pt";
+  CHECK(error_of(builtin) == "id: \"eccar-10pt\" is a built-in framework");
+  json dup = fw;
+  dup["commitments"][1]["ref"] = "D1";
+  CHECK(error_of(dup) == "commitments[1].ref: duplicate commitment \"D1\"");
+  json empty = fw;
+  empty["commitments"] = json::array();
+  CHECK(error_of(empty).starts_with("commitments:"));
+
+  json practice = {{"kind", "practice"}, {"title", "Equality data"}, {"summary", "Counts."}, {"language", "en"},
+                   {"themes", {"non-discrimination"}},
+                   {"frameworks", {{{"framework", "eccar-toolkit-2024"}, {"ref", "D2"}}}}};
+  // Unknown until the node holds the framework from its coalition's lead.
+  auto unknown = validate_input(practice, kSelf);
+  REQUIRE_FALSE(unknown);
+  CHECK(unknown.error().to_string().starts_with("frameworks[0].framework: unknown framework \"eccar-toolkit-2024\""));
+  FrameworkCatalog catalog;
+  catalog.add({"eccar-toolkit-2024", "Toolkit", {{"D1", "Collect"}, {"D2", "Publish"}}, "ab12", "eccar"});
+  CHECK(validate_input(practice, kSelf, {}, catalog));
+  practice["frameworks"][0]["ref"] = "D3";
+  auto bad_ref = validate_input(practice, kSelf, {}, catalog);
+  REQUIRE_FALSE(bad_ref);
+  CHECK(bad_ref.error().to_string() == "frameworks[0].ref: unknown ref \"D3\" in eccar-toolkit-2024 (valid: D1 D2)");
+  // A body from a peer may name a framework this node does not hold (yet).
+  json body = practice;
+  body.erase("kind");
+  CHECK(validate_received_body(Kind::practice, "x", "public", false, body.dump()));
+  body["frameworks"][0]["framework"] = "Not An Id";
+  CHECK_FALSE(validate_received_body(Kind::practice, "x", "public", false, body.dump()));
 }

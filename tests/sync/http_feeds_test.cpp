@@ -164,7 +164,7 @@ TEST_CASE("exports stream every public record as NDJSON, as CSV a spreadsheet op
   CHECK(http_get(node.http_url, "/health").status == 200);
 }
 
-TEST_CASE("stats give the coverage matrix city x commitment; adoptions show which practice travelled where",
+TEST_CASE("stats give the coverage matrix city x commitment, and adoptions show which practice travelled where",
           "[http][stats]") {
   ServedNode lyon("Lyon", "FR"), malmo("Malmö", "SE");
   lyon.publish({{"kind", "practice"}, {"id", "mediateurs"}, {"title", "Médiateurs de quartier"},

@@ -96,3 +96,72 @@ TEST_CASE("a plan's progress, its indicator charts and one commitment across cit
   json after = get_json(malmo, "/api/v1/plans/" + malmo.id + "/eccar-2024/progress");
   CHECK(after["items"][0]["indicators"][0]["target_met"] == true);
 }
+
+TEST_CASE("a coalition's lead city publishes a framework, and other cities' records are checked against it",
+          "[http][monitoring][frameworks]") {
+  ServedNode lyon("Lyon", "FR"), malmo("Malmö", "SE");
+  json framework = {{"kind", "framework"},
+                    {"id", "eccar-equality-data"},
+                    {"title", "ECCAR Equality Data Toolkit"},
+                    {"coalition", "eccar"},
+                    {"language", "en"},
+                    {"commitments",
+                     {{{"ref", "D1"}, {"title", "Collect equality data with the communities concerned"}},
+                      {{"ref", "D2"}, {"title", "Publish the results every year"}}}}};
+  // Not before Lyon declares the coalition it leads.
+  auto early = lyon.agora({"publish", "-"}, framework.dump());
+  CHECK(early.exit_code == 3);
+  CHECK(early.err.find("coalition: this city does not lead a coalition \"eccar\"") != std::string::npos);
+  lyon.publish({{"kind", "coalition"}, {"name", "eccar"}, {"title", "European Coalition of Cities against Racism"},
+                {"region", "Europe"}, {"framework", "eccar-10pt"}, {"members", {malmo.id}}});
+  lyon.publish(framework);
+
+  // Malmö does not know the framework until it holds Lyon's records.
+  json practice = {{"kind", "practice"}, {"id", "jamstalldhetsdata"}, {"title", "Jämlikhetsdata"},
+                   {"summary", "Staden samlar in jämlikhetsdata tillsammans med föreningar."}, {"language", "sv"},
+                   {"themes", {"non-discrimination"}},
+                   {"frameworks", {{{"framework", "eccar-equality-data"}, {"ref", "D1"}}}}};
+  auto unknown = malmo.agora({"publish", "-"}, practice.dump());
+  CHECK(unknown.exit_code == 3);
+  CHECK(unknown.err.find("unknown framework \"eccar-equality-data\"") != std::string::npos);
+
+  lyon.serve();
+  malmo.serve();
+  peer_both(lyon, malmo);
+  REQUIRE(wait_until([&] { return malmo.head_of(lyon.id) >= 3; }));
+  uint64_t before = malmo.head_of(malmo.id);
+  json wrong = practice;
+  wrong["frameworks"][0]["ref"] = "D9";
+  auto bad = malmo.agora({"publish", "-"}, wrong.dump());
+  CHECK(bad.exit_code == 3);
+  CHECK(bad.err.find("unknown ref \"D9\" in eccar-equality-data (valid: D1 D2)") != std::string::npos);
+  CHECK(malmo.head_of(malmo.id) == before);
+  malmo.publish(practice);
+  // Only the lead publishes the coalition's frameworks.
+  json own = framework;
+  own["id"] = "malmo-framework";
+  auto not_lead = malmo.agora({"publish", "-"}, own.dump());
+  CHECK(not_lead.exit_code == 3);
+  CHECK(not_lead.err.find("does not lead a coalition") != std::string::npos);
+
+  json list = get_json(malmo, "/api/v1/frameworks");
+  REQUIRE(list["items"].size() == 4);
+  CHECK(list["items"][0]["builtin"] == true);
+  CHECK(list["items"][3]["id"] == "eccar-equality-data");
+  CHECK(list["items"][3]["city"] == "Lyon");
+  CHECK(list["items"][3]["coalition"] == "eccar");
+  CHECK(list["items"][3]["commitments"].size() == 2);
+  REQUIRE(wait_until([&] {
+    auto r = http_get(malmo.http_url, "/api/v1/commitments/eccar-equality-data/D1");
+    return r.status == 200 && json::parse(r.body)["cities"].size() == 1;
+  }));
+  json c = get_json(malmo, "/api/v1/commitments/eccar-equality-data/D1");
+  CHECK(c["title"] == "Collect equality data with the communities concerned");
+  CHECK(c["cities"][0]["practices"][0]["id"] == "jamstalldhetsdata");
+  json filtered = get_json(malmo, "/api/v1/practices?framework=eccar-equality-data&ref=D1");
+  CHECK(filtered["items"].size() == 1);
+  CHECK(get_json(malmo, "/api/v1/practices?framework=eccar-equality-dat", 400)["error"].get<std::string>().find(
+            "did you mean \"eccar-equality-data\"") != std::string::npos);
+  json stats = get_json(malmo, "/api/v1/stats?framework=eccar-equality-data");
+  CHECK(stats["coverage"]["refs"].size() == 2);
+}
