@@ -51,5 +51,6 @@ void register_plan(CLI::App&, Context&);
 void register_report(CLI::App&, Context&);
 void register_progress(CLI::App&, Context&);
 void register_adopt(CLI::App&, Context&);
+void register_demo(CLI::App&, Context&);
 
 }  // namespace agora::cli

@@ -28,7 +28,7 @@ int main(int argc, char** argv) {
   for (Registrar r : {register_init, register_id, register_status, register_publish, register_import, register_list,
                       register_show, register_retract, register_verify, register_export, register_serve, register_peer,
                       register_network, register_search, register_plan, register_report, register_progress,
-                      register_adopt})
+                      register_adopt, register_demo})
     r(app, ctx);
 
   auto is_verb = [&](const std::string& name) {

@@ -1,13 +1,9 @@
 #!/usr/bin/env bash
-# The main job: installs what is missing, builds, and shows the node in the default
-# data dir (./agora-data, or $AGORA_DATA), creating a demo city node there on first run.
+# The main job: installs what is missing, builds, and runs `agora demo`: the six cities of
+# the 2007 Copenhagen workshop as six nodes on this machine (data in ./agora-demo), until
+# Ctrl-C. Arguments go to `agora demo` (e.g. --any-ports, --fresh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/build.sh
-data=${AGORA_DATA:-./agora-data}
-if [ ! -e "$data/node.key" ]; then
-  ./build/agora init --data "$data" --city "The Hague" --country NL --region Europe
-  ./build/agora publish --data "$data" docs/examples/citizenship-fund.json
-fi
-./build/agora status --data "$data"
+exec ./build/agora demo "$@"
