@@ -510,8 +510,14 @@ HttpResponse HttpApi::plan_monitoring(const std::string& origin_text, const std:
     if (!latest || latest->kind != Kind::plan || !latest->is_public || latest->tombstone) return not_found();
     auto progress = load_progress(r, *origin, id, today, /*public_only=*/true);
     if (!progress) return not_found();
-    if (auto city = city_profile(r, *origin)) progress->origin = node_id(*origin);
-    if (!chart) return json_response(200, to_json(*progress));
+    progress->origin = node_id(*origin);
+    if (!chart) {
+      json body = to_json(*progress);
+      auto city = city_profile(r, *origin);
+      body["city"] = city ? json(city->name) : json();
+      body["country"] = city ? json(city->country) : json();
+      return json_response(200, body);
+    }
     for (const auto& item : progress->items) {
       if (item.id != p.get("item")) continue;
       for (const auto& ind : item.indicators)

@@ -82,7 +82,7 @@ async function showRecord(origin, id) {
       <p class="meta">${esc(item.city)} (${esc(item.country)}) · ${esc(item.language)} · version ${item.version}, ${esc(item.published)}</p>
       <p>${esc(item.summary)}</p>
       ${item.themes ? `<p><b>Themes:</b> ${esc(item.themes.join(', '))}</p>` : ''}
-      ${item.frameworks ? `<p><b>Commitments:</b> ${esc(item.frameworks.map((f) => f.framework + ' ' + f.ref).join(', '))}</p>` : ''}
+      ${item.frameworks ? `<p><b>Commitments:</b> ${item.frameworks.map((f) => `<a href="#/commitment/${encodeURIComponent(f.framework)}/${encodeURIComponent(f.ref)}">${esc(f.framework + ' ' + f.ref)}</a>`).join(', ')}</p>` : ''}
       ${item.partners ? `<p><b>Partners:</b> ${esc(item.partners.join(', '))}</p>` : ''}
       <h3>Version history</h3><table class="versions"><tr><th>version</th><th>published</th><th>title</th></tr>${rows}</table>
       <p><a href="#/">← back to the results</a></p></article>`;
@@ -135,7 +135,7 @@ async function showCoverage(framework) {
     const st = await api('/api/v1/stats?framework=' + encodeURIComponent(framework || 'eccar-10pt'));
     const cov = st.coverage;
     const max = Math.max(1, ...cov.rows.flatMap((r) => Object.values(r.counts)));
-    const head = cov.refs.map((r) => `<th title="${esc(r.title)}">${esc(r.ref)}</th>`).join('');
+    const head = cov.refs.map((r) => `<th title="${esc(r.title)}"><a href="#/commitment/${encodeURIComponent(cov.framework)}/${encodeURIComponent(r.ref)}">${esc(r.ref)}</a></th>`).join('');
     const rows = cov.rows.map((row) => {
       const cells = cov.refs.map((r) => {
         const n = row.counts[r.ref] || 0;
@@ -146,8 +146,9 @@ async function showCoverage(framework) {
       }).join('');
       return `<tr><th scope="row">${esc(row.city)}</th>${cells}<td class="covered">${row.commitments_covered}/${cov.refs.length}</td></tr>`;
     }).join('');
-    const options = ['eccar-10pt', 'coe-res281', 'hague-2002'].map((f) => `<option${f === cov.framework ? ' selected' : ''}>${f}</option>`).join('');
-    const legend = cov.refs.map((r) => `<li><b>${esc(r.ref)}</b> ${esc(r.title)}</li>`).join('');
+    const frameworks = await api('/api/v1/frameworks');
+    const options = frameworks.items.map((f) => `<option value="${esc(f.id)}"${f.id === cov.framework ? ' selected' : ''}>${esc(f.id)}</option>`).join('');
+    const legend = cov.refs.map((r) => `<li><a href="#/commitment/${encodeURIComponent(cov.framework)}/${encodeURIComponent(r.ref)}"><b>${esc(r.ref)}</b> ${esc(r.title)}</a></li>`).join('');
     const themes = Object.entries(st.by_theme).sort((a, b) => b[1] - a[1]).map(([t, n]) => `<li>${esc(t)} <span class="count">${n}</span></li>`).join('');
     const years = Object.entries(st.by_year).map(([y, n]) => `<li>${esc(y)} <span class="count">${n}</span></li>`).join('');
     view.innerHTML = `<h2>Commitment coverage</h2>
@@ -156,6 +157,76 @@ async function showCoverage(framework) {
       <ul class="legend">${legend}</ul>
       <div class="columns"><div><h3>By theme</h3><ul>${themes}</ul></div><div><h3>By year started</h3><ul>${years}</ul></div></div>`;
     $('framework-select').addEventListener('change', (e) => showCoverage(e.target.value));
+  } catch (e) {
+    view.innerHTML = `<p class="error">${esc(e.message)}</p>`;
+  }
+}
+
+const fmt = (v, unit) => (v === null || v === undefined ? '—' : `${Number(v).toLocaleString('en')}${unit ? ' ' + unit : ''}`);
+const trendMark = { improving: '↗ improving', worsening: '↘ worsening', steady: '→ steady', '': '' };
+
+// The action plans this node holds publicly, newest first.
+async function showPlans() {
+  const view = $('plans-view');
+  try {
+    const plans = await api('/api/v1/plans?limit=100');
+    const rows = plans.items.map((p) => `<tr><td><a href="#/plan/${encodeURIComponent(p.origin)}/${encodeURIComponent(p.id)}">${esc(p.title)}</a></td>
+      <td>${esc(p.city)}</td><td>${esc(p.framework)}</td><td>${esc((p.period || {}).from)} – ${esc((p.period || {}).to)}</td><td>${(p.items || []).length}</td></tr>`).join('');
+    view.innerHTML = `<h2>Action plans</h2><table id="plans-table" class="progress"><thead><tr><th>Plan</th><th>City</th><th>Framework</th><th>Period</th><th>Items</th></tr></thead>
+      <tbody>${rows || '<tr><td colspan="5">No public plans yet.</td></tr>'}</tbody></table>`;
+  } catch (e) {
+    view.innerHTML = `<p class="error">${esc(e.message)}</p>`;
+  }
+}
+
+// One plan's progress: items, status, latest against target, trend, and each indicator's
+// history as the SVG chart the node draws (also downloadable for reports).
+async function showPlan(origin, id) {
+  const view = $('plan-view');
+  const base = `/api/v1/plans/${encodeURIComponent(origin)}/${encodeURIComponent(id)}`;
+  try {
+    const p = await api(base + '/progress');
+    const items = p.items.map((it) => {
+      const indicators = it.indicators.map((ind) => {
+        const chart = `${base}/chart.svg?item=${encodeURIComponent(it.id)}&indicator=${encodeURIComponent(ind.name)}`;
+        return `<div class="indicator"><div><b>${esc(ind.name)}</b>: ${fmt(ind.latest, ind.unit)} of target ${fmt(ind.target, ind.unit)}
+            (baseline ${fmt(ind.baseline, ind.unit)}, ${esc(ind.direction)})${ind.target_met ? ' <span class="met">target met</span>' : ''}
+            ${ind.achieved !== null && ind.achieved !== undefined ? ` · ${Math.round(ind.achieved * 100)}% of the way` : ''} ${esc(trendMark[ind.trend || ''])}</div>
+          ${ind.history.length ? `<img class="chart" src="${chart}" alt="${esc(ind.name)} over time" width="480" height="220"> <a href="${chart}" download>download SVG</a>` : '<p class="meta">no reports yet</p>'}</div>`;
+      }).join('');
+      return `<tr class="${it.overdue ? 'overdue' : ''}"><td>${esc(it.id)}</td>
+        <td><a href="#/commitment/${encodeURIComponent(p.framework)}/${encodeURIComponent(it.commitment)}">${esc(it.commitment)}</a></td>
+        <td>${esc(it.action)}${it.department ? `<div class="meta">${esc(it.department)}</div>` : ''}</td>
+        <td>${esc(it.status)}${it.overdue ? ' <span class="late">overdue</span>' : ''}</td><td>${esc(it.due || '')}</td></tr>
+        ${indicators ? `<tr><td></td><td colspan="4">${indicators}</td></tr>` : ''}`;
+    }).join('');
+    const s = p.summary;
+    view.innerHTML = `<h2 id="plan-title">${esc(p.title)}</h2>
+      <p class="meta">${esc(p.city)} · ${esc(p.framework)} · ${esc(p.period.from)} – ${esc(p.period.to)}</p>
+      <p id="plan-summary">${s.reported}/${s.indicators} indicators reported · ${s.targets_met} targets met · ${s.overdue} items overdue</p>
+      <table id="plan-items" class="progress"><thead><tr><th>Item</th><th>Commitment</th><th>Action</th><th>Status</th><th>Due</th></tr></thead><tbody>${items}</tbody></table>
+      <p><a href="#/plans">← all plans</a></p>`;
+  } catch (e) {
+    view.innerHTML = `<p class="error">${esc(e.message)}</p>`;
+  }
+}
+
+// One commitment across all cities: who acts on it, with which practices and plan items,
+// and with what results so far.
+async function showCommitment(framework, ref) {
+  const view = $('commitment-view');
+  try {
+    const c = await api(`/api/v1/commitments/${encodeURIComponent(framework)}/${encodeURIComponent(ref)}`);
+    const cities = c.cities.map((city) => {
+      const practices = city.practices.map((pr) => `<li><a href="#/practice/${encodeURIComponent(city.origin)}/${encodeURIComponent(pr.id)}">${esc(pr.title)}</a>${pr.started ? ` (${esc(pr.started)})` : ''}</li>`).join('');
+      const items = city.plan_items.map((it) => `<li><a href="#/plan/${encodeURIComponent(city.origin)}/${encodeURIComponent(it.plan)}">${esc(it.plan_title)}</a>: ${esc(it.action)} — ${esc(it.status)}${it.overdue ? ' <span class="late">overdue</span>' : ''}
+          ${it.indicators.map((ind) => `<div class="meta">${esc(ind.name)}: ${fmt(ind.latest, ind.unit)} of ${fmt(ind.target, ind.unit)} ${esc(trendMark[ind.trend || ''])}</div>`).join('')}</li>`).join('');
+      return `<section class="city-commitment"><h3>${esc(city.city)} (${esc(city.country)})</h3>
+        ${practices ? `<h4>Practices</h4><ul>${practices}</ul>` : ''}${items ? `<h4>Plan items</h4><ul>${items}</ul>` : ''}</section>`;
+    }).join('');
+    view.innerHTML = `<h2 id="commitment-title">${esc(c.framework)} ${esc(c.ref)}: ${esc(c.title)}</h2>
+      <p>${c.cities.length} cit${c.cities.length === 1 ? 'y acts' : 'ies act'} on this commitment.</p>${cities}
+      <p><a href="#/coverage">← coverage</a></p>`;
   } catch (e) {
     view.innerHTML = `<p class="error">${esc(e.message)}</p>`;
   }
@@ -175,7 +246,13 @@ function route() {
   $('record-view').hidden = parts[0] !== 'practice';
   $('network-view').hidden = parts[0] !== 'network';
   $('coverage-view').hidden = parts[0] !== 'coverage';
+  $('plans-view').hidden = parts[0] !== 'plans';
+  $('plan-view').hidden = parts[0] !== 'plan';
+  $('commitment-view').hidden = parts[0] !== 'commitment';
   if (parts[0] === 'practice') showRecord(parts[1], parts[2]);
+  else if (parts[0] === 'plans') showPlans();
+  else if (parts[0] === 'plan') showPlan(parts[1], parts[2]);
+  else if (parts[0] === 'commitment') showCommitment(parts[1], parts[2]);
   else if (parts[0] === 'coverage') showCoverage();
   else if (parts[0] === 'network') showNetwork();
 }

@@ -201,3 +201,56 @@ TEST_CASE("a researcher searches, filters, opens a practice and reads the covera
   std::ofstream(path, std::ios::binary) << png;
   CHECK(std::filesystem::file_size(path) > 1000);
 }
+
+TEST_CASE("a researcher follows a plan's progress with its charts and one commitment across cities in the browsing page",
+          "[web][monitoring]") {
+  ServedNode malmo("Malmö", "SE");
+  publish(malmo, {{"kind", "plan"}, {"id", "eccar-2024"}, {"title", "Handlingsplan mot diskriminering"}, {"language", "sv"},
+                  {"framework", "eccar-10pt"}, {"period", {{"from", "2024-01-01"}, {"to", "2027-12-31"}}},
+                  {"items",
+                   {{{"id", "linkworkers"}, {"commitment", "6"}, {"action", "Fler länkarbetare."}, {"due", "2025-06-30"},
+                     {"status", "in-progress"},
+                     {"indicators", {{{"name", "länkarbetare"}, {"unit", "personer"}, {"baseline", 4}, {"target", 12},
+                                      {"direction", "increase"}}}}},
+                    {{"id", "audit"}, {"commitment", "2"}, {"action", "Mångfaldsrevision."}, {"status", "planned"}}}}});
+  for (auto [value, date] : {std::pair{"6", "2024-09-30"}, std::pair{"8", "2025-06-30"}}) {
+    auto r = malmo.agora({"report", "eccar-2024", "linkworkers", "--indicator", "länkarbetare", "--value", value, "--date", date});
+    REQUIRE(r.exit_code == 0);
+  }
+  publish(malmo, {{"kind", "practice"}, {"id", "lankarbetare"}, {"title", "Länkarbetare"}, {"summary", "Kontakter."},
+                  {"language", "sv"}, {"themes", {"social-services"}}, {"frameworks", {{{"framework", "eccar-10pt"}, {"ref", "6"}}}}});
+  malmo.serve();
+  TempDir tmp;
+  Browser browser(tmp);
+  browser.open(malmo.http_url + "#/plans");
+  REQUIRE(browser.wait_for("document.querySelectorAll('#plans-table tbody a').length == 1"));
+  browser.eval("document.querySelector('#plans-table tbody a').click(); true");
+  REQUIRE(browser.wait_for("document.getElementById('plan-title')"));
+  CHECK(browser.eval("document.getElementById('plan-title').textContent") == "Handlingsplan mot diskriminering");
+  CHECK(browser.eval("document.getElementById('plan-summary').textContent")
+            .get<std::string>()
+            .starts_with("1/1 indicators reported · 0 targets met · 1 items overdue"));
+  CHECK(browser.eval("document.querySelectorAll('#plan-items tr.overdue').length") == 1);
+  // The chart is the node's SVG, loaded as an image (the CSP allows nothing from elsewhere).
+  REQUIRE(browser.wait_for("document.querySelector('img.chart') && document.querySelector('img.chart').complete && "
+                           "document.querySelector('img.chart').naturalWidth > 0"));
+  CHECK(browser.eval("document.querySelector('img.chart').getAttribute('src')")
+            .get<std::string>()
+            .find("/chart.svg?item=linkworkers&indicator=l%C3%A4nkarbetare") != std::string::npos);
+  CHECK(browser.eval("document.querySelector('.indicator').textContent").get<std::string>().find("50% of the way") !=
+        std::string::npos);
+
+  // From the plan item to commitment 6 across cities: the practice and the plan item.
+  browser.eval("document.querySelector('#plan-items a[href*=\"/commitment/\"]').click(); true");
+  REQUIRE(browser.wait_for("document.getElementById('commitment-title')"));
+  CHECK(browser.eval("document.getElementById('commitment-title').textContent") ==
+        "eccar-10pt 6: The City as an Equal Opportunities Employer and Service Provider");
+  CHECK(browser.eval("document.querySelectorAll('.city-commitment li').length") == 2);
+  // And from the coverage matrix's column header to the same view.
+  browser.eval("location.hash = '#/coverage'; true");
+  REQUIRE(browser.wait_for("document.querySelectorAll('#framework-select option').length == 3"));
+  browser.eval("document.querySelectorAll('#coverage-matrix thead th a')[1].click(); true");
+  REQUIRE(browser.wait_for("!document.getElementById('commitment-view').hidden && "
+                           "document.getElementById('commitment-title') && "
+                           "document.getElementById('commitment-title').textContent.startsWith('eccar-10pt 2:')"));
+}
