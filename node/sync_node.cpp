@@ -670,6 +670,7 @@ void SyncNode::Impl::check_external_writes() {
   last_txnid = id;
   // Another process (the CLI) wrote: new records, peers, partnerships.
   reload_peers();
+  spdlog::debug("store changed (txn {}): {} peers listed", id, peers.size());
   for (auto it = ready.begin(); it != ready.end();) {
     auto s = (it++)->second;
     if (!peers.count(s->peer())) s->fail("removed", "this node no longer lists you as a peer");
@@ -755,6 +756,7 @@ void SyncNode::Impl::dial(const PeerConfig& peer) {
   Backoff& b = backoff[peer.key];
   b.dialing = true;
   PublicKey key = peer.key;
+  spdlog::debug("dialling {} at {}", short_id(key), peer.url);
   net::dial(io, peer.url, opt.transport, tls, [this, key](std::shared_ptr<net::Transport> t, std::string error) {
     Backoff& b = backoff[key];
     if (stopping) return;

@@ -87,11 +87,12 @@ void Env::adopt_resized_map() {
   check(mdb_env_set_mapsize(env_, 0), "mdb_env_set_mapsize");
 }
 
+// The snapshot a read begun now sees, not mdb_env_info's id: a writer updates the meta page
+// before it lets new readers see its transaction, so a caller that took that id and then
+// read could see the id of a write it cannot read yet, and miss the write for good.
 size_t Env::last_txnid() const {
-  std::shared_lock lock(resize_mutex_);
-  MDB_envinfo info;
-  mdb_env_info(env_, &info);
-  return info.me_last_txnid;
+  ReadTxn txn(const_cast<Env&>(*this));
+  return mdb_txn_id(txn.raw());
 }
 
 void Env::release_resident_pages() const {

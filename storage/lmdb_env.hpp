@@ -124,7 +124,8 @@ class Env {
   MDB_env* raw() const { return env_; }
   const EnvOptions& options() const { return options_; }
   size_t map_size() const;
-  // The id of the last committed write transaction, by any process: changes on every write.
+  // The id of the last write transaction (by any process) that a read begun now sees:
+  // changes on every write, and a read after it sees that write.
   size_t last_txnid() const;
   // Drops this process's resident pages of the map (they stay in the page cache): keeps RSS
   // bounded while scanning a large store. Only for a read-only map (no WRITEMAP).

@@ -195,8 +195,12 @@ TEST_CASE("a city that lost its data dir gets its records back from a peer and n
 TEST_CASE("a node refuses a peer whose key it does not list, and logs it", "[sync]") {
   ServedNode a("Lyon", "FR"), stranger("Nowhere", "NL");
   a.serve(), stranger.serve();
-  stranger.agora({"peer", "add", a.sync_url, "--key", a.id});  // a does not list stranger
-  REQUIRE(wait_until([&] { return a.log().find("refused unknown key " + stranger.id) != std::string::npos; }));
+  auto added = stranger.agora({"peer", "add", a.sync_url, "--key", a.id});  // a does not list stranger
+  INFO(added.err);
+  REQUIRE(added.exit_code == 0);
+  if (!wait_until([&] { return a.log().find("refused unknown key " + stranger.id) != std::string::npos; }))
+    FAIL("Lyon's log:\n" << a.log() << "\nthe stranger's log:\n" << stranger.log() << "\nits peers: "
+                          << stranger.agora({"peer", "list", "--json"}).out);
   CHECK(a.log().find("from 127.0.0.1") != std::string::npos);
   CHECK(a.head_of(stranger.id) == 0);
   CHECK(stranger.head_of(a.id) == 0);
