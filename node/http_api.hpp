@@ -66,7 +66,5 @@ class HttpApi {
   size_t seen_txnid_ = 0;
 };
 
-// Splits and percent-decodes a query string; the error names the offending parameter.
-Result<std::vector<std::pair<std::string, std::string>>> parse_query_string(std::string_view query);
 
 }  // namespace agora

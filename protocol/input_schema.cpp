@@ -541,6 +541,10 @@ Result<ValidatedInput> parse_and_validate_input(std::string_view text, const Pub
     // nlohmann's message: "[json.exception.parse_error.101] parse error at line 1, column 7: ..."
     auto pos = what.find("parse error");
     return make_error("", "invalid JSON: " + (pos == std::string::npos ? what : what.substr(pos)));
+  } catch (const json::exception& e) {  // found by fuzzing: 1E+55555555 is out_of_range, not parse_error
+    std::string what = e.what();
+    auto pos = what.find("] ");
+    return make_error("", "invalid JSON: " + (pos == std::string::npos ? what : what.substr(pos + 2)));
   }
   return validate_input(parsed, self, text, frameworks);
 }

@@ -120,6 +120,10 @@ TEST_CASE("malformed JSON and invalid UTF-8 are rejected before validation", "[p
   REQUIRE_FALSE(u);
   CHECK(u.error().message.find("UTF-8") != std::string::npos);
   CHECK_FALSE(parse_and_validate_input("[1,2]", kSelf));
+  // Found by fuzzing: a number too large for a double was an uncaught exception (exit 1).
+  auto huge = parse_and_validate_input(R"({"kind":"practice","started":1E+55555555})", kSelf);
+  REQUIRE_FALSE(huge);
+  CHECK(huge.error().to_string() == "invalid JSON: number overflow parsing '1E+55555555'");
   CHECK_FALSE(parse_and_validate_input(std::string(600 * 1024, ' '), kSelf));
 }
 

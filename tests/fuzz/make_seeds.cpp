@@ -1,0 +1,84 @@
+// Writes the seed corpora of the fuzz targets (tests/fuzz/corpus/TARGET/): real messages,
+// signed records and input records, so fuzzing starts from what peers and coordinators send.
+// Run once after a wire-format change: build/tests/fuzz/agora_fuzz_seeds tests/fuzz/corpus
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <string>
+
+#include "protocol/crypto.hpp"
+#include "protocol/record.hpp"
+#include "protocol/sync_messages.hpp"
+
+using namespace agora;
+namespace fs = std::filesystem;
+
+namespace {
+void write(const fs::path& dir, const std::string& name, const std::string& bytes) {
+  fs::create_directories(dir);
+  std::ofstream(dir / name, std::ios::binary) << bytes;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::cerr << "usage: agora_fuzz_seeds CORPUS_DIR\n";
+    return 2;
+  }
+  fs::path root = argv[1];
+  SigningKey key = SigningKey::generate(), other = SigningKey::generate();
+  std::string body = R"({"title":"Jobspor","summary":"Et program.","language":"da","themes":["employment"]})";
+  Header h;
+  h.origin = key.public_key();
+  h.seq = 1;
+  h.kind = Kind::practice;
+  h.id = "jobspor";
+  h.version = 1;
+  h.ts = 1700000000000;
+  SignedRecord first = sign_record(h, body, key);
+  Header h2 = h;
+  h2.seq = 2;
+  h2.prev = record_hash(first.header_bytes);
+  h2.version = 2;
+  h2.visibility = "coalition:eccar";
+  SignedRecord second = sign_record(h2, body, key);
+  SignedRecord stub = second;
+  stub.body.reset();
+
+  fs::path sync = root / "sync_message";
+  write(sync, "hello", sync::encode(sync::Hello{key.public_key(), std::string(64, 'c')}));
+  write(sync, "auth", sync::encode(sync::Auth{other.public_key(), std::string(64, 'd'), {}}));
+  write(sync, "welcome", sync::encode(sync::Welcome{}));
+  write(sync, "heads", sync::encode(sync::Heads{{{key.public_key(), 2}, {other.public_key(), 7}}}));
+  write(sync, "ack", sync::encode(sync::Ack{3, 10, 1, 0}));
+  write(sync, "error", sync::encode(sync::ErrorMessage{"busy", "connection limit reached"}));
+  write(sync, "batch", sync::encode(sync::RecordBatch{1, {first, second}}));
+  write(sync, "batch-stub", sync::encode(sync::RecordBatch{2, {stub}}));
+
+  fs::path rec = root / "record";
+  auto joined = [](const SignedRecord& r) {
+    return r.header_bytes + '\x1e' + r.body.value_or("") + '\x1e' +
+           std::string(reinterpret_cast<const char*>(r.signature.data()), r.signature.size());
+  };
+  write(rec, "first", joined(first));
+  write(rec, "second", joined(second));
+  write(rec, "header", first.header_bytes);
+  write(rec, "plan-body", R"({"title":"Plan","framework":"eccar-10pt","period":{"from":"2024-01-01","to":"2026-12-31"},"items":[{"id":"a","commitment":"6","action":"x","indicators":[{"name":"n","baseline":1,"target":2,"direction":"increase"}]}]})");
+
+  fs::path input = root / "input";
+  write(input, "practice", R"({"kind":"practice","id":"citizenship-fund","title":"Citizenship Fund","summary":"Yearly fund.","language":"en","themes":["participation"],"principles":["subsidiarity"],"frameworks":[{"framework":"eccar-10pt","ref":"4"}],"started":2007,"partners":["A"],"outcomes":[{"indicator":"budget","value":1000000,"unit":"EUR"}],"links":["https://example.org/"],"visibility":"public"})");
+  write(input, "plan", R"({"kind":"plan","id":"p","title":"Plan","framework":"coe-res281","period":{"from":"2025-01-01","to":"2027-12-31"},"items":[{"id":"d","commitment":"d","action":"Review.","start":"2025-03-01","due":"2027-06-30","status":"in-progress","themes":["employment"],"indicators":[{"name":"weeks","unit":"weeks","baseline":14,"target":6,"direction":"decrease"}]}]})");
+  write(input, "report", R"({"kind":"report","plan":"p","item":"d","indicator":"weeks","value":9,"date":"2026-06-30","source":"CBSI"})");
+  write(input, "adoption", R"({"kind":"adoption","practice":")" + node_id(other.public_key()) + R"(/cbsi","notes":"n","started":2009})");
+  write(input, "partnership", R"({"kind":"partnership","with":")" + node_id(other.public_key()) + R"(","relation":"coalition-member","coalition":"eccar"})");
+  write(input, "coalition", R"({"kind":"coalition","name":"eccar","title":"ECCAR","region":"Europe","framework":"eccar-10pt","members":[")" + node_id(other.public_key()) + R"("]})");
+  write(input, "framework", R"({"kind":"framework","id":"charter","title":"Charter","coalition":"eccar","commitments":[{"ref":"employer","title":"The city as employer"}]})");
+  write(input, "city", R"({"kind":"city","name":"Malmö","country":"SE","languages":["sv"]})");
+
+  fs::path query = root / "http_query";
+  write(query, "list", "/api/v1/practices?q=besk%C3%A6ftigelse&city=Malm%C3%B6&theme=employment&limit=20&cursor=00ff");
+  write(query, "record", "/api/v1/practices/Malm%C3%B6/jobspor/history?version=2");
+  write(query, "plus", "/api/v1/practices?q=housing+first&framework=eccar-10pt&ref=6");
+  std::cout << "seeds written to " << root.string() << "\n";
+  return 0;
+}
