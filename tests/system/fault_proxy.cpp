@@ -1,0 +1,121 @@
+#include "system/fault_proxy.hpp"
+
+#include <boost/asio.hpp>
+
+#include <atomic>
+#include <list>
+#include <mutex>
+#include <thread>
+
+namespace agora::test {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+// One proxied connection: two sockets and a pump each way.
+struct Link : std::enable_shared_from_this<Link> {
+  Link(asio::io_context& io, std::atomic<int64_t>& delay_ms, std::atomic<uint64_t>& bytes)
+      : client(io), server(io), delay_ms(delay_ms), bytes(bytes) {}
+  tcp::socket client, server;
+  std::atomic<int64_t>& delay_ms;
+  std::atomic<uint64_t>& bytes;
+
+  void start() {
+    pump(client, server);
+    pump(server, client);
+  }
+  void close() {
+    boost::system::error_code ec;
+    client.close(ec);
+    server.close(ec);
+  }
+  void pump(tcp::socket& from, tcp::socket& to) {
+    auto self = shared_from_this();
+    auto buffer = std::make_shared<std::array<char, 16384>>();
+    from.async_read_some(asio::buffer(*buffer), [self, buffer, &from, &to](boost::system::error_code ec, size_t n) {
+      if (ec) return self->close();
+      auto forward = [self, buffer, n, &from, &to] {
+        asio::async_write(to, asio::buffer(*buffer, n), [self, &from, &to, n](boost::system::error_code ec, size_t) {
+          if (ec) return self->close();
+          self->bytes += n;
+          self->pump(from, to);
+        });
+      };
+      int64_t delay = self->delay_ms.load();
+      if (delay <= 0) return forward();
+      auto timer = std::make_shared<asio::steady_timer>(from.get_executor(), std::chrono::milliseconds(delay));
+      timer->async_wait([timer, forward](boost::system::error_code) { forward(); });
+    });
+  }
+};
+
+}  // namespace
+
+struct FaultProxy::Impl {
+  asio::io_context io;
+  tcp::acceptor acceptor{io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)};
+  std::atomic<uint16_t> target;
+  std::atomic<bool> partitioned{false};
+  std::atomic<int64_t> delay_ms{0};
+  std::atomic<uint64_t> bytes{0};
+  std::list<std::weak_ptr<Link>> links;  // touched on the io thread only
+  std::thread thread;
+
+  explicit Impl(uint16_t t) : target(t) {}
+
+  void accept() {
+    auto link = std::make_shared<Link>(io, delay_ms, bytes);
+    acceptor.async_accept(link->client, [this, link](boost::system::error_code ec) {
+      if (ec) return;
+      accept();
+      if (partitioned) return link->close();
+      links.remove_if([](const std::weak_ptr<Link>& l) { return l.expired(); });
+      links.push_back(link);
+      tcp::endpoint to(asio::ip::make_address("127.0.0.1"), target.load());
+      link->server.async_connect(to, [link](boost::system::error_code ec) {
+        if (ec) return link->close();
+        link->start();
+      });
+    });
+  }
+  void cut_all() {
+    for (auto& l : links)
+      if (auto link = l.lock()) link->close();
+    links.clear();
+  }
+};
+
+FaultProxy::FaultProxy(uint16_t target_port) : impl_(std::make_unique<Impl>(target_port)) {
+  impl_->accept();
+  impl_->thread = std::thread([this] { impl_->io.run(); });
+}
+
+FaultProxy::~FaultProxy() {
+  asio::post(impl_->io, [this] {
+    boost::system::error_code ec;
+    impl_->acceptor.close(ec);
+    impl_->cut_all();
+    impl_->io.stop();
+  });
+  impl_->thread.join();
+}
+
+uint16_t FaultProxy::port() const { return impl_->acceptor.local_endpoint().port(); }
+
+void FaultProxy::set_partitioned(bool partitioned) {
+  impl_->partitioned = partitioned;
+  if (partitioned) asio::post(impl_->io, [this] { impl_->cut_all(); });
+}
+
+void FaultProxy::set_delay(std::chrono::milliseconds delay) { impl_->delay_ms = delay.count(); }
+
+void FaultProxy::retarget(uint16_t target_port) {
+  impl_->target = target_port;
+  asio::post(impl_->io, [this] { impl_->cut_all(); });
+}
+
+uint64_t FaultProxy::bytes_forwarded() const { return impl_->bytes.load(); }
+
+}  // namespace agora::test
