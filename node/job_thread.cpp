@@ -1,5 +1,7 @@
 #include "node/job_thread.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <pthread.h>
 
 namespace agora {
@@ -44,7 +46,13 @@ void JobThread::loop() {
       job = std::move(jobs_.front());
       jobs_.pop_front();
     }
-    job();  // jobs report their own outcome; they must not throw
+    try {
+      job();  // jobs report their own outcome; an escaped error must not end the node
+    } catch (const std::exception& e) {
+      spdlog::error("{}: a background job failed: {}", name_, e.what());
+    } catch (...) {
+      spdlog::error("{}: a background job failed", name_);
+    }
   }
 }
 

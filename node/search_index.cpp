@@ -263,6 +263,14 @@ SearchIndex::SearchIndex(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 SearchIndex::~SearchIndex() = default;
 
 std::unique_ptr<SearchIndex> SearchIndex::open_writable(DataDir& dir) {
+  try {
+    return open_writable_unguarded(dir);
+  } catch (const Xapian::Error& e) {
+    throw std::runtime_error("search index " + (dir.path() / "search").string() + ": " + e.get_description());
+  }
+}
+
+std::unique_ptr<SearchIndex> SearchIndex::open_writable_unguarded(DataDir& dir) {
   auto impl = std::make_unique<Impl>(Impl{dir, dir.path() / "search", std::nullopt, std::nullopt});
   try {
     impl->writable.emplace(impl->path.string(), Xapian::DB_CREATE_OR_OPEN);
@@ -307,7 +315,16 @@ uint64_t SearchIndex::position() const {
   return p.empty() ? 0 : std::stoull(p);
 }
 
+// Xapian's errors are not std::exceptions: callers (the node's index thread) get one.
 size_t SearchIndex::catch_up() {
+  try {
+    return catch_up_unguarded();
+  } catch (const Xapian::Error& e) {
+    throw std::runtime_error("search index " + impl_->path.string() + ": " + e.get_description());
+  }
+}
+
+size_t SearchIndex::catch_up_unguarded() {
   if (!impl_->writable) throw std::logic_error("catch_up on a read-only search index");
   uint64_t from = position();
   size_t changed = 0;

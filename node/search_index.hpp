@@ -69,7 +69,8 @@ class SearchIndex {
   ~SearchIndex();
 
   // Indexes every log entry after the last one seen (all of them after a rebuild) and
-  // commits; returns how many records were (re)indexed or removed.
+  // commits; returns how many records were (re)indexed or removed. Throws
+  // std::runtime_error when the index cannot be written (e.g. the disk is full).
   size_t catch_up();
   uint64_t position() const;  // the log position indexed up to
 
@@ -78,6 +79,8 @@ class SearchIndex {
   void reopen();  // a reader: see what the writer committed since
 
  private:
+  static std::unique_ptr<SearchIndex> open_writable_unguarded(DataDir& dir);
+  size_t catch_up_unguarded();
   struct Impl;
   explicit SearchIndex(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;

@@ -69,6 +69,7 @@ struct IngestOutcome {
   uint32_t stored = 0, duplicate = 0, rejected = 0, forks = 0, filled = 0;
   std::string first_error;
   std::map<PublicKey, uint64_t> sender_holds;  // highest valid seq per origin the sender sent
+  bool local_failure = false;  // this node could not write (disk full, ...): not the peer's fault
 };
 
 // A batch from a peer after the checks that need no store: signatures, schema, sizes.
@@ -537,6 +538,7 @@ class Session : public std::enable_shared_from_this<Session> {
           } catch (const std::exception& e) {
             outcome.rejected = static_cast<uint32_t>(verified->records.size());
             outcome.first_error = std::string("cannot store: ") + e.what();
+            outcome.local_failure = true;
           }
           uint64_t batch_no = verified->batch;
           asio::post(self->node_.io, [self, batch_no, outcome] { self->ingested(batch_no, outcome); });
@@ -559,6 +561,13 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     stats_.forks += o.forks;
     if (closing_) return;
+    if (o.local_failure) {
+      // Nothing of the batch was written and the peer did nothing wrong: drop the session
+      // without blame; the next connection resends from what this node holds.
+      spdlog::error("cannot store records from peer {}: {}; sync with it pauses until writing works again",
+                    short_id(peer_), o.first_error);
+      return fail("local-error", "this node cannot store records now; try later");
+    }
     send(sync::encode(sync::Ack{batch_no, o.stored, o.duplicate, o.rejected}));
     if (o.stored || o.filled) node_.on_store_changed();
     if (o.stored && node_.restoring) node_.check_restore_done();

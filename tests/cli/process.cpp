@@ -63,15 +63,17 @@ ProcessResult run_agora(const std::vector<std::string>& args, const std::string&
 }
 
 Background start_agora(const std::vector<std::string>& args, const std::string& err_file,
-                       const std::string& out_file) {
-  auto argv = argv_for(args);
+                       const std::string& out_file, const std::vector<std::string>& launcher) {
+  std::vector<char*> argv;
+  for (const auto& a : launcher) argv.push_back(const_cast<char*>(a.c_str()));
+  for (char* a : argv_for(args)) argv.push_back(a);
   pid_t pid = fork();
   if (pid == 0) {
     int fd = open(err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     int out = open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     int devnull = open("/dev/null", O_RDWR);
     dup2(devnull, 0), dup2(out, 1), dup2(fd, 2);
-    execv(AGORA_BINARY, argv.data());
+    execvp(argv[0], argv.data());
     _exit(127);
   }
   return {pid, err_file};

@@ -21,8 +21,9 @@ struct Background {
   pid_t pid = -1;
   std::string err_file;
 };
+// launcher: a command the binary runs under (e.g. {"ip", "netns", "exec", "NS"}).
 Background start_agora(const std::vector<std::string>& args, const std::string& err_file,
-                       const std::string& out_file = "/dev/null");
+                       const std::string& out_file = "/dev/null", const std::vector<std::string>& launcher = {});
 int wait_exit(pid_t pid);
 
 }  // namespace agora::test

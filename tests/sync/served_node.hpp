@@ -42,9 +42,9 @@ class ServedNode {
     out_file = tmp.str("serve-" + std::to_string(++starts) + ".out");
     err_file = tmp.str("serve-" + std::to_string(starts) + ".err");
     setenv("AGORA_LOG", "info", 0);
-    std::vector<std::string> args = {"serve", "--data", data, "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"};
+    std::vector<std::string> args = {"serve", "--data", data, "--listen", listen, "--http", "127.0.0.1:0"};
     args.insert(args.end(), extra_args.begin(), extra_args.end());
-    pid = start_agora(args, err_file, out_file).pid;
+    pid = start_agora(args, err_file, out_file, launcher).pid;
     bool up = wait_until(
         [&] {
           std::ifstream in(out_file);
@@ -102,6 +102,8 @@ class ServedNode {
 
   TempDir tmp;
   std::string data, id, sync_url, http_url, out_file, err_file;
+  std::string listen = "127.0.0.1:0";    // the sync address `serve` binds
+  std::vector<std::string> launcher;     // runs `serve` under it, e.g. ip netns exec NS
   pid_t pid = -1;
   int starts = 0;
 };

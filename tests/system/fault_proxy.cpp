@@ -5,6 +5,7 @@
 #include <atomic>
 #include <list>
 #include <mutex>
+#include <random>
 #include <thread>
 
 namespace agora::test {
@@ -15,12 +16,22 @@ using tcp = asio::ip::tcp;
 namespace {
 
 // One proxied connection: two sockets and a pump each way.
+struct Faults {
+  std::atomic<int64_t> delay_ms{0}, retransmit_ms{0};
+  std::atomic<double> loss{0};
+  std::atomic<uint64_t> bytes{0};
+  std::mt19937 rng{std::random_device{}()};  // the io thread's only
+  int64_t next_delay() {
+    int64_t d = delay_ms.load();
+    if (loss.load() > 0 && std::uniform_real_distribution<double>(0, 1)(rng) < loss.load()) d += retransmit_ms.load();
+    return d;
+  }
+};
+
 struct Link : std::enable_shared_from_this<Link> {
-  Link(asio::io_context& io, std::atomic<int64_t>& delay_ms, std::atomic<uint64_t>& bytes)
-      : client(io), server(io), delay_ms(delay_ms), bytes(bytes) {}
+  Link(asio::io_context& io, Faults& faults) : client(io), server(io), faults(faults) {}
   tcp::socket client, server;
-  std::atomic<int64_t>& delay_ms;
-  std::atomic<uint64_t>& bytes;
+  Faults& faults;
 
   void start() {
     pump(client, server);
@@ -39,11 +50,11 @@ struct Link : std::enable_shared_from_this<Link> {
       auto forward = [self, buffer, n, &from, &to] {
         asio::async_write(to, asio::buffer(*buffer, n), [self, &from, &to, n](boost::system::error_code ec, size_t) {
           if (ec) return self->close();
-          self->bytes += n;
+          self->faults.bytes += n;
           self->pump(from, to);
         });
       };
-      int64_t delay = self->delay_ms.load();
+      int64_t delay = self->faults.next_delay();
       if (delay <= 0) return forward();
       auto timer = std::make_shared<asio::steady_timer>(from.get_executor(), std::chrono::milliseconds(delay));
       timer->async_wait([timer, forward](boost::system::error_code) { forward(); });
@@ -58,15 +69,14 @@ struct FaultProxy::Impl {
   tcp::acceptor acceptor{io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)};
   std::atomic<uint16_t> target;
   std::atomic<bool> partitioned{false};
-  std::atomic<int64_t> delay_ms{0};
-  std::atomic<uint64_t> bytes{0};
+  Faults faults;
   std::list<std::weak_ptr<Link>> links;  // touched on the io thread only
   std::thread thread;
 
   explicit Impl(uint16_t t) : target(t) {}
 
   void accept() {
-    auto link = std::make_shared<Link>(io, delay_ms, bytes);
+    auto link = std::make_shared<Link>(io, faults);
     acceptor.async_accept(link->client, [this, link](boost::system::error_code ec) {
       if (ec) return;
       accept();
@@ -109,13 +119,18 @@ void FaultProxy::set_partitioned(bool partitioned) {
   if (partitioned) asio::post(impl_->io, [this] { impl_->cut_all(); });
 }
 
-void FaultProxy::set_delay(std::chrono::milliseconds delay) { impl_->delay_ms = delay.count(); }
+void FaultProxy::set_delay(std::chrono::milliseconds delay) { impl_->faults.delay_ms = delay.count(); }
+
+void FaultProxy::set_loss(double probability, std::chrono::milliseconds retransmit_after) {
+  impl_->faults.retransmit_ms = retransmit_after.count();
+  impl_->faults.loss = probability;
+}
 
 void FaultProxy::retarget(uint16_t target_port) {
   impl_->target = target_port;
   asio::post(impl_->io, [this] { impl_->cut_all(); });
 }
 
-uint64_t FaultProxy::bytes_forwarded() const { return impl_->bytes.load(); }
+uint64_t FaultProxy::bytes_forwarded() const { return impl_->faults.bytes.load(); }
 
 }  // namespace agora::test

@@ -21,6 +21,9 @@ class FaultProxy {
   void set_partitioned(bool partitioned);
   // Every chunk waits this long before it is forwarded (order is kept).
   void set_delay(std::chrono::milliseconds delay);
+  // Emulated packet loss for a TCP stream: each chunk is lost with this probability and
+  // arrives only after a retransmission timeout (TCP never loses bytes, it stalls).
+  void set_loss(double probability, std::chrono::milliseconds retransmit_after);
   // The node behind it restarted on another port.
   void retarget(uint16_t target_port);
   uint64_t bytes_forwarded() const;
