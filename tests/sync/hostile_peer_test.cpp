@@ -8,98 +8,12 @@
 #include "protocol/sync_messages.hpp"
 #include "http_client.hpp"
 #include "sync/served_node.hpp"
+#include "sync/test_peer.hpp"
 
 using namespace agora;
 using namespace agora::test;
 using nlohmann::json;
 
-namespace {
-
-class TestPeer {
- public:
-  bool connect(const std::string& url) {
-    net::dial(io_, url, {}, nullptr, [this](std::shared_ptr<net::Transport> t, std::string) {
-      t_ = t;
-      if (t_)
-        t_->start({[this](std::string m, bool binary) { inbox_.emplace_back(std::move(m), binary); },
-                   [this](const std::string&) { closed_ = true; }});
-    });
-    pump_until([&] { return t_ != nullptr; });
-    return t_ != nullptr;
-  }
-  // The next message, or nullopt if the connection closed or nothing came in time.
-  std::optional<std::pair<std::string, bool>> next() {
-    pump_until([&] { return !inbox_.empty() || closed_; });
-    if (inbox_.empty()) return std::nullopt;
-    auto m = std::move(inbox_.front());
-    inbox_.pop_front();
-    return m;
-  }
-  sync::Control next_control() {
-    for (;;) {
-      auto m = next();
-      REQUIRE(m);
-      if (m->second) continue;  // skip record batches
-      auto c = sync::decode_control(m->first);
-      REQUIRE(c);
-      return c.value();
-    }
-  }
-  sync::Ack next_ack() {  // skips heads and batches the node sends meanwhile
-    for (;;) {
-      sync::Control c = next_control();
-      if (auto* ack = std::get_if<sync::Ack>(&c)) return *ack;
-    }
-  }
-  void send(std::string m, bool binary = false) {
-    t_->send(std::move(m), binary);
-    pump_until([&] { return t_->queued_bytes() == 0 || closed_; });
-  }
-  bool closed() {
-    pump_until([&] { return closed_; });
-    return closed_;
-  }
-
- private:
-  void pump_until(const std::function<bool()>& done) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!done() && std::chrono::steady_clock::now() < deadline) {
-      io_.restart();
-      io_.run_for(std::chrono::milliseconds(10));
-    }
-  }
-  boost::asio::io_context io_;
-  std::shared_ptr<net::Transport> t_;
-  std::deque<std::pair<std::string, bool>> inbox_;
-  bool closed_ = false;
-};
-
-// Completes the handshake as `key`; returns the Auth message it sent.
-std::string handshake(TestPeer& p, const SigningKey& key, const PublicKey& server) {
-  auto hello = std::get<sync::Hello>(p.next_control());
-  REQUIRE(hello.node == server);
-  sync::Auth auth{key.public_key(), std::string(64, 'a'),
-                  key.sign(sync::auth_transcript(hello.challenge, key.public_key(), server))};
-  std::string text = sync::encode(auth);
-  p.send(text);
-  auto welcome = std::get<sync::Welcome>(p.next_control());
-  CHECK(verify_signature(server, sync::welcome_transcript(auth.challenge, server, key.public_key()), welcome.proof));
-  return text;
-}
-
-SignedRecord record(const SigningKey& key, uint64_t seq, const Hash& prev, const std::string& id) {
-  Header h;
-  h.origin = key.public_key();
-  h.seq = seq;
-  h.prev = prev;
-  h.kind = Kind::practice;
-  h.id = id;
-  h.version = 1;
-  h.ts = 1;
-  return sign_record(h, practice_json(id), key);
-}
-
-}  // namespace
 
 TEST_CASE("a replayed handshake is refused", "[sync][hostile]") {
   ServedNode a("Lyon", "FR");

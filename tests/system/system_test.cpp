@@ -12,14 +12,18 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <atomic>
 #include <random>
+#include <thread>
 
 #include "sync/served_node.hpp"
+#include "sync/test_peer.hpp"
 #include "system/fault_proxy.hpp"
 
 using namespace agora::test;
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
+using agora::SigningKey;
 
 namespace {
 
@@ -379,4 +383,108 @@ TEST_CASE("clocks a day apart: nodes with +1 day, exact and -1 day clocks exchan
   CHECK(o.duplicated == 0);
   CHECK(o.verified);
   record_result("clocks skewed +1 day / 0 / -1 day on a 3-node line, 100 records each", 1, o, converge_s, "libfaketime");
+}
+
+TEST_CASE("honest peers keep syncing while hostile peers attack the node", "[system][hostile]") {
+  ServedNode lyon("Lyon", "FR"), malmo("Malmö", "SE");
+  // One attacker key is listed as a peer (it passes the handshake, then sends bad records);
+  // the others are strangers.
+  SigningKey listed = SigningKey::generate();
+  REQUIRE(lyon.agora({"peer", "add", "-", "--key", agora::node_id(listed.public_key())}).exit_code == 0);
+  lyon.serve({"--handshake-timeout", "2"});
+  malmo.serve();
+  peer_both(lyon, malmo);
+  agora::PublicKey server = *agora::parse_node_id(lyon.id);
+  int n = 10000 * soak();
+  auto sync_seconds = [&](const std::string& prefix, const std::function<void()>& meanwhile) {
+    std::string file = malmo.tmp.str(prefix + ".ndjson");
+    std::ofstream(file) << practices_ndjson(prefix, n);
+    uint64_t target = malmo.head_of(malmo.id) + n;
+    auto start = Clock::now();
+    REQUIRE(malmo.agora({"import", file}).exit_code == 0);
+    while (lyon.head_of(malmo.id) < target && seconds_since(start) < 180) meanwhile();
+    REQUIRE(lyon.head_of(malmo.id) == target);
+    return seconds_since(start);
+  };
+  double calm = sync_seconds("calm-", [] { std::this_thread::sleep_for(std::chrono::milliseconds(50)); });
+
+  // Attackers on two threads for the whole second sync. No Catch macros in them (they
+  // are not thread-safe): each attack just tries, and whatever the node answers is fine.
+  std::atomic<size_t> attacks{0};
+  std::atomic<bool> stop{false};
+  auto next_control = [](TestPeer& p) -> std::optional<agora::sync::Control> {
+    for (int i = 0; i < 4; ++i) {
+      auto m = p.next();
+      if (!m) return std::nullopt;
+      if (m->second) continue;
+      auto c = agora::sync::decode_control(m->first);
+      if (!c) return std::nullopt;
+      return c.value();
+    }
+    return std::nullopt;
+  };
+  auto attacker = [&](unsigned seed) {
+    std::mt19937 rng(seed);
+    while (!stop) {
+      size_t kind = attacks++ % 6;
+      TestPeer p;
+      if (!p.connect(lyon.sync_url)) continue;
+      auto hello = next_control(p);
+      if (!hello || !std::holds_alternative<agora::sync::Hello>(*hello)) continue;
+      std::string challenge = std::get<agora::sync::Hello>(*hello).challenge;
+      switch (kind) {
+        case 0: break;                                                   // connects, then hangs up
+        case 1: p.send("{\"type\":\"heads\",\"heads\":{"); break;      // invalid JSON
+        case 2: p.send(std::string("\xff\xfe{\"type\"", 9)); break;  // invalid UTF-8
+        case 3: p.send(std::string(300 * 1024, 'x'), true); break;     // oversized frame
+        case 4: {  // a stranger's key: valid cryptography, not listed
+          SigningKey stranger = SigningKey::generate();
+          p.send(agora::sync::encode(agora::sync::Auth{
+              stranger.public_key(), std::string(64, 'b'),
+              stranger.sign(agora::sync::auth_transcript(challenge, stranger.public_key(), server))}));
+          break;
+        }
+        default: {  // the listed key, with a tampered record in its batch
+          p.send(agora::sync::encode(agora::sync::Auth{
+              listed.public_key(), std::string(64, 'a'),
+              listed.sign(agora::sync::auth_transcript(challenge, listed.public_key(), server))}));
+          if (!next_control(p)) break;  // welcome, or refused while penalised
+          agora::sync::RecordBatch batch;
+          batch.batch = 1;
+          agora::Hash prev{};
+          for (uint64_t seq = 1; seq <= 4; ++seq) {
+            batch.records.push_back(record(listed, seq, prev, "forged-" + std::to_string(rng())));
+            prev = agora::record_hash(batch.records.back().header_bytes);
+          }
+          batch.records[0].signature[0] ^= 1;
+          p.send(agora::sync::encode(batch), true);
+          break;
+        }
+      }
+    }
+  };
+  std::vector<std::thread> attackers;
+  auto attack = [&] {
+    if (attackers.empty())
+      for (unsigned t = 0; t < 2; ++t) attackers.emplace_back(attacker, 7 + t);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  };
+  double storm = sync_seconds("storm-", attack);
+  stop = true;
+  for (auto& t : attackers) t.join();
+  INFO("calm " << calm << " s, under attack " << storm << " s, " << attacks << " attacks");
+  CHECK(attacks > 10);
+  CHECK(lyon.head_of(agora::node_id(listed.public_key())) == 0);  // nothing forged was stored
+  CHECK(::kill(lyon.pid, 0) == 0);
+  CHECK(lyon.agora({"verify"}).exit_code == 0);
+  Outcome o;
+  o.published = 2 * n;
+  o.verified = true;
+  char figures[160];
+  std::snprintf(figures, sizeof figures, "hostile peers (%zu attacks: forged, invalid JSON/UTF-8, oversized, unlisted keys)",
+                attacks.load());
+  record_result(std::string("honest 10,000-record sync while ") + figures + "; calm " +
+                    std::to_string(static_cast<int>(n / calm)) + " rec/s, under attack " +
+                    std::to_string(static_cast<int>(n / storm)) + " rec/s",
+                1, o, storm, "loopback");
 }
