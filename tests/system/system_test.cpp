@@ -488,3 +488,53 @@ TEST_CASE("honest peers keep syncing while hostile peers attack the node", "[sys
                     std::to_string(static_cast<int>(n / storm)) + " rec/s",
                 1, o, storm, "loopback");
 }
+
+TEST_CASE("HTTP under load: 1,000 connections on the API while the node syncs 10,000 records", "[system][http]") {
+  if (!sh("command -v wrk")) {
+    WARN("wrk is not installed (apt-get install wrk): the HTTP load scenario is skipped");
+    return;
+  }
+  ServedNode lyon("Lyon", "FR"), malmo("Malmö", "SE");
+  lyon.serve();
+  malmo.serve();
+  peer_both(lyon, malmo);
+  int n = 10000 * soak();
+  std::string file = malmo.tmp.str("records.ndjson");
+  std::ofstream(file) << practices_ndjson("load-", n);
+  std::string report = lyon.tmp.str("wrk.txt");
+  auto start = Clock::now();
+  REQUIRE(malmo.agora({"import", file}).exit_code == 0);
+  // 1,000 connections (under the documented --http-max-connections 1024) for 10 s.
+  std::string url = lyon.http_url + "api/v1/practices?limit=20";
+  REQUIRE(sh("wrk -t2 -c1000 -d10s --timeout 10s --latency '" + url + "' > " + report + " 2>&1 || true"));
+  double during_load = seconds_since(start);
+  uint64_t synced_during_load = lyon.head_of(malmo.id);
+  REQUIRE(wait_until([&] { return lyon.head_of(malmo.id) == uint64_t(n + 1); }, std::chrono::seconds(120)));
+  double converge_s = seconds_since(start);
+  std::ifstream in(report);
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  INFO(text);
+  auto number_after = [&](const std::string& label) -> double {
+    auto at = text.find(label);
+    return at == std::string::npos ? 0 : std::atof(text.c_str() + at + label.size());
+  };
+  double rps = number_after("Requests/sec:");
+  CHECK(rps > 0);
+  CHECK(text.find("Non-2xx or 3xx responses") == std::string::npos);  // every answer a 200
+  CHECK(text.find("Socket errors") == std::string::npos);             // no refused, reset or timed-out connection
+  CHECK(::kill(lyon.pid, 0) == 0);
+  Outcome o;
+  o.published = n;
+  json st = lyon.status();
+  uint64_t held = st["records"].value("practice", uint64_t{0});
+  o.lost = held < uint64_t(n) ? n - held : 0;
+  o.verified = lyon.agora({"verify"}).exit_code == 0;
+  CHECK(o.lost == 0);
+  CHECK(o.verified);
+  char scenario[256];
+  std::snprintf(scenario, sizeof scenario,
+                "wrk -c1000 on the API for 10 s while syncing 10,000 records: %.0f req/s, all 200; %llu records "
+                "synced during the load (%.1f s)",
+                rps, static_cast<unsigned long long>(synced_during_load), during_load);
+  record_result(scenario, 1, o, converge_s, "loopback");
+}
