@@ -115,6 +115,27 @@ Outcome audit(Network& net) {
   return out;
 }
 
+// One receiving node against what its peers acknowledged: `practices` published, a log of
+// `log_expected` records when nothing is lost or doubled.
+Outcome audit_node(const ServedNode& node, uint64_t practices, uint64_t log_expected) {
+  json st = node.status();
+  Outcome o;
+  o.published = practices;
+  uint64_t held = st["records"].value("practice", uint64_t{0});
+  o.lost = held < practices ? practices - held : 0;
+  uint64_t log = st.value("log_length", uint64_t{0});
+  o.duplicated = log > log_expected ? log - log_expected : 0;
+  o.verified = node.agora({"verify"}).exit_code == 0;
+  return o;
+}
+
+// What every scenario must end with.
+void expect_whole(const Outcome& o) {
+  CHECK(o.lost == 0);
+  CHECK(o.duplicated == 0);
+  CHECK(o.verified);
+}
+
 // One line of figures per scenario run (NDJSON), and the same as a row of the table in
 // docs/reliability.md (scripts/reliability.sh assembles it).
 void record_result(const std::string& scenario, int runs, const Outcome& o, double converge_s, const std::string& mode) {
@@ -161,9 +182,7 @@ TEST_CASE("a partitioned 5-node network keeps publishing on both sides and conve
   REQUIRE(wait_until([&] { return net.converged(net.all(), net.all()); }, std::chrono::seconds(120)));
   double converge_s = seconds_since(healed);
   Outcome o = audit(net);
-  CHECK(o.lost == 0);
-  CHECK(o.duplicated == 0);
-  CHECK(o.verified);
+  expect_whole(o);
   record_result("partition 5 nodes into 2+3, publish on both sides, heal", 1, o, converge_s, "proxy");
 }
 
@@ -187,9 +206,7 @@ TEST_CASE("kill -9 of a random node during sync, round after round: nothing ackn
   REQUIRE(wait_until([&] { return net.converged(net.all(), net.all()); }, std::chrono::seconds(120)));
   double converge_s = seconds_since(last);
   Outcome o = audit(net);
-  CHECK(o.lost == 0);
-  CHECK(o.duplicated == 0);
-  CHECK(o.verified);
+  expect_whole(o);
   INFO("total " << seconds_since(start) << " s");
   record_result("kill -9 of a random node of 3 during sync (publish 40, kill, restart)", rounds, o, converge_s, "proxy");
 }
@@ -223,17 +240,6 @@ struct NetemLink {
 
 TEST_CASE("20% packet loss and 200 ms delay on the link during a 10,000-record sync", "[system][loss]") {
   int n = 10000 * soak();
-  auto audit_joburg = [&](ServedNode& joburg, const std::string& origin) {
-    json s = joburg.status();
-    Outcome o;
-    o.published = n;
-    uint64_t held = s["records"].value("practice", uint64_t{0});
-    o.lost = held < uint64_t(n) ? n - held : 0;
-    uint64_t log = s.value("log_length", uint64_t{0});
-    o.duplicated = log > uint64_t(n + 2) ? log - (n + 2) : 0;
-    o.verified = joburg.agora({"verify"}).exit_code == 0;
-    return o;
-  };
   // Root with netem in the kernel: two network namespaces joined by a veth pair, 100 ms and
   // 10% loss on each end (200 ms more round trip, ~20% of round trips losing a packet).
   bool root = geteuid() == 0 && sh("command -v ip") && sh("command -v tc");
@@ -277,10 +283,8 @@ TEST_CASE("20% packet loss and 200 ms delay on the link during a 10,000-record s
   double converge_s = seconds_since(start);
   INFO(mode << ": Johannesburg holds " << joburg.head_of(hague.id) << " of " << n + 1 << " after " << converge_s << " s");
   REQUIRE(done);
-  Outcome o = audit_joburg(joburg, hague.id);
-  CHECK(o.lost == 0);
-  CHECK(o.duplicated == 0);
-  CHECK(o.verified);
+  Outcome o = audit_node(joburg, n, n + 2);
+  expect_whole(o);
   record_result("10,000-record sync with 20% packet loss and 200 ms delay", 1, o, converge_s, mode);
 }
 
@@ -322,17 +326,8 @@ TEST_CASE("disk full on one node: a clean error, no corruption, and it catches u
   double converge_s = seconds_since(freed);
   INFO("Malmö holds " << malmo.head_of(lyon.id) << " of " << n + 1);
   REQUIRE(done);
-  json st = malmo.status();
-  Outcome o;
-  o.published = n;
-  uint64_t held = st["records"].value("practice", uint64_t{0});
-  o.lost = held < uint64_t(n) ? n - held : 0;
-  uint64_t log = st.value("log_length", uint64_t{0});
-  o.duplicated = log > uint64_t(n + 2) ? log - (n + 2) : 0;
-  o.verified = malmo.agora({"verify"}).exit_code == 0;
-  CHECK(o.lost == 0);
-  CHECK(o.duplicated == 0);
-  CHECK(o.verified);
+  Outcome o = audit_node(malmo, n, n + 2);
+  expect_whole(o);
   malmo.stop();
   record_result("disk full on the receiving node (3 MiB tmpfs) during a 5,000-record sync, then freed", 1, o,
                 converge_s, "tmpfs");
@@ -379,9 +374,7 @@ TEST_CASE("clocks a day apart: nodes with +1 day, exact and -1 day clocks exchan
   json behind = json::parse(net.nodes[1]->agora({"show", net.nodes[2]->id + "/skew-2-0", "--json"}).out);
   CHECK(ahead.value("published", std::string()) > behind.value("published", std::string()));
   Outcome o = audit(net);
-  CHECK(o.lost == 0);
-  CHECK(o.duplicated == 0);
-  CHECK(o.verified);
+  expect_whole(o);
   record_result("clocks skewed +1 day / 0 / -1 day on a 3-node line, 100 records each", 1, o, converge_s, "libfaketime");
 }
 
@@ -523,14 +516,8 @@ TEST_CASE("HTTP under load: 1,000 connections on the API while the node syncs 10
   CHECK(text.find("Non-2xx or 3xx responses") == std::string::npos);  // every answer a 200
   CHECK(text.find("Socket errors") == std::string::npos);             // no refused, reset or timed-out connection
   CHECK(::kill(lyon.pid, 0) == 0);
-  Outcome o;
-  o.published = n;
-  json st = lyon.status();
-  uint64_t held = st["records"].value("practice", uint64_t{0});
-  o.lost = held < uint64_t(n) ? n - held : 0;
-  o.verified = lyon.agora({"verify"}).exit_code == 0;
-  CHECK(o.lost == 0);
-  CHECK(o.verified);
+  Outcome o = audit_node(lyon, n, n + 2);
+  expect_whole(o);
   char scenario[256];
   std::snprintf(scenario, sizeof scenario,
                 "wrk -c1000 on the API for 10 s while syncing 10,000 records: %.0f req/s, all 200; %llu records "
