@@ -48,7 +48,8 @@ HttpReply http_request(const std::string& base_url, const std::string& method, c
   return reply;
 }
 
-std::string raw_http(const std::string& base_url, const std::string& bytes, std::chrono::milliseconds wait) {
+std::string raw_http(const std::string& base_url, const std::string& bytes, std::chrono::milliseconds wait,
+                     const std::string& until) {
   std::string rest = base_url.substr(base_url.find("//") + 2);
   rest = rest.substr(0, rest.find('/'));
   boost::asio::io_context io;
@@ -63,6 +64,7 @@ std::string raw_http(const std::string& base_url, const std::string& bytes, std:
   std::function<void()> read = [&] {
     stream.socket().async_read_some(boost::asio::buffer(buf), [&](beast::error_code e, size_t n) {
       out.append(buf, n);
+      if (!until.empty() && out.find(until) != std::string::npos) return io.stop();
       if (!e) read();
     });
   };

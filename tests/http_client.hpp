@@ -18,7 +18,10 @@ HttpReply http_request(const std::string& base_url, const std::string& method, c
                        const std::map<std::string, std::string>& headers = {});
 // Sends bytes as they are and returns whatever comes back until the server closes (or
 // `wait` passes): for malformed and hostile requests.
-std::string raw_http(const std::string& base_url, const std::string& bytes, std::chrono::milliseconds wait);
+// With `until`: returns as soon as what was read contains it (a slow machine gets the whole
+// of `wait`, a fast one does not wait it out).
+std::string raw_http(const std::string& base_url, const std::string& bytes, std::chrono::milliseconds wait,
+                     const std::string& until = "");
 
 inline HttpReply http_get(const std::string& base_url, const std::string& target) {
   return http_request(base_url, "GET", target);

@@ -235,7 +235,7 @@ TEST_CASE("changes arrive live as Server-Sent Events and resume after Last-Event
   auto stream = std::async(std::launch::async, [&] {
     return raw_http(node.http_url,
                     "GET /api/v1/changes?feed=eventsource HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n",
-                    std::chrono::milliseconds(2500));
+                    std::chrono::seconds(60), "\"id\":\"three\"");
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(700));
   // One stream is the limit here: the next is refused with a clear 503.
@@ -265,7 +265,7 @@ TEST_CASE("changes arrive live as Server-Sent Events and resume after Last-Event
   // A reconnecting EventSource sends the last id it saw: only what came after.
   std::string resumed = raw_http(node.http_url,
                                  "GET /api/v1/changes?feed=eventsource HTTP/1.1\r\nHost: x\r\nLast-Event-ID: 3\r\n\r\n",
-                                 std::chrono::milliseconds(800));
+                                 std::chrono::seconds(30), "\"id\":\"three\"");
   CHECK(resumed.find("\"id\":\"two\"") == std::string::npos);
   CHECK(resumed.find("\"id\":\"three\"") != std::string::npos);
   CHECK(get_json(node, "/api/v1/changes?feed=longpoll", 400)["param"] == "feed");
