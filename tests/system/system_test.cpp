@@ -343,8 +343,11 @@ TEST_CASE("clocks a day apart: nodes with +1 day, exact and -1 day clocks exchan
   }
   Network net(3);
   // libfaketime shifts the wall clock only: timers (monotonic) keep real time.
-  net.nodes[0]->launcher = {"env", "LD_PRELOAD=" + lib, "FAKETIME=+1d", "FAKETIME_DONT_FAKE_MONOTONIC=1"};
-  net.nodes[2]->launcher = {"env", "LD_PRELOAD=" + lib, "FAKETIME=-1d", "FAKETIME_DONT_FAKE_MONOTONIC=1"};
+  // Under ASan (scripts/sanitize.sh) a preloaded library must be allowed to come first.
+  std::string asan = std::string("ASAN_OPTIONS=") + (std::getenv("ASAN_OPTIONS") ? std::getenv("ASAN_OPTIONS") : "") +
+                     ":verify_asan_link_order=0";
+  net.nodes[0]->launcher = {"env", asan, "LD_PRELOAD=" + lib, "FAKETIME=+1d", "FAKETIME_DONT_FAKE_MONOTONIC=1"};
+  net.nodes[2]->launcher = {"env", asan, "LD_PRELOAD=" + lib, "FAKETIME=-1d", "FAKETIME_DONT_FAKE_MONOTONIC=1"};
   for (size_t i : {0, 2}) {
     net.nodes[i]->kill9();
     net.restart(i);
@@ -456,13 +459,11 @@ TEST_CASE("honest peers keep syncing while hostile peers attack the node", "[sys
       }
     }
   };
+  // The attack starts before the records are published and lasts until they have arrived.
   std::vector<std::thread> attackers;
-  auto attack = [&] {
-    if (attackers.empty())
-      for (unsigned t = 0; t < 2; ++t) attackers.emplace_back(attacker, 7 + t);
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  };
-  double storm = sync_seconds("storm-", attack);
+  for (unsigned t = 0; t < 2; ++t) attackers.emplace_back(attacker, 7 + t);
+  wait_until([&] { return attacks >= 12; }, std::chrono::seconds(30));
+  double storm = sync_seconds("storm-", [] { std::this_thread::sleep_for(std::chrono::milliseconds(50)); });
   stop = true;
   for (auto& t : attackers) t.join();
   INFO("calm " << calm << " s, under attack " << storm << " s, " << attacks << " attacks");
