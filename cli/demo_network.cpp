@@ -23,6 +23,7 @@
 #include "node/importer.hpp"
 #include "node/peer_registry.hpp"
 #include "node/publisher.hpp"
+#include "protocol/utf8.hpp"
 
 namespace agora::cli {
 
@@ -50,10 +51,6 @@ const std::vector<std::pair<size_t, size_t>>& demo_links() {
 }
 
 namespace {
-
-size_t utf8_length(const std::string& s) {
-  return static_cast<size_t>(std::count_if(s.begin(), s.end(), [](char c) { return (c & 0xC0) != 0x80; }));
-}
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
@@ -140,29 +137,28 @@ void DemoNetwork::prepare() {
   }
   fs::create_directories(options_.root);
   std::map<std::string, std::string> ids;
+  auto open_or_create = [](const Node& node) {
+    if (fs::exists(node.dir / "node.key")) return DataDir::open(node.dir);
+    json profile = {{"kind", "city"}, {"name", node.city.name}, {"country", node.city.country},
+                    {"region", node.city.region}, {"languages", node.city.languages}};
+    auto input = validate_input(profile, PublisherIdentity{});
+    if (!input) throw std::runtime_error("demo: " + input.error().to_string());
+    DataDir dir = DataDir::create(node.dir, NodeRole::city, node.city.name);
+    Publisher(dir).publish({input.value()});
+    return dir;
+  };
   for (auto& node : nodes_) {
-    if (!fs::exists(node.dir / "node.key")) {
-      json profile = {{"kind", "city"}, {"name", node.city.name}, {"country", node.city.country},
-                      {"region", node.city.region}, {"languages", node.city.languages}};
-      auto input = validate_input(profile, PublisherIdentity{});
-      if (!input) throw std::runtime_error("demo: " + input.error().to_string());
-      DataDir dir = DataDir::create(node.dir, NodeRole::city, node.city.name);
-      Publisher(dir).publish({input.value()});
-    }
-    DataDir dir = DataDir::open(node.dir);
-    node.id = dir.id();
+    node.id = open_or_create(node).id();
     ids[node.city.slug] = node_id(node.id);
   }
+  // The demo records (they name the other cities' ids), then the peers: each link both
+  // ways, so either side may dial; a re-run updates the addresses.
   for (auto& node : nodes_) {
     fs::path file = node.dir / "demo.ndjson";
     std::ofstream(file, std::ios::binary | std::ios::trunc)
         << fill_in_ids(std::string(demo_file(node.city.slug + ".ndjson")), ids);
     DataDir dir = DataDir::open(node.dir);
     import_ndjson(dir, file, {});
-  }
-  // Peers: each link both ways, so either side may dial; a re-run updates the addresses.
-  for (auto& node : nodes_) {
-    DataDir dir = DataDir::open(node.dir);
     size_t self = static_cast<size_t>(&node - nodes_.data());
     dir.store().env().write([&](storage::WriteTxn& txn) {
       for (auto [a, b] : demo_links()) {

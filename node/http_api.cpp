@@ -32,12 +32,6 @@ struct BadParam {
   std::string param, message;
 };
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 // Query parameters after validation: each known at most once.
 class Params {
@@ -88,12 +82,9 @@ std::string encode_cursor(const std::string& sort_value) { return to_hex(sort_va
 
 std::string decode_cursor(const std::string& cursor) {
   if (cursor.size() % 2 || cursor.size() > 4096) throw BadParam{"cursor", "not a cursor this node issued"};
-  std::string out;
-  for (size_t i = 0; i < cursor.size(); i += 2) {
-    int hi = hex_value(cursor[i]), lo = hex_value(cursor[i + 1]);
-    if (hi < 0 || lo < 0) throw BadParam{"cursor", "not a cursor this node issued"};
-    out.push_back(static_cast<char>(hi * 16 + lo));
-  }
+  std::string out(cursor.size() / 2, '\0');
+  if (!from_hex(cursor, reinterpret_cast<uint8_t*>(out.data()), out.size()))
+    throw BadParam{"cursor", "not a cursor this node issued"};
   return out;
 }
 

@@ -53,8 +53,9 @@ std::vector<ValidatedInput> validate_chunk(const std::vector<Line>& lines, const
                                            const std::filesystem::path& file, ReferenceChecker& references) {
   std::vector<std::optional<ValidatedInput>> out(lines.size());
   std::vector<std::optional<Error>> errors(lines.size());
+  const FrameworkCatalog& frameworks = references.frameworks();  // loaded here, not in the workers
   parallel_for(lines.size(), [&](size_t i) {
-    auto r = parse_and_validate_input(lines[i].text, self, references.frameworks());
+    auto r = parse_and_validate_input(lines[i].text, self, frameworks);
     if (r) {
       out[i] = std::move(r).value();
     } else {

@@ -1,5 +1,7 @@
 #include "node/progress.hpp"
 
+#include "protocol/utf8.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -196,19 +198,6 @@ std::vector<std::string> plan_ids(const storage::StoreReader& r, const PublicKey
 
 namespace {
 
-std::string xml_escape(std::string_view in) {
-  std::string out;
-  for (char c : in) {
-    switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
 
 std::string fmt(double v) {
   char buf[32];
@@ -243,11 +232,11 @@ std::string indicator_svg(const IndicatorProgress& ind, const std::string& title
   if (d1 == d0) d1 = d0 + 1, d0 -= 1;
   auto x = [&](const std::string& date) { return left + (W - left - right) * double(days_of(date) - d0) / double(d1 - d0); };
   auto y = [&](double v) { return top + (H - top - bottom) * (hi - v) / (hi - lo); };
-  std::string unit = ind.unit.empty() ? "" : " " + xml_escape(ind.unit);
+  std::string unit = ind.unit.empty() ? "" : " " + escape_markup(ind.unit);
   std::string out = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + fmt(W) + "\" height=\"" + fmt(H) +
                     "\" viewBox=\"0 0 " + fmt(W) + " " + fmt(H) + "\" font-family=\"sans-serif\" font-size=\"12\">\n";
-  out += "<title>" + xml_escape(title) + "</title>\n<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n";
-  out += "<text x=\"" + fmt(left) + "\" y=\"22\" font-size=\"15\" font-weight=\"bold\">" + xml_escape(title) + "</text>\n";
+  out += "<title>" + escape_markup(title) + "</title>\n<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n";
+  out += "<text x=\"" + fmt(left) + "\" y=\"22\" font-size=\"15\" font-weight=\"bold\">" + escape_markup(title) + "</text>\n";
   out += "<line x1=\"" + fmt(left) + "\" y1=\"" + fmt(H - bottom) + "\" x2=\"" + fmt(W - right) + "\" y2=\"" +
          fmt(H - bottom) + "\" stroke=\"#888\"/>\n<line x1=\"" + fmt(left) + "\" y1=\"" + fmt(top) + "\" x2=\"" +
          fmt(left) + "\" y2=\"" + fmt(H - bottom) + "\" stroke=\"#888\"/>\n";
@@ -268,10 +257,10 @@ std::string indicator_svg(const IndicatorProgress& ind, const std::string& title
     out += "<polyline class=\"values\" fill=\"none\" stroke=\"#20416b\" stroke-width=\"2\" points=\"" + points + "\"/>\n";
     for (const auto& m : ind.history)
       out += "<circle cx=\"" + fmt(x(m.date)) + "\" cy=\"" + fmt(y(m.value)) + "\" r=\"4\" fill=\"#20416b\"><title>" +
-             xml_escape(m.date) + ": " + fmt(m.value) + unit + "</title></circle>\n";
-    out += "<text x=\"" + fmt(left) + "\" y=\"" + fmt(H - bottom + 18) + "\">" + xml_escape(ind.history.front().date) +
+             escape_markup(m.date) + ": " + fmt(m.value) + unit + "</title></circle>\n";
+    out += "<text x=\"" + fmt(left) + "\" y=\"" + fmt(H - bottom + 18) + "\">" + escape_markup(ind.history.front().date) +
            "</text>\n<text x=\"" + fmt(W - right) + "\" y=\"" + fmt(H - bottom + 18) + "\" text-anchor=\"end\">" +
-           xml_escape(ind.history.back().date) + "</text>\n";
+           escape_markup(ind.history.back().date) + "</text>\n";
   }
   out += "</svg>\n";
   return out;

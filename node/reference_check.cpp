@@ -18,22 +18,26 @@ std::string q(const std::string& s) { return "\"" + s + "\""; }
 
 }  // namespace
 
-ReferenceChecker::ReferenceChecker(storage::RecordStore& store, const PublicKey& self) : store_(store), self_(self) {
-  store_.read([&](const storage::StoreReader& r) {
-    Entitlements entitlements = Entitlements::load(r);
-    for (const auto& [name, lead] : entitlements.coalition_leads())
-      if (lead == self_) coalitions_led_.insert(name);
-    frameworks_ = load_frameworks(r, entitlements);
-  });
+ReferenceChecker::ReferenceChecker(storage::RecordStore& store, const PublicKey& self) : store_(store), self_(self) {}
+
+const ReferenceChecker::HeldNetwork& ReferenceChecker::held() {
+  if (!held_)
+    held_ = store_.read([&](const storage::StoreReader& r) {
+      Entitlements entitlements = Entitlements::load(r);
+      return HeldNetwork{entitlements.coalition_leads(), load_frameworks(r, entitlements)};
+    });
+  return *held_;
 }
 
 void ReferenceChecker::check_framework(const ValidatedInput& input) {
   json body = json::parse(input.body, nullptr, false);
   std::string coalition = body.value("coalition", "");
-  if (!coalitions_led_.count(coalition))
+  auto lead = held().leads.find(coalition);
+  bool is_lead = lead != held().leads.end() ? lead->second == self_ : coalitions_declared_.count(coalition) > 0;
+  if (!is_lead)
     fail("coalition", "this city does not lead a coalition " + q(coalition) +
                           "; a framework is published by the lead city (the one whose coalition record came first)");
-  const FrameworkDef* existing = frameworks_.find(*input.id);
+  const FrameworkDef* existing = held().frameworks.find(*input.id);
   if (existing && existing->origin != node_id(self_))
     fail("id", "framework " + q(*input.id) + " is already published by " + existing->origin.substr(0, 12) + "…");
 }
@@ -64,12 +68,7 @@ void ReferenceChecker::check(const ValidatedInput& input) {
   if (input.kind == Kind::coalition) {  // this city leads a coalition it declares first
     json body = json::parse(input.body, nullptr, false);
     std::string name = body.value("name", "");
-    bool led_by_other = store_.read([&](const storage::StoreReader& r) {
-      Entitlements entitlements = Entitlements::load(r);
-      auto it = entitlements.coalition_leads().find(name);
-      return it != entitlements.coalition_leads().end() && it->second != self_;
-    });
-    if (!led_by_other) coalitions_led_.insert(name);
+    if (!held().leads.count(name)) coalitions_declared_.insert(name);
     return;
   }
   if (input.kind == Kind::framework) return check_framework(input);

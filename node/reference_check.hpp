@@ -5,6 +5,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -22,16 +23,23 @@ class ReferenceChecker {
   // checked before (in the same batch or import) count as held.
   void check(const ValidatedInput& input);
   // The frameworks inputs are validated against (built-in and held).
-  const FrameworkCatalog& frameworks() const { return frameworks_; }
+  const FrameworkCatalog& frameworks() { return held().frameworks; }
 
  private:
   const nlohmann::json* plan(const std::string& id);
   storage::RecordStore& store_;
   PublicKey self_;
   void check_framework(const ValidatedInput& input);
+  // Coalition leads and frameworks as the store holds them, read on first use: most
+  // inputs (practices, reports) need neither.
+  struct HeldNetwork {
+    std::map<std::string, PublicKey> leads;  // coalition -> lead city
+    FrameworkCatalog frameworks;
+  };
+  const HeldNetwork& held();
+  std::optional<HeldNetwork> held_;
   std::map<std::string, nlohmann::json> plans_;  // by id: bodies seen or loaded
-  std::set<std::string> coalitions_led_;         // by this city, held or in this batch
-  FrameworkCatalog frameworks_;
+  std::set<std::string> coalitions_declared_;    // by this city in this batch, led by no other
 };
 
 }  // namespace agora

@@ -541,19 +541,6 @@ std::string snippet(std::string_view text, const std::vector<std::string>& folde
   // first two letters of a word, so only words starting like a wanted stem are stemmed.
   std::set<std::string> stem_starts;
   for (const auto& st : wanted_stems) stem_starts.insert(st.substr(0, 2));
-  auto escape = [](std::string_view s) {
-    std::string o;
-    for (char c : s) {
-      switch (c) {
-        case '<': o += "&lt;"; break;
-        case '>': o += "&gt;"; break;
-        case '&': o += "&amp;"; break;
-        case '"': o += "&quot;"; break;
-        default: o += c;
-      }
-    }
-    return o;
-  };
   // Words of the original text with their byte spans.
   struct Word {
     size_t begin, end;
@@ -593,10 +580,10 @@ std::string snippet(std::string_view text, const std::vector<std::string>& folde
     if (w.end <= start || w.begin >= end) continue;
     if (!w.hit) continue;
     size_t b = std::max(w.begin, start), e = std::min(w.end, end);
-    out += escape(text.substr(pos, b - pos)) + "<mark>" + escape(text.substr(b, e - b)) + "</mark>";
+    out += escape_markup(text.substr(pos, b - pos)) + "<mark>" + escape_markup(text.substr(b, e - b)) + "</mark>";
     pos = e;
   }
-  out += escape(text.substr(pos, end - pos));
+  out += escape_markup(text.substr(pos, end - pos));
   if (end < text.size()) out += "…";
   return out;
 }

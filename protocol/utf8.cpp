@@ -36,6 +36,21 @@ bool is_valid_utf8(std::string_view s) {
   return true;
 }
 
+std::string escape_markup(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '&': out += "&amp;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
 size_t utf8_length(std::string_view s) {
   size_t count = 0;
   for (unsigned char c : s) count += (c & 0xc0) != 0x80;

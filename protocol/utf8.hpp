@@ -12,6 +12,8 @@ bool is_valid_utf8(std::string_view s);
 size_t utf8_length(std::string_view s);
 // ASCII-lowercased, with common Latin diacritics folded (ö→o, æ→ae): for matching names.
 std::string fold_for_match(std::string_view s);
+// <, >, & and " as entities: text safe inside HTML/XML elements and quoted attributes.
+std::string escape_markup(std::string_view s);
 // A URL-safe id fragment from free text: lowercase ASCII letters, digits and '-'.
 std::string slugify(std::string_view s, size_t max_len);
 

@@ -10,6 +10,7 @@
 
 #include "cli/process.hpp"
 #include "http_client.hpp"
+#include "sync/http_json.hpp"
 #include "sync/served_node.hpp"
 #include "temp_dir.hpp"
 
@@ -50,13 +51,6 @@ struct DemoRun {
     return wait_exit(process.pid);
   }
 };
-
-json get_json(const std::string& base, const std::string& target) {
-  auto r = http_get(base, target);
-  INFO(base << target << " -> " << r.status << " " << r.body);
-  REQUIRE(r.status == 200);
-  return json::parse(r.body);
-}
 
 }  // namespace
 

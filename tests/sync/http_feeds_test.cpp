@@ -11,19 +11,13 @@
 #include <zlib.h>
 
 #include "http_client.hpp"
+#include "sync/http_json.hpp"
 #include "sync/served_node.hpp"
 
 using namespace agora::test;
 using nlohmann::json;
 
 namespace {
-
-json get_json(const ServedNode& node, const std::string& target, int expected_status = 200) {
-  auto r = http_get(node.http_url, target);
-  INFO(target << " -> " << r.status << " " << r.body);
-  REQUIRE(r.status == expected_status);
-  return json::parse(r.body);
-}
 
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> out;
