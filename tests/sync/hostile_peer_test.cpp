@@ -192,3 +192,86 @@ TEST_CASE("abuse limits: silent clients time out, extra connections are refused,
     CHECK(a.head_of(node_id(key.public_key())) < 24 * 4);
   }
 }
+
+TEST_CASE("replayed records are counted as duplicates and a broken chain is rejected", "[sync][hostile]") {
+  ServedNode a("Lyon", "FR");
+  SigningKey key = SigningKey::generate();
+  a.agora({"peer", "add", "-", "--key", node_id(key.public_key())});
+  a.serve();
+  TestPeer p;
+  REQUIRE(p.connect(a.sync_url));
+  handshake(p, key, *parse_node_id(a.id));
+  p.send(sync::encode(sync::Heads{}));
+  SignedRecord r1 = record(key, 1, Hash{}, "first");
+  SignedRecord r2 = record(key, 2, record_hash(r1.header_bytes), "second");
+  p.send(sync::encode(sync::RecordBatch{1, {r1, r2}}), true);
+  REQUIRE(p.next_ack().stored == 2);
+
+  // The same batch again, twice: nothing new, nothing doubled.
+  for (uint64_t n = 2; n <= 3; ++n) {
+    p.send(sync::encode(sync::RecordBatch{n, {r1, r2}}), true);
+    auto ack = p.next_ack();
+    CHECK(ack.stored == 0);
+    CHECK(ack.duplicate == 2);
+    CHECK(ack.rejected == 0);
+  }
+  // Broken chains: a seq 3 that does not link to seq 2, and (relayed) another city's first
+  // record that links to something although nothing comes before it.
+  Hash bogus{};
+  bogus[0] = 1;
+  SigningKey other = SigningKey::generate();
+  SignedRecord bad_link = record(key, 3, bogus, "third-bad-link");
+  SignedRecord bad_genesis = record(other, 1, bogus, "genesis-with-a-past");
+  p.send(sync::encode(sync::RecordBatch{4, {bad_link, bad_genesis}}), true);
+  auto ack = p.next_ack();
+  CHECK(ack.rejected == 2);
+  CHECK(ack.stored == 0);
+  CHECK(a.head_of(node_id(other.public_key())) == 0);
+  CHECK(a.head_of(node_id(key.public_key())) == 2);
+  CHECK(a.agora({"verify"}).exit_code == 0);
+}
+
+TEST_CASE("a listed peer outside a coalition that asks for everything gets its records as stubs only",
+          "[sync][hostile][visibility]") {
+  ServedNode lyon("Lyon", "FR"), malmo("Malmo", "SE");
+  SigningKey key = SigningKey::generate();
+  lyon.publish({{"kind", "coalition"}, {"name", "eccar"}, {"title", "European Coalition of Cities against Racism"},
+                 {"region", "Europe"}, {"framework", "eccar-10pt"}, {"members", {malmo.id}}});
+  malmo.publish({{"kind", "partnership"}, {"with", lyon.id}, {"relation", "coalition-member"}, {"coalition", "eccar"}});
+  lyon.publish(json::parse(practice_json("members-only", "coalition:eccar")));
+  lyon.publish(json::parse(practice_json("open")));
+  lyon.agora({"peer", "add", "-", "--key", node_id(key.public_key())});
+  lyon.serve(), malmo.serve();
+  peer_both(lyon, malmo);
+  // Membership in force on both sides: Malmo holds the members-only body.
+  REQUIRE(wait_until([&] {
+    return json::parse(malmo.agora({"show", lyon.id + "/members-only", "--json"}).out).contains("title");
+  }));
+
+  TestPeer p;
+  REQUIRE(p.connect(lyon.sync_url));
+  handshake(p, key, *parse_node_id(lyon.id));
+  // Claims to hold nothing of anyone: the node offers all it may, acknowledged batch by batch.
+  p.send(sync::encode(sync::Heads{}));
+  std::map<std::string, SignedRecord> got;  // by record id
+  for (;;) {
+    auto m = p.next();
+    if (!m) break;
+    if (!m->second) continue;
+    auto batch = sync::decode_batch(m->first);
+    REQUIRE(batch);
+    for (auto& r : batch.value().records) {
+      auto h = decode_header(r.header_bytes);
+      REQUIRE(h);
+      got[h.value().id] = r;
+    }
+    p.send(sync::encode(sync::Ack{batch.value().batch, static_cast<uint32_t>(batch.value().records.size()), 0, 0}));
+    if (got.count("members-only") && got.count("open")) break;
+  }
+  REQUIRE(got.count("open"));
+  CHECK(got["open"].body.has_value());
+  REQUIRE(got.count("members-only"));  // its signed header, so the chain stays whole ...
+  CHECK_FALSE(got["members-only"].body.has_value());  // ... and no body
+  for (auto& [id, r] : got)
+    if (r.body) CHECK(r.body->find("Practice members-only") == std::string::npos);
+}

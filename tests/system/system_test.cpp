@@ -5,7 +5,10 @@
 // into docs/reliability.md. AGORA_SOAK=N runs N times the records and rounds.
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -155,6 +158,46 @@ void record_result(const std::string& scenario, int runs, const Outcome& o, doub
 }
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// Slow handshakes: connections from another loopback address (127.0.0.2, so that the
+// node's per-address limits do not touch the honest peers on 127.0.0.1) that send their
+// WebSocket upgrade request one byte per round and never finish it.
+class SlowHandshakes {
+ public:
+  SlowHandshakes(uint16_t port, size_t count) {
+    for (size_t i = 0; i < count; ++i) {
+      int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in from{}, to{};
+      from.sin_family = to.sin_family = AF_INET;
+      from.sin_addr.s_addr = htonl(0x7f000002);
+      to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      to.sin_port = htons(port);
+      if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0 ||
+          ::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) {
+        if (fd >= 0) ::close(fd);
+        continue;
+      }
+      fds_.push_back(fd);
+    }
+  }
+  ~SlowHandshakes() {
+    for (int fd : fds_) ::close(fd);
+  }
+  SlowHandshakes(const SlowHandshakes&) = delete;
+  SlowHandshakes& operator=(const SlowHandshakes&) = delete;
+  size_t opened() const { return fds_.size(); }
+  // One more byte on every connection (the request never ends: the pattern repeats).
+  void trickle() {
+    static const std::string request = "GET /sync HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nX-Slow: ";
+    char c = pos_ < request.size() ? request[pos_] : 'z';
+    ++pos_;
+    for (int fd : fds_) (void)::send(fd, &c, 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+  }
+
+ private:
+  std::vector<int> fds_;
+  size_t pos_ = 0;
+};
 
 }  // namespace
 
@@ -383,14 +426,26 @@ TEST_CASE("clocks a day apart: nodes with +1 day, exact and -1 day clocks exchan
 
 TEST_CASE("honest peers keep syncing while hostile peers attack the node", "[system][hostile]") {
   ServedNode lyon("Lyon", "FR"), malmo("Malmö", "SE");
-  // One attacker key is listed as a peer (it passes the handshake, then sends bad records);
-  // the others are strangers.
+  // One attacker key is listed as a peer (it passes the handshake, then sends bad records,
+  // replays and forks); the others are strangers. The listed key has one genuine record at
+  // Lyon, so that its chain can be forked and broken.
   SigningKey listed = SigningKey::generate();
-  REQUIRE(lyon.agora({"peer", "add", "-", "--key", agora::node_id(listed.public_key())}).exit_code == 0);
+  std::string listed_id = agora::node_id(listed.public_key());
+  REQUIRE(lyon.agora({"peer", "add", "-", "--key", listed_id}).exit_code == 0);
   lyon.serve({"--handshake-timeout", "2"});
   malmo.serve();
   peer_both(lyon, malmo);
   agora::PublicKey server = *agora::parse_node_id(lyon.id);
+  agora::SignedRecord genuine = record(listed, 1, agora::Hash{}, "genuine");
+  {
+    TestPeer p;
+    REQUIRE(p.connect(lyon.sync_url));
+    handshake(p, listed, server);
+    p.send(agora::sync::encode(agora::sync::Heads{}));
+    p.send(agora::sync::encode(agora::sync::RecordBatch{1, {genuine}}), true);
+    REQUIRE(p.next_ack().stored == 1);
+  }
+  agora::Hash genuine_hash = agora::record_hash(genuine.header_bytes);
   int n = 10000 * soak();
   auto sync_seconds = [&](const std::string& prefix, const std::function<void()>& meanwhile) {
     std::string file = malmo.tmp.str(prefix + ".ndjson");
@@ -406,7 +461,7 @@ TEST_CASE("honest peers keep syncing while hostile peers attack the node", "[sys
 
   // Attackers on two threads for the whole second sync. No Catch macros in them (they
   // are not thread-safe): each attack just tries, and whatever the node answers is fine.
-  std::atomic<size_t> attacks{0};
+  std::atomic<size_t> attacks{0}, replays{0};
   std::atomic<bool> stop{false};
   auto next_control = [](TestPeer& p) -> std::optional<agora::sync::Control> {
     for (int i = 0; i < 4; ++i) {
@@ -422,7 +477,7 @@ TEST_CASE("honest peers keep syncing while hostile peers attack the node", "[sys
   auto attacker = [&](unsigned seed) {
     std::mt19937 rng(seed);
     while (!stop) {
-      size_t kind = attacks++ % 6;
+      size_t kind = attacks++ % 9;
       TestPeer p;
       if (!p.connect(lyon.sync_url)) continue;
       auto hello = next_control(p);
@@ -440,19 +495,35 @@ TEST_CASE("honest peers keep syncing while hostile peers attack the node", "[sys
               stranger.sign(agora::sync::auth_transcript(challenge, stranger.public_key(), server))}));
           break;
         }
-        default: {  // the listed key, with a tampered record in its batch
+        default: {  // the listed key: a tampered record, a replay, a broken chain or a fork
           p.send(agora::sync::encode(agora::sync::Auth{
               listed.public_key(), std::string(64, 'a'),
               listed.sign(agora::sync::auth_transcript(challenge, listed.public_key(), server))}));
           if (!next_control(p)) break;  // welcome, or refused while penalised
           agora::sync::RecordBatch batch;
           batch.batch = 1;
-          agora::Hash prev{};
-          for (uint64_t seq = 1; seq <= 4; ++seq) {
-            batch.records.push_back(record(listed, seq, prev, "forged-" + std::to_string(rng())));
-            prev = agora::record_hash(batch.records.back().header_bytes);
+          if (kind == 5) {
+            agora::Hash prev = genuine_hash;
+            for (uint64_t seq = 2; seq <= 5; ++seq) {
+              batch.records.push_back(record(listed, seq, prev, "forged-" + std::to_string(rng())));
+              prev = agora::record_hash(batch.records.back().header_bytes);
+            }
+            batch.records[0].signature[0] ^= 1;
+          } else if (kind == 6) {  // replay: the first batch the node sends, sent back to it
+            p.send(agora::sync::encode(agora::sync::Heads{}));
+            std::optional<std::pair<std::string, bool>> m;
+            for (int i = 0; i < 8 && (m = p.next()) && !m->second;) ++i;
+            if (!m || !m->second) break;
+            ++replays;
+            p.send(m->first, true);
+            break;
+          } else if (kind == 7) {  // a seq 2 that does not link to seq 1
+            agora::Hash bogus{};
+            bogus[rng() % bogus.size()] = 1;
+            batch.records.push_back(record(listed, 2, bogus, "unlinked-" + std::to_string(rng())));
+          } else {  // a second, different seq 1
+            batch.records.push_back(record(listed, 1, agora::Hash{}, "fork-" + std::to_string(rng())));
           }
-          batch.records[0].signature[0] ^= 1;
           p.send(agora::sync::encode(batch), true);
           break;
         }
@@ -462,21 +533,39 @@ TEST_CASE("honest peers keep syncing while hostile peers attack the node", "[sys
   // The attack starts before the records are published and lasts until they have arrived.
   std::vector<std::thread> attackers;
   for (unsigned t = 0; t < 2; ++t) attackers.emplace_back(attacker, 7 + t);
+  size_t slow_opened = 0;
+  attackers.emplace_back([&] {  // 200 slow handshakes, a byte every 100 ms each
+    SlowHandshakes slow(port_of(lyon.sync_url), 200);
+    slow_opened = slow.opened();
+    while (!stop) {
+      slow.trickle();
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
   wait_until([&] { return attacks >= 12; }, std::chrono::seconds(30));
   double storm = sync_seconds("storm-", [] { std::this_thread::sleep_for(std::chrono::milliseconds(50)); });
   stop = true;
   for (auto& t : attackers) t.join();
-  INFO("calm " << calm << " s, under attack " << storm << " s, " << attacks << " attacks");
+  INFO("calm " << calm << " s, under attack " << storm << " s, " << attacks << " attacks, " << replays
+                << " replays, " << slow_opened << " slow handshakes");
   CHECK(attacks > 10);
-  CHECK(lyon.head_of(agora::node_id(listed.public_key())) == 0);  // nothing forged was stored
+  CHECK(slow_opened == 200);
+  CHECK(lyon.head_of(listed_id) == 1);  // nothing forged or unlinked was stored
+  CHECK(lyon.head_of(malmo.id) == malmo.head_of(malmo.id));
+  // Forks are kept as evidence, one per (origin, seq, reporter) however often they come.
+  auto forks = json::parse(lyon.agora({"peer", "list", "--json"}).out)["forks"];
+  CHECK(forks.size() <= 1);
+  for (const auto& f : forks) CHECK(f["origin"] == listed_id);
   CHECK(::kill(lyon.pid, 0) == 0);
-  CHECK(lyon.agora({"verify"}).exit_code == 0);
-  Outcome o;
-  o.published = 2 * n;
-  o.verified = true;
-  char figures[160];
-  std::snprintf(figures, sizeof figures, "hostile peers (%zu attacks: forged, invalid JSON/UTF-8, oversized, unlisted keys)",
-                attacks.load());
+  // Lyon holds Malmö's 2n practices and the listed key's genuine one; its log, those and
+  // the two city profiles, each once.
+  Outcome o = audit_node(lyon, 2 * n + 1, 2 * n + 3);
+  expect_whole(o);
+  char figures[240];
+  std::snprintf(figures, sizeof figures,
+                "hostile peers (%zu attacks: forged, replayed, unlinked, forked, invalid JSON/UTF-8, oversized, "
+                "unlisted keys; %zu slow handshakes)",
+                attacks.load(), slow_opened);
   record_result(std::string("honest 10,000-record sync while ") + figures + "; calm " +
                     std::to_string(static_cast<int>(n / calm)) + " rec/s, under attack " +
                     std::to_string(static_cast<int>(n / storm)) + " rec/s",
