@@ -52,11 +52,13 @@ void append_csv_row(std::string& out, json item) {
     first = false;
     if (std::string_view(col) == "fields") {
       json rest = json::object();
-      for (auto& [k, v] : item.items())
+      for (auto& [key, v] : item.items()) {
+        const std::string& k = key;  // clang 14 cannot capture a structured binding
         if (std::find_if(std::begin(kCsvColumns), std::end(kCsvColumns), [&](const char* c) { return k == c; }) ==
                 std::end(kCsvColumns) &&
             k != "name" && k != "seq" && k != "visibility")
           rest[k] = v;
+      }
       out += csv_cell(rest.empty() ? "" : rest.dump());
     } else {
       out += csv_cell(cell_text(item.value(col, json())));

@@ -126,7 +126,7 @@ template <class Stream>
 class WsTransport : public Transport, public std::enable_shared_from_this<WsTransport<Stream>> {
  public:
   using std::enable_shared_from_this<WsTransport<Stream>>::shared_from_this;
-  WsTransport(websocket::stream<Stream> ws, std::string remote, const TransportLimits& limits, bool server)
+  WsTransport(websocket::stream<Stream> ws, std::string remote, const TransportLimits& limits)
       : ws_(std::move(ws)), remote_(std::move(remote)) {
     ws_.read_message_max(limits.max_message_bytes);
     websocket::stream_base::timeout t{};
@@ -134,7 +134,7 @@ class WsTransport : public Transport, public std::enable_shared_from_this<WsTran
     t.idle_timeout = std::chrono::seconds(limits.idle_timeout_s);
     t.keep_alive_pings = true;
     ws_.set_option(t);
-    ws_.set_option(websocket::stream_base::decorator([server](websocket::response_type& res) {
+    ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
       res.set(http::field::server, "agora");
     }));
     // Compression off: measured as a throughput cost (docs/protocol.md).
@@ -269,7 +269,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
       if (req.target() != "/sync") return respond(404, R"({"error":"no WebSocket endpoint here","param":null})", false);
       beast::get_lowest_layer(stream_).expires_never();
       auto ws = std::make_shared<WsTransport<Stream>>(websocket::stream<Stream>(std::move(stream_)), remote_,
-                                                      limits_, true);
+                                                      limits_);
       auto peers = peers_;
       ws->accept(req, [ws, peers](bool ok) {
         if (ok && peers) peers(ws);
@@ -543,7 +543,7 @@ void dial_stream(std::shared_ptr<websocket::stream<Stream>> ws, asio::io_context
         ws->async_handshake(u.host + ":" + u.port, u.path, [ws, remote, limits, done](beast::error_code ec) {
           if (ec) return done(nullptr, "WebSocket handshake with " + remote + " failed: " + ec.message());
           beast::get_lowest_layer(*ws).expires_never();
-          done(std::make_shared<WsTransport<Stream>>(std::move(*ws), remote, limits, false), "");
+          done(std::make_shared<WsTransport<Stream>>(std::move(*ws), remote, limits), "");
         });
       };
       if constexpr (std::is_same_v<Stream, TlsStream>) {
