@@ -14,11 +14,27 @@ using namespace agora;
 using namespace agora::test;
 using nlohmann::json;
 
+namespace {
+
+// A key of the hostile peer's own, listed by the node so that it passes the handshake.
+SigningKey listed_key(ServedNode& node) {
+  SigningKey key = SigningKey::generate();
+  REQUIRE(node.agora({"peer", "add", "-", "--key", node_id(key.public_key())}).exit_code == 0);
+  return key;
+}
+
+// Connects to the node and completes the handshake as `key`.
+void connect_as(TestPeer& p, const ServedNode& node, const SigningKey& key) {
+  REQUIRE(p.connect(node.sync_url));
+  handshake(p, key, *parse_node_id(node.id));
+}
+
+}  // namespace
+
 
 TEST_CASE("a replayed handshake is refused", "[sync][hostile]") {
   ServedNode a("Lyon", "FR");
-  SigningKey key = SigningKey::generate();
-  a.agora({"peer", "add", "-", "--key", node_id(key.public_key())});
+  SigningKey key = listed_key(a);
   a.serve();
   PublicKey server = *parse_node_id(a.id);
   std::string captured;
@@ -40,15 +56,12 @@ TEST_CASE("a replayed handshake is refused", "[sync][hostile]") {
 
 TEST_CASE("tampered and forged records are rejected, not stored, not relayed", "[sync][hostile]") {
   ServedNode a("Lyon", "FR"), b("Copenhagen", "DK");
-  SigningKey key = SigningKey::generate();
-  a.agora({"peer", "add", "-", "--key", node_id(key.public_key())});
+  SigningKey key = listed_key(a);
   a.serve(), b.serve();
   peer_both(a, b);
-  PublicKey server = *parse_node_id(a.id);
 
   TestPeer p;
-  REQUIRE(p.connect(a.sync_url));
-  handshake(p, key, server);
+  connect_as(p, a, key);
   p.send(sync::encode(sync::Heads{}));
 
   SignedRecord tampered = record(key, 1, Hash{}, "good-looking");
@@ -82,13 +95,11 @@ TEST_CASE("tampered and forged records are rejected, not stored, not relayed", "
 
 TEST_CASE("a valid record from a listed peer is stored, verified and relayed", "[sync][hostile]") {
   ServedNode a("Lyon", "FR"), b("Copenhagen", "DK");
-  SigningKey key = SigningKey::generate();
-  a.agora({"peer", "add", "-", "--key", node_id(key.public_key())});
+  SigningKey key = listed_key(a);
   a.serve(), b.serve();
   peer_both(a, b);
   TestPeer p;
-  REQUIRE(p.connect(a.sync_url));
-  handshake(p, key, *parse_node_id(a.id));
+  connect_as(p, a, key);
   p.send(sync::encode(sync::Heads{}));
   SignedRecord r1 = record(key, 1, Hash{}, "first");
   SignedRecord r2 = record(key, 2, record_hash(r1.header_bytes), "second");
@@ -114,12 +125,10 @@ TEST_CASE("a valid record from a listed peer is stored, verified and relayed", "
 
 TEST_CASE("an oversized frame closes the connection and the node stays up", "[sync][hostile]") {
   ServedNode a("Lyon", "FR");
-  SigningKey key = SigningKey::generate();
-  a.agora({"peer", "add", "-", "--key", node_id(key.public_key())});
+  SigningKey key = listed_key(a);
   a.serve();
   TestPeer p;
-  REQUIRE(p.connect(a.sync_url));
-  handshake(p, key, *parse_node_id(a.id));
+  connect_as(p, a, key);
   p.send(std::string(9 * 1024 * 1024, 'R'), true);
   CHECK(p.closed());
   auto health = run_agora({"status", "--data", a.data});
@@ -131,10 +140,8 @@ TEST_CASE("an oversized frame closes the connection and the node stays up", "[sy
 TEST_CASE("abuse limits: silent clients time out, extra connections are refused, floods are cut off",
           "[sync][hostile][limits]") {
   ServedNode a("Lyon", "FR");
-  SigningKey key = SigningKey::generate();
-  a.agora({"peer", "add", "-", "--key", node_id(key.public_key())});
+  SigningKey key = listed_key(a);
   a.serve({"--handshake-timeout", "1", "--max-connections-per-ip", "2", "--max-records-per-s", "5"});
-  PublicKey server = *parse_node_id(a.id);
 
   SECTION("a client that never authenticates is dropped after the handshake timeout") {
     TestPeer silent;
@@ -160,8 +167,7 @@ TEST_CASE("abuse limits: silent clients time out, extra connections are refused,
   }
   SECTION("a peer that ignores the window is disconnected for flow control") {
     TestPeer flood;
-    REQUIRE(flood.connect(a.sync_url));
-    handshake(flood, key, server);
+    connect_as(flood, a, key);
     // Valid records, but far above the 5 records/s allowed: the node holds back its acks,
     // and a sender that keeps going past 16 unacknowledged batches is cut off.
     Hash prev{};
@@ -195,12 +201,10 @@ TEST_CASE("abuse limits: silent clients time out, extra connections are refused,
 
 TEST_CASE("replayed records are counted as duplicates and a broken chain is rejected", "[sync][hostile]") {
   ServedNode a("Lyon", "FR");
-  SigningKey key = SigningKey::generate();
-  a.agora({"peer", "add", "-", "--key", node_id(key.public_key())});
+  SigningKey key = listed_key(a);
   a.serve();
   TestPeer p;
-  REQUIRE(p.connect(a.sync_url));
-  handshake(p, key, *parse_node_id(a.id));
+  connect_as(p, a, key);
   p.send(sync::encode(sync::Heads{}));
   SignedRecord r1 = record(key, 1, Hash{}, "first");
   SignedRecord r2 = record(key, 2, record_hash(r1.header_bytes), "second");
@@ -234,13 +238,12 @@ TEST_CASE("replayed records are counted as duplicates and a broken chain is reje
 TEST_CASE("a listed peer outside a coalition that asks for everything gets its records as stubs only",
           "[sync][hostile][visibility]") {
   ServedNode lyon("Lyon", "FR"), malmo("Malmo", "SE");
-  SigningKey key = SigningKey::generate();
+  SigningKey key = listed_key(lyon);
   lyon.publish({{"kind", "coalition"}, {"name", "eccar"}, {"title", "European Coalition of Cities against Racism"},
                  {"region", "Europe"}, {"framework", "eccar-10pt"}, {"members", {malmo.id}}});
   malmo.publish({{"kind", "partnership"}, {"with", lyon.id}, {"relation", "coalition-member"}, {"coalition", "eccar"}});
   lyon.publish(json::parse(practice_json("members-only", "coalition:eccar")));
   lyon.publish(json::parse(practice_json("open")));
-  lyon.agora({"peer", "add", "-", "--key", node_id(key.public_key())});
   lyon.serve(), malmo.serve();
   peer_both(lyon, malmo);
   // Membership in force on both sides: Malmo holds the members-only body.
@@ -249,8 +252,7 @@ TEST_CASE("a listed peer outside a coalition that asks for everything gets its r
   }));
 
   TestPeer p;
-  REQUIRE(p.connect(lyon.sync_url));
-  handshake(p, key, *parse_node_id(lyon.id));
+  connect_as(p, lyon, key);
   // Claims to hold nothing of anyone: the node offers all it may, acknowledged batch by batch.
   p.send(sync::encode(sync::Heads{}));
   std::map<std::string, SignedRecord> got;  // by record id
