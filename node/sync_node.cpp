@@ -993,7 +993,10 @@ void SyncNode::run(const std::function<void(const std::string&, const std::strin
   n.schedule_index();  // catches up with what was written while no node ran
   n.sync_listener = net::Listener::start(
       n.io, n.opt.listen_host, n.opt.listen_port, n.opt.transport, [&n](const net::HttpRequest& r) { return n.http(r); },
-      [&n](std::shared_ptr<net::Transport> t) { n.accept_inbound(std::move(t)); }, nullptr, n.tls);
+      [&n](std::shared_ptr<net::Transport> t) { n.accept_inbound(std::move(t)); }, nullptr, n.tls,
+      // Connections still in their HTTP stage (a handshake not finished, or a plain request)
+      // are bounded like peers: slow handshakes en masse get a 503, not the process's fds.
+      n.opt.max_connections);
   n.http_listener = net::Listener::start(
       n.io, n.opt.http_host, n.opt.http_port, n.opt.transport, [&n](const net::HttpRequest& r) { return n.http(r); },
       [&n](std::shared_ptr<net::Transport> t) { n.accept_inbound(std::move(t)); }, nullptr, nullptr,

@@ -3,8 +3,8 @@
 #   bash scripts/sanitize.sh asan          # ASan+UBSan (+LeakSanitizer): unit and integration tests
 #   bash scripts/sanitize.sh tsan          # ThreadSanitizer: the tests that run a node's threads
 #   bash scripts/sanitize.sh build asan    # only build (scripts/fuzz.sh fuzzes in build-asan/)
-# Extra arguments go to ctest (e.g. -L system adds the system tests, after building them
-# with `cmake --build build-asan --target agora_system_tests`). Reports from any process —
+# LABELS picks other ctest labels (LABELS='unit|sync|fuzz|system' adds the system tests,
+# built then too); extra arguments go to ctest (e.g. -R fork). Reports from any process —
 # test binaries and the `agora` processes they start — are written to
 # build-MODE/sanitizer-reports/; the stage fails if a test fails or any report was written.
 set -euo pipefail
@@ -18,12 +18,13 @@ case "$mode" in
   # ASan tests and the fuzzing stage.
   asan) options=(-DAGORA_FUZZ=ON)
         targets=(agora agora_tests agora_sync_tests fuzz_sync_message fuzz_record fuzz_input fuzz_http_query)
-        selection=(-L "unit|sync|fuzz") ;;
+        labels=${LABELS:-unit|sync|fuzz} ;;
   tsan) options=(-DAGORA_SANITIZE=thread)
         targets=(agora agora_sync_tests)
-        selection=(-L "tsan") ;;
+        labels=${LABELS:-tsan} ;;
   *) echo "usage: scripts/sanitize.sh [build] asan|tsan [ctest args]" >&2; exit 2 ;;
 esac
+[[ "$labels" == *system* ]] && targets+=(agora_system_tests)
 command -v clang++ >/dev/null || { echo "sanitize: clang++ is needed (apt-get install clang)" >&2; exit 2; }
 dir=build-$mode
 if [ ! -f "$dir/build.ninja" ]; then
@@ -43,7 +44,7 @@ export UBSAN_OPTIONS="log_path=$reports/ubsan:print_stacktrace=1:halt_on_error=1
 export TSAN_OPTIONS="log_path=$reports/tsan:halt_on_error=0:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp"
 export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0"
 status=0
-(cd "$dir" && ctest --output-on-failure --no-tests=error -j 2 --timeout 600 "${selection[@]}" "$@") || status=1
+(cd "$dir" && ctest --output-on-failure --no-tests=error -j 2 --timeout 600 -L "$labels" "$@") || status=1
 if compgen -G "$reports/*" >/dev/null; then
   echo "sanitize: $mode reports in $reports:" >&2
   for f in "$reports"/*; do echo "== $f" >&2; head -60 "$f" >&2; done

@@ -2,11 +2,20 @@
 # The test command (docs/testing.md): installs what is missing, builds, runs every test
 # through ctest, then the unit and integration tests under ASan+UBSan, a short libFuzzer
 # run of each fuzz target (AGORA_FUZZ_SECONDS, default 20) and the sync tests under TSan.
+# Extra arguments go to the first ctest run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
-bash scripts/build.sh
-(cd build && ctest --output-on-failure -j 2 --timeout 300 "$@")
-bash scripts/sanitize.sh asan
-bash scripts/fuzz.sh "${AGORA_FUZZ_SECONDS:-20}"
-bash scripts/sanitize.sh tsan
+stage() {  # runs a stage and says how long it took; the first failing stage ends the run
+  local name=$1 start=$SECONDS
+  shift
+  "$@"
+  echo "test.sh: $name passed in $((SECONDS - start)) s"
+}
+run_ctest() { (cd build && ctest --output-on-failure -j 2 --timeout 300 "$@"); }
+stage setup bash scripts/setup.sh
+stage build bash scripts/build.sh
+stage ctest run_ctest "$@"
+stage asan bash scripts/sanitize.sh asan
+stage fuzz bash scripts/fuzz.sh "${AGORA_FUZZ_SECONDS:-20}"
+stage tsan bash scripts/sanitize.sh tsan
+echo "test.sh: every stage passed in $SECONDS s"

@@ -2,6 +2,8 @@
 #include <catch2/catch.hpp>
 
 #include <deque>
+#include <future>
+#include <thread>
 
 #include "node/net/transport.hpp"
 #include "protocol/hex.hpp"
@@ -276,4 +278,32 @@ TEST_CASE("a listed peer outside a coalition that asks for everything gets its r
   CHECK_FALSE(got["members-only"].body.has_value());  // ... and no body
   for (auto& [id, r] : got)
     if (r.body) CHECK(r.body->find("Practice members-only") == std::string::npos);
+}
+
+TEST_CASE("unfinished handshakes on the sync port are bounded: a 503 beyond --max-connections, peers connect again after",
+          "[sync][hostile][limits]") {
+  ServedNode a("Lyon", "FR");
+  SigningKey key = listed_key(a);
+  a.serve({"--max-connections", "3"});
+  std::string base = "http://" + a.sync_url.substr(5, a.sync_url.rfind('/') - 5) + "/";  // ws://H:P/sync
+  // Three upgrade requests that stop half-way through their headers and hold on.
+  std::vector<std::future<std::string>> slow;
+  for (int i = 0; i < 3; ++i)
+    slow.push_back(std::async(std::launch::async, [&] {
+      return raw_http(base, "GET /sync HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n", std::chrono::milliseconds(2000));
+    }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  std::string refused = raw_http(base, "GET /sync HTTP/1.1\r\nHost: x\r\n\r\n", std::chrono::milliseconds(3000), "}");
+  CHECK(refused.starts_with("HTTP/1.1 503"));
+  TestPeer turned_away;
+  CHECK_FALSE(turned_away.connect(a.sync_url));
+  for (auto& f : slow) CHECK(f.get().empty());  // never answered: their requests never ended
+  // Once they are gone, a peer completes its handshake as usual.
+  REQUIRE(wait_until([&] {
+    TestPeer probe;
+    return probe.connect(a.sync_url);
+  }, std::chrono::seconds(10)));
+  TestPeer p;
+  connect_as(p, a, key);
+  CHECK(a.agora({"status"}).exit_code == 0);
 }

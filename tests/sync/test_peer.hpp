@@ -18,13 +18,15 @@ namespace agora::test {
 class TestPeer {
  public:
   bool connect(const std::string& url) {
+    dialled_ = false;
     net::dial(io_, url, {}, nullptr, [this](std::shared_ptr<net::Transport> t, std::string) {
+      dialled_ = true;
       t_ = t;
       if (t_)
         t_->start({[this](std::string m, bool binary) { inbox_.emplace_back(std::move(m), binary); },
                    [this](const std::string&) { closed_ = true; }});
     });
-    pump_until([&] { return t_ != nullptr; });
+    pump_until([&] { return dialled_; });  // connected, or refused
     return t_ != nullptr;
   }
   // The next message, or nullopt if the connection closed or nothing came in time.
@@ -71,7 +73,7 @@ class TestPeer {
   boost::asio::io_context io_;
   std::shared_ptr<net::Transport> t_;
   std::deque<std::pair<std::string, bool>> inbox_;
-  bool closed_ = false;
+  bool closed_ = false, dialled_ = false;
 };
 
 // Completes the handshake as `key`; returns the Auth message it sent.
