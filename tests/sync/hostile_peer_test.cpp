@@ -31,6 +31,16 @@ void connect_as(TestPeer& p, const ServedNode& node, const SigningKey& key) {
   handshake(p, key, *parse_node_id(node.id));
 }
 
+// After the handshake: the key's first two records, a valid chain, both stored.
+std::pair<SignedRecord, SignedRecord> send_first_two(TestPeer& p, const SigningKey& key) {
+  p.send(sync::encode(sync::Heads{}));
+  SignedRecord r1 = record(key, 1, Hash{}, "first");
+  SignedRecord r2 = record(key, 2, record_hash(r1.header_bytes), "second");
+  p.send(sync::encode(sync::RecordBatch{1, {r1, r2}}), true);
+  REQUIRE(p.next_ack().stored == 2);
+  return {r1, r2};
+}
+
 }  // namespace
 
 
@@ -102,11 +112,7 @@ TEST_CASE("a valid record from a listed peer is stored, verified and relayed", "
   peer_both(a, b);
   TestPeer p;
   connect_as(p, a, key);
-  p.send(sync::encode(sync::Heads{}));
-  SignedRecord r1 = record(key, 1, Hash{}, "first");
-  SignedRecord r2 = record(key, 2, record_hash(r1.header_bytes), "second");
-  p.send(sync::encode(sync::RecordBatch{1, {r1, r2}}), true);
-  CHECK(p.next_ack().stored == 2);
+  auto [r1, r2] = send_first_two(p, key);
   REQUIRE(wait_until([&] { return b.head_of(node_id(key.public_key())) == 2; }, std::chrono::seconds(10)));
 
   // The same seq with different content is a fork: kept as evidence and shown.
@@ -207,11 +213,7 @@ TEST_CASE("replayed records are counted as duplicates and a broken chain is reje
   a.serve();
   TestPeer p;
   connect_as(p, a, key);
-  p.send(sync::encode(sync::Heads{}));
-  SignedRecord r1 = record(key, 1, Hash{}, "first");
-  SignedRecord r2 = record(key, 2, record_hash(r1.header_bytes), "second");
-  p.send(sync::encode(sync::RecordBatch{1, {r1, r2}}), true);
-  REQUIRE(p.next_ack().stored == 2);
+  auto [r1, r2] = send_first_two(p, key);
 
   // The same batch again, twice: nothing new, nothing doubled.
   for (uint64_t n = 2; n <= 3; ++n) {
