@@ -18,19 +18,6 @@ using nlohmann::json;
 
 namespace {
 
-// A key of the hostile peer's own, listed by the node so that it passes the handshake.
-SigningKey listed_key(ServedNode& node) {
-  SigningKey key = SigningKey::generate();
-  REQUIRE(node.agora({"peer", "add", "-", "--key", node_id(key.public_key())}).exit_code == 0);
-  return key;
-}
-
-// Connects to the node and completes the handshake as `key`.
-void connect_as(TestPeer& p, const ServedNode& node, const SigningKey& key) {
-  REQUIRE(p.connect(node.sync_url));
-  handshake(p, key, *parse_node_id(node.id));
-}
-
 // After the handshake: the key's first two records, a valid chain, both stored.
 std::pair<SignedRecord, SignedRecord> send_first_two(TestPeer& p, const SigningKey& key) {
   p.send(sync::encode(sync::Heads{}));
@@ -42,7 +29,6 @@ std::pair<SignedRecord, SignedRecord> send_first_two(TestPeer& p, const SigningK
 }
 
 }  // namespace
-
 
 TEST_CASE("a replayed handshake is refused", "[sync][hostile]") {
   ServedNode a("Lyon", "FR");
@@ -239,7 +225,7 @@ TEST_CASE("replayed records are counted as duplicates and a broken chain is reje
   CHECK(a.agora({"verify"}).exit_code == 0);
 }
 
-TEST_CASE("a listed peer outside a coalition that asks for everything gets its records as stubs only",
+TEST_CASE("a listed peer outside a coalition that asks for everything gets the coalition's records without bodies",
           "[sync][hostile][visibility]") {
   ServedNode lyon("Lyon", "FR"), malmo("Malmo", "SE");
   SigningKey key = listed_key(lyon);

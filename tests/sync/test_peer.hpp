@@ -37,15 +37,22 @@ class TestPeer {
     inbox_.pop_front();
     return m;
   }
-  sync::Control next_control() {
+  // The next control message, skipping record batches; nullopt if the connection closed,
+  // nothing came in time or it does not decode. No Catch macros: usable from any thread.
+  std::optional<sync::Control> try_control() {
     for (;;) {
       auto m = next();
-      REQUIRE(m);
-      if (m->second) continue;  // skip record batches
+      if (!m) return std::nullopt;
+      if (m->second) continue;
       auto c = sync::decode_control(m->first);
-      REQUIRE(c);
+      if (!c) return std::nullopt;
       return c.value();
     }
+  }
+  sync::Control next_control() {
+    auto c = try_control();
+    REQUIRE(c);
+    return *c;
   }
   sync::Ack next_ack() {  // skips heads and batches the node sends meanwhile
     for (;;) {
@@ -76,12 +83,16 @@ class TestPeer {
   bool closed_ = false, dialled_ = false;
 };
 
+// The client's answer to the server's challenge, as `key` (our own challenge: all 'a').
+inline sync::Auth auth_message(const SigningKey& key, const std::string& challenge, const PublicKey& server) {
+  return {key.public_key(), std::string(64, 'a'), key.sign(sync::auth_transcript(challenge, key.public_key(), server))};
+}
+
 // Completes the handshake as `key`; returns the Auth message it sent.
 inline std::string handshake(TestPeer& p, const SigningKey& key, const PublicKey& server) {
   auto hello = std::get<sync::Hello>(p.next_control());
   REQUIRE(hello.node == server);
-  sync::Auth auth{key.public_key(), std::string(64, 'a'),
-                  key.sign(sync::auth_transcript(hello.challenge, key.public_key(), server))};
+  sync::Auth auth = auth_message(key, hello.challenge, server);
   std::string text = sync::encode(auth);
   p.send(text);
   auto welcome = std::get<sync::Welcome>(p.next_control());
@@ -101,5 +112,17 @@ inline SignedRecord record(const SigningKey& key, uint64_t seq, const Hash& prev
   return sign_record(h, practice_json(id), key);
 }
 
+// A key of the (test) peer's own, listed by the node so that it passes the handshake.
+inline SigningKey listed_key(ServedNode& node) {
+  SigningKey key = SigningKey::generate();
+  REQUIRE(node.agora({"peer", "add", "-", "--key", node_id(key.public_key())}).exit_code == 0);
+  return key;
+}
+
+// Connects to the node and completes the handshake as `key`.
+inline void connect_as(TestPeer& p, const ServedNode& node, const SigningKey& key) {
+  REQUIRE(p.connect(node.sync_url));
+  handshake(p, key, *parse_node_id(node.id));
+}
 
 }  // namespace agora::test

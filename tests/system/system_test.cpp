@@ -429,9 +429,8 @@ TEST_CASE("honest peers keep syncing while hostile peers attack the node", "[sys
   // One attacker key is listed as a peer (it passes the handshake, then sends bad records,
   // replays and forks); the others are strangers. The listed key has one genuine record at
   // Lyon, so that its chain can be forked and broken.
-  SigningKey listed = SigningKey::generate();
+  SigningKey listed = listed_key(lyon);
   std::string listed_id = agora::node_id(listed.public_key());
-  REQUIRE(lyon.agora({"peer", "add", "-", "--key", listed_id}).exit_code == 0);
   lyon.serve({"--handshake-timeout", "2"});
   malmo.serve();
   peer_both(lyon, malmo);
@@ -439,8 +438,7 @@ TEST_CASE("honest peers keep syncing while hostile peers attack the node", "[sys
   agora::SignedRecord genuine = record(listed, 1, agora::Hash{}, "genuine");
   {
     TestPeer p;
-    REQUIRE(p.connect(lyon.sync_url));
-    handshake(p, listed, server);
+    connect_as(p, lyon, listed);
     p.send(agora::sync::encode(agora::sync::Heads{}));
     p.send(agora::sync::encode(agora::sync::RecordBatch{1, {genuine}}), true);
     REQUIRE(p.next_ack().stored == 1);
@@ -463,24 +461,13 @@ TEST_CASE("honest peers keep syncing while hostile peers attack the node", "[sys
   // are not thread-safe): each attack just tries, and whatever the node answers is fine.
   std::atomic<size_t> attacks{0}, replays{0};
   std::atomic<bool> stop{false};
-  auto next_control = [](TestPeer& p) -> std::optional<agora::sync::Control> {
-    for (int i = 0; i < 4; ++i) {
-      auto m = p.next();
-      if (!m) return std::nullopt;
-      if (m->second) continue;
-      auto c = agora::sync::decode_control(m->first);
-      if (!c) return std::nullopt;
-      return c.value();
-    }
-    return std::nullopt;
-  };
   auto attacker = [&](unsigned seed) {
     std::mt19937 rng(seed);
     while (!stop) {
       size_t kind = attacks++ % 9;
       TestPeer p;
       if (!p.connect(lyon.sync_url)) continue;
-      auto hello = next_control(p);
+      auto hello = p.try_control();
       if (!hello || !std::holds_alternative<agora::sync::Hello>(*hello)) continue;
       std::string challenge = std::get<agora::sync::Hello>(*hello).challenge;
       switch (kind) {
@@ -489,17 +476,12 @@ TEST_CASE("honest peers keep syncing while hostile peers attack the node", "[sys
         case 2: p.send(std::string("\xff\xfe{\"type\"", 9)); break;  // invalid UTF-8
         case 3: p.send(std::string(300 * 1024, 'x'), true); break;     // oversized frame
         case 4: {  // a stranger's key: valid cryptography, not listed
-          SigningKey stranger = SigningKey::generate();
-          p.send(agora::sync::encode(agora::sync::Auth{
-              stranger.public_key(), std::string(64, 'b'),
-              stranger.sign(agora::sync::auth_transcript(challenge, stranger.public_key(), server))}));
+          p.send(agora::sync::encode(auth_message(SigningKey::generate(), challenge, server)));
           break;
         }
         default: {  // the listed key: a tampered record, a replay, a broken chain or a fork
-          p.send(agora::sync::encode(agora::sync::Auth{
-              listed.public_key(), std::string(64, 'a'),
-              listed.sign(agora::sync::auth_transcript(challenge, listed.public_key(), server))}));
-          if (!next_control(p)) break;  // welcome, or refused while penalised
+          p.send(agora::sync::encode(auth_message(listed, challenge, server)));
+          if (!p.try_control()) break;  // welcome, or refused while penalised
           agora::sync::RecordBatch batch;
           batch.batch = 1;
           if (kind == 5) {
