@@ -51,13 +51,13 @@ struct Draft {
   IndexKeys keys;
 };
 
-// Assigns ids, versions and chain positions against the store as it is now; signs in parallel.
-Prepared prepare(DataDir& dir, const std::vector<ValidatedInput>& inputs, std::vector<Hash>& body_hashes,
-                 const Pending* pending = nullptr) {
+// Assigns ids, versions and chain positions against the store as r sees it; signs in parallel.
+Prepared prepare(DataDir& dir, const storage::StoreReader& r, const std::vector<ValidatedInput>& inputs,
+                 std::vector<Hash>& body_hashes, const Pending* pending = nullptr) {
   Prepared p;
   p.head_before.origin = dir.id();
   std::vector<Draft> drafts;
-  dir.store().read([&](const storage::StoreReader& r) {
+  {
     if (pending)
       p.head_before = pending->head;
     else if (auto h = r.head(dir.id()))
@@ -108,8 +108,7 @@ Prepared prepare(DataDir& dir, const std::vector<ValidatedInput>& inputs, std::v
       drafts.push_back({std::move(h), &in.body, in.keys});
       p.results.push_back(res);
     }
-    return 0;
-  });
+  }
   // The chain is sequential but cheap (SHA-256 of ~400 bytes); signing is the costly part.
   Hash prev = p.head_before.hash;
   p.records.resize(drafts.size());
@@ -129,6 +128,13 @@ Prepared prepare(DataDir& dir, const std::vector<ValidatedInput>& inputs, std::v
     storage::prepare_log_value(p.records[i]);
   });
   return p;
+}
+
+// The same against a snapshot taken now: the chain may move before the commit (HeadMoved).
+Prepared prepare(DataDir& dir, const std::vector<ValidatedInput>& inputs, std::vector<Hash>& body_hashes,
+                 const Pending* pending = nullptr) {
+  return dir.store().read(
+      [&](const storage::StoreReader& r) { return prepare(dir, r, inputs, body_hashes, pending); });
 }
 
 }  // namespace
@@ -217,61 +223,62 @@ std::vector<PublishResult> Publisher::publish(const std::vector<ValidatedInput>&
   for (const auto& in : inputs) references.check(in);
   std::vector<Hash> body_hashes(inputs.size());
   parallel_for(inputs.size(), [&](size_t i) { body_hashes[i] = sha256(inputs[i].body); });
-  for (int attempt = 0;; ++attempt) {
+  // Signing outside the write lock lets other writers (a running node, another import) go
+  // on meanwhile; when they keep moving our chain, sign under the lock so this publish
+  // cannot starve.
+  for (int attempt = 0; attempt < 2; ++attempt) {
     Prepared p = prepare(dir_, inputs, body_hashes);
     if (p.records.empty()) return p.results;
     try {
       commit(dir_, p);
       return p.results;
     } catch (const HeadMoved&) {
-      if (attempt >= 20) throw std::runtime_error("the store kept changing under this publish; try again");
     }
   }
+  std::vector<PublishResult> results;
+  size_t written = 0;
+  dir_.store().env().write([&](storage::WriteTxn& txn) {
+    Prepared p = prepare(dir_, storage::StoreReader(dir_.store(), txn), inputs, body_hashes);
+    dir_.store().append(txn, p.records);
+    results = std::move(p.results);
+    written = p.records.size();
+  });
+  if (written > 0) dir_.notify_change();
+  return results;
 }
 
 PublishResult Publisher::retract(std::string_view id) {
   ensure_may_publish();
-  for (int attempt = 0;; ++attempt) {
+  // One signature: cheap enough to make under the write lock, so no other writer can move
+  // the chain between reading the head and appending the tombstone.
+  PublishResult res;
+  dir_.store().env().write([&](storage::WriteTxn& txn) {
+    storage::StoreReader r(dir_.store(), txn);
+    auto latest = r.latest(dir_.id(), id);
+    if (!latest) throw InvalidInput("retract: this city has no record \"" + std::string(id) + "\"");
+    if (latest->tombstone) throw InvalidInput("retract: \"" + std::string(id) + "\" is already retracted");
+    if (latest->kind == Kind::city) throw InvalidInput("retract: the city profile cannot be retracted");
+    auto head = r.head(dir_.id());
+    Header h;
+    h.origin = dir_.id();
+    h.seq = head->seq + 1;
+    h.prev = head->hash;
+    h.kind = latest->kind;
+    h.id = std::string(id);
+    h.version = latest->version + 1;
+    h.ts = now_ms();
+    h.tombstone = true;
+    // The tombstone travels to everyone who could read the record.
+    if (auto view = r.at(latest->local))
+      if (auto old = decode_header(view->header_bytes)) h.visibility = old.value().visibility;
     storage::IncomingRecord rec;
-    PublishResult res;
-    uint64_t head_seq = 0;
-    dir_.store().read([&](const storage::StoreReader& r) {
-      auto latest = r.latest(dir_.id(), id);
-      if (!latest) throw InvalidInput("retract: this city has no record \"" + std::string(id) + "\"");
-      if (latest->tombstone) throw InvalidInput("retract: \"" + std::string(id) + "\" is already retracted");
-      if (latest->kind == Kind::city) throw InvalidInput("retract: the city profile cannot be retracted");
-      auto head = r.head(dir_.id());
-      head_seq = head->seq;
-      Header h;
-      h.origin = dir_.id();
-      h.seq = head->seq + 1;
-      h.prev = head->hash;
-      h.kind = latest->kind;
-      h.id = std::string(id);
-      h.version = latest->version + 1;
-      h.ts = now_ms();
-      h.tombstone = true;
-      // The tombstone travels to everyone who could read the record.
-      if (auto view = r.at(latest->local))
-        if (auto old = decode_header(view->header_bytes)) h.visibility = old.value().visibility;
-      rec.header = h;
-      rec.record = sign_record(h, "", dir_.key());
-      rec.header = decode_header(rec.record.header_bytes).value();
-      res = PublishResult{h.kind, h.id, h.version, h.seq, false};
-      return 0;
-    });
-    try {
-      dir_.store().env().write([&](storage::WriteTxn& txn) {
-        storage::StoreReader r(dir_.store(), txn);
-        if (r.head(dir_.id())->seq != head_seq) throw HeadMoved{};
-        dir_.store().append(txn, std::span(&rec, 1));
-      });
-      dir_.notify_change();
-      return res;
-    } catch (const HeadMoved&) {
-      if (attempt >= 20) throw std::runtime_error("the store kept changing under this retract; try again");
-    }
-  }
+    rec.record = sign_record(h, "", dir_.key());
+    rec.header = decode_header(rec.record.header_bytes).value();
+    res = PublishResult{h.kind, h.id, h.version, h.seq, false};
+    dir_.store().append(txn, std::span(&rec, 1));
+  });
+  dir_.notify_change();
+  return res;
 }
 
 }  // namespace agora

@@ -2,6 +2,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
+#include <chrono>
+#include <thread>
+
 #include "node/publisher.hpp"
 #include "node/verifier.hpp"
 #include "storage/keys.hpp"
@@ -42,6 +46,35 @@ TEST_CASE("publishing assigns versions, skips unchanged bodies and retracts with
   CHECK(verify_store(dir.store()).ok());
   dir.store().read([&](const storage::StoreReader& r) {
     CHECK(r.head(dir.id())->seq == 4);  // profile, v1, v2, tombstone
+    return 0;
+  });
+}
+
+TEST_CASE("a large publish completes while another writer keeps extending the chain", "[node]") {
+  test::TempDir tmp;
+  DataDir dir = make_city(tmp);
+  std::vector<ValidatedInput> batch;
+  for (int i = 0; i < 2000; ++i) batch.push_back(practice(dir, "bulk-" + std::to_string(i), "Bulk"));
+  // One-record publishes commit far faster than 2,000 records are signed, so every batch
+  // signed against a snapshot finds its chain moved by the time it commits.
+  std::atomic<bool> done = false;
+  int small = 0;
+  std::thread other([&] {
+    Publisher pub(dir);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (!done && std::chrono::steady_clock::now() < deadline && small < 20000) {
+      pub.publish({practice(dir, "small-" + std::to_string(small), "Small")});
+      ++small;
+    }
+  });
+  std::vector<PublishResult> results;
+  CHECK_NOTHROW(results = Publisher(dir).publish(batch));
+  done = true;
+  other.join();
+  REQUIRE(results.size() == 2000);
+  CHECK(verify_store(dir.store()).ok());
+  dir.store().read([&](const storage::StoreReader& r) {
+    CHECK(r.head(dir.id())->seq == 1 + 2000 + static_cast<uint64_t>(small));
     return 0;
   });
 }
