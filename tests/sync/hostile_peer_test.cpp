@@ -28,6 +28,17 @@ std::pair<SignedRecord, SignedRecord> send_first_two(TestPeer& p, const SigningK
   return {r1, r2};
 }
 
+// A serving node and a test peer connected to it under a key the node lists.
+struct ListedPeerConnected {
+  ServedNode a{"Lyon", "FR"};
+  SigningKey key = listed_key(a);
+  TestPeer p;
+  ListedPeerConnected() {
+    a.serve();
+    connect_as(p, a, key);
+  }
+};
+
 }  // namespace
 
 TEST_CASE("a replayed handshake is refused", "[sync][hostile]") {
@@ -117,12 +128,8 @@ TEST_CASE("a valid record from a listed peer is stored, verified and relayed", "
   CHECK(a.agora({"network"}).out.find("FORKS") != std::string::npos);
 }
 
-TEST_CASE("an oversized frame closes the connection and the node stays up", "[sync][hostile]") {
-  ServedNode a("Lyon", "FR");
-  SigningKey key = listed_key(a);
-  a.serve();
-  TestPeer p;
-  connect_as(p, a, key);
+TEST_CASE_METHOD(ListedPeerConnected, "an oversized frame closes the connection and the node stays up",
+                 "[sync][hostile]") {
   p.send(std::string(9 * 1024 * 1024, 'R'), true);
   CHECK(p.closed());
   auto health = run_agora({"status", "--data", a.data});
@@ -193,12 +200,8 @@ TEST_CASE("abuse limits: silent clients time out, extra connections are refused,
   }
 }
 
-TEST_CASE("replayed records are counted as duplicates and a broken chain is rejected", "[sync][hostile]") {
-  ServedNode a("Lyon", "FR");
-  SigningKey key = listed_key(a);
-  a.serve();
-  TestPeer p;
-  connect_as(p, a, key);
+TEST_CASE_METHOD(ListedPeerConnected, "replayed records are counted as duplicates and a broken chain is rejected",
+                 "[sync][hostile]") {
   auto [r1, r2] = send_first_two(p, key);
 
   // The same batch again, twice: nothing new, nothing doubled.
