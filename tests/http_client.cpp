@@ -73,4 +73,32 @@ std::string raw_http(const std::string& base_url, const std::string& bytes, std:
   return out;
 }
 
+struct HeldConnection::Impl {
+  boost::asio::io_context io;
+  tcp::socket socket{io};
+};
+
+HeldConnection::HeldConnection(const std::string& base_url, const std::string& bytes) : impl_(std::make_unique<Impl>()) {
+  std::string rest = base_url.substr(base_url.find("//") + 2);
+  rest = rest.substr(0, rest.find('/'));
+  tcp::resolver resolver(impl_->io);
+  boost::asio::connect(impl_->socket, resolver.resolve(rest.substr(0, rest.rfind(':')), rest.substr(rest.rfind(':') + 1)));
+  boost::asio::write(impl_->socket, boost::asio::buffer(bytes));
+}
+
+HeldConnection::~HeldConnection() = default;
+
+std::string HeldConnection::received() {
+  std::string out;
+  beast::error_code ec;
+  impl_->socket.non_blocking(true, ec);
+  char buf[4096];
+  for (;;) {
+    size_t n = impl_->socket.read_some(boost::asio::buffer(buf), ec);
+    if (ec) break;  // would_block: nothing more yet; eof: the server closed
+    out.append(buf, n);
+  }
+  return out;
+}
+
 }  // namespace agora::test

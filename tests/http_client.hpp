@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <map>
+#include <memory>
 #include <string>
 
 namespace agora::test {
@@ -22,6 +23,21 @@ HttpReply http_request(const std::string& base_url, const std::string& method, c
 // of `wait`, a fast one does not wait it out).
 std::string raw_http(const std::string& base_url, const std::string& bytes, std::chrono::milliseconds wait,
                      const std::string& until = "");
+
+// A connection the test holds open, e.g. with a request that never ends. The constructor
+// returns once the kernel has queued the connection for the server's accept, so the server
+// accepts it before any connection the test opens afterwards.
+class HeldConnection {
+ public:
+  HeldConnection(const std::string& base_url, const std::string& bytes);
+  ~HeldConnection();
+  // What the server has sent so far, without waiting.
+  std::string received();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 inline HttpReply http_get(const std::string& base_url, const std::string& target) {
   return http_request(base_url, "GET", target);

@@ -278,17 +278,16 @@ TEST_CASE("unfinished handshakes on the sync port are bounded: a 503 beyond --ma
   a.serve({"--max-connections", "3"});
   std::string base = "http://" + a.sync_url.substr(5, a.sync_url.rfind('/') - 5) + "/";  // ws://H:P/sync
   // Three upgrade requests that stop half-way through their headers and hold on.
-  std::vector<std::future<std::string>> slow;
+  std::vector<std::unique_ptr<HeldConnection>> slow;
   for (int i = 0; i < 3; ++i)
-    slow.push_back(std::async(std::launch::async, [&] {
-      return raw_http(base, "GET /sync HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n", std::chrono::milliseconds(2000));
-    }));
-  std::this_thread::sleep_for(std::chrono::milliseconds(700));
-  std::string refused = raw_http(base, "GET /sync HTTP/1.1\r\nHost: x\r\n\r\n", std::chrono::milliseconds(3000), "}");
+    slow.push_back(std::make_unique<HeldConnection>(base, "GET /sync HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"));
+  // The node accepts them before the next connection; the fourth is refused.
+  std::string refused = raw_http(base, "GET /sync HTTP/1.1\r\nHost: x\r\n\r\n", std::chrono::milliseconds(5000), "}");
   CHECK(refused.starts_with("HTTP/1.1 503"));
   TestPeer turned_away;
   CHECK_FALSE(turned_away.connect(a.sync_url));
-  for (auto& f : slow) CHECK(f.get().empty());  // never answered: their requests never ended
+  for (auto& held : slow) CHECK(held->received().empty());  // never answered: their requests never ended
+  slow.clear();
   // Once they are gone, a peer completes its handshake as usual.
   REQUIRE(wait_until([&] {
     TestPeer probe;

@@ -282,14 +282,16 @@ TEST_CASE("HTTP connections beyond --http-max-connections get a 503 and the node
   ServedNode node("Malmö", "SE");
   node.serve({"--http-max-connections", "3"});
   REQUIRE(wait_until([&] { return http_get(node.http_url, "/health").status == 200; }));
-  std::vector<std::future<std::string>> idle;
-  for (int i = 0; i < 3; ++i)
-    idle.push_back(std::async(std::launch::async, [&] { return raw_http(node.http_url, "", std::chrono::milliseconds(1500)); }));
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  // The node counts a connection until its session has closed, a moment after the reply.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // Three idle connections, accepted before the next one: that one is refused.
+  std::vector<std::unique_ptr<HeldConnection>> idle;
+  for (int i = 0; i < 3; ++i) idle.push_back(std::make_unique<HeldConnection>(node.http_url, ""));
   auto refused = http_get(node.http_url, "/health");
   CHECK(refused.status == 503);
   CHECK(json::parse(refused.body)["error"] == "too many HTTP connections; retry soon");
-  for (auto& f : idle) f.get();  // the idle ones close
+  for (auto& held : idle) CHECK(held->received().empty());
+  idle.clear();  // the idle ones close
   CHECK(wait_until([&] { return http_get(node.http_url, "/health").status == 200; }, std::chrono::seconds(5)));
 }
 
