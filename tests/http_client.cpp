@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cctype>
 #include <functional>
+#include <thread>
 
 namespace agora::test {
 
@@ -76,6 +77,7 @@ std::string raw_http(const std::string& base_url, const std::string& bytes, std:
 struct HeldConnection::Impl {
   boost::asio::io_context io;
   tcp::socket socket{io};
+  std::string received;
 };
 
 HeldConnection::HeldConnection(const std::string& base_url, const std::string& bytes) : impl_(std::make_unique<Impl>()) {
@@ -84,21 +86,27 @@ HeldConnection::HeldConnection(const std::string& base_url, const std::string& b
   tcp::resolver resolver(impl_->io);
   boost::asio::connect(impl_->socket, resolver.resolve(rest.substr(0, rest.rfind(':')), rest.substr(rest.rfind(':') + 1)));
   boost::asio::write(impl_->socket, boost::asio::buffer(bytes));
+  impl_->socket.non_blocking(true);
 }
 
 HeldConnection::~HeldConnection() = default;
 
 std::string HeldConnection::received() {
-  std::string out;
   beast::error_code ec;
-  impl_->socket.non_blocking(true, ec);
   char buf[4096];
   for (;;) {
     size_t n = impl_->socket.read_some(boost::asio::buffer(buf), ec);
     if (ec) break;  // would_block: nothing more yet; eof: the server closed
-    out.append(buf, n);
+    impl_->received.append(buf, n);
   }
-  return out;
+  return impl_->received;
+}
+
+std::string HeldConnection::received_until(const std::string& marker, std::chrono::milliseconds wait) {
+  auto deadline = std::chrono::steady_clock::now() + wait;
+  while (received().find(marker) == std::string::npos && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  return impl_->received;
 }
 
 }  // namespace agora::test

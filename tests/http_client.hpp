@@ -31,8 +31,10 @@ class HeldConnection {
  public:
   HeldConnection(const std::string& base_url, const std::string& bytes);
   ~HeldConnection();
-  // What the server has sent so far, without waiting.
+  // Everything the server has sent so far, without waiting.
   std::string received();
+  // The same, once it contains `marker` or `wait` has passed.
+  std::string received_until(const std::string& marker, std::chrono::milliseconds wait);
 
  private:
   struct Impl;

@@ -226,12 +226,11 @@ TEST_CASE("changes arrive live as Server-Sent Events and resume after Last-Event
   node.serve({"--http-max-streams", "1"});
   REQUIRE(wait_until([&] { return http_get(node.http_url, "/health").status == 200; }));
 
-  auto stream = std::async(std::launch::async, [&] {
-    return raw_http(node.http_url,
-                    "GET /api/v1/changes?feed=eventsource HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n",
-                    std::chrono::seconds(60), "\"id\":\"three\"");
-  });
-  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  auto stream = std::make_unique<HeldConnection>(
+      node.http_url, "GET /api/v1/changes?feed=eventsource HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n");
+  // The stream is open once its backlog has come ("one" is the second event).
+  REQUIRE(stream->received_until("\"id\":\"one\"", std::chrono::seconds(30)).find("\"id\":\"one\"") !=
+          std::string::npos);
   // One stream is the limit here: the next is refused with a clear 503.
   auto busy = http_get(node.http_url, "/api/v1/changes?feed=eventsource");
   CHECK(busy.status == 503);
@@ -239,7 +238,8 @@ TEST_CASE("changes arrive live as Server-Sent Events and resume after Last-Event
   node.publish(json::parse(practice_json("two")));
   node.publish(json::parse(practice_json("hidden", "private")));
   node.publish(json::parse(practice_json("three")));
-  std::string events = stream.get();
+  std::string events = stream->received_until("\"id\":\"three\"", std::chrono::seconds(60));
+  stream.reset();  // the client goes away: its stream's slot is free again
   CHECK(events.find("Content-Type: text/event-stream") != std::string::npos);
   CHECK(events.find("Content-Encoding") == std::string::npos);
   CHECK(events.find("retry: 3000") != std::string::npos);
@@ -265,17 +265,14 @@ TEST_CASE("changes arrive live as Server-Sent Events and resume after Last-Event
   CHECK(get_json(node, "/api/v1/changes?feed=longpoll", 400)["param"] == "feed");
 
   // SIGTERM ends open streams cleanly and the node exits 0.
-  auto open = std::async(std::launch::async, [&] {
-    auto start = std::chrono::steady_clock::now();
-    std::string text = raw_http(node.http_url, "GET /api/v1/changes?feed=eventsource&since=5 HTTP/1.1\r\nHost: x\r\n\r\n",
-                                std::chrono::seconds(20));
-    return std::make_pair(text, std::chrono::steady_clock::now() - start);
-  });
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  HeldConnection open(node.http_url, "GET /api/v1/changes?feed=eventsource&since=5 HTTP/1.1\r\nHost: x\r\n\r\n");
+  REQUIRE(open.received_until("text/event-stream", std::chrono::seconds(30)).find("text/event-stream") !=
+          std::string::npos);
+  auto start = std::chrono::steady_clock::now();
   CHECK(node.stop() == 0);
-  auto [text, took] = open.get();
+  std::string text = open.received_until("\r\n0\r\n\r\n", std::chrono::seconds(20));
   CHECK(text.find("\r\n0\r\n\r\n") != std::string::npos);  // the last chunk: a clean end
-  CHECK(took < std::chrono::seconds(10));
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(10));
 }
 
 TEST_CASE("HTTP connections beyond --http-max-connections get a 503 and the node recovers", "[http][limits]") {
