@@ -57,57 +57,55 @@ Prepared prepare(DataDir& dir, const storage::StoreReader& r, const std::vector<
   Prepared p;
   p.head_before.origin = dir.id();
   std::vector<Draft> drafts;
-  {
-    if (pending)
-      p.head_before = pending->head;
-    else if (auto h = r.head(dir.id()))
-      p.head_before = *h;
-    std::map<std::string, Known>& in_batch = p.written;
-    uint64_t seq = p.head_before.seq;
-    int64_t ts = now_ms();
-    for (size_t i = 0; i < inputs.size(); ++i) {
-      const ValidatedInput& in = inputs[i];
-      PublishResult res;
-      res.kind = in.kind;
-      res.id = in.id ? *in.id : generated_id(in);
-      std::optional<Known> known;
-      if (auto it = in_batch.find(res.id); it != in_batch.end()) {
-        known = it->second;
-      } else if (auto pit = pending ? pending->known->find(res.id) : decltype(pending->known->end()){};
-                 pending && pit != pending->known->end()) {
-        known = pit->second;
-      } else if (auto latest = r.latest(dir.id(), res.id)) {
-        std::string visibility = "public";
-        if (auto view = r.at(latest->local))
-          if (auto h = decode_header(view->header_bytes)) visibility = h.value().visibility;
-        known = Known{latest->version, latest->body_hash_prefix, visibility, latest->tombstone};
-        if (latest->kind != in.kind)
-          throw InvalidInput("id: \"" + res.id + "\" is already a " + std::string(kind_name(latest->kind)) +
-                             " of this city, not a " + std::string(kind_name(in.kind)));
-      }
-      uint64_t prefix = hash_prefix(body_hashes[i]);
-      if (known && !known->tombstone && known->body_prefix == prefix && known->visibility == in.visibility) {
-        res.version = known->version;
-        res.unchanged = true;
-        p.results.push_back(res);
-        continue;
-      }
-      res.version = known ? known->version + 1 : 1;
-      res.seq = ++seq;
-      in_batch[res.id] = Known{res.version, prefix, in.visibility, false};
-      Header h;
-      h.origin = dir.id();
-      h.seq = res.seq;
-      h.kind = in.kind;
-      h.id = res.id;
-      h.version = res.version;
-      h.ts = ts;
-      h.visibility = in.visibility;
-      h.body_sha256 = body_hashes[i];
-      h.body_size = static_cast<uint32_t>(in.body.size());
-      drafts.push_back({std::move(h), &in.body, in.keys});
-      p.results.push_back(res);
+  if (pending)
+    p.head_before = pending->head;
+  else if (auto h = r.head(dir.id()))
+    p.head_before = *h;
+  std::map<std::string, Known>& in_batch = p.written;
+  uint64_t seq = p.head_before.seq;
+  int64_t ts = now_ms();
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const ValidatedInput& in = inputs[i];
+    PublishResult res;
+    res.kind = in.kind;
+    res.id = in.id ? *in.id : generated_id(in);
+    std::optional<Known> known;
+    if (auto it = in_batch.find(res.id); it != in_batch.end()) {
+      known = it->second;
+    } else if (auto pit = pending ? pending->known->find(res.id) : decltype(pending->known->end()){};
+               pending && pit != pending->known->end()) {
+      known = pit->second;
+    } else if (auto latest = r.latest(dir.id(), res.id)) {
+      std::string visibility = "public";
+      if (auto view = r.at(latest->local))
+        if (auto h = decode_header(view->header_bytes)) visibility = h.value().visibility;
+      known = Known{latest->version, latest->body_hash_prefix, visibility, latest->tombstone};
+      if (latest->kind != in.kind)
+        throw InvalidInput("id: \"" + res.id + "\" is already a " + std::string(kind_name(latest->kind)) +
+                           " of this city, not a " + std::string(kind_name(in.kind)));
     }
+    uint64_t prefix = hash_prefix(body_hashes[i]);
+    if (known && !known->tombstone && known->body_prefix == prefix && known->visibility == in.visibility) {
+      res.version = known->version;
+      res.unchanged = true;
+      p.results.push_back(res);
+      continue;
+    }
+    res.version = known ? known->version + 1 : 1;
+    res.seq = ++seq;
+    in_batch[res.id] = Known{res.version, prefix, in.visibility, false};
+    Header h;
+    h.origin = dir.id();
+    h.seq = res.seq;
+    h.kind = in.kind;
+    h.id = res.id;
+    h.version = res.version;
+    h.ts = ts;
+    h.visibility = in.visibility;
+    h.body_sha256 = body_hashes[i];
+    h.body_size = static_cast<uint32_t>(in.body.size());
+    drafts.push_back({std::move(h), &in.body, in.keys});
+    p.results.push_back(res);
   }
   // The chain is sequential but cheap (SHA-256 of ~400 bytes); signing is the costly part.
   Hash prev = p.head_before.hash;

@@ -16,19 +16,32 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = boost::asio::ip::tcp;
 
+namespace {
+
+// "HOST:PORT" of http://HOST:PORT/..., and the endpoints it resolves to.
+struct Authority {
+  std::string host_port, host, port;
+  explicit Authority(const std::string& base_url) {
+    host_port = base_url.substr(base_url.find("//") + 2);
+    host_port = host_port.substr(0, host_port.find('/'));
+    host = host_port.substr(0, host_port.rfind(':'));
+    port = host_port.substr(host_port.rfind(':') + 1);
+  }
+  tcp::resolver::results_type resolve(boost::asio::io_context& io) const { return tcp::resolver(io).resolve(host, port); }
+};
+
+}  // namespace
+
 HttpReply http_request(const std::string& base_url, const std::string& method, const std::string& target,
                        const std::map<std::string, std::string>& headers) {
-  std::string rest = base_url.substr(base_url.find("//") + 2);
-  rest = rest.substr(0, rest.find('/'));
-  std::string host = rest.substr(0, rest.rfind(':')), port = rest.substr(rest.rfind(':') + 1);
+  Authority at(base_url);
   boost::asio::io_context io;
-  tcp::resolver resolver(io);
   beast::tcp_stream stream(io);
   stream.expires_after(std::chrono::seconds(30));
-  stream.connect(resolver.resolve(host, port));
+  stream.connect(at.resolve(io));
   http::request<http::empty_body> req(http::string_to_verb(method), target, 11);
   if (req.method() == http::verb::unknown) req.method_string(method);
-  req.set(http::field::host, rest);
+  req.set(http::field::host, at.host_port);
   req.set(http::field::connection, "close");
   for (const auto& [k, v] : headers) req.set(k, v);
   http::write(stream, req);
@@ -51,12 +64,9 @@ HttpReply http_request(const std::string& base_url, const std::string& method, c
 
 std::string raw_http(const std::string& base_url, const std::string& bytes, std::chrono::milliseconds wait,
                      const std::string& until) {
-  std::string rest = base_url.substr(base_url.find("//") + 2);
-  rest = rest.substr(0, rest.find('/'));
   boost::asio::io_context io;
-  tcp::resolver resolver(io);
   beast::tcp_stream stream(io);
-  stream.connect(resolver.resolve(rest.substr(0, rest.rfind(':')), rest.substr(rest.rfind(':') + 1)));
+  stream.connect(Authority(base_url).resolve(io));
   beast::error_code ec;
   boost::asio::write(stream.socket(), boost::asio::buffer(bytes), ec);  // the server may close early
   // Beast's timeouts apply to asynchronous reads only.
@@ -81,10 +91,7 @@ struct HeldConnection::Impl {
 };
 
 HeldConnection::HeldConnection(const std::string& base_url, const std::string& bytes) : impl_(std::make_unique<Impl>()) {
-  std::string rest = base_url.substr(base_url.find("//") + 2);
-  rest = rest.substr(0, rest.find('/'));
-  tcp::resolver resolver(impl_->io);
-  boost::asio::connect(impl_->socket, resolver.resolve(rest.substr(0, rest.rfind(':')), rest.substr(rest.rfind(':') + 1)));
+  boost::asio::connect(impl_->socket, Authority(base_url).resolve(impl_->io));
   boost::asio::write(impl_->socket, boost::asio::buffer(bytes));
   impl_->socket.non_blocking(true);
 }

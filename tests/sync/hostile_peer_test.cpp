@@ -2,7 +2,6 @@
 #include <catch2/catch.hpp>
 
 #include <deque>
-#include <future>
 #include <thread>
 
 #include "node/net/transport.hpp"

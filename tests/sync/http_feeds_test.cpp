@@ -3,7 +3,6 @@
 #include <catch2/catch.hpp>
 
 #include <fstream>
-#include <future>
 #include <set>
 #include <sstream>
 #include <thread>
