@@ -6,6 +6,7 @@
 
 #include "cli/cli_support.hpp"
 #include "node/publisher.hpp"
+#include "protocol/unicode.hpp"
 
 namespace agora::cli {
 
@@ -26,6 +27,8 @@ void register_init(CLI::App& app, Context& ctx) {
                    "re-create this city's node from its backed-up key file; its records come back from its peers")
       ->check(CLI::ExistingFile);
   verb->callback([&ctx, opts] {
+    // Names are kept in NFC, as everything the node signs (protocol/unicode.hpp).
+    opts->city = nfc(opts->city), opts->name = nfc(opts->name);
     auto path = DataDir::resolve(ctx.data);
     if (!opts->restore.empty()) {
       if (opts->observer || !opts->city.empty() || !opts->country.empty() || !opts->region.empty())

@@ -1,5 +1,6 @@
 #include "node/http_query.hpp"
 
+#include "protocol/unicode.hpp"
 #include "protocol/utf8.hpp"
 
 namespace agora {
@@ -32,6 +33,8 @@ std::optional<std::string> percent_decode(std::string_view in, bool plus_is_spac
     }
   }
   if (!is_valid_utf8(out)) return std::nullopt;
+  // One form of every text: "Malm%C3%B6" and "Malmo%CC%88" are the same city, query or id.
+  if (!is_nfc(out)) out = nfc(out);
   return out;
 }
 

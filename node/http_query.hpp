@@ -11,7 +11,9 @@
 
 namespace agora {
 
-// %XX and (in queries) '+' decoded; nullopt for a broken escape or invalid UTF-8.
+// %XX and (in queries) '+' decoded, then normalized to NFC (protocol/unicode.hpp), so that
+// every path segment, parameter name and value reaches the API in one form; nullopt for a
+// broken escape or invalid UTF-8.
 std::optional<std::string> percent_decode(std::string_view in, bool plus_is_space);
 // "/api/v1/x" -> {"api", "v1", "x"}.
 std::vector<std::string> split_path(std::string_view path);

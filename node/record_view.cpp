@@ -78,6 +78,8 @@ ChangesPage read_changes(const storage::StoreReader& r, uint64_t since, size_t l
 
 std::optional<PublicKey> resolve_city(const storage::StoreReader& reader, std::string_view city) {
   if (auto key = parse_node_id(city)) return key;
+  // fold_for_match normalizes both sides to NFC: "Malmo\u0308" (as typed, or as an older
+  // node signed its profile) and "Malmö" are one name.
   std::string folded = fold_for_match(city);
   std::optional<PublicKey> match;
   int matches = 0;

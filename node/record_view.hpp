@@ -42,7 +42,8 @@ ChangesPage read_changes(const storage::StoreReader& reader, uint64_t since, siz
 // a node id, a unique prefix of one (8+ hex digits), or a city name. Throws InvalidInput.
 std::pair<PublicKey, std::string> resolve_ref(const storage::StoreReader& reader, const PublicKey& self,
                                               std::string_view ref);
-// Resolves a city given by name (diacritics and case ignored), node id or id prefix.
+// Resolves a city given by name (diacritics and case ignored; both names NFC-normalized, so a
+// profile signed decomposed by an older node still matches), node id or id prefix.
 std::optional<PublicKey> resolve_city(const storage::StoreReader& reader, std::string_view city);
 
 }  // namespace agora

@@ -23,7 +23,10 @@ namespace {
 
 // 2: text indexed without positions (no phrase queries; a third of the size).
 // 3: the facet values also together in one slot (one read per match when counting).
-constexpr const char* kFormat = "4";  // 4: French/Italian elisions split
+// 4: French/Italian elisions split.
+// 5: text normalized to NFC before folding, so that decomposed text (an "o" + U+0308 that a
+//    node of an earlier version signed) is indexed as its precomposed form is.
+constexpr const char* kFormat = "5";
 
 // Value slots.
 enum Slot : Xapian::valueno {
@@ -106,8 +109,9 @@ std::vector<std::string> words_of(std::string_view folded) {
 
 }  // namespace
 
-// Folded for matching, with elisions split off ("l'emploi" -> "l emploi", "dell’anno" ->
-// "dell anno") so the word after them is indexed and stemmed on its own.
+// Folded for matching (NFC-normalized first, by fold_for_match), with elisions split off
+// ("l'emploi" -> "l emploi", "dell’anno" -> "dell anno") so the word after them is indexed
+// and stemmed on its own.
 std::string fold_text(std::string_view text) {
   std::string folded = fold_for_match(text);
   std::string out;
@@ -480,13 +484,18 @@ SearchResult SearchIndex::search(const SearchQuery& q) const {
                                : q.sort == SearchQuery::Sort::title ? kTitleSlot
                                                                      : kKeySlot;
   bool descending = q.sort == SearchQuery::Sort::updated;
-  if (!ranked_order && !q.after.empty()) {
+  // `total` and the facets count every match of the filter, whatever page this is: a
+  // cursor page counts them on the query without its cursor bound.
+  Xapian::Query whole = filtered(query_text, filters);
+  bool cursor_page = !ranked_order && !q.after.empty();
+  if (cursor_page) {
     if (descending)  // inclusive; the hit equal to `after` is skipped below
       filters.emplace_back(Xapian::Query::OP_VALUE_LE, order_slot, q.after);
     else
       filters.emplace_back(Xapian::Query::OP_VALUE_GE, order_slot, q.after + std::string(1, '\0'));
   }
   Xapian::Query query = filtered(query_text, filters);
+  Xapian::doccount every = db.get_doccount();  // as check_at_least: counts are exact
 
   Xapian::Enquire enquire(db);
   enquire.set_query(query);
@@ -504,12 +513,19 @@ SearchResult SearchIndex::search(const SearchQuery& q) const {
       break;
   }
   FacetSpy facets;
-  if (q.facets) enquire.add_matchspy(&facets);
-  bool skip_first = !ranked_order && descending && !q.after.empty();
-  Xapian::MSet mset =
-      enquire.get_mset(static_cast<Xapian::doccount>(q.offset), static_cast<Xapian::doccount>(q.limit + skip_first),
-                       q.facets ? db.get_doccount() : 0);
-  out.total = q.facets ? mset.get_matches_estimated() : mset.get_matches_estimated();
+  if (q.facets && !cursor_page) enquire.add_matchspy(&facets);
+  bool skip_first = cursor_page && descending;
+  Xapian::MSet mset = enquire.get_mset(static_cast<Xapian::doccount>(q.offset),
+                                       static_cast<Xapian::doccount>(q.limit + skip_first), cursor_page ? 0 : every);
+  if (cursor_page) {
+    Xapian::Enquire count(db);
+    count.set_query(whole);
+    count.set_weighting_scheme(Xapian::BoolWeight());
+    if (q.facets) count.add_matchspy(&facets);
+    out.total = count.get_mset(0, 0, every).get_matches_estimated();
+  } else {
+    out.total = mset.get_matches_estimated();
+  }
   for (auto it = mset.begin(); it != mset.end(); ++it) {
     Xapian::Document doc = it.get_document();
     std::string sort_value = doc.get_value(order_slot);

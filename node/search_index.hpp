@@ -46,7 +46,7 @@ struct SearchHit {
 
 struct SearchResult {
   std::vector<SearchHit> hits;
-  uint64_t total = 0;  // matches (exact when facets were asked, an estimate otherwise)
+  uint64_t total = 0;  // every match of the query's filter and words, exactly (not only this page's)
   std::map<std::string, std::map<std::string, uint64_t>> facets;  // facet -> value -> count
   std::vector<std::string> terms;  // the folded query words, for highlighting
 };

@@ -10,6 +10,7 @@
 #include "protocol/framework_catalog.hpp"
 #include "protocol/limits.hpp"
 #include "protocol/record.hpp"
+#include "protocol/unicode.hpp"
 #include "protocol/utf8.hpp"
 
 namespace agora {
@@ -105,22 +106,19 @@ double number(const json& v, const std::string& path) {
   return v.get<double>();
 }
 
-// "YYYY-MM-DD" with a real calendar date.
-std::string date(const json& v, const std::string& path) {
-  std::string s = text(v, path, 10);
+bool date_shaped(std::string_view s) {
   auto digits = [&](size_t from, size_t n) {
     for (size_t i = from; i < from + n; ++i)
       if (s[i] < '0' || s[i] > '9') return false;
     return true;
   };
-  if (s.size() != 10 || s[4] != '-' || s[7] != '-' || !digits(0, 4) || !digits(5, 2) || !digits(8, 2))
-    fail(path, "expected a date YYYY-MM-DD, got " + in_quotes(s));
-  int y = std::stoi(s.substr(0, 4)), m = std::stoi(s.substr(5, 2)), d = std::stoi(s.substr(8, 2));
-  static constexpr int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-  if (y < limits::kMinYear || y > limits::kMaxYear || m < 1 || m > 12 || d < 1 || d > kDays[m - 1] ||
-      (m == 2 && d == 29 && !leap))
-    fail(path, "not a valid date: " + in_quotes(s));
+  return s.size() == 10 && s[4] == '-' && s[7] == '-' && digits(0, 4) && digits(5, 2) && digits(8, 2);
+}
+
+std::string date(const json& v, const std::string& path) {
+  std::string s = text(v, path, 10);
+  if (!date_shaped(s)) fail(path, "expected a date YYYY-MM-DD, got " + in_quotes(s));
+  if (!is_calendar_date(s)) fail(path, "not a valid date: " + in_quotes(s));
   return s;
 }
 
@@ -459,9 +457,62 @@ void check_claims(const json& in, const PublisherIdentity& self) {
     claim("country", self.country);
 }
 
-}  // namespace
+// No kind nests deeper than 5 levels (plan > items > indicators > object > value); an input
+// nested deeper than this is refused before it is walked further or copied (recursively).
+constexpr size_t kMaxInputDepth = 16;
 
-Result<ValidatedInput> validate_input(const json& in, const PublisherIdentity& self, std::string_view source_text,
+enum class TextForm { nfc, not_nfc, too_deep };
+
+// Whether every string of the input, value or object key, at any depth, is already NFC.
+TextForm text_form(const json& in) {
+  TextForm form = TextForm::nfc;
+  std::vector<std::pair<const json*, size_t>> todo{{&in, 0}};  // iterative: input may nest deeply
+  while (!todo.empty()) {
+    auto [v, depth] = todo.back();
+    todo.pop_back();
+    if (depth > kMaxInputDepth) return TextForm::too_deep;
+    if (v->is_string()) {
+      if (form == TextForm::nfc && !is_nfc(v->get_ref<const std::string&>())) form = TextForm::not_nfc;
+    } else if (v->is_object()) {
+      for (auto it = v->begin(); it != v->end(); ++it) {
+        if (form == TextForm::nfc && !is_nfc(it.key())) form = TextForm::not_nfc;
+        todo.emplace_back(&it.value(), depth + 1);
+      }
+    } else if (v->is_array()) {
+      for (const auto& item : *v) todo.emplace_back(&item, depth + 1);
+    }
+  }
+  return form;
+}
+
+// Every string of v in NFC, object keys too (two keys that become one keep one value, as a
+// duplicate key in JSON does; no kind has a field name outside ASCII, which NFC keeps).
+void normalize_strings(json& v) {
+  std::vector<json*> todo{&v};
+  while (!todo.empty()) {
+    json* j = todo.back();
+    todo.pop_back();
+    if (j->is_string()) {
+      auto& s = j->get_ref<std::string&>();
+      if (!is_nfc(s)) s = nfc(s);
+    } else if (j->is_object()) {
+      bool keys_nfc = true;
+      for (auto it = j->begin(); it != j->end() && keys_nfc; ++it) keys_nfc = is_nfc(it.key());
+      if (!keys_nfc) {
+        json rebuilt = json::object();
+        for (auto it = j->begin(); it != j->end(); ++it) rebuilt[nfc(it.key())] = std::move(it.value());
+        *j = std::move(rebuilt);
+      }
+      for (auto it = j->begin(); it != j->end(); ++it) todo.push_back(&it.value());
+    } else if (j->is_array()) {
+      for (auto& item : *j) todo.push_back(&item);
+    }
+  }
+}
+
+// Validates the input as it is (validate_input normalizes it first; bodies from peers are
+// checked exactly as they were signed).
+Result<ValidatedInput> validate_as_is(const json& in, const PublisherIdentity& self, std::string_view source_text,
                                       const FrameworkCatalog& frameworks) {
   try {
     if (!in.is_object()) fail("record", "expected a JSON object, got " + type_name(in));
@@ -529,6 +580,22 @@ Result<ValidatedInput> validate_input(const json& in, const PublisherIdentity& s
   }
 }
 
+}  // namespace
+
+Result<ValidatedInput> validate_input(const json& in, const PublisherIdentity& self, std::string_view source_text,
+                                      const FrameworkCatalog& frameworks) {
+  TextForm form = text_form(in);
+  if (form == TextForm::too_deep)
+    return make_error("record", "nested more than " + std::to_string(kMaxInputDepth) + " levels deep");
+  if (form == TextForm::nfc) return validate_as_is(in, self, source_text, frameworks);
+  // Text is signed in NFC ("Malmö" precomposed, never "o" + U+0308): lengths, claims and
+  // generated ids are taken from the normalized text, and the source, no longer the bytes
+  // to sign, gives way to the canonical serialisation of the normalized input.
+  json normalized = in;
+  normalize_strings(normalized);
+  return validate_as_is(normalized, self, {}, frameworks);
+}
+
 Result<ValidatedInput> parse_and_validate_input(std::string_view text, const PublisherIdentity& self,
                                                 const FrameworkCatalog& frameworks) {
   if (text.size() > limits::kMaxInputLineBytes)
@@ -547,6 +614,20 @@ Result<ValidatedInput> parse_and_validate_input(std::string_view text, const Pub
     return make_error("", "invalid JSON: " + (pos == std::string::npos ? what : what.substr(pos + 2)));
   }
   return validate_input(parsed, self, text, frameworks);
+}
+
+bool is_calendar_date(std::string_view s) {
+  if (!date_shaped(s)) return false;
+  auto number = [&](size_t from, size_t n) {
+    int v = 0;
+    for (size_t i = from; i < from + n; ++i) v = v * 10 + (s[i] - '0');
+    return v;
+  };
+  int y = number(0, 4), m = number(5, 2), d = number(8, 2);
+  static constexpr int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  return y >= limits::kMinYear && y <= limits::kMaxYear && m >= 1 && m <= 12 && d >= 1 && d <= kDays[m - 1] &&
+         !(m == 2 && d == 29 && !leap);
 }
 
 Result<IndexKeys> validate_received_body(Kind kind, std::string_view id, std::string_view visibility, bool tombstone,
@@ -568,7 +649,7 @@ Result<IndexKeys> validate_received_body(Kind kind, std::string_view id, std::st
   in["id"] = std::string(id);  // a framework's id is part of what it states
   in.erase("visibility");
   if (kind != Kind::city) in.erase("origin"), in.erase("city"), in.erase("country");
-  auto r = validate_input(in, PublisherIdentity{}, "{}", FrameworkCatalog::open());
+  auto r = validate_as_is(in, PublisherIdentity{}, "{}", FrameworkCatalog::open());
   if (!r) return r.error();
   return r.value().keys;
 }

@@ -36,9 +36,11 @@ struct ValidatedInput {
   IndexKeys keys;
 };
 
-// Validates one parsed input record. Errors name the field path ("themes[2]") and, for
-// unknown vocabulary, suggest the nearest valid value. The body is source_text itself when
-// that is one compact line, else the canonical serialisation of the input.
+// Validates one parsed input record. Every string in it (values and keys, at any depth) is
+// first normalized to NFC (protocol/unicode.hpp): what is checked and signed is the
+// normalized text. Errors name the field path ("themes[2]") and, for unknown vocabulary,
+// suggest the nearest valid value. The body is source_text itself when that is one compact
+// line and already NFC, else the canonical serialisation of the (normalized) input.
 // Framework references are checked against `frameworks` (the node passes the ones it holds).
 Result<ValidatedInput> validate_input(const nlohmann::json& input, const PublisherIdentity& self,
                                       std::string_view source_text = {},
@@ -47,9 +49,15 @@ Result<ValidatedInput> validate_input(const nlohmann::json& input, const Publish
 Result<ValidatedInput> parse_and_validate_input(std::string_view text, const PublisherIdentity& self,
                                                 const FrameworkCatalog& frameworks = FrameworkCatalog::builtin());
 
+// "YYYY-MM-DD" naming a real calendar day with a year in 1900-2100 — the one rule for
+// dates in records and in requests (`today=`).
+bool is_calendar_date(std::string_view text);
+
 // Checks the body of a record received from a peer against its header: the schema of its
 // kind (no claim checks: the signer is the origin), and kind/id/visibility agreeing with
-// the header when the body restates them; a tombstone's body is empty.
+// the header when the body restates them; a tombstone's body is empty. The body is checked
+// as it was signed, not normalized (a node of an earlier version may have signed text in
+// another normalization form).
 Result<IndexKeys> validate_received_body(Kind kind, std::string_view id, std::string_view visibility, bool tombstone,
                                          std::string_view body);
 

@@ -2,6 +2,8 @@
 
 #include <cstdint>
 
+#include "protocol/unicode.hpp"
+
 namespace agora {
 
 bool is_valid_utf8(std::string_view s) {
@@ -94,7 +96,12 @@ const char* fold_codepoint(uint32_t cp) {
 }
 }  // namespace
 
-std::string fold_for_match(std::string_view s) {
+std::string fold_for_match(std::string_view text) {
+  // NFC first, so that a decomposed "o" + U+0308 (as an old node may have signed it)
+  // becomes the precomposed ö that the table below folds.
+  std::string normalized;
+  std::string_view s = text;
+  if (!is_nfc(text)) s = normalized = nfc(text);
   std::string out;
   out.reserve(s.size());
   const auto* p = reinterpret_cast<const uint8_t*>(s.data());

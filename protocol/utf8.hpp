@@ -10,7 +10,8 @@ namespace agora {
 bool is_valid_utf8(std::string_view s);
 // Number of Unicode code points in valid UTF-8.
 size_t utf8_length(std::string_view s);
-// ASCII-lowercased, with common Latin diacritics folded (ö→o, æ→ae): for matching names.
+// NFC-normalized (protocol/unicode.hpp), ASCII-lowercased, with common Latin diacritics
+// folded (ö→o, æ→ae; precomposed or not): for matching names and search terms.
 std::string fold_for_match(std::string_view s);
 // <, >, & and " as entities: text safe inside HTML/XML elements and quoted attributes.
 std::string escape_markup(std::string_view s);

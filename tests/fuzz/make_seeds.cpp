@@ -74,11 +74,14 @@ int main(int argc, char** argv) {
   write(input, "coalition", R"({"kind":"coalition","name":"eccar","title":"ECCAR","region":"Europe","framework":"eccar-10pt","members":[")" + node_id(other.public_key()) + R"("]})");
   write(input, "framework", R"({"kind":"framework","id":"charter","title":"Charter","coalition":"eccar","commitments":[{"ref":"employer","title":"The city as employer"}]})");
   write(input, "city", R"({"kind":"city","name":"Malmö","country":"SE","languages":["sv"]})");
+  // Decomposed text ("o" + U+0308, raw and escaped): normalized before it is signed.
+  write(input, "decomposed", "{\"kind\":\"practice\",\"title\":\"Malmo\xCC\x88 linkworkers\",\"summary\":\"La\\u0308nkarbetare.\",\"language\":\"sv\",\"themes\":[\"employment\"],\"partners\":[\"Fo\xCC\x88reningar\"]}");
 
   fs::path query = root / "http_query";
   write(query, "list", "/api/v1/practices?q=besk%C3%A6ftigelse&city=Malm%C3%B6&theme=employment&limit=20&cursor=00ff");
   write(query, "record", "/api/v1/practices/Malm%C3%B6/jobspor/history?version=2");
   write(query, "plus", "/api/v1/practices?q=housing+first&framework=eccar-10pt&ref=6");
+  write(query, "decomposed", "/api/v1/practices/Go%CC%88teborg/modellen?q=Malmo%CC%88&city=Malmo%CC%88");
   std::cout << "seeds written to " << root.string() << "\n";
   return 0;
 }

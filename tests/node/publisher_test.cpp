@@ -4,8 +4,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <fstream>
 #include <thread>
 
+#include "node/importer.hpp"
 #include "node/publisher.hpp"
 #include "node/verifier.hpp"
 #include "storage/keys.hpp"
@@ -96,4 +98,47 @@ TEST_CASE("verify finds a tampered stored record and a broken head", "[node]") {
   VerifyReport report = verify_store(dir.store());
   CHECK_FALSE(report.ok());
   REQUIRE_FALSE(report.problems.empty());
+}
+
+TEST_CASE("a title typed with a combining diaeresis is signed and stored in NFC", "[node][unicode]") {
+  test::TempDir tmp;
+  DataDir dir = make_city(tmp);
+  const std::string decomposed = "Malmo\xCC\x88", composed = "Malm\xC3\xB6";  // "o" + U+0308, U+00F6
+  json in = {{"kind", "practice"},
+             {"id", "linkworkers"},
+             {"title", decomposed + " linkworkers"},
+             {"summary", "La\xCC\x88nkarbetare i " + decomposed + "."},
+             {"language", "sv"},
+             {"themes", {"employment"}}};
+  // As `agora publish -` reads it (one compact line) and as `agora import` does.
+  auto typed = parse_and_validate_input(in.dump(), dir.identity());
+  REQUIRE(typed);
+  Publisher(dir).publish({typed.value()});
+  in["id"] = "imported";
+  auto file = tmp.path() / "decomposed.ndjson";
+  std::ofstream(file) << in.dump() << "\n";
+  CHECK(import_ndjson(dir, file, {}).created == 1);
+
+  dir.store().read([&](const storage::StoreReader& r) {
+    for (const char* id : {"linkworkers", "imported"}) {
+      INFO(id);
+      auto latest = r.latest(dir.id(), id);
+      REQUIRE(latest);
+      SignedRecord rec = r.at(latest->local)->load();
+      REQUIRE(rec.body);  // the signed body: its hash is in the signed header
+      CHECK(rec.body->find("\xCC\x88") == std::string::npos);
+      json body = json::parse(*rec.body);
+      CHECK(body["title"] == composed + " linkworkers");
+      CHECK(body["summary"] == "L\xC3\xA4nkarbetare i " + composed + ".");
+    }
+    return 0;
+  });
+  CHECK(verify_store(dir.store()).ok());
+  // The same text typed precomposed is the same body: nothing new to sign.
+  in["id"] = "linkworkers";
+  in["title"] = composed + " linkworkers";
+  in["summary"] = "L\xC3\xA4nkarbetare i " + composed + ".";
+  auto again = validate_input(in, dir.identity());
+  REQUIRE(again);
+  CHECK(Publisher(dir).publish({again.value()})[0].unchanged);
 }

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "node/publisher.hpp"
+#include "node/record_view.hpp"
 #include "node/search_index.hpp"
 #include "temp_dir.hpp"
 
@@ -120,4 +121,60 @@ TEST_CASE("a missing or foreign search index is rebuilt from the store", "[node]
   index->catch_up();
   CHECK(ids(find(*index, "mediateur")) == std::vector<std::string>{"mediateurs"});  // French stem, folded
   CHECK(SearchIndex::open_readonly(dir) != nullptr);
+}
+
+namespace {
+// A record as a node of an earlier version signed it: the input as typed, not normalized.
+ValidatedInput as_signed_by_older_node(Kind kind, const std::string& id, const std::string& body) {
+  ValidatedInput v;
+  v.kind = kind;
+  v.id = id;
+  v.body = body;
+  v.keys = index_keys_for(kind, body);
+  return v;
+}
+}  // namespace
+
+TEST_CASE("decomposed text signed by an older node is found by either form, its city by name",
+          "[node][search][unicode]") {
+  test::TempDir tmp;
+  DataDir dir = DataDir::create(tmp.path() / "node", NodeRole::city, "G\xC3\xB6teborg");
+  const std::string summary = "La\xCC\x88nkarbetare fra\xCC\x8An Malmo\xCC\x88.";  // "o" + U+0308, "a" + U+030A
+  Publisher(dir).publish(
+      {as_signed_by_older_node(Kind::city, "profile", "{\"country\":\"SE\",\"name\":\"Go\xCC\x88teborg\"}"),
+       as_signed_by_older_node(Kind::practice, "modellen",
+                               "{\"language\":\"sv\",\"summary\":\"" + summary +
+                                   "\",\"themes\":[\"employment\"],\"title\":\"Malmo\xCC\x88modellen f\xC3\xB6r integration\"}")});
+  publish(dir, {{"kind", "practice"}, {"id", "housing"}, {"title", "Housing first"}, {"summary", "Flats."},
+                {"language", "en"}, {"themes", {"housing"}}});
+  // Stored as signed: the bytes of another node's record are never rewritten.
+  dir.store().read([&](const storage::StoreReader& r) {
+    auto body = r.at(r.latest(dir.id(), "modellen")->local)->load().body;
+    REQUIRE(body);
+    CHECK(body->find(summary) != std::string::npos);
+    return 0;
+  });
+  auto index = SearchIndex::open_writable(dir);
+  index->catch_up();
+
+  const std::vector<std::string> modellen{"modellen"};
+  for (std::string q : {"Malm\xC3\xB6modellen", "Malmomodellen", "Malmo\xCC\x88modellen", "MALM\xC3\x96MODELLEN",
+                        "l\xC3\xA4nkarbetare", "Lankarbetare", "fr\xC3\xA5n", "fra\xCC\x8An"}) {
+    INFO(q);
+    CHECK(ids(find(*index, q)) == modellen);
+  }
+  CHECK(find(*index, "G\xC3\xB6teborg").hits.size() == 2);  // the city's name, on every record of it
+  CHECK(find(*index, "Goteborg").hits.size() == 2);
+  CHECK(find(*index, "Go\xCC\x88teborg").hits.size() == 2);
+  // The snippet marks the word as it was signed.
+  CHECK(snippet(summary, {"lankarbetare"}, "sv") == "<mark>La\xCC\x88nkarbetare</mark> fra\xCC\x8An Malmo\xCC\x88.");
+
+  dir.store().read([&](const storage::StoreReader& r) {
+    for (std::string name : {"G\xC3\xB6teborg", "Go\xCC\x88teborg", "goteborg", "GÖTEBORG"}) {
+      INFO(name);
+      CHECK(resolve_city(r, name) == std::optional<PublicKey>(dir.id()));
+    }
+    CHECK_FALSE(resolve_city(r, "Malm\xC3\xB6"));
+    return 0;
+  });
 }
