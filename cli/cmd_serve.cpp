@@ -89,7 +89,7 @@ void register_serve(CLI::App& app, Context& ctx) {
     o.batch_bytes = opts->batch_kib * 1024;
     o.window = opts->window;
     o.tls = net::TlsSettings{opts->tls_cert, opts->tls_key, opts->tls_ca};
-    o.http_max_target_bytes = opts->http_max_url_kib * 1024;
+    o.transport.http_max_target_bytes = opts->http_max_url_kib * 1024;
     o.http_max_page = opts->http_max_page;
     o.http_max_connections = opts->http_max_connections;
     o.http_max_streams = opts->http_max_streams;

@@ -8,9 +8,11 @@
 #include "node/exporter.hpp"
 #include "node/frameworks.hpp"
 #include "node/http_query.hpp"
+#include "node/net/http_headers.hpp"
 #include "node/progress.hpp"
 #include "node/record_view.hpp"
 #include "protocol/hex.hpp"
+#include "protocol/input_schema.hpp"
 #include "protocol/utf8.hpp"
 #include "protocol/vocabulary.hpp"
 
@@ -30,6 +32,10 @@ HttpResponse error(int status, const std::string& message, const std::string& pa
 
 struct BadParam {
   std::string param, message;
+};
+// A route's subject that this node does not hold: 404.
+struct NotFound {
+  std::string message;
 };
 
 
@@ -78,6 +84,32 @@ FrameworkDef requested_framework(storage::RecordStore& store, const std::string&
   throw BadParam{"framework", "unknown value \"" + id + "\"" + (near ? "; did you mean \"" + *near + "\"?" : "")};
 }
 
+// The origin a request names (node id, unique prefix or city name); nullopt when none
+// matches, a 400 naming `param` when the name is ambiguous.
+std::optional<PublicKey> city_named(const storage::StoreReader& r, const std::string& text, const char* param) {
+  try {
+    return resolve_city(r, text);
+  } catch (const InvalidInput& e) {
+    throw BadParam{param, e.what()};
+  }
+}
+
+// A commitment of a framework, or an error naming the ones it has.
+void check_commitment(const FrameworkDef& framework, const std::string& ref) {
+  if (framework.find(ref)) return;
+  std::string valid;
+  for (const auto& c : framework.commitments) valid += (valid.empty() ? "" : ", ") + c.ref;
+  throw BadParam{"ref", "no commitment \"" + ref + "\" in " + framework.id + " (it has " + valid + ")"};
+}
+
+// `today=` of the monitoring routes: the node's UTC date unless given.
+std::string requested_day(const Params& p) {
+  if (!p.has("today")) return today_utc();
+  std::string day = p.get("today");
+  if (!is_calendar_date(day)) throw BadParam{"today", "expected a calendar date YYYY-MM-DD, got \"" + day + "\""};
+  return day;
+}
+
 std::string encode_cursor(const std::string& sort_value) { return to_hex(sort_value); }
 
 std::string decode_cursor(const std::string& cursor) {
@@ -102,76 +134,57 @@ std::optional<HttpResponse> HttpApi::handle(const HttpRequest& req) {
   std::string_view target = req.target;
   std::string_view path = target.substr(0, target.find('?'));
   if (!path.starts_with("/api/v1/") || path == "/api/v1/network") return std::nullopt;
-  auto finish = [&](HttpResponse r) {
-    r.headers.emplace_back("Access-Control-Allow-Origin", "*");
-    return r;
-  };
   if (size_t txnid = dir_.store().env().last_txnid(); txnid != seen_txnid_) {
     invalidate();
     seen_txnid_ = txnid;
   }
-  if (target.size() > limits_.max_target_bytes)
-    return finish(error(414, "request target longer than " + std::to_string(limits_.max_target_bytes) + " bytes"));
-  if (req.method == "OPTIONS") {
-    HttpResponse r{204, "text/plain", "", {}};
-    r.headers.emplace_back("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS");
-    r.headers.emplace_back("Access-Control-Max-Age", "86400");
-    r.headers.emplace_back("Allow", "GET, HEAD, OPTIONS");
-    return finish(r);
-  }
-  if (req.method != "GET" && req.method != "HEAD") {
-    HttpResponse r = error(405, "method not allowed: the API is read-only (GET, HEAD, OPTIONS)");
-    r.headers.emplace_back("Allow", "GET, HEAD, OPTIONS");
-    return finish(r);
-  }
   auto decoded_path = percent_decode(path, false);
-  if (!decoded_path) return finish(error(400, "bad percent-encoding or UTF-8 in the path"));
+  if (!decoded_path) return error(400, "bad percent-encoding or UTF-8 in the path");
   auto raw = parse_query_string(target.find('?') == std::string_view::npos ? "" : target.substr(target.find('?') + 1));
-  if (!raw) return finish(error(400, raw.error().message, raw.error().path));
+  if (!raw) return error(400, raw.error().message, raw.error().path);
   std::vector<std::string> seg = split_path(*decoded_path);  // "api", "v1", ...
   try {
     if (seg.size() == 3 && (seg[2] == "practices" || seg[2] == "plans"))
-      return finish(cached(list_cache_, req.target, [&] { return list(seg[2], raw.value()); }));
+      return cached(list_cache_, req.target, [&] { return list(seg[2], raw.value()); });
     if (seg.size() == 6 && seg[2] == "plans" && (seg[5] == "progress" || seg[5] == "chart.svg"))
-      return finish(cached(list_cache_, req.target, [&] { return plan_monitoring(seg[3], seg[4], seg[5], raw.value()); }));
+      return cached(list_cache_, req.target, [&] { return plan_monitoring(seg[3], seg[4], seg[5], raw.value()); });
     if (seg.size() == 5 && seg[2] == "commitments")
-      return finish(cached(list_cache_, req.target, [&] { return commitment(seg[3], seg[4], raw.value()); }));
+      return cached(list_cache_, req.target, [&] { return commitment(seg[3], seg[4], raw.value()); });
     if (seg.size() >= 5 && seg.size() <= 6 && (seg[2] == "practices" || seg[2] == "plans")) {
-      HttpResponse r = cached(record_cache_, req.target, [&] {
+      return cached(record_cache_, req.target, [&] {
         return record(seg[2], seg[3], seg[4], seg.size() == 6 ? seg[5] : "", raw.value());
       });
-      // A client that holds this version already gets no body.
-      if (r.status == 200 && !req.if_none_match.empty())
-        for (const auto& [name, value] : r.headers)
-          if (name == "ETag" && (req.if_none_match == value || req.if_none_match == "*")) {
-            r.status = 304;
-            r.body.clear();
-          }
-      return finish(std::move(r));
     }
-    if (seg.size() == 3 && seg[2] == "cities") return finish(cities(raw.value()));
+    if (seg.size() == 3 && seg[2] == "cities") return cities(raw.value());
     if (seg.size() == 3 && seg[2] == "openapi.json") {
       Params none(raw.value(), {});
-      return finish(HttpResponse{200, "application/json", std::string(embedded::openapi_json()), {}});
+      return HttpResponse{200, "application/json", std::string(embedded::openapi_json()), {}};
     }
-    if (seg.size() == 3 && seg[2] == "changes") return finish(changes(raw.value(), req.last_event_id));
-    if (seg.size() == 3 && seg[2] == "export") return finish(export_records(raw.value()));
-    if (seg.size() == 3 && seg[2] == "stats") return finish(cached(list_cache_, req.target, [&] { return stats(raw.value()); }));
+    if (seg.size() == 3 && seg[2] == "changes") return changes(raw.value(), req.last_event_id);
+    if (seg.size() == 3 && seg[2] == "export") return export_records(raw.value());
+    if (seg.size() == 3 && seg[2] == "stats") return cached(list_cache_, req.target, [&] { return stats(raw.value()); });
     if (seg.size() == 3 && seg[2] == "adoptions")
-      return finish(cached(list_cache_, req.target, [&] { return adoptions(raw.value()); }));
+      return cached(list_cache_, req.target, [&] { return adoptions(raw.value()); });
     if (seg.size() == 3 && seg[2] == "frameworks")
-      return finish(cached(list_cache_, req.target, [&] { return frameworks(raw.value()); }));
+      return cached(list_cache_, req.target, [&] { return frameworks(raw.value()); });
   } catch (const BadParam& e) {
-    return finish(error(400, e.message, e.param));
+    return error(400, e.message, e.param);
+  } catch (const NotFound& e) {
+    return error(404, e.message);
   }
-  return finish(error(404, "no such API route", "path"));
+  return error(404, "no such API route", "path");
 }
 
 HttpResponse HttpApi::cached(LruCache<HttpResponse>& cache, const std::string& target,
                              const std::function<HttpResponse()>& compute) {
   if (const HttpResponse* hit = cache.find(target)) return *hit;
   HttpResponse r = compute();
-  if (r.status == 200) cache.put(target, r);
+  if (r.status == 200) {
+    // Tagged once here rather than hashed again for every conditional request.
+    if (std::none_of(r.headers.begin(), r.headers.end(), [](const auto& h) { return h.first == "ETag"; }))
+      r.headers.emplace_back("ETag", net::etag_of(r.body));
+    cache.put(target, r);
+  }
   return r;
 }
 
@@ -189,9 +202,12 @@ HttpResponse HttpApi::list(const std::string& collection, const std::vector<std:
   q.filter.principle = p.get("principle");
   check_vocabulary("principle", q.filter.principle, principles());
   q.filter.framework = p.get("framework");
-  if (!q.filter.framework.empty()) requested_framework(dir_.store(), q.filter.framework);
   q.filter.ref = p.get("ref");
-  if (!q.filter.ref.empty() && q.filter.framework.empty()) throw BadParam{"ref", "needs framework"};
+  if (p.has("ref") && q.filter.framework.empty()) throw BadParam{"ref", "needs framework"};
+  if (!q.filter.framework.empty()) {
+    FrameworkDef framework = requested_framework(dir_.store(), q.filter.framework);
+    if (p.has("ref")) check_commitment(framework, q.filter.ref);
+  }
   q.filter.language = p.get("language");
   check_vocabulary("language", q.filter.language, language_codes());
   if (auto y = p.integer("year_from", 1900, 2100)) q.filter.year_from = static_cast<int>(*y);
@@ -222,7 +238,7 @@ HttpResponse HttpApi::list(const std::string& collection, const std::vector<std:
   if (!facets.empty() && facets != "true" && facets != "false") throw BadParam{"facets", "expected true or false"};
   q.facets = facets != "false";
   if (p.has("city")) {
-    auto origin = dir_.store().read([&](const storage::StoreReader& r) { return resolve_city(r, p.get("city")); });
+    auto origin = dir_.store().read([&](const storage::StoreReader& r) { return city_named(r, p.get("city"), "city"); });
     if (!origin) throw BadParam{"city", "no city \"" + p.get("city") + "\" is known to this node"};
     q.filter.origins.push_back(node_id(*origin));
   }
@@ -242,13 +258,13 @@ HttpResponse HttpApi::list(const std::string& collection, const std::vector<std:
 
 HttpResponse HttpApi::record(const std::string& collection, const std::string& origin_text, const std::string& id,
                              const std::string& sub, const std::vector<std::pair<std::string, std::string>>& raw) {
-  Params p(raw, {"version"});
   if (!sub.empty() && sub != "history") return error(404, "no such API route", "path");
-  if (!sub.empty() && p.has("version")) throw BadParam{"version", "not with /history"};
+  // /history takes no parameters: every version is in it.
+  Params p(raw, sub.empty() ? std::initializer_list<const char*>{"version"} : std::initializer_list<const char*>{});
   Kind kind = collection == "practices" ? Kind::practice : Kind::plan;
   auto version = p.integer("version", 1, 1u << 30);
   return dir_.store().read([&](const storage::StoreReader& r) -> HttpResponse {
-    auto origin = resolve_city(r, origin_text);
+    auto origin = city_named(r, origin_text, "origin");
     auto not_found = [&] { return error(404, "no public " + std::string(kind_name(kind)) + " " + origin_text + "/" + id); };
     if (!origin) return not_found();
     CityDirectory cities(r);
@@ -440,11 +456,10 @@ HttpResponse HttpApi::plan_monitoring(const std::string& origin_text, const std:
   bool chart = view == "chart.svg";
   Params p(raw, chart ? std::initializer_list<const char*>{"item", "indicator", "today"}
                       : std::initializer_list<const char*>{"today"});
-  std::string today = p.has("today") ? p.get("today") : today_utc();
-  if (today.size() != 10 || today[4] != '-' || today[7] != '-') throw BadParam{"today", "expected YYYY-MM-DD"};
+  std::string today = requested_day(p);
   if (chart && (!p.has("item") || !p.has("indicator"))) throw BadParam{p.has("item") ? "indicator" : "item", "needed for a chart"};
   return dir_.store().read([&](const storage::StoreReader& r) -> HttpResponse {
-    auto origin = resolve_city(r, origin_text);
+    auto origin = city_named(r, origin_text, "origin");
     auto not_found = [&] { return error(404, "no public plan " + origin_text + "/" + id); };
     if (!origin) return not_found();
     auto latest = r.latest(*origin, id);
@@ -481,9 +496,9 @@ HttpResponse HttpApi::commitment(const std::string& framework_id, const std::str
                                  const std::vector<std::pair<std::string, std::string>>& raw) {
   Params p(raw, {"today"});
   const FrameworkDef framework = requested_framework(dir_.store(), framework_id);
+  check_commitment(framework, ref);
   const FrameworkDef::Commitment* commitment = framework.find(ref);
-  if (!commitment) throw BadParam{"ref", "no commitment \"" + ref + "\" in " + framework.id};
-  std::string today = p.has("today") ? p.get("today") : today_utc();
+  std::string today = requested_day(p);
   const SearchIndex* index = search_ ? search_() : nullptr;
   if (!index) return error(503, "the search index is being built; try again shortly");
   SearchQuery q;
@@ -575,8 +590,22 @@ HttpResponse HttpApi::adoptions(const std::vector<std::pair<std::string, std::st
   dir_.store().read([&](const storage::StoreReader& r) {
     std::optional<PublicKey> only_city;
     if (p.has("city")) {
-      only_city = resolve_city(r, p.get("city"));
+      only_city = city_named(r, p.get("city"), "city");
       if (!only_city) throw BadParam{"city", "no city \"" + p.get("city") + "\" is known to this node"};
+    }
+    // practice=ORIGIN/ID, ORIGIN as everywhere: a node id, a unique prefix or a city name.
+    std::optional<std::string> only_practice;
+    bool practice_known = false;
+    if (p.has("practice")) {
+      std::string ref = p.get("practice");
+      auto slash = ref.rfind('/');
+      if (slash == std::string::npos || slash == 0 || slash + 1 == ref.size())
+        throw BadParam{"practice", "expected ORIGIN/ID (a node id, prefix or city name, then the practice id)"};
+      auto origin = city_named(r, ref.substr(0, slash), "practice");
+      if (!origin) throw BadParam{"practice", "no city \"" + ref.substr(0, slash) + "\" is known to this node"};
+      only_practice = node_id(*origin) + "/" + ref.substr(slash + 1);
+      auto held = r.latest(*origin, ref.substr(slash + 1));
+      practice_known = held && held->kind == Kind::practice && held->is_public;
     }
     CityDirectory cities(r);
     auto city_node = [&](const PublicKey& origin) {
@@ -601,7 +630,8 @@ HttpResponse HttpApi::adoptions(const std::vector<std::pair<std::string, std::st
       auto slash = ref.find('/');
       auto source = parse_node_id(ref.substr(0, slash));
       if (!source || slash == std::string::npos) return true;
-      if (p.has("practice") && p.get("practice") != ref) return true;
+      if (only_practice && node_id(*source) + ref.substr(slash) != *only_practice) return true;
+      practice_known = true;
       if (only_city && *only_city != origin && *only_city != *source) return true;
       json from = {{"origin", node_id(*source)}, {"city", city_node(*source)}, {"title", nullptr}};
       if (auto src = r.latest(*source, ref.substr(slash + 1)); src && src->is_public && !src->tombstone)
@@ -621,6 +651,8 @@ HttpResponse HttpApi::adoptions(const std::vector<std::pair<std::string, std::st
       items.push_back(std::move(item));
       return true;
     });
+    if (only_practice && !practice_known)
+      throw NotFound{"no public practice " + p.get("practice") + " and no adoption of it is known to this node"};
     return 0;
   });
   json node_list = json::array();

@@ -15,7 +15,6 @@
 namespace agora {
 
 struct ApiLimits {
-  size_t max_target_bytes = 8 * 1024;  // path and query string
   size_t max_page = 100;               // `limit` of list routes
 };
 

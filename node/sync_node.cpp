@@ -23,6 +23,8 @@
 #include "node/change_stream.hpp"
 #include "node/http_api.hpp"
 #include "node/metrics.hpp"
+#include "node/http_query.hpp"
+#include "node/net/http_headers.hpp"
 #include "node/network_view.hpp"
 #include "node/search_index.hpp"
 #include "node/peer_registry.hpp"
@@ -873,7 +875,14 @@ void SyncNode::Impl::save_states() {
 
 net::HttpResponse SyncNode::Impl::http(const net::HttpRequest& req) {
   auto start = Clock::now();
-  net::HttpResponse res = route_http(req);
+  net::HttpResponse res;
+  try {
+    res = route_http(req);
+  } catch (const std::exception& e) {
+    spdlog::error("HTTP {} {}: {}", req.method, req.target.substr(0, 200), e.what());
+    res = {500, "application/json", R"({"error":"internal error","param":null})", {}};
+  }
+  net::answer_conditionally(req, res);
   std::string_view target = req.target;
   http_metrics.observe(RequestMetrics::route_of(target.substr(0, target.find('?'))), res.status,
                        std::chrono::duration<double>(Clock::now() - start).count());
@@ -910,16 +919,41 @@ std::string SyncNode::Impl::metrics_text() {
     }
     out << "agora_peer_records_behind{peer=\"" << node_id(key).substr(0, 12) << "\"} " << behind << "\n";
   }
+  out << "# HELP agora_http_connections_open HTTP connections open now, by listener.\n"
+         "# TYPE agora_http_connections_open gauge\n";
+  if (http_listener) out << "agora_http_connections_open{listener=\"http\"} " << http_listener->open_connections() << "\n";
+  if (sync_listener) out << "agora_http_connections_open{listener=\"sync\"} " << sync_listener->open_connections() << "\n";
   out << http_metrics.prometheus();
   return out.str();
 }
 
 net::HttpResponse SyncNode::Impl::route_http(const net::HttpRequest& req) {
+  // Every route is read-only, and any page may read it (CORS preflights).
+  if (req.method == "OPTIONS") {
+    net::HttpResponse r{204, "text/plain", "", {}};
+    r.headers.emplace_back("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS");
+    r.headers.emplace_back("Access-Control-Max-Age", "86400");
+    r.headers.emplace_back("Allow", "GET, HEAD, OPTIONS");
+    return r;
+  }
+  if (req.method != "GET" && req.method != "HEAD") {
+    net::HttpResponse r{405, "application/json",
+                        R"json({"error":"method not allowed: every route is read-only (GET, HEAD, OPTIONS)","param":null})json",
+                        {}};
+    r.headers.emplace_back("Allow", "GET, HEAD, OPTIONS");
+    return r;
+  }
   if (api)
     if (auto r = api->handle(req)) return std::move(*r);
-  if (req.method != "GET" && req.method != "HEAD")
-    return {405, "application/json", R"({"error":"method not allowed","param":null})", {}};
   std::string path = req.target.substr(0, req.target.find('?'));
+  // These routes take no parameters: one given is a mistake worth hearing of.
+  if (path == "/health" || path == "/metrics" || path == "/api/v1/network") {
+    auto query = parse_query_string(req.target.size() > path.size() ? std::string_view(req.target).substr(path.size() + 1)
+                                                                    : std::string_view());
+    if (!query) return {400, "application/json", json{{"error", query.error().message}, {"param", query.error().path}}.dump(), {}};
+    if (!query.value().empty())
+      return {400, "application/json", json{{"error", "unknown parameter"}, {"param", query.value().front().first}}.dump(), {}};
+  }
   if (path == "/health") {
     json j = {{"status", "ok"}, {"node", node_id(dir.id())}, {"peers_connected", ready.size()}};
     return {200, "application/json", j.dump(), {}};
@@ -986,7 +1020,7 @@ void SyncNode::run(const std::function<void(const std::string&, const std::strin
   if (n.restoring) spdlog::info("restoring: waiting for a peer to send this city's records back");
   n.tls = net::make_tls(n.opt.tls);
   n.api.emplace(n.dir, [&n]() -> const SearchIndex* { return n.index_reader.get(); },
-                ApiLimits{n.opt.http_max_target_bytes, n.opt.http_max_page});
+                ApiLimits{n.opt.http_max_page});
   n.change_streams.emplace(n.io, n.dir, n.opt.http_max_streams);
   n.api->set_change_streams(
       [&n](uint64_t since, std::optional<Kind> kind) { return n.change_streams->open(since, kind); });

@@ -18,7 +18,6 @@ struct SyncOptions {
   uint16_t http_port = 8080;
   net::TransportLimits transport;
   net::TlsSettings tls;  // a certificate and key make the sync port wss://
-  size_t http_max_target_bytes = 8 * 1024;  // API request path + query
   size_t http_max_page = 100;               // `limit` of list routes
   size_t http_max_connections = 1024;       // open HTTP connections (503 beyond)
   size_t http_max_streams = 64;             // open change event streams (503 beyond)

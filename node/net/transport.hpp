@@ -17,7 +17,8 @@ struct TransportLimits {
   size_t max_message_bytes = 8 * 1024 * 1024;
   int handshake_timeout_s = 10;  // TCP/TLS/WebSocket handshake
   int idle_timeout_s = 60;       // no traffic at all (pings are sent at half of it)
-  size_t http_max_header_bytes = 16 * 1024;  // a plain HTTP request's headers (431 beyond)
+  size_t http_max_target_bytes = 8 * 1024;   // a plain HTTP request's path and query (414 beyond)
+  size_t http_max_header_bytes = 16 * 1024;  // and its header fields (431 beyond)
   size_t http_max_body_bytes = 64 * 1024;    // and its body (413 beyond)
 };
 
@@ -57,7 +58,7 @@ bool is_peer_url(const std::string& url);
 struct HttpRequest {
   std::string method, target, remote;
   std::string if_none_match, origin;  // the request headers the API looks at
-  bool accepts_gzip = false;          // Accept-Encoding names gzip
+  bool accepts_gzip = false;          // Accept-Encoding accepts gzip (net::accepts_gzip)
   std::string last_event_id;          // an EventSource resuming a stream
 };
 // A body produced piece by piece and sent chunked (exports, event streams): the connection
@@ -104,6 +105,8 @@ class Listener {
                                          size_t max_http_connections = 0);
   virtual ~Listener() = default;
   virtual uint16_t port() const = 0;
+  // HTTP connections open now (accepted, not yet closed or upgraded to a WebSocket).
+  virtual size_t open_connections() const = 0;
   virtual void stop() = 0;
 };
 

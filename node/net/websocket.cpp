@@ -11,6 +11,7 @@
 
 #include <deque>
 
+#include "node/net/http_headers.hpp"
 #include "node/net/transport.hpp"
 
 namespace agora::net {
@@ -219,6 +220,13 @@ class WsTransport : public Transport, public std::enable_shared_from_this<WsTran
   bool closed_ = false, closing_ = false;
 };
 
+// Every answer carries it: the API is public and read-only, any page may read it.
+constexpr const char* kCorsHeader = "Access-Control-Allow-Origin";
+
+// One HTTP connection, from the first request to the close. Its life cycle is one chain of
+// operations at a time, except while an event stream plays, when a read watches for the
+// client leaving beside the writes. Every continuation holds the session (and, while a
+// body streams, the StreamedAnswer it works on), so none can outlive what it touches.
 template <class Stream>
 class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
  public:
@@ -234,9 +242,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
 
   void run() {
     if constexpr (std::is_same_v<Stream, TlsStream>) {
-      beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(limits_.handshake_timeout_s));
+      lowest().expires_after(std::chrono::seconds(limits_.handshake_timeout_s));
       stream_.async_handshake(ssl::stream_base::server, [self = shared_from_this()](beast::error_code ec) {
-        if (ec) return beast::get_lowest_layer(self->stream_).close();
+        if (ec) return self->close_now();
         self->do_read();
       });
     } else {
@@ -245,44 +253,140 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   }
 
  private:
+  // A streamed body (an export, an event stream) on this connection: its source, its
+  // compressor and the chunk being written. It is created for one answer and never reset:
+  // every continuation of the answer holds it, and once it has ended — completed, or
+  // stopped because the client left, a write failed or the node shuts down — it asks its
+  // source for nothing more and writes nothing more; the source is cancelled exactly once.
+  class StreamedAnswer : public std::enable_shared_from_this<StreamedAnswer> {
+   public:
+    StreamedAnswer(std::shared_ptr<HttpSession> session, std::shared_ptr<BodySource> source,
+                   std::unique_ptr<GzipStream> gzip)
+        : session_(std::move(session)), source_(std::move(source)), gzip_(std::move(gzip)) {}
+
+    enum class State { playing, completed, stopped };
+    State state() const { return state_; }
+
+    void pull() {
+      if (state_ != State::playing) return;
+      // The source may wait for news (event streams): no deadline while it does.
+      session_->lowest().expires_never();
+      source_->next([self = this->shared_from_this()](std::string piece, bool last) {
+        self->write_piece(std::move(piece), last);
+      });
+    }
+
+    // The client went away or the connection failed: the source stops producing.
+    void stop() {
+      if (state_ != State::playing) return;
+      state_ = State::stopped;
+      source_->cancel();
+    }
+
+   private:
+    void write_piece(std::string piece, bool last) {
+      if (state_ != State::playing) return;
+      if (gzip_) piece = gzip_->push(piece, last);
+      // Nothing out of the compressor yet: ask again, from the event loop so that a long
+      // run of such pieces does not nest calls.
+      if (piece.empty() && !last)
+        return asio::post(session_->stream_.get_executor(), [self = this->shared_from_this()] { self->pull(); });
+      chunk_.clear();
+      if (!piece.empty()) {
+        char size[20];
+        chunk_.append(size, static_cast<size_t>(std::snprintf(size, sizeof size, "%zx\r\n", piece.size())));
+        chunk_ += piece;
+        chunk_ += "\r\n";
+      }
+      if (last) chunk_ += "0\r\n\r\n";
+      session_->lowest().expires_after(std::chrono::seconds(30));
+      asio::async_write(session_->stream_, asio::buffer(chunk_),
+                        [self = this->shared_from_this(), last](beast::error_code ec, size_t) {
+                          if (self->state_ != State::playing) return;  // stopped meanwhile: the session is closing
+                          if (ec) {
+                            self->stop();
+                            return self->session_->close_now();
+                          }
+                          if (!last) return self->pull();
+                          self->state_ = State::completed;
+                          self->session_->answer_completed();
+                        });
+    }
+
+    const std::shared_ptr<HttpSession> session_;
+    const std::shared_ptr<BodySource> source_;
+    const std::unique_ptr<GzipStream> gzip_;
+    std::string chunk_;
+    State state_ = State::playing;
+  };
+
+  beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+
   void do_read() {
     parser_.emplace();
-    parser_->header_limit(static_cast<std::uint32_t>(limits_.http_max_header_bytes));
+    // The request line is bounded by the target limit (414) and the rest by the header
+    // limit (431): the parser's one limit covers both, each is checked on its own below.
+    parser_->header_limit(static_cast<std::uint32_t>(limits_.http_max_header_bytes + limits_.http_max_target_bytes + 32));
     parser_->body_limit(limits_.http_max_body_bytes);
-    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(30));
+    lowest().expires_after(std::chrono::seconds(30));
     http::async_read(stream_, buffer_, *parser_,
                      [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
   }
 
+  // The request line's length as far as it was read, for telling 414 from 431.
+  size_t request_line_length() const {
+    std::string_view seen(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+    size_t end = seen.find("\r\n");
+    return end == std::string_view::npos ? seen.size() : end;
+  }
+
+  static std::string error_body(std::string_view message) {
+    return R"({"error":")" + std::string(message) + R"(","param":null})";
+  }
+
   void on_read(beast::error_code ec) {
-    if (ec == http::error::end_of_stream || ec == beast::error::timeout) return shutdown();
-    if (ec) {
-      int status = ec == http::error::header_limit ? 431 : ec == http::error::body_limit ? 413 : 400;
-      return respond(status, R"({"error":")" + std::string(status == 431 ? "request headers too large"
-                                                             : status == 413 ? "request body too large"
-                                                                             : "malformed HTTP request") +
-                                 R"(","param":null})",
-                     false);
+    if (ec == http::error::end_of_stream) return close_gracefully();  // closed between requests
+    if (ec && ec.category() != http::make_error_code(http::error::bad_target).category())
+      return close_now();  // reset, timeout, aborted: nobody to answer
+    if (ec == http::error::header_limit) {
+      if (request_line_length() > limits_.http_max_target_bytes + 16)
+        return respond(414, error_body("request target longer than " + std::to_string(limits_.http_max_target_bytes) +
+                                       " bytes"),
+                       false);
+      return respond(431, error_body("request headers too large"), false);
     }
+    if (ec == http::error::body_limit) return respond(413, error_body("request body too large"), false);
+    if (ec) return respond(400, error_body("malformed HTTP request"), false);
     auto req = parser_->release();
+    if (req.target().size() > limits_.http_max_target_bytes)
+      return respond(
+          414, error_body("request target longer than " + std::to_string(limits_.http_max_target_bytes) + " bytes"),
+          false);
+    size_t header_bytes = 0;
+    for (const auto& field : req) header_bytes += field.name_string().size() + field.value().size() + 4;
+    if (header_bytes > limits_.http_max_header_bytes) return respond(431, error_body("request headers too large"), false);
     if (websocket::is_upgrade(req)) {
-      if (req.target() != "/sync") return respond(404, R"({"error":"no WebSocket endpoint here","param":null})", false);
-      beast::get_lowest_layer(stream_).expires_never();
-      auto ws = std::make_shared<WsTransport<Stream>>(websocket::stream<Stream>(std::move(stream_)), remote_,
-                                                      limits_);
+      if (req.target() != "/sync") return respond(404, error_body("no WebSocket endpoint here"), false);
+      lowest().expires_never();
+      auto ws = std::make_shared<WsTransport<Stream>>(websocket::stream<Stream>(std::move(stream_)), remote_, limits_);
       auto peers = peers_;
       ws->accept(req, [ws, peers](bool ok) {
         if (ok && peers) peers(ws);
       });
-      return;
+      return;  // the WebSocket owns the connection now
     }
     HttpRequest request{std::string(req.method_string()), std::string(req.target()), remote_,
                         std::string(req[http::field::if_none_match]), std::string(req[http::field::origin]),
-                        std::string_view(req[http::field::accept_encoding]).find("gzip") != std::string_view::npos,
-                        std::string(req["Last-Event-ID"])};
-    HttpResponse r = http_ ? http_(request) : HttpResponse{404, "application/json", R"({"error":"not found","param":null})", {}};
-    if (r.stream)
-      return start_stream(std::move(r), req.keep_alive(), req.method() == http::verb::head, request.accepts_gzip);
+                        accepts_gzip(req[http::field::accept_encoding]), std::string(req["Last-Event-ID"])};
+    HttpResponse r;
+    try {
+      r = http_ ? http_(request) : HttpResponse{404, "application/json", error_body("not found"), {}};
+    } catch (...) {
+      // A handler's bug is this request's 500, never the node's end.
+      r = HttpResponse{500, "application/json", error_body("internal error"), {}};
+    }
+    bool head = req.method() == http::verb::head;
+    if (r.stream) return start_stream(std::move(r), req.keep_alive(), head, request.accepts_gzip);
     // Large text answers travel compressed when the client asks for it.
     if (request.accepts_gzip && r.body.size() >= kGzipFrom && r.status == 200) {
       if (auto packed = gzip(r.body)) {
@@ -291,8 +395,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
       }
     }
     if (r.body.size() >= kGzipFrom || request.accepts_gzip) r.headers.emplace_back("Vary", "Accept-Encoding");
-    respond(r.status, std::move(r.body), req.keep_alive(), r.content_type, req.method() == http::verb::head,
-            std::move(r.headers));
+    respond(r.status, std::move(r.body), req.keep_alive(), r.content_type, head, std::move(r.headers));
   }
 
   void respond(int status, std::string body, bool keep_alive, const std::string& type = "application/json",
@@ -300,112 +403,98 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(status), 11);
     res->set(http::field::server, "agora");
     res->set(http::field::content_type, type);
+    res->set(kCorsHeader, "*");
     for (auto& [name, value] : headers) res->set(name, value);
     res->keep_alive(keep_alive);
     res->body() = std::move(body);
     res->prepare_payload();
     if (head) res->body().clear();
+    lowest().expires_after(std::chrono::seconds(30));
     http::async_write(stream_, *res, [self = shared_from_this(), res, keep_alive](beast::error_code ec, size_t) {
-      if (ec || !keep_alive) return self->shutdown();
+      if (ec) return self->close_now();
+      if (!keep_alive) return self->close_gracefully();
       self->do_read();
     });
   }
 
-  // Header now, then the source's pieces as chunks, each asked for once the last is written.
+  // The header now, then the source's pieces as chunks, each asked for once the last is
+  // written.
   void start_stream(HttpResponse r, bool keep_alive, bool head, bool accepts_gzip) {
-    source_ = std::move(r.stream);
-    keep_alive_ = keep_alive;
     auto res = std::make_shared<http::response<http::empty_body>>(static_cast<http::status>(r.status), 11);
     res->set(http::field::server, "agora");
     res->set(http::field::content_type, r.content_type);
+    res->set(kCorsHeader, "*");
     for (auto& [name, value] : r.headers) res->set(name, value);
-    if (accepts_gzip && source_->compressible() && !head) {
-      gzip_ = std::make_unique<GzipStream>();
-      if (gzip_->ok())
+    std::unique_ptr<GzipStream> packer;
+    if (accepts_gzip && r.stream->compressible() && !head) {
+      packer = std::make_unique<GzipStream>();
+      if (packer->ok())
         res->set(http::field::content_encoding, "gzip");
       else
-        gzip_.reset();
+        packer.reset();
     }
-    if (source_->compressible()) res->set(http::field::vary, "Accept-Encoding");
+    if (r.stream->compressible()) res->set(http::field::vary, "Accept-Encoding");
     // An event stream ends only with the connection; reading meanwhile shows when the
     // client has gone, so its slot is freed at once rather than at the next heartbeat.
-    watch_ = !source_->compressible();
-    if (watch_) keep_alive_ = false;
+    bool watch = !r.stream->compressible();
+    keep_alive_ = keep_alive && !watch;
     res->keep_alive(keep_alive_);
     res->chunked(true);
+    auto answer = std::make_shared<StreamedAnswer>(shared_from_this(), std::move(r.stream), std::move(packer));
     auto serializer = std::make_shared<http::response_serializer<http::empty_body>>(*res);
-    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(30));
+    lowest().expires_after(std::chrono::seconds(30));
     http::async_write_header(stream_, *serializer,
-                             [self = shared_from_this(), res, serializer, head](beast::error_code ec, size_t) {
+                             [self = shared_from_this(), answer, res, serializer, head, watch](beast::error_code ec, size_t) {
                                if (ec || head) {
-                                 self->end_stream();
-                                 if (ec || !self->keep_alive_) return self->shutdown();
+                                 answer->stop();
+                                 if (ec) return self->close_now();
+                                 if (!self->keep_alive_) return self->close_gracefully();
                                  return self->do_read();
                                }
-                               if (self->watch_) self->watch_client();
-                               self->pull();
+                               if (watch) {
+                                 self->watching_ = true;
+                                 self->watch_client(answer);
+                               }
+                               answer->pull();
                              });
   }
 
-  void pull() {
-    // The source may wait for news (event streams): no deadline while it does.
-    beast::get_lowest_layer(stream_).expires_never();
-    source_->next([self = shared_from_this()](std::string piece, bool last) { self->write_piece(std::move(piece), last); });
+  // The answer's last chunk is written.
+  void answer_completed() {
+    // The watching read still waits: cancel it, and it ends the connection in turn, so
+    // that a TLS close never runs beside another operation.
+    if (watching_) return lowest().cancel();
+    if (!keep_alive_) return close_gracefully();
+    do_read();
   }
 
-  void write_piece(std::string piece, bool last) {
-    if (!source_) return;
-    if (gzip_) piece = gzip_->push(piece, last);
-    // Nothing out of the compressor yet: ask again, from the event loop so that a long
-    // run of such pieces does not nest calls.
-    if (piece.empty() && !last)
-      return asio::post(stream_.get_executor(), [self = shared_from_this()] { self->pull(); });
-    chunk_.clear();
-    if (!piece.empty()) {
-      char size[20];
-      chunk_.append(size, static_cast<size_t>(std::snprintf(size, sizeof size, "%zx\r\n", piece.size())));
-      chunk_ += piece;
-      chunk_ += "\r\n";
-    }
-    if (last) chunk_ += "0\r\n\r\n";
-    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(30));
-    asio::async_write(stream_, asio::buffer(chunk_), [self = shared_from_this(), last](beast::error_code ec, size_t) {
-      if (ec) {
-        self->end_stream();
-        return self->shutdown();
+  void watch_client(std::shared_ptr<StreamedAnswer> answer) {
+    stream_.async_read_some(watch_buffer_.prepare(512), [self = shared_from_this(), answer](beast::error_code ec,
+                                                                                           size_t) {
+      switch (answer->state()) {
+        case StreamedAnswer::State::completed:
+          self->watching_ = false;
+          return self->close_gracefully();
+        case StreamedAnswer::State::stopped:
+          return;  // whoever stopped it closes the connection
+        case StreamedAnswer::State::playing:
+          if (ec) {
+            answer->stop();
+            return self->close_now();
+          }
+          return self->watch_client(answer);  // bytes from a client that should be listening: ignored
       }
-      if (!last) return self->pull();
-      self->source_.reset();
-      self->gzip_.reset();
-      if (!self->keep_alive_) return self->shutdown();
-      self->do_read();
     });
   }
 
-  void watch_client() {
-    stream_.async_read_some(buffer_.prepare(512), [self = shared_from_this()](beast::error_code ec, size_t) {
-      if (!self->source_) return;  // the stream ended on its own
-      if (ec) {
-        self->end_stream();
-        return self->shutdown();
-      }
-      self->watch_client();  // bytes from a client that should be listening: ignored
-    });
-  }
-
-  void end_stream() {
-    if (source_) source_->cancel();
-    source_.reset();
-    gzip_.reset();
-  }
-
-  void shutdown() {
-    if (shut_) return;
-    shut_ = true;
+  // Ends the connection with a proper close (TLS close_notify, TCP FIN after what was
+  // written); only when no other operation is pending on it.
+  void close_gracefully() {
+    if (closed_) return;
+    closed_ = true;
     if constexpr (std::is_same_v<Stream, TlsStream>) {
-      beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(5));
-      stream_.async_shutdown(
-          [self = shared_from_this()](beast::error_code) { beast::get_lowest_layer(self->stream_).close(); });
+      lowest().expires_after(std::chrono::seconds(5));
+      stream_.async_shutdown([self = shared_from_this()](beast::error_code) { self->lowest().close(); });
     } else {
       beast::error_code ignored;
       stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
@@ -413,14 +502,19 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     }
   }
 
+  // Ends the connection at once: pending operations complete with an error, and their
+  // continuations find the session closed.
+  void close_now() {
+    if (closed_) return;
+    closed_ = true;
+    lowest().close();
+  }
+
   Stream stream_;
   std::shared_ptr<ConnectionSlot> slot_;
-  beast::flat_buffer buffer_;
+  beast::flat_buffer buffer_, watch_buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  std::shared_ptr<BodySource> source_;  // while a streamed body is being sent
-  std::unique_ptr<GzipStream> gzip_;
-  std::string chunk_;
-  bool keep_alive_ = true, watch_ = false, shut_ = false;
+  bool keep_alive_ = true, watching_ = false, closed_ = false;
   TransportLimits limits_;
   HttpHandler http_;
   PeerAcceptor peers_;
@@ -470,7 +564,7 @@ class ListenerImpl : public Listener, public std::enable_shared_from_this<Listen
     static const std::string kBusy = [] {
       std::string body = R"({"error":"too many HTTP connections; retry soon","param":null})";
       return "HTTP/1.1 503 Service Unavailable\r\nServer: agora\r\nContent-Type: application/json\r\n"
-             "Retry-After: 1\r\nConnection: close\r\nContent-Length: " +
+             "Access-Control-Allow-Origin: *\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: " +
              std::to_string(body.size()) + "\r\n\r\n" + body;
     }();
     auto s = std::make_shared<tcp::socket>(std::move(socket));
@@ -482,6 +576,7 @@ class ListenerImpl : public Listener, public std::enable_shared_from_this<Listen
   }
 
   uint16_t port() const override { return acceptor_.local_endpoint().port(); }
+  size_t open_connections() const override { return *open_; }
   void stop() override {
     beast::error_code ignored;
     acceptor_.close(ignored);

@@ -215,7 +215,15 @@ TEST_CASE("stats give the coverage matrix city x commitment, and adoptions show 
   // The adoption travels too: Lyon sees where its practice went.
   REQUIRE(wait_until([&] { return get_json(lyon, "/api/v1/adoptions")["items"].size() == 1; }));
   CHECK(get_json(lyon, "/api/v1/adoptions?city=Lyon")["items"].size() == 1);
-  CHECK(get_json(lyon, "/api/v1/adoptions?practice=" + lyon.id + "/other")["items"].empty());
+  // practice= names the origin as every route does: node id, unique prefix or city name.
+  CHECK(get_json(lyon, "/api/v1/adoptions?practice=" + lyon.id + "/mediateurs")["items"].size() == 1);
+  CHECK(get_json(lyon, "/api/v1/adoptions?practice=" + lyon.id.substr(0, 12) + "/mediateurs")["items"].size() == 1);
+  CHECK(get_json(lyon, "/api/v1/adoptions?practice=lyon/mediateurs")["items"].size() == 1);
+  // An unknown practice is not an empty success.
+  CHECK(get_json(lyon, "/api/v1/adoptions?practice=" + lyon.id + "/other", 404)["error"].get<std::string>().find(
+            "no public practice") != std::string::npos);
+  CHECK(get_json(lyon, "/api/v1/adoptions?practice=Atlantis/x", 400)["param"] == "practice");
+  CHECK(get_json(lyon, "/api/v1/adoptions?practice=mediateurs", 400)["param"] == "practice");
   CHECK(get_json(lyon, "/api/v1/adoptions?city=Atlantis", 400)["param"] == "city");
 }
 
