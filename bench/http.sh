@@ -22,6 +22,7 @@ agora=$PWD/build/agora
 fixed=$PWD/build/agora_fixed_http
 command -v wrk >/dev/null || { echo "bench/http.sh: needs wrk (apt-get install wrk)" >&2; exit 1; }
 [ -x "$agora" ] && [ -x "$fixed" ] || bash scripts/build.sh
+mkdir -p bench/data
 input=bench/data/practices-$n.ndjson
 [ -f "$input" ] || node bench/prepare-workload.js --n "$n" --seed 1 --out "$input"
 work=$(mktemp -d "${TMPDIR:-/tmp}/agora-httpbench.XXXXXX")

@@ -14,6 +14,7 @@ agora=build/agora
 [ -x "$agora" ] || bash scripts/build.sh
 work=$(mktemp -d "${TMPDIR:-/tmp}/agora-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
+mkdir -p bench/data
 input=bench/data/practices-$n.ndjson
 [ -f "$input" ] || node bench/prepare-workload.js --n "$n" --seed 1 --out "$input"
 input_bytes=$(stat -c %s "$input")

@@ -20,6 +20,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/agora-syncbench.XXXXXX")
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
+mkdir -p bench/data
 input=bench/data/practices-$n.ndjson
 [ -f "$input" ] || node bench/prepare-workload.js --n "$n" --seed 1 --out "$input"
 extra=$work/extra-100.ndjson

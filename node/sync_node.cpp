@@ -950,7 +950,7 @@ net::HttpResponse SyncNode::Impl::route_http(const net::HttpRequest& req) {
   if (path == "/health" || path == "/metrics" || path == "/api/v1/network") {
     auto query = parse_query_string(req.target.size() > path.size() ? std::string_view(req.target).substr(path.size() + 1)
                                                                     : std::string_view());
-    if (!query) return {400, "application/json", json{{"error", query.error().message}, {"param", query.error().path}}.dump(), {}};
+    if (!query) return {400, "application/json", json{{"error", query.error().message}, {"param", query.error().path.empty() ? json() : json(query.error().path)}}.dump(), {}};
     if (!query.value().empty())
       return {400, "application/json", json{{"error", "unknown parameter"}, {"param", query.value().front().first}}.dump(), {}};
   }

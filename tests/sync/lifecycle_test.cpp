@@ -161,7 +161,7 @@ TEST_CASE("an event stream closed right after its headers, hundreds of times, le
   fill(node, 50);  // a backlog: the first pieces are still being written when the client leaves
   node.serve();
   Address http = address_of(node.http_url);
-  for (int i = 0; i < 400; ++i) {
+  for (int i = 0; i < 1000; ++i) {
     RawClient client(http);
     REQUIRE(client.connected());
     client.send(get_request("/api/v1/changes?feed=eventsource", false));
@@ -170,7 +170,7 @@ TEST_CASE("an event stream closed right after its headers, hundreds of times, le
     REQUIRE(head.starts_with("HTTP/1.1 200"));
     if (i % 2) client.close();  // a FIN right after the headers
     else client.reset();       // or a reset
-    if (i % 50 == 49) REQUIRE(alive(node.pid));
+    if (i % 100 == 99) REQUIRE(alive(node.pid));
   }
   CHECK(http_get(node.http_url, "/health").status == 200);
   REQUIRE(alive(node.pid));

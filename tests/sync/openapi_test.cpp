@@ -2,8 +2,10 @@
 // (two synced cities: practices, a plan with reports, an adoption, a twin partnership, a
 // coalition and its published framework) answers every documented route, successes and
 // errors, and each body is validated (valijson) against the schema the document gives for
-// that path, method and status. Every query parameter the document lists is tried with a
-// sensible value, so the document cannot list one the server refuses.
+// that path, method and status, each header the document gives for it against its schema,
+// and every answer carries `Access-Control-Allow-Origin: *`. Every query parameter the
+// document lists is tried with a sensible value, so the document cannot list one the server
+// refuses. A second case: city names two nodes share are a 400, never the node's end.
 #include <catch2/catch.hpp>
 
 #include <valijson/adapters/nlohmann_json_adapter.hpp>
@@ -19,6 +21,7 @@
 #include <memory>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "http_client.hpp"
 #include "sync/http_json.hpp"
@@ -59,9 +62,15 @@ bool is_json_media(const std::string& media) { return media == "application/json
 struct Answer {
   int status = 0;
   std::string content_type, body;
+  std::map<std::string, std::string> headers;  // names lowercased
 };
 
-Answer answer_of(const HttpReply& r) { return {r.status, r.content_type, r.body}; }
+Answer answer_of(const HttpReply& r) { return {r.status, r.content_type, r.body, r.headers}; }
+
+std::string lowercase(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
 
 // A response read by raw_http (Content-Length bodies: the listener's own refusals).
 Answer parse_raw(const std::string& raw) {
@@ -69,13 +78,19 @@ Answer parse_raw(const std::string& raw) {
   if (!raw.starts_with("HTTP/1.1 ") || raw.size() < 12) return a;
   a.status = std::stoi(raw.substr(9, 3));
   size_t end = raw.find("\r\n\r\n");
-  std::string head = raw.substr(0, end), lower = head;
-  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-  if (size_t at = lower.find("\r\ncontent-type:"); at != std::string::npos) {
-    size_t from = at + 15, to = head.find("\r\n", from);
-    a.content_type = head.substr(from, to == std::string::npos ? std::string::npos : to - from);
-    a.content_type.erase(0, a.content_type.find_first_not_of(' '));
+  std::string head = raw.substr(0, end);
+  for (size_t at = head.find("\r\n"); at != std::string::npos;) {
+    size_t next = head.find("\r\n", at + 2);
+    std::string line = head.substr(at + 2, next == std::string::npos ? std::string::npos : next - at - 2);
+    if (size_t colon = line.find(':'); colon != std::string::npos) {
+      std::string value = line.substr(colon + 1);
+      value.erase(0, value.find_first_not_of(' '));
+      value.erase(value.find_last_not_of(' ') + 1);
+      a.headers[lowercase(line.substr(0, colon))] = value;
+    }
+    at = next;
   }
+  if (a.headers.count("content-type")) a.content_type = a.headers["content-type"];
   if (end != std::string::npos) a.body = raw.substr(end + 4);
   return a;
 }
@@ -127,29 +142,56 @@ class OpenApi {
   }
 
   // Checks one answer to `request` (how it was sent, for messages) against what the
-  // document gives for the GET operation of `path` and the answer's status. The API is
-  // read-only: its GET operations also document the answers to other methods (405) and the
-  // listener's refusals (413, 431, 503), which come before any routing.
-  void check(const std::string& path, const std::string& request, const Answer& a) {
+  // document gives for operation `op` of `path` and the answer's status: its body, its
+  // headers, and the CORS header every answer carries. The API is read-only: its GET
+  // operations also document the answers to other methods but OPTIONS (405) and the
+  // listener's refusals (413, 414, 431, 503), which come before any routing.
+  void check(const std::string& path, const std::string& request, const Answer& a, const std::string& op = "get") {
     ++answers_;
     std::string code = std::to_string(a.status);
+    std::string headers;
+    for (const auto& [name, value] : a.headers) headers += name + ": " + value + "\n";
     INFO(request << "  [" << path << "]  -> " << a.status << " " << a.content_type << "\n"
-                 << a.body.substr(0, 4000) << (a.body.size() > 4000 ? "..." : ""));
+                 << headers << a.body.substr(0, 4000) << (a.body.size() > 4000 ? "..." : ""));
+    auto cors = a.headers.find("access-control-allow-origin");
+    CHECK((cors == a.headers.end() ? std::string("(no Access-Control-Allow-Origin)") : cors->second) == "*");
     REQUIRE(spec_["paths"].contains(path));
-    const json& responses = spec_["paths"][path]["get"]["responses"];
-    if (!responses.contains(code)) {
-      FAIL_CHECK("status " << code << " is not documented for GET " << path);
+    if (!spec_["paths"][path].contains(op)) {
+      FAIL_CHECK(op << " is not documented for " << path);
       return;
     }
-    seen_.insert({path, code});
+    const json& responses = spec_["paths"][path][op]["responses"];
+    if (!responses.contains(code)) {
+      FAIL_CHECK("status " << code << " is not documented for " << op << " " << path);
+      return;
+    }
+    seen_.insert({path, op, code});
     const json& response = resolve(responses[code]);
+    const json documented_headers = response.value("headers", json::object());
+    for (const auto& [name, header_ref] : documented_headers.items()) {
+      const json& header = resolve(header_ref);
+      auto it = a.headers.find(lowercase(name));
+      if (it == a.headers.end()) {
+        if (header.value("required", false)) FAIL_CHECK("no " << name << " header, which is documented as required");
+        continue;
+      }
+      const json& schema = resolve(header["schema"]);
+      json value = it->second;
+      if (schema.value("type", "") == "integer") {  // header values are text: an integer's is its digits
+        bool digits = !it->second.empty() && it->second.size() < 18 &&
+                      it->second.find_first_not_of("0123456789") == std::string::npos;
+        value = digits ? json(std::stoll(it->second)) : json(it->second);
+      }
+      if (std::string e = errors(header["schema"], value); !e.empty())
+        FAIL_CHECK("the " << name << " header does not match its schema:\n" << e);
+    }
     if (!response.contains("content")) {
       CHECK(a.body.empty());
       return;
     }
     std::string media = media_type(a.content_type);
     if (!response["content"].contains(media)) {
-      FAIL_CHECK("content type " << media << " is not documented for GET " << path << " " << code);
+      FAIL_CHECK("content type " << media << " is not documented for " << op << " " << path << " " << code);
       return;
     }
     json value = a.body;
@@ -164,12 +206,15 @@ class OpenApi {
       FAIL_CHECK("the body does not match its schema:\n" << e);
   }
 
-  // Documented (path, status) pairs no answer has been checked against.
+  // Documented (path, operation, status) triples no answer has been checked against.
   std::vector<std::string> unchecked() const {
     std::vector<std::string> out;
     for (const auto& [path, item] : spec_["paths"].items())
-      for (const auto& [code, response] : item["get"]["responses"].items())
-        if (!seen_.count({path, code})) out.push_back(path + " " + code);
+      for (const auto& [op, operation] : item.items()) {
+        if (op == "parameters") continue;  // the path's own, not an operation
+        for (const auto& [code, response] : operation["responses"].items())
+          if (!seen_.count({path, op, code})) out.push_back(op + " " + path + " " + code);
+      }
     return out;
   }
   int answers() const { return answers_; }
@@ -182,7 +227,7 @@ class OpenApi {
   };
   json spec_;
   std::map<std::string, Compiled> compiled_;
-  std::set<std::pair<std::string, std::string>> seen_;
+  std::set<std::tuple<std::string, std::string, std::string>> seen_;
   int answers_ = 0;
 };
 
@@ -293,6 +338,10 @@ TEST_CASE("every answer of every documented route matches the schema openapi.jso
   CHECK(api.errors_against("PracticeList", {{"items", {{{"kind", "practice"}}}}, {"next", nullptr}, {"total", 1}}) != "");
   CHECK(api.errors_against("Health", {{"status", "ok"}, {"node", malmo.id}, {"peers_connected", "1"}}) != "");
   CHECK(api.errors_against("Health", {{"status", "ok"}, {"node", malmo.id}, {"peers_connected", 1}}) == "");
+  CHECK(api.errors({{"$ref", "#/components/headers/Allow/schema"}}, "GET, POST") != "");
+  CHECK(api.errors({{"$ref", "#/components/headers/Access-Control-Allow-Origin/schema"}}, "https://example.org") != "");
+  CHECK(api.errors({{"$ref", "#/components/headers/Access-Control-Max-Age/schema"}}, "86400") != "");  // a string
+  CHECK(api.errors({{"$ref", "#/components/headers/Access-Control-Max-Age/schema"}}, 86400) == "");
   const std::string& url = malmo.http_url;
   auto get = [&](const std::string& path, const std::string& target) {
     Answer a = answer_of(http_get(url, target));
@@ -326,7 +375,11 @@ TEST_CASE("every answer of every documented route matches the schema openapi.jso
   };
   for (const auto& [path, item] : spec["paths"].items()) {
     REQUIRE(item.contains("get"));
-    CHECK(item.size() == 1);  // GET only: the API is read-only
+    CHECK(item.contains("options"));  // every route answers a CORS preflight
+    for (const auto& [key, value] : item.items()) {
+      INFO(path << " " << key);
+      CHECK((key == "get" || key == "options" || key == "parameters"));  // the API is read-only
+    }
     for (const auto& target : examples.count(path) ? examples[path] : std::vector<std::string>{path}) {
       INFO("GET " << target);
       CHECK(get(path, target).status == 200);
@@ -435,10 +488,21 @@ TEST_CASE("every answer of every documented route matches the schema openapi.jso
       INFO("GET " << target << " with a 1.1 KiB query");
       CHECK(get(path, with(target, "q=" + std::string(1100, 'a'))).status == 414);
     }
-    for (const std::string method : {"POST", "DELETE"}) {
+    for (const std::string method : {"POST", "PUT", "DELETE", "PATCH"}) {
       Answer a = answer_of(http_request(url, method, target));
       CHECK(a.status == 405);
+      CHECK(a.headers["allow"] == "GET, HEAD, OPTIONS");
       api.check(path, method + " " + target, a);
+    }
+    // A browser's preflight, and a plain OPTIONS.
+    for (const auto& headers : std::vector<std::map<std::string, std::string>>{
+             {{"Origin", "https://example.org"}, {"Access-Control-Request-Method", "GET"}}, {}}) {
+      Answer a = answer_of(http_request(url, "OPTIONS", target, headers));
+      CHECK(a.status == 204);
+      CHECK(a.headers["allow"] == "GET, HEAD, OPTIONS");
+      CHECK(a.headers["access-control-allow-methods"] == "GET, HEAD, OPTIONS");
+      CHECK(a.headers["access-control-max-age"] == "86400");
+      api.check(path, "OPTIONS " + target + (headers.empty() ? "" : " (preflight)"), a, "options");
     }
     Answer large_body = parse_raw(raw_http(url, "GET " + target + " HTTP/1.1\r\nHost: x\r\nContent-Length: 2048\r\n\r\n" +
                                                     std::string(2048, 'a'), std::chrono::seconds(5)));
@@ -462,6 +526,12 @@ TEST_CASE("every answer of every documented route matches the schema openapi.jso
             "/api/v1/plans/Atlantis/eccar-2024/chart.svg?item=lankarbetare&indicator=x").status == 404);
   CHECK(get("/api/v1/adoptions", "/api/v1/adoptions?practice=" + enc(toronto.id + "/other")).status == 404);
   for (const auto& [path, target] : std::vector<std::pair<std::string, std::string>>{
+           {"/health", "/health?%zz"},
+           {"/health", "/health?colour=%ff%fe"},
+           {"/metrics", "/metrics?%C3%28=1"},
+           {"/metrics", "/metrics?since=0&since=1"},
+           {"/api/v1/network", "/api/v1/network?peer=%2"},
+           {"/api/v1/network", "/api/v1/network?limit=5"},
            {"/api/v1/practices", "/api/v1/practices?theme=housng"},
            {"/api/v1/practices", "/api/v1/practices?q=%ff%fe"},
            {"/api/v1/practices", "/api/v1/practices?limit=0"},
@@ -574,9 +644,77 @@ TEST_CASE("every answer of every documented route matches the schema openapi.jso
     }
   }
 
+  // Routes the document leaves out (the browsing page, an unknown path) take the same
+  // methods and carry the same CORS header.
+  for (const std::string target : {"/", "/app.js", "/nowhere", "/api/v1/nowhere"}) {
+    INFO(target);
+    HttpReply get_reply = http_get(url, target);
+    CHECK(get_reply.headers["access-control-allow-origin"] == "*");
+    HttpReply options = http_request(url, "OPTIONS", target);
+    CHECK(options.status == 204);
+    CHECK(options.headers["allow"] == "GET, HEAD, OPTIONS");
+    CHECK(options.headers["access-control-allow-origin"] == "*");
+    HttpReply post = http_request(url, "POST", target);
+    CHECK(post.status == 405);
+    CHECK(post.headers["allow"] == "GET, HEAD, OPTIONS");
+    CHECK(post.headers["access-control-allow-origin"] == "*");
+    CHECK(api.errors_against("Error", json::parse(post.body, nullptr, false)) == "");
+  }
+
   // Each documented answer of each route has been met.
   CHECK(api.unchecked() == std::vector<std::string>{});
-  std::cout << "openapi: " << api.answers() << " answers validated, " << api.pairs() << " (route, status) pairs, "
-            << parameters_tried << " query parameter values accepted, " << parameters_refused
-            << " refused where not listed\n";
+  std::cout << "openapi: " << api.answers() << " answers validated, " << api.pairs()
+            << " (route, operation, status) answers documented and seen, " << parameters_tried
+            << " query parameter values accepted, " << parameters_refused << " refused where not listed\n";
+}
+
+TEST_CASE("a city name two nodes share is a 400 naming the parameter, and the node goes on", "[http][api][openapi]") {
+  ServedNode first("Lyon", "FR"), second("Lyon", "FR");
+  first.serve();
+  second.serve();
+  peer_both(first, second);
+  for (const ServedNode* node : {&first, &second})  // each holds both city profiles
+    REQUIRE(wait_until([&] { return get_json(*node, "/api/v1/cities")["items"].size() == 2; }));
+
+  OpenApi api(get_json(first, "/api/v1/openapi.json"));
+  size_t refused = 0;
+  for (const ServedNode* node : {&first, &second}) {
+    auto expect_400 = [&](const std::string& path, const std::string& target, const std::string& param) {
+      Answer a = answer_of(http_get(node->http_url, target));
+      api.check(path, "GET " + target, a);
+      CHECK(a.status == 400);
+      if (a.status == 400) CHECK(json::parse(a.body)["param"] == param);
+      ++refused;
+    };
+    // The three the server used to fall over on.
+    expect_400("/api/v1/practices", "/api/v1/practices?city=Lyon", "city");
+    expect_400("/api/v1/practices/{origin}/{id}", "/api/v1/practices/Lyon/x", "origin");
+    expect_400("/api/v1/adoptions", "/api/v1/adoptions?practice=Lyon%2Fx", "practice");
+    // And every other route that takes a city name, as the document lists them.
+    for (const auto& [path, item] : api.spec()["paths"].items()) {
+      if (path.find("{origin}") != std::string::npos) {
+        std::string target = path;
+        target.replace(target.find("{origin}"), 8, "lyon");  // case ignored: still both
+        target.replace(target.find("{id}"), 4, "x");
+        if (path.ends_with("chart.svg")) target += "?item=a&indicator=b";
+        expect_400(path, target, "origin");
+      }
+      for (const auto& param : item["get"].value("parameters", json::array()))
+        if (api.resolve(param)["name"] == "city" && api.resolve(param)["in"] == "query")
+          expect_400(path, path + "?city=Lyon", "city");
+    }
+    // A node id, or a prefix of one, still tells them apart.
+    for (const ServedNode* named : {&first, &second}) {
+      CHECK(http_get(node->http_url, "/api/v1/practices?city=" + named->id).status == 200);
+      CHECK(http_get(node->http_url, "/api/v1/practices?city=" + named->id.substr(0, 12)).status == 200);
+      CHECK(http_get(node->http_url, "/api/v1/adoptions?practice=" + named->id.substr(0, 12) + "%2Fx").status == 404);
+    }
+    // The node is still up and answering.
+    Answer health = answer_of(http_get(node->http_url, "/health"));
+    api.check("/health", "GET /health", health);
+    CHECK(health.status == 200);
+  }
+  CHECK(refused == 2 * (3 + 6 + 3));  // on each node: the three above, six {origin} routes, three city= routes
+  std::cout << "openapi, shared city names: " << api.answers() << " answers validated, " << refused
+            << " of them 400s naming the parameter\n";
 }
