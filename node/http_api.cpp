@@ -30,6 +30,13 @@ HttpResponse error(int status, const std::string& message, const std::string& pa
   return json_response(status, {{"error", message}, {"param", param.empty() ? json() : json(param)}});
 }
 
+// Lists, stats and commitments while the first search index is being built.
+HttpResponse index_building() {
+  HttpResponse r = error(503, "the search index is being built; try again shortly");
+  r.headers.emplace_back("Retry-After", "1");
+  return r;
+}
+
 struct BadParam {
   std::string param, message;
 };
@@ -46,8 +53,10 @@ class Params {
     std::set<std::string> ok(allowed.begin(), allowed.end());
     for (const auto& [k, v] : raw) {
       if (!ok.count(k)) throw BadParam{k, "unknown parameter"};
-      if (values_.count(k)) throw BadParam{k, "given more than once"};
-      values_[k] = v;
+      if (seen_.count(k)) throw BadParam{k, "given more than once"};
+      seen_.insert(k);
+      // An empty value is no value (a form's blank field): `theme=` is no theme filter.
+      if (!v.empty()) values_[k] = v;
     }
   }
   std::string get(const std::string& k) const {
@@ -67,6 +76,7 @@ class Params {
 
  private:
   std::map<std::string, std::string> values_;
+  std::set<std::string> seen_;
 };
 
 void check_vocabulary(const std::string& param, const std::string& value, std::span<const std::string_view> vocabulary) {
@@ -139,7 +149,7 @@ std::optional<HttpResponse> HttpApi::handle(const HttpRequest& req) {
     seen_txnid_ = txnid;
   }
   auto decoded_path = percent_decode(path, false);
-  if (!decoded_path) return error(400, "bad percent-encoding or UTF-8 in the path");
+  if (!decoded_path) return error(400, "bad percent-encoding or UTF-8 in the path", "path");
   auto raw = parse_query_string(target.find('?') == std::string_view::npos ? "" : target.substr(target.find('?') + 1));
   if (!raw) return error(400, raw.error().message, raw.error().path);
   std::vector<std::string> seg = split_path(*decoded_path);  // "api", "v1", ...
@@ -243,7 +253,7 @@ HttpResponse HttpApi::list(const std::string& collection, const std::vector<std:
     q.filter.origins.push_back(node_id(*origin));
   }
   const SearchIndex* index = search_ ? search_() : nullptr;
-  if (!index) return error(503, "the search index is being built; try again shortly");
+  if (!index) return index_building();
   SearchResult result = index->search(q);
 
   json items = dir_.store().read([&](const storage::StoreReader& r) { return result_items(r, result, ranked); });
@@ -302,14 +312,11 @@ HttpResponse HttpApi::record(const std::string& collection, const std::string& o
     } else {
       chosen = std::move(newest);
     }
-    // Weak: the same version may travel gzipped or not.
-    std::string etag = "W/\"" + to_hex(record_hash(chosen->second.header_bytes)).substr(0, 32) + "\"";
     json item = record_item(chosen->first, chosen->second.body, cities.find(*origin));
     if (chosen->first.tombstone) item["retracted"] = true;
-    HttpResponse res = json_response(200, item);
-    res.headers.emplace_back("ETag", etag);
-    res.headers.emplace_back("Cache-Control", version ? "public, max-age=31536000, immutable" : "no-cache");
-    return res;
+    // No ETag of the version's own: the item names the city as its profile says now, so
+    // its tag is that of the body (net::answer_conditionally), like every answer's.
+    return json_response(200, item);
   });
 }
 
@@ -330,6 +337,7 @@ HttpResponse HttpApi::changes(const std::vector<std::pair<std::string, std::stri
   if (!feed.empty() && feed != "normal" && feed != "eventsource")
     throw BadParam{"feed", "expected normal or eventsource"};
   if (feed == "eventsource") {
+    if (p.has("limit")) throw BadParam{"limit", "not with feed=eventsource: a stream sends every change"};
     // A reconnecting EventSource names the last event it saw; that wins over `since`.
     if (!last_event_id.empty()) {
       if (last_event_id.size() > 16 || last_event_id.find_first_not_of("0123456789") != std::string::npos)
@@ -407,7 +415,7 @@ HttpResponse HttpApi::stats(const std::vector<std::pair<std::string, std::string
   std::string framework_id = p.has("framework") ? p.get("framework") : "eccar-10pt";
   const FrameworkDef framework = requested_framework(dir_.store(), framework_id);
   const SearchIndex* index = search_ ? search_() : nullptr;
-  if (!index) return error(503, "the search index is being built; try again shortly");
+  if (!index) return index_building();
   SearchStats st = index->stats(q);
 
   json refs = json::array();
@@ -500,7 +508,7 @@ HttpResponse HttpApi::commitment(const std::string& framework_id, const std::str
   const FrameworkDef::Commitment* commitment = framework.find(ref);
   std::string today = requested_day(p);
   const SearchIndex* index = search_ ? search_() : nullptr;
-  if (!index) return error(503, "the search index is being built; try again shortly");
+  if (!index) return index_building();
   SearchQuery q;
   q.filter.kind = Kind::practice;
   q.filter.framework = framework_id;

@@ -49,7 +49,9 @@ json record_item(const Header& h, const std::optional<std::string>& body, const 
 
 ChangesPage read_changes(const storage::StoreReader& r, uint64_t since, size_t limit, std::optional<Kind> kind) {
   ChangesPage page;
-  page.last = since;
+  // A `since` beyond this node's log is answered with the log's end, so a client that goes
+  // on from `last_seq` cannot skip the records still to come.
+  page.last = std::min(since, r.last_local());
   CityDirectory cities(r);
   size_t scanned = 0;
   r.scan_log(since + 1, [&](const storage::StoredRecordView& view) {

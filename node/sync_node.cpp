@@ -932,6 +932,8 @@ net::HttpResponse SyncNode::Impl::route_http(const net::HttpRequest& req) {
   if (req.method == "OPTIONS") {
     net::HttpResponse r{204, "text/plain", "", {}};
     r.headers.emplace_back("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS");
+    // The request headers a page's script may send: revalidation and resuming a stream.
+    r.headers.emplace_back("Access-Control-Allow-Headers", "If-None-Match, Last-Event-ID, Cache-Control");
     r.headers.emplace_back("Access-Control-Max-Age", "86400");
     r.headers.emplace_back("Allow", "GET, HEAD, OPTIONS");
     return r;

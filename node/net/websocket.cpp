@@ -220,8 +220,12 @@ class WsTransport : public Transport, public std::enable_shared_from_this<WsTran
   bool closed_ = false, closing_ = false;
 };
 
-// Every answer carries it: the API is public and read-only, any page may read it.
-constexpr const char* kCorsHeader = "Access-Control-Allow-Origin";
+// Every answer carries them: the API is public and read-only, any page may read it, and
+// its scripts may read the headers a client revalidates and pages with.
+void set_cors(beast::http::fields& fields) {
+  fields.set(beast::http::field::access_control_allow_origin, "*");
+  fields.set(beast::http::field::access_control_expose_headers, "ETag, Retry-After, Content-Disposition");
+}
 
 // One HTTP connection, from the first request to the close. Its life cycle is one chain of
 // operations at a time, except while an event stream plays, when a read watches for the
@@ -260,9 +264,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   // source for nothing more and writes nothing more; the source is cancelled exactly once.
   class StreamedAnswer : public std::enable_shared_from_this<StreamedAnswer> {
    public:
+    // chunked: HTTP/1.1 chunks; else (HTTP/1.0) the bare bytes, the end of the body being
+    // the close of the connection.
     StreamedAnswer(std::shared_ptr<HttpSession> session, std::shared_ptr<BodySource> source,
-                   std::unique_ptr<GzipStream> gzip)
-        : session_(std::move(session)), source_(std::move(source)), gzip_(std::move(gzip)) {}
+                   std::unique_ptr<GzipStream> gzip, bool chunked)
+        : session_(std::move(session)), source_(std::move(source)), gzip_(std::move(gzip)), chunked_(chunked) {}
 
     enum class State { playing, completed, stopped };
     State state() const { return state_; }
@@ -292,13 +298,17 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
       if (piece.empty() && !last)
         return asio::post(session_->stream_.get_executor(), [self = this->shared_from_this()] { self->pull(); });
       chunk_.clear();
-      if (!piece.empty()) {
-        char size[20];
-        chunk_.append(size, static_cast<size_t>(std::snprintf(size, sizeof size, "%zx\r\n", piece.size())));
-        chunk_ += piece;
-        chunk_ += "\r\n";
+      if (!chunked_) {
+        chunk_ = std::move(piece);
+      } else {
+        if (!piece.empty()) {
+          char size[20];
+          chunk_.append(size, static_cast<size_t>(std::snprintf(size, sizeof size, "%zx\r\n", piece.size())));
+          chunk_ += piece;
+          chunk_ += "\r\n";
+        }
+        if (last) chunk_ += "0\r\n\r\n";
       }
-      if (last) chunk_ += "0\r\n\r\n";
       session_->lowest().expires_after(std::chrono::seconds(30));
       asio::async_write(session_->stream_, asio::buffer(chunk_),
                         [self = this->shared_from_this(), last](beast::error_code ec, size_t) {
@@ -316,6 +326,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     const std::shared_ptr<HttpSession> session_;
     const std::shared_ptr<BodySource> source_;
     const std::unique_ptr<GzipStream> gzip_;
+    const bool chunked_;
     std::string chunk_;
     State state_ = State::playing;
   };
@@ -326,18 +337,45 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     parser_.emplace();
     // The request line is bounded by the target limit (414) and the rest by the header
     // limit (431): the parser's one limit covers both, each is checked on its own below.
-    parser_->header_limit(static_cast<std::uint32_t>(limits_.http_max_header_bytes + limits_.http_max_target_bytes + 32));
+    // Beast refuses (throws on) a field of 64 KiB or more: the limit stays below that.
+    parser_->header_limit(static_cast<std::uint32_t>(
+        std::min<size_t>(limits_.http_max_header_bytes + limits_.http_max_target_bytes + 32, 65535)));
     parser_->body_limit(limits_.http_max_body_bytes);
     lowest().expires_after(std::chrono::seconds(30));
     http::async_read(stream_, buffer_, *parser_,
                      [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
   }
 
-  // The request line's length as far as it was read, for telling 414 from 431.
-  size_t request_line_length() const {
-    std::string_view seen(static_cast<const char*>(buffer_.data().data()), buffer_.size());
-    size_t end = seen.find("\r\n");
-    return end == std::string_view::npos ? seen.size() : end;
+  // The header block overflowed: the target is too long (414) when the parser never got
+  // past the request line or got a target over the limit; else the fields are (431).
+  int header_overflow_status() const {
+    std::string_view target = parser_->get().target();
+    return target.empty() || target.size() > limits_.http_max_target_bytes ? 414 : 431;
+  }
+
+  // Every value of a field that may be given on several lines, as one comma-separated list.
+  template <class Request>
+  static std::string joined(const Request& req, http::field name) {
+    std::string out;
+    for (auto [it, end] = req.equal_range(name); it != end; ++it) {
+      if (!out.empty()) out += ", ";
+      out += std::string(it->value());
+    }
+    return out;
+  }
+
+  // The target in origin form: an absolute-form target (`GET http://host/path`, which
+  // HTTP/1.1 servers must accept) loses its scheme and authority.
+  static std::string origin_form(std::string_view target) {
+    for (std::string_view scheme : {"http://", "https://"}) {
+      if (target.size() < scheme.size()) continue;
+      bool same = true;
+      for (size_t i = 0; i < scheme.size() && same; ++i) same = std::tolower(target[i]) == scheme[i];
+      if (!same) continue;
+      size_t slash = target.find('/', scheme.size());
+      return slash == std::string_view::npos ? "/" : std::string(target.substr(slash));
+    }
+    return std::string(target);
   }
 
   static std::string error_body(std::string_view message) {
@@ -349,7 +387,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     if (ec && ec.category() != http::make_error_code(http::error::bad_target).category())
       return close_now();  // reset, timeout, aborted: nobody to answer
     if (ec == http::error::header_limit) {
-      if (request_line_length() > limits_.http_max_target_bytes + 16)
+      if (header_overflow_status() == 414)
         return respond(414, error_body("request target longer than " + std::to_string(limits_.http_max_target_bytes) +
                                        " bytes"),
                        false);
@@ -365,6 +403,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     size_t header_bytes = 0;
     for (const auto& field : req) header_bytes += field.name_string().size() + field.value().size() + 4;
     if (header_bytes > limits_.http_max_header_bytes) return respond(431, error_body("request headers too large"), false);
+    if (req.version() >= 11 && req.find(http::field::host) == req.end())
+      return respond(400, error_body("an HTTP/1.1 request needs a Host header"), false);
     if (websocket::is_upgrade(req)) {
       if (req.target() != "/sync") return respond(404, error_body("no WebSocket endpoint here"), false);
       lowest().expires_never();
@@ -375,9 +415,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
       });
       return;  // the WebSocket owns the connection now
     }
-    HttpRequest request{std::string(req.method_string()), std::string(req.target()), remote_,
-                        std::string(req[http::field::if_none_match]), std::string(req[http::field::origin]),
-                        accepts_gzip(req[http::field::accept_encoding]), std::string(req["Last-Event-ID"])};
+    HttpRequest request{std::string(req.method_string()), origin_form(req.target()), remote_,
+                        joined(req, http::field::if_none_match), std::string(req[http::field::origin]),
+                        accepts_gzip(joined(req, http::field::accept_encoding)), std::string(req["Last-Event-ID"])};
     HttpResponse r;
     try {
       r = http_ ? http_(request) : HttpResponse{404, "application/json", error_body("not found"), {}};
@@ -386,7 +426,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
       r = HttpResponse{500, "application/json", error_body("internal error"), {}};
     }
     bool head = req.method() == http::verb::head;
-    if (r.stream) return start_stream(std::move(r), req.keep_alive(), head, request.accepts_gzip);
+    if (r.stream) return start_stream(std::move(r), req.keep_alive(), head, request.accepts_gzip, req.version() >= 11);
     // Large text answers travel compressed when the client asks for it.
     if (request.accepts_gzip && r.body.size() >= kGzipFrom && r.status == 200) {
       if (auto packed = gzip(r.body)) {
@@ -403,7 +443,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(status), 11);
     res->set(http::field::server, "agora");
     res->set(http::field::content_type, type);
-    res->set(kCorsHeader, "*");
+    set_cors(*res);
     for (auto& [name, value] : headers) res->set(name, value);
     res->keep_alive(keep_alive);
     res->body() = std::move(body);
@@ -419,11 +459,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
 
   // The header now, then the source's pieces as chunks, each asked for once the last is
   // written.
-  void start_stream(HttpResponse r, bool keep_alive, bool head, bool accepts_gzip) {
+  void start_stream(HttpResponse r, bool keep_alive, bool head, bool accepts_gzip, bool chunked) {
     auto res = std::make_shared<http::response<http::empty_body>>(static_cast<http::status>(r.status), 11);
     res->set(http::field::server, "agora");
     res->set(http::field::content_type, r.content_type);
-    res->set(kCorsHeader, "*");
+    set_cors(*res);
     for (auto& [name, value] : r.headers) res->set(name, value);
     std::unique_ptr<GzipStream> packer;
     if (accepts_gzip && r.stream->compressible() && !head) {
@@ -437,10 +477,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     // An event stream ends only with the connection; reading meanwhile shows when the
     // client has gone, so its slot is freed at once rather than at the next heartbeat.
     bool watch = !r.stream->compressible();
-    keep_alive_ = keep_alive && !watch;
+    keep_alive_ = keep_alive && !watch && chunked;
     res->keep_alive(keep_alive_);
-    res->chunked(true);
-    auto answer = std::make_shared<StreamedAnswer>(shared_from_this(), std::move(r.stream), std::move(packer));
+    res->chunked(chunked);
+    auto answer =
+        std::make_shared<StreamedAnswer>(shared_from_this(), std::move(r.stream), std::move(packer), chunked);
     auto serializer = std::make_shared<http::response_serializer<http::empty_body>>(*res);
     lowest().expires_after(std::chrono::seconds(30));
     http::async_write_header(stream_, *serializer,
@@ -564,7 +605,8 @@ class ListenerImpl : public Listener, public std::enable_shared_from_this<Listen
     static const std::string kBusy = [] {
       std::string body = R"({"error":"too many HTTP connections; retry soon","param":null})";
       return "HTTP/1.1 503 Service Unavailable\r\nServer: agora\r\nContent-Type: application/json\r\n"
-             "Access-Control-Allow-Origin: *\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: " +
+             "Access-Control-Allow-Origin: *\r\nAccess-Control-Expose-Headers: ETag, Retry-After, Content-Disposition\r\n"
+             "Retry-After: 1\r\nConnection: close\r\nContent-Length: " +
              std::to_string(body.size()) + "\r\n\r\n" + body;
     }();
     auto s = std::make_shared<tcp::socket>(std::move(socket));

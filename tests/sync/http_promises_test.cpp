@@ -72,6 +72,7 @@ TEST_CASE("conditional requests, CORS, content negotiation and limits hold on ev
   node.publish(json::parse(practice_json("mediation")));
   node.serve();
   const std::string& url = node.http_url;
+  REQUIRE(wait_until([&] { return http_get(url, "/api/v1/practices").status == 200; }));
 
   // An ETag on lists, stats, adoptions and the rest; If-None-Match with one tag, a list, or *.
   for (std::string target : {"/api/v1/practices", "/api/v1/stats", "/api/v1/adoptions", "/api/v1/cities",
@@ -141,7 +142,7 @@ TEST_CASE("bad values are errors naming their parameter", "[http][api][errors]")
                 {"items", json::array({{{"id", "a"}, {"commitment", "6"}, {"action", "Hire."}}})}});
   node.serve();
   CHECK(get_json(node, "/api/v1/plans/Lyon/plan-2025/progress?today=2025-06-30")["id"] == "plan-2025");
-  for (std::string day : {"2025-13-45", "2025-02-29", "2025-6-30", "yesterday", ""}) {
+  for (std::string day : {"2025-13-45", "2025-02-29", "2025-6-30", "yesterday", "2101-01-01"}) {
     INFO(day);
     CHECK(get_json(node, "/api/v1/plans/Lyon/plan-2025/progress?today=" + day, 400)["param"] == "today");
     CHECK(get_json(node, "/api/v1/commitments/eccar-10pt/6?today=" + day, 400)["param"] == "today");
@@ -154,4 +155,91 @@ TEST_CASE("bad values are errors naming their parameter", "[http][api][errors]")
   CHECK(get_json(node, "/api/v1/practices?ref=6", 400)["param"] == "ref");
   CHECK(get_json(node, "/api/v1/practices?framework=eccar-10pt&ref=6")["total"] == 0);
   CHECK(get_json(node, "/api/v1/plans/Lyon/plan-2025/history?version=1", 400)["param"] == "version");
+}
+
+TEST_CASE("the header limits never end the node and tell a long target from long fields", "[http][limits]") {
+  ServedNode node("Lyon", "FR");
+  node.serve({"--http-max-header-kib", "64"});
+  // The sync port answers plain HTTP too: ws://HOST:PORT/sync -> http://HOST:PORT/
+  std::string sync_port = "http://" + node.sync_url.substr(5, node.sync_url.find("/sync") - 5) + "/";
+  using std::chrono::milliseconds;
+  auto status_of = [](const std::string& reply) { return reply.substr(0, std::min<size_t>(12, reply.size())); };
+  // One field as large as the option allows and beyond: Beast would throw on a 64 KiB field.
+  for (size_t size : {65533u, 65534u, 70000u, 200000u}) {
+    INFO(size);
+    std::string req = "GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(size, 'b') + "\r\n\r\n";
+    CHECK(status_of(raw_http(node.http_url, req, milliseconds(5000), "\r\n")) == "HTTP/1.1 431");
+    CHECK(status_of(raw_http(sync_port, req, milliseconds(5000), "\r\n")) == "HTTP/1.1 431");
+  }
+  REQUIRE(http_get(node.http_url, "/health").status == 200);
+  CHECK(node.stop() == 0);
+
+  ServedNode plain("Malmo", "SE");
+  plain.serve();
+  // With the defaults, a 25 KiB field is a field too large, not a target too long.
+  std::string one_field = "GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(25000, 'b') + "\r\n\r\n";
+  CHECK(status_of(raw_http(plain.http_url, one_field, milliseconds(5000), "\r\n")) == "HTTP/1.1 431");
+  std::string long_target = "GET /health?" + std::string(30000, 'a') + " HTTP/1.1\r\nHost: x\r\n\r\n";
+  CHECK(status_of(raw_http(plain.http_url, long_target, milliseconds(5000), "\r\n")) == "HTTP/1.1 414");
+  // HTTP/1.1 needs Host; an absolute-form target is read as its path.
+  CHECK(status_of(raw_http(plain.http_url, "GET /health HTTP/1.1\r\n\r\n", milliseconds(5000), "\r\n")) ==
+        "HTTP/1.1 400");
+  CHECK(status_of(raw_http(plain.http_url, "GET http://node/health HTTP/1.1\r\nHost: node\r\n\r\n", milliseconds(5000),
+                           "\r\n")) == "HTTP/1.1 200");
+  CHECK(http_get(plain.http_url, "/health").status == 200);
+}
+
+TEST_CASE("conditional requests follow the answer, streams speak HTTP/1.0, feeds cannot skip", "[http][api][headers]") {
+  ServedNode node("Lyon", "FR");
+  node.publish(json::parse(practice_json("mediation")));
+  node.serve();
+  const std::string& url = node.http_url;
+  using std::chrono::milliseconds;
+
+  // A record's tag changes when what the answer says changes (the city's name).
+  auto first = http_get(url, "/api/v1/practices/Lyon/mediation?version=1");
+  std::string tag = header(first, "etag");
+  CHECK(header(first, "cache-control") == "no-cache");
+  node.publish({{"kind", "city"}, {"name", "Lyon Métropole"}, {"country", "FR"}});
+  REQUIRE(wait_until([&] {
+    return get_json(node, "/api/v1/practices/" + node.id + "/mediation?version=1")["city"] == "Lyon Métropole";
+  }));
+  auto again = http_request(url, "GET", "/api/v1/practices/" + node.id + "/mediation?version=1", {{"If-None-Match", tag}});
+  CHECK(again.status == 200);
+  CHECK(header(again, "etag") != tag);
+
+  // If-None-Match on two header lines is one list.
+  std::string cities_tag = header(http_get(url, "/api/v1/cities"), "etag");
+  std::string two_lines = "GET /api/v1/cities HTTP/1.1\r\nHost: x\r\nConnection: close\r\nIf-None-Match: \"zz\"\r\n"
+                          "If-None-Match: " + cities_tag + "\r\n\r\n";
+  CHECK(raw_http(url, two_lines, milliseconds(5000), "\r\n").substr(0, 12) == "HTTP/1.1 304");
+
+  // CORS: a page's script may send If-None-Match and read ETag.
+  auto preflight = http_request(url, "OPTIONS", "/api/v1/cities");
+  CHECK(header(preflight, "access-control-allow-headers").find("If-None-Match") != std::string::npos);
+  CHECK(header(http_get(url, "/api/v1/cities"), "access-control-expose-headers").find("ETag") != std::string::npos);
+
+  // An HTTP/1.0 client gets a streamed export without chunked framing, ended by the close.
+  std::string export10 = raw_http(url, "GET /api/v1/export?format=ndjson HTTP/1.0\r\n\r\n", milliseconds(5000));
+  REQUIRE(export10.starts_with("HTTP/1.1 200"));
+  CHECK(export10.find("Transfer-Encoding") == std::string::npos);
+  std::string body = export10.substr(export10.find("\r\n\r\n") + 4);
+  CHECK(json::parse(body.substr(0, body.find('\n')))["kind"].is_string());
+
+  // A `since` past the log answers the log's end, so a client following last_seq skips nothing.
+  json past = get_json(node, "/api/v1/changes?since=99999");
+  CHECK(past["results"].empty());
+  uint64_t end = past["last_seq"].get<uint64_t>();
+  CHECK(end < 99999);
+  node.publish(json::parse(practice_json("later")));
+  json next = get_json(node, "/api/v1/changes?since=" + std::to_string(end));
+  REQUIRE(!next["results"].empty());
+  CHECK(next["results"].back()["id"] == "later");
+  CHECK(get_json(node, "/api/v1/changes?feed=eventsource&limit=1", 400)["param"] == "limit");
+
+  // An empty value is no value.
+  REQUIRE(wait_until([&] { return get_json(node, "/api/v1/practices")["total"] == 2; }));
+  for (std::string blank : {"theme=", "city=", "ref=", "limit=", "cursor=", "facets=", "sort=", "q=", "theme"})
+    CHECK(get_json(node, "/api/v1/practices?" + blank)["total"] == 2);
+  CHECK(get_json(node, "/api/v1/practices?theme=&theme=", 400)["param"] == "theme");
 }

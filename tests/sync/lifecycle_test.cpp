@@ -177,7 +177,7 @@ TEST_CASE("an event stream closed right after its headers, hundreds of times, le
   CHECK(node.stop() == 0);
 }
 
-TEST_CASE("thousands of clients leave at random points of every route; the node stays up and leaks nothing",
+TEST_CASE("thousands of clients leave at random points of every route, and the node stays up and leaks nothing",
           "[http][lifecycle][chaos]") {
   const uint64_t seed = seed_of_run();
   const size_t clients = env_count("AGORA_CHAOS_CLIENTS", 2000);
