@@ -9,6 +9,8 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -19,6 +21,7 @@
 #include <thread>
 
 #include "http_client.hpp"
+#include "sync/certificate.hpp"
 #include "sync/served_node.hpp"
 
 using namespace agora::test;
@@ -84,6 +87,7 @@ class RawClient {
     return got;
   }
   void half_close() { ::shutdown(fd_, SHUT_WR); }
+  int fd() const { return fd_; }
   // Closes with a reset (RST) instead of a FIN.
   void reset() {
     linger l{1, 0};
@@ -348,4 +352,159 @@ TEST_CASE("SIGTERM stops a node cleanly in the middle of every kind of exchange"
   CHECK(Clock::now() - started < std::chrono::seconds(10));
   // Each event stream was ended properly: the last chunk, then the close.
   for (auto* s : streams) CHECK(s->read(1 << 20, std::chrono::seconds(2)).find("0\r\n\r\n") != std::string::npos);
+}
+
+namespace {
+
+// A TLS client over a RawClient's socket (blocking, with the socket's 2 s timeouts). The
+// certificate is not checked: these clients test the server's life cycle, not its name.
+class TlsClient {
+ public:
+  TlsClient(SSL_CTX* ctx, RawClient& raw) : ssl_(SSL_new(ctx)) { SSL_set_fd(ssl_, raw.fd()); }
+  ~TlsClient() { SSL_free(ssl_); }
+  bool handshake() { return SSL_connect(ssl_) == 1; }
+  void send(std::string_view bytes) {
+    if (!bytes.empty()) SSL_write(ssl_, bytes.data(), static_cast<int>(bytes.size()));
+  }
+  std::string read(size_t max) {
+    std::string got;
+    char buf[4096];
+    while (got.size() < max) {
+      int n = SSL_read(ssl_, buf, static_cast<int>(std::min(sizeof buf, max - got.size())));
+      if (n <= 0) break;
+      got.append(buf, static_cast<size_t>(n));
+    }
+    ERR_clear_error();
+    return got;
+  }
+  void close_notify() { SSL_shutdown(ssl_); }
+
+ private:
+  SSL* ssl_;
+};
+
+// The first bytes a TLS client sends (its ClientHello), made without a socket.
+std::string client_hello(SSL_CTX* ctx) {
+  SSL* ssl = SSL_new(ctx);
+  BIO* in = BIO_new(BIO_s_mem());
+  BIO* out = BIO_new(BIO_s_mem());
+  SSL_set_bio(ssl, in, out);
+  SSL_connect(ssl);  // wants to read the answer: the hello is in `out`
+  char* data = nullptr;
+  long n = BIO_get_mem_data(out, &data);
+  std::string hello(data, static_cast<size_t>(n));
+  SSL_free(ssl);
+  ERR_clear_error();
+  return hello;
+}
+
+}  // namespace
+
+TEST_CASE("TLS clients leave at random points of the handshake and the exchange, and the node stays up",
+          "[http][lifecycle][chaos][tls]") {
+  const uint64_t seed = seed_of_run();
+  const size_t clients = env_count("AGORA_CHAOS_TLS_CLIENTS", 600);
+  std::cout << "lifecycle TLS chaos: seed " << seed << " (AGORA_CHAOS_SEED=" << seed << " replays it), " << clients
+            << " clients" << std::endl;
+  INFO("seed " << seed);
+  TempDir certs;
+  Certificate c = make_certificate(certs);
+  ServedNode node("Lyon", "FR");
+  fill(node, 400);
+  node.serve({"--tls-cert", c.cert, "--tls-key", c.key});  // the sync port speaks TLS only
+  const Address sync = address_of(node.sync_url);
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_client_method()), SSL_CTX_free);
+  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
+  const std::string hello = client_hello(ctx.get());
+  REQUIRE(hello.size() > 50);
+  const std::vector<std::string> requests = {
+      get_request("/health", false), get_request("/api/v1/export?format=ndjson", true),
+      get_request("/api/v1/export?format=csv", false), get_request("/api/v1/changes?feed=eventsource", false),
+      get_request("/api/v1/practices?limit=100", true), upgrade_request(), get_request("/metrics", false, false)};
+
+  REQUIRE(wait_until([&] { return http_get(node.http_url, "/api/v1/practices").status == 200; }));  // indexed
+  {  // a whole exchange before counting
+    RawClient raw(sync);
+    TlsClient tls(ctx.get(), raw);
+    REQUIRE(tls.handshake());
+    tls.send(get_request("/api/v1/practices", false, false));
+    REQUIRE(tls.read(1 << 20).starts_with("HTTP/1.1 200"));
+  }
+  const size_t fds_before = open_fds(node.pid);
+  const size_t sync_before = open_connections(node, "sync");
+
+  std::atomic<size_t> next{0};
+  std::atomic<int> handshakes{0};
+  auto worker = [&] {
+    for (size_t i = next++; i < clients; i = next++) {
+      std::mt19937_64 rng(seed * 7919 + i);
+      auto pick = [&](size_t n) { return static_cast<size_t>(rng() % n); };
+      int behaviour = static_cast<int>(pick(10));
+      RawClient raw(sync, behaviour == 7 ? 2048 : 0);
+      if (!raw.connected()) continue;
+      if (behaviour == 0) continue;                                    // connects and leaves
+      if (behaviour == 1) {                                            // plain HTTP or garbage, no TLS
+        raw.send(pick(2) ? requests[pick(requests.size())] : std::string(1 + pick(400), static_cast<char>(rng())));
+        raw.read(4096, std::chrono::milliseconds(100));
+        continue;
+      }
+      if (behaviour == 2) {  // part of a ClientHello, then leaves or resets
+        raw.send(std::string_view(hello).substr(0, 1 + pick(hello.size() - 1)));
+        if (pick(2)) raw.reset();
+        continue;
+      }
+      TlsClient tls(ctx.get(), raw);
+      if (!tls.handshake()) continue;
+      ++handshakes;
+      const std::string& request = requests[pick(requests.size())];
+      switch (behaviour) {
+        case 3:  // handshake, then a close without close_notify
+          break;
+        case 4:  // handshake, then a reset
+          raw.reset();
+          break;
+        case 5:  // asks, reads part, leaves without close_notify
+          tls.send(request);
+          tls.read(1 + pick(8192));
+          break;
+        case 6:  // asks, reads part, close_notify
+          tls.send(request);
+          tls.read(1 + pick(4096));
+          tls.close_notify();
+          break;
+        case 7:  // asks with a tiny window and does not read, then resets
+          tls.send(request);
+          std::this_thread::sleep_for(std::chrono::milliseconds(pick(200)));
+          raw.reset();
+          break;
+        case 8:  // half a request, then close_notify
+          tls.send(std::string_view(request).substr(0, 1 + pick(request.size() - 1)));
+          tls.close_notify();
+          break;
+        default:  // a whole exchange the node closes
+          tls.send(get_request("/api/v1/cities", pick(2), false));
+          tls.read(1 << 20);
+          break;
+      }
+    }
+  };
+  std::vector<std::thread> workers;
+  for (int w = 0; w < 8; ++w) workers.emplace_back(worker);
+  for (auto& t : workers) t.join();
+  std::cout << "lifecycle TLS chaos: " << handshakes.load() << " handshakes" << std::endl;
+
+  REQUIRE(alive(node.pid));
+  CHECK(handshakes > 0);
+  size_t sync_after = 0, fds_after = 0;
+  bool settled = wait_until(
+      [&] {
+        sync_after = open_connections(node, "sync");
+        fds_after = open_fds(node.pid);
+        return sync_after <= sync_before && fds_after <= fds_before;
+      },
+      std::chrono::seconds(45));
+  INFO("sync connections " << sync_before << " -> " << sync_after << ", fds " << fds_before << " -> " << fds_after);
+  CHECK(settled);
+  CHECK(http_get(node.http_url, "/health").status == 200);
+  CHECK(node.stop() == 0);
 }

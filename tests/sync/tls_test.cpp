@@ -3,25 +3,13 @@
 
 #include <cstdlib>
 
+#include "sync/certificate.hpp"
 #include "sync/served_node.hpp"
 
 using namespace agora::test;
 using nlohmann::json;
 
 namespace {
-
-struct Certificate {
-  std::string cert, key;
-};
-
-Certificate make_certificate(const TempDir& dir) {
-  Certificate c{dir.str("cert.pem"), dir.str("key.pem")};
-  std::string command = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=agora-test"
-                        " -addext subjectAltName=IP:127.0.0.1 -keyout " +
-                        c.key + " -out " + c.cert + " >/dev/null 2>&1";
-  REQUIRE(std::system(command.c_str()) == 0);
-  return c;
-}
 
 std::string last_error_of(const ServedNode& node, const std::string& peer) {
   json list = json::parse(node.agora({"peer", "list", "--json"}).out);
