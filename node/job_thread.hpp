@@ -1,6 +1,7 @@
-// A thread that runs jobs one at a time in submission order. The node has two: the single
-// LMDB writer (network threads never wait on a commit or the fsync behind it) and the
-// verifier that checks the next batch on all cores while the writer commits the last.
+// A thread that runs jobs one at a time in submission order. The node has three: the single
+// LMDB writer (network threads never wait on a commit or the fsync behind it), the
+// verifier that checks the next batch on all cores while the writer commits the last, and
+// the search indexer (docs/architecture.md).
 #pragma once
 
 #include <condition_variable>
@@ -19,7 +20,7 @@ class JobThread {
   JobThread(const JobThread&) = delete;
   JobThread& operator=(const JobThread&) = delete;
 
-  // Runs job on the writer thread; jobs run one at a time in submission order.
+  // Runs job on this thread; jobs run one at a time in submission order.
   void submit(std::function<void()> job);
   size_t queued() const;
   void stop();

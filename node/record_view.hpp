@@ -1,5 +1,5 @@
 // How records look to readers: the JSON item (input fields plus origin, city, version...)
-// shared by `show`, `list --json`, export and, later, the HTTP API.
+// shared by `show`, `list --json`, export and the HTTP API.
 #pragma once
 
 #include <map>

@@ -500,8 +500,8 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   // Batches go through two stages: the verifier (all cores), then the writer (one LMDB
-  // transaction each). Two may be in the pipeline so that verifying the next batch overlaps
-  // committing this one; both stages keep arrival order.
+  // transaction each). Up to kPipelineDepth may be in the pipeline so that verifying the next
+  // batches overlaps committing this one; both stages keep arrival order.
   void process_incoming() {
     while (in_pipeline_ < kPipelineDepth && !rate_waiting_ && !incoming_.empty() && !closing_) {
       if (tokens_ < 0) {

@@ -1,5 +1,6 @@
-// `agora serve`: the running node. One io_context thread for all connections, one writer
-// thread for LMDB; peers are authenticated both ways and kept in sync (docs/protocol.md).
+// `agora serve`: the running node. One io_context thread for all connections, and the
+// writer, verifier and indexer job threads (docs/architecture.md); peers are authenticated
+// both ways and kept in sync (docs/protocol.md).
 #pragma once
 
 #include <functional>
@@ -24,7 +25,7 @@ struct SyncOptions {
   size_t batch_records = 512;          // records per batch frame sent (≤ sync::kMaxBatchRecords)
   size_t batch_bytes = 1 << 20;        // and about this many bytes (≤ sync::kMaxBatchBytes)
   size_t window = 8;                   // batches in flight per peer before waiting for acks (≤ 16)
-  double max_records_per_s = 50000;    // accepted from one peer; beyond it reading pauses
+  double max_records_per_s = 50000;    // accepted from one peer; beyond it its batches wait (and their acks)
   size_t max_bad_batches = 3;          // batches with rejected records before disconnecting
   size_t max_connections = 256;
   size_t max_connections_per_ip = 16;

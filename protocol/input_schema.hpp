@@ -61,7 +61,7 @@ bool is_calendar_date(std::string_view text);
 Result<IndexKeys> validate_received_body(Kind kind, std::string_view id, std::string_view visibility, bool tombstone,
                                          std::string_view body);
 
-// Re-derives the index keys from a stored body (records that arrive from peers).
+// Re-derives the index keys from a stored body (used by tests and the fuzz targets).
 IndexKeys index_keys_for(Kind kind, std::string_view body);
 
 }  // namespace agora

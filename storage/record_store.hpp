@@ -1,5 +1,5 @@
 // The record store: per-origin signed logs in LMDB with heads, latest versions, history and
-// the secondary indexes that listing by kind, city, theme and year needs. See docs/storage.md.
+// the secondary indexes that listing by kind, city, theme and year needs. See docs/data-model.md.
 #pragma once
 
 #include <cstdint>

@@ -105,18 +105,18 @@ std::string etag_of(std::string_view body) {
 
 void answer_conditionally(const HttpRequest& request, HttpResponse& response) {
   if (response.status != 200 || response.stream || (request.method != "GET" && request.method != "HEAD")) return;
-  const std::string* etag = nullptr;
+  std::string etag;  // a copy: adding headers below may move the vector's strings
   bool has_cache_control = false;
   for (const auto& [name, value] : response.headers) {
-    if (name == "ETag") etag = &value;
+    if (name == "ETag") etag = value;
     if (name == "Cache-Control") has_cache_control = true;
   }
-  if (!etag) {
-    response.headers.emplace_back("ETag", etag_of(response.body));
-    etag = &response.headers.back().second;
+  if (etag.empty()) {
+    etag = etag_of(response.body);
+    response.headers.emplace_back("ETag", etag);
   }
   if (!has_cache_control) response.headers.emplace_back("Cache-Control", "no-cache");
-  if (!request.if_none_match.empty() && if_none_match_matches(request.if_none_match, *etag)) {
+  if (!request.if_none_match.empty() && if_none_match_matches(request.if_none_match, etag)) {
     response.status = 304;
     response.body.clear();
   }
