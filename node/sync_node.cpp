@@ -294,9 +294,17 @@ class Session : public std::enable_shared_from_this<Session> {
   PeerState& stats() { return stats_; }
 
   void start() {
+    // The transport holds the session only weakly: the node's `sessions` keeps it alive
+    // until it closes, and a transport still closing when the node stops (its operations
+    // dropped with the io_context) leaves no session behind in a cycle.
+    std::weak_ptr<Session> weak = shared_from_this();
+    transport_->start({[weak](std::string m, bool binary) {
+                         if (auto self = weak.lock()) self->on_message(std::move(m), binary);
+                       },
+                       [weak](const std::string& reason) {
+                         if (auto self = weak.lock()) self->on_closed(reason);
+                       }});
     auto self = shared_from_this();
-    transport_->start({[self](std::string m, bool binary) { self->on_message(std::move(m), binary); },
-                       [self](const std::string& reason) { self->on_closed(reason); }});
     timer_.expires_after(std::chrono::seconds(node_.opt.transport.handshake_timeout_s));
     timer_.async_wait([self](boost::system::error_code ec) {
       if (!ec && !self->ready_) self->fail("handshake-timeout", "no authenticated handshake in time");
