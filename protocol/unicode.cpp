@@ -38,12 +38,14 @@ const icu::Normalizer2* nfc_instance() {
 // True also for invalid UTF-8, for text beyond ICU's int32_t lengths (no input of Agora
 // comes near 2 GiB) and when ICU is unavailable: nfc() leaves such text as it is.
 bool is_nfc(std::string_view s) {
-  if (below_combining_marks(s) || s.size() > INT32_MAX / 2 || !is_valid_utf8(s)) return true;
+  if (below_combining_marks(s) || s.size() > INT32_MAX / 2) return true;
   const icu::Normalizer2* n = nfc_instance();
   if (!n) return true;
+  // ICU reads ill-formed UTF-8 safely (as U+FFFD), so validity is checked only for text it
+  // finds not normalized: one pass over NFC text instead of two (measured on import).
   UErrorCode status = U_ZERO_ERROR;
   UBool normalized = n->isNormalizedUTF8(icu::StringPiece(s.data(), static_cast<int32_t>(s.size())), status);
-  return U_FAILURE(status) || normalized;
+  return U_FAILURE(status) || normalized || !is_valid_utf8(s);
 }
 
 std::string nfc(std::string_view s) {
