@@ -147,9 +147,13 @@ void fill(ServedNode& node, int practices) {
   if (r.exit_code != 0) throw std::runtime_error("import failed: " + r.err);
 }
 
-uint64_t seed_of_run() {
-  if (const char* s = std::getenv("AGORA_CHAOS_SEED")) return std::stoull(s);
-  return std::random_device{}();
+// The run's seed (AGORA_CHAOS_SEED, else random), printed so that a failure can be replayed.
+uint64_t seed_of_run(const char* what, size_t clients) {
+  const char* given = std::getenv("AGORA_CHAOS_SEED");
+  uint64_t seed = given ? std::stoull(given) : std::random_device{}();
+  std::cout << what << ": seed " << seed << " (AGORA_CHAOS_SEED=" << seed << " replays it), " << clients
+            << " clients" << std::endl;
+  return seed;
 }
 
 size_t env_count(const char* name, size_t otherwise) {
@@ -183,10 +187,8 @@ TEST_CASE("an event stream closed right after its headers, hundreds of times, le
 
 TEST_CASE("thousands of clients leave at random points of every route, and the node stays up and leaks nothing",
           "[http][lifecycle][chaos]") {
-  const uint64_t seed = seed_of_run();
   const size_t clients = env_count("AGORA_CHAOS_CLIENTS", 2000);
-  std::cout << "lifecycle chaos: seed " << seed << " (AGORA_CHAOS_SEED=" << seed << " replays it), " << clients
-            << " clients" << std::endl;
+  const uint64_t seed = seed_of_run("lifecycle chaos", clients);
   INFO("seed " << seed);
 
   ServedNode node("Lyon", "FR");
@@ -402,10 +404,8 @@ std::string client_hello(SSL_CTX* ctx) {
 
 TEST_CASE("TLS clients leave at random points of the handshake and the exchange, and the node stays up",
           "[http][lifecycle][chaos][tls]") {
-  const uint64_t seed = seed_of_run();
   const size_t clients = env_count("AGORA_CHAOS_TLS_CLIENTS", 600);
-  std::cout << "lifecycle TLS chaos: seed " << seed << " (AGORA_CHAOS_SEED=" << seed << " replays it), " << clients
-            << " clients" << std::endl;
+  const uint64_t seed = seed_of_run("lifecycle TLS chaos", clients);
   INFO("seed " << seed);
   TempDir certs;
   Certificate c = make_certificate(certs);
