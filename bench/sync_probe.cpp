@@ -19,8 +19,8 @@
 #include <thread>
 #include <vector>
 
-#include "node/data_dir.hpp"
-#include "node/publisher.hpp"
+#include "node/local/data_dir.hpp"
+#include "node/local/publisher.hpp"
 #include "protocol/hex.hpp"
 
 using namespace agora;

@@ -6,7 +6,7 @@
 #include <functional>
 #include <string>
 
-#include "node/data_dir.hpp"
+#include "node/local/data_dir.hpp"
 
 namespace agora::cli {
 

@@ -3,7 +3,7 @@
 #include <iostream>
 
 #include "cli/cli_support.hpp"
-#include "node/exporter.hpp"
+#include "node/local/exporter.hpp"
 
 namespace agora::cli {
 

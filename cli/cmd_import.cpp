@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli_support.hpp"
-#include "node/importer.hpp"
+#include "node/local/importer.hpp"
 
 namespace agora::cli {
 

@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli_support.hpp"
-#include "node/publisher.hpp"
+#include "node/local/publisher.hpp"
 #include "protocol/unicode.hpp"
 
 namespace agora::cli {

@@ -2,7 +2,8 @@
 #include <iostream>
 
 #include "cli/cli_support.hpp"
-#include "node/record_view.hpp"
+#include "node/local/record_view.hpp"
+#include "storage/stored_record.hpp"
 #include "protocol/utf8.hpp"
 
 namespace agora::cli {
@@ -55,12 +56,9 @@ void register_list(CLI::App& app, Context& ctx) {
       CityDirectory cities(r);
       if (!ctx.json) std::printf("%-12s %-18s %-44s %4s  %s\n", "KIND", "CITY", "ID", "V", "TITLE");
       r.list(q, [&](const PublicKey& origin, std::string_view, const storage::LatestEntry& e) {
-        auto view = r.at(e.local);
-        if (!view) return true;
-        SignedRecord rec = view->load();
-        auto h = decode_header(rec.header_bytes);
-        if (!h) return true;
-        nlohmann::json item = record_item(h.value(), rec.body, cities.find(origin));
+        auto rec = storage::read_record(r, e.local);
+        if (!rec) return true;
+        nlohmann::json item = record_item(rec->header, rec->body(), cities.find(origin));
         if (ctx.json) {
           items.push_back(std::move(item));
         } else {
@@ -71,13 +69,13 @@ void register_list(CLI::App& app, Context& ctx) {
             title = title.substr(0, cut) + "...";
           }
           std::string city = item.value("city", nlohmann::json()).is_string() ? item["city"].get<std::string>()
-                             : h.value().kind == Kind::city ? item.value("name", "")
+                             : rec->header.kind == Kind::city ? item.value("name", "")
                                                             : short_id(origin);
           // printf pads bytes; pad city names by characters so non-ASCII names line up.
           size_t chars = utf8_length(city);
           city += std::string(chars < 18 ? 18 - chars : 0, ' ');
-          std::printf("%-12s %s %-44s %4u  %s\n", std::string(kind_name(h.value().kind)).c_str(), city.c_str(),
-                      h.value().id.c_str(), h.value().version, title.c_str());
+          std::printf("%-12s %s %-44s %4u  %s\n", std::string(kind_name(rec->header.kind)).c_str(), city.c_str(),
+                      rec->header.id.c_str(), rec->header.version, title.c_str());
         }
         return !(opts->limit && ++shown >= opts->limit);
       });

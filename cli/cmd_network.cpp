@@ -2,7 +2,7 @@
 #include <iostream>
 
 #include "cli/cli_support.hpp"
-#include "node/network_view.hpp"
+#include "node/monitoring/network_view.hpp"
 
 namespace agora::cli {
 

@@ -5,9 +5,9 @@
 
 #include "cli/cli_support.hpp"
 #include "node/net/transport.hpp"
-#include "node/peer_registry.hpp"
-#include "node/publisher.hpp"
-#include "node/record_view.hpp"
+#include "node/local/peer_registry.hpp"
+#include "node/local/publisher.hpp"
+#include "node/local/record_view.hpp"
 
 namespace agora::cli {
 

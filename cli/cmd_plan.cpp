@@ -6,10 +6,10 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli_support.hpp"
-#include "node/progress.hpp"
-#include "node/frameworks.hpp"
-#include "node/publisher.hpp"
-#include "node/record_view.hpp"
+#include "node/monitoring/progress.hpp"
+#include "node/local/frameworks.hpp"
+#include "node/local/publisher.hpp"
+#include "node/local/record_view.hpp"
 
 namespace agora::cli {
 

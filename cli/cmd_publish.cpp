@@ -2,8 +2,8 @@
 #include <iostream>
 
 #include "cli/cli_support.hpp"
-#include "node/frameworks.hpp"
-#include "node/publisher.hpp"
+#include "node/local/frameworks.hpp"
+#include "node/local/publisher.hpp"
 
 namespace agora::cli {
 

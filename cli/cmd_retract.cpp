@@ -2,8 +2,8 @@
 #include <iostream>
 
 #include "cli/cli_support.hpp"
-#include "node/publisher.hpp"
-#include "node/record_view.hpp"
+#include "node/local/publisher.hpp"
+#include "node/local/record_view.hpp"
 
 namespace agora::cli {
 

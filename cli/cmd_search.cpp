@@ -4,8 +4,8 @@
 #include <iostream>
 
 #include "cli/cli_support.hpp"
-#include "node/record_view.hpp"
-#include "node/search_index.hpp"
+#include "node/local/record_view.hpp"
+#include "node/search/search_index.hpp"
 
 namespace agora::cli {
 

@@ -2,7 +2,8 @@
 #include <iostream>
 
 #include "cli/cli_support.hpp"
-#include "node/sync_node.hpp"
+#include "node/net/address.hpp"
+#include "node/server/server.hpp"
 #include "protocol/sync_messages.hpp"
 
 namespace agora::cli {
@@ -10,29 +11,44 @@ namespace agora::cli {
 namespace {
 // "HOST:PORT" (IPv6 as [::1]:PORT) into its parts; throws a usage error otherwise.
 std::pair<std::string, uint16_t> host_port(const std::string& text, const std::string& option) {
-  auto colon = text.rfind(':');
-  if (colon == std::string::npos) throw CLI::ValidationError(option, "expected HOST:PORT, got " + text);
-  std::string host = text.substr(0, colon), port = text.substr(colon + 1);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
-      std::stoul(port) > 65535)
-    throw CLI::ValidationError(option, "bad port in " + text);
-  return {host, static_cast<uint16_t>(std::stoul(port))};
+  auto parsed = net::parse_host_port(text);
+  if (!parsed) throw CLI::ValidationError(option, "expected HOST:PORT with a port 0-65535, got " + text);
+  return {parsed->host, parsed->port};
 }
 }  // namespace
 
 void register_serve(CLI::App& app, Context& ctx) {
+  // The defaults are ServeOptions' (node/server/server.hpp): one place for each.
+  const ServeOptions defaults;
   struct Options {
-    std::string listen = "127.0.0.1:7400", http = "127.0.0.1:8080";
-    double max_rate = 50000;
-    size_t max_connections = 256, per_ip = 16;
-    int handshake_timeout = 10, idle_timeout = 60;
+    std::string listen, http;
+    double max_rate;
+    size_t max_connections, per_ip;
+    int handshake_timeout, idle_timeout;
     std::string tls_cert, tls_key, tls_ca;
-    size_t http_max_url_kib = 8, http_max_page = 100, http_max_connections = 1024, http_max_streams = 64;
-    size_t http_max_header_kib = 16, http_max_body_kib = 64;
-    size_t max_frame_kib = sync::kMaxFrameBytes / 1024, batch_records = 512, batch_kib = 1024, window = 8;
+    size_t http_max_url_kib, http_max_page, http_max_connections, http_max_streams;
+    size_t http_max_header_kib, http_max_body_kib;
+    size_t max_frame_kib, batch_records, batch_kib, window;
   };
-  auto opts = std::make_shared<Options>();
+  auto opts = std::make_shared<Options>(Options{
+      net::format_host_port(defaults.listen_host, defaults.listen_port),
+      net::format_host_port(defaults.http_host, defaults.http_port),
+      defaults.sync.max_records_per_s,
+      defaults.sync.max_connections,
+      defaults.sync.max_connections_per_ip,
+      defaults.transport.handshake_timeout_s,
+      defaults.transport.idle_timeout_s,
+      "", "", "",
+      defaults.transport.http_max_target_bytes / 1024,
+      defaults.http_max_page,
+      defaults.http_max_connections,
+      defaults.http_max_streams,
+      defaults.transport.http_max_header_bytes / 1024,
+      defaults.transport.http_max_body_bytes / 1024,
+      defaults.transport.max_message_bytes / 1024,
+      defaults.sync.send.batch_records,
+      defaults.sync.send.batch_bytes / 1024,
+      defaults.sync.send.window});
   auto* verb = app.add_subcommand("serve", "run the node: peer sync over WebSocket and the HTTP API");
   add_data_option(verb, ctx);
   verb->add_option("--listen", opts->listen, "peer sync address HOST:PORT (port 0: any free port)");
@@ -76,18 +92,18 @@ void register_serve(CLI::App& app, Context& ctx) {
       ->check(CLI::Range(size_t{1}, size_t{100000}));
   verb->callback([&ctx, opts] {
     DataDir dir = DataDir::open(DataDir::resolve(ctx.data));
-    SyncOptions o;
+    ServeOptions o;
     std::tie(o.listen_host, o.listen_port) = host_port(opts->listen, "--listen");
     std::tie(o.http_host, o.http_port) = host_port(opts->http, "--http");
-    o.max_records_per_s = opts->max_rate;
-    o.max_connections = opts->max_connections;
-    o.max_connections_per_ip = opts->per_ip;
+    o.sync.max_records_per_s = opts->max_rate;
+    o.sync.max_connections = opts->max_connections;
+    o.sync.max_connections_per_ip = opts->per_ip;
     o.transport.handshake_timeout_s = opts->handshake_timeout;
     o.transport.idle_timeout_s = opts->idle_timeout;
     o.transport.max_message_bytes = opts->max_frame_kib * 1024;
-    o.batch_records = opts->batch_records;
-    o.batch_bytes = opts->batch_kib * 1024;
-    o.window = opts->window;
+    o.sync.send.batch_records = opts->batch_records;
+    o.sync.send.batch_bytes = opts->batch_kib * 1024;
+    o.sync.send.window = opts->window;
     o.tls = net::TlsSettings{opts->tls_cert, opts->tls_key, opts->tls_ca};
     o.transport.http_max_target_bytes = opts->http_max_url_kib * 1024;
     o.http_max_page = opts->http_max_page;
@@ -95,7 +111,7 @@ void register_serve(CLI::App& app, Context& ctx) {
     o.http_max_streams = opts->http_max_streams;
     o.transport.http_max_header_bytes = opts->http_max_header_kib * 1024;
     o.transport.http_max_body_bytes = opts->http_max_body_kib * 1024;
-    SyncNode node(dir, o);
+    Server node(dir, o);
     node.run([](const std::string& sync_url, const std::string& http_url) {
       std::cout << "sync " << sync_url << "\nhttp " << http_url << std::endl;
     });

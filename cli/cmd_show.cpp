@@ -2,7 +2,8 @@
 #include <iostream>
 
 #include "cli/cli_support.hpp"
-#include "node/record_view.hpp"
+#include "node/local/record_view.hpp"
+#include "storage/stored_record.hpp"
 
 namespace agora::cli {
 
@@ -27,13 +28,12 @@ void register_show(CLI::App& app, Context& ctx) {
       CityDirectory cities(r);
       nlohmann::json versions = nlohmann::json::array();
       for (uint64_t local : positions) {
-        auto view = r.at(local);
-        if (!view) continue;
-        SignedRecord rec = view->load();
-        auto h = decode_header(rec.header_bytes);
-        if (!h) throw std::runtime_error("stored record at log position " + std::to_string(local) + " is corrupt: " +
-                                         h.error().to_string() + " (run `agora verify`)");
-        versions.push_back(record_item(h.value(), rec.body, cities.find(origin)));
+        if (!r.at(local)) continue;
+        auto rec = storage::read_record(r, local);
+        if (!rec)
+          throw std::runtime_error("stored record at log position " + std::to_string(local) +
+                                   " is corrupt: its header does not decode (run `agora verify`)");
+        versions.push_back(record_item(rec->header, rec->body(), cities.find(origin)));
       }
       if (ctx.json) {
         std::cout << (opts->history ? versions : versions.front()).dump(2) << "\n";

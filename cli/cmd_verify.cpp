@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli_support.hpp"
-#include "node/verifier.hpp"
+#include "node/local/verifier.hpp"
 
 namespace agora::cli {
 

@@ -20,9 +20,9 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/demo_data.hpp"
-#include "node/importer.hpp"
-#include "node/peer_registry.hpp"
-#include "node/publisher.hpp"
+#include "node/local/importer.hpp"
+#include "node/local/peer_registry.hpp"
+#include "node/local/publisher.hpp"
 #include "protocol/utf8.hpp"
 
 namespace agora::cli {

@@ -144,4 +144,8 @@ Result<Header> verify_record(const SignedRecord& record) {
   return header;
 }
 
+bool header_is_public(std::string_view header_bytes) {
+  return header_bytes.ends_with(",\"visibility\":\"public\"}");
+}
+
 }  // namespace agora

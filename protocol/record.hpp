@@ -54,10 +54,17 @@ Result<Header> verify_record(const SignedRecord& record);
 // Field checks shared by headers and input validation.
 bool is_valid_record_id(std::string_view id);
 bool is_valid_visibility(std::string_view v);
+inline constexpr std::string_view kPublicVisibility = "public";
+inline bool is_public(const Header& h) { return h.visibility == kPublicVisibility; }
+// Whether canonical header bytes say "public" without parsing them: the canonical form sorts
+// its keys, so "visibility" always comes last.
+bool header_is_public(std::string_view header_bytes);
 bool is_valid_coalition_name(std::string_view name);
 
 // The node id: the origin's public key as 64 lowercase hex digits.
 std::string node_id(const PublicKey& key);
+// The first 12 hex digits of node_id, as logs and `agora peer list` show a node.
+inline std::string short_node_id(const PublicKey& key) { return node_id(key).substr(0, 12); }
 std::optional<PublicKey> parse_node_id(std::string_view text);
 
 }  // namespace agora

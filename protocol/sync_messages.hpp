@@ -51,6 +51,30 @@ struct ErrorMessage {
   std::string code, message;
 };
 
+// The codes of `error` messages (docs/protocol.md section 9 lists each one; a test checks
+// that the list and the table agree both ways).
+namespace error_code {
+inline constexpr std::string_view kWrongKey = "wrong-key";
+inline constexpr std::string_view kUnknownKey = "unknown-key";
+inline constexpr std::string_view kBadProof = "bad-proof";
+inline constexpr std::string_view kBackoff = "backoff";
+inline constexpr std::string_view kHandshakeTimeout = "handshake-timeout";
+inline constexpr std::string_view kProtocol = "protocol";
+inline constexpr std::string_view kBadMessage = "bad-message";
+inline constexpr std::string_view kBadFrame = "bad-frame";
+inline constexpr std::string_view kFlowControl = "flow-control";
+inline constexpr std::string_view kInvalidRecords = "invalid-records";
+inline constexpr std::string_view kDuplicate = "duplicate";
+inline constexpr std::string_view kRemoved = "removed";
+inline constexpr std::string_view kBusy = "busy";
+inline constexpr std::string_view kShutdown = "shutdown";
+inline constexpr std::string_view kLocalError = "local-error";
+inline constexpr std::string_view kAll[] = {kWrongKey,   kUnknownKey,      kBadProof,  kBackoff, kHandshakeTimeout,
+                                            kProtocol,   kBadMessage,      kBadFrame,  kFlowControl,
+                                            kInvalidRecords, kDuplicate,   kRemoved,   kBusy,     kShutdown,
+                                            kLocalError};
+}  // namespace error_code
+
 using Control = std::variant<Hello, Auth, Welcome, Heads, Ack, ErrorMessage>;
 
 std::string encode(const Hello&);

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <map>
 
+#include "protocol/chain.hpp"
 #include "storage/body_codec.hpp"
 #include "storage/keys.hpp"
 
@@ -207,12 +208,13 @@ void RecordStore::append(WriteTxn& txn, std::span<const IncomingRecord* const> r
     uint32_t idx = it->second.first;
     OriginHead& head = it->second.second;
     std::string idx_key = be(idx);
-    if (h.seq != head.seq + 1)
-      throw ChainError("record " + node_id(h.origin).substr(0, 12) + "/" + std::to_string(h.seq) +
-                       " does not follow the stored head seq " + std::to_string(head.seq));
-    if (h.prev != head.hash)
+    ChainStep step = chain_step(h, in.record.header_bytes, in.record.body.has_value(), ChainTip{head.seq, head.hash}, nullptr);
+    if (step == ChainStep::unlinked)
       throw ChainError("record " + node_id(h.origin).substr(0, 12) + "/" + std::to_string(h.seq) +
                        " does not link to the previous record's hash");
+    if (step != ChainStep::extends)
+      throw ChainError("record " + node_id(h.origin).substr(0, 12) + "/" + std::to_string(h.seq) +
+                       " does not follow the stored head seq " + std::to_string(head.seq));
 
     uint64_t local = ++last_local;
     std::string local_key = be(local);
@@ -242,7 +244,7 @@ void RecordStore::append(WriteTxn& txn, std::span<const IncomingRecord* const> r
       entry.version = h.version;
       entry.kind = h.kind;
       entry.tombstone = h.tombstone;
-      entry.is_public = h.visibility == "public";
+      entry.is_public = is_public(h);
       entry.keys = h.tombstone ? IndexKeys{} : in.keys;
       entry.body_hash_prefix = get_be<uint64_t>(
           std::string_view(reinterpret_cast<const char*>(h.body_sha256.data()), 8));
@@ -254,8 +256,8 @@ void RecordStore::append(WriteTxn& txn, std::span<const IncomingRecord* const> r
         for (const auto& t : e.by_theme) txn.put(by_theme_, t, "");
       }
     }
-    head.seq = h.seq;
-    head.hash = record_hash(in.record.header_bytes);
+    ChainTip tip = tip_after(h, in.record.header_bytes);
+    head.seq = tip.seq, head.hash = tip.hash;
   }
   for (const auto& [origin, entry] : heads) txn.put(heads_, be(entry.first), encode_head(entry.second));
 }

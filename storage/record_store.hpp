@@ -108,7 +108,7 @@ class RecordStore {
 
   Env& env() { return *env_; }
 
-  // Tables the node keeps beside the records (values are JSON, see node/peer_registry.hpp):
+  // Tables the node keeps beside the records (values are JSON, see node/local/peer_registry.hpp):
   // allowed peers by node id, their last known sync state, and fork evidence.
   MDB_dbi peers_table() const { return peers_; }
   MDB_dbi peer_state_table() const { return peer_state_; }

@@ -11,6 +11,7 @@
 
 #include <deque>
 
+#include "node/net/address.hpp"
 #include "node/net/http_headers.hpp"
 #include "node/net/transport.hpp"
 
@@ -653,13 +654,11 @@ bool parse_ws_url(const std::string& url, Url& out) {
   auto slash = rest.find('/');
   std::string hostport = rest.substr(0, slash);
   out.path = slash == std::string::npos ? "/sync" : rest.substr(slash);
-  auto colon = hostport.rfind(':');
-  if (colon == std::string::npos || colon == 0) return false;
-  out.host = hostport.substr(0, colon);
-  out.port = hostport.substr(colon + 1);
-  if (out.host.size() > 2 && out.host.front() == '[' && out.host.back() == ']') out.host = out.host.substr(1, out.host.size() - 2);
-  return !out.host.empty() && !out.port.empty() && out.port.size() <= 5 &&
-         out.port.find_first_not_of("0123456789") == std::string::npos;
+  auto parsed = parse_host_port(hostport);
+  if (!parsed) return false;
+  out.host = parsed->host;
+  out.port = std::to_string(parsed->port);
+  return true;
 }
 
 // Connects, then (wss) the TLS handshake, then the WebSocket handshake.

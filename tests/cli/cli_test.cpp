@@ -286,13 +286,15 @@ TEST_CASE("kill -9 during import keeps every record it reported as stored", "[cl
       if (reported >= 1000 + 1500 * static_cast<size_t>(round)) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
+    REQUIRE(reported >= 1000 + 1500 * static_cast<size_t>(round));
     kill(p.pid, SIGKILL);
-    wait_exit(p.pid);
+    CHECK(wait_exit(p.pid) == 128 + SIGKILL);  // it was still importing when killed
     auto verify = run_agora({"verify", "--data", node.data, "--json"});
     INFO(verify.out << verify.err);
     CHECK(verify.exit_code == 0);
     auto status = json::parse(run_agora({"status", "--data", node.data, "--json"}).out);
     CHECK(status["records"]["practice"].get<size_t>() >= reported);
+    CHECK(status["records"]["practice"].get<size_t>() < 20000);  // killed mid-import
   }
   // A later complete import finishes the job without duplicates.
   auto done = run_agora({"import", "--data", node.data, node.tmp.str("k.ndjson"), "--json"});

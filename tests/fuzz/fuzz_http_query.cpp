@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-#include "node/http_query.hpp"
+#include "node/http/query.hpp"
 #include "protocol/unicode.hpp"
 #include "protocol/utf8.hpp"
 

@@ -2,7 +2,7 @@
 // overdue items, with and without reports.
 #include <catch2/catch.hpp>
 
-#include "node/progress.hpp"
+#include "node/monitoring/progress.hpp"
 
 using agora::compute_progress;
 using nlohmann::json;

@@ -4,9 +4,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "node/publisher.hpp"
-#include "node/record_view.hpp"
-#include "node/search_index.hpp"
+#include "node/local/publisher.hpp"
+#include "node/local/record_view.hpp"
+#include "node/search/search_index.hpp"
 #include "temp_dir.hpp"
 
 using namespace agora;

@@ -85,12 +85,20 @@ TEST_CASE("tampered and forged records are rejected, not stored, not relayed", "
     CHECK(ack.rejected == 1);
     CHECK(ack.stored == 0);
   }
-  // Three bad batches: the node disconnects the peer.
+  // Three bad batches: the node disconnects the peer, naming the reason.
+  auto verdict = p.next_control();
+  REQUIRE(std::holds_alternative<sync::ErrorMessage>(verdict));
+  CHECK(std::get<sync::ErrorMessage>(verdict).code == "invalid-records");
   CHECK(p.closed());
   CHECK(a.head_of(node_id(key.public_key())) == 0);
   CHECK(a.agora({"verify"}).exit_code == 0);
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // Barrier, not a sleep: a record Lyon publishes after the attack reaches Copenhagen, and
+  // anything Lyon would have relayed from the attack goes out on that link before it.
+  a.publish(json::parse(practice_json("after-the-attack")));
+  uint64_t lyon_head = a.head_of(a.id);
+  REQUIRE(wait_until([&] { return b.head_of(a.id) == lyon_head; }));
   CHECK(b.head_of(node_id(key.public_key())) == 0);
+  CHECK(b.log().find("rejected") == std::string::npos);  // nothing invalid even reached it
   auto peers = json::parse(a.agora({"peer", "list", "--json"}).out)["peers"];
   bool counted = false;
   REQUIRE(wait_until([&] {
@@ -131,10 +139,10 @@ TEST_CASE_METHOD(ListedPeerConnected, "an oversized frame closes the connection 
                  "[sync][hostile]") {
   p.send(std::string(9 * 1024 * 1024, 'R'), true);
   CHECK(p.closed());
-  auto health = run_agora({"status", "--data", a.data});
-  CHECK(health.exit_code == 0);
+  CHECK(a.alive());
   TestPeer again;
-  CHECK(again.connect(a.sync_url));  // still serving
+  REQUIRE(again.connect(a.sync_url));  // still serving: a new peer gets its hello
+  CHECK(std::holds_alternative<sync::Hello>(again.next_control()));
 }
 
 TEST_CASE("abuse limits: silent clients time out, extra connections are refused, floods are cut off",
@@ -163,7 +171,8 @@ TEST_CASE("abuse limits: silent clients time out, extra connections are refused,
     REQUIRE(std::holds_alternative<sync::ErrorMessage>(refused));
     CHECK(std::get<sync::ErrorMessage>(refused).code == "busy");
     CHECK(three.closed());
-    CHECK(a.agora({"status"}).exit_code == 0);
+    CHECK(a.alive());
+    CHECK(http_get(a.http_url, "/health").status == 200);
   }
   SECTION("a peer that ignores the window is disconnected for flow control") {
     TestPeer flood;
@@ -294,5 +303,5 @@ TEST_CASE("unfinished handshakes on the sync port are bounded: a 503 beyond --ma
   }, std::chrono::seconds(10)));
   TestPeer p;
   connect_as(p, a, key);
-  CHECK(a.agora({"status"}).exit_code == 0);
+  CHECK(a.alive());
 }

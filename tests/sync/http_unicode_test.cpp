@@ -6,7 +6,7 @@
 #include <algorithm>
 
 #include "http_client.hpp"
-#include "node/publisher.hpp"
+#include "node/local/publisher.hpp"
 #include "sync/http_json.hpp"
 #include "sync/served_node.hpp"
 

@@ -131,13 +131,7 @@ size_t open_connections(const ServedNode& node, const std::string& listener) {
   return std::stoull(metrics.substr(at + key.size()));
 }
 
-bool alive(pid_t pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  std::getline(stat, line);
-  auto close_paren = line.rfind(')');
-  return !line.empty() && close_paren + 2 < line.size() && line[close_paren + 2] != 'Z';
-}
+bool alive(pid_t pid) { return process_alive(pid); }
 
 // A node with enough public records that an export takes many chunks.
 void fill(ServedNode& node, int practices) {

@@ -16,6 +16,14 @@
 
 namespace agora::test {
 
+inline bool process_alive(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  auto close_paren = line.rfind(')');
+  return !line.empty() && close_paren + 2 < line.size() && line[close_paren + 2] != 'Z';
+}
+
 inline bool wait_until(const std::function<bool()>& done, std::chrono::seconds limit = std::chrono::seconds(30)) {
   auto deadline = std::chrono::steady_clock::now() + limit;
   while (std::chrono::steady_clock::now() < deadline) {
@@ -57,11 +65,15 @@ class ServedNode {
         std::chrono::seconds(10));
     if (!up) throw std::runtime_error("agora serve did not start: " + log());
   }
-  void kill9() {
+  // SIGKILL; returns how the process ended (128 + SIGKILL unless it had already died).
+  int kill9() {
     ::kill(pid, SIGKILL);
-    wait_exit(pid);
+    int code = wait_exit(pid);
     pid = -1;
+    return code;
   }
+  // Running and not a zombie (kill(pid, 0) also succeeds for a child that died unreaped).
+  bool alive() const { return pid > 0 && process_alive(pid); }
   int stop() {  // SIGTERM: graceful
     ::kill(pid, SIGTERM);
     int code = wait_exit(pid);

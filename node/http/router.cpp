@@ -1,0 +1,129 @@
+#include "node/http/router.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <sstream>
+
+#include "node/http/answers.hpp"
+#include "node/http/embedded.hpp"
+#include "node/http/query.hpp"
+#include "node/monitoring/network_view.hpp"
+#include "node/net/http_headers.hpp"
+
+namespace agora {
+
+using nlohmann::json;
+using net::HttpRequest;
+using net::HttpResponse;
+using Clock = std::chrono::steady_clock;
+
+HttpResponse Router::handle(const HttpRequest& req) {
+  auto start = Clock::now();
+  HttpResponse res;
+  try {
+    res = route(req);
+  } catch (const std::exception& e) {
+    spdlog::error("HTTP {} {}: {}", req.method, req.target.substr(0, 200), e.what());
+    res = error_answer(500, "internal error");
+  }
+  net::answer_conditionally(req, res);
+  std::string_view target = req.target;
+  request_metrics_.observe(RequestMetrics::route_of(target.substr(0, target.find('?'))), res.status,
+                           std::chrono::duration<double>(Clock::now() - start).count());
+  return res;
+}
+
+HttpResponse Router::route(const HttpRequest& req) {
+  // Every route is read-only, and any page may read it (CORS preflights).
+  if (req.method == "OPTIONS") {
+    HttpResponse r{204, "text/plain", "", {}};
+    r.headers.emplace_back("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS");
+    // The request headers a page's script may send: revalidation and resuming a stream.
+    r.headers.emplace_back("Access-Control-Allow-Headers", "If-None-Match, Last-Event-ID, Cache-Control");
+    r.headers.emplace_back("Access-Control-Max-Age", "86400");
+    r.headers.emplace_back("Allow", "GET, HEAD, OPTIONS");
+    return r;
+  }
+  if (req.method != "GET" && req.method != "HEAD") {
+    HttpResponse r = error_answer(405, "method not allowed: every route is read-only (GET, HEAD, OPTIONS)");
+    r.headers.emplace_back("Allow", "GET, HEAD, OPTIONS");
+    return r;
+  }
+  std::string_view target = req.target;
+  std::string_view path = target.substr(0, target.find('?'));
+  // These routes take no parameters: one given is a mistake worth hearing of.
+  if (path == "/health" || path == "/metrics" || path == "/api/v1/network") {
+    auto query = parse_query_string(target.size() > path.size() ? target.substr(path.size() + 1) : std::string_view());
+    if (!query) return error_answer(400, query.error().message, query.error().path);
+    if (!query.value().empty()) return error_answer(400, "unknown parameter", query.value().front().first);
+    if (path == "/health") return health();
+    if (path == "/metrics") return metrics();
+    return network();
+  }
+  if (path.starts_with("/api/v1/")) return api_.handle(req);  // the researchers' API (api.cpp)
+  std::string_view type;
+  if (std::string_view file = embedded::web_file(path, type); !file.empty()) {
+    // The page loads nothing from elsewhere: city networks and these machines are offline.
+    HttpResponse page{200, std::string(type), std::string(file), {}};
+    page.headers.emplace_back("Content-Security-Policy", "default-src 'self'; style-src 'self'; script-src 'self'");
+    page.headers.emplace_back("X-Content-Type-Options", "nosniff");
+    return page;
+  }
+  return error_answer(404, "not found", "path");
+}
+
+HttpResponse Router::health() {
+  return json_answer(200, {{"status", "ok"}, {"node", node_id(dir_.id())}, {"peers_connected", state_.peers().connected}});
+}
+
+HttpResponse Router::network() {
+  PeerSnapshot snap = state_.peers();
+  const Entitlements& ent = state_.entitlements();
+  storage::ReadTxn txn(dir_.store().env());
+  storage::StoreReader r(dir_.store(), txn);
+  auto forks = load_forks(dir_.store(), txn);
+  return json_answer(200, network_view({r, ent, dir_.id(), snap.peers, snap.states, forks}));
+}
+
+HttpResponse Router::metrics() {
+  std::ostringstream out;
+  out << "# HELP agora_records Records held, latest live versions by kind (all visibilities).\n# TYPE agora_records gauge\n";
+  uint64_t log_length = 0;
+  std::vector<storage::OriginHead> heads;
+  dir_.store().read([&](const storage::StoreReader& r) {
+    for (int k = 1; k <= kKindCount; ++k)
+      out << "agora_records{kind=\"" << kind_name(Kind(k)) << "\"} " << r.count_latest(Kind(k)) << "\n";
+    log_length = r.last_local();
+    heads = r.heads();
+    return 0;
+  });
+  PeerSnapshot snap = state_.peers();
+  out << "# HELP agora_log_records Records in this node's log.\n# TYPE agora_log_records gauge\n"
+      << "agora_log_records " << log_length << "\n";
+  out << "# HELP agora_peers Peers this node lists.\n# TYPE agora_peers gauge\nagora_peers " << snap.peers.size() << "\n";
+  out << "# HELP agora_peers_connected Peers with an authenticated connection.\n# TYPE agora_peers_connected gauge\n"
+      << "agora_peers_connected " << snap.connected << "\n";
+  // Sync lag: records this node holds that a peer is not known to hold yet.
+  out << "# HELP agora_peer_records_behind Records the peer lacks of what this node holds.\n"
+         "# TYPE agora_peer_records_behind gauge\n";
+  for (const auto& peer : snap.peers) {
+    const PeerState& st = snap.states[peer.key];
+    uint64_t behind = 0;
+    for (const auto& h : heads) {
+      auto theirs = st.remote_heads.find(h.origin);
+      uint64_t seq = theirs == st.remote_heads.end() ? 0 : theirs->second;
+      if (h.seq > seq) behind += h.seq - seq;
+    }
+    out << "agora_peer_records_behind{peer=\"" << short_node_id(peer.key) << "\"} " << behind << "\n";
+  }
+  out << "# HELP agora_http_connections_open HTTP connections open now, by listener.\n"
+         "# TYPE agora_http_connections_open gauge\n";
+  for (std::string_view listener : {"http", "sync"})
+    if (auto n = state_.open_connections(listener))
+      out << "agora_http_connections_open{listener=\"" << listener << "\"} " << *n << "\n";
+  out << request_metrics_.prometheus();
+  return {200, "text/plain; version=0.0.4", out.str(), {}};
+}
+
+}  // namespace agora

@@ -1,0 +1,160 @@
+#include "node/local/data_dir.hpp"
+#include "storage/stored_record.hpp"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "protocol/hex.hpp"
+
+namespace agora {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kKeyFile = "node.key";
+constexpr const char* kProfileFile = "node.json";
+constexpr const char* kStoreDir = "store";
+
+void write_file_durably(const fs::path& path, const std::string& content, mode_t mode) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) throw std::runtime_error("cannot create " + path.string() + ": " + std::strerror(errno));
+  bool ok = ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) throw std::runtime_error("cannot write " + path.string() + ": " + std::strerror(errno));
+}
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read " + path.string());
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+storage::EnvOptions env_options(bool read_only) {
+  storage::EnvOptions o;
+  o.read_only = read_only;
+  if (const char* max = std::getenv("AGORA_MAP_MAX_MB")) o.max_map_bytes = std::strtoull(max, nullptr, 10) << 20;
+  if (const char* init = std::getenv("AGORA_MAP_INITIAL_MB")) o.initial_map_bytes = std::strtoull(init, nullptr, 10) << 20;
+  o.initial_map_bytes = std::min(o.initial_map_bytes, o.max_map_bytes);
+  return o;
+}
+
+}  // namespace
+
+fs::path DataDir::resolve(const std::string& flag) {
+  if (!flag.empty()) return flag;
+  if (const char* env = std::getenv("AGORA_DATA"); env && *env) return env;
+  return "agora-data";
+}
+
+DataDir::DataDir(fs::path dir, SigningKey key, NodeRole role, std::string name, bool read_only)
+    : dir_(std::move(dir)), key_(std::move(key)), role_(role), name_(std::move(name)) {
+  store_ = std::make_unique<storage::RecordStore>(dir_ / kStoreDir, env_options(read_only));
+}
+
+DataDir DataDir::create(const fs::path& dir, NodeRole role, const std::string& name) {
+  if (fs::exists(dir / kKeyFile) || fs::exists(dir / kProfileFile) || fs::exists(dir / kStoreDir))
+    throw InvalidInput("data dir " + dir.string() + " already holds a node; init changes nothing");
+  if (fs::exists(dir) && !fs::is_directory(dir)) throw InvalidInput(dir.string() + " exists and is not a directory");
+  fs::create_directories(dir);
+  ::chmod(dir.c_str(), 0700);
+  SigningKey key = SigningKey::generate();
+  // The key file is created last-but-one and exclusively: two concurrent inits cannot both win.
+  write_file_durably(dir / kKeyFile, key.to_pem(), 0600);
+  json profile = {{"role", role == NodeRole::city ? "city" : "observer"}, {"name", name}, {"format", 1}};
+  write_file_durably(dir / kProfileFile, profile.dump(2) + "\n", 0644);
+  return DataDir(dir, std::move(key), role, name, false);
+}
+
+DataDir DataDir::restore(const fs::path& dir, SigningKey key) {
+  if (fs::exists(dir / kKeyFile) || fs::exists(dir / kProfileFile) || fs::exists(dir / kStoreDir))
+    throw InvalidInput("data dir " + dir.string() + " already holds a node; restore into an empty or new directory");
+  if (fs::exists(dir) && !fs::is_directory(dir)) throw InvalidInput(dir.string() + " exists and is not a directory");
+  fs::create_directories(dir);
+  ::chmod(dir.c_str(), 0700);
+  {
+    // The flag is durable before the key exists: no moment where this node could sign as
+    // a fresh chain (seq 1) while its peers hold the real one.
+    storage::RecordStore store(dir / kStoreDir, env_options(false));
+    store.env().write([&](storage::WriteTxn& txn) { store.put_meta(txn, kRestoringKey, "1"); });
+  }
+  write_file_durably(dir / kKeyFile, key.to_pem(), 0600);
+  json profile = {{"role", "city"}, {"name", ""}, {"format", 1}};
+  write_file_durably(dir / kProfileFile, profile.dump(2) + "\n", 0644);
+  return DataDir(dir, std::move(key), NodeRole::city, "", false);
+}
+
+bool DataDir::restoring() {
+  storage::ReadTxn txn(store_->env());
+  return store_->meta(txn, kRestoringKey).has_value();
+}
+
+void DataDir::finish_restoring(storage::WriteTxn& txn) { store_->erase_meta(txn, kRestoringKey); }
+
+DataDir DataDir::open(const fs::path& dir, bool read_only) {
+  if (!fs::exists(dir / kKeyFile))
+    throw std::runtime_error("no node in " + dir.string() + " (run `agora init` or pass --data DIR)");
+  struct stat st {};
+  if (::stat((dir / kKeyFile).c_str(), &st) == 0 && (st.st_mode & 077))
+    throw std::runtime_error("key file " + (dir / kKeyFile).string() +
+                             " is readable by others; run `chmod 600` on it");
+  auto key = SigningKey::from_pem(read_file(dir / kKeyFile));
+  if (!key) throw std::runtime_error("key file " + (dir / kKeyFile).string() + " does not hold an Ed25519 private key");
+  json profile = json::parse(read_file(dir / kProfileFile), nullptr, false);
+  if (!profile.is_object()) throw std::runtime_error((dir / kProfileFile).string() + " is not valid JSON");
+  NodeRole role = profile.value("role", "city") == "observer" ? NodeRole::observer : NodeRole::city;
+  return DataDir(dir, std::move(*key), role, profile.value("name", ""), read_only);
+}
+
+PublisherIdentity DataDir::identity() {
+  PublisherIdentity who;
+  who.node_id = node_id(id());
+  store_->read([&](const storage::StoreReader& r) {
+    if (auto p = city_profile(r, id())) who.city = p->name, who.country = p->country;
+    return 0;
+  });
+  return who;
+}
+
+std::string DataDir::change_notice_address(const fs::path& dir) {
+  // Abstract namespace (leading NUL): no file to clean up after kill -9, no path-length limit.
+  std::error_code ec;
+  fs::path canonical = fs::weakly_canonical(fs::absolute(dir), ec);
+  return std::string(1, '\0') + "agora-" + to_hex(sha256((ec ? dir : canonical).string())).substr(0, 32);
+}
+
+void DataDir::notify_change() const {
+  std::string address = change_notice_address(dir_);
+  int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return;
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  std::memcpy(sa.sun_path, address.data(), address.size());
+  auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + address.size());
+  (void)::sendto(fd, "c", 1, 0, reinterpret_cast<const sockaddr*>(&sa), len);  // no listener: ignored
+  ::close(fd);
+}
+
+std::optional<CityProfile> city_profile(const storage::StoreReader& reader, const PublicKey& origin) {
+  auto latest = reader.latest(origin, kCityProfileId);
+  if (!latest || latest->tombstone || latest->kind != Kind::city) return std::nullopt;
+  auto record = storage::read_record(reader, latest->local);
+  auto body = record ? record->body_json() : std::nullopt;
+  if (!body) return std::nullopt;
+  return CityProfile{body->value("name", ""), body->value("country", ""), body->value("region", "")};
+}
+
+}  // namespace agora

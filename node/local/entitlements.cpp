@@ -1,0 +1,90 @@
+#include "node/local/entitlements.hpp"
+#include "storage/stored_record.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace agora {
+
+using nlohmann::json;
+
+namespace {
+std::optional<json> body_of(const storage::StoreReader& r, const storage::LatestEntry& e) {
+  auto rec = storage::read_record(r, e.local);
+  return rec ? rec->body_json() : std::nullopt;
+}
+}  // namespace
+
+Entitlements Entitlements::load(const storage::StoreReader& r) {
+  Entitlements e;
+  // Partnerships: (declarer, other, relation, coalition).
+  std::set<std::pair<PublicKey, PublicKey>> twin_claims;
+  std::map<std::string, std::set<PublicKey>> accepted;
+  storage::ListQuery q;
+  q.kind = Kind::partnership;
+  r.list(q, [&](const PublicKey& origin, std::string_view, const storage::LatestEntry& entry) {
+    auto body = body_of(r, entry);
+    if (!body) return true;
+    auto with = parse_node_id(body->value("with", ""));
+    std::string relation = body->value("relation", "");
+    if (relation == "twin" && with) twin_claims.insert({origin, *with});
+    if (relation == "coalition-member") accepted[body->value("coalition", "")].insert(origin);
+    return true;
+  });
+  for (const auto& [a, b] : twin_claims)
+    if (a < b && twin_claims.count({b, a})) e.twins_.insert({a, b});
+  // Two cities may declare a coalition of the same name: the earliest declaration (header
+  // time, then node id) leads it, so that every node computes the same members.
+  struct Declaration {
+    int64_t ts;
+    PublicKey origin;
+    json body;
+  };
+  std::map<std::string, Declaration> first;
+  q.kind = Kind::coalition;
+  r.list(q, [&](const PublicKey& origin, std::string_view, const storage::LatestEntry& entry) {
+    auto rec = storage::read_record(r, entry.local);
+    auto body = rec ? rec->body_json() : std::nullopt;
+    if (!body) return true;
+    std::string name = body->value("name", "");
+    if (name.empty()) return true;
+    Declaration d{rec->header.ts, origin, std::move(*body)};
+    auto it = first.find(name);
+    if (it == first.end())
+      first.emplace(name, std::move(d));
+    else if (std::tie(d.ts, d.origin) < std::tie(it->second.ts, it->second.origin))
+      it->second = std::move(d);
+    return true;
+  });
+  for (const auto& [name, d] : first) {
+    e.leads_[name] = d.origin;
+    auto& members = e.members_[name];
+    members.insert(d.origin);
+    if (auto m = d.body.find("members"); m != d.body.end() && m->is_array())
+      for (const auto& id : *m)
+        if (id.is_string())
+          if (auto key = parse_node_id(id.get<std::string>()); key && accepted[name].count(*key)) members.insert(*key);
+  }
+  return e;
+}
+
+bool Entitlements::twins(const PublicKey& a, const PublicKey& b) const {
+  return twins_.count(a < b ? std::make_pair(a, b) : std::make_pair(b, a)) > 0;
+}
+
+bool Entitlements::member(const std::string& coalition, const PublicKey& node) const {
+  auto it = members_.find(coalition);
+  return it != members_.end() && it->second.count(node) > 0;
+}
+
+bool Entitlements::may_read(const Header& h, const PublicKey& reader) const {
+  if (is_public(h)) return true;
+  if (reader == h.origin) return true;
+  if (h.visibility == "partners") return twins(h.origin, reader);
+  if (h.visibility.starts_with("coalition:")) {
+    std::string name = h.visibility.substr(10);
+    return member(name, reader);
+  }
+  return false;  // private
+}
+
+}  // namespace agora

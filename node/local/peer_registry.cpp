@@ -1,0 +1,118 @@
+#include "node/local/peer_registry.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "protocol/hex.hpp"
+#include "storage/keys.hpp"
+
+namespace agora {
+
+using nlohmann::json;
+
+namespace {
+std::string_view key_bytes(const PublicKey& k) { return {reinterpret_cast<const char*>(k.data()), k.size()}; }
+PublicKey key_from(std::string_view bytes) {
+  PublicKey k{};
+  std::copy(bytes.begin(), bytes.begin() + 32, k.begin());
+  return k;
+}
+PeerConfig config_from(std::string_view key, std::string_view value) {
+  json j = json::parse(value, nullptr, false);
+  PeerConfig p;
+  p.key = key_from(key);
+  if (j.is_object()) {
+    p.url = j.value("url", "");
+    p.relation = j.value("relation", "");
+    p.added_ms = j.value("added_ms", int64_t{0});
+  }
+  return p;
+}
+}  // namespace
+
+std::vector<PeerConfig> load_peers(storage::RecordStore& store, const storage::Txn& txn) {
+  std::vector<PeerConfig> out;
+  storage::Cursor c(txn, store.peers_table());
+  for (bool ok = c.first(); ok; ok = c.next())
+    if (c.key().size() == 32) out.push_back(config_from(c.key(), c.value()));
+  return out;
+}
+
+std::optional<PeerConfig> find_peer(storage::RecordStore& store, const storage::Txn& txn, const PublicKey& key) {
+  auto v = txn.get(store.peers_table(), key_bytes(key));
+  if (!v) return std::nullopt;
+  return config_from(key_bytes(key), *v);
+}
+
+void save_peer(storage::RecordStore& store, storage::WriteTxn& txn, const PeerConfig& peer) {
+  json j = {{"url", peer.url}, {"relation", peer.relation}, {"added_ms", peer.added_ms}};
+  txn.put(store.peers_table(), key_bytes(peer.key), j.dump());
+}
+
+bool remove_peer(storage::RecordStore& store, storage::WriteTxn& txn, const PublicKey& key) {
+  txn.del(store.peer_state_table(), key_bytes(key));
+  return txn.del(store.peers_table(), key_bytes(key));
+}
+
+std::map<PublicKey, PeerState> load_peer_states(storage::RecordStore& store, const storage::Txn& txn) {
+  std::map<PublicKey, PeerState> out;
+  storage::Cursor c(txn, store.peer_state_table());
+  for (bool ok = c.first(); ok; ok = c.next()) {
+    if (c.key().size() != 32) continue;
+    json j = json::parse(c.value(), nullptr, false);
+    if (!j.is_object()) continue;
+    PeerState s;
+    s.state = j.value("state", "");
+    s.address = j.value("address", "");
+    s.last_error = j.value("last_error", "");
+    s.last_contact_ms = j.value("last_contact_ms", int64_t{0});
+    s.errors = j.value("errors", uint64_t{0});
+    s.bytes_in = j.value("bytes_in", uint64_t{0});
+    s.bytes_out = j.value("bytes_out", uint64_t{0});
+    s.records_in = j.value("records_in", uint64_t{0});
+    s.records_out = j.value("records_out", uint64_t{0});
+    s.forks = j.value("forks", uint64_t{0});
+    if (auto h = j.find("remote_heads"); h != j.end() && h->is_object())
+      for (auto& [origin, seq] : h->items()) {
+        PublicKey k;
+        if (from_hex(origin, k.data(), k.size()) && seq.is_number_unsigned()) s.remote_heads[k] = seq.get<uint64_t>();
+      }
+    out[key_from(c.key())] = std::move(s);
+  }
+  return out;
+}
+
+void save_peer_state(storage::RecordStore& store, storage::WriteTxn& txn, const PublicKey& key, const PeerState& s) {
+  json heads = json::object();
+  for (const auto& [origin, seq] : s.remote_heads) heads[to_hex(origin)] = seq;
+  json j = {{"state", s.state},           {"address", s.address},       {"last_error", s.last_error},
+            {"last_contact_ms", s.last_contact_ms}, {"errors", s.errors}, {"bytes_in", s.bytes_in},
+            {"bytes_out", s.bytes_out},   {"records_in", s.records_in}, {"records_out", s.records_out},
+            {"forks", s.forks},           {"remote_heads", heads}};
+  txn.put(store.peer_state_table(), key_bytes(key), j.dump());
+}
+
+void save_fork(storage::RecordStore& store, storage::WriteTxn& txn, const ForkEvidence& f) {
+  std::string key(key_bytes(f.origin));
+  storage::put_be(key, f.seq);
+  key.append(key_bytes(f.reported_by));
+  json j = {{"header", f.header_bytes}, {"seen_ms", f.seen_ms}};
+  txn.put(store.forks_table(), key, j.dump());
+}
+
+std::vector<ForkEvidence> load_forks(storage::RecordStore& store, const storage::Txn& txn) {
+  std::vector<ForkEvidence> out;
+  storage::Cursor c(txn, store.forks_table());
+  for (bool ok = c.first(); ok; ok = c.next()) {
+    if (c.key().size() != 72) continue;
+    json j = json::parse(c.value(), nullptr, false);
+    ForkEvidence f;
+    f.origin = key_from(c.key());
+    f.seq = storage::get_be<uint64_t>(c.key(), 32);
+    f.reported_by = key_from(c.key().substr(40));
+    if (j.is_object()) f.header_bytes = j.value("header", ""), f.seen_ms = j.value("seen_ms", int64_t{0});
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+}  // namespace agora

@@ -1,0 +1,64 @@
+// The peers a node allows and dials (the `peers` table), and their last known sync state
+// (`peer_state`), as the node writes it for `agora peer list`.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "storage/record_store.hpp"
+
+namespace agora {
+
+struct PeerConfig {
+  PublicKey key{};
+  std::string url;       // ws://HOST:PORT/sync; empty: only accept this peer's connections
+  std::string relation;  // twin, coalition:NAME, observer, or empty
+  int64_t added_ms = 0;
+};
+
+// The states a peer is shown in (`agora peer list`, /api/v1/network).
+namespace peer_state {
+inline constexpr std::string_view kNeverConnected = "never connected";
+inline constexpr std::string_view kConnected = "connected";
+inline constexpr std::string_view kDisconnected = "disconnected";
+inline constexpr std::string_view kBackoff = "backoff";  // refused for a while after invalid records
+}  // namespace peer_state
+
+struct PeerState {
+  std::string state{peer_state::kNeverConnected};
+  std::string address, last_error;
+  int64_t last_contact_ms = 0;
+  uint64_t errors = 0, bytes_in = 0, bytes_out = 0, records_in = 0, records_out = 0, forks = 0;
+  std::map<PublicKey, uint64_t> remote_heads;  // what the peer said it holds
+};
+
+// The peers as a running node sees them now, live counters included (/health, /metrics,
+// the network view).
+struct PeerSnapshot {
+  std::vector<PeerConfig> peers;
+  std::map<PublicKey, PeerState> states;  // per listed peer: connection state, totals, remote heads
+  size_t connected = 0;
+};
+
+std::vector<PeerConfig> load_peers(storage::RecordStore& store, const storage::Txn& txn);
+std::optional<PeerConfig> find_peer(storage::RecordStore& store, const storage::Txn& txn, const PublicKey& key);
+void save_peer(storage::RecordStore& store, storage::WriteTxn& txn, const PeerConfig& peer);
+bool remove_peer(storage::RecordStore& store, storage::WriteTxn& txn, const PublicKey& key);
+
+std::map<PublicKey, PeerState> load_peer_states(storage::RecordStore& store, const storage::Txn& txn);
+void save_peer_state(storage::RecordStore& store, storage::WriteTxn& txn, const PublicKey& key, const PeerState& s);
+
+// Fork evidence: a second, different record for an (origin, seq) this node already holds.
+struct ForkEvidence {
+  PublicKey origin{};
+  uint64_t seq = 0;
+  PublicKey reported_by{};
+  std::string header_bytes;  // the conflicting header, kept as received
+  int64_t seen_ms = 0;
+};
+void save_fork(storage::RecordStore& store, storage::WriteTxn& txn, const ForkEvidence& fork);
+std::vector<ForkEvidence> load_forks(storage::RecordStore& store, const storage::Txn& txn);
+
+}  // namespace agora

@@ -1,0 +1,282 @@
+#include "node/local/publisher.hpp"
+
+#include "node/local/reference_check.hpp"
+
+#include <chrono>
+#include <functional>
+#include <future>
+#include <map>
+#include <optional>
+
+#include "node/local/worker_pool.hpp"
+#include "protocol/hex.hpp"
+#include "protocol/utf8.hpp"
+
+namespace agora {
+
+namespace {
+
+struct HeadMoved {};  // another writer extended our chain between prepare and commit
+
+uint64_t hash_prefix(const Hash& h) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = v << 8 | h[i];
+  return v;
+}
+
+struct Known {
+  uint32_t version;
+  uint64_t body_prefix;
+  std::string visibility;
+  bool tombstone;
+};
+
+struct Prepared {
+  std::vector<storage::IncomingRecord> records;
+  std::vector<PublishResult> results;
+  storage::OriginHead head_before;
+  storage::OriginHead head_after;
+  std::map<std::string, Known> written;  // ids this batch writes, as the next batch must see them
+};
+
+// A batch prepared but not yet committed: the next batch chains onto it.
+struct Pending {
+  storage::OriginHead head;
+  const std::map<std::string, Known>* known;
+};
+
+struct Draft {
+  Header header;
+  const std::string* body;
+  IndexKeys keys;
+};
+
+// Assigns ids, versions and chain positions against the store as r sees it; signs in parallel.
+Prepared prepare(DataDir& dir, const storage::StoreReader& r, const std::vector<ValidatedInput>& inputs,
+                 std::vector<Hash>& body_hashes, const Pending* pending = nullptr) {
+  Prepared p;
+  p.head_before.origin = dir.id();
+  std::vector<Draft> drafts;
+  if (pending)
+    p.head_before = pending->head;
+  else if (auto h = r.head(dir.id()))
+    p.head_before = *h;
+  std::map<std::string, Known>& in_batch = p.written;
+  uint64_t seq = p.head_before.seq;
+  int64_t ts = now_ms();
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const ValidatedInput& in = inputs[i];
+    PublishResult res;
+    res.kind = in.kind;
+    res.id = in.id ? *in.id : generated_id(in);
+    std::optional<Known> known;
+    if (auto it = in_batch.find(res.id); it != in_batch.end()) {
+      known = it->second;
+    } else if (auto pit = pending ? pending->known->find(res.id) : decltype(pending->known->end()){};
+               pending && pit != pending->known->end()) {
+      known = pit->second;
+    } else if (auto latest = r.latest(dir.id(), res.id)) {
+      std::string visibility = "public";
+      if (auto view = r.at(latest->local))
+        if (auto h = decode_header(view->header_bytes)) visibility = h.value().visibility;
+      known = Known{latest->version, latest->body_hash_prefix, visibility, latest->tombstone};
+      if (latest->kind != in.kind)
+        throw InvalidInput("id: \"" + res.id + "\" is already a " + std::string(kind_name(latest->kind)) +
+                           " of this city, not a " + std::string(kind_name(in.kind)));
+    }
+    uint64_t prefix = hash_prefix(body_hashes[i]);
+    if (known && !known->tombstone && known->body_prefix == prefix && known->visibility == in.visibility) {
+      res.version = known->version;
+      res.unchanged = true;
+      p.results.push_back(res);
+      continue;
+    }
+    res.version = known ? known->version + 1 : 1;
+    res.seq = ++seq;
+    in_batch[res.id] = Known{res.version, prefix, in.visibility, false};
+    Header h;
+    h.origin = dir.id();
+    h.seq = res.seq;
+    h.kind = in.kind;
+    h.id = res.id;
+    h.version = res.version;
+    h.ts = ts;
+    h.visibility = in.visibility;
+    h.body_sha256 = body_hashes[i];
+    h.body_size = static_cast<uint32_t>(in.body.size());
+    drafts.push_back({std::move(h), &in.body, in.keys});
+    p.results.push_back(res);
+  }
+  // The chain is sequential but cheap (SHA-256 of ~400 bytes); signing is the costly part.
+  Hash prev = p.head_before.hash;
+  p.records.resize(drafts.size());
+  for (size_t i = 0; i < drafts.size(); ++i) {
+    drafts[i].header.prev = prev;
+    p.records[i].header = drafts[i].header;
+    p.records[i].keys = drafts[i].keys;
+    p.records[i].record.header_bytes = encode_header(drafts[i].header);
+    prev = record_hash(p.records[i].record.header_bytes);
+  }
+  p.head_after = p.head_before;
+  if (!drafts.empty()) p.head_after.seq = drafts.back().header.seq, p.head_after.hash = prev;
+  parallel_for(drafts.size(), [&](size_t i) {
+    auto& rec = p.records[i].record;
+    rec.signature = dir.key().sign(rec.header_bytes);
+    rec.body = *drafts[i].body;
+    storage::prepare_log_value(p.records[i]);
+  });
+  return p;
+}
+
+// The same against a snapshot taken now: the chain may move before the commit (HeadMoved).
+Prepared prepare(DataDir& dir, const std::vector<ValidatedInput>& inputs, std::vector<Hash>& body_hashes,
+                 const Pending* pending = nullptr) {
+  return dir.store().read(
+      [&](const storage::StoreReader& r) { return prepare(dir, r, inputs, body_hashes, pending); });
+}
+
+}  // namespace
+
+void Publisher::ensure_may_publish() {
+  if (dir_.role() != NodeRole::city) throw InvalidInput("an observer node holds no city and publishes no records");
+  if (dir_.restoring())
+    throw InvalidInput(
+        "this node is restoring (init --restore): it publishes once `agora serve` has its own records back from a "
+        "peer, so that it never signs a sequence number they already hold; `agora status` shows progress");
+}
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string generated_id(const ValidatedInput& input) {
+  std::string slug = slugify(input.title, 48);
+  std::string hash = to_hex(sha256(input.body)).substr(0, 8);
+  return (slug.empty() ? std::string(kind_name(input.kind)) : slug) + "-" + hash;
+}
+
+namespace {
+// Writes a prepared batch if the chain is still where it was prepared against.
+void commit(DataDir& dir, const Prepared& p) {
+  // Large batches read much of the index tables; drop those mapped pages so a bulk
+  // import's RSS does not grow with the store.
+  if (p.records.size() > 256) dir.store().env().release_resident_pages();
+  dir.store().env().write([&](storage::WriteTxn& txn) {
+    storage::StoreReader r(dir.store(), txn);
+    auto head = r.head(dir.id());
+    if ((head ? head->seq : 0) != p.head_before.seq) throw HeadMoved{};
+    dir.store().append(txn, p.records);
+  });
+  dir.notify_change();
+  if (p.records.size() > 256) dir.store().env().release_resident_pages();
+}
+}  // namespace
+
+void Publisher::publish_stream(const std::function<bool(std::vector<ValidatedInput>&)>& next_batch,
+                               const std::function<void(const std::vector<PublishResult>&)>& on_committed) {
+  ensure_may_publish();
+  // One batch is written by a second thread while the next is signed: the single LMDB
+  // writer and the signing cores work at the same time.
+  std::vector<ValidatedInput> inputs, inflight_inputs;
+  std::optional<Prepared> inflight;
+  std::future<void> writing;
+  bool sequential = false;  // another process wrote to our chain: stop pipelining
+  auto finish_inflight = [&]() {
+    if (!inflight) return;
+    try {
+      writing.get();
+      on_committed(inflight->results);
+    } catch (const HeadMoved&) {
+      sequential = true;
+      on_committed(publish(inflight_inputs));
+    }
+    inflight.reset();
+  };
+  while (next_batch(inputs)) {
+    if (sequential) {
+      on_committed(publish(inputs));
+      continue;
+    }
+    std::vector<Hash> body_hashes(inputs.size());
+    parallel_for(inputs.size(), [&](size_t i) { body_hashes[i] = sha256(inputs[i].body); });
+    std::optional<Pending> pending;
+    if (inflight) pending = Pending{inflight->head_after, &inflight->written};
+    Prepared next = prepare(dir_, inputs, body_hashes, pending ? &*pending : nullptr);
+    finish_inflight();
+    if (sequential) {  // the batch just prepared chained onto one that was re-done
+      on_committed(publish(inputs));
+      continue;
+    }
+    inflight = std::move(next);
+    inflight_inputs.swap(inputs);
+    writing = std::async(std::launch::async, [this, &inflight] { commit(dir_, *inflight); });
+  }
+  finish_inflight();
+}
+
+std::vector<PublishResult> Publisher::publish(const std::vector<ValidatedInput>& inputs) {
+  ensure_may_publish();
+  ReferenceChecker references(dir_.store(), dir_.id());
+  for (const auto& in : inputs) references.check(in);
+  std::vector<Hash> body_hashes(inputs.size());
+  parallel_for(inputs.size(), [&](size_t i) { body_hashes[i] = sha256(inputs[i].body); });
+  // Signing outside the write lock lets other writers (a running node, another import) go
+  // on meanwhile; when they keep moving our chain, sign under the lock so this publish
+  // cannot starve.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    Prepared p = prepare(dir_, inputs, body_hashes);
+    if (p.records.empty()) return p.results;
+    try {
+      commit(dir_, p);
+      return p.results;
+    } catch (const HeadMoved&) {
+    }
+  }
+  std::vector<PublishResult> results;
+  size_t written = 0;
+  dir_.store().env().write([&](storage::WriteTxn& txn) {
+    Prepared p = prepare(dir_, storage::StoreReader(dir_.store(), txn), inputs, body_hashes);
+    dir_.store().append(txn, p.records);
+    results = std::move(p.results);
+    written = p.records.size();
+  });
+  if (written > 0) dir_.notify_change();
+  return results;
+}
+
+PublishResult Publisher::retract(std::string_view id) {
+  ensure_may_publish();
+  // One signature: cheap enough to make under the write lock, so no other writer can move
+  // the chain between reading the head and appending the tombstone.
+  PublishResult res;
+  dir_.store().env().write([&](storage::WriteTxn& txn) {
+    storage::StoreReader r(dir_.store(), txn);
+    auto latest = r.latest(dir_.id(), id);
+    if (!latest) throw InvalidInput("retract: this city has no record \"" + std::string(id) + "\"");
+    if (latest->tombstone) throw InvalidInput("retract: \"" + std::string(id) + "\" is already retracted");
+    if (latest->kind == Kind::city) throw InvalidInput("retract: the city profile cannot be retracted");
+    auto head = r.head(dir_.id());
+    Header h;
+    h.origin = dir_.id();
+    h.seq = head->seq + 1;
+    h.prev = head->hash;
+    h.kind = latest->kind;
+    h.id = std::string(id);
+    h.version = latest->version + 1;
+    h.ts = now_ms();
+    h.tombstone = true;
+    // The tombstone travels to everyone who could read the record.
+    if (auto view = r.at(latest->local))
+      if (auto old = decode_header(view->header_bytes)) h.visibility = old.value().visibility;
+    storage::IncomingRecord rec;
+    rec.record = sign_record(h, "", dir_.key());
+    rec.header = decode_header(rec.record.header_bytes).value();
+    res = PublishResult{h.kind, h.id, h.version, h.seq, false};
+    dir_.store().append(txn, std::span(&rec, 1));
+  });
+  dir_.notify_change();
+  return res;
+}
+
+}  // namespace agora

@@ -1,0 +1,50 @@
+// Turns validated input into this city's signed records: ids, versions, hash chain, signing,
+// and one LMDB transaction per call.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "node/local/data_dir.hpp"
+#include "protocol/input_schema.hpp"
+
+namespace agora {
+
+struct PublishResult {
+  Kind kind = Kind::practice;
+  std::string id;
+  uint32_t version = 0;
+  uint64_t seq = 0;        // 0 when unchanged (nothing was written)
+  bool unchanged = false;  // same body and visibility as the latest version
+};
+
+class Publisher {
+ public:
+  explicit Publisher(DataDir& dir) : dir_(dir) {}
+
+  // Signs and stores all inputs in order, in one transaction: all or nothing. Safe against
+  // another process publishing at the same time (the batch is re-chained if the head moved).
+  std::vector<PublishResult> publish(const std::vector<ValidatedInput>& inputs);
+
+  // Bulk publishing: batches from next_batch (false when there are no more) are signed
+  // while the previous batch is being written; on_committed is called, in order, after each
+  // batch is durably stored. Falls back to one batch at a time if another process writes.
+  void publish_stream(const std::function<bool(std::vector<ValidatedInput>&)>& next_batch,
+                      const std::function<void(const std::vector<PublishResult>&)>& on_committed);
+
+  // A signed tombstone for one of this city's records; throws InvalidInput if there is no
+  // such live record.
+  PublishResult retract(std::string_view id);
+
+ private:
+  void ensure_may_publish();  // throws InvalidInput for observers and restoring nodes
+  DataDir& dir_;
+};
+
+// The id given to an input without one: a slug of its title and a short body hash.
+std::string generated_id(const ValidatedInput& input);
+int64_t now_ms();
+
+}  // namespace agora

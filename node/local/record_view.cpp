@@ -1,0 +1,109 @@
+#include "node/local/record_view.hpp"
+
+#include <ctime>
+
+#include "protocol/hex.hpp"
+#include "protocol/utf8.hpp"
+
+namespace agora {
+
+using nlohmann::json;
+
+const CityProfile* CityDirectory::find(const PublicKey& origin) {
+  auto it = cache_.find(origin);
+  if (it == cache_.end()) it = cache_.emplace(origin, city_profile(reader_, origin)).first;
+  return it->second ? &*it->second : nullptr;
+}
+
+std::string iso8601_utc(int64_t ms) {
+  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
+  return buf;
+}
+
+json record_item(const Header& h, const std::optional<std::string>& body, const CityProfile* city) {
+  json item = json::object();
+  if (body && !body->empty()) {
+    item = json::parse(*body, nullptr, false);
+    if (!item.is_object()) item = json::object();
+  }
+  item["kind"] = kind_name(h.kind);
+  item["id"] = h.id;
+  item["origin"] = node_id(h.origin);
+  if (h.kind != Kind::city) {
+    item["city"] = city ? json(city->name) : json(nullptr);
+    item["country"] = city ? json(city->country) : json(nullptr);
+  }
+  item["version"] = h.version;
+  item["seq"] = h.seq;
+  item["published"] = iso8601_utc(h.ts);
+  item["visibility"] = h.visibility;
+  if (h.tombstone) item["retracted"] = true;
+  if (!body) item["withheld"] = true;
+  return item;
+}
+
+ChangesPage read_changes(const storage::StoreReader& r, uint64_t since, size_t limit, std::optional<Kind> kind) {
+  ChangesPage page;
+  // A `since` beyond this node's log is answered with the log's end, so a client that goes
+  // on from `last_seq` cannot skip the records still to come.
+  page.last = std::min(since, r.last_local());
+  CityDirectory cities(r);
+  size_t scanned = 0;
+  r.scan_log(since + 1, [&](const storage::StoredRecordView& view) {
+    if (page.results.size() >= limit || ++scanned > 100 * limit) {
+      page.more = true;
+      return false;
+    }
+    page.last = view.local;
+    auto h = decode_header(view.header_bytes);
+    if (!h || !is_public(h.value())) return true;
+    if (kind && h.value().kind != *kind) return true;
+    const Header& hd = h.value();
+    const CityProfile* city = cities.find(hd.origin);
+    page.results.push_back({{"seq", view.local},
+                            {"origin", node_id(hd.origin)},
+                            {"city", city ? json(city->name) : json()},
+                            {"kind", kind_name(hd.kind)},
+                            {"id", hd.id},
+                            {"version", hd.version},
+                            {"retracted", hd.tombstone},
+                            {"published", iso8601_utc(hd.ts)}});
+    return true;
+  });
+  return page;
+}
+
+std::optional<PublicKey> resolve_city(const storage::StoreReader& reader, std::string_view city) {
+  if (auto key = parse_node_id(city)) return key;
+  // fold_for_match normalizes both sides to NFC: "Malmo\u0308" (as typed, or as an older
+  // node signed its profile) and "Malmö" are one name.
+  std::string folded = fold_for_match(city);
+  std::optional<PublicKey> match;
+  int matches = 0;
+  for (const auto& head : reader.heads()) {
+    std::string id = node_id(head.origin);
+    bool hit = city.size() >= 8 && id.starts_with(folded);
+    if (!hit)
+      if (auto p = city_profile(reader, head.origin)) hit = fold_for_match(p->name) == folded;
+    if (hit) match = head.origin, ++matches;
+  }
+  if (matches > 1) throw InvalidInput("\"" + std::string(city) + "\" matches more than one node; use the node id");
+  return match;
+}
+
+std::pair<PublicKey, std::string> resolve_ref(const storage::StoreReader& reader, const PublicKey& self,
+                                              std::string_view ref) {
+  auto slash = ref.rfind('/');
+  if (slash == std::string_view::npos) return {self, std::string(ref)};
+  std::string_view origin = ref.substr(0, slash), id = ref.substr(slash + 1);
+  auto key = resolve_city(reader, origin);
+  if (!key) throw InvalidInput("no node \"" + std::string(origin) + "\" is known here");
+  return {*key, std::string(id)};
+}
+
+}  // namespace agora

@@ -1,0 +1,49 @@
+// How records look to readers: the JSON item (input fields plus origin, city, version...)
+// shared by `show`, `list --json`, export and the HTTP API.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "node/local/data_dir.hpp"
+
+namespace agora {
+
+// City profiles by origin, looked up once per reader.
+class CityDirectory {
+ public:
+  explicit CityDirectory(const storage::StoreReader& reader) : reader_(reader) {}
+  const CityProfile* find(const PublicKey& origin);
+
+ private:
+  const storage::StoreReader& reader_;
+  std::map<PublicKey, std::optional<CityProfile>> cache_;
+};
+
+std::string iso8601_utc(int64_t ms);
+
+// The item for one record version; body nullopt for a stub.
+nlohmann::json record_item(const Header& h, const std::optional<std::string>& body, const CityProfile* city);
+
+// One page of the public changes feed (GET /api/v1/changes and its event stream): record
+// versions in the order this node stored them, after log position `since`. Scans at most
+// 100 x limit log entries, so a feed of mostly non-public records still answers promptly.
+struct ChangesPage {
+  nlohmann::json results = nlohmann::json::array();
+  uint64_t last = 0;  // the position to continue after
+  bool more = false;
+};
+ChangesPage read_changes(const storage::StoreReader& reader, uint64_t since, size_t limit, std::optional<Kind> kind);
+
+// Resolves a REF as the CLI accepts it: "ID" (this node's) or "ORIGIN/ID", where ORIGIN is
+// a node id, a unique prefix of one (8+ hex digits), or a city name. Throws InvalidInput.
+std::pair<PublicKey, std::string> resolve_ref(const storage::StoreReader& reader, const PublicKey& self,
+                                              std::string_view ref);
+// Resolves a city given by name (diacritics and case ignored; both names NFC-normalized, so a
+// profile signed decomposed by an older node still matches), node id or id prefix.
+std::optional<PublicKey> resolve_city(const storage::StoreReader& reader, std::string_view city);
+
+}  // namespace agora

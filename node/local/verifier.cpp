@@ -1,0 +1,111 @@
+#include "node/local/verifier.hpp"
+
+#include <map>
+#include <optional>
+
+#include "node/local/worker_pool.hpp"
+#include "protocol/chain.hpp"
+#include "storage/body_codec.hpp"
+
+namespace agora {
+
+namespace {
+
+struct Checked {
+  uint64_t local = 0;
+  std::optional<Header> header;
+  Hash hash{};
+  std::string_view header_bytes;  // into the chunk's views
+  bool stub = false;
+  std::string problem;
+};
+
+constexpr size_t kChunk = 4096;
+constexpr size_t kMaxListedProblems = 100;
+
+}  // namespace
+
+VerifyReport verify_store(storage::RecordStore& store) {
+  VerifyReport report;
+  auto add_problem = [&](std::string p) {
+    ++report.problem_count;
+    if (report.problems.size() < kMaxListedProblems) report.problems.push_back(std::move(p));
+  };
+  storage::ReadTxn txn(store.env());
+  storage::StoreReader reader(store, txn);
+  std::map<PublicKey, storage::OriginHead> chain;  // per origin: last seq and hash seen in the log
+
+  std::vector<storage::StoredRecordView> views;
+  std::vector<Checked> checked;
+  auto flush = [&] {
+    checked.assign(views.size(), Checked{});
+    parallel_for(views.size(), [&](size_t i) {
+      Checked& c = checked[i];
+      c.local = views[i].local;
+      try {
+        SignedRecord rec;
+        rec.header_bytes = std::string(views[i].header_bytes);
+        rec.signature = views[i].signature;
+        rec.body = storage::decode_body(views[i].encoded_body);
+        c.stub = !rec.body;
+        auto h = verify_record(rec);
+        if (!h) {
+          c.problem = h.error().to_string();
+          return;
+        }
+        c.header = h.value();
+        c.hash = record_hash(rec.header_bytes);
+        c.header_bytes = views[i].header_bytes;
+      } catch (const std::exception& e) {
+        c.problem = e.what();
+      }
+    });
+    for (const Checked& c : checked) {
+      ++report.records;
+      report.stubs += c.stub;
+      if (!c.header) {
+        add_problem("log position " + std::to_string(c.local) + ": " + c.problem);
+        continue;
+      }
+      const Header& h = *c.header;
+      auto [it, fresh] = chain.try_emplace(h.origin, storage::OriginHead{h.origin, 0, {}});
+      storage::OriginHead& last = it->second;
+      std::string where = node_id(h.origin).substr(0, 12) + "/" + std::to_string(h.seq) + " (" + h.id + ")";
+      // The log holds each origin's records in chain order: each one must extend the last.
+      switch (chain_step(h, c.header_bytes, !c.stub, ChainTip{last.seq, last.hash}, nullptr)) {
+        case ChainStep::extends: break;
+        case ChainStep::unlinked:
+          add_problem(where + ": does not link to the hash of the origin's previous record");
+          break;
+        default:
+          add_problem(where + ": sequence " + std::to_string(h.seq) + " follows " + std::to_string(last.seq));
+      }
+      last.seq = h.seq;
+      last.hash = c.hash;
+    }
+    views.clear();
+    // The scan has read these pages; let them go so RSS stays flat on large stores.
+    store.env().release_resident_pages();
+  };
+  reader.scan_log(0, [&](const storage::StoredRecordView& v) {
+    views.push_back(v);
+    if (views.size() == kChunk) flush();
+    return true;
+  });
+  flush();
+
+  for (const auto& head : reader.heads()) {
+    auto it = chain.find(head.origin);
+    std::string who = node_id(head.origin).substr(0, 12);
+    if (it == chain.end()) {
+      if (head.seq != 0) add_problem(who + ": head says seq " + std::to_string(head.seq) + " but the log has none");
+    } else if (it->second.seq != head.seq || it->second.hash != head.hash) {
+      add_problem(who + ": head (seq " + std::to_string(head.seq) + ") differs from the log's last record (seq " +
+                  std::to_string(it->second.seq) + ")");
+    }
+  }
+  report.origins = chain.size();
+  return report;
+}
+
+}  // namespace agora

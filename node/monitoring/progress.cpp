@@ -1,0 +1,274 @@
+#include "node/monitoring/progress.hpp"
+#include "storage/stored_record.hpp"
+
+#include "protocol/utf8.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <map>
+
+namespace agora {
+
+using nlohmann::json;
+
+namespace {
+
+double as_number(const json& v) { return v.is_number() ? v.get<double>() : 0.0; }
+
+void measure(IndicatorProgress& ind) {
+  std::stable_sort(ind.history.begin(), ind.history.end(),
+                   [](const Measurement& a, const Measurement& b) { return a.date < b.date; });
+  // One value per date: the last report given for it.
+  std::vector<Measurement> unique;
+  for (auto& m : ind.history) {
+    if (!unique.empty() && unique.back().date == m.date)
+      unique.back() = m;
+    else
+      unique.push_back(m);
+  }
+  ind.history = std::move(unique);
+  if (ind.history.empty()) return;
+  bool up = ind.direction != "decrease";
+  double latest = ind.history.back().value;
+  ind.latest = latest;
+  double span = ind.target - ind.baseline;
+  if (span != 0)
+    ind.achieved = (latest - ind.baseline) / span;
+  else
+    ind.achieved = (up ? latest >= ind.target : latest <= ind.target) ? 1.0 : 0.0;
+  ind.target_met = up ? latest >= ind.target : latest <= ind.target;
+  if (ind.history.size() >= 2) {
+    double before = ind.history[ind.history.size() - 2].value;
+    double change = latest - before;
+    if (std::fabs(change) < 1e-9)
+      ind.trend = "steady";
+    else
+      ind.trend = (change > 0) == up ? "improving" : "worsening";
+  }
+}
+
+}  // namespace
+
+PlanProgress compute_progress(const json& plan, const std::vector<json>& reports, const std::string& today) {
+  PlanProgress out;
+  out.title = plan.value("title", "");
+  out.framework = plan.value("framework", "");
+  if (auto p = plan.find("period"); p != plan.end() && p->is_object()) {
+    out.period_from = p->value("from", "");
+    out.period_to = p->value("to", "");
+  }
+  std::map<std::pair<std::string, std::string>, IndicatorProgress*> by_name;
+  for (const auto& it : plan.value("items", json::array())) {
+    if (!it.is_object()) continue;
+    ItemProgress item;
+    item.id = it.value("id", "");
+    item.commitment = it.value("commitment", "");
+    item.action = it.value("action", "");
+    item.department = it.value("department", "");
+    item.start = it.value("start", "");
+    item.due = it.value("due", "");
+    item.status = it.value("status", "planned");
+    item.overdue = !item.due.empty() && item.due < today && item.status != "done" && item.status != "dropped";
+    for (const auto& ind : it.value("indicators", json::array())) {
+      if (!ind.is_object()) continue;
+      IndicatorProgress p;
+      p.name = ind.value("name", "");
+      p.unit = ind.value("unit", "");
+      p.direction = ind.value("direction", "increase");
+      p.baseline = as_number(ind.value("baseline", json()));
+      p.target = as_number(ind.value("target", json()));
+      item.indicators.push_back(std::move(p));
+    }
+    out.items.push_back(std::move(item));
+  }
+  for (auto& item : out.items)
+    for (auto& ind : item.indicators) by_name[{item.id, ind.name}] = &ind;
+  for (const auto& r : reports) {
+    auto it = by_name.find({r.value("item", ""), r.value("indicator", "")});
+    if (it == by_name.end() || !r.contains("value") || !r["value"].is_number()) continue;
+    it->second->history.push_back({r.value("date", ""), r["value"].get<double>(), r.value("source", ""), r.value("note", "")});
+  }
+  for (auto& item : out.items) {
+    if (item.overdue) ++out.overdue;
+    for (auto& ind : item.indicators) {
+      measure(ind);
+      ++out.indicators;
+      if (ind.latest) ++out.reported;
+      if (ind.target_met) ++out.targets_met;
+    }
+  }
+  return out;
+}
+
+json to_json(const PlanProgress& p) {
+  json items = json::array();
+  for (const auto& item : p.items) {
+    json inds = json::array();
+    for (const auto& ind : item.indicators) {
+      json history = json::array();
+      for (const auto& m : ind.history) {
+        json h = {{"date", m.date}, {"value", m.value}};
+        if (!m.source.empty()) h["source"] = m.source;
+        if (!m.note.empty()) h["note"] = m.note;
+        history.push_back(std::move(h));
+      }
+      inds.push_back({{"name", ind.name},
+                      {"unit", ind.unit},
+                      {"direction", ind.direction},
+                      {"baseline", ind.baseline},
+                      {"target", ind.target},
+                      {"latest", ind.latest ? json(*ind.latest) : json()},
+                      {"achieved", ind.achieved ? json(*ind.achieved) : json()},
+                      {"target_met", ind.target_met},
+                      {"trend", ind.trend.empty() ? json() : json(ind.trend)},
+                      {"history", history}});
+    }
+    items.push_back({{"id", item.id},
+                     {"commitment", item.commitment},
+                     {"action", item.action},
+                     {"department", item.department},
+                     {"start", item.start},
+                     {"due", item.due},
+                     {"status", item.status},
+                     {"overdue", item.overdue},
+                     {"indicators", inds}});
+  }
+  return {{"origin", p.origin},
+          {"id", p.id},
+          {"title", p.title},
+          {"framework", p.framework},
+          {"period", {{"from", p.period_from}, {"to", p.period_to}}},
+          {"summary",
+           {{"items", p.items.size()},
+            {"indicators", p.indicators},
+            {"reported", p.reported},
+            {"targets_met", p.targets_met},
+            {"overdue", p.overdue}}},
+          {"items", items}};
+}
+
+namespace {
+
+std::optional<json> body_of(const storage::StoreReader& r, uint64_t local) {
+  auto rec = storage::read_record(r, local);
+  return rec ? rec->body_json() : std::nullopt;
+}
+
+}  // namespace
+
+std::optional<PlanProgress> load_progress(const storage::StoreReader& r, const PublicKey& origin,
+                                          const std::string& plan_id, const std::string& today, bool public_only) {
+  auto latest = r.latest(origin, plan_id);
+  if (!latest || latest->tombstone || latest->kind != Kind::plan) return std::nullopt;
+  auto plan = body_of(r, latest->local);
+  if (!plan) return std::nullopt;
+  std::vector<json> reports;
+  storage::ListQuery q;
+  q.kind = Kind::report;
+  q.origin = origin;
+  r.list(q, [&](const PublicKey&, std::string_view, const storage::LatestEntry& e) {
+    if (public_only && !e.is_public) return true;
+    if (auto body = body_of(r, e.local); body && body->value("plan", "") == plan_id) reports.push_back(std::move(*body));
+    return true;
+  });
+  PlanProgress p = compute_progress(*plan, reports, today);
+  p.origin = node_id(origin);
+  p.id = plan_id;
+  return p;
+}
+
+std::vector<std::string> plan_ids(const storage::StoreReader& r, const PublicKey& origin) {
+  std::vector<std::string> out;
+  storage::ListQuery q;
+  q.kind = Kind::plan;
+  q.origin = origin;
+  r.list(q, [&](const PublicKey&, std::string_view id, const storage::LatestEntry&) {
+    out.emplace_back(id);
+    return true;
+  });
+  return out;
+}
+
+namespace {
+
+
+std::string fmt(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.4g", v);
+  return buf;
+}
+
+// Days since 1970-01-01 for a YYYY-MM-DD date (civil calendar).
+long days_of(const std::string& date) {
+  if (date.size() < 10) return 0;
+  int y = std::atoi(date.substr(0, 4).c_str()), m = std::atoi(date.substr(5, 2).c_str()),
+      d = std::atoi(date.substr(8, 2).c_str());
+  y -= m <= 2;
+  long era = (y >= 0 ? y : y - 399) / 400;
+  long yoe = y - era * 400;
+  long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+}  // namespace
+
+std::string indicator_svg(const IndicatorProgress& ind, const std::string& title) {
+  const double W = 640, H = 320, left = 60, right = 20, top = 40, bottom = 50;
+  double lo = std::min(ind.baseline, ind.target), hi = std::max(ind.baseline, ind.target);
+  for (const auto& m : ind.history) lo = std::min(lo, m.value), hi = std::max(hi, m.value);
+  if (hi == lo) hi = lo + 1;
+  double pad = (hi - lo) * 0.1;
+  lo -= pad, hi += pad;
+  long d0 = ind.history.empty() ? 0 : days_of(ind.history.front().date);
+  long d1 = ind.history.empty() ? 1 : days_of(ind.history.back().date);
+  if (d1 == d0) d1 = d0 + 1, d0 -= 1;
+  auto x = [&](const std::string& date) { return left + (W - left - right) * double(days_of(date) - d0) / double(d1 - d0); };
+  auto y = [&](double v) { return top + (H - top - bottom) * (hi - v) / (hi - lo); };
+  std::string unit = ind.unit.empty() ? "" : " " + escape_markup(ind.unit);
+  std::string out = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + fmt(W) + "\" height=\"" + fmt(H) +
+                    "\" viewBox=\"0 0 " + fmt(W) + " " + fmt(H) + "\" font-family=\"sans-serif\" font-size=\"12\">\n";
+  out += "<title>" + escape_markup(title) + "</title>\n<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n";
+  out += "<text x=\"" + fmt(left) + "\" y=\"22\" font-size=\"15\" font-weight=\"bold\">" + escape_markup(title) + "</text>\n";
+  out += "<line x1=\"" + fmt(left) + "\" y1=\"" + fmt(H - bottom) + "\" x2=\"" + fmt(W - right) + "\" y2=\"" +
+         fmt(H - bottom) + "\" stroke=\"#888\"/>\n<line x1=\"" + fmt(left) + "\" y1=\"" + fmt(top) + "\" x2=\"" +
+         fmt(left) + "\" y2=\"" + fmt(H - bottom) + "\" stroke=\"#888\"/>\n";
+  auto reference = [&](double v, const std::string& label, const char* colour) {
+    out += "<line class=\"" + label + "\" x1=\"" + fmt(left) + "\" y1=\"" + fmt(y(v)) + "\" x2=\"" + fmt(W - right) +
+           "\" y2=\"" + fmt(y(v)) + "\" stroke=\"" + colour + "\" stroke-dasharray=\"6 4\"/>\n<text x=\"" +
+           fmt(W - right) + "\" y=\"" + fmt(y(v) - 4) + "\" text-anchor=\"end\" fill=\"" + colour + "\">" + label + " " +
+           fmt(v) + unit + "</text>\n";
+  };
+  reference(ind.baseline, "baseline", "#888");
+  reference(ind.target, "target", "#1a7f37");
+  if (ind.history.empty()) {
+    out += "<text x=\"" + fmt(W / 2) + "\" y=\"" + fmt(H / 2) +
+           "\" text-anchor=\"middle\" fill=\"#666\">no reports yet</text>\n";
+  } else {
+    std::string points;
+    for (const auto& m : ind.history) points += fmt(x(m.date)) + "," + fmt(y(m.value)) + " ";
+    out += "<polyline class=\"values\" fill=\"none\" stroke=\"#20416b\" stroke-width=\"2\" points=\"" + points + "\"/>\n";
+    for (const auto& m : ind.history)
+      out += "<circle cx=\"" + fmt(x(m.date)) + "\" cy=\"" + fmt(y(m.value)) + "\" r=\"4\" fill=\"#20416b\"><title>" +
+             escape_markup(m.date) + ": " + fmt(m.value) + unit + "</title></circle>\n";
+    out += "<text x=\"" + fmt(left) + "\" y=\"" + fmt(H - bottom + 18) + "\">" + escape_markup(ind.history.front().date) +
+           "</text>\n<text x=\"" + fmt(W - right) + "\" y=\"" + fmt(H - bottom + 18) + "\" text-anchor=\"end\">" +
+           escape_markup(ind.history.back().date) + "</text>\n";
+  }
+  out += "</svg>\n";
+  return out;
+}
+
+std::string today_utc() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[16];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+  return buf;
+}
+
+}  // namespace agora

@@ -1,0 +1,44 @@
+// The search index's schema: term prefixes and value slots, shared by the indexer and the
+// query side. Changing one means bumping the index format (search_index.cpp, kFormat).
+#pragma once
+
+#include <xapian.h>
+
+#include <string_view>
+
+namespace agora::index_schema {
+
+// Boolean filter terms: prefix + value.
+inline constexpr std::string_view kRecordKey = "Q";   // ORIGIN/ID: one document per record
+inline constexpr std::string_view kKind = "K";        // practice, plan
+inline constexpr std::string_view kOrigin = "XO";     // origin node id (hex)
+inline constexpr std::string_view kCountry = "XN";    // folded country name
+inline constexpr std::string_view kRegion = "XR";     // folded region name
+inline constexpr std::string_view kLanguage = "XL";   // language code
+inline constexpr std::string_view kTheme = "XT";      // theme
+inline constexpr std::string_view kPrinciple = "XP";  // principle
+inline constexpr std::string_view kFramework = "XF";  // framework a record commits to
+inline constexpr std::string_view kCommitment = "XE"; // "framework:ref"
+inline constexpr std::string_view kYear = "XY";       // start year
+// Free text: the stem of a word as the TermGenerator writes it (STEM_SOME).
+inline constexpr std::string_view kStem = "Z";
+
+inline std::string term(std::string_view prefix, std::string_view value) {
+  std::string t(prefix);
+  t += value;
+  return t;
+}
+
+// Value slots.
+enum Slot : Xapian::valueno {
+  kKeySlot = 0,      // "ORIGIN/ID": the stable default order and its cursor
+  kUpdatedSlot = 1,  // sortable ts, then the key: newest first, unique
+  kTitleSlot = 2,    // folded title, then the key
+  kCitySlot = 3,     // city name as shown (facet)
+  kThemesSlot = 4,   // themes joined by \x1f (facet)
+  kCommitSlot = 5,   // "framework:ref" joined by \x1f (facet)
+  kYearSlot = 6,     // sortable year
+  kFacetsSlot = 7,   // city \x1e themes \x1e commitments: the three facets in one read
+};
+
+}  // namespace agora::index_schema

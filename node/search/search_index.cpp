@@ -1,0 +1,593 @@
+#include "node/search/search_index.hpp"
+#include "node/search/index_schema.hpp"
+#include "storage/stored_record.hpp"
+
+#include <cctype>
+
+#include <xapian.h>
+
+#include <set>
+#include <unordered_map>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "node/local/record_view.hpp"
+#include "protocol/hex.hpp"
+#include "protocol/utf8.hpp"
+
+namespace agora {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+// 2: text indexed without positions (no phrase queries; a third of the size).
+// 3: the facet values also together in one slot (one read per match when counting).
+// 4: French/Italian elisions split.
+// 5: text normalized to NFC before folding, so that decomposed text (an "o" + U+0308 that a
+//    node of an earlier version signed) is indexed as its precomposed form is.
+constexpr const char* kFormat = "5";
+
+using namespace index_schema;
+
+constexpr const char* kLanguages[][2] = {{"en", "english"}, {"da", "danish"},     {"sv", "swedish"},
+                                         {"nl", "dutch"},   {"fr", "french"},     {"de", "german"},
+                                         {"es", "spanish"}, {"pt", "portuguese"}, {"it", "italian"},
+                                         {"fi", "finnish"}, {"no", "norwegian"},  {"nb", "norwegian"}};
+
+Xapian::Stem stemmer_for(const std::string& language) {
+  for (const auto& [code, name] : kLanguages)
+    if (language == code) return Xapian::Stem(name);
+  return Xapian::Stem();
+}
+
+std::string record_key(const std::string& origin_hex, std::string_view id) { return origin_hex + "/" + std::string(id); }
+
+void append_text(std::string& out, const json& v) {
+  if (v.is_string()) out += v.get<std::string>() + "\n";
+}
+
+// The facets of a result (city, theme, commitment) in one pass over the matches. Whole
+// slot values are counted first (a handful of distinct theme and commitment combinations
+// recur across thousands of records) and split into their parts once at the end.
+class FacetSpy : public Xapian::MatchSpy {
+ public:
+  void operator()(const Xapian::Document& doc, double) override { ++joined_[doc.get_value(kFacetsSlot)]; }
+  std::map<std::string, std::map<std::string, uint64_t>> facets() const {
+    std::map<std::string, std::map<std::string, uint64_t>> out;
+    auto& city = out["city"];
+    auto& theme = out["theme"];
+    auto& commitment = out["commitment"];
+    for (const auto& [v, n] : joined_) {
+      size_t a = v.find('\x1e'), b = a == std::string::npos ? a : v.find('\x1e', a + 1);
+      if (b == std::string::npos) continue;
+      if (a > 0) city[v.substr(0, a)] += n;
+      split_into(std::string_view(v).substr(a + 1, b - a - 1), n, theme);
+      split_into(std::string_view(v).substr(b + 1), n, commitment);
+    }
+    return out;
+  }
+
+ private:
+  static void split_into(std::string_view v, uint64_t n, std::map<std::string, uint64_t>& out) {
+    size_t start = 0;
+    while (start < v.size()) {
+      size_t end = v.find('\x1f', start);
+      if (end == std::string_view::npos) end = v.size();
+      if (end > start) out[std::string(v.substr(start, end - start))] += n;
+      start = end + 1;
+    }
+  }
+  std::unordered_map<std::string, uint64_t> joined_;
+};
+
+std::vector<std::string> words_of(std::string_view folded) {
+  std::vector<std::string> out;
+  std::string word;
+  for (char c : folded) {
+    auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) || u >= 0x80) {
+      word += c;
+    } else if (!word.empty()) {
+      out.push_back(std::move(word));
+      word.clear();
+    }
+  }
+  if (!word.empty()) out.push_back(std::move(word));
+  return out;
+}
+
+}  // namespace
+
+// Folded for matching (NFC-normalized first, by fold_for_match), with elisions split off
+// ("l'emploi" -> "l emploi", "dell’anno" -> "dell anno") so the word after them is indexed
+// and stemmed on its own.
+std::string fold_text(std::string_view text) {
+  std::string folded = fold_for_match(text);
+  std::string out;
+  out.reserve(folded.size());
+  size_t word_start = 0;
+  auto letter = [](unsigned char c) { return std::isalpha(c) || c >= 0x80; };
+  for (size_t i = 0; i < folded.size(); ++i) {
+    bool straight = folded[i] == '\'';
+    bool curly = folded.compare(i, 3, "\xE2\x80\x99") == 0;  // U+2019
+    if ((straight || curly) && i > 0 && letter(folded[i - 1])) {
+      size_t next = i + (curly ? 3 : 1);
+      std::string_view before(out.data() + word_start, out.size() - word_start);
+      bool elided = before.size() <= 2 || before.ends_with("qu") || before == "dell" || before == "nell" ||
+                    before == "sull" || before == "dall" || before == "all" || before == "quell";
+      if (elided && next < folded.size() && letter(static_cast<unsigned char>(folded[next]))) {
+        out.push_back(' ');
+        word_start = out.size();
+        i = next - 1;
+        continue;
+      }
+    }
+    if (!letter(static_cast<unsigned char>(folded[i]))) word_start = out.size() + 1;
+    out.push_back(folded[i]);
+  }
+  return out;
+}
+
+json result_items(const storage::StoreReader& r, const SearchResult& result, bool ranked) {
+  json items = json::array();
+  CityDirectory cities(r);
+  for (const auto& hit : result.hits) {
+    auto rec = storage::read_record(r, hit.local);
+    if (!rec || !is_public(rec->header)) continue;  // the index holds public records only
+    json item = record_item(rec->header, rec->body(), cities.find(rec->header.origin));
+    if (ranked) {
+      item["score"] = hit.score;
+      item["snippet"] = snippet(item.value("summary", ""), result.terms, item.value("language", ""));
+    }
+    items.push_back(std::move(item));
+  }
+  return items;
+}
+
+struct SearchIndex::Impl {
+  DataDir& dir;
+  fs::path path;
+  std::optional<Xapian::WritableDatabase> writable;
+  std::optional<Xapian::Database> readonly;
+
+  const Xapian::Database& db() const { return writable ? *writable : *readonly; }
+
+  Xapian::Document build(const storage::StoreReader& r, CityDirectory& cities, const PublicKey& origin,
+                         std::string_view id, const Header& h, const json& body) {
+    std::string origin_hex = node_id(origin);
+    std::string key = record_key(origin_hex, id);
+    const CityProfile* city = cities.find(origin);
+    std::string language = body.value("language", "");
+    Xapian::Document doc;
+    Xapian::TermGenerator tg;
+    tg.set_document(doc);
+    tg.set_stemmer(stemmer_for(language));
+    tg.set_stemming_strategy(Xapian::TermGenerator::STEM_SOME);
+    std::string title = body.value("title", "");
+    tg.index_text_without_positions(fold_text(title), 3);
+    std::string text;
+    append_text(text, body.value("summary", json()));
+    append_text(text, body.value("body", json()));
+    for (const auto& p : body.value("partners", json::array())) append_text(text, p);
+    for (const auto& o : body.value("outcomes", json::array()))
+      if (o.is_object()) append_text(text, o.value("indicator", json()));
+    for (const auto& item : body.value("items", json::array()))  // plans
+      if (item.is_object()) append_text(text, item.value("action", json()));
+    tg.index_text_without_positions(fold_text(text));
+    if (city) tg.index_text_without_positions(fold_text(city->name + " " + city->country + " " + city->region));
+
+    doc.add_boolean_term(term(kRecordKey, key));
+    doc.add_boolean_term(term(kKind, std::string(kind_name(h.kind))));
+    doc.add_boolean_term(term(kOrigin, origin_hex));
+    if (city) {
+      doc.add_boolean_term(term(kCountry, fold_text(city->country)));
+      if (!city->region.empty()) doc.add_boolean_term(term(kRegion, fold_text(city->region)));
+    }
+    if (!language.empty()) doc.add_boolean_term(term(kLanguage, language));
+    std::string themes_value, commitments_value;
+    for (const auto& t : body.value("themes", json::array()))
+      if (t.is_string()) {
+        doc.add_boolean_term(term(kTheme, t.get<std::string>()));
+        themes_value += t.get<std::string>() + "\x1f";
+      }
+    for (const auto& p : body.value("principles", json::array()))
+      if (p.is_string()) doc.add_boolean_term(term(kPrinciple, p.get<std::string>()));
+    auto add_commitment = [&](const std::string& fw, const std::string& ref) {
+      doc.add_boolean_term(term(kFramework, fw));
+      if (!ref.empty()) {
+        doc.add_boolean_term(term(kCommitment, fw + ":" + ref));
+        commitments_value += fw + ":" + ref + "\x1f";
+      }
+    };
+    for (const auto& f : body.value("frameworks", json::array()))
+      if (f.is_object()) add_commitment(f.value("framework", ""), f.value("ref", ""));
+    if (h.kind == Kind::plan) {  // a plan commits its items to refs of its framework
+      std::string fw = body.value("framework", "");
+      doc.add_boolean_term(term(kFramework, fw));
+      for (const auto& item : body.value("items", json::array()))
+        if (item.is_object()) add_commitment(fw, item.value("commitment", ""));
+    }
+    int year = 0;
+    if (auto s = body.find("started"); s != body.end() && s->is_number_integer()) year = s->get<int>();
+    if (auto p = body.find("period"); p != body.end() && p->is_object() && p->value("from", "").size() >= 4)
+      year = std::atoi(p->value("from", "").substr(0, 4).c_str());
+    if (year) {
+      doc.add_boolean_term(term(kYear, std::to_string(year)));
+      doc.add_value(kYearSlot, Xapian::sortable_serialise(year));
+    }
+    doc.add_value(kKeySlot, key);
+    doc.add_value(kUpdatedSlot, Xapian::sortable_serialise(static_cast<double>(h.ts)) + "\x1f" + key);
+    doc.add_value(kTitleSlot, fold_text(title) + "\x1f" + key);
+    doc.add_value(kCitySlot, city ? city->name : origin_hex.substr(0, 12));
+    doc.add_value(kThemesSlot, themes_value);
+    doc.add_value(kCommitSlot, commitments_value);
+    doc.add_value(kFacetsSlot, (city ? city->name : origin_hex.substr(0, 12)) + "\x1e" + themes_value + "\x1e" +
+                                   commitments_value);
+    auto latest = r.latest(origin, id);
+    doc.set_data(std::to_string(latest ? latest->local : 0));
+    return doc;
+  }
+
+  // (Re)indexes the latest version of (origin, id), or removes it when it is gone, retracted
+  // or not public.
+  void refresh(const storage::StoreReader& r, CityDirectory& cities, const PublicKey& origin, const std::string& id) {
+    std::string key = record_key(node_id(origin), id);
+    auto latest = r.latest(origin, id);
+    if (!latest || latest->tombstone || !latest->is_public ||
+        (latest->kind != Kind::practice && latest->kind != Kind::plan)) {
+      writable->delete_document(term(kRecordKey, key));
+      return;
+    }
+    auto rec = storage::read_record(r, latest->local);
+    if (!rec) return;
+    auto body = rec->body_json();
+    if (!body) return;
+    writable->replace_document(term(kRecordKey, key), build(r, cities, origin, id, rec->header, *body));
+  }
+};
+
+SearchIndex::SearchIndex(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SearchIndex::~SearchIndex() = default;
+
+std::unique_ptr<SearchIndex> SearchIndex::open_writable(DataDir& dir) {
+  try {
+    return open_writable_unguarded(dir);
+  } catch (const Xapian::Error& e) {
+    throw std::runtime_error("search index " + (dir.path() / "search").string() + ": " + e.get_description());
+  }
+}
+
+std::unique_ptr<SearchIndex> SearchIndex::open_writable_unguarded(DataDir& dir) {
+  auto impl = std::make_unique<Impl>(Impl{dir, dir.path() / "search", std::nullopt, std::nullopt});
+  try {
+    impl->writable.emplace(impl->path.string(), Xapian::DB_CREATE_OR_OPEN);
+  } catch (const Xapian::DatabaseLockError&) {
+    throw std::runtime_error("the search index in " + impl->path.string() +
+                             " is being written by another process (a running `agora serve`)");
+  } catch (const Xapian::Error& e) {  // unreadable: a derived index is rebuilt, never repaired
+    spdlog::warn("search index {} unreadable ({}): rebuilding", impl->path.string(), e.get_msg());
+    fs::remove_all(impl->path);
+    impl->writable.emplace(impl->path.string(), Xapian::DB_CREATE_OR_OPEN);
+  }
+  uint64_t last_local = dir.store().read([](const storage::StoreReader& r) { return r.last_local(); });
+  auto& db = *impl->writable;
+  std::string position = db.get_metadata("position");
+  bool foreign = db.get_metadata("format") != kFormat || db.get_metadata("node") != node_id(dir.id()) ||
+                 (!position.empty() && std::stoull(position) > last_local);
+  if (foreign && db.get_doccount() + db.get_metadata("format").size() > 0) {
+    spdlog::info("search index {}: of another format or store, rebuilding", impl->path.string());
+    impl->writable.reset();
+    fs::remove_all(impl->path);
+    impl->writable.emplace(impl->path.string(), Xapian::DB_CREATE_OR_OPEN);
+  }
+  impl->writable->set_metadata("format", kFormat);
+  impl->writable->set_metadata("node", node_id(dir.id()));
+  return std::unique_ptr<SearchIndex>(new SearchIndex(std::move(impl)));
+}
+
+std::unique_ptr<SearchIndex> SearchIndex::open_readonly(DataDir& dir) {
+  fs::path path = dir.path() / "search";
+  if (!fs::exists(path)) return nullptr;
+  auto impl = std::make_unique<Impl>(Impl{dir, path, std::nullopt, std::nullopt});
+  try {
+    impl->readonly.emplace(path.string());
+  } catch (const Xapian::Error&) {
+    return nullptr;
+  }
+  return std::unique_ptr<SearchIndex>(new SearchIndex(std::move(impl)));
+}
+
+uint64_t SearchIndex::position() const {
+  std::string p = impl_->db().get_metadata("position");
+  return p.empty() ? 0 : std::stoull(p);
+}
+
+// Xapian's errors are not std::exceptions: callers (the node's index thread) get one.
+size_t SearchIndex::catch_up() {
+  try {
+    return catch_up_unguarded();
+  } catch (const Xapian::Error& e) {
+    throw std::runtime_error("search index " + impl_->path.string() + ": " + e.get_description());
+  }
+}
+
+size_t SearchIndex::catch_up_unguarded() {
+  if (!impl_->writable) throw std::logic_error("catch_up on a read-only search index");
+  uint64_t from = position();
+  size_t changed = 0;
+  impl_->dir.store().read([&](const storage::StoreReader& r) {
+    std::set<std::pair<PublicKey, std::string>> touched;
+    std::set<PublicKey> new_profiles;
+    uint64_t last = from;
+    r.scan_log(from + 1, [&](const storage::StoredRecordView& view) {
+      last = view.local;
+      auto h = decode_header(view.header_bytes);
+      if (!h) return true;
+      if (h.value().kind == Kind::city)
+        new_profiles.insert(h.value().origin);
+      else if (h.value().kind == Kind::practice || h.value().kind == Kind::plan)
+        touched.insert({h.value().origin, h.value().id});
+      return true;
+    });
+    // A city's new name or country shows on all its records.
+    for (const auto& origin : new_profiles) {
+      if (from == 0) break;  // a rebuild indexes everything anyway
+      for (Kind kind : {Kind::practice, Kind::plan}) {
+        storage::ListQuery q;
+        q.kind = kind;
+        q.origin = origin;
+        r.list(q, [&](const PublicKey& o, std::string_view id, const storage::LatestEntry&) {
+          touched.insert({o, std::string(id)});
+          return true;
+        });
+      }
+    }
+    CityDirectory cities(r);
+    for (const auto& [origin, id] : touched) {
+      impl_->refresh(r, cities, origin, id);
+      ++changed;
+    }
+    impl_->writable->set_metadata("position", std::to_string(last));
+    return 0;
+  });
+  impl_->writable->commit();
+  return changed;
+}
+
+void SearchIndex::reopen() {
+  if (impl_->readonly) impl_->readonly->reopen();
+}
+
+namespace {
+
+// Filter terms of a query: every one must match.
+std::vector<Xapian::Query> filter_queries(const SearchFilter& f) {
+  std::vector<Xapian::Query> filters;
+  auto filter_on = [&](std::string_view prefix, const std::string& value) {
+    if (!value.empty()) filters.emplace_back(term(prefix, value));
+  };
+  if (f.kind) filter_on(kKind, std::string(kind_name(*f.kind)));
+  if (!f.origins.empty()) {
+    std::vector<Xapian::Query> any;
+    for (const auto& o : f.origins) any.emplace_back(term(kOrigin, o));
+    filters.emplace_back(Xapian::Query::OP_OR, any.begin(), any.end());
+  }
+  filter_on(kCountry, fold_text(f.country));
+  filter_on(kRegion, fold_text(f.region));
+  filter_on(kTheme, f.theme);
+  filter_on(kPrinciple, f.principle);
+  filter_on(kLanguage, f.language);
+  filter_on(kFramework, f.framework);
+  if (!f.ref.empty()) filter_on(kCommitment, f.framework + ":" + f.ref);
+  if (f.year_from || f.year_to)
+    filters.emplace_back(Xapian::Query::OP_VALUE_RANGE, kYearSlot, Xapian::sortable_serialise(f.year_from.value_or(0)),
+                         Xapian::sortable_serialise(f.year_to.value_or(9999)));
+  if (f.updated_since_ms)
+    filters.emplace_back(Xapian::Query::OP_VALUE_GE, kUpdatedSlot,
+                         Xapian::sortable_serialise(static_cast<double>(*f.updated_since_ms)));
+  return filters;
+}
+
+// The free-text part: every word, as itself or its stem in any indexed language (the
+// query's language is unknown). MatchAll without words.
+Xapian::Query text_query(const std::string& text, std::vector<std::string>& words) {
+  words = words_of(fold_text(text));
+  if (words.empty()) return Xapian::Query::MatchAll;
+  std::vector<Xapian::Stem> stemmers;
+  for (const auto& [code, name] : kLanguages) stemmers.emplace_back(name);
+  std::vector<Xapian::Query> all;
+  for (const auto& w : words) {
+    std::set<std::string> variants{w};
+    for (const auto& s : stemmers) variants.insert(term(kStem, s(w)));
+    std::vector<Xapian::Query> any(variants.begin(), variants.end());
+    all.emplace_back(Xapian::Query::OP_SYNONYM, any.begin(), any.end());
+  }
+  return Xapian::Query(Xapian::Query::OP_AND, all.begin(), all.end());
+}
+
+Xapian::Query filtered(const Xapian::Query& text, const std::vector<Xapian::Query>& filters) {
+  if (filters.empty()) return text;
+  return Xapian::Query(Xapian::Query::OP_FILTER, text, Xapian::Query(Xapian::Query::OP_AND, filters.begin(), filters.end()));
+}
+
+// Counts for /stats over every match: by theme, year, origin, and origin x commitment.
+class StatsSpy : public Xapian::MatchSpy {
+ public:
+  explicit StatsSpy(SearchStats& out) : out_(out) {}
+  void operator()(const Xapian::Document& doc, double) override {
+    ++out_.total;
+    std::string key = doc.get_value(kKeySlot);
+    std::string origin = key.substr(0, key.find('/'));
+    ++out_.by_origin[origin];
+    each_part(doc.get_value(kThemesSlot), [&](const std::string& t) { ++out_.by_theme[t]; });
+    auto& row = out_.coverage[origin];
+    each_part(doc.get_value(kCommitSlot), [&](const std::string& c) { ++row[c]; });
+    std::string year = doc.get_value(kYearSlot);
+    if (!year.empty()) ++out_.by_year[static_cast<int>(Xapian::sortable_unserialise(year))];
+  }
+
+ private:
+  template <class Fn>
+  static void each_part(const std::string& v, Fn&& fn) {
+    size_t start = 0;
+    while (start < v.size()) {
+      size_t end = v.find('\x1f', start);
+      if (end == std::string::npos) end = v.size();
+      if (end > start) fn(v.substr(start, end - start));
+      start = end + 1;
+    }
+  }
+  SearchStats& out_;
+};
+
+}  // namespace
+
+SearchStats SearchIndex::stats(const SearchQuery& q) const {
+  const Xapian::Database& db = impl_->db();
+  SearchStats out;
+  std::vector<std::string> words;
+  Xapian::Enquire enquire(db);
+  enquire.set_query(filtered(text_query(q.text, words), filter_queries(q.filter)));
+  enquire.set_weighting_scheme(Xapian::BoolWeight());
+  StatsSpy spy(out);
+  enquire.add_matchspy(&spy);
+  enquire.get_mset(0, 0, db.get_doccount());
+  return out;
+}
+
+SearchResult SearchIndex::search(const SearchQuery& q) const {
+  const Xapian::Database& db = impl_->db();
+  SearchResult out;
+  std::vector<Xapian::Query> filters = filter_queries(q.filter);
+  std::vector<std::string> words;
+  Xapian::Query query_text = text_query(q.text, words);
+  out.terms = words;
+  bool ranked_order = !words.empty() && q.sort == SearchQuery::Sort::relevance;
+  Xapian::valueno order_slot = q.sort == SearchQuery::Sort::updated ? kUpdatedSlot
+                               : q.sort == SearchQuery::Sort::title ? kTitleSlot
+                                                                     : kKeySlot;
+  bool descending = q.sort == SearchQuery::Sort::updated;
+  // `total` and the facets count every match of the filter, whatever page this is: a
+  // cursor page counts them on the query without its cursor bound.
+  Xapian::Query whole = filtered(query_text, filters);
+  bool cursor_page = !ranked_order && !q.after.empty();
+  if (cursor_page) {
+    if (descending)  // inclusive; the hit equal to `after` is skipped below
+      filters.emplace_back(Xapian::Query::OP_VALUE_LE, order_slot, q.after);
+    else
+      filters.emplace_back(Xapian::Query::OP_VALUE_GE, order_slot, q.after + std::string(1, '\0'));
+  }
+  Xapian::Query query = filtered(query_text, filters);
+  Xapian::doccount every = db.get_doccount();  // as check_at_least: counts are exact
+
+  Xapian::Enquire enquire(db);
+  enquire.set_query(query);
+  bool ranked = !words.empty() && q.sort == SearchQuery::Sort::relevance;
+  if (!ranked) enquire.set_weighting_scheme(Xapian::BoolWeight());
+  switch (q.sort) {
+    case SearchQuery::Sort::relevance:
+      if (!ranked) enquire.set_sort_by_value(kKeySlot, false);
+      break;
+    case SearchQuery::Sort::updated:
+      enquire.set_sort_by_value(kUpdatedSlot, true);
+      break;
+    case SearchQuery::Sort::title:
+      enquire.set_sort_by_value(kTitleSlot, false);
+      break;
+  }
+  FacetSpy facets;
+  if (q.facets && !cursor_page) enquire.add_matchspy(&facets);
+  bool skip_first = cursor_page && descending;
+  Xapian::MSet mset = enquire.get_mset(static_cast<Xapian::doccount>(q.offset),
+                                       static_cast<Xapian::doccount>(q.limit + skip_first), cursor_page ? 0 : every);
+  if (cursor_page) {
+    Xapian::Enquire count(db);
+    count.set_query(whole);
+    count.set_weighting_scheme(Xapian::BoolWeight());
+    if (q.facets) count.add_matchspy(&facets);
+    out.total = count.get_mset(0, 0, every).get_matches_estimated();
+  } else {
+    out.total = mset.get_matches_estimated();
+  }
+  for (auto it = mset.begin(); it != mset.end(); ++it) {
+    Xapian::Document doc = it.get_document();
+    std::string sort_value = doc.get_value(order_slot);
+    if (skip_first && sort_value == q.after) continue;
+    if (out.hits.size() == q.limit) break;
+    std::string key = doc.get_value(kKeySlot);
+    auto slash = key.find('/');
+    SearchHit hit;
+    hit.origin = key.substr(0, slash);
+    hit.id = key.substr(slash + 1);
+    hit.local = std::stoull(doc.get_data());
+    hit.score = ranked ? it.get_weight() : 0;
+    hit.sort_value = std::move(sort_value);
+    out.hits.push_back(std::move(hit));
+  }
+  if (q.facets) {
+    out.facets = facets.facets();
+  }
+  return out;
+}
+
+std::string snippet(std::string_view text, const std::vector<std::string>& folded_terms, const std::string& language,
+                    size_t max_chars) {
+  Xapian::Stem stem = stemmer_for(language);
+  std::set<std::string> wanted(folded_terms.begin(), folded_terms.end());
+  std::set<std::string> wanted_stems;
+  for (const auto& t : folded_terms) wanted_stems.insert(stem(t));
+  // Stemming every word of a summary is the costly part of a snippet. Snowball keeps the
+  // first two letters of a word, so only words starting like a wanted stem are stemmed.
+  std::set<std::string> stem_starts;
+  for (const auto& st : wanted_stems) stem_starts.insert(st.substr(0, 2));
+  // Words of the original text with their byte spans.
+  struct Word {
+    size_t begin, end;
+    bool hit;
+  };
+  std::vector<Word> words;
+  size_t i = 0;
+  while (i < text.size()) {
+    auto u = static_cast<unsigned char>(text[i]);
+    if (std::isalnum(u) || u >= 0x80) {
+      size_t j = i;
+      while (j < text.size() && (std::isalnum(static_cast<unsigned char>(text[j])) ||
+                                 static_cast<unsigned char>(text[j]) >= 0x80))
+        ++j;
+      std::string folded = fold_text(text.substr(i, j - i));
+      bool hit = wanted.count(folded) ||
+                 (stem_starts.count(folded.substr(0, 2)) && wanted_stems.count(stem(folded)));
+      words.push_back({i, j, hit});
+      i = j;
+    } else {
+      ++i;
+    }
+  }
+  size_t first_hit = text.size();
+  for (const auto& w : words)
+    if (w.hit) {
+      first_hit = w.begin;
+      break;
+    }
+  size_t start = first_hit == text.size() || first_hit < max_chars / 3 ? 0 : first_hit - max_chars / 3;
+  while (start > 0 && start < text.size() && (static_cast<unsigned char>(text[start]) & 0xC0) == 0x80) --start;
+  size_t end = std::min(text.size(), start + max_chars);
+  while (end < text.size() && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) ++end;
+  std::string out = start > 0 ? "…" : "";
+  size_t pos = start;
+  for (const auto& w : words) {
+    if (w.end <= start || w.begin >= end) continue;
+    if (!w.hit) continue;
+    size_t b = std::max(w.begin, start), e = std::min(w.end, end);
+    out += escape_markup(text.substr(pos, b - pos)) + "<mark>" + escape_markup(text.substr(b, e - b)) + "</mark>";
+    pos = e;
+  }
+  out += escape_markup(text.substr(pos, end - pos));
+  if (end < text.size()) out += "…";
+  return out;
+}
+
+}  // namespace agora

@@ -1,0 +1,132 @@
+#include "node/sync/engine.hpp"
+
+#include "protocol/sync_messages.hpp"
+
+namespace agora::sync {
+
+std::string OutgoingBatch::frame() const { return batch_frame_prefix(number, count) + records; }
+
+void Outbound::on_heads(const std::map<PublicKey, uint64_t>& heads) {
+  peer_has_ = heads;
+  has_heads_ = true;
+}
+
+OutgoingBatch Outbound::take(std::string records, uint32_t count) {
+  ++unacked_;
+  return OutgoingBatch{++batches_sent_, count, std::move(records)};
+}
+
+std::optional<OutgoingBatch> Outbound::next(const StoreView& store) {
+  if (!has_heads_ || unacked_ >= limits_.window) return std::nullopt;
+  std::string records;
+  uint32_t count = 0;
+  auto full = [&] { return count >= limits_.batch_records || records.size() >= limits_.batch_bytes; };
+  for (const auto& head : store.heads()) {
+    uint64_t& has = peer_has_[head.origin];
+    while (has < head.seq && !full()) {
+      auto rec = store.record(head.origin, has + 1);
+      if (!rec) break;
+      if (rec->body && !header_is_public(rec->header_bytes)) {
+        auto h = decode_header(rec->header_bytes);
+        if (!h || !store.may_read(h.value(), peer_)) rec->body.reset();  // a stub keeps the chain
+      }
+      append_record(records, *rec);
+      ++count, ++has;
+    }
+    if (full()) break;
+  }
+  if (count == 0) return std::nullopt;
+  return take(std::move(records), count);
+}
+
+std::vector<OutgoingBatch> Outbound::newly_readable(const StoreView& store) {
+  std::vector<OutgoingBatch> out;
+  if (!has_heads_) return out;
+  std::string records;
+  uint32_t count = 0;
+  store.for_each_restricted_latest([&](const SignedRecord& rec) {
+    auto h = decode_header(rec.header_bytes);
+    if (!h) return;
+    auto has = peer_has_.find(h.value().origin);
+    if (has == peer_has_.end() || h.value().seq > has->second || !store.may_read(h.value(), peer_)) return;
+    append_record(records, rec);
+    if (++count >= limits_.batch_records) out.push_back(take(std::exchange(records, {}), std::exchange(count, 0)));
+  });
+  if (count) out.push_back(take(std::move(records), count));
+  return out;
+}
+
+bool Outbound::on_ack() {
+  if (unacked_ == 0) return false;
+  --unacked_;
+  return true;
+}
+
+void Outbound::peer_holds(const PublicKey& origin, uint64_t seq) {
+  uint64_t& has = peer_has_[origin];
+  has = std::max(has, seq);
+}
+
+BatchDecision decide_batch(std::span<const storage::IncomingRecord> records, std::span<const std::string> errors,
+                           const ChainView& chains) {
+  BatchDecision d;
+  d.dispositions.assign(records.size(), Disposition::reject);
+  d.reasons.resize(records.size());
+  std::map<PublicKey, ChainTip> tips;  // as the batch so far leaves them
+  std::map<std::pair<PublicKey, uint64_t>, std::string_view> taken;  // records this batch stores
+  for (size_t i = 0; i < records.size(); ++i) {
+    auto reject = [&](std::string why) {
+      d.dispositions[i] = Disposition::reject;
+      ++d.rejected;
+      if (d.first_error.empty()) d.first_error = why;
+      d.reasons[i] = std::move(why);
+    };
+    if (!errors[i].empty()) {
+      reject(errors[i]);
+      continue;
+    }
+    const storage::IncomingRecord& in = records[i];
+    const Header& h = in.header;
+    uint64_t& holds = d.sender_holds[h.origin];
+    holds = std::max(holds, h.seq);
+    auto tip = tips.find(h.origin);
+    if (tip == tips.end()) tip = tips.emplace(h.origin, chains.tip(h.origin)).first;
+    std::optional<HeldRecord> held;
+    if (h.seq <= tip->second.seq) {
+      if (auto t = taken.find({h.origin, h.seq}); t != taken.end())
+        held = HeldRecord{t->second, false};
+      else
+        held = chains.held(h.origin, h.seq);
+    }
+    auto where = [&] { return short_node_id(h.origin) + "/" + std::to_string(h.seq); };
+    switch (chain_step(h, in.record.header_bytes, in.record.body.has_value(), tip->second, held ? &*held : nullptr)) {
+      case ChainStep::extends:
+        d.dispositions[i] = Disposition::store;
+        ++d.to_store;
+        tip->second = tip_after(h, in.record.header_bytes);
+        taken[{h.origin, h.seq}] = in.record.header_bytes;
+        break;
+      case ChainStep::duplicate:
+        d.dispositions[i] = Disposition::duplicate;
+        ++d.duplicates;
+        break;
+      case ChainStep::fills_stub:
+        d.dispositions[i] = Disposition::fill;
+        ++d.fills;
+        break;
+      case ChainStep::fork:
+        d.dispositions[i] = Disposition::fork;
+        ++d.forks;
+        break;
+      case ChainStep::gap:
+        reject(where() + ": gap after seq " + std::to_string(tip->second.seq));
+        break;
+      case ChainStep::unlinked:
+        reject(where() + ": does not link to the previous record's hash");
+        break;
+    }
+  }
+  return d;
+}
+
+}  // namespace agora::sync

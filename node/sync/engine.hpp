@@ -1,0 +1,116 @@
+// The sync rules without sockets, threads or LMDB: what to send a peer next, and what a
+// received batch means for this node's chains. The node drives it from a peer session;
+// tests drive it with an in-memory store (tests/sync_engine/).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "protocol/chain.hpp"
+#include "protocol/record.hpp"
+#include "storage/record_store.hpp"
+
+namespace agora::sync {
+
+// What the sending side reads of this node's store.
+class StoreView {
+ public:
+  virtual ~StoreView() = default;
+  virtual std::vector<storage::OriginHead> heads() const = 0;
+  // The record at (origin, seq), with its body unless held as a stub.
+  virtual std::optional<SignedRecord> record(const PublicKey& origin, uint64_t seq) const = 0;
+  // Visits the latest version of each record that is not public and is held with its body.
+  virtual void for_each_restricted_latest(const std::function<void(const SignedRecord&)>& visit) const = 0;
+  // Whether `peer` is entitled to the body of a record (visibility, twins, coalitions).
+  virtual bool may_read(const Header& header, const PublicKey& peer) const = 0;
+};
+
+// What the receiving side reads of this node's chains (inside the writer's transaction).
+class ChainView {
+ public:
+  virtual ~ChainView() = default;
+  virtual ChainTip tip(const PublicKey& origin) const = 0;  // seq 0 when nothing is held
+  // The record held at (origin, seq), if any; its bytes stay valid while the view lives.
+  virtual std::optional<HeldRecord> held(const PublicKey& origin, uint64_t seq) const = 0;
+};
+
+struct SendLimits {
+  size_t batch_records = 512;    // records per batch frame (≤ kMaxBatchRecords)
+  size_t batch_bytes = 1 << 20;  // and about this many record bytes (≤ kMaxBatchBytes)
+  size_t window = 8;             // batches sent before waiting for acks (≤ kMaxUnackedBatches)
+};
+
+// One batch frame to send: its number, record count and the encoded records.
+struct OutgoingBatch {
+  uint64_t number = 0;
+  uint32_t count = 0;
+  std::string records;
+  std::string frame() const;
+};
+
+// The sending half of one peer connection: what the peer holds, what is in flight.
+class Outbound {
+ public:
+  Outbound(PublicKey peer, SendLimits limits) : peer_(peer), limits_(limits) {}
+
+  // The peer's `heads` message: from now on, send what it lacks.
+  void on_heads(const std::map<PublicKey, uint64_t>& heads);
+  bool has_heads() const { return has_heads_; }
+
+  // The next batch of what the peer lacks, in each origin's chain order, bodies only where
+  // the peer is entitled (a stub otherwise). Nothing before the heads, when the window is
+  // full, or when the peer lacks nothing.
+  std::optional<OutgoingBatch> next(const StoreView& store);
+  // Latest restricted records the peer holds (perhaps as stubs) and may now read, with their
+  // bodies: sent when entitlements change. Counts towards the window like any batch.
+  std::vector<OutgoingBatch> newly_readable(const StoreView& store);
+
+  // An ack for the oldest batch in flight; false when none was waiting for one.
+  [[nodiscard]] bool on_ack();
+  // The peer sent these records, so it holds them: they are never sent back to it.
+  void peer_holds(const PublicKey& origin, uint64_t seq);
+
+  const std::map<PublicKey, uint64_t>& peer_has() const { return peer_has_; }
+  size_t unacked() const { return unacked_; }
+
+ private:
+  OutgoingBatch take(std::string records, uint32_t count);
+
+  PublicKey peer_;
+  SendLimits limits_;
+  bool has_heads_ = false;
+  std::map<PublicKey, uint64_t> peer_has_;
+  size_t unacked_ = 0;
+  uint64_t batches_sent_ = 0;
+};
+
+// What becomes of one received record.
+enum class Disposition {
+  store,      // extends its origin's chain
+  duplicate,  // already held
+  fill,       // fills in the body of a record held as a stub
+  fork,       // a second, different record at a held seq: kept as evidence only
+  reject,     // failed verification, or a gap or a broken link in the chain
+};
+
+// What a received batch means: one disposition per record, and the counts acked.
+struct BatchDecision {
+  std::vector<Disposition> dispositions;
+  std::vector<std::string> reasons;  // per record; set for rejects
+  uint32_t to_store = 0, duplicates = 0, fills = 0, forks = 0, rejected = 0;
+  std::string first_error;
+  std::map<PublicKey, uint64_t> sender_holds;  // highest valid seq per origin the sender sent
+};
+
+// Decides a verified batch against the chains held: records are taken in order, each one
+// seeing the chain as the ones before it in the batch left it. `errors[i]` non-empty means
+// record i failed the store-free checks (signature, schema, size).
+BatchDecision decide_batch(std::span<const storage::IncomingRecord> records, std::span<const std::string> errors,
+                           const ChainView& chains);
+
+}  // namespace agora::sync

@@ -1,0 +1,93 @@
+#include "node/sync/ingest.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "node/local/peer_registry.hpp"
+#include "node/local/publisher.hpp"
+#include "node/local/worker_pool.hpp"
+#include "node/sync/engine.hpp"
+#include "node/sync/store_views.hpp"
+#include "protocol/input_schema.hpp"
+
+namespace agora::sync {
+
+VerifiedBatch verify_batch(RecordBatch& batch) {
+  VerifiedBatch v;
+  v.batch = batch.batch;
+  std::vector<SignedRecord>& records = batch.records;
+  v.records.resize(records.size());
+  v.errors.resize(records.size());
+  try {
+    parallel_for(records.size(), [&](size_t i) {
+      auto h = verify_record(records[i]);
+      if (!h) {
+        v.errors[i] = h.error().to_string();
+        return;
+      }
+      if (records[i].body) {
+        auto keys = validate_received_body(h.value().kind, h.value().id, h.value().visibility, h.value().tombstone,
+                                           *records[i].body);
+        if (!keys) {
+          v.errors[i] = keys.error().to_string();
+          return;
+        }
+        v.records[i].keys = keys.value();
+      }
+      v.records[i].header = std::move(h).value();
+      v.records[i].record = std::move(records[i]);
+      storage::prepare_log_value(v.records[i]);
+    });
+  } catch (const std::exception& e) {  // e.g. out of memory: refuse the whole batch
+    v.records.assign(records.size(), storage::IncomingRecord{});
+    v.errors.assign(records.size(), std::string("cannot verify: ") + e.what());
+  }
+  return v;
+}
+
+IngestOutcome store_batch(storage::RecordStore& store, const PublicKey& from, const VerifiedBatch& batch) {
+  IngestOutcome out;
+  try {
+    // The transaction body only reads the batch: LMDB may run it again after growing the map.
+    store.env().write([&](storage::WriteTxn& txn) {
+      out = IngestOutcome{};
+      storage::StoreReader reader(store, txn);
+      BatchDecision d = decide_batch(batch.records, batch.errors, LmdbChainView(reader));
+      std::vector<const storage::IncomingRecord*> accepted;
+      for (size_t i = 0; i < batch.records.size(); ++i) {
+        const storage::IncomingRecord& in = batch.records[i];
+        switch (d.dispositions[i]) {
+          case Disposition::store: accepted.push_back(&in); break;
+          case Disposition::fill:
+            // The sender now counts this node as entitled to a body it holds as a stub.
+            if (store.fill_body(txn, in.header.origin, in.header.seq, *in.record.body, in.keys))
+              ++out.filled;
+            else
+              ++out.duplicate;
+            break;
+          case Disposition::duplicate: ++out.duplicate; break;
+          case Disposition::fork:
+            ++out.forks;
+            save_fork(store, txn, ForkEvidence{in.header.origin, in.header.seq, from, in.record.header_bytes, now_ms()});
+            spdlog::warn("fork: {}/{} holds a second, different record from {} (reported by {})",
+                         short_node_id(in.header.origin), in.header.seq,
+                         short_node_id(in.header.origin), short_node_id(from));
+            break;
+          case Disposition::reject: break;
+        }
+      }
+      store.append(txn, accepted);
+      out.stored = static_cast<uint32_t>(accepted.size());
+      out.rejected = d.rejected;
+      out.first_error = d.first_error;
+      out.sender_holds = std::move(d.sender_holds);
+    });
+  } catch (const std::exception& e) {
+    out = IngestOutcome{};
+    out.rejected = static_cast<uint32_t>(batch.records.size());
+    out.first_error = std::string("cannot store: ") + e.what();
+    out.local_failure = true;
+  }
+  return out;
+}
+
+}  // namespace agora::sync

@@ -1,0 +1,285 @@
+#include "node/sync/peer_manager.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "node/net/address.hpp"
+#include "node/sync/peer_session.hpp"
+#include "protocol/hex.hpp"
+
+namespace agora::sync {
+
+namespace {
+
+// Adds one connection's counters to a peer's running totals.
+void fold_session_counters(PeerState& total, const PeerState& session) {
+  total.bytes_in += session.bytes_in, total.bytes_out += session.bytes_out;
+  total.records_in += session.records_in, total.records_out += session.records_out;
+  total.errors += session.errors, total.forks += session.forks;
+  total.last_contact_ms = std::max(total.last_contact_ms, session.last_contact_ms);
+  if (!session.remote_heads.empty()) total.remote_heads = session.remote_heads;
+  if (!session.last_error.empty()) total.last_error = session.last_error;
+}
+
+}  // namespace
+
+PeerManager::PeerManager(Services services, SyncLimits limits, net::TransportLimits transport)
+    : services_(std::move(services)), limits_(limits), transport_(transport) {}
+
+PeerManager::~PeerManager() = default;
+
+void PeerManager::start(std::shared_ptr<net::TlsContexts> tls) {
+  tls_ = std::move(tls);
+  reload_peers();
+  restoring_ = dir().restoring();
+  if (restoring_) spdlog::info("restoring: waiting for a peer to send this city's records back");
+}
+
+void PeerManager::reload_peers() {
+  storage::ReadTxn txn(dir().store().env());
+  peers_.clear();
+  for (auto& p : load_peers(dir().store(), txn)) peers_[p.key] = p;
+}
+
+const Entitlements& PeerManager::entitlements() {
+  if (!entitlements_)
+    entitlements_ = dir().store().read([](const storage::StoreReader& r) { return Entitlements::load(r); });
+  return *entitlements_;
+}
+
+bool PeerManager::lists(const PublicKey& key) {
+  // A key added a moment ago may not have been noticed yet: read the registry itself.
+  if (!peers_.count(key)) reload_peers();
+  return peers_.count(key) > 0;
+}
+
+bool PeerManager::in_backoff(const PublicKey& key) const {
+  auto b = backoff_.find(key);
+  auto st = states_.find(key);
+  return b != backoff_.end() && st != states_.end() && st->second.state == peer_state::kBackoff &&
+         Clock::now() < b->second.next;
+}
+
+void PeerManager::peers_changed() {
+  reload_peers();
+  for (auto it = ready_.begin(); it != ready_.end();) {
+    auto s = (it++)->second;
+    if (!peers_.count(s->peer())) s->fail(error_code::kRemoved, "this node no longer lists you as a peer");
+  }
+  dial_due_peers();
+}
+
+void PeerManager::store_changed() {
+  entitlements_.reset();
+  // New twin or coalition declarations can entitle a peer to bodies it got as stubs.
+  const Entitlements& ent = entitlements();
+  std::string fingerprint;
+  for (const auto& [a, b] : ent.twin_pairs()) fingerprint += to_hex(a) + to_hex(b);
+  for (const auto& [name, members] : ent.coalitions()) {
+    fingerprint += name;
+    for (const auto& m : members) fingerprint += to_hex(m);
+  }
+  bool changed = fingerprint != entitlement_fingerprint_;
+  entitlement_fingerprint_ = fingerprint;
+  for (auto& [key, s] : ready_) {
+    if (changed) s->send_newly_readable();
+    s->pump();
+  }
+}
+
+void PeerManager::ingested(uint32_t stored, uint32_t filled) {
+  if (stored || filled) services_.on_records_stored();
+  if (stored && restoring_) check_restore_done();
+}
+
+void PeerManager::tick() {
+  if (stopping_) return;
+  dial_due_peers();
+  if (Clock::now() - last_state_save_ > std::chrono::seconds(2)) save_states();
+  if (traffic_bytes_ - traffic_at_release_ > (uint64_t{32} << 20)) {
+    traffic_at_release_ = traffic_bytes_;
+    dir().store().env().release_resident_pages();
+  }
+}
+
+void PeerManager::learn_own_head(uint64_t seq_at_peer) {
+  own_head_at_peers_ = std::max(own_head_at_peers_.value_or(0), seq_at_peer);
+  spdlog::info("restore: a peer holds this city's records up to seq {}", seq_at_peer);
+  check_restore_done();
+}
+
+// Publishing resumes once this node holds its own chain as far as any peer that answered.
+void PeerManager::check_restore_done() {
+  if (!restoring_ || !own_head_at_peers_) return;
+  uint64_t held = dir().store().read([&](const storage::StoreReader& r) {
+    auto h = r.head(dir().id());
+    return h ? h->seq : uint64_t{0};
+  });
+  if (held < *own_head_at_peers_) return;
+  restoring_ = false;
+  uint64_t seq = held;
+  DataDir& d = dir();
+  writer().submit([&d, seq] {
+    try {
+      d.store().env().write([&](storage::WriteTxn& txn) { d.finish_restoring(txn); });
+      spdlog::info("restore complete: this node holds its own records up to seq {}; publishing is open again", seq);
+    } catch (const std::exception& e) {
+      spdlog::error("cannot record the end of the restore: {}", e.what());
+    }
+  });
+}
+
+int PeerManager::schedule_retry(Backoff& b) {
+  b.dialing = false;
+  ++b.attempts;
+  int base = std::min(limits_.backoff_max_ms, limits_.backoff_initial_ms << std::min(b.attempts - 1, 16));
+  int jittered = base / 2 + static_cast<int>(rng_() % static_cast<unsigned>(base / 2 + 1));
+  b.next = Clock::now() + std::chrono::milliseconds(jittered);
+  return jittered;
+}
+
+void PeerManager::dial_due_peers() {
+  auto now = Clock::now();
+  for (const auto& [key, peer] : peers_) {
+    if (peer.url.empty() || ready_.count(key)) continue;
+    Backoff& b = backoff_[key];
+    if (b.dialing || now < b.next) continue;
+    dial(peer);
+  }
+}
+
+void PeerManager::dial(const PeerConfig& peer) {
+  Backoff& b = backoff_[peer.key];
+  b.dialing = true;
+  PublicKey key = peer.key;
+  spdlog::debug("dialling {} at {}", short_node_id(key), peer.url);
+  net::dial(io(), peer.url, transport_, tls_, [this, key](std::shared_ptr<net::Transport> t, std::string error) {
+    Backoff& b = backoff_[key];
+    if (stopping_) return;
+    if (!t) {
+      int jittered = schedule_retry(b);
+      PeerState& st = states_[key];
+      st.state = peer_state::kDisconnected;
+      st.last_error = error;
+      spdlog::debug("dial {} failed: {} (retry in {} ms)", short_node_id(key), error, jittered);
+      return;
+    }
+    auto s = std::make_shared<PeerSession>(*this, t, key);
+    sessions_.insert(s);
+    s->start();
+  });
+}
+
+void PeerManager::accept(std::shared_ptr<net::Transport> t) {
+  if (stopping_) return t->close(std::string(error_code::kShutdown));
+  std::string ip = net::host_of(t->remote_address());
+  if (sessions_.size() >= limits_.max_connections || sessions_per_ip_[ip] >= limits_.max_connections_per_ip) {
+    spdlog::warn("refused connection from {}: connection limit", t->remote_address());
+    t->send(encode(ErrorMessage{std::string(error_code::kBusy), "connection limit reached"}), false);
+    return t->close(std::string(error_code::kBusy));
+  }
+  ++sessions_per_ip_[ip];
+  auto s = std::make_shared<PeerSession>(*this, t, std::nullopt);
+  sessions_.insert(s);
+  s->start();
+}
+
+void PeerManager::session_ready(const std::shared_ptr<PeerSession>& s) {
+  const PublicKey& p = s->peer();
+  auto existing = ready_.find(p);
+  if (existing != ready_.end() && existing->second != s) {
+    // Both sides dialled: keep the connection dialled by the lower node id, on both ends.
+    const PublicKey& me = dir().id();
+    auto dialer = [&](const PeerSession& x) { return x.outbound() ? me : p; };
+    PublicKey lower = std::min(me, p);
+    if (dialer(*s) != lower) return s->fail(error_code::kDuplicate, "already connected");
+    existing->second->fail(error_code::kDuplicate, "replaced by another connection");
+  }
+  ready_[p] = s;
+  Backoff& b = backoff_[p];
+  b.dialing = false;
+  if (states_[p].state != peer_state::kBackoff) b.attempts = 0;
+  states_[p].state = peer_state::kConnected;
+  states_[p].address = s->address();
+  spdlog::info("peer {} connected ({}, {})", short_node_id(p), s->address(), s->outbound() ? "outbound" : "inbound");
+}
+
+void PeerManager::session_closed(const std::shared_ptr<PeerSession>& s, const std::string& reason) {
+  sessions_.erase(s);
+  if (!s->outbound()) {
+    auto ip = net::host_of(s->address());
+    if (sessions_per_ip_[ip] > 0 && --sessions_per_ip_[ip] == 0) sessions_per_ip_.erase(ip);
+  }
+  if (!s->is_ready()) {
+    if (s->outbound()) schedule_retry(backoff_[s->target()]);
+    return;
+  }
+  const PublicKey& p = s->peer();
+  PeerState& st = states_[p];
+  fold_session_counters(st, s->stats());
+  s->stats() = PeerState{};
+  auto it = ready_.find(p);
+  if (it != ready_.end() && it->second == s) {
+    ready_.erase(it);
+    if (st.state != peer_state::kBackoff) st.state = peer_state::kDisconnected;
+    Backoff& b = backoff_[p];
+    b.dialing = false;
+    if (b.next < Clock::now()) b.next = Clock::now() + std::chrono::milliseconds(limits_.backoff_initial_ms);
+    spdlog::info("peer {} disconnected: {}", short_node_id(p), reason);
+  }
+}
+
+void PeerManager::penalize(const PublicKey& peer, const std::string& why) {
+  Backoff& b = backoff_[peer];
+  ++b.attempts;
+  int base = std::min(limits_.backoff_max_ms, limits_.backoff_initial_ms << std::min(b.attempts + 2, 16));
+  b.next = Clock::now() + std::chrono::milliseconds(base);
+  states_[peer].state = peer_state::kBackoff;
+  states_[peer].last_error = why;
+}
+
+PeerSnapshot PeerManager::snapshot() {
+  PeerSnapshot snap;
+  snap.connected = ready_.size();
+  for (const auto& [key, peer] : peers_) {
+    snap.peers.push_back(peer);
+    PeerState st = states_[key];
+    if (auto it = ready_.find(key); it != ready_.end()) {
+      fold_session_counters(st, it->second->stats());
+      st.remote_heads = it->second->stats().remote_heads;
+      st.state = peer_state::kConnected;
+    }
+    snap.states.emplace(key, std::move(st));
+  }
+  return snap;
+}
+
+void PeerManager::save_states() {
+  last_state_save_ = Clock::now();
+  std::vector<std::pair<PublicKey, PeerState>> snapshot;
+  for (const auto& [key, peer] : peers_) {
+    PeerState st = states_[key];
+    if (auto it = ready_.find(key); it != ready_.end()) fold_session_counters(st, it->second->stats());
+    snapshot.emplace_back(key, std::move(st));
+  }
+  storage::RecordStore& store = dir().store();
+  writer().submit([&store, snapshot = std::move(snapshot)] {
+    try {
+      store.env().write([&](storage::WriteTxn& txn) {
+        for (const auto& [key, st] : snapshot) save_peer_state(store, txn, key, st);
+      });
+    } catch (const std::exception& e) {
+      spdlog::error("cannot save peer state: {}", e.what());
+    }
+  });
+}
+
+void PeerManager::shutdown() {
+  if (stopping_) return;
+  stopping_ = true;
+  spdlog::info("shutting down: telling {} peers", ready_.size());
+  for (auto s : std::vector<std::shared_ptr<PeerSession>>(sessions_.begin(), sessions_.end()))
+    s->fail(error_code::kShutdown, "node is shutting down");
+  save_states();
+}
+
+}  // namespace agora::sync

@@ -1,0 +1,119 @@
+// The peer manager: the peers this node lists, one authenticated session per peer,
+// dialling with backoff, connection limits, penalties, the restore from peers after
+// `init --restore`, and each peer's state saved for `agora peer list`.
+// Lives on the io thread: every member is called there.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "node/local/data_dir.hpp"
+#include "node/local/entitlements.hpp"
+#include "node/local/job_thread.hpp"
+#include "node/local/peer_registry.hpp"
+#include "node/net/transport.hpp"
+#include "node/sync/engine.hpp"
+
+namespace agora::sync {
+
+// How this node syncs with each peer (`agora serve` options; defaults are the CLI's).
+struct SyncLimits {
+  SendLimits send;
+  double max_records_per_s = 50000;  // accepted from one peer; beyond it its batches wait (and their acks)
+  size_t max_bad_batches = 3;        // batches with rejected records before disconnecting
+  size_t max_connections = 256;
+  size_t max_connections_per_ip = 16;
+  int backoff_initial_ms = 500;
+  int backoff_max_ms = 60000;
+};
+
+class PeerSession;
+
+class PeerManager {
+ public:
+  using Clock = std::chrono::steady_clock;
+  // What the manager works with; all outlive it. `on_records_stored` runs after a peer's
+  // records were stored (the composition root re-indexes, wakes feeds, calls store_changed()).
+  struct Services {
+    boost::asio::io_context& io;
+    DataDir& dir;
+    JobThread& verifier;
+    JobThread& writer;
+    std::function<void()> on_records_stored;
+  };
+  PeerManager(Services services, SyncLimits limits, net::TransportLimits transport);
+  ~PeerManager();
+
+  void start(std::shared_ptr<net::TlsContexts> tls);  // reads the peer list; dials from the next tick
+  void accept(std::shared_ptr<net::Transport> transport);  // an inbound WebSocket
+  void tick();  // dials peers that are due, saves peer state every 2 s
+  void peers_changed();  // the peer list may have changed (another process wrote)
+  void store_changed();  // new records: send them on, and bodies newly readable after entitlements change
+  void shutdown();  // tells every peer, saves peer state
+  PeerSnapshot snapshot();
+  size_t connected() const { return ready_.size(); }
+
+  // ---- for peer sessions (peer_session.cpp) ----
+  boost::asio::io_context& io() { return services_.io; }
+  DataDir& dir() { return services_.dir; }
+  JobThread& verifier() { return services_.verifier; }
+  JobThread& writer() { return services_.writer; }
+  const SyncLimits& limits() const { return limits_; }
+  const net::TransportLimits& transport_limits() const { return transport_; }
+  const Entitlements& entitlements();
+  bool lists(const PublicKey& key);  // re-reads the list once when the key is not in it
+  bool in_backoff(const PublicKey& key) const;  // serving a penalty now
+  void session_ready(const std::shared_ptr<PeerSession>& s);
+  void session_closed(const std::shared_ptr<PeerSession>& s, const std::string& reason);
+  void penalize(const PublicKey& peer, const std::string& why);
+  void ingested(uint32_t stored, uint32_t filled);  // a peer's batch was stored
+  void count_traffic(size_t bytes) { traffic_bytes_ += bytes; }
+  bool restoring() const { return restoring_; }
+  void learn_own_head(uint64_t seq_at_peer);
+
+ private:
+  struct Backoff {
+    int attempts = 0;
+    Clock::time_point next{};
+    bool dialing = false;
+  };
+  void reload_peers();
+  void dial_due_peers();
+  void dial(const PeerConfig& peer);
+  int schedule_retry(Backoff& b);  // after a failed dial or handshake; returns the delay (ms)
+  void check_restore_done();
+  void save_states();
+
+  Services services_;
+  SyncLimits limits_;
+  net::TransportLimits transport_;
+  std::shared_ptr<net::TlsContexts> tls_;
+  std::set<std::shared_ptr<PeerSession>> sessions_;  // every open session, authenticated or not
+  std::map<PublicKey, std::shared_ptr<PeerSession>> ready_;  // the one authenticated session per peer
+  std::map<PublicKey, PeerConfig> peers_;
+  std::map<PublicKey, PeerState> states_;
+  std::map<PublicKey, Backoff> backoff_;
+  std::map<std::string, size_t> sessions_per_ip_;
+  std::optional<Entitlements> entitlements_;
+  std::string entitlement_fingerprint_;
+  // Bulk sync touches the whole log once; dropping those mapped pages now and then keeps
+  // RSS to what the node is working on (the page cache still holds them).
+  uint64_t traffic_bytes_ = 0, traffic_at_release_ = 0;
+  Clock::time_point last_state_save_{};
+  bool stopping_ = false;
+  // After `init --restore`: the highest seq of our own chain any peer said it holds.
+  bool restoring_ = false;
+  std::optional<uint64_t> own_head_at_peers_;
+  std::mt19937 rng_{std::random_device{}()};
+};
+
+}  // namespace agora::sync

@@ -1,0 +1,281 @@
+#include "node/sync/peer_session.hpp"
+
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <random>
+
+#include "node/local/publisher.hpp"
+#include "node/sync/peer_manager.hpp"
+#include "node/sync/store_views.hpp"
+#include "protocol/hex.hpp"
+
+namespace agora::sync {
+
+namespace asio = boost::asio;
+
+namespace {
+
+std::string random_challenge() {
+  std::random_device rd;
+  std::array<uint8_t, 32> bytes;
+  for (auto& b : bytes) b = static_cast<uint8_t>(rd());
+  return to_hex(bytes);
+}
+
+}  // namespace
+
+PeerSession::PeerSession(PeerManager& manager, std::shared_ptr<net::Transport> transport,
+                         std::optional<PublicKey> expected)
+    : manager_(manager), transport_(std::move(transport)), expected_(expected), outbound_(expected.has_value()),
+      out_(PublicKey{}, manager.limits().send), timer_(manager.io()), rate_timer_(manager.io()) {}
+
+void PeerSession::start() {
+  // The transport holds the session only weakly: the manager's session set keeps it alive
+  // until it closes, and a transport still closing when the node stops (its operations
+  // dropped with the io_context) leaves no session behind in a cycle.
+  std::weak_ptr<PeerSession> weak = shared_from_this();
+  transport_->start({[weak](std::string m, bool binary) {
+                       if (auto self = weak.lock()) self->on_message(std::move(m), binary);
+                     },
+                     [weak](const std::string& reason) {
+                       if (auto self = weak.lock()) self->on_closed(reason);
+                     }});
+  auto self = shared_from_this();
+  timer_.expires_after(std::chrono::seconds(manager_.transport_limits().handshake_timeout_s));
+  timer_.async_wait([self](boost::system::error_code ec) {
+    if (!ec && !self->is_ready()) self->fail(error_code::kHandshakeTimeout, "no authenticated handshake in time");
+  });
+  if (!outbound_) {
+    challenge_ = random_challenge();
+    send(encode(Hello{manager_.dir().id(), challenge_}));
+  }
+}
+
+void PeerSession::fail(std::string_view code, const std::string& message) {
+  if (closing_) return;
+  if (code != error_code::kDuplicate && code != error_code::kShutdown)
+    stats_.last_error = std::string(code) + ": " + message;
+  send(encode(ErrorMessage{std::string(code), message}));
+  closing_ = true;
+  transport_->close(std::string(code));
+}
+
+void PeerSession::send_newly_readable() {
+  if (!is_ready() || closing_) return;
+  const Entitlements& ent = manager_.entitlements();
+  std::vector<OutgoingBatch> batches = manager_.dir().store().read(
+      [&](const storage::StoreReader& r) { return out_.newly_readable(LmdbStoreView(r, ent)); });
+  for (auto& b : batches) {
+    stats_.records_out += b.count;
+    send(b.frame(), true);
+  }
+}
+
+void PeerSession::pump() {
+  if (!is_ready() || closing_) return;
+  const Entitlements& ent = manager_.entitlements();
+  // The window bounds batches in flight; the transport's queue bounds what waits for the socket.
+  while (transport_->queued_bytes() < 4 * manager_.limits().send.batch_bytes) {
+    std::optional<OutgoingBatch> b = manager_.dir().store().read(
+        [&](const storage::StoreReader& r) { return out_.next(LmdbStoreView(r, ent)); });
+    if (!b) return;
+    stats_.records_out += b->count;
+    send(b->frame(), true);
+  }
+}
+
+void PeerSession::send(std::string message, bool binary) {
+  stats_.bytes_out += message.size();
+  manager_.count_traffic(message.size());
+  transport_->send(std::move(message), binary);
+}
+
+void PeerSession::on_message(std::string message, bool binary) {
+  if (closing_) return;
+  stats_.bytes_in += message.size();
+  manager_.count_traffic(message.size());
+  stats_.last_contact_ms = now_ms();
+  if (binary) {
+    if (!is_ready()) return fail(error_code::kProtocol, "records before the handshake");
+    return on_batch(message);
+  }
+  auto decoded = decode_control(message);
+  if (!decoded) return fail(error_code::kBadMessage, decoded.error().to_string());
+  std::visit([&](auto& m) { handle(m); }, decoded.value());
+}
+
+void PeerSession::handle(const Hello& m) {
+  if (!outbound_ || stage_ != Stage::start) return fail(error_code::kProtocol, "unexpected hello");
+  if (m.node != *expected_) {
+    spdlog::warn("peer at {} presented key {}, expected {}", address(), short_node_id(m.node), short_node_id(*expected_));
+    return fail(error_code::kWrongKey, "this is not the node the peer list names");
+  }
+  peer_ = m.node;
+  challenge_ = random_challenge();
+  DataDir& dir = manager_.dir();
+  Auth auth{dir.id(), challenge_, dir.key().sign(auth_transcript(m.challenge, dir.id(), peer_))};
+  stage_ = Stage::auth_sent;
+  send(encode(auth));
+}
+
+void PeerSession::handle(const Auth& m) {
+  if (outbound_ || stage_ != Stage::start) return fail(error_code::kProtocol, "unexpected auth");
+  DataDir& dir = manager_.dir();
+  if (!manager_.lists(m.node)) {
+    spdlog::warn("refused unknown key {} from {}", node_id(m.node), address());
+    return fail(error_code::kUnknownKey, "this node does not list your key as a peer");
+  }
+  if (!verify_signature(m.node, auth_transcript(challenge_, m.node, dir.id()), m.proof)) {
+    spdlog::warn("refused {} from {}: bad handshake proof (replayed or forged)", short_node_id(m.node), address());
+    return fail(error_code::kBadProof, "handshake proof does not verify");
+  }
+  if (manager_.in_backoff(m.node)) return fail(error_code::kBackoff, "too many invalid records recently; try later");
+  peer_ = m.node;
+  send(encode(Welcome{dir.key().sign(welcome_transcript(m.challenge, dir.id(), peer_))}));
+  become_ready();
+}
+
+void PeerSession::handle(const Welcome& m) {
+  if (!outbound_ || stage_ != Stage::auth_sent) return fail(error_code::kProtocol, "unexpected welcome");
+  if (!verify_signature(peer_, welcome_transcript(challenge_, peer_, manager_.dir().id()), m.proof))
+    return fail(error_code::kBadProof, "handshake proof does not verify");
+  become_ready();
+}
+
+void PeerSession::handle(const Heads& m) {
+  if (!is_ready()) return fail(error_code::kProtocol, "heads before the handshake");
+  out_.on_heads(m.heads);
+  stats_.remote_heads = m.heads;
+  if (manager_.restoring()) {
+    auto own = m.heads.find(manager_.dir().id());
+    manager_.learn_own_head(own == m.heads.end() ? 0 : own->second);
+  }
+  pump();
+}
+
+void PeerSession::handle(const Ack&) {
+  if (!is_ready() || !out_.on_ack()) return fail(error_code::kProtocol, "unexpected ack");
+  if (out_.unacked() == 0) stats_.remote_heads = out_.peer_has();  // everything sent is now stored there
+  pump();
+}
+
+void PeerSession::handle(const ErrorMessage& m) {
+  stats_.last_error = "peer said " + m.code + ": " + m.message;
+  spdlog::info("peer {} closed the connection: {} {}", is_ready() ? short_node_id(peer_) : address(), m.code, m.message);
+  closing_ = true;
+  transport_->close(m.code);
+}
+
+void PeerSession::become_ready() {
+  stage_ = Stage::ready;
+  out_ = Outbound(peer_, manager_.limits().send);
+  timer_.cancel();
+  manager_.session_ready(shared_from_this());
+  if (closing_) return;
+  std::map<PublicKey, uint64_t> heads;
+  manager_.dir().store().read([&](const storage::StoreReader& r) {
+    for (const auto& h : r.heads()) heads[h.origin] = h.seq;
+    return 0;
+  });
+  send(encode(Heads{heads}));
+}
+
+void PeerSession::on_batch(const std::string& frame) {
+  auto batch = decode_batch(frame);
+  if (!batch) return fail(error_code::kBadFrame, batch.error().to_string());
+  if (incoming_.size() + in_pipeline_ >= kMaxUnackedBatches)
+    return fail(error_code::kFlowControl, "more than 16 batches sent without waiting for acks");
+  // Token bucket: a peer sending faster than the limit has its batches held back (and so
+  // its acks), which its window turns into waiting.
+  double rate = manager_.limits().max_records_per_s;
+  auto now = Clock::now();
+  double elapsed = std::chrono::duration<double>(now - bucket_time_).count();
+  bucket_time_ = now;
+  tokens_ = std::min(rate, tokens_ + elapsed * rate);
+  tokens_ -= static_cast<double>(batch.value().records.size());
+  spdlog::debug("peer {}: batch {} with {} records", short_node_id(peer_), batch.value().batch, batch.value().records.size());
+  incoming_.push_back(std::move(batch).value());
+  process_incoming();
+}
+
+// Batches go through two stages: the verifier (all cores), then the writer (one LMDB
+// transaction each). Up to kPipelineDepth may be in the pipeline so that verifying the next
+// batches overlaps committing this one; both stages keep arrival order.
+void PeerSession::process_incoming() {
+  while (in_pipeline_ < kPipelineDepth && !rate_waiting_ && !incoming_.empty() && !closing_) {
+    if (tokens_ < 0) {
+      auto wait = std::chrono::duration<double>(-tokens_ / manager_.limits().max_records_per_s);
+      rate_timer_.expires_after(std::chrono::duration_cast<Clock::duration>(wait));
+      rate_waiting_ = true;
+      rate_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+        self->rate_waiting_ = false;
+        self->tokens_ = 0;
+        self->bucket_time_ = Clock::now();
+        if (!ec) self->process_incoming();
+      });
+      return;
+    }
+    ++in_pipeline_;
+    auto batch = std::make_shared<RecordBatch>(std::move(incoming_.front()));
+    incoming_.pop_front();
+    auto self = shared_from_this();
+    PublicKey from = peer_;
+    storage::RecordStore& store = manager_.dir().store();
+    JobThread& writer = manager_.writer();
+    asio::io_context& io = manager_.io();
+    manager_.verifier().submit([self, batch, from, &store, &writer, &io]() mutable {
+      auto verified = std::make_shared<VerifiedBatch>(verify_batch(*batch));
+      batch.reset();
+      writer.submit([self, verified, from, &store, &io] {
+        IngestOutcome outcome = store_batch(store, from, *verified);
+        uint64_t batch_no = verified->batch;
+        asio::post(io, [self, batch_no, outcome] { self->ingested(batch_no, outcome); });
+      });
+    });
+  }
+}
+
+void PeerSession::ingested(uint64_t batch_no, const IngestOutcome& o) {
+  spdlog::debug("peer {}: batch {} stored {} duplicate {} rejected {}", short_node_id(peer_), batch_no, o.stored,
+                o.duplicate, o.rejected);
+  --in_pipeline_;
+  stats_.records_in += o.stored;
+  // What the peer sent, it holds: never send those records back to it.
+  for (const auto& [origin, seq] : o.sender_holds) {
+    out_.peer_holds(origin, seq);
+    uint64_t& known = stats_.remote_heads[origin];
+    known = std::max(known, seq);
+  }
+  stats_.forks += o.forks;
+  if (closing_) return;
+  if (o.local_failure) {
+    // Nothing of the batch was written and the peer did nothing wrong: drop the session
+    // without blame; the next connection resends from what this node holds.
+    spdlog::error("cannot store records from peer {}: {}; sync with it pauses until writing works again",
+                  short_node_id(peer_), o.first_error);
+    return fail(error_code::kLocalError, "this node cannot store records now; try later");
+  }
+  send(encode(Ack{batch_no, o.stored, o.duplicate, o.rejected}));
+  manager_.ingested(o.stored, o.filled);
+  if (o.rejected) {
+    ++stats_.errors;
+    ++bad_batches_;
+    spdlog::warn("peer {}: rejected {} records of batch {}: {}", short_node_id(peer_), o.rejected, batch_no, o.first_error);
+    if (bad_batches_ >= manager_.limits().max_bad_batches) {
+      manager_.penalize(peer_, o.first_error);
+      return fail(error_code::kInvalidRecords, "too many invalid records: " + o.first_error);
+    }
+  }
+  process_incoming();
+}
+
+void PeerSession::on_closed(const std::string& reason) {
+  closing_ = true;
+  timer_.cancel();
+  rate_timer_.cancel();
+  manager_.session_closed(shared_from_this(), reason);
+}
+
+}  // namespace agora::sync

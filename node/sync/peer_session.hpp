@@ -1,0 +1,88 @@
+// One peer connection: the wire state machine of docs/protocol.md — authenticated
+// handshake, heads, batches sent through the engine's window, batches received through
+// the verify → store pipeline with a per-peer rate limit, acks and errors.
+#pragma once
+
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "node/local/peer_registry.hpp"
+#include "node/net/transport.hpp"
+#include "node/sync/engine.hpp"
+#include "node/sync/ingest.hpp"
+#include "protocol/sync_messages.hpp"
+
+namespace agora::sync {
+
+class PeerManager;
+
+class PeerSession : public std::enable_shared_from_this<PeerSession> {
+ public:
+  // `expected`: the key this node dialled (outbound); none for an inbound connection.
+  PeerSession(PeerManager& manager, std::shared_ptr<net::Transport> transport, std::optional<PublicKey> expected);
+
+  void start();
+  // Sends an `error` message with this code and closes.
+  void fail(std::string_view code, const std::string& message);
+  // Sends what the peer lacks, up to the window.
+  void pump();
+  // Re-sends, with bodies, the latest restricted records the peer holds and may now read.
+  void send_newly_readable();
+
+  bool outbound() const { return outbound_; }
+  bool is_ready() const { return stage_ == Stage::ready; }
+  const PublicKey& peer() const { return peer_; }
+  PublicKey target() const { return outbound_ ? *expected_ : peer_; }
+  std::string address() const { return transport_->remote_address(); }
+  PeerState& stats() { return stats_; }
+
+ private:
+  // Where the handshake is (docs/protocol.md section 3).
+  enum class Stage {
+    start,      // inbound: hello sent, waiting for auth; outbound: waiting for hello
+    auth_sent,  // outbound: auth sent, waiting for welcome
+    ready,      // authenticated both ways
+  };
+  using Clock = std::chrono::steady_clock;
+
+  void send(std::string message, bool binary = false);
+  void on_message(std::string message, bool binary);
+  void handle(const Hello& m);
+  void handle(const Auth& m);
+  void handle(const Welcome& m);
+  void handle(const Heads& m);
+  void handle(const Ack& m);
+  void handle(const ErrorMessage& m);
+  void become_ready();
+  void on_batch(const std::string& frame);
+  void process_incoming();
+  void ingested(uint64_t batch_no, const IngestOutcome& outcome);
+  void on_closed(const std::string& reason);
+
+  // Batches verified ahead of the one being stored, so verifying overlaps committing.
+  static constexpr int kPipelineDepth = 4;
+
+  PeerManager& manager_;
+  std::shared_ptr<net::Transport> transport_;
+  std::optional<PublicKey> expected_;
+  bool outbound_;
+  PublicKey peer_{};
+  std::string challenge_;
+  Stage stage_ = Stage::start;
+  bool closing_ = false, rate_waiting_ = false;
+  Outbound out_;
+  int in_pipeline_ = 0;
+  size_t bad_batches_ = 0;
+  std::deque<RecordBatch> incoming_;
+  double tokens_ = 0;  // the rate limit's token bucket, in records
+  Clock::time_point bucket_time_ = Clock::now();
+  PeerState stats_;
+  boost::asio::steady_timer timer_, rate_timer_;
+};
+
+}  // namespace agora::sync

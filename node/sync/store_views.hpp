@@ -1,0 +1,38 @@
+// The sync engine's views over the real store: LMDB readers and the city's entitlements.
+#pragma once
+
+#include "node/local/entitlements.hpp"
+#include "node/sync/engine.hpp"
+#include "storage/record_store.hpp"
+
+namespace agora::sync {
+
+// Reads for the sending side, valid while the reader's transaction is open.
+class LmdbStoreView final : public StoreView {
+ public:
+  LmdbStoreView(const storage::StoreReader& reader, const Entitlements& entitlements)
+      : reader_(reader), entitlements_(entitlements) {}
+  std::vector<storage::OriginHead> heads() const override { return reader_.heads(); }
+  std::optional<SignedRecord> record(const PublicKey& origin, uint64_t seq) const override;
+  void for_each_restricted_latest(const std::function<void(const SignedRecord&)>& visit) const override;
+  bool may_read(const Header& header, const PublicKey& peer) const override {
+    return entitlements_.may_read(header, peer);
+  }
+
+ private:
+  const storage::StoreReader& reader_;
+  const Entitlements& entitlements_;
+};
+
+// Reads for the receiving side, inside the writer's transaction.
+class LmdbChainView final : public ChainView {
+ public:
+  explicit LmdbChainView(const storage::StoreReader& reader) : reader_(reader) {}
+  ChainTip tip(const PublicKey& origin) const override;
+  std::optional<HeldRecord> held(const PublicKey& origin, uint64_t seq) const override;
+
+ private:
+  const storage::StoreReader& reader_;
+};
+
+}  // namespace agora::sync

@@ -1,0 +1,399 @@
+// The sans-I/O sync engine on an in-memory store: what is sent and in what order, stubs and
+// bodies per entitlement, the window, resuming, and what each received record becomes.
+#include <catch2/catch.hpp>
+
+#include "sync_engine/memory_store.hpp"
+
+using namespace agora;
+using agora::test::City;
+using agora::test::deliver;
+using agora::test::MemoryStore;
+using agora::test::received;
+using sync::Disposition;
+
+namespace {
+
+sync::SendLimits limits(size_t records = 512, size_t window = 8, size_t bytes = 1 << 20) {
+  return sync::SendLimits{records, bytes, window};
+}
+
+// Sends from `from` to `to` through `out` until nothing is left, acking each batch.
+size_t sync_all(sync::Outbound& out, const MemoryStore& from, MemoryStore& to) {
+  size_t batches = 0;
+  while (auto b = out.next(from)) {
+    deliver(*b, to);
+    REQUIRE(out.on_ack());
+    ++batches;
+  }
+  return batches;
+}
+
+std::vector<std::pair<PublicKey, uint64_t>> order_of(const sync::OutgoingBatch& b) {
+  auto [records, errors] = received(b.frame());
+  std::vector<std::pair<PublicKey, uint64_t>> out;
+  for (const auto& r : records) out.emplace_back(r.header.origin, r.header.seq);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("engine: nothing is sent before the peer's heads arrive", "[engine]") {
+  City lyon;
+  MemoryStore a;
+  a.put(lyon.next("p1"));
+  sync::Outbound out(City().id(), limits());
+  CHECK_FALSE(out.next(a));
+  out.on_heads({});
+  CHECK(out.next(a));
+}
+
+TEST_CASE("engine: an empty peer gets every chain, each origin in seq order", "[engine]") {
+  City lyon, malmo;
+  MemoryStore a, b;
+  for (int i = 0; i < 5; ++i) a.put(lyon.next("l" + std::to_string(i)));
+  for (int i = 0; i < 3; ++i) a.put(malmo.next("m" + std::to_string(i)));
+  sync::Outbound out(City().id(), limits());
+  out.on_heads({});
+  auto batch = out.next(a);
+  REQUIRE(batch);
+  CHECK(batch->count == 8);
+  std::map<PublicKey, uint64_t> last;
+  for (auto [origin, seq] : order_of(*batch)) {
+    CHECK(seq == last[origin] + 1);  // each origin's records in chain order
+    last[origin] = seq;
+  }
+  auto d = deliver(*batch, b);
+  CHECK(d.to_store == 8);
+  CHECK(b.head_map() == a.head_map());
+}
+
+TEST_CASE("engine: records of other origins are relayed like the node's own", "[engine]") {
+  City lyon, malmo;
+  MemoryStore a, relay, c;
+  a.put(lyon.next("l1"));
+  a.put(malmo.next("m1"));
+  sync::Outbound to_relay(City().id(), limits());
+  to_relay.on_heads({});
+  sync_all(to_relay, a, relay);
+  sync::Outbound to_c(City().id(), limits());
+  to_c.on_heads({});
+  sync_all(to_c, relay, c);
+  CHECK(c.head_of(lyon.id()) == 1);
+  CHECK(c.head_of(malmo.id()) == 1);
+}
+
+TEST_CASE("engine: only what the peer lacks is sent", "[engine]") {
+  City lyon;
+  MemoryStore a;
+  for (int i = 0; i < 10; ++i) a.put(lyon.next("p" + std::to_string(i)));
+  sync::Outbound out(City().id(), limits());
+  out.on_heads({{lyon.id(), 7}});
+  auto b = out.next(a);
+  REQUIRE(b);
+  auto order = order_of(*b);
+  REQUIRE(order.size() == 3);
+  CHECK(order.front().second == 8);
+  CHECK(order.back().second == 10);
+  CHECK_FALSE(out.next(a));  // all sent: nothing more until the store grows
+  a.put(lyon.next("p10"));
+  auto more = out.next(a);
+  REQUIRE(more);
+  CHECK(order_of(*more) == std::vector<std::pair<PublicKey, uint64_t>>{{lyon.id(), 11}});
+}
+
+TEST_CASE("engine: a peer ahead of this node is sent nothing", "[engine]") {
+  City lyon;
+  MemoryStore a;
+  a.put(lyon.next("p"));
+  sync::Outbound out(City().id(), limits());
+  out.on_heads({{lyon.id(), 5}});
+  CHECK_FALSE(out.next(a));
+}
+
+TEST_CASE("engine: batches are cut at the record and byte limits", "[engine]") {
+  City lyon;
+  MemoryStore a;
+  for (int i = 0; i < 25; ++i) a.put(lyon.next("p" + std::to_string(i)));
+  SECTION("records") {
+    sync::Outbound out(City().id(), limits(10, 16));
+    out.on_heads({});
+    std::vector<uint32_t> counts;
+    while (auto b = out.next(a)) counts.push_back(b->count);
+    CHECK(counts == std::vector<uint32_t>{10, 10, 5});
+  }
+  SECTION("bytes: a batch stops once its records reach the limit") {
+    sync::Outbound out(City().id(), limits(512, 16, 1));
+    out.on_heads({});
+    size_t batches = 0;
+    while (auto b = out.next(a)) {
+      CHECK(b->count == 1);
+      REQUIRE(out.on_ack());
+      ++batches;
+    }
+    CHECK(batches == 25);
+  }
+}
+
+TEST_CASE("engine: the window stops sending until an ack", "[engine]") {
+  City lyon;
+  MemoryStore a;
+  for (int i = 0; i < 10; ++i) a.put(lyon.next("p" + std::to_string(i)));
+  sync::Outbound out(City().id(), limits(2, 3));
+  out.on_heads({});
+  CHECK(out.next(a));
+  CHECK(out.next(a));
+  CHECK(out.next(a));
+  CHECK(out.unacked() == 3);
+  CHECK_FALSE(out.next(a));  // window exhausted although records remain
+  REQUIRE(out.on_ack());
+  auto b = out.next(a);
+  REQUIRE(b);
+  CHECK(b->number == 4);
+  CHECK(order_of(*b).front().second == 7);
+}
+
+TEST_CASE("engine: an ack with no batch in flight is a protocol error", "[engine]") {
+  sync::Outbound out(City().id(), limits());
+  out.on_heads({});
+  CHECK_FALSE(out.on_ack());
+}
+
+TEST_CASE("engine: batches are numbered from 1 on each connection", "[engine]") {
+  City lyon;
+  MemoryStore a;
+  for (int i = 0; i < 3; ++i) a.put(lyon.next("p" + std::to_string(i)));
+  sync::Outbound out(City().id(), limits(1));
+  out.on_heads({});
+  CHECK(out.next(a)->number == 1);
+  CHECK(out.next(a)->number == 2);
+  sync::Outbound again(City().id(), limits(1));
+  again.on_heads({});
+  CHECK(again.next(a)->number == 1);
+}
+
+TEST_CASE("engine: a sync resumes from any acked point without gaps or repeats", "[engine]") {
+  City lyon, malmo;
+  MemoryStore a;
+  for (int i = 0; i < 12; ++i) a.put(lyon.next("l" + std::to_string(i)));
+  for (int i = 0; i < 7; ++i) a.put(malmo.next("m" + std::to_string(i)));
+  for (size_t cut = 0; cut <= 7; ++cut) {
+    MemoryStore b;
+    sync::Outbound first(City().id(), limits(3, 2));
+    first.on_heads({});
+    for (size_t i = 0; i < cut; ++i) {
+      auto batch = first.next(a);
+      if (!batch) break;
+      deliver(*batch, b);
+      REQUIRE(first.on_ack());
+    }
+    // The connection drops; a new one starts from what the receiver says it holds.
+    sync::Outbound second(City().id(), limits(3, 2));
+    second.on_heads(b.head_map());
+    while (auto batch = second.next(a)) {
+      auto d = deliver(*batch, b);
+      CHECK(d.duplicates == 0);  // nothing the receiver held is sent again
+      CHECK(d.rejected == 0);    // and nothing arrives out of chain order
+      REQUIRE(second.on_ack());
+    }
+    CHECK(b.head_map() == a.head_map());
+  }
+}
+
+TEST_CASE("engine: a batch lost in flight is resent on the next connection", "[engine]") {
+  City lyon;
+  MemoryStore a, b;
+  for (int i = 0; i < 6; ++i) a.put(lyon.next("p" + std::to_string(i)));
+  sync::Outbound out(City().id(), limits(2, 4));
+  out.on_heads({});
+  deliver(*out.next(a), b);
+  out.next(a);  // sent, never stored (the connection died)
+  sync::Outbound again(City().id(), limits(2, 4));
+  again.on_heads(b.head_map());
+  sync_all(again, a, b);
+  CHECK(b.head_of(lyon.id()) == 6);
+}
+
+TEST_CASE("engine: bodies go only to entitled peers, others get stubs that keep the chain", "[engine]") {
+  City lyon, malmo, turin;
+  MemoryStore a;
+  a.put(lyon.next("open"));
+  a.put(lyon.next("shared", "partners"));
+  a.put(lyon.next("closed", "private"));
+  a.grant("shared", malmo.id());
+  auto bodies_for = [&](const PublicKey& peer) {
+    sync::Outbound out(peer, limits());
+    out.on_heads({});
+    auto b = out.next(a);
+    auto batch = sync::decode_batch(b->frame());
+    std::vector<bool> bodies;
+    for (const auto& r : batch.value().records) bodies.push_back(r.body.has_value());
+    return bodies;
+  };
+  CHECK(bodies_for(malmo.id()) == std::vector<bool>{true, true, false});
+  CHECK(bodies_for(turin.id()) == std::vector<bool>{true, false, false});
+  CHECK(bodies_for(lyon.id()) == std::vector<bool>{true, true, true});  // the origin itself
+  // A stub still verifies and extends the chain at the receiver.
+  MemoryStore t;
+  sync::Outbound out(turin.id(), limits());
+  out.on_heads({});
+  auto d = deliver(*out.next(a), t);
+  CHECK(d.to_store == 3);
+  CHECK(t.head_of(lyon.id()) == 3);
+  CHECK_FALSE(t.at(lyon.id(), 2)->record.body);
+}
+
+TEST_CASE("engine: bodies newly readable are re-sent, and a stub is filled", "[engine]") {
+  City lyon, malmo;
+  MemoryStore a, m;
+  a.put(lyon.next("shared", "partners"));
+  a.put(lyon.next("open"));
+  sync::Outbound out(malmo.id(), limits());
+  out.on_heads({});
+  sync_all(out, a, m);
+  REQUIRE(m.head_of(lyon.id()) == 2);
+  REQUIRE_FALSE(m.at(lyon.id(), 1)->record.body);  // a stub: not entitled yet
+  CHECK(out.newly_readable(a).empty());             // still not entitled: nothing to re-send
+
+  a.grant("shared", malmo.id());
+  auto batches = out.newly_readable(a);
+  REQUIRE(batches.size() == 1);
+  CHECK(batches[0].count == 1);  // only the restricted record, not the public one
+  auto d = deliver(batches[0], m);
+  CHECK(d.fills == 1);
+  CHECK(m.at(lyon.id(), 1)->record.body);
+  // Sending the body again is a duplicate, not another fill.
+  CHECK(deliver(out.newly_readable(a)[0], m).duplicates == 1);
+}
+
+TEST_CASE("engine: newly readable skips records the peer does not hold yet", "[engine]") {
+  City lyon, malmo;
+  MemoryStore a;
+  a.put(lyon.next("shared", "partners"));
+  a.grant("shared", malmo.id());
+  sync::Outbound out(malmo.id(), limits());
+  out.on_heads({});  // holds nothing of Lyon: the normal send will carry the body
+  CHECK(out.newly_readable(a).empty());
+}
+
+TEST_CASE("engine: records the peer sent are never sent back to it", "[engine]") {
+  City lyon, malmo;
+  MemoryStore a, b;
+  a.put(lyon.next("l1"));
+  b.put(malmo.next("m1"));
+  // Both connections exchange heads; then b publishes m2 and pushes m1 and m2 to a.
+  sync::Outbound a_to_b(malmo.id(), limits());
+  a_to_b.on_heads(b.head_map());
+  sync::Outbound b_to_a(lyon.id(), limits());
+  b_to_a.on_heads(a.head_map());
+  b.put(malmo.next("m2"));
+  auto d = deliver(*b_to_a.next(b), a);
+  REQUIRE(d.to_store == 2);
+  for (auto [origin, seq] : d.sender_holds) a_to_b.peer_holds(origin, seq);
+  auto back = a_to_b.next(a);
+  REQUIRE(back);
+  for (auto [origin, seq] : order_of(*back)) CHECK(origin == lyon.id());  // only Lyon's: no echo of m2
+}
+
+TEST_CASE("engine: decisions for each relation to the chain", "[engine]") {
+  City lyon;
+  MemoryStore held;
+  auto r1 = lyon.next("p1"), r2 = lyon.next("p2"), r3 = lyon.next("p3"), r4 = lyon.next("p4");
+  held.put(r1);
+  held.put(r2);
+  auto decide = [&](std::vector<SignedRecord> records) {
+    sync::RecordBatch batch{1, std::move(records)};
+    auto [in, errors] = received(sync::encode(batch));
+    return sync::decide_batch(in, errors, held);
+  };
+  SECTION("extends") {
+    auto d = decide({r3, r4});
+    CHECK(d.dispositions == std::vector<Disposition>{Disposition::store, Disposition::store});
+    CHECK(d.to_store == 2);
+  }
+  SECTION("duplicate") {
+    auto d = decide({r2});
+    CHECK(d.dispositions == std::vector<Disposition>{Disposition::duplicate});
+  }
+  SECTION("the same record twice in one batch") {
+    auto d = decide({r3, r3});
+    CHECK(d.dispositions == std::vector<Disposition>{Disposition::store, Disposition::duplicate});
+  }
+  SECTION("gap") {
+    auto d = decide({r4});
+    CHECK(d.dispositions == std::vector<Disposition>{Disposition::reject});
+    CHECK(d.first_error.find("gap after seq 2") != std::string::npos);
+    CHECK(d.sender_holds[lyon.id()] == 4);  // a valid record: the sender holds it
+  }
+  SECTION("unlinked: right seq, wrong prev") {
+    City forger = lyon;  // the same key, a seq 3 that links to nothing held
+    forger.seq = 2;
+    forger.last = Hash{};
+    auto bad = forger.next("p3-elsewhere");
+    REQUIRE(decode_header(bad.header_bytes).value().seq == 3);
+    auto d = decide({bad});
+    CHECK(d.dispositions == std::vector<Disposition>{Disposition::reject});
+    CHECK(d.first_error.find("does not link") != std::string::npos);
+  }
+  SECTION("fork: a different record at a held seq") {
+    City twin = lyon;
+    twin.seq = 1;
+    twin.last = record_hash(r1.header_bytes);
+    auto other2 = twin.next("p2-other");
+    auto d = decide({other2});
+    CHECK(d.dispositions == std::vector<Disposition>{Disposition::fork});
+    CHECK(d.forks == 1);
+  }
+  SECTION("fork inside the batch: a second record at a seq the batch just stored") {
+    City twin = lyon;
+    twin.seq = 2;
+    twin.last = record_hash(r2.header_bytes);
+    auto other3 = twin.next("p3-other");
+    auto d = decide({r3, other3});
+    CHECK(d.dispositions == std::vector<Disposition>{Disposition::store, Disposition::fork});
+  }
+  SECTION("a forged signature is rejected and says nothing of what the sender holds") {
+    auto forged = r3;
+    forged.signature[0] ^= 1;
+    auto d = decide({forged});
+    CHECK(d.dispositions == std::vector<Disposition>{Disposition::reject});
+    CHECK(d.sender_holds.empty());
+  }
+  SECTION("a rejected record stops its origin's chain, not others'") {
+    City malmo;
+    auto m1 = malmo.next("m1");
+    auto d = decide({r4, m1, r3});
+    CHECK(d.dispositions == std::vector<Disposition>{Disposition::reject, Disposition::store, Disposition::store});
+  }
+}
+
+TEST_CASE("engine: a stub and a body of the same record", "[engine]") {
+  City lyon;
+  MemoryStore held;
+  auto r1 = lyon.next("p1", "partners");
+  SignedRecord stub = r1;
+  stub.body.reset();
+  held.put(stub);
+  auto decide = [&](SignedRecord r) {
+    auto [in, errors] = received(sync::encode(sync::RecordBatch{1, {r}}));
+    return sync::decide_batch(in, errors, held);
+  };
+  CHECK(decide(r1).dispositions == std::vector<Disposition>{Disposition::fill});
+  CHECK(decide(stub).dispositions == std::vector<Disposition>{Disposition::duplicate});
+}
+
+TEST_CASE("engine: three nodes in a line converge and the same sync twice changes nothing", "[engine]") {
+  City lyon, malmo, hague;
+  MemoryStore a, b, c;
+  for (int i = 0; i < 20; ++i) a.put(lyon.next("l" + std::to_string(i)));
+  for (int i = 0; i < 9; ++i) c.put(hague.next("h" + std::to_string(i)));
+  b.put(malmo.next("m0"));
+  auto link = [](MemoryStore& from, MemoryStore& to) {
+    sync::Outbound out(City().id(), limits(4, 2));
+    out.on_heads(to.head_map());
+    return sync_all(out, from, to);
+  };
+  link(a, b), link(c, b), link(b, a), link(b, c);
+  CHECK(a.head_map() == b.head_map());
+  CHECK(c.head_map() == b.head_map());
+  CHECK(link(a, c) == 0);  // nothing left to send
+}
