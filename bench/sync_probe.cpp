@@ -92,9 +92,10 @@ int run_live(std::vector<std::string> args) {
   PublisherIdentity self = a.identity();
   std::vector<double> latencies, publish_only;
   for (int i = 0; i < count; ++i) {
-    std::string input = R"({"kind":"practice","id":"live-)" + std::to_string(i) + "-" + std::to_string(getpid()) +
-                        R"(","title":"Live push probe )" + std::to_string(i) +
-                        R"(","summary":"One practice published to time its arrival at a peer.","language":"en","themes":["employment"]})";
+    std::string input =
+        R"({"kind":"practice","id":"live-)" + std::to_string(i) + "-" + std::to_string(getpid()) +
+        R"(","title":"Live push probe )" + std::to_string(i) +
+        R"(","summary":"One practice published to time its arrival at a peer.","language":"en","themes":["employment"]})";
     auto validated = parse_and_validate_input(input, self);
     if (!validated) throw std::runtime_error(validated.error().to_string());
     auto t0 = Clock::now();
@@ -109,9 +110,10 @@ int run_live(std::vector<std::string> args) {
     std::sort(v.begin(), v.end());
     return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
   };
-  std::printf("live.count %d\nlive.latency_ms_median %.3f\nlive.latency_ms_p90 %.3f\nlive.latency_ms_p99 %.3f\n"
-              "live.publish_ms_median %.3f\n",
-              count, pct(latencies, 0.5), pct(latencies, 0.9), pct(latencies, 0.99), pct(publish_only, 0.5));
+  std::printf(
+      "live.count %d\nlive.latency_ms_median %.3f\nlive.latency_ms_p90 %.3f\nlive.latency_ms_p99 %.3f\n"
+      "live.publish_ms_median %.3f\n",
+      count, pct(latencies, 0.5), pct(latencies, 0.9), pct(latencies, 0.99), pct(publish_only, 0.5));
   return 0;
 }
 

@@ -14,7 +14,8 @@ void register_export(CLI::App& app, Context& ctx) {
   auto opts = std::make_shared<Options>();
   auto* verb = app.add_subcommand("export", "every public record (latest versions), streamed");
   add_data_option(verb, ctx);
-  verb->add_option("--format", opts->format, "ndjson (default), csv (UTF-8 with BOM, for spreadsheets) or jsonld (schema.org)")
+  verb->add_option("--format", opts->format,
+                   "ndjson (default), csv (UTF-8 with BOM, for spreadsheets) or jsonld (schema.org)")
       ->check(CLI::IsMember({"ndjson", "csv", "jsonld"}));
   verb->add_option("--out", opts->out, "write to FILE instead of standard output");
   verb->add_option("--kind", opts->kind, "only this kind");

@@ -41,15 +41,17 @@ void register_import(CLI::App& app, Context& ctx) {
     if (tty) std::fprintf(stderr, "\n");
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (ctx.json) {
-      nlohmann::json j = {{"records", s.records}, {"created", s.created},   {"updated", s.updated},
+      nlohmann::json j = {{"records", s.records},     {"created", s.created},      {"updated", s.updated},
                           {"unchanged", s.unchanged}, {"transactions", s.batches}, {"seconds", secs},
                           {"by_kind", s.by_kind}};
       std::cout << j.dump() << "\n";
       return;
     }
-    std::printf("imported %zu records from %s: %zu new, %zu updated, %zu unchanged (%zu transactions, %.1f s, %.0f records/s)\n",
-                s.records, opts->file.c_str(), s.created, s.updated, s.unchanged, s.batches, secs,
-                secs > 0 ? s.records / secs : 0.0);
+    std::printf(
+        "imported %zu records from %s: %zu new, %zu updated, %zu unchanged (%zu transactions, %.1f s, %.0f "
+        "records/s)\n",
+        s.records, opts->file.c_str(), s.created, s.updated, s.unchanged, s.batches, secs,
+        secs > 0 ? s.records / secs : 0.0);
   });
 }
 

@@ -32,7 +32,8 @@ void register_init(CLI::App& app, Context& ctx) {
     auto path = DataDir::resolve(ctx.data);
     if (!opts->restore.empty()) {
       if (opts->observer || !opts->city.empty() || !opts->country.empty() || !opts->region.empty())
-        throw CLI::ValidationError("--restore", "takes only the key file: the city's profile comes back from its peers");
+        throw CLI::ValidationError("--restore",
+                                   "takes only the key file: the city's profile comes back from its peers");
       std::ifstream in(opts->restore, std::ios::binary);
       std::string pem((std::istreambuf_iterator<char>(in)), {});
       auto key = SigningKey::from_pem(pem);

@@ -20,7 +20,8 @@ void register_list(CLI::App& app, Context& ctx) {
   verb->add_option("--kind", opts->kind, "only this kind (practice, plan, city, ...)");
   verb->add_option("--city", opts->city, "only this city: its name, node id or id prefix");
   verb->add_option("--theme", opts->theme, "only records with this theme");
-  verb->add_option("--year", opts->year, "only records of this year (practice: started; plan: period start), or a range FROM-TO");
+  verb->add_option("--year", opts->year,
+                   "only records of this year (practice: started; plan: period start), or a range FROM-TO");
   verb->add_option("--limit", opts->limit, "at most this many records");
   verb->callback([&ctx, opts] {
     DataDir dir = DataDir::open(DataDir::resolve(ctx.data), /*read_only=*/true);
@@ -69,8 +70,8 @@ void register_list(CLI::App& app, Context& ctx) {
             title = title.substr(0, cut) + "...";
           }
           std::string city = item.value("city", nlohmann::json()).is_string() ? item["city"].get<std::string>()
-                             : rec->header.kind == Kind::city ? item.value("name", "")
-                                                            : short_id(origin);
+                             : rec->header.kind == Kind::city                 ? item.value("name", "")
+                                                                              : short_id(origin);
           // printf pads bytes; pad city names by characters so non-ASCII names line up.
           size_t chars = utf8_length(city);
           city += std::string(chars < 18 ? 18 - chars : 0, ' ');

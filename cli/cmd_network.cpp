@@ -8,7 +8,8 @@ namespace agora::cli {
 
 void register_network(CLI::App& app, Context& ctx) {
   auto* verb = app.add_subcommand(
-      "network", "the network as this node's records declare it: coalitions (lead, framework, members), twin cities, peers");
+      "network",
+      "the network as this node's records declare it: coalitions (lead, framework, members), twin cities, peers");
   add_data_option(verb, ctx);
   add_json_option(verb, ctx);
   verb->callback([&ctx] {

@@ -41,7 +41,8 @@ void register_peer(CLI::App& app, Context& ctx) {
   auto add = std::make_shared<AddOptions>();
   auto* add_cmd = verb->add_subcommand("add", "allow a peer's key and (with a URL) dial it");
   add_data_option(add_cmd, ctx);
-  add_cmd->add_option("URL", add->url, "its sync address, ws:// or wss://HOST:PORT/sync (\"-\": accept only, never dial)")
+  add_cmd
+      ->add_option("URL", add->url, "its sync address, ws:// or wss://HOST:PORT/sync (\"-\": accept only, never dial)")
       ->required();
   add_cmd->add_option("--key", add->key, "its node id (from `agora id` on that node)")->required();
   add_cmd->add_option("--relation", add->relation, "twin, coalition:NAME or observer");
@@ -121,8 +122,11 @@ void register_peer(CLI::App& app, Context& ctx) {
     if (ctx.json) {
       json forks_json = json::array();
       for (const auto& f : forks)
-        forks_json.push_back({{"origin", node_id(f.origin)}, {"seq", f.seq}, {"reported_by", node_id(f.reported_by)},
-                              {"header", f.header_bytes}, {"seen", iso8601_utc(f.seen_ms)}});
+        forks_json.push_back({{"origin", node_id(f.origin)},
+                              {"seq", f.seq},
+                              {"reported_by", node_id(f.reported_by)},
+                              {"header", f.header_bytes},
+                              {"seen", iso8601_utc(f.seen_ms)}});
       std::cout << json{{"peers", out}, {"forks", forks_json}}.dump(2) << "\n";
       return;
     }
@@ -136,18 +140,18 @@ void register_peer(CLI::App& app, Context& ctx) {
       int64_t last = states.count(parse_node_id(p["node"].get<std::string>()).value())
                          ? states[parse_node_id(p["node"].get<std::string>()).value()].last_contact_ms
                          : 0;
-      std::cout << "  last contact " << ago(last) << ", errors " << p["errors"] << ", in " << p["bytes_in"]
-                << " B / " << p["records_in"] << " records, out " << p["bytes_out"] << " B / " << p["records_out"]
-                << " records";
+      std::cout << "  last contact " << ago(last) << ", errors " << p["errors"] << ", in " << p["bytes_in"] << " B / "
+                << p["records_in"] << " records, out " << p["bytes_out"] << " B / " << p["records_out"] << " records";
       if (p["forks_reported"].get<size_t>()) std::cout << ", FORKS " << p["forks_reported"];
       std::cout << "\n";
-      if (!p["last_error"].get<std::string>().empty()) std::cout << "  last error: " << p["last_error"].get<std::string>() << "\n";
+      if (!p["last_error"].get<std::string>().empty())
+        std::cout << "  last error: " << p["last_error"].get<std::string>() << "\n";
       for (auto& [origin, v] : p["peer_lacks"].items())
         std::cout << "  peer holds " << origin.substr(0, 12) << " up to seq " << v["peer_holds"] << " of "
                   << v["we_hold"] << "\n";
       for (auto& [origin, v] : p["we_lack"].items())
-        std::cout << "  we hold " << origin.substr(0, 12) << " up to seq " << v["we_hold"] << " of "
-                  << v["peer_holds"] << "\n";
+        std::cout << "  we hold " << origin.substr(0, 12) << " up to seq " << v["we_hold"] << " of " << v["peer_holds"]
+                  << "\n";
     }
   });
 }

@@ -42,14 +42,16 @@ std::string pad(std::string s, size_t width) {
 }
 
 void print_progress(const PlanProgress& p) {
-  std::cout << p.title << " [" << p.id << "] — " << p.framework << ", " << p.period_from << " to " << p.period_to << "\n";
+  std::cout << p.title << " [" << p.id << "] — " << p.framework << ", " << p.period_from << " to " << p.period_to
+            << "\n";
   std::cout << p.items.size() << " items, " << p.indicators << " indicators, " << p.reported << " reported, "
             << p.targets_met << " targets met, " << p.overdue << " overdue\n\n";
   std::cout << pad("ITEM", 14) << pad("COMMIT", 7) << pad("STATUS", 20) << pad("DUE", 11) << pad("INDICATOR", 28)
             << pad("LATEST / TARGET", 24) << pad("DONE", 6) << "TREND\n";
   for (const auto& item : p.items) {
     std::string status = item.status + (item.overdue ? " (overdue)" : "");
-    std::string head = pad(item.id, 14) + pad(item.commitment, 7) + pad(status, 20) + pad(item.due.empty() ? "-" : item.due, 11);
+    std::string head =
+        pad(item.id, 14) + pad(item.commitment, 7) + pad(status, 20) + pad(item.due.empty() ? "-" : item.due, 11);
     if (item.indicators.empty()) std::cout << head << "(no indicators)\n";
     bool first = true;
     for (const auto& ind : item.indicators) {
@@ -107,8 +109,8 @@ void register_report(CLI::App& app, Context& ctx) {
     double value = std::strtod(o->value.c_str(), &end);
     if (o->value.empty() || *end != '\0' || !std::isfinite(value))
       throw InvalidInput("--value: expected a number, got \"" + o->value + "\"");
-    json input = {{"kind", "report"},        {"plan", o->plan},   {"item", o->item},
-                  {"indicator", o->indicator}, {"value", value},  {"date", o->date.empty() ? today_utc() : o->date},
+    json input = {{"kind", "report"},           {"plan", o->plan}, {"item", o->item},
+                  {"indicator", o->indicator},  {"value", value},  {"date", o->date.empty() ? today_utc() : o->date},
                   {"visibility", o->visibility}};
     if (!o->source.empty()) input["source"] = o->source;
     if (!o->note.empty()) input["note"] = o->note;

@@ -9,7 +9,8 @@ namespace agora::cli {
 
 void register_publish(CLI::App& app, Context& ctx) {
   auto file = std::make_shared<std::string>();
-  auto* verb = app.add_subcommand("publish", "validate, sign and store one input record (JSON); prints KIND ID vVERSION");
+  auto* verb =
+      app.add_subcommand("publish", "validate, sign and store one input record (JSON); prints KIND ID vVERSION");
   add_data_option(verb, ctx);
   verb->add_option("FILE", *file, "the record as a JSON file, or - for standard input")->required();
   verb->callback([&ctx, file] {

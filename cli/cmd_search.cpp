@@ -68,7 +68,8 @@ void register_search(CLI::App& app, Context& ctx) {
     }
     if (!opts->theme.empty() && vocabulary_index(themes(), opts->theme) < 0) {
       auto near = nearest(opts->theme, themes());
-      throw InvalidInput("--theme: unknown theme \"" + opts->theme + "\"" + (near ? "; did you mean \"" + *near + "\"?" : ""));
+      throw InvalidInput("--theme: unknown theme \"" + opts->theme + "\"" +
+                         (near ? "; did you mean \"" + *near + "\"?" : ""));
     }
     if (!opts->ref.empty() && opts->framework.empty()) throw InvalidInput("--ref: needs --framework");
     q.filter.country = opts->country, q.filter.theme = opts->theme, q.filter.language = opts->language;

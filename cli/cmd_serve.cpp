@@ -30,32 +30,34 @@ void register_serve(CLI::App& app, Context& ctx) {
     size_t http_max_header_kib, http_max_body_kib;
     size_t max_frame_kib, batch_records, batch_kib, window;
   };
-  auto opts = std::make_shared<Options>(Options{
-      net::format_host_port(defaults.listen_host, defaults.listen_port),
-      net::format_host_port(defaults.http_host, defaults.http_port),
-      defaults.sync.max_records_per_s,
-      defaults.sync.max_connections,
-      defaults.sync.max_connections_per_ip,
-      defaults.transport.handshake_timeout_s,
-      defaults.transport.idle_timeout_s,
-      "", "", "",
-      defaults.transport.http_max_target_bytes / 1024,
-      defaults.http_max_page,
-      defaults.http_max_connections,
-      defaults.http_max_streams,
-      defaults.transport.http_max_header_bytes / 1024,
-      defaults.transport.http_max_body_bytes / 1024,
-      defaults.transport.max_message_bytes / 1024,
-      defaults.sync.send.batch_records,
-      defaults.sync.send.batch_bytes / 1024,
-      defaults.sync.send.window});
+  auto opts = std::make_shared<Options>(Options{net::format_host_port(defaults.listen_host, defaults.listen_port),
+                                                net::format_host_port(defaults.http_host, defaults.http_port),
+                                                defaults.sync.max_records_per_s,
+                                                defaults.sync.max_connections,
+                                                defaults.sync.max_connections_per_ip,
+                                                defaults.transport.handshake_timeout_s,
+                                                defaults.transport.idle_timeout_s,
+                                                "",
+                                                "",
+                                                "",
+                                                defaults.transport.http_max_target_bytes / 1024,
+                                                defaults.http_max_page,
+                                                defaults.http_max_connections,
+                                                defaults.http_max_streams,
+                                                defaults.transport.http_max_header_bytes / 1024,
+                                                defaults.transport.http_max_body_bytes / 1024,
+                                                defaults.transport.max_message_bytes / 1024,
+                                                defaults.sync.send.batch_records,
+                                                defaults.sync.send.batch_bytes / 1024,
+                                                defaults.sync.send.window});
   auto* verb = app.add_subcommand("serve", "run the node: peer sync over WebSocket and the HTTP API");
   add_data_option(verb, ctx);
   verb->add_option("--listen", opts->listen, "peer sync address HOST:PORT (port 0: any free port)");
   verb->add_option("--http", opts->http, "HTTP API address HOST:PORT (port 0: any free port)");
   verb->add_option("--max-records-per-s", opts->max_rate, "records accepted per second from one peer")
       ->check(CLI::Range(1.0, 1e7));
-  verb->add_option("--max-connections", opts->max_connections, "peer connections in all")->check(CLI::Range(size_t{1}, size_t{100000}));
+  verb->add_option("--max-connections", opts->max_connections, "peer connections in all")
+      ->check(CLI::Range(size_t{1}, size_t{100000}));
   verb->add_option("--max-connections-per-ip", opts->per_ip, "peer connections from one address")
       ->check(CLI::Range(size_t{1}, size_t{100000}));
   verb->add_option("--handshake-timeout", opts->handshake_timeout, "seconds to complete the authenticated handshake")
@@ -84,7 +86,8 @@ void register_serve(CLI::App& app, Context& ctx) {
   verb->add_option("--http-max-connections", opts->http_max_connections,
                    "HTTP connections open at once on the --http port (503 beyond)")
       ->check(CLI::Range(size_t{1}, size_t{1000000}));
-  verb->add_option("--http-max-header-kib", opts->http_max_header_kib, "largest HTTP request header block, KiB (431 beyond)")
+  verb->add_option("--http-max-header-kib", opts->http_max_header_kib,
+                   "largest HTTP request header block, KiB (431 beyond)")
       ->check(CLI::Range(size_t{1}, size_t{64}));
   verb->add_option("--http-max-body-kib", opts->http_max_body_kib, "largest HTTP request body, KiB (413 beyond)")
       ->check(CLI::Range(size_t{1}, size_t{1024}));

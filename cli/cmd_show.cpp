@@ -13,7 +13,8 @@ void register_show(CLI::App& app, Context& ctx) {
     bool history = false;
   };
   auto opts = std::make_shared<Options>();
-  auto* verb = app.add_subcommand("show", "one record: REF is ID (this city's) or ORIGIN/ID (ORIGIN: node id, prefix or city)");
+  auto* verb =
+      app.add_subcommand("show", "one record: REF is ID (this city's) or ORIGIN/ID (ORIGIN: node id, prefix or city)");
   add_data_option(verb, ctx);
   add_json_option(verb, ctx);
   verb->add_option("REF", opts->ref, "ID or ORIGIN/ID")->required();
@@ -49,8 +50,8 @@ void register_show(CLI::App& app, Context& ctx) {
                   << "  published " << item["published"].get<std::string>() << "  visibility "
                   << item["visibility"].get<std::string>() << "\n";
         nlohmann::json fields = item;
-        for (const char* k : {"kind", "id", "origin", "city", "country", "version", "seq", "published", "visibility",
-                              "retracted"})
+        for (const char* k :
+             {"kind", "id", "origin", "city", "country", "version", "seq", "published", "visibility", "retracted"})
           fields.erase(k);
         for (auto& [k, v] : fields.items())
           std::cout << "  " << k << ": " << (v.is_string() ? v.get<std::string>() : v.dump()) << "\n";

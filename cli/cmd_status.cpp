@@ -42,8 +42,8 @@ void register_status(CLI::App& app, Context& ctx) {
       nlohmann::json origins = nlohmann::json::array();
       for (const auto& h : r.heads()) {
         auto p = city_profile(r, h.origin);
-        origins.push_back({{"origin", node_id(h.origin)}, {"city", p ? nlohmann::json(p->name) : nlohmann::json()},
-                           {"seq", h.seq}});
+        origins.push_back(
+            {{"origin", node_id(h.origin)}, {"city", p ? nlohmann::json(p->name) : nlohmann::json()}, {"seq", h.seq}});
       }
       s["origins"] = origins;
       return 0;
@@ -54,7 +54,8 @@ void register_status(CLI::App& app, Context& ctx) {
     }
     std::cout << "node      " << s["node"].get<std::string>() << "\n";
     if (s.contains("city"))
-      std::cout << "city      " << s["city"]["name"].get<std::string>() << " (" << s["city"]["country"].get<std::string>()
+      std::cout << "city      " << s["city"]["name"].get<std::string>() << " ("
+                << s["city"]["country"].get<std::string>()
                 << (s["city"]["region"].get<std::string>().empty() ? "" : ", " + s["city"]["region"].get<std::string>())
                 << ")\n";
     else if (s["role"] == "city")

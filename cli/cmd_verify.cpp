@@ -20,9 +20,10 @@ void register_verify(CLI::App& app, Context& ctx) {
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (!report.ok()) ctx.exit_code = kExitFailure;
     if (ctx.json) {
-      nlohmann::json j = {{"ok", report.ok()},         {"records", report.records}, {"origins", report.origins},
-                          {"stubs", report.stubs},     {"problems", report.problems},
-                          {"problem_count", report.problem_count}, {"seconds", secs}};
+      nlohmann::json j = {
+          {"ok", report.ok()},     {"records", report.records},   {"origins", report.origins},
+          {"stubs", report.stubs}, {"problems", report.problems}, {"problem_count", report.problem_count},
+          {"seconds", secs}};
       std::cout << j.dump() << "\n";
       return;
     }

@@ -45,8 +45,8 @@ const std::vector<DemoCity>& demo_cities() {
 
 const std::vector<std::pair<size_t, size_t>>& demo_links() {
   // The coalition's four cities all peer; The Hague-Johannesburg and Malmö-Toronto are twins.
-  static const std::vector<std::pair<size_t, size_t>> links = {{0, 1}, {0, 2}, {0, 3}, {1, 2}, {1, 3},
-                                                               {2, 3}, {0, 5}, {3, 4}};
+  static const std::vector<std::pair<size_t, size_t>> links = {{0, 1}, {0, 2}, {0, 3}, {1, 2},
+                                                               {1, 3}, {2, 3}, {0, 5}, {3, 4}};
   return links;
 }
 
@@ -130,8 +130,9 @@ void DemoNetwork::prepare() {
     for (const auto& entry : fs::directory_iterator(options_.root)) {
       std::string name = entry.path().filename().string();
       bool ours = std::any_of(nodes_.begin(), nodes_.end(), [&](const Node& n) { return n.city.slug == name; });
-      if (!ours) throw InvalidInput("--fresh: " + options_.root.string() + " holds " + name +
-                                    ", which is not the demo's; remove it yourself or choose another --data");
+      if (!ours)
+        throw InvalidInput("--fresh: " + options_.root.string() + " holds " + name +
+                           ", which is not the demo's; remove it yourself or choose another --data");
     }
     fs::remove_all(options_.root);
   }
@@ -139,8 +140,11 @@ void DemoNetwork::prepare() {
   std::map<std::string, std::string> ids;
   auto open_or_create = [](const Node& node) {
     if (fs::exists(node.dir / "node.key")) return DataDir::open(node.dir);
-    json profile = {{"kind", "city"}, {"name", node.city.name}, {"country", node.city.country},
-                    {"region", node.city.region}, {"languages", node.city.languages}};
+    json profile = {{"kind", "city"},
+                    {"name", node.city.name},
+                    {"country", node.city.country},
+                    {"region", node.city.region},
+                    {"languages", node.city.languages}};
     auto input = validate_input(profile, PublisherIdentity{});
     if (!input) throw std::runtime_error("demo: " + input.error().to_string());
     DataDir dir = DataDir::create(node.dir, NodeRole::city, node.city.name);
@@ -164,9 +168,11 @@ void DemoNetwork::prepare() {
       for (auto [a, b] : demo_links()) {
         if (a != self && b != self) continue;
         const Node& other = nodes_[a == self ? b : a];
-        std::string relation = other.city.region == "Europe" && node.city.region == "Europe" ? "coalition:eccar" : "twin";
-        save_peer(dir.store(), txn,
-                  PeerConfig{other.id, "ws://127.0.0.1:" + std::to_string(other.sync_port) + "/sync", relation, now_ms()});
+        std::string relation =
+            other.city.region == "Europe" && node.city.region == "Europe" ? "coalition:eccar" : "twin";
+        save_peer(
+            dir.store(), txn,
+            PeerConfig{other.id, "ws://127.0.0.1:" + std::to_string(other.sync_port) + "/sync", relation, now_ms()});
       }
     });
   }
@@ -177,15 +183,18 @@ void DemoNetwork::choose_ports() {
   for (size_t i = 0; i < nodes_.size(); ++i) {
     Node& n = nodes_[i];
     if (options_.any_ports) {
-      do n.sync_port = free_port(); while (!taken.insert(n.sync_port).second);
-      do n.http_port = free_port(); while (!taken.insert(n.http_port).second);
+      do n.sync_port = free_port();
+      while (!taken.insert(n.sync_port).second);
+      do n.http_port = free_port();
+      while (!taken.insert(n.http_port).second);
       continue;
     }
     n.sync_port = options_.sync_base + static_cast<int>(i);
     n.http_port = options_.http_base + static_cast<int>(i);
     for (int port : {n.sync_port, n.http_port}) {
       if (port < 1 || port > 65535 || !taken.insert(port).second)
-        throw InvalidInput("--sync-base/--http-base: the six sync and six HTTP ports must be distinct ports in 1-65535");
+        throw InvalidInput(
+            "--sync-base/--http-base: the six sync and six HTTP ports must be distinct ports in 1-65535");
       if (port_in_use(port))
         throw std::runtime_error("port " + std::to_string(port) +
                                  " on 127.0.0.1 is in use (is a demo already running?); use --any-ports or other "
@@ -323,15 +332,20 @@ int DemoNetwork::run() {
   choose_ports();
   prepare();
   for (auto& n : nodes_) start(n);
-  bool up = wait_for([&] {
-    return std::all_of(nodes_.begin(), nodes_.end(), [](const Node& n) { return accepts_connections(n.http_port); });
-  }, 30);
-  if (!up && !stop_requested_) throw std::runtime_error("demo: the nodes did not start within 30 s; see their serve.log");
+  bool up = wait_for(
+      [&] {
+        return std::all_of(nodes_.begin(), nodes_.end(),
+                           [](const Node& n) { return accepts_connections(n.http_port); });
+      },
+      30);
+  if (!up && !stop_requested_)
+    throw std::runtime_error("demo: the nodes did not start within 30 s; see their serve.log");
   if (stop_requested_) return 0;
 
   out_ << "agora demo: six city nodes on this machine, data in " << options_.root.string() << "\n\n";
   for (const auto& n : nodes_)
-    out_ << "  " << n.city.name << std::string(14 - utf8_length(n.city.name), ' ') << "http://127.0.0.1:" << n.http_port << "/"
+    out_ << "  " << n.city.name << std::string(14 - utf8_length(n.city.name), ' ') << "http://127.0.0.1:" << n.http_port
+         << "/"
          << "   sync ws://127.0.0.1:" << n.sync_port << "/sync   node " << node_id(n.id).substr(0, 12) << "\n";
   out_ << "\n" << std::flush;
 

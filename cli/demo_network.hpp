@@ -24,7 +24,7 @@ const std::vector<DemoCity>& demo_cities();
 const std::vector<std::pair<size_t, size_t>>& demo_links();
 
 struct DemoOptions {
-  std::filesystem::path root;   // holds one data dir per city
+  std::filesystem::path root;    // holds one data dir per city
   int sync_base = 7401;          // the cities' sync ports: sync_base, sync_base+1, ...
   int http_base = 8081;          // their HTTP ports (the browsing pages)
   bool any_ports = false;        // any free ports instead

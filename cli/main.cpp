@@ -6,7 +6,6 @@
 #include <iostream>
 
 #include "cli/cli_support.hpp"
-#include "storage/lmdb_env.hpp"
 
 // Diagnostics go to stderr through spdlog; AGORA_LOG=debug|info|warn|error|off (default
 // warn) so that by default a failing verb prints exactly one `error:` line.
@@ -25,10 +24,10 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "agora 0.1.0");
   Context ctx;
-  for (Registrar r : {register_init, register_id, register_status, register_publish, register_import, register_list,
-                      register_show, register_retract, register_verify, register_export, register_serve, register_peer,
-                      register_network, register_search, register_plan, register_report, register_progress,
-                      register_adopt, register_demo})
+  for (Registrar r :
+       {register_init, register_id, register_status, register_publish, register_import, register_list, register_show,
+        register_retract, register_verify, register_export, register_serve, register_peer, register_network,
+        register_search, register_plan, register_report, register_progress, register_adopt, register_demo})
     r(app, ctx);
 
   auto is_verb = [&](const std::string& name) {

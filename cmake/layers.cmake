@@ -1,7 +1,7 @@
 # The layer rule (docs/architecture.md), checked on every build: a source file may include
 # project headers only from the folders listed for its own folder. Run as a script:
 #   cmake -DROOT=<source dir> [-DSTAMP=<file>] -P cmake/layers.cmake
-# It prints every forbidden include as file:line and fails.
+# It prints every forbidden include (the file and the header it names) and fails.
 cmake_minimum_required(VERSION 3.25)
 set(allowed_protocol        protocol)
 set(allowed_storage         storage protocol)

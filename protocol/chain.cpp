@@ -15,12 +15,18 @@ ChainStep chain_step(const Header& header, std::string_view header_bytes, bool h
 
 std::string_view chain_step_name(ChainStep step) {
   switch (step) {
-    case ChainStep::extends: return "extends";
-    case ChainStep::duplicate: return "duplicate";
-    case ChainStep::fills_stub: return "fills-stub";
-    case ChainStep::fork: return "fork";
-    case ChainStep::gap: return "gap";
-    case ChainStep::unlinked: return "unlinked";
+    case ChainStep::extends:
+      return "extends";
+    case ChainStep::duplicate:
+      return "duplicate";
+    case ChainStep::fills_stub:
+      return "fills-stub";
+    case ChainStep::fork:
+      return "fork";
+    case ChainStep::gap:
+      return "gap";
+    case ChainStep::unlinked:
+      return "unlinked";
   }
   return "?";
 }

@@ -96,8 +96,8 @@ bool verify_signature(const PublicKey& key, std::string_view message, const Sign
     cached_ctx = std::move(ctx);
     cached_key = key;
   }
-  return EVP_DigestVerify(cached_ctx.get(), sig.data(), sig.size(), reinterpret_cast<const unsigned char*>(message.data()),
-                          message.size()) == 1;
+  return EVP_DigestVerify(cached_ctx.get(), sig.data(), sig.size(),
+                          reinterpret_cast<const unsigned char*>(message.data()), message.size()) == 1;
 }
 
 }  // namespace agora

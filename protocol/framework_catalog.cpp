@@ -65,16 +65,14 @@ std::vector<std::string> FrameworkCatalog::ids() const {
 
 bool is_valid_framework_id(std::string_view id) {
   if (id.size() < 3 || id.size() > 48 || !std::islower(static_cast<unsigned char>(id.front()))) return false;
-  return std::all_of(id.begin(), id.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
-  });
+  return std::all_of(id.begin(), id.end(),
+                     [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; });
 }
 
 bool is_valid_commitment_ref(std::string_view ref) {
   if (ref.empty() || ref.size() > 16) return false;
-  return std::all_of(ref.begin(), ref.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-';
-  });
+  return std::all_of(ref.begin(), ref.end(),
+                     [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-'; });
 }
 
 }  // namespace agora

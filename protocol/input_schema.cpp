@@ -156,7 +156,11 @@ std::string url(const json& v, const std::string& path) {
 
 std::string node_ref(const json& v, const std::string& path) {
   std::string s = text(v, path, 64);
-  if (!parse_node_id(s) || s != [&] { std::string l = s; for (auto& c : l) c = static_cast<char>(std::tolower(c)); return l; }())
+  if (!parse_node_id(s) || s != [&] {
+        std::string l = s;
+        for (auto& c : l) c = static_cast<char>(std::tolower(c));
+        return l;
+      }())
     fail(path, "expected a node id (64 lowercase hex digits)");
   return s;
 }
@@ -194,7 +198,8 @@ void commitment_ref(const json& ref, const std::string& path, const FrameworkDef
     return;
   }
   if (!framework->find(r))
-    fail(path, "unknown " + what + " " + in_quotes(r) + " in " + framework->id + " (valid: " + framework->refs_hint() + ")");
+    fail(path,
+         "unknown " + what + " " + in_quotes(r) + " in " + framework->id + " (valid: " + framework->refs_hint() + ")");
 }
 
 void framework_refs(const json& v, const std::string& path, const FrameworkCatalog& catalog) {
@@ -269,7 +274,8 @@ void validate_practice(const Fields& f, ValidatedInput& out, const FrameworkCata
 void validate_city(const Fields& f, ValidatedInput& out, const FrameworkCatalog&) {
   out.title = text(f.required("name"), f.path("name"), limits::kMaxNameChars);
   std::string cc = text(f.required("country"), f.path("country"), 2);
-  if (cc.size() != 2 || !std::isupper(static_cast<unsigned char>(cc[0])) || !std::isupper(static_cast<unsigned char>(cc[1])))
+  if (cc.size() != 2 || !std::isupper(static_cast<unsigned char>(cc[0])) ||
+      !std::isupper(static_cast<unsigned char>(cc[1])))
     fail(f.path("country"), "expected an ISO 3166-1 alpha-2 code such as \"NL\"");
   if (auto* v = f.optional("region")) text(*v, f.path("region"), limits::kMaxNameChars);
   if (auto* v = f.optional("languages")) {
@@ -299,37 +305,42 @@ void validate_plan(const Fields& f, ValidatedInput& out, const FrameworkCatalog&
   std::set<std::string> item_ids;
   static constexpr std::string_view kStatuses[] = {"planned", "in-progress", "done", "delayed", "dropped"};
   static constexpr std::string_view kDirections[] = {"increase", "decrease"};
-  array_of(f.required("items"), f.path("items"), limits::kMaxListItems, true, [&](const json& it, const std::string& p) {
-    static const std::vector<std::string> kPlanItemFields = {"id", "commitment", "action", "department", "start", "due", "status", "themes", "indicators"};
-    Fields item(it, p, kPlanItemFields);
-    std::string id = text(item.required("id"), item.path("id"), limits::kMaxIdLength);
-    if (!is_valid_record_id(id)) fail(item.path("id"), "expected lowercase letters, digits, '-', '_' or '.'");
-    if (!item_ids.insert(id).second) fail(item.path("id"), "duplicate item id " + in_quotes(id));
-    commitment_ref(item.required("commitment"), item.path("commitment"), framework, "commitment");
-    text(item.required("action"), item.path("action"), limits::kMaxSummaryChars, true);
-    if (auto* v = item.optional("department")) text(*v, item.path("department"), limits::kMaxShortTextChars);
-    std::string start, due;
-    if (auto* v = item.optional("start")) start = date(*v, item.path("start"));
-    if (auto* v = item.optional("due")) due = date(*v, item.path("due"));
-    if (!start.empty() && !due.empty() && due < start) fail(item.path("due"), "before \"start\"");
-    if (auto* v = item.optional("status")) vocab(*v, item.path("status"), kStatuses, "status");
-    if (auto* v = item.optional("themes")) out.keys.themes |= theme_bits(*v, item.path("themes"), false);
-    if (auto* v = item.optional("indicators")) {
-      std::set<std::string> names;
-      array_of(*v, item.path("indicators"), limits::kMaxListItems, false, [&](const json& ind, const std::string& ip) {
-        static const std::vector<std::string> kIndicatorFields = {"name", "unit", "baseline", "target", "direction"};
-        Fields i(ind, ip, kIndicatorFields);
-        std::string name = text(i.required("name"), i.path("name"), limits::kMaxShortTextChars);
-        if (!names.insert(name).second) fail(i.path("name"), "duplicate indicator " + in_quotes(name));
-        if (auto* u = i.optional("unit")) text(*u, i.path("unit"), 50);
-        double baseline = number(i.required("baseline"), i.path("baseline"));
-        double target = number(i.required("target"), i.path("target"));
-        int dir = vocab(i.required("direction"), i.path("direction"), kDirections, "direction");
-        if ((dir == 0 && target < baseline) || (dir == 1 && target > baseline))
-          fail(i.path("target"), std::string("does not ") + (dir == 0 ? "increase" : "decrease") + " from the baseline");
+  array_of(
+      f.required("items"), f.path("items"), limits::kMaxListItems, true, [&](const json& it, const std::string& p) {
+        static const std::vector<std::string> kPlanItemFields = {"id",  "commitment", "action", "department", "start",
+                                                                 "due", "status",     "themes", "indicators"};
+        Fields item(it, p, kPlanItemFields);
+        std::string id = text(item.required("id"), item.path("id"), limits::kMaxIdLength);
+        if (!is_valid_record_id(id)) fail(item.path("id"), "expected lowercase letters, digits, '-', '_' or '.'");
+        if (!item_ids.insert(id).second) fail(item.path("id"), "duplicate item id " + in_quotes(id));
+        commitment_ref(item.required("commitment"), item.path("commitment"), framework, "commitment");
+        text(item.required("action"), item.path("action"), limits::kMaxSummaryChars, true);
+        if (auto* v = item.optional("department")) text(*v, item.path("department"), limits::kMaxShortTextChars);
+        std::string start, due;
+        if (auto* v = item.optional("start")) start = date(*v, item.path("start"));
+        if (auto* v = item.optional("due")) due = date(*v, item.path("due"));
+        if (!start.empty() && !due.empty() && due < start) fail(item.path("due"), "before \"start\"");
+        if (auto* v = item.optional("status")) vocab(*v, item.path("status"), kStatuses, "status");
+        if (auto* v = item.optional("themes")) out.keys.themes |= theme_bits(*v, item.path("themes"), false);
+        if (auto* v = item.optional("indicators")) {
+          std::set<std::string> names;
+          array_of(*v, item.path("indicators"), limits::kMaxListItems, false,
+                   [&](const json& ind, const std::string& ip) {
+                     static const std::vector<std::string> kIndicatorFields = {"name", "unit", "baseline", "target",
+                                                                               "direction"};
+                     Fields i(ind, ip, kIndicatorFields);
+                     std::string name = text(i.required("name"), i.path("name"), limits::kMaxShortTextChars);
+                     if (!names.insert(name).second) fail(i.path("name"), "duplicate indicator " + in_quotes(name));
+                     if (auto* u = i.optional("unit")) text(*u, i.path("unit"), 50);
+                     double baseline = number(i.required("baseline"), i.path("baseline"));
+                     double target = number(i.required("target"), i.path("target"));
+                     int dir = vocab(i.required("direction"), i.path("direction"), kDirections, "direction");
+                     if ((dir == 0 && target < baseline) || (dir == 1 && target > baseline))
+                       fail(i.path("target"),
+                            std::string("does not ") + (dir == 0 ? "increase" : "decrease") + " from the baseline");
+                   });
+        }
       });
-    }
-  });
 }
 
 void validate_report(const Fields& f, ValidatedInput& out, const FrameworkCatalog&) {
@@ -448,7 +459,8 @@ void check_claims(const json& in, const PublisherIdentity& self) {
     const auto& value = it->get_ref<const std::string&>();
     if (fold_for_match(value) != fold_for_match(own))
       fail(key, "record claims " + std::string(key) + " " + in_quotes(value) + " but this node publishes for " +
-                    (own.empty() ? std::string("no city") : in_quotes(own)) + "; a city publishes only its own records");
+                    (own.empty() ? std::string("no city") : in_quotes(own)) +
+                    "; a city publishes only its own records");
   };
   claim("origin", self.node_id);
   claim("city", self.city);
@@ -527,7 +539,8 @@ Result<ValidatedInput> validate_as_is(const json& in, const PublisherIdentity& s
       fail("kind", msg);
     }
     const auto& specs = kind_specs();
-    const KindSpec& spec = *std::find_if(specs.begin(), specs.end(), [&](const KindSpec& s) { return s.kind == *kind; });
+    const KindSpec& spec =
+        *std::find_if(specs.begin(), specs.end(), [&](const KindSpec& s) { return s.kind == *kind; });
     Fields fields(in, "", spec.fields);
     // A city record states the city itself; every other kind may only restate it.
     if (*kind != Kind::city) check_claims(in, self);

@@ -31,8 +31,8 @@ struct ValidatedInput {
   Kind kind = Kind::practice;
   std::optional<std::string> id;  // absent: the publisher generates one
   std::string visibility = "public";
-  std::string body;               // canonical JSON bytes of the body (no kind/id/visibility)
-  std::string title;              // for generated ids and listings
+  std::string body;   // canonical JSON bytes of the body (no kind/id/visibility)
+  std::string title;  // for generated ids and listings
   IndexKeys keys;
 };
 

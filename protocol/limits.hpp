@@ -5,17 +5,17 @@
 
 namespace agora::limits {
 
-inline constexpr size_t kMaxIdLength = 80;            // record ids, ASCII
-inline constexpr size_t kMaxHeaderBytes = 1024;       // signed header JSON
-inline constexpr size_t kMaxBodyBytes = 256 * 1024;   // canonical body JSON
+inline constexpr size_t kMaxIdLength = 80;                // record ids, ASCII
+inline constexpr size_t kMaxHeaderBytes = 1024;           // signed header JSON
+inline constexpr size_t kMaxBodyBytes = 256 * 1024;       // canonical body JSON
 inline constexpr size_t kMaxInputLineBytes = 512 * 1024;  // one input record (NDJSON line or file)
 inline constexpr size_t kMaxTitleChars = 300;
 inline constexpr size_t kMaxSummaryChars = 8000;
 inline constexpr size_t kMaxMarkdownBytes = 128 * 1024;  // practice "body"
 inline constexpr size_t kMaxShortTextChars = 500;        // partner names, contact, indicator names
 inline constexpr size_t kMaxUrlChars = 2000;
-inline constexpr size_t kMaxListItems = 100;             // partners, outcomes, links, items
-inline constexpr size_t kMaxNameChars = 200;             // city, coalition, framework names
+inline constexpr size_t kMaxListItems = 100;  // partners, outcomes, links, items
+inline constexpr size_t kMaxNameChars = 200;  // city, coalition, framework names
 inline constexpr int kMinYear = 1900;
 inline constexpr int kMaxYear = 2100;
 

@@ -67,8 +67,8 @@ Result<Header> decode_header(std::string_view bytes) {
     auto it = j.find(name);
     return it == j.end() ? nullptr : &*it;
   };
-  static constexpr std::string_view kKnown[] = {"body_sha256", "body_size", "id", "kind",    "origin", "prev",
-                                                "seq",         "tombstone", "ts", "v", "version", "visibility"};
+  static constexpr std::string_view kKnown[] = {"body_sha256", "body_size", "id", "kind", "origin",  "prev",
+                                                "seq",         "tombstone", "ts", "v",    "version", "visibility"};
   for (auto& [key, value] : j.items())
     if (std::find(std::begin(kKnown), std::end(kKnown), key) == std::end(kKnown))
       return make_error("header." + key, "unknown header field");
@@ -144,8 +144,6 @@ Result<Header> verify_record(const SignedRecord& record) {
   return header;
 }
 
-bool header_is_public(std::string_view header_bytes) {
-  return header_bytes.ends_with(",\"visibility\":\"public\"}");
-}
+bool header_is_public(std::string_view header_bytes) { return header_bytes.ends_with(",\"visibility\":\"public\"}"); }
 
 }  // namespace agora

@@ -21,12 +21,12 @@ inline constexpr int kEnvelopeVersion = 1;
 
 struct Header {
   PublicKey origin{};
-  uint64_t seq = 0;        // 1, 2, 3 ... per origin
-  Hash prev{};             // record_hash of seq-1; all zero for seq 1
+  uint64_t seq = 0;  // 1, 2, 3 ... per origin
+  Hash prev{};       // record_hash of seq-1; all zero for seq 1
   Kind kind = Kind::practice;
   std::string id;
-  uint32_t version = 0;    // 1, 2, 3 ... per (origin, id)
-  int64_t ts = 0;          // milliseconds since the Unix epoch, as the origin's clock said
+  uint32_t version = 0;  // 1, 2, 3 ... per (origin, id)
+  int64_t ts = 0;        // milliseconds since the Unix epoch, as the origin's clock said
   std::string visibility = "public";
   Hash body_sha256{};
   uint32_t body_size = 0;

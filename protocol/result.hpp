@@ -35,8 +35,6 @@ class [[nodiscard]] Result {
 struct Ok {};
 using Status = Result<Ok>;
 
-inline Error make_error(std::string path, std::string message) {
-  return Error{std::move(path), std::move(message)};
-}
+inline Error make_error(std::string path, std::string message) { return Error{std::move(path), std::move(message)}; }
 
 }  // namespace agora

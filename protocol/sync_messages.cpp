@@ -62,10 +62,13 @@ std::string encode(const Heads& m) {
   return json{{"t", "heads"}, {"heads", heads}}.dump();
 }
 std::string encode(const Ack& m) {
-  return json{{"t", "ack"}, {"batch", m.batch}, {"stored", m.stored}, {"duplicate", m.duplicate}, {"rejected", m.rejected}}
+  return json{
+      {"t", "ack"}, {"batch", m.batch}, {"stored", m.stored}, {"duplicate", m.duplicate}, {"rejected", m.rejected}}
       .dump();
 }
-std::string encode(const ErrorMessage& m) { return json{{"t", "error"}, {"code", m.code}, {"message", m.message}}.dump(); }
+std::string encode(const ErrorMessage& m) {
+  return json{{"t", "error"}, {"code", m.code}, {"message", m.message}}.dump();
+}
 
 Result<Control> decode_control(std::string_view text) {
   if (text.size() > kMaxControlBytes) return make_error("message", "control message over 256 KiB");
@@ -195,6 +198,42 @@ Result<RecordBatch> decode_batch(std::string_view in) {
   }
   if (pos != in.size()) return make_error("batch", "trailing bytes after the last record");
   return b;
+}
+
+std::string_view error_code_name(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::wrong_key:
+      return "wrong-key";
+    case ErrorCode::unknown_key:
+      return "unknown-key";
+    case ErrorCode::bad_proof:
+      return "bad-proof";
+    case ErrorCode::backoff:
+      return "backoff";
+    case ErrorCode::handshake_timeout:
+      return "handshake-timeout";
+    case ErrorCode::protocol:
+      return "protocol";
+    case ErrorCode::bad_message:
+      return "bad-message";
+    case ErrorCode::bad_frame:
+      return "bad-frame";
+    case ErrorCode::flow_control:
+      return "flow-control";
+    case ErrorCode::invalid_records:
+      return "invalid-records";
+    case ErrorCode::duplicate:
+      return "duplicate";
+    case ErrorCode::removed:
+      return "removed";
+    case ErrorCode::busy:
+      return "busy";
+    case ErrorCode::shutdown:
+      return "shutdown";
+    case ErrorCode::local_error:
+      return "local-error";
+  }
+  return "?";
 }
 
 }  // namespace agora::sync

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <variant>
@@ -37,7 +38,7 @@ struct Auth {  // client -> server
   std::string challenge;  // the client's own fresh challenge for the server
   Signature proof{};      // over auth_transcript(server challenge, client, server)
 };
-struct Welcome {  // server -> client
+struct Welcome {      // server -> client
   Signature proof{};  // over welcome_transcript(client challenge, server, client)
 };
 struct Heads {  // both ways after the handshake: what this side holds, per origin
@@ -51,29 +52,49 @@ struct ErrorMessage {
   std::string code, message;
 };
 
-// The codes of `error` messages (docs/protocol.md section 9 lists each one; a test checks
-// that the list and the table agree both ways).
-namespace error_code {
-inline constexpr std::string_view kWrongKey = "wrong-key";
-inline constexpr std::string_view kUnknownKey = "unknown-key";
-inline constexpr std::string_view kBadProof = "bad-proof";
-inline constexpr std::string_view kBackoff = "backoff";
-inline constexpr std::string_view kHandshakeTimeout = "handshake-timeout";
-inline constexpr std::string_view kProtocol = "protocol";
-inline constexpr std::string_view kBadMessage = "bad-message";
-inline constexpr std::string_view kBadFrame = "bad-frame";
-inline constexpr std::string_view kFlowControl = "flow-control";
-inline constexpr std::string_view kInvalidRecords = "invalid-records";
-inline constexpr std::string_view kDuplicate = "duplicate";
-inline constexpr std::string_view kRemoved = "removed";
-inline constexpr std::string_view kBusy = "busy";
-inline constexpr std::string_view kShutdown = "shutdown";
-inline constexpr std::string_view kLocalError = "local-error";
-inline constexpr std::string_view kAll[] = {kWrongKey,   kUnknownKey,      kBadProof,  kBackoff, kHandshakeTimeout,
-                                            kProtocol,   kBadMessage,      kBadFrame,  kFlowControl,
-                                            kInvalidRecords, kDuplicate,   kRemoved,   kBusy,     kShutdown,
-                                            kLocalError};
-}  // namespace error_code
+// The codes of `error` messages this node sends (docs/protocol.md section 9 lists each one;
+// tests/protocol/error_codes_test.cpp checks that the table and this list agree both ways).
+// A received ErrorMessage may carry any code: an unknown one is shown, not rejected.
+enum class ErrorCode {
+  wrong_key,
+  unknown_key,
+  bad_proof,
+  backoff,
+  handshake_timeout,
+  protocol,
+  bad_message,
+  bad_frame,
+  flow_control,
+  invalid_records,
+  duplicate,
+  removed,
+  busy,
+  shutdown,
+  local_error,
+};
+inline constexpr ErrorCode kAllErrorCodes[] = {
+    ErrorCode::wrong_key,
+    ErrorCode::unknown_key,
+    ErrorCode::bad_proof,
+    ErrorCode::backoff,
+    ErrorCode::handshake_timeout,
+    ErrorCode::protocol,
+    ErrorCode::bad_message,
+    ErrorCode::bad_frame,
+    ErrorCode::flow_control,
+    ErrorCode::invalid_records,
+    ErrorCode::duplicate,
+    ErrorCode::removed,
+    ErrorCode::busy,
+    ErrorCode::shutdown,
+    ErrorCode::local_error,
+};
+static_assert(std::size(kAllErrorCodes) == static_cast<size_t>(ErrorCode::local_error) + 1, "list every code");
+// The code as it travels: "wrong-key", "local-error", ...
+std::string_view error_code_name(ErrorCode code);
+inline ErrorMessage error_message(ErrorCode code, std::string message) {
+  return ErrorMessage{std::string(error_code_name(code)), std::move(message)};
+}
 
 using Control = std::variant<Hello, Auth, Welcome, Heads, Ack, ErrorMessage>;
 

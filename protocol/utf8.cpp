@@ -43,11 +43,20 @@ std::string escape_markup(std::string_view s) {
   out.reserve(s.size());
   for (char c : s) {
     switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -63,35 +72,148 @@ namespace {
 // Two-byte Latin-1 Supplement and Latin Extended-A letters folded to ASCII.
 const char* fold_codepoint(uint32_t cp) {
   switch (cp) {
-    case 0xe0: case 0xe1: case 0xe2: case 0xe3: case 0xe4: case 0xe5: case 0x101: case 0x103: case 0x105:
-    case 0xc0: case 0xc1: case 0xc2: case 0xc3: case 0xc4: case 0xc5: case 0x100: case 0x102: case 0x104:
+    case 0xe0:
+    case 0xe1:
+    case 0xe2:
+    case 0xe3:
+    case 0xe4:
+    case 0xe5:
+    case 0x101:
+    case 0x103:
+    case 0x105:
+    case 0xc0:
+    case 0xc1:
+    case 0xc2:
+    case 0xc3:
+    case 0xc4:
+    case 0xc5:
+    case 0x100:
+    case 0x102:
+    case 0x104:
       return "a";
-    case 0xe6: case 0xc6: return "ae";
-    case 0xe7: case 0xc7: case 0x107: case 0x106: case 0x10d: case 0x10c: return "c";
-    case 0xe8: case 0xe9: case 0xea: case 0xeb: case 0x113: case 0x119: case 0x11b:
-    case 0xc8: case 0xc9: case 0xca: case 0xcb: case 0x112: case 0x118: case 0x11a:
+    case 0xe6:
+    case 0xc6:
+      return "ae";
+    case 0xe7:
+    case 0xc7:
+    case 0x107:
+    case 0x106:
+    case 0x10d:
+    case 0x10c:
+      return "c";
+    case 0xe8:
+    case 0xe9:
+    case 0xea:
+    case 0xeb:
+    case 0x113:
+    case 0x119:
+    case 0x11b:
+    case 0xc8:
+    case 0xc9:
+    case 0xca:
+    case 0xcb:
+    case 0x112:
+    case 0x118:
+    case 0x11a:
       return "e";
-    case 0xec: case 0xed: case 0xee: case 0xef: case 0xcc: case 0xcd: case 0xce: case 0xcf: return "i";
-    case 0xf1: case 0xd1: case 0x144: case 0x143: case 0x148: case 0x147: return "n";
-    case 0xf2: case 0xf3: case 0xf4: case 0xf5: case 0xf6: case 0xf8: case 0x151:
-    case 0xd2: case 0xd3: case 0xd4: case 0xd5: case 0xd6: case 0xd8: case 0x150:
+    case 0xec:
+    case 0xed:
+    case 0xee:
+    case 0xef:
+    case 0xcc:
+    case 0xcd:
+    case 0xce:
+    case 0xcf:
+      return "i";
+    case 0xf1:
+    case 0xd1:
+    case 0x144:
+    case 0x143:
+    case 0x148:
+    case 0x147:
+      return "n";
+    case 0xf2:
+    case 0xf3:
+    case 0xf4:
+    case 0xf5:
+    case 0xf6:
+    case 0xf8:
+    case 0x151:
+    case 0xd2:
+    case 0xd3:
+    case 0xd4:
+    case 0xd5:
+    case 0xd6:
+    case 0xd8:
+    case 0x150:
       return "o";
-    case 0xf9: case 0xfa: case 0xfb: case 0xfc: case 0x16f: case 0x171:
-    case 0xd9: case 0xda: case 0xdb: case 0xdc: case 0x16e: case 0x170:
+    case 0xf9:
+    case 0xfa:
+    case 0xfb:
+    case 0xfc:
+    case 0x16f:
+    case 0x171:
+    case 0xd9:
+    case 0xda:
+    case 0xdb:
+    case 0xdc:
+    case 0x16e:
+    case 0x170:
       return "u";
-    case 0xfd: case 0xff: case 0xdd: return "y";
-    case 0xdf: return "ss";
-    case 0x142: case 0x141: return "l";
-    case 0x15b: case 0x15a: case 0x161: case 0x160: case 0x15f: case 0x15e: return "s";
-    case 0x17a: case 0x179: case 0x17c: case 0x17b: case 0x17e: case 0x17d: return "z";
-    case 0x159: case 0x158: return "r";
-    case 0x111: case 0x110: case 0x10f: case 0x10e: case 0xf0: case 0xd0: return "d";
-    case 0xfe: case 0xde: return "th";
-    case 0x11f: case 0x11e: return "g";
-    case 0x131: case 0x130: return "i";
-    case 0x163: case 0x162: case 0x165: case 0x164: case 0x21b: case 0x21a: return "t";
-    case 0x219: case 0x218: return "s";
-    default: return nullptr;
+    case 0xfd:
+    case 0xff:
+    case 0xdd:
+      return "y";
+    case 0xdf:
+      return "ss";
+    case 0x142:
+    case 0x141:
+      return "l";
+    case 0x15b:
+    case 0x15a:
+    case 0x161:
+    case 0x160:
+    case 0x15f:
+    case 0x15e:
+      return "s";
+    case 0x17a:
+    case 0x179:
+    case 0x17c:
+    case 0x17b:
+    case 0x17e:
+    case 0x17d:
+      return "z";
+    case 0x159:
+    case 0x158:
+      return "r";
+    case 0x111:
+    case 0x110:
+    case 0x10f:
+    case 0x10e:
+    case 0xf0:
+    case 0xd0:
+      return "d";
+    case 0xfe:
+    case 0xde:
+      return "th";
+    case 0x11f:
+    case 0x11e:
+      return "g";
+    case 0x131:
+    case 0x130:
+      return "i";
+    case 0x163:
+    case 0x162:
+    case 0x165:
+    case 0x164:
+    case 0x21b:
+    case 0x21a:
+      return "t";
+    case 0x219:
+    case 0x218:
+      return "s";
+    default:
+      return nullptr;
   }
 }
 }  // namespace

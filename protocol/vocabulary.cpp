@@ -8,17 +8,25 @@ namespace agora {
 namespace {
 constexpr std::array<std::string_view, 8> kKinds = {"city",     "practice",    "plan",      "report",
                                                     "adoption", "partnership", "coalition", "framework"};
-constexpr std::array<std::string_view, 12> kThemes = {
-    "employment", "housing",        "education",           "health",
-    "participation", "non-discrimination", "language",     "social-services",
-    "intercultural-dialogue", "media", "migration-development", "skills-recognition"};
+constexpr std::array<std::string_view, 12> kThemes = {"employment",
+                                                      "housing",
+                                                      "education",
+                                                      "health",
+                                                      "participation",
+                                                      "non-discrimination",
+                                                      "language",
+                                                      "social-services",
+                                                      "intercultural-dialogue",
+                                                      "media",
+                                                      "migration-development",
+                                                      "skills-recognition"};
 constexpr std::array<std::string_view, 7> kPrinciples = {
-    "subsidiarity", "coherence-coordination", "partnerships", "human-rights",
+    "subsidiarity", "coherence-coordination",    "partnerships",       "human-rights",
     "consultation", "monitoring-accountability", "diversity-promotion"};
 // ISO 639-1 codes of the languages the cities publish in (and search can stem).
-constexpr std::array<std::string_view, 26> kLanguages = {
-    "en", "da", "sv", "nl", "fr", "de", "es", "pt", "it", "fi", "nb", "nn", "no",
-    "ro", "ru", "hu", "tr", "ar", "el", "pl", "af", "zu", "xh", "ca", "eu", "ga"};
+constexpr std::array<std::string_view, 26> kLanguages = {"en", "da", "sv", "nl", "fr", "de", "es", "pt", "it",
+                                                         "fi", "nb", "nn", "no", "ro", "ru", "hu", "tr", "ar",
+                                                         "el", "pl", "af", "zu", "xh", "ca", "eu", "ga"};
 
 constexpr FrameworkRef kEccar[] = {
     {"1", "Greater Vigilance Against Racism"},

@@ -8,6 +8,7 @@ if [ ! -f build/build.ninja ]; then
   command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
   # Unity batches: a from-scratch build on two cores takes about half as long. UNITY=OFF
   # gives one object per source, for quicker rebuilds while editing.
-  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE="$build_type" -DCMAKE_UNITY_BUILD="${UNITY:-ON}" "${launcher[@]}"
+  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE="$build_type" -DCMAKE_UNITY_BUILD="${UNITY:-ON}" \
+    -DAGORA_WERROR="${AGORA_WERROR:-OFF}" "${launcher[@]}"
 fi
 cmake --build build -j "${JOBS:-2}"

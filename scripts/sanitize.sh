@@ -33,7 +33,8 @@ if [ ! -f "$dir/build.ninja" ]; then
   # -O1 with line tables only, and unity batches: a sanitized build of the node is the
   # slowest step of CI on two cores; reports still name file and line.
   CC=clang CXX=clang++ cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}" \
-    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only" -DCMAKE_UNITY_BUILD=ON "${options[@]}" >/dev/null
+    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only" -DCMAKE_UNITY_BUILD=ON \
+    -DAGORA_WERROR="${AGORA_WERROR:-OFF}" "${options[@]}" >/dev/null
 fi
 cmake --build "$dir" -j "${JOBS:-2}" --target "${targets[@]}"
 [ $build_only -eq 1 ] && exit 0

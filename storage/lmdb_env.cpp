@@ -11,8 +11,9 @@
 namespace agora::storage {
 
 LmdbError::LmdbError(const std::string& call, int code)
-    : std::runtime_error(call + ": " + (code == MDB_MAP_FULL ? std::string("the data dir's map is full")
-                                                            : std::string(mdb_strerror(code)))),
+    : std::runtime_error(
+          call + ": " +
+          (code == MDB_MAP_FULL ? std::string("the data dir's map is full") : std::string(mdb_strerror(code)))),
       code_(code) {}
 
 static void check(int rc, const char* call) {

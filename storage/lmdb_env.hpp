@@ -30,7 +30,7 @@ class LmdbError : public std::runtime_error {
 struct EnvOptions {
   size_t initial_map_bytes = size_t{64} << 20;  // grown by doubling as data arrives
   size_t max_map_bytes = size_t{1} << 40;       // ceiling (AGORA_MAP_MAX_MB overrides)
-  bool durable = true;                           // fsync at every commit
+  bool durable = true;                          // fsync at every commit
   bool read_only = false;
 };
 

@@ -36,7 +36,8 @@ StoredRecordView decode_log_value(uint64_t local, std::string_view v) {
   if (v.size() < 3 || static_cast<uint8_t>(v[0]) != kLogFormat)
     throw std::runtime_error("log entry " + std::to_string(local) + " has an unknown format");
   size_t header_len = get_be<uint16_t>(v, 1);
-  if (v.size() < 3 + header_len + 64 + 1) throw std::runtime_error("log entry " + std::to_string(local) + " is truncated");
+  if (v.size() < 3 + header_len + 64 + 1)
+    throw std::runtime_error("log entry " + std::to_string(local) + " is truncated");
   StoredRecordView view;
   view.local = local;
   view.header_bytes = v.substr(3, header_len);
@@ -208,7 +209,8 @@ void RecordStore::append(WriteTxn& txn, std::span<const IncomingRecord* const> r
     uint32_t idx = it->second.first;
     OriginHead& head = it->second.second;
     std::string idx_key = be(idx);
-    ChainStep step = chain_step(h, in.record.header_bytes, in.record.body.has_value(), ChainTip{head.seq, head.hash}, nullptr);
+    ChainStep step =
+        chain_step(h, in.record.header_bytes, in.record.body.has_value(), ChainTip{head.seq, head.hash}, nullptr);
     if (step == ChainStep::unlinked)
       throw ChainError("record " + node_id(h.origin).substr(0, 12) + "/" + std::to_string(h.seq) +
                        " does not link to the previous record's hash");
@@ -246,8 +248,8 @@ void RecordStore::append(WriteTxn& txn, std::span<const IncomingRecord* const> r
       entry.tombstone = h.tombstone;
       entry.is_public = is_public(h);
       entry.keys = h.tombstone ? IndexKeys{} : in.keys;
-      entry.body_hash_prefix = get_be<uint64_t>(
-          std::string_view(reinterpret_cast<const char*>(h.body_sha256.data()), 8));
+      entry.body_hash_prefix =
+          get_be<uint64_t>(std::string_view(reinterpret_cast<const char*>(h.body_sha256.data()), 8));
       txn.put(latest_, rk, encode_latest(entry));
       if (!h.tombstone) {
         IndexEntries e = index_entries(h.kind, entry.keys, local);
@@ -391,7 +393,8 @@ void StoreReader::list(const ListQuery& q,
   }
   auto year_ok = [&](const LatestEntry& e) {
     if (!q.year_from && !q.year_to) return true;
-    return e.keys.year != 0 && (!q.year_from || e.keys.year >= *q.year_from) && (!q.year_to || e.keys.year <= *q.year_to);
+    return e.keys.year != 0 && (!q.year_from || e.keys.year >= *q.year_from) &&
+           (!q.year_to || e.keys.year <= *q.year_to);
   };
   // Index keys end with the log position of a latest version: visit it if it still matches.
   // Returns false when the visitor asked to stop.
@@ -428,8 +431,8 @@ void StoreReader::list(const ListQuery& q,
     Cursor c(txn_, store_.latest_);
     for (bool ok = prefix.empty() ? c.first() : c.seek(prefix); ok && c.key().starts_with(prefix); ok = c.next()) {
       LatestEntry entry = decode_latest(c.value());
-      if (entry.tombstone || (q.kind && entry.kind != *q.kind) || (q.theme && !(entry.keys.themes & (1u << *q.theme))) ||
-          !year_ok(entry))
+      if (entry.tombstone || (q.kind && entry.kind != *q.kind) ||
+          (q.theme && !(entry.keys.themes & (1u << *q.theme))) || !year_ok(entry))
         continue;
       uint32_t idx = get_be<uint32_t>(c.key());
       if (cached_idx != idx) {

@@ -62,7 +62,7 @@ struct StoredRecordView {
 struct ListQuery {
   std::optional<Kind> kind;
   std::optional<PublicKey> origin;
-  std::optional<int> theme;  // index into themes()
+  std::optional<int> theme;                    // index into themes()
   std::optional<uint16_t> year_from, year_to;  // inclusive; records without a year never match
   // With kind alone: visit in log order of the latest versions, starting after this
   // position. A reader resuming in a new transaction sees each record once, even when it
@@ -125,8 +125,7 @@ class RecordStore {
   // Completes a stub with its body (the caller checked it against the signed header):
   // rewrites the log entry and, when it is the latest version, indexes it. False if the
   // record is not held or not a stub.
-  bool fill_body(WriteTxn& txn, const PublicKey& origin, uint64_t seq, const std::string& body,
-                 const IndexKeys& keys);
+  bool fill_body(WriteTxn& txn, const PublicKey& origin, uint64_t seq, const std::string& body, const IndexKeys& keys);
 
   // Small named values beside the records (e.g. "restoring"), written in the caller's txn.
   std::optional<std::string> meta(const Txn& txn, std::string_view key) const;

@@ -1,5 +1,6 @@
 // One stored record version read whole: the signed record with its header decoded once.
-// The one way readers (HTTP, search, export, CLI, entitlements, monitoring) load records.
+// How readers (HTTP, search, export, CLI, entitlements, monitoring) load whole records; scans
+// that need only headers decode StoredRecordView::header_bytes instead.
 #pragma once
 
 #include <optional>

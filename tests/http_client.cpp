@@ -27,7 +27,9 @@ struct Authority {
     host = host_port.substr(0, host_port.rfind(':'));
     port = host_port.substr(host_port.rfind(':') + 1);
   }
-  tcp::resolver::results_type resolve(boost::asio::io_context& io) const { return tcp::resolver(io).resolve(host, port); }
+  tcp::resolver::results_type resolve(boost::asio::io_context& io) const {
+    return tcp::resolver(io).resolve(host, port);
+  }
 };
 
 }  // namespace
@@ -90,7 +92,8 @@ struct HeldConnection::Impl {
   std::string received;
 };
 
-HeldConnection::HeldConnection(const std::string& base_url, const std::string& bytes) : impl_(std::make_unique<Impl>()) {
+HeldConnection::HeldConnection(const std::string& base_url, const std::string& bytes)
+    : impl_(std::make_unique<Impl>()) {
   boost::asio::connect(impl_->socket, Authority(base_url).resolve(impl_->io));
   boost::asio::write(impl_->socket, boost::asio::buffer(bytes));
   impl_->socket.non_blocking(true);

@@ -20,9 +20,9 @@
 
 namespace agora {
 
-using nlohmann::json;
 using net::HttpRequest;
 using net::HttpResponse;
+using nlohmann::json;
 
 namespace {
 
@@ -46,7 +46,6 @@ struct BadParam {
 struct NotFound {
   std::string message;
 };
-
 
 // Query parameters after validation: each known at most once.
 class Params {
@@ -81,7 +80,8 @@ class Params {
   std::set<std::string> seen_;
 };
 
-void check_vocabulary(const std::string& param, const std::string& value, std::span<const std::string_view> vocabulary) {
+void check_vocabulary(const std::string& param, const std::string& value,
+                      std::span<const std::string_view> vocabulary) {
   if (value.empty()) return;
   if (vocabulary_index(vocabulary, value) >= 0) return;
   auto near = nearest(value, vocabulary);
@@ -162,9 +162,8 @@ HttpResponse HttpApi::handle(const HttpRequest& req) {
     if (seg.size() == 5 && seg[2] == "commitments")
       return cached(list_cache_, req.target, [&] { return commitment(seg[3], seg[4], raw.value()); });
     if (seg.size() >= 5 && seg.size() <= 6 && (seg[2] == "practices" || seg[2] == "plans")) {
-      return cached(record_cache_, req.target, [&] {
-        return record(seg[2], seg[3], seg[4], seg.size() == 6 ? seg[5] : "", raw.value());
-      });
+      return cached(record_cache_, req.target,
+                    [&] { return record(seg[2], seg[3], seg[4], seg.size() == 6 ? seg[5] : "", raw.value()); });
     }
     if (seg.size() == 3 && seg[2] == "cities") return cities(raw.value());
     if (seg.size() == 3 && seg[2] == "openapi.json") {
@@ -173,7 +172,8 @@ HttpResponse HttpApi::handle(const HttpRequest& req) {
     }
     if (seg.size() == 3 && seg[2] == "changes") return changes(raw.value(), req.last_event_id);
     if (seg.size() == 3 && seg[2] == "export") return export_records(raw.value());
-    if (seg.size() == 3 && seg[2] == "stats") return cached(list_cache_, req.target, [&] { return stats(raw.value()); });
+    if (seg.size() == 3 && seg[2] == "stats")
+      return cached(list_cache_, req.target, [&] { return stats(raw.value()); });
     if (seg.size() == 3 && seg[2] == "adoptions")
       return cached(list_cache_, req.target, [&] { return adoptions(raw.value()); });
     if (seg.size() == 3 && seg[2] == "frameworks")
@@ -249,7 +249,8 @@ HttpResponse HttpApi::list(const std::string& collection, const std::vector<std:
   if (!facets.empty() && facets != "true" && facets != "false") throw BadParam{"facets", "expected true or false"};
   q.facets = facets != "false";
   if (p.has("city")) {
-    auto origin = dir_.store().read([&](const storage::StoreReader& r) { return city_named(r, p.get("city"), "city"); });
+    auto origin =
+        dir_.store().read([&](const storage::StoreReader& r) { return city_named(r, p.get("city"), "city"); });
     if (!origin) throw BadParam{"city", "no city \"" + p.get("city") + "\" is known to this node"};
     q.filter.origins.push_back(node_id(*origin));
   }
@@ -276,7 +277,9 @@ HttpResponse HttpApi::record(const std::string& collection, const std::string& o
   auto version = p.integer("version", 1, 1u << 30);
   return dir_.store().read([&](const storage::StoreReader& r) -> HttpResponse {
     auto origin = city_named(r, origin_text, "origin");
-    auto not_found = [&] { return error(404, "no public " + std::string(kind_name(kind)) + " " + origin_text + "/" + id); };
+    auto not_found = [&] {
+      return error(404, "no public " + std::string(kind_name(kind)) + " " + origin_text + "/" + id);
+    };
     if (!origin) return not_found();
     CityDirectory cities(r);
     auto latest = r.latest(*origin, id);
@@ -322,7 +325,7 @@ HttpResponse HttpApi::record(const std::string& collection, const std::string& o
 // this node stored them; `since` is the `last_seq` of the previous call, so nothing is
 // missed or repeated while records keep arriving.
 HttpResponse HttpApi::changes(const std::vector<std::pair<std::string, std::string>>& raw,
-                             const std::string& last_event_id) {
+                              const std::string& last_event_id) {
   Params p(raw, {"since", "limit", "kind", "feed"});
   uint64_t since = static_cast<uint64_t>(p.integer("since", 0, 1LL << 53).value_or(0));
   size_t limit = static_cast<size_t>(p.integer("limit", 1, 10000).value_or(1000));
@@ -354,7 +357,8 @@ HttpResponse HttpApi::changes(const std::vector<std::pair<std::string, std::stri
     r.stream = std::move(stream);
     return r;
   }
-  ChangesPage page = dir_.store().read([&](const storage::StoreReader& r) { return read_changes(r, since, limit, kind); });
+  ChangesPage page =
+      dir_.store().read([&](const storage::StoreReader& r) { return read_changes(r, since, limit, kind); });
   return json_response(200, {{"results", page.results}, {"last_seq", page.last}, {"more", page.more}});
 }
 
@@ -363,7 +367,8 @@ namespace {
 // The export body, a piece at a time on the io thread.
 class ExportSource : public net::BodySource {
  public:
-  ExportSource(storage::RecordStore& store, ExportFormat format, std::optional<Kind> kind) : stream_(store, format, kind) {}
+  ExportSource(storage::RecordStore& store, ExportFormat format, std::optional<Kind> kind)
+      : stream_(store, format, kind) {}
   void next(Deliver deliver) override {
     std::string piece = stream_.next(64 * 1024);
     deliver(std::move(piece), stream_.done());
@@ -392,8 +397,8 @@ HttpResponse HttpApi::export_records(const std::vector<std::pair<std::string, st
 }
 
 HttpResponse HttpApi::stats(const std::vector<std::pair<std::string, std::string>>& raw) {
-  Params p(raw, {"kind", "framework", "q", "country", "region", "theme", "principle", "language", "year_from",
-                 "year_to"});
+  Params p(raw,
+           {"kind", "framework", "q", "country", "region", "theme", "principle", "language", "year_from", "year_to"});
   SearchQuery q;
   std::string kind = p.has("kind") ? p.get("kind") : "practice";
   if (kind != "practice" && kind != "plan") throw BadParam{"kind", "expected practice or plan"};
@@ -440,20 +445,16 @@ HttpResponse HttpApi::stats(const std::vector<std::pair<std::string, std::string
     }
     return 0;
   });
-  std::sort(rows.begin(), rows.end(), [](const json& a, const json& b) {
-    return a["city"].get<std::string>() < b["city"].get<std::string>();
-  });
+  std::sort(rows.begin(), rows.end(),
+            [](const json& a, const json& b) { return a["city"].get<std::string>() < b["city"].get<std::string>(); });
   json by_year = json::object();
   for (const auto& [year, n] : st.by_year) by_year[std::to_string(year)] = n;
-  return json_response(200, {{"kind", kind},
-                             {"total", st.total},
-                             {"by_theme", st.by_theme},
-                             {"by_year", by_year},
-                             {"coverage",
-                              {{"framework", framework.id},
-                               {"title", framework.title},
-                               {"refs", refs},
-                               {"rows", rows}}}});
+  return json_response(
+      200, {{"kind", kind},
+            {"total", st.total},
+            {"by_theme", st.by_theme},
+            {"by_year", by_year},
+            {"coverage", {{"framework", framework.id}, {"title", framework.title}, {"refs", refs}, {"rows", rows}}}});
 }
 
 // A plan's progress (public reports only), or one indicator's history as an SVG chart.
@@ -463,7 +464,8 @@ HttpResponse HttpApi::plan_monitoring(const std::string& origin_text, const std:
   Params p(raw, chart ? std::initializer_list<const char*>{"item", "indicator", "today"}
                       : std::initializer_list<const char*>{"today"});
   std::string today = requested_day(p);
-  if (chart && (!p.has("item") || !p.has("indicator"))) throw BadParam{p.has("item") ? "indicator" : "item", "needed for a chart"};
+  if (chart && (!p.has("item") || !p.has("indicator")))
+    throw BadParam{p.has("item") ? "indicator" : "item", "needed for a chart"};
   return dir_.store().read([&](const storage::StoreReader& r) -> HttpResponse {
     auto origin = city_named(r, origin_text, "origin");
     auto not_found = [&] { return error(404, "no public plan " + origin_text + "/" + id); };
@@ -530,8 +532,9 @@ HttpResponse HttpApi::commitment(const std::string& framework_id, const std::str
     for (const auto& item : items) {
       auto origin = parse_node_id(item.value("origin", ""));
       if (!origin) continue;
-      city_entry(*origin)["practices"].push_back(
-          {{"id", item.value("id", "")}, {"title", item.value("title", "")}, {"started", item.value("started", json())}});
+      city_entry(*origin)["practices"].push_back({{"id", item.value("id", "")},
+                                                  {"title", item.value("title", "")},
+                                                  {"started", item.value("started", json())}});
     }
     storage::ListQuery plans;
     plans.kind = Kind::plan;
@@ -553,13 +556,9 @@ HttpResponse HttpApi::commitment(const std::string& framework_id, const std::str
   });
   json list = json::array();
   for (auto& [id, c] : cities) list.push_back(std::move(c));
-  std::sort(list.begin(), list.end(), [](const json& a, const json& b) {
-    return a["city"].dump() < b["city"].dump();
-  });
-  return json_response(200, {{"framework", framework.id},
-                             {"ref", commitment->ref},
-                             {"title", commitment->title},
-                             {"cities", list}});
+  std::sort(list.begin(), list.end(), [](const json& a, const json& b) { return a["city"].dump() < b["city"].dump(); });
+  return json_response(
+      200, {{"framework", framework.id}, {"ref", commitment->ref}, {"title", commitment->title}, {"cities", list}});
 }
 
 // The frameworks records may refer to: built in, and those coalition leads published publicly.
@@ -617,9 +616,8 @@ HttpResponse HttpApi::adoptions(const std::vector<std::pair<std::string, std::st
     auto city_node = [&](const PublicKey& origin) {
       const CityProfile* c = cities.find(origin);
       std::string id = node_id(origin);
-      nodes.emplace(id, json{{"origin", id},
-                             {"city", c ? json(c->name) : json()},
-                             {"country", c ? json(c->country) : json()}});
+      nodes.emplace(
+          id, json{{"origin", id}, {"city", c ? json(c->name) : json()}, {"country", c ? json(c->country) : json()}});
       return c ? json(c->name) : json();
     };
     storage::ListQuery q;

@@ -15,7 +15,7 @@
 namespace agora {
 
 struct ApiLimits {
-  size_t max_page = 100;               // `limit` of list routes
+  size_t max_page = 100;  // `limit` of list routes
 };
 
 class HttpApi {
@@ -65,6 +65,5 @@ class HttpApi {
   // the CLI's) empties them, so a record read right after `agora publish` is the new one.
   size_t seen_txnid_ = 0;
 };
-
 
 }  // namespace agora

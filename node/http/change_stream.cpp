@@ -10,7 +10,8 @@ namespace asio = boost::asio;
 
 class ChangeStreams::Stream : public net::BodySource, public std::enable_shared_from_this<Stream> {
  public:
-  Stream(asio::io_context& io, DataDir& dir, uint64_t since, std::optional<Kind> kind, std::chrono::milliseconds heartbeat)
+  Stream(asio::io_context& io, DataDir& dir, uint64_t since, std::optional<Kind> kind,
+         std::chrono::milliseconds heartbeat)
       : dir_(dir), since_(since), kind_(kind), heartbeat_(heartbeat), timer_(io) {}
 
   void next(Deliver deliver) override {
@@ -69,7 +70,8 @@ class ChangeStreams::Stream : public net::BodySource, public std::enable_shared_
     since_ = page.last;
     std::string out;
     for (const auto& change : page.results) {
-      out += "id: " + std::to_string(change["seq"].get<uint64_t>()) + "\nevent: change\ndata: " + change.dump() + "\n\n";
+      out +=
+          "id: " + std::to_string(change["seq"].get<uint64_t>()) + "\nevent: change\ndata: " + change.dump() + "\n\n";
     }
     return out;
   }
@@ -83,7 +85,8 @@ class ChangeStreams::Stream : public net::BodySource, public std::enable_shared_
   bool started_ = false, closed_ = false;
 };
 
-ChangeStreams::ChangeStreams(asio::io_context& io, DataDir& dir, size_t max_streams, std::chrono::milliseconds heartbeat)
+ChangeStreams::ChangeStreams(asio::io_context& io, DataDir& dir, size_t max_streams,
+                             std::chrono::milliseconds heartbeat)
     : io_(io), dir_(dir), max_streams_(max_streams), heartbeat_(heartbeat) {}
 
 ChangeStreams::~ChangeStreams() = default;

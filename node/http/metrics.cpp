@@ -45,8 +45,8 @@ std::string RequestMetrics::prometheus() const {
          "# TYPE agora_http_request_seconds histogram\n";
   for (const auto& [route, h] : latency_) {
     for (size_t i = 0; i < kBuckets.size(); ++i)
-      out << "agora_http_request_seconds_bucket{route=\"" << route << "\",le=\"" << kBuckets[i] << "\"} "
-          << h.counts[i] << "\n";
+      out << "agora_http_request_seconds_bucket{route=\"" << route << "\",le=\"" << kBuckets[i] << "\"} " << h.counts[i]
+          << "\n";
     out << "agora_http_request_seconds_bucket{route=\"" << route << "\",le=\"+Inf\"} " << h.count << "\n";
     out << "agora_http_request_seconds_sum{route=\"" << route << "\"} " << h.sum << "\n";
     out << "agora_http_request_seconds_count{route=\"" << route << "\"} " << h.count << "\n";

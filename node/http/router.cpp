@@ -13,9 +13,9 @@
 
 namespace agora {
 
-using nlohmann::json;
 using net::HttpRequest;
 using net::HttpResponse;
+using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 HttpResponse Router::handle(const HttpRequest& req) {
@@ -74,7 +74,8 @@ HttpResponse Router::route(const HttpRequest& req) {
 }
 
 HttpResponse Router::health() {
-  return json_answer(200, {{"status", "ok"}, {"node", node_id(dir_.id())}, {"peers_connected", state_.peers().connected}});
+  return json_answer(200,
+                     {{"status", "ok"}, {"node", node_id(dir_.id())}, {"peers_connected", state_.peers().connected}});
 }
 
 HttpResponse Router::network() {
@@ -88,7 +89,8 @@ HttpResponse Router::network() {
 
 HttpResponse Router::metrics() {
   std::ostringstream out;
-  out << "# HELP agora_records Records held, latest live versions by kind (all visibilities).\n# TYPE agora_records gauge\n";
+  out << "# HELP agora_records Records held, latest live versions by kind (all visibilities).\n# TYPE agora_records "
+         "gauge\n";
   uint64_t log_length = 0;
   std::vector<storage::OriginHead> heads;
   dir_.store().read([&](const storage::StoreReader& r) {
@@ -101,7 +103,8 @@ HttpResponse Router::metrics() {
   PeerSnapshot snap = state_.peers();
   out << "# HELP agora_log_records Records in this node's log.\n# TYPE agora_log_records gauge\n"
       << "agora_log_records " << log_length << "\n";
-  out << "# HELP agora_peers Peers this node lists.\n# TYPE agora_peers gauge\nagora_peers " << snap.peers.size() << "\n";
+  out << "# HELP agora_peers Peers this node lists.\n# TYPE agora_peers gauge\nagora_peers " << snap.peers.size()
+      << "\n";
   out << "# HELP agora_peers_connected Peers with an authenticated connection.\n# TYPE agora_peers_connected gauge\n"
       << "agora_peers_connected " << snap.connected << "\n";
   // Sync lag: records this node holds that a peer is not known to hold yet.

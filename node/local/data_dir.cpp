@@ -47,7 +47,8 @@ storage::EnvOptions env_options(bool read_only) {
   storage::EnvOptions o;
   o.read_only = read_only;
   if (const char* max = std::getenv("AGORA_MAP_MAX_MB")) o.max_map_bytes = std::strtoull(max, nullptr, 10) << 20;
-  if (const char* init = std::getenv("AGORA_MAP_INITIAL_MB")) o.initial_map_bytes = std::strtoull(init, nullptr, 10) << 20;
+  if (const char* init = std::getenv("AGORA_MAP_INITIAL_MB"))
+    o.initial_map_bytes = std::strtoull(init, nullptr, 10) << 20;
   o.initial_map_bytes = std::min(o.initial_map_bytes, o.max_map_bytes);
   return o;
 }
@@ -109,8 +110,7 @@ DataDir DataDir::open(const fs::path& dir, bool read_only) {
     throw std::runtime_error("no node in " + dir.string() + " (run `agora init` or pass --data DIR)");
   struct stat st {};
   if (::stat((dir / kKeyFile).c_str(), &st) == 0 && (st.st_mode & 077))
-    throw std::runtime_error("key file " + (dir / kKeyFile).string() +
-                             " is readable by others; run `chmod 600` on it");
+    throw std::runtime_error("key file " + (dir / kKeyFile).string() + " is readable by others; run `chmod 600` on it");
   auto key = SigningKey::from_pem(read_file(dir / kKeyFile));
   if (!key) throw std::runtime_error("key file " + (dir / kKeyFile).string() + " does not hold an Ed25519 private key");
   json profile = json::parse(read_file(dir / kProfileFile), nullptr, false);

@@ -26,7 +26,7 @@ class Entitlements {
   const std::map<std::string, PublicKey>& coalition_leads() const { return leads_; }
 
  private:
-  std::set<std::pair<PublicKey, PublicKey>> twins_;    // (a, b) with a < b, both declared
+  std::set<std::pair<PublicKey, PublicKey>> twins_;     // (a, b) with a < b, both declared
   std::map<std::string, std::set<PublicKey>> members_;  // coalition -> lead + accepted members
   std::map<std::string, PublicKey> leads_;
 };

@@ -11,8 +11,8 @@ using nlohmann::json;
 
 namespace {
 
-const char* const kCsvColumns[] = {"origin", "city",     "country",    "kind",    "id",       "version",
-                                   "published", "title", "summary",    "language", "themes", "principles",
+const char* const kCsvColumns[] = {"origin",     "city",    "country",  "kind",     "id",     "version",
+                                   "published",  "title",   "summary",  "language", "themes", "principles",
                                    "frameworks", "started", "partners", "links",    "fields"};
 
 // RFC 4180 quoting; cells that a spreadsheet would run as a formula are prefixed with '.
@@ -76,7 +76,7 @@ json jsonld_node(const json& item) {
   json node = json::object();
   node["@id"] = "urn:agora:" + ref;
   static const std::pair<const char*, const char*> kTypes[] = {
-      {"city", "City"},       {"practice", "CreativeWork"}, {"plan", "CreativeWork"}, {"report", "Observation"},
+      {"city", "City"},       {"practice", "CreativeWork"},    {"plan", "CreativeWork"},     {"report", "Observation"},
       {"adoption", "Action"}, {"partnership", "Organization"}, {"coalition", "Organization"}};
   node["@type"] = "Thing";
   for (const auto& [k, t] : kTypes)
@@ -102,7 +102,10 @@ json jsonld_node(const json& item) {
     node["publisher"] = {{"@type", "GovernmentOrganization"},
                          {"@id", "urn:agora:" + item.value("origin", "") + "/city"},
                          {"name", item["city"]},
-                         {"areaServed", {{"@type", "City"}, {"name", item["city"]}, {"address", {{"@type", "PostalAddress"}, {"addressCountry", item.value("country", "")}}}}}};
+                         {"areaServed",
+                          {{"@type", "City"},
+                           {"name", item["city"]},
+                           {"address", {{"@type", "PostalAddress"}, {"addressCountry", item.value("country", "")}}}}}};
   }
   if (kind == "adoption" && item.contains("practice"))
     node["object"] = {{"@id", "urn:agora:" + item.value("practice", "")}};
@@ -133,9 +136,12 @@ std::optional<ExportFormat> parse_export_format(std::string_view name) {
 
 std::string_view export_content_type(ExportFormat format) {
   switch (format) {
-    case ExportFormat::csv: return "text/csv; charset=utf-8; header=present";
-    case ExportFormat::jsonld: return "application/ld+json";
-    default: return "application/x-ndjson";
+    case ExportFormat::csv:
+      return "text/csv; charset=utf-8; header=present";
+    case ExportFormat::jsonld:
+      return "application/ld+json";
+    default:
+      return "application/x-ndjson";
   }
 }
 
@@ -180,8 +186,13 @@ std::string ExportStream::next(size_t max_bytes) {
         if (!rec || rec->is_stub()) return true;
         json item = record_item(rec->header, rec->body(), cities.find(origin));
         switch (format_) {
-          case ExportFormat::ndjson: out += item.dump(); out += '\n'; break;
-          case ExportFormat::csv: append_csv_row(out, std::move(item)); break;
+          case ExportFormat::ndjson:
+            out += item.dump();
+            out += '\n';
+            break;
+          case ExportFormat::csv:
+            append_csv_row(out, std::move(item));
+            break;
           case ExportFormat::jsonld:
             if (records_) out += ",\n";
             out += jsonld_node(item).dump();

@@ -41,9 +41,8 @@ FrameworkCatalog load_frameworks(const storage::StoreReader& r, const Entitlemen
 }
 
 FrameworkCatalog load_frameworks(storage::RecordStore& store, bool public_only) {
-  return store.read([&](const storage::StoreReader& r) {
-    return load_frameworks(r, Entitlements::load(r), public_only);
-  });
+  return store.read(
+      [&](const storage::StoreReader& r) { return load_frameworks(r, Entitlements::load(r), public_only); });
 }
 
 }  // namespace agora

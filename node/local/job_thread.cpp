@@ -6,10 +6,11 @@
 
 namespace agora {
 
-JobThread::JobThread(const char* name) : name_(name), thread_([this] {
-  pthread_setname_np(pthread_self(), name_.c_str());
-  loop();
-}) {}
+JobThread::JobThread(const char* name)
+    : name_(name), thread_([this] {
+        pthread_setname_np(pthread_self(), name_.c_str());
+        loop();
+      }) {}
 
 JobThread::~JobThread() { stop(); }
 

@@ -16,7 +16,7 @@ namespace agora {
 class JobThread {
  public:
   explicit JobThread(const char* name);  // the thread's name as `top -H` shows it (≤ 15 chars)
-  ~JobThread();  // finishes queued jobs, then stops
+  ~JobThread();                          // finishes queued jobs, then stops
   JobThread(const JobThread&) = delete;
   JobThread& operator=(const JobThread&) = delete;
 

@@ -84,10 +84,17 @@ std::map<PublicKey, PeerState> load_peer_states(storage::RecordStore& store, con
 void save_peer_state(storage::RecordStore& store, storage::WriteTxn& txn, const PublicKey& key, const PeerState& s) {
   json heads = json::object();
   for (const auto& [origin, seq] : s.remote_heads) heads[to_hex(origin)] = seq;
-  json j = {{"state", s.state},           {"address", s.address},       {"last_error", s.last_error},
-            {"last_contact_ms", s.last_contact_ms}, {"errors", s.errors}, {"bytes_in", s.bytes_in},
-            {"bytes_out", s.bytes_out},   {"records_in", s.records_in}, {"records_out", s.records_out},
-            {"forks", s.forks},           {"remote_heads", heads}};
+  json j = {{"state", s.state},
+            {"address", s.address},
+            {"last_error", s.last_error},
+            {"last_contact_ms", s.last_contact_ms},
+            {"errors", s.errors},
+            {"bytes_in", s.bytes_in},
+            {"bytes_out", s.bytes_out},
+            {"records_in", s.records_in},
+            {"records_out", s.records_out},
+            {"forks", s.forks},
+            {"remote_heads", heads}};
   txn.put(store.peer_state_table(), key_bytes(key), j.dump());
 }
 

@@ -131,8 +131,7 @@ Prepared prepare(DataDir& dir, const storage::StoreReader& r, const std::vector<
 // The same against a snapshot taken now: the chain may move before the commit (HeadMoved).
 Prepared prepare(DataDir& dir, const std::vector<ValidatedInput>& inputs, std::vector<Hash>& body_hashes,
                  const Pending* pending = nullptr) {
-  return dir.store().read(
-      [&](const storage::StoreReader& r) { return prepare(dir, r, inputs, body_hashes, pending); });
+  return dir.store().read([&](const storage::StoreReader& r) { return prepare(dir, r, inputs, body_hashes, pending); });
 }
 
 }  // namespace

@@ -77,7 +77,8 @@ void ReferenceChecker::check(const ValidatedInput& input) {
     std::string items;
     static const json kNone = json::array();
     auto found = p->find("items");
-    const json& plan_items = found != p->end() && found->is_array() ? *found : kNone;  // not a copy: `item` points into it
+    const json& plan_items =
+        found != p->end() && found->is_array() ? *found : kNone;  // not a copy: `item` points into it
     for (const auto& it : plan_items) {
       if (it.value("id", "") == item_id) item = &it;
       items += (items.empty() ? "" : ", ") + it.value("id", "");

@@ -73,7 +73,8 @@ VerifyReport verify_store(storage::RecordStore& store) {
       std::string where = node_id(h.origin).substr(0, 12) + "/" + std::to_string(h.seq) + " (" + h.id + ")";
       // The log holds each origin's records in chain order: each one must extend the last.
       switch (chain_step(h, c.header_bytes, !c.stub, ChainTip{last.seq, last.hash}, nullptr)) {
-        case ChainStep::extends: break;
+        case ChainStep::extends:
+          break;
         case ChainStep::unlinked:
           add_problem(where + ": does not link to the hash of the origin's previous record");
           break;

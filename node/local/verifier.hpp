@@ -12,8 +12,8 @@ namespace agora {
 struct VerifyReport {
   uint64_t records = 0;
   uint64_t origins = 0;
-  uint64_t stubs = 0;                  // records held without their body
-  std::vector<std::string> problems;   // empty when everything holds (capped at 100)
+  uint64_t stubs = 0;                 // records held without their body
+  std::vector<std::string> problems;  // empty when everything holds (capped at 100)
   uint64_t problem_count = 0;
   bool ok() const { return problem_count == 0; }
 };

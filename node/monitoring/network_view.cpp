@@ -156,8 +156,13 @@ json network_view(const NetworkViewInput& in) {
     forks.push_back(std::move(fork));
   }
 
-  return {{"self", city_ref(in.self)}, {"cities", city_list}, {"coalitions", coalitions}, {"twins", twins},
-          {"pending", pending},        {"peers", peers},      {"forks", forks}};
+  return {{"self", city_ref(in.self)},
+          {"cities", city_list},
+          {"coalitions", coalitions},
+          {"twins", twins},
+          {"pending", pending},
+          {"peers", peers},
+          {"forks", forks}};
 }
 
 std::string network_text(const json& v) {
@@ -181,7 +186,8 @@ std::string network_text(const json& v) {
     out << "\n";
     if (c.contains("also_declared_by")) {
       out << "  also declared by (not leading): ";
-      for (size_t i = 0; i < c["also_declared_by"].size(); ++i) out << (i ? ", " : "") << name(c["also_declared_by"][i]);
+      for (size_t i = 0; i < c["also_declared_by"].size(); ++i)
+        out << (i ? ", " : "") << name(c["also_declared_by"][i]);
       out << "\n";
     }
   }
@@ -203,8 +209,8 @@ std::string network_text(const json& v) {
   }
   if (!v["forks"].empty()) out << "\nFORKS (two signed records for one position: evidence kept)\n";
   for (const auto& f : v["forks"])
-    out << "  " << name(f) << " seq " << f["seq"].get<uint64_t>() << ", reported by " << name(f["reported_by"]) << " on "
-        << f["seen"].get<std::string>() << "\n";
+    out << "  " << name(f) << " seq " << f["seq"].get<uint64_t>() << ", reported by " << name(f["reported_by"])
+        << " on " << f["seen"].get<std::string>() << "\n";
   out << "\npeers of this node\n";
   if (v["peers"].empty()) out << "  none (add one with `agora peer add URL --key NODEID`)\n";
   for (const auto& p : v["peers"]) {

@@ -89,7 +89,8 @@ PlanProgress compute_progress(const json& plan, const std::vector<json>& reports
   for (const auto& r : reports) {
     auto it = by_name.find({r.value("item", ""), r.value("indicator", "")});
     if (it == by_name.end() || !r.contains("value") || !r["value"].is_number()) continue;
-    it->second->history.push_back({r.value("date", ""), r["value"].get<double>(), r.value("source", ""), r.value("note", "")});
+    it->second->history.push_back(
+        {r.value("date", ""), r["value"].get<double>(), r.value("source", ""), r.value("note", "")});
   }
   for (auto& item : out.items) {
     if (item.overdue) ++out.overdue;
@@ -171,7 +172,8 @@ std::optional<PlanProgress> load_progress(const storage::StoreReader& r, const P
   q.origin = origin;
   r.list(q, [&](const PublicKey&, std::string_view, const storage::LatestEntry& e) {
     if (public_only && !e.is_public) return true;
-    if (auto body = body_of(r, e.local); body && body->value("plan", "") == plan_id) reports.push_back(std::move(*body));
+    if (auto body = body_of(r, e.local); body && body->value("plan", "") == plan_id)
+      reports.push_back(std::move(*body));
     return true;
   });
   PlanProgress p = compute_progress(*plan, reports, today);
@@ -193,7 +195,6 @@ std::vector<std::string> plan_ids(const storage::StoreReader& r, const PublicKey
 }
 
 namespace {
-
 
 std::string fmt(double v) {
   char buf[32];
@@ -226,21 +227,24 @@ std::string indicator_svg(const IndicatorProgress& ind, const std::string& title
   long d0 = ind.history.empty() ? 0 : days_of(ind.history.front().date);
   long d1 = ind.history.empty() ? 1 : days_of(ind.history.back().date);
   if (d1 == d0) d1 = d0 + 1, d0 -= 1;
-  auto x = [&](const std::string& date) { return left + (W - left - right) * double(days_of(date) - d0) / double(d1 - d0); };
+  auto x = [&](const std::string& date) {
+    return left + (W - left - right) * double(days_of(date) - d0) / double(d1 - d0);
+  };
   auto y = [&](double v) { return top + (H - top - bottom) * (hi - v) / (hi - lo); };
   std::string unit = ind.unit.empty() ? "" : " " + escape_markup(ind.unit);
   std::string out = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + fmt(W) + "\" height=\"" + fmt(H) +
                     "\" viewBox=\"0 0 " + fmt(W) + " " + fmt(H) + "\" font-family=\"sans-serif\" font-size=\"12\">\n";
   out += "<title>" + escape_markup(title) + "</title>\n<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n";
-  out += "<text x=\"" + fmt(left) + "\" y=\"22\" font-size=\"15\" font-weight=\"bold\">" + escape_markup(title) + "</text>\n";
+  out += "<text x=\"" + fmt(left) + "\" y=\"22\" font-size=\"15\" font-weight=\"bold\">" + escape_markup(title) +
+         "</text>\n";
   out += "<line x1=\"" + fmt(left) + "\" y1=\"" + fmt(H - bottom) + "\" x2=\"" + fmt(W - right) + "\" y2=\"" +
          fmt(H - bottom) + "\" stroke=\"#888\"/>\n<line x1=\"" + fmt(left) + "\" y1=\"" + fmt(top) + "\" x2=\"" +
          fmt(left) + "\" y2=\"" + fmt(H - bottom) + "\" stroke=\"#888\"/>\n";
   auto reference = [&](double v, const std::string& label, const char* colour) {
     out += "<line class=\"" + label + "\" x1=\"" + fmt(left) + "\" y1=\"" + fmt(y(v)) + "\" x2=\"" + fmt(W - right) +
            "\" y2=\"" + fmt(y(v)) + "\" stroke=\"" + colour + "\" stroke-dasharray=\"6 4\"/>\n<text x=\"" +
-           fmt(W - right) + "\" y=\"" + fmt(y(v) - 4) + "\" text-anchor=\"end\" fill=\"" + colour + "\">" + label + " " +
-           fmt(v) + unit + "</text>\n";
+           fmt(W - right) + "\" y=\"" + fmt(y(v) - 4) + "\" text-anchor=\"end\" fill=\"" + colour + "\">" + label +
+           " " + fmt(v) + unit + "</text>\n";
   };
   reference(ind.baseline, "baseline", "#888");
   reference(ind.target, "target", "#1a7f37");
@@ -250,13 +254,14 @@ std::string indicator_svg(const IndicatorProgress& ind, const std::string& title
   } else {
     std::string points;
     for (const auto& m : ind.history) points += fmt(x(m.date)) + "," + fmt(y(m.value)) + " ";
-    out += "<polyline class=\"values\" fill=\"none\" stroke=\"#20416b\" stroke-width=\"2\" points=\"" + points + "\"/>\n";
+    out +=
+        "<polyline class=\"values\" fill=\"none\" stroke=\"#20416b\" stroke-width=\"2\" points=\"" + points + "\"/>\n";
     for (const auto& m : ind.history)
       out += "<circle cx=\"" + fmt(x(m.date)) + "\" cy=\"" + fmt(y(m.value)) + "\" r=\"4\" fill=\"#20416b\"><title>" +
              escape_markup(m.date) + ": " + fmt(m.value) + unit + "</title></circle>\n";
-    out += "<text x=\"" + fmt(left) + "\" y=\"" + fmt(H - bottom + 18) + "\">" + escape_markup(ind.history.front().date) +
-           "</text>\n<text x=\"" + fmt(W - right) + "\" y=\"" + fmt(H - bottom + 18) + "\" text-anchor=\"end\">" +
-           escape_markup(ind.history.back().date) + "</text>\n";
+    out += "<text x=\"" + fmt(left) + "\" y=\"" + fmt(H - bottom + 18) + "\">" +
+           escape_markup(ind.history.front().date) + "</text>\n<text x=\"" + fmt(W - right) + "\" y=\"" +
+           fmt(H - bottom + 18) + "\" text-anchor=\"end\">" + escape_markup(ind.history.back().date) + "</text>\n";
   }
   out += "</svg>\n";
   return out;

@@ -21,7 +21,7 @@ struct Measurement {
 struct IndicatorProgress {
   std::string name, unit, direction;  // direction: "increase" or "decrease"
   double baseline = 0, target = 0;
-  std::vector<Measurement> history;   // by date, oldest first
+  std::vector<Measurement> history;  // by date, oldest first
   std::optional<double> latest;
   // Share of the way from baseline to target reached by the latest value (1 = target met;
   // below 0 = worse than the baseline); nullopt without reports.

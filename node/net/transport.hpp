@@ -15,8 +15,8 @@ namespace agora::net {
 
 struct TransportLimits {
   size_t max_message_bytes = 8 * 1024 * 1024;
-  int handshake_timeout_s = 10;  // TCP/TLS/WebSocket handshake
-  int idle_timeout_s = 60;       // no traffic at all (pings are sent at half of it)
+  int handshake_timeout_s = 10;              // TCP/TLS/WebSocket handshake
+  int idle_timeout_s = 60;                   // no traffic at all (pings are sent at half of it)
   size_t http_max_target_bytes = 8 * 1024;   // a plain HTTP request's path and query (414 beyond)
   size_t http_max_header_bytes = 16 * 1024;  // and its header fields (431 beyond)
   size_t http_max_body_bytes = 64 * 1024;    // and its body (413 beyond)
@@ -44,7 +44,7 @@ class Transport {
   virtual void send(std::string message, bool binary) = 0;
   virtual void close(const std::string& reason) = 0;
   virtual std::string remote_address() const = 0;  // "IP:PORT"
-  virtual size_t queued_bytes() const = 0;          // written by us, not yet sent
+  virtual size_t queued_bytes() const = 0;         // written by us, not yet sent
 };
 
 // Dials ws://HOST:PORT/PATH or wss://HOST:PORT/PATH; done(transport, "") or done(nullptr, error).
@@ -85,7 +85,7 @@ struct HttpResponse {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  // extra: ETag, Allow, CORS, ...
-  std::shared_ptr<BodySource> stream;  // when set, the body comes from it (body is ignored)
+  std::shared_ptr<BodySource> stream;                        // when set, the body comes from it (body is ignored)
 };
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 // Called for a WebSocket upgraded on /sync: accept (take ownership) or not.

@@ -136,9 +136,8 @@ class WsTransport : public Transport, public std::enable_shared_from_this<WsTran
     t.idle_timeout = std::chrono::seconds(limits.idle_timeout_s);
     t.keep_alive_pings = true;
     ws_.set_option(t);
-    ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
-      res.set(http::field::server, "agora");
-    }));
+    ws_.set_option(websocket::stream_base::decorator(
+        [](websocket::response_type& res) { res.set(http::field::server, "agora"); }));
     // Compression off: records are mostly signatures and compact JSON, and deflating every
     // frame costs the io thread more than it saves on a LAN (not re-measured since).
     ws_.auto_fragment(false);
@@ -238,9 +237,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
  public:
   using std::enable_shared_from_this<HttpSession<Stream>>::shared_from_this;
   template <class... TlsContext>
-  HttpSession(tcp::socket socket, std::shared_ptr<ConnectionSlot> slot, const TransportLimits& limits,
-              HttpHandler http, PeerAcceptor peers, TlsContext&... tls)
-      : stream_(std::move(socket), tls...), slot_(std::move(slot)), limits_(limits), http_(std::move(http)),
+  HttpSession(tcp::socket socket, std::shared_ptr<ConnectionSlot> slot, const TransportLimits& limits, HttpHandler http,
+              PeerAcceptor peers, TlsContext&... tls)
+      : stream_(std::move(socket), tls...),
+        slot_(std::move(slot)),
+        limits_(limits),
+        http_(std::move(http)),
         peers_(std::move(peers)) {
     beast::error_code ec;
     remote_ = endpoint_text(beast::get_lowest_layer(stream_).socket().remote_endpoint(ec));
@@ -390,9 +392,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
       return close_now();  // reset, timeout, aborted: nobody to answer
     if (ec == http::error::header_limit) {
       if (header_overflow_status() == 414)
-        return respond(414, error_body("request target longer than " + std::to_string(limits_.http_max_target_bytes) +
-                                       " bytes"),
-                       false);
+        return respond(
+            414, error_body("request target longer than " + std::to_string(limits_.http_max_target_bytes) + " bytes"),
+            false);
       return respond(431, error_body("request headers too large"), false);
     }
     if (ec == http::error::body_limit) return respond(413, error_body("request body too large"), false);
@@ -404,7 +406,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
           false);
     size_t header_bytes = 0;
     for (const auto& field : req) header_bytes += field.name_string().size() + field.value().size() + 4;
-    if (header_bytes > limits_.http_max_header_bytes) return respond(431, error_body("request headers too large"), false);
+    if (header_bytes > limits_.http_max_header_bytes)
+      return respond(431, error_body("request headers too large"), false);
     if (req.version() >= 11 && req.find(http::field::host) == req.end())
       return respond(400, error_body("an HTTP/1.1 request needs a Host header"), false);
     if (websocket::is_upgrade(req)) {
@@ -417,9 +420,13 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
       });
       return;  // the WebSocket owns the connection now
     }
-    HttpRequest request{std::string(req.method_string()), origin_form(req.target()), remote_,
-                        joined(req, http::field::if_none_match), std::string(req[http::field::origin]),
-                        accepts_gzip(joined(req, http::field::accept_encoding)), std::string(req["Last-Event-ID"])};
+    HttpRequest request{std::string(req.method_string()),
+                        origin_form(req.target()),
+                        remote_,
+                        joined(req, http::field::if_none_match),
+                        std::string(req[http::field::origin]),
+                        accepts_gzip(joined(req, http::field::accept_encoding)),
+                        std::string(req["Last-Event-ID"])};
     HttpResponse r;
     try {
       r = http_ ? http_(request) : HttpResponse{404, "application/json", error_body("not found"), {}};
@@ -482,24 +489,24 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     keep_alive_ = keep_alive && !watch && chunked;
     res->keep_alive(keep_alive_);
     res->chunked(chunked);
-    auto answer =
-        std::make_shared<StreamedAnswer>(shared_from_this(), std::move(r.stream), std::move(packer), chunked);
+    auto answer = std::make_shared<StreamedAnswer>(shared_from_this(), std::move(r.stream), std::move(packer), chunked);
     auto serializer = std::make_shared<http::response_serializer<http::empty_body>>(*res);
     lowest().expires_after(std::chrono::seconds(30));
-    http::async_write_header(stream_, *serializer,
-                             [self = shared_from_this(), answer, res, serializer, head, watch](beast::error_code ec, size_t) {
-                               if (ec || head) {
-                                 answer->stop();
-                                 if (ec) return self->close_now();
-                                 if (!self->keep_alive_) return self->close_gracefully();
-                                 return self->do_read();
-                               }
-                               if (watch) {
-                                 self->watching_ = true;
-                                 self->watch_client(answer);
-                               }
-                               answer->pull();
-                             });
+    http::async_write_header(
+        stream_, *serializer,
+        [self = shared_from_this(), answer, res, serializer, head, watch](beast::error_code ec, size_t) {
+          if (ec || head) {
+            answer->stop();
+            if (ec) return self->close_now();
+            if (!self->keep_alive_) return self->close_gracefully();
+            return self->do_read();
+          }
+          if (watch) {
+            self->watching_ = true;
+            self->watch_client(answer);
+          }
+          answer->pull();
+        });
   }
 
   // The answer's last chunk is written.
@@ -512,22 +519,22 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   }
 
   void watch_client(std::shared_ptr<StreamedAnswer> answer) {
-    stream_.async_read_some(watch_buffer_.prepare(512), [self = shared_from_this(), answer](beast::error_code ec,
-                                                                                           size_t) {
-      switch (answer->state()) {
-        case StreamedAnswer::State::completed:
-          self->watching_ = false;
-          return self->close_gracefully();
-        case StreamedAnswer::State::stopped:
-          return;  // whoever stopped it closes the connection
-        case StreamedAnswer::State::playing:
-          if (ec) {
-            answer->stop();
-            return self->close_now();
+    stream_.async_read_some(
+        watch_buffer_.prepare(512), [self = shared_from_this(), answer](beast::error_code ec, size_t) {
+          switch (answer->state()) {
+            case StreamedAnswer::State::completed:
+              self->watching_ = false;
+              return self->close_gracefully();
+            case StreamedAnswer::State::stopped:
+              return;  // whoever stopped it closes the connection
+            case StreamedAnswer::State::playing:
+              if (ec) {
+                answer->stop();
+                return self->close_now();
+              }
+              return self->watch_client(answer);  // bytes from a client that should be listening: ignored
           }
-          return self->watch_client(answer);  // bytes from a client that should be listening: ignored
-      }
-    });
+        });
   }
 
   // Ends the connection with a proper close (TLS close_notify, TCP FIN after what was
@@ -568,8 +575,14 @@ class ListenerImpl : public Listener, public std::enable_shared_from_this<Listen
  public:
   ListenerImpl(asio::io_context& io, const tcp::endpoint& at, TransportLimits limits, HttpHandler http,
                PeerAcceptor peers, Admission admission, std::shared_ptr<TlsContexts> tls, size_t max_http)
-      : io_(io), acceptor_(io), limits_(limits), http_(std::move(http)), peers_(std::move(peers)),
-        admission_(std::move(admission)), tls_(std::move(tls)), max_http_(max_http) {
+      : io_(io),
+        acceptor_(io),
+        limits_(limits),
+        http_(std::move(http)),
+        peers_(std::move(peers)),
+        admission_(std::move(admission)),
+        tls_(std::move(tls)),
+        max_http_(max_http) {
     acceptor_.open(at.protocol());
     acceptor_.set_option(asio::socket_base::reuse_address(true));
     acceptor_.bind(at);
@@ -607,7 +620,8 @@ class ListenerImpl : public Listener, public std::enable_shared_from_this<Listen
     static const std::string kBusy = [] {
       std::string body = R"({"error":"too many HTTP connections; retry soon","param":null})";
       return "HTTP/1.1 503 Service Unavailable\r\nServer: agora\r\nContent-Type: application/json\r\n"
-             "Access-Control-Allow-Origin: *\r\nAccess-Control-Expose-Headers: ETag, Retry-After, Content-Disposition\r\n"
+             "Access-Control-Allow-Origin: *\r\nAccess-Control-Expose-Headers: ETag, Retry-After, "
+             "Content-Disposition\r\n"
              "Retry-After: 1\r\nConnection: close\r\nContent-Length: " +
              std::to_string(body.size()) + "\r\n\r\n" + body;
     }();
@@ -666,33 +680,33 @@ template <class Stream>
 void dial_stream(std::shared_ptr<websocket::stream<Stream>> ws, asio::io_context& io, const Url& u,
                  const TransportLimits& limits, std::function<void(std::shared_ptr<Transport>, std::string)> done) {
   auto resolver = std::make_shared<tcp::resolver>(io);
-  resolver->async_resolve(u.host, u.port, [resolver, ws, u, limits, done](beast::error_code ec,
-                                                                          tcp::resolver::results_type results) {
-    if (ec) return done(nullptr, "cannot resolve " + u.host + ": " + ec.message());
-    beast::get_lowest_layer(*ws).expires_after(std::chrono::seconds(limits.handshake_timeout_s));
-    beast::get_lowest_layer(*ws).async_connect(results, [ws, u, limits, done](beast::error_code ec,
-                                                                              const tcp::endpoint& ep) {
-      if (ec) return done(nullptr, "cannot connect to " + u.host + ":" + u.port + ": " + ec.message());
-      beast::error_code ignored;
-      beast::get_lowest_layer(*ws).socket().set_option(tcp::no_delay(true), ignored);
-      std::string remote = endpoint_text(ep);
-      auto upgrade = [ws, u, remote, limits, done] {
-        ws->async_handshake(u.host + ":" + u.port, u.path, [ws, remote, limits, done](beast::error_code ec) {
-          if (ec) return done(nullptr, "WebSocket handshake with " + remote + " failed: " + ec.message());
-          beast::get_lowest_layer(*ws).expires_never();
-          done(std::make_shared<WsTransport<Stream>>(std::move(*ws), remote, limits), "");
+  resolver->async_resolve(
+      u.host, u.port, [resolver, ws, u, limits, done](beast::error_code ec, tcp::resolver::results_type results) {
+        if (ec) return done(nullptr, "cannot resolve " + u.host + ": " + ec.message());
+        beast::get_lowest_layer(*ws).expires_after(std::chrono::seconds(limits.handshake_timeout_s));
+        beast::get_lowest_layer(*ws).async_connect(results, [ws, u, limits, done](beast::error_code ec,
+                                                                                  const tcp::endpoint& ep) {
+          if (ec) return done(nullptr, "cannot connect to " + u.host + ":" + u.port + ": " + ec.message());
+          beast::error_code ignored;
+          beast::get_lowest_layer(*ws).socket().set_option(tcp::no_delay(true), ignored);
+          std::string remote = endpoint_text(ep);
+          auto upgrade = [ws, u, remote, limits, done] {
+            ws->async_handshake(u.host + ":" + u.port, u.path, [ws, remote, limits, done](beast::error_code ec) {
+              if (ec) return done(nullptr, "WebSocket handshake with " + remote + " failed: " + ec.message());
+              beast::get_lowest_layer(*ws).expires_never();
+              done(std::make_shared<WsTransport<Stream>>(std::move(*ws), remote, limits), "");
+            });
+          };
+          if constexpr (std::is_same_v<Stream, TlsStream>) {
+            ws->next_layer().async_handshake(ssl::stream_base::client, [remote, upgrade, done](beast::error_code ec) {
+              if (ec) return done(nullptr, "TLS handshake with " + remote + " failed: " + ec.message());
+              upgrade();
+            });
+          } else {
+            upgrade();
+          }
         });
-      };
-      if constexpr (std::is_same_v<Stream, TlsStream>) {
-        ws->next_layer().async_handshake(ssl::stream_base::client, [remote, upgrade, done](beast::error_code ec) {
-          if (ec) return done(nullptr, "TLS handshake with " + remote + " failed: " + ec.message());
-          upgrade();
-        });
-      } else {
-        upgrade();
-      }
-    });
-  });
+      });
 }
 
 }  // namespace
@@ -713,8 +727,8 @@ bool is_peer_url(const std::string& url) {
   return parse_ws_url(url, u);
 }
 
-void dial(asio::io_context& io, const std::string& url, const TransportLimits& limits,
-          std::shared_ptr<TlsContexts> tls, std::function<void(std::shared_ptr<Transport>, std::string)> done) {
+void dial(asio::io_context& io, const std::string& url, const TransportLimits& limits, std::shared_ptr<TlsContexts> tls,
+          std::function<void(std::shared_ptr<Transport>, std::string)> done) {
   Url u;
   if (!parse_ws_url(url, u)) return done(nullptr, "not a ws:// or wss://HOST:PORT/PATH URL: " + url);
   if (!u.tls) return dial_stream(std::make_shared<websocket::stream<PlainStream>>(io), io, u, limits, std::move(done));

@@ -9,17 +9,17 @@
 namespace agora::index_schema {
 
 // Boolean filter terms: prefix + value.
-inline constexpr std::string_view kRecordKey = "Q";   // ORIGIN/ID: one document per record
-inline constexpr std::string_view kKind = "K";        // practice, plan
-inline constexpr std::string_view kOrigin = "XO";     // origin node id (hex)
-inline constexpr std::string_view kCountry = "XN";    // folded country name
-inline constexpr std::string_view kRegion = "XR";     // folded region name
-inline constexpr std::string_view kLanguage = "XL";   // language code
-inline constexpr std::string_view kTheme = "XT";      // theme
-inline constexpr std::string_view kPrinciple = "XP";  // principle
-inline constexpr std::string_view kFramework = "XF";  // framework a record commits to
-inline constexpr std::string_view kCommitment = "XE"; // "framework:ref"
-inline constexpr std::string_view kYear = "XY";       // start year
+inline constexpr std::string_view kRecordKey = "Q";    // ORIGIN/ID: one document per record
+inline constexpr std::string_view kKind = "K";         // practice, plan
+inline constexpr std::string_view kOrigin = "XO";      // origin node id (hex)
+inline constexpr std::string_view kCountry = "XN";     // folded country name
+inline constexpr std::string_view kRegion = "XR";      // folded region name
+inline constexpr std::string_view kLanguage = "XL";    // language code
+inline constexpr std::string_view kTheme = "XT";       // theme
+inline constexpr std::string_view kPrinciple = "XP";   // principle
+inline constexpr std::string_view kFramework = "XF";   // framework a record commits to
+inline constexpr std::string_view kCommitment = "XE";  // "framework:ref"
+inline constexpr std::string_view kYear = "XY";        // start year
 // Free text: the stem of a word as the TermGenerator writes it (STEM_SOME).
 inline constexpr std::string_view kStem = "Z";
 

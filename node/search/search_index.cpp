@@ -43,7 +43,9 @@ Xapian::Stem stemmer_for(const std::string& language) {
   return Xapian::Stem();
 }
 
-std::string record_key(const std::string& origin_hex, std::string_view id) { return origin_hex + "/" + std::string(id); }
+std::string record_key(const std::string& origin_hex, std::string_view id) {
+  return origin_hex + "/" + std::string(id);
+}
 
 void append_text(std::string& out, const json& v) {
   if (v.is_string()) out += v.get<std::string>() + "\n";
@@ -224,8 +226,8 @@ struct SearchIndex::Impl {
     doc.add_value(kCitySlot, city ? city->name : origin_hex.substr(0, 12));
     doc.add_value(kThemesSlot, themes_value);
     doc.add_value(kCommitSlot, commitments_value);
-    doc.add_value(kFacetsSlot, (city ? city->name : origin_hex.substr(0, 12)) + "\x1e" + themes_value + "\x1e" +
-                                   commitments_value);
+    doc.add_value(kFacetsSlot,
+                  (city ? city->name : origin_hex.substr(0, 12)) + "\x1e" + themes_value + "\x1e" + commitments_value);
     auto latest = r.latest(origin, id);
     doc.set_data(std::to_string(latest ? latest->local : 0));
     return doc;
@@ -410,7 +412,8 @@ Xapian::Query text_query(const std::string& text, std::vector<std::string>& word
 
 Xapian::Query filtered(const Xapian::Query& text, const std::vector<Xapian::Query>& filters) {
   if (filters.empty()) return text;
-  return Xapian::Query(Xapian::Query::OP_FILTER, text, Xapian::Query(Xapian::Query::OP_AND, filters.begin(), filters.end()));
+  return Xapian::Query(Xapian::Query::OP_FILTER, text,
+                       Xapian::Query(Xapian::Query::OP_AND, filters.begin(), filters.end()));
 }
 
 // Counts for /stats over every match: by theme, year, origin, and origin x commitment.
@@ -468,7 +471,7 @@ SearchResult SearchIndex::search(const SearchQuery& q) const {
   bool ranked_order = !words.empty() && q.sort == SearchQuery::Sort::relevance;
   Xapian::valueno order_slot = q.sort == SearchQuery::Sort::updated ? kUpdatedSlot
                                : q.sort == SearchQuery::Sort::title ? kTitleSlot
-                                                                     : kKeySlot;
+                                                                    : kKeySlot;
   bool descending = q.sort == SearchQuery::Sort::updated;
   // `total` and the facets count every match of the filter, whatever page this is: a
   // cursor page counts them on the query without its cursor bound.
@@ -554,12 +557,11 @@ std::string snippet(std::string_view text, const std::vector<std::string>& folde
     auto u = static_cast<unsigned char>(text[i]);
     if (std::isalnum(u) || u >= 0x80) {
       size_t j = i;
-      while (j < text.size() && (std::isalnum(static_cast<unsigned char>(text[j])) ||
-                                 static_cast<unsigned char>(text[j]) >= 0x80))
+      while (j < text.size() &&
+             (std::isalnum(static_cast<unsigned char>(text[j])) || static_cast<unsigned char>(text[j]) >= 0x80))
         ++j;
       std::string folded = fold_text(text.substr(i, j - i));
-      bool hit = wanted.count(folded) ||
-                 (stem_starts.count(folded.substr(0, 2)) && wanted_stems.count(stem(folded)));
+      bool hit = wanted.count(folded) || (stem_starts.count(folded.substr(0, 2)) && wanted_stems.count(stem(folded)));
       words.push_back({i, j, hit});
       i = j;
     } else {

@@ -19,10 +19,10 @@
 namespace agora {
 
 struct SearchFilter {
-  std::optional<Kind> kind;           // practice or plan; both when empty
-  std::vector<std::string> origins;   // node ids (hex); any of them
+  std::optional<Kind> kind;                                                 // practice or plan; both when empty
+  std::vector<std::string> origins;                                         // node ids (hex); any of them
   std::string country, region, theme, principle, language, framework, ref;  // empty: any
-  std::optional<int> year_from, year_to;  // practice `started` / plan period start
+  std::optional<int> year_from, year_to;                                    // practice `started` / plan period start
   std::optional<int64_t> updated_since_ms;
 };
 
@@ -48,7 +48,7 @@ struct SearchResult {
   std::vector<SearchHit> hits;
   uint64_t total = 0;  // every match of the query's filter and words, exactly (not only this page's)
   std::map<std::string, std::map<std::string, uint64_t>> facets;  // facet -> value -> count
-  std::vector<std::string> terms;  // the folded query words, for highlighting
+  std::vector<std::string> terms;                                 // the folded query words, for highlighting
 };
 
 // Counts over every match of a query (GET /api/v1/stats).
@@ -76,7 +76,7 @@ class SearchIndex {
 
   SearchResult search(const SearchQuery& q) const;
   SearchStats stats(const SearchQuery& q) const;  // text and filter; order and paging ignored
-  void reopen();  // a reader: see what the writer committed since
+  void reopen();                                  // a reader: see what the writer committed since
 
  private:
   static std::unique_ptr<SearchIndex> open_writable_unguarded(DataDir& dir);

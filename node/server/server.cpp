@@ -22,9 +22,15 @@ namespace asio = boost::asio;
 
 struct Server::Impl {
   Impl(DataDir& d, ServeOptions o)
-      : dir(d), opt(std::move(o)), writer("agora-writer"), verifier("agora-verify"), indexer("agora-index"),
-        peers({io, dir, verifier, writer, [this] { records_stored(); }}, opt.sync, opt.transport), tick_timer(io),
-        signals(io, SIGINT, SIGTERM), notices(io) {}
+      : dir(d),
+        opt(std::move(o)),
+        writer("agora-writer"),
+        verifier("agora-verify"),
+        indexer("agora-index"),
+        peers({io, dir, verifier, writer, [this] { records_stored(); }}, opt.sync, opt.transport),
+        tick_timer(io),
+        signals(io, SIGINT, SIGTERM),
+        notices(io) {}
 
   DataDir& dir;
   ServeOptions opt;
@@ -180,7 +186,8 @@ void Server::run(const std::function<void(const std::string&, const std::string&
   n.last_txnid = n.dir.store().env().last_txnid();  // before reading: a write from now on is noticed
   auto tls = net::make_tls(n.opt.tls);
   n.peers.start(tls);
-  n.api.emplace(n.dir, [&n]() -> const SearchIndex* { return n.index_reader.get(); }, ApiLimits{n.opt.http_max_page});
+  n.api.emplace(
+      n.dir, [&n]() -> const SearchIndex* { return n.index_reader.get(); }, ApiLimits{n.opt.http_max_page});
   n.change_streams.emplace(n.io, n.dir, n.opt.http_max_streams);
   n.api->set_change_streams(
       [&n](uint64_t since, std::optional<Kind> kind) { return n.change_streams->open(since, kind); });
@@ -199,10 +206,10 @@ void Server::run(const std::function<void(const std::string&, const std::string&
   // bounded like peers: slow handshakes en masse get a 503, not the process's fds.
   n.sync_listener = net::Listener::start(n.io, n.opt.listen_host, n.opt.listen_port, n.opt.transport, http, accept,
                                          nullptr, tls, n.opt.sync.max_connections);
-  n.http_listener = net::Listener::start(n.io, n.opt.http_host, n.opt.http_port, n.opt.transport, http, accept,
-                                         nullptr, nullptr, n.opt.http_max_connections);
-  on_ready((n.opt.tls.serves() ? "wss://" : "ws://") + net::format_host_port(n.opt.listen_host, n.sync_listener->port()) +
-               "/sync",
+  n.http_listener = net::Listener::start(n.io, n.opt.http_host, n.opt.http_port, n.opt.transport, http, accept, nullptr,
+                                         nullptr, n.opt.http_max_connections);
+  on_ready((n.opt.tls.serves() ? "wss://" : "ws://") +
+               net::format_host_port(n.opt.listen_host, n.sync_listener->port()) + "/sync",
            "http://" + net::format_host_port(n.opt.http_host, n.http_listener->port()) + "/");
   n.signals.async_wait([&n](boost::system::error_code ec, int) {
     if (!ec) n.shutdown();

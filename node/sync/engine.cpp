@@ -18,6 +18,11 @@ OutgoingBatch Outbound::take(std::string records, uint32_t count) {
 
 std::optional<OutgoingBatch> Outbound::next(const StoreView& store) {
   if (!has_heads_ || unacked_ >= limits_.window) return std::nullopt;
+  if (!pending_.empty()) {
+    Pending p = std::move(pending_.front());
+    pending_.pop_front();
+    return take(std::move(p.records), p.count);
+  }
   std::string records;
   uint32_t count = 0;
   auto full = [&] { return count >= limits_.batch_records || records.size() >= limits_.batch_bytes; };
@@ -39,21 +44,26 @@ std::optional<OutgoingBatch> Outbound::next(const StoreView& store) {
   return take(std::move(records), count);
 }
 
-std::vector<OutgoingBatch> Outbound::newly_readable(const StoreView& store) {
-  std::vector<OutgoingBatch> out;
-  if (!has_heads_) return out;
-  std::string records;
-  uint32_t count = 0;
+size_t Outbound::queue_newly_readable(const StoreView& store) {
+  if (!has_heads_) return 0;
+  size_t queued = 0;
+  Pending batch;
+  auto flush = [&] {
+    if (batch.count == 0) return;
+    queued += batch.count;
+    pending_.push_back(std::move(batch));
+    batch = Pending{};
+  };
   store.for_each_restricted_latest([&](const SignedRecord& rec) {
     auto h = decode_header(rec.header_bytes);
     if (!h) return;
     auto has = peer_has_.find(h.value().origin);
     if (has == peer_has_.end() || h.value().seq > has->second || !store.may_read(h.value(), peer_)) return;
-    append_record(records, rec);
-    if (++count >= limits_.batch_records) out.push_back(take(std::exchange(records, {}), std::exchange(count, 0)));
+    append_record(batch.records, rec);
+    if (++batch.count >= limits_.batch_records || batch.records.size() >= limits_.batch_bytes) flush();
   });
-  if (count) out.push_back(take(std::move(records), count));
-  return out;
+  flush();
+  return queued;
 }
 
 bool Outbound::on_ack() {
@@ -72,7 +82,7 @@ BatchDecision decide_batch(std::span<const storage::IncomingRecord> records, std
   BatchDecision d;
   d.dispositions.assign(records.size(), Disposition::reject);
   d.reasons.resize(records.size());
-  std::map<PublicKey, ChainTip> tips;  // as the batch so far leaves them
+  std::map<PublicKey, ChainTip> tips;                                // as the batch so far leaves them
   std::map<std::pair<PublicKey, uint64_t>, std::string_view> taken;  // records this batch stores
   for (size_t i = 0; i < records.size(); ++i) {
     auto reject = [&](std::string why) {

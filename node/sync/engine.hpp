@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <optional>
@@ -62,13 +63,14 @@ class Outbound {
   void on_heads(const std::map<PublicKey, uint64_t>& heads);
   bool has_heads() const { return has_heads_; }
 
-  // The next batch of what the peer lacks, in each origin's chain order, bodies only where
-  // the peer is entitled (a stub otherwise). Nothing before the heads, when the window is
-  // full, or when the peer lacks nothing.
+  // The next batch to send: first any queued newly readable bodies, then what the peer
+  // lacks, in each origin's chain order, bodies only where the peer is entitled (a stub
+  // otherwise). Nothing before the heads, when the window is full, or when there is nothing.
   std::optional<OutgoingBatch> next(const StoreView& store);
-  // Latest restricted records the peer holds (perhaps as stubs) and may now read, with their
-  // bodies: sent when entitlements change. Counts towards the window like any batch.
-  std::vector<OutgoingBatch> newly_readable(const StoreView& store);
+  // Queues, with their bodies, the latest restricted records the peer holds (perhaps as
+  // stubs) and may now read: called when entitlements change. They go out through next(),
+  // within the window and the batch limits like any batch. Returns the records queued.
+  size_t queue_newly_readable(const StoreView& store);
 
   // An ack for the oldest batch in flight; false when none was waiting for one.
   [[nodiscard]] bool on_ack();
@@ -81,8 +83,13 @@ class Outbound {
  private:
   OutgoingBatch take(std::string records, uint32_t count);
 
+  struct Pending {
+    std::string records;
+    uint32_t count = 0;
+  };
   PublicKey peer_;
   SendLimits limits_;
+  std::deque<Pending> pending_;  // newly readable bodies waiting for the window
   bool has_heads_ = false;
   std::map<PublicKey, uint64_t> peer_has_;
   size_t unacked_ = 0;

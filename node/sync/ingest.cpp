@@ -56,7 +56,9 @@ IngestOutcome store_batch(storage::RecordStore& store, const PublicKey& from, co
       for (size_t i = 0; i < batch.records.size(); ++i) {
         const storage::IncomingRecord& in = batch.records[i];
         switch (d.dispositions[i]) {
-          case Disposition::store: accepted.push_back(&in); break;
+          case Disposition::store:
+            accepted.push_back(&in);
+            break;
           case Disposition::fill:
             // The sender now counts this node as entitled to a body it holds as a stub.
             if (store.fill_body(txn, in.header.origin, in.header.seq, *in.record.body, in.keys))
@@ -64,15 +66,19 @@ IngestOutcome store_batch(storage::RecordStore& store, const PublicKey& from, co
             else
               ++out.duplicate;
             break;
-          case Disposition::duplicate: ++out.duplicate; break;
+          case Disposition::duplicate:
+            ++out.duplicate;
+            break;
           case Disposition::fork:
             ++out.forks;
-            save_fork(store, txn, ForkEvidence{in.header.origin, in.header.seq, from, in.record.header_bytes, now_ms()});
+            save_fork(store, txn,
+                      ForkEvidence{in.header.origin, in.header.seq, from, in.record.header_bytes, now_ms()});
             spdlog::warn("fork: {}/{} holds a second, different record from {} (reported by {})",
-                         short_node_id(in.header.origin), in.header.seq,
-                         short_node_id(in.header.origin), short_node_id(from));
+                         short_node_id(in.header.origin), in.header.seq, short_node_id(in.header.origin),
+                         short_node_id(from));
             break;
-          case Disposition::reject: break;
+          case Disposition::reject:
+            break;
         }
       }
       store.append(txn, accepted);

@@ -24,7 +24,7 @@ struct IngestOutcome {
   uint32_t stored = 0, duplicate = 0, rejected = 0, forks = 0, filled = 0;
   std::string first_error;
   std::map<PublicKey, uint64_t> sender_holds;  // highest valid seq per origin the sender sent
-  bool local_failure = false;  // this node could not write (disk full, ...): not the peer's fault
+  bool local_failure = false;                  // this node could not write (disk full, ...): not the peer's fault
 };
 
 // Verifies every record on the worker pool and encodes the stored form there too, so the

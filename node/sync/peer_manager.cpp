@@ -63,7 +63,7 @@ void PeerManager::peers_changed() {
   reload_peers();
   for (auto it = ready_.begin(); it != ready_.end();) {
     auto s = (it++)->second;
-    if (!peers_.count(s->peer())) s->fail(error_code::kRemoved, "this node no longer lists you as a peer");
+    if (!peers_.count(s->peer())) s->fail(ErrorCode::removed, "this node no longer lists you as a peer");
   }
   dial_due_peers();
 }
@@ -170,12 +170,12 @@ void PeerManager::dial(const PeerConfig& peer) {
 }
 
 void PeerManager::accept(std::shared_ptr<net::Transport> t) {
-  if (stopping_) return t->close(std::string(error_code::kShutdown));
+  if (stopping_) return t->close(std::string(error_code_name(ErrorCode::shutdown)));
   std::string ip = net::host_of(t->remote_address());
   if (sessions_.size() >= limits_.max_connections || sessions_per_ip_[ip] >= limits_.max_connections_per_ip) {
     spdlog::warn("refused connection from {}: connection limit", t->remote_address());
-    t->send(encode(ErrorMessage{std::string(error_code::kBusy), "connection limit reached"}), false);
-    return t->close(std::string(error_code::kBusy));
+    t->send(encode(error_message(ErrorCode::busy, "connection limit reached")), false);
+    return t->close(std::string(error_code_name(ErrorCode::busy)));
   }
   ++sessions_per_ip_[ip];
   auto s = std::make_shared<PeerSession>(*this, t, std::nullopt);
@@ -191,8 +191,8 @@ void PeerManager::session_ready(const std::shared_ptr<PeerSession>& s) {
     const PublicKey& me = dir().id();
     auto dialer = [&](const PeerSession& x) { return x.outbound() ? me : p; };
     PublicKey lower = std::min(me, p);
-    if (dialer(*s) != lower) return s->fail(error_code::kDuplicate, "already connected");
-    existing->second->fail(error_code::kDuplicate, "replaced by another connection");
+    if (dialer(*s) != lower) return s->fail(ErrorCode::duplicate, "already connected");
+    existing->second->fail(ErrorCode::duplicate, "replaced by another connection");
   }
   ready_[p] = s;
   Backoff& b = backoff_[p];
@@ -278,7 +278,7 @@ void PeerManager::shutdown() {
   stopping_ = true;
   spdlog::info("shutting down: telling {} peers", ready_.size());
   for (auto s : std::vector<std::shared_ptr<PeerSession>>(sessions_.begin(), sessions_.end()))
-    s->fail(error_code::kShutdown, "node is shutting down");
+    s->fail(ErrorCode::shutdown, "node is shutting down");
   save_states();
 }
 

@@ -53,12 +53,12 @@ class PeerManager {
   PeerManager(Services services, SyncLimits limits, net::TransportLimits transport);
   ~PeerManager();
 
-  void start(std::shared_ptr<net::TlsContexts> tls);  // reads the peer list; dials from the next tick
+  void start(std::shared_ptr<net::TlsContexts> tls);       // reads the peer list; dials from the next tick
   void accept(std::shared_ptr<net::Transport> transport);  // an inbound WebSocket
-  void tick();  // dials peers that are due, saves peer state every 2 s
-  void peers_changed();  // the peer list may have changed (another process wrote)
+  void tick();                                             // dials peers that are due, saves peer state every 2 s
+  void peers_changed();                                    // the peer list may have changed (another process wrote)
   void store_changed();  // new records: send them on, and bodies newly readable after entitlements change
-  void shutdown();  // tells every peer, saves peer state
+  void shutdown();       // tells every peer, saves peer state
   PeerSnapshot snapshot();
   size_t connected() const { return ready_.size(); }
 
@@ -70,7 +70,7 @@ class PeerManager {
   const SyncLimits& limits() const { return limits_; }
   const net::TransportLimits& transport_limits() const { return transport_; }
   const Entitlements& entitlements();
-  bool lists(const PublicKey& key);  // re-reads the list once when the key is not in it
+  bool lists(const PublicKey& key);             // re-reads the list once when the key is not in it
   bool in_backoff(const PublicKey& key) const;  // serving a penalty now
   void session_ready(const std::shared_ptr<PeerSession>& s);
   void session_closed(const std::shared_ptr<PeerSession>& s, const std::string& reason);
@@ -97,7 +97,7 @@ class PeerManager {
   SyncLimits limits_;
   net::TransportLimits transport_;
   std::shared_ptr<net::TlsContexts> tls_;
-  std::set<std::shared_ptr<PeerSession>> sessions_;  // every open session, authenticated or not
+  std::set<std::shared_ptr<PeerSession>> sessions_;          // every open session, authenticated or not
   std::map<PublicKey, std::shared_ptr<PeerSession>> ready_;  // the one authenticated session per peer
   std::map<PublicKey, PeerConfig> peers_;
   std::map<PublicKey, PeerState> states_;

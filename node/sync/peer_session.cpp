@@ -28,8 +28,13 @@ std::string random_challenge() {
 
 PeerSession::PeerSession(PeerManager& manager, std::shared_ptr<net::Transport> transport,
                          std::optional<PublicKey> expected)
-    : manager_(manager), transport_(std::move(transport)), expected_(expected), outbound_(expected.has_value()),
-      out_(PublicKey{}, manager.limits().send), timer_(manager.io()), rate_timer_(manager.io()) {}
+    : manager_(manager),
+      transport_(std::move(transport)),
+      expected_(expected),
+      outbound_(expected.has_value()),
+      out_(PublicKey{}, manager.limits().send),
+      timer_(manager.io()),
+      rate_timer_(manager.io()) {}
 
 void PeerSession::start() {
   // The transport holds the session only weakly: the manager's session set keeps it alive
@@ -45,7 +50,7 @@ void PeerSession::start() {
   auto self = shared_from_this();
   timer_.expires_after(std::chrono::seconds(manager_.transport_limits().handshake_timeout_s));
   timer_.async_wait([self](boost::system::error_code ec) {
-    if (!ec && !self->is_ready()) self->fail(error_code::kHandshakeTimeout, "no authenticated handshake in time");
+    if (!ec && !self->is_ready()) self->fail(ErrorCode::handshake_timeout, "no authenticated handshake in time");
   });
   if (!outbound_) {
     challenge_ = random_challenge();
@@ -53,24 +58,21 @@ void PeerSession::start() {
   }
 }
 
-void PeerSession::fail(std::string_view code, const std::string& message) {
+void PeerSession::fail(ErrorCode code, const std::string& message) {
   if (closing_) return;
-  if (code != error_code::kDuplicate && code != error_code::kShutdown)
-    stats_.last_error = std::string(code) + ": " + message;
-  send(encode(ErrorMessage{std::string(code), message}));
+  std::string name(error_code_name(code));
+  if (code != ErrorCode::duplicate && code != ErrorCode::shutdown) stats_.last_error = name + ": " + message;
+  send(encode(error_message(code, message)));
   closing_ = true;
-  transport_->close(std::string(code));
+  transport_->close(name);
 }
 
 void PeerSession::send_newly_readable() {
   if (!is_ready() || closing_) return;
   const Entitlements& ent = manager_.entitlements();
-  std::vector<OutgoingBatch> batches = manager_.dir().store().read(
-      [&](const storage::StoreReader& r) { return out_.newly_readable(LmdbStoreView(r, ent)); });
-  for (auto& b : batches) {
-    stats_.records_out += b.count;
-    send(b.frame(), true);
-  }
+  manager_.dir().store().read(
+      [&](const storage::StoreReader& r) { return out_.queue_newly_readable(LmdbStoreView(r, ent)); });
+  pump();
 }
 
 void PeerSession::pump() {
@@ -78,8 +80,8 @@ void PeerSession::pump() {
   const Entitlements& ent = manager_.entitlements();
   // The window bounds batches in flight; the transport's queue bounds what waits for the socket.
   while (transport_->queued_bytes() < 4 * manager_.limits().send.batch_bytes) {
-    std::optional<OutgoingBatch> b = manager_.dir().store().read(
-        [&](const storage::StoreReader& r) { return out_.next(LmdbStoreView(r, ent)); });
+    std::optional<OutgoingBatch> b =
+        manager_.dir().store().read([&](const storage::StoreReader& r) { return out_.next(LmdbStoreView(r, ent)); });
     if (!b) return;
     stats_.records_out += b->count;
     send(b->frame(), true);
@@ -98,19 +100,20 @@ void PeerSession::on_message(std::string message, bool binary) {
   manager_.count_traffic(message.size());
   stats_.last_contact_ms = now_ms();
   if (binary) {
-    if (!is_ready()) return fail(error_code::kProtocol, "records before the handshake");
+    if (!is_ready()) return fail(ErrorCode::protocol, "records before the handshake");
     return on_batch(message);
   }
   auto decoded = decode_control(message);
-  if (!decoded) return fail(error_code::kBadMessage, decoded.error().to_string());
+  if (!decoded) return fail(ErrorCode::bad_message, decoded.error().to_string());
   std::visit([&](auto& m) { handle(m); }, decoded.value());
 }
 
 void PeerSession::handle(const Hello& m) {
-  if (!outbound_ || stage_ != Stage::start) return fail(error_code::kProtocol, "unexpected hello");
+  if (!outbound_ || stage_ != Stage::start) return fail(ErrorCode::protocol, "unexpected hello");
   if (m.node != *expected_) {
-    spdlog::warn("peer at {} presented key {}, expected {}", address(), short_node_id(m.node), short_node_id(*expected_));
-    return fail(error_code::kWrongKey, "this is not the node the peer list names");
+    spdlog::warn("peer at {} presented key {}, expected {}", address(), short_node_id(m.node),
+                 short_node_id(*expected_));
+    return fail(ErrorCode::wrong_key, "this is not the node the peer list names");
   }
   peer_ = m.node;
   challenge_ = random_challenge();
@@ -121,31 +124,31 @@ void PeerSession::handle(const Hello& m) {
 }
 
 void PeerSession::handle(const Auth& m) {
-  if (outbound_ || stage_ != Stage::start) return fail(error_code::kProtocol, "unexpected auth");
+  if (outbound_ || stage_ != Stage::start) return fail(ErrorCode::protocol, "unexpected auth");
   DataDir& dir = manager_.dir();
   if (!manager_.lists(m.node)) {
     spdlog::warn("refused unknown key {} from {}", node_id(m.node), address());
-    return fail(error_code::kUnknownKey, "this node does not list your key as a peer");
+    return fail(ErrorCode::unknown_key, "this node does not list your key as a peer");
   }
   if (!verify_signature(m.node, auth_transcript(challenge_, m.node, dir.id()), m.proof)) {
     spdlog::warn("refused {} from {}: bad handshake proof (replayed or forged)", short_node_id(m.node), address());
-    return fail(error_code::kBadProof, "handshake proof does not verify");
+    return fail(ErrorCode::bad_proof, "handshake proof does not verify");
   }
-  if (manager_.in_backoff(m.node)) return fail(error_code::kBackoff, "too many invalid records recently; try later");
+  if (manager_.in_backoff(m.node)) return fail(ErrorCode::backoff, "too many invalid records recently; try later");
   peer_ = m.node;
   send(encode(Welcome{dir.key().sign(welcome_transcript(m.challenge, dir.id(), peer_))}));
   become_ready();
 }
 
 void PeerSession::handle(const Welcome& m) {
-  if (!outbound_ || stage_ != Stage::auth_sent) return fail(error_code::kProtocol, "unexpected welcome");
+  if (!outbound_ || stage_ != Stage::auth_sent) return fail(ErrorCode::protocol, "unexpected welcome");
   if (!verify_signature(peer_, welcome_transcript(challenge_, peer_, manager_.dir().id()), m.proof))
-    return fail(error_code::kBadProof, "handshake proof does not verify");
+    return fail(ErrorCode::bad_proof, "handshake proof does not verify");
   become_ready();
 }
 
 void PeerSession::handle(const Heads& m) {
-  if (!is_ready()) return fail(error_code::kProtocol, "heads before the handshake");
+  if (!is_ready()) return fail(ErrorCode::protocol, "heads before the handshake");
   out_.on_heads(m.heads);
   stats_.remote_heads = m.heads;
   if (manager_.restoring()) {
@@ -156,14 +159,15 @@ void PeerSession::handle(const Heads& m) {
 }
 
 void PeerSession::handle(const Ack&) {
-  if (!is_ready() || !out_.on_ack()) return fail(error_code::kProtocol, "unexpected ack");
+  if (!is_ready() || !out_.on_ack()) return fail(ErrorCode::protocol, "unexpected ack");
   if (out_.unacked() == 0) stats_.remote_heads = out_.peer_has();  // everything sent is now stored there
   pump();
 }
 
 void PeerSession::handle(const ErrorMessage& m) {
   stats_.last_error = "peer said " + m.code + ": " + m.message;
-  spdlog::info("peer {} closed the connection: {} {}", is_ready() ? short_node_id(peer_) : address(), m.code, m.message);
+  spdlog::info("peer {} closed the connection: {} {}", is_ready() ? short_node_id(peer_) : address(), m.code,
+               m.message);
   closing_ = true;
   transport_->close(m.code);
 }
@@ -184,9 +188,9 @@ void PeerSession::become_ready() {
 
 void PeerSession::on_batch(const std::string& frame) {
   auto batch = decode_batch(frame);
-  if (!batch) return fail(error_code::kBadFrame, batch.error().to_string());
+  if (!batch) return fail(ErrorCode::bad_frame, batch.error().to_string());
   if (incoming_.size() + in_pipeline_ >= kMaxUnackedBatches)
-    return fail(error_code::kFlowControl, "more than 16 batches sent without waiting for acks");
+    return fail(ErrorCode::flow_control, "more than 16 batches sent without waiting for acks");
   // Token bucket: a peer sending faster than the limit has its batches held back (and so
   // its acks), which its window turns into waiting.
   double rate = manager_.limits().max_records_per_s;
@@ -195,7 +199,8 @@ void PeerSession::on_batch(const std::string& frame) {
   bucket_time_ = now;
   tokens_ = std::min(rate, tokens_ + elapsed * rate);
   tokens_ -= static_cast<double>(batch.value().records.size());
-  spdlog::debug("peer {}: batch {} with {} records", short_node_id(peer_), batch.value().batch, batch.value().records.size());
+  spdlog::debug("peer {}: batch {} with {} records", short_node_id(peer_), batch.value().batch,
+                batch.value().records.size());
   incoming_.push_back(std::move(batch).value());
   process_incoming();
 }
@@ -255,17 +260,18 @@ void PeerSession::ingested(uint64_t batch_no, const IngestOutcome& o) {
     // without blame; the next connection resends from what this node holds.
     spdlog::error("cannot store records from peer {}: {}; sync with it pauses until writing works again",
                   short_node_id(peer_), o.first_error);
-    return fail(error_code::kLocalError, "this node cannot store records now; try later");
+    return fail(ErrorCode::local_error, "this node cannot store records now; try later");
   }
   send(encode(Ack{batch_no, o.stored, o.duplicate, o.rejected}));
   manager_.ingested(o.stored, o.filled);
   if (o.rejected) {
     ++stats_.errors;
     ++bad_batches_;
-    spdlog::warn("peer {}: rejected {} records of batch {}: {}", short_node_id(peer_), o.rejected, batch_no, o.first_error);
+    spdlog::warn("peer {}: rejected {} records of batch {}: {}", short_node_id(peer_), o.rejected, batch_no,
+                 o.first_error);
     if (bad_batches_ >= manager_.limits().max_bad_batches) {
       manager_.penalize(peer_, o.first_error);
-      return fail(error_code::kInvalidRecords, "too many invalid records: " + o.first_error);
+      return fail(ErrorCode::invalid_records, "too many invalid records: " + o.first_error);
     }
   }
   process_incoming();

@@ -28,7 +28,7 @@ class PeerSession : public std::enable_shared_from_this<PeerSession> {
 
   void start();
   // Sends an `error` message with this code and closes.
-  void fail(std::string_view code, const std::string& message);
+  void fail(ErrorCode code, const std::string& message);
   // Sends what the peer lacks, up to the window.
   void pump();
   // Re-sends, with bodies, the latest restricted records the peer holds and may now read.

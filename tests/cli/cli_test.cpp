@@ -21,9 +21,8 @@ namespace {
 
 std::string practice_line(const std::string& id, const std::string& theme = "employment",
                           const std::string& visibility = "public") {
-  return json{{"kind", "practice"},         {"id", id},          {"title", "Practice " + id},
-              {"summary", "What was done."}, {"language", "en"}, {"themes", {theme}},
-              {"visibility", visibility}}
+  return json{{"kind", "practice"}, {"id", id},          {"title", "Practice " + id}, {"summary", "What was done."},
+              {"language", "en"},   {"themes", {theme}}, {"visibility", visibility}}
       .dump();
 }
 
@@ -237,7 +236,8 @@ TEST_CASE("usage errors exit 2 and every verb has --help", "[cli]") {
   CHECK(run_agora({"frobnicate"}).exit_code == 2);
   CHECK(run_agora({"publish"}).exit_code == 2);
   CHECK(run_agora({"export", "--format", "xml"}).exit_code == 2);
-  for (const char* verb : {"init", "id", "status", "publish", "import", "list", "show", "retract", "verify", "export"}) {
+  for (const char* verb :
+       {"init", "id", "status", "publish", "import", "list", "show", "retract", "verify", "export"}) {
     auto r = run_agora({verb, "--help"});
     CHECK(r.exit_code == 0);
     CHECK(r.out.find("--data") != std::string::npos);
@@ -255,8 +255,10 @@ TEST_CASE("two processes importing into one data dir at once keep one valid chai
   for (int i = 0; i < 3000; ++i) b += practice_line("b" + std::to_string(i)) + "\n";
   write_file(node.tmp.str("a.ndjson"), a);
   write_file(node.tmp.str("b.ndjson"), b);
-  auto pa = start_agora({"import", "--batch", "100", "--data", node.data, node.tmp.str("a.ndjson")}, node.tmp.str("a.err"));
-  auto pb = start_agora({"import", "--batch", "100", "--data", node.data, node.tmp.str("b.ndjson")}, node.tmp.str("b.err"));
+  auto pa =
+      start_agora({"import", "--batch", "100", "--data", node.data, node.tmp.str("a.ndjson")}, node.tmp.str("a.err"));
+  auto pb =
+      start_agora({"import", "--batch", "100", "--data", node.data, node.tmp.str("b.ndjson")}, node.tmp.str("b.err"));
   // Each keeps writing while the other signs: neither may give up on a chain that moves.
   int exit_a = wait_exit(pa.pid), exit_b = wait_exit(pb.pid);
   INFO("a: " << errors_in(node.tmp.str("a.err")) << "b: " << errors_in(node.tmp.str("b.err")));
@@ -273,8 +275,8 @@ TEST_CASE("kill -9 during import keeps every record it reported as stored", "[cl
   for (int i = 0; i < 20000; ++i) text += practice_line("k" + std::to_string(i)) + "\n";
   write_file(node.tmp.str("k.ndjson"), text);
   for (int round = 0; round < 3; ++round) {
-    auto p = start_agora({"import", "--batch", "500", "--data", node.data, node.tmp.str("k.ndjson")},
-                         node.tmp.str("k.err"));
+    auto p =
+        start_agora({"import", "--batch", "500", "--data", node.data, node.tmp.str("k.ndjson")}, node.tmp.str("k.err"));
     // Let it commit some batches, then kill it at an arbitrary point.
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     size_t reported = 0;
@@ -316,7 +318,8 @@ TEST_CASE("agora search finds inflected words without accents and marks them", "
   REQUIRE(found.exit_code == 0);
   CHECK(found.out.find("jobspor") != std::string::npos);
   CHECK(found.out.find("[beskæftigelse]") != std::string::npos);  // not a terminal: brackets
-  CHECK(run_agora({"search", "--data", data, "Kobenhavn", "--theme", "housing"}).out.find("0 of 0") != std::string::npos);
+  CHECK(run_agora({"search", "--data", data, "Kobenhavn", "--theme", "housing"}).out.find("0 of 0") !=
+        std::string::npos);
   auto typo = run_agora({"search", "--data", data, "x", "--theme", "employmnt"});
   CHECK(typo.exit_code == 3);
   CHECK(typo.err.find("did you mean \"employment\"") != std::string::npos);

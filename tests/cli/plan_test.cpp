@@ -30,12 +30,28 @@ json plan_input() {
           {"framework", "eccar-10pt"},
           {"period", {{"from", "2024-01-01"}, {"to", "2026-12-31"}}},
           {"items",
-           {{{"id", "linkworkers"}, {"commitment", "6"}, {"action", "Länkarbetare mellan förvaltningar och invandrargrupper."},
-             {"department", "Stadskontoret"}, {"start", "2024-02-01"}, {"due", "2025-06-30"}, {"status", "in-progress"},
+           {{{"id", "linkworkers"},
+             {"commitment", "6"},
+             {"action", "Länkarbetare mellan förvaltningar och invandrargrupper."},
+             {"department", "Stadskontoret"},
+             {"start", "2024-02-01"},
+             {"due", "2025-06-30"},
+             {"status", "in-progress"},
              {"indicators",
-              {{{"name", "linkworkers employed"}, {"unit", "people"}, {"baseline", 4}, {"target", 12}, {"direction", "increase"}},
-               {{"name", "weeks to first contact"}, {"unit", "weeks"}, {"baseline", 9}, {"target", 3}, {"direction", "decrease"}}}}},
-            {{"id", "audit"}, {"commitment", "2"}, {"action", "Mångfaldsrevision av personaldata."}, {"due", "2026-12-31"},
+              {{{"name", "linkworkers employed"},
+                {"unit", "people"},
+                {"baseline", 4},
+                {"target", 12},
+                {"direction", "increase"}},
+               {{"name", "weeks to first contact"},
+                {"unit", "weeks"},
+                {"baseline", 9},
+                {"target", 3},
+                {"direction", "decrease"}}}}},
+            {{"id", "audit"},
+             {"commitment", "2"},
+             {"action", "Mångfaldsrevision av personaldata."},
+             {"due", "2026-12-31"},
              {"status", "planned"}}}}};
 }
 
@@ -53,10 +69,12 @@ TEST_CASE("a coordinator publishes a plan, reports on it and reads its progress"
   CHECK(none["items"][0]["indicators"][0]["latest"].is_null());
 
   for (auto [indicator, value, date] : std::vector<std::tuple<std::string, std::string, std::string>>{
-           {"linkworkers employed", "6", "2024-09-30"}, {"linkworkers employed", "8", "2025-03-31"},
-           {"weeks to first contact", "7", "2024-09-30"}, {"weeks to first contact", "7.5", "2025-03-31"}}) {
-    auto r = node.run({"report", "eccar-2024", "linkworkers", "--indicator", indicator, "--value", value, "--date", date,
-                       "--source", "HR system"});
+           {"linkworkers employed", "6", "2024-09-30"},
+           {"linkworkers employed", "8", "2025-03-31"},
+           {"weeks to first contact", "7", "2024-09-30"},
+           {"weeks to first contact", "7.5", "2025-03-31"}}) {
+    auto r = node.run({"report", "eccar-2024", "linkworkers", "--indicator", indicator, "--value", value, "--date",
+                       date, "--source", "HR system"});
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
     CHECK(r.out.starts_with("report "));
@@ -80,8 +98,7 @@ TEST_CASE("a coordinator publishes a plan, reports on it and reads its progress"
   CHECK(table.out.find("improving") != std::string::npos);
 }
 
-TEST_CASE("plans and reports that refer to what does not exist are refused and nothing is written",
-          "[cli][plan]") {
+TEST_CASE("plans and reports that refer to what does not exist are refused and nothing is written", "[cli][plan]") {
   CityNode node;
   REQUIRE(node.run({"plan", "publish", "-"}, plan_input().dump()).exit_code == 0);
   std::string before = node.log_length();
@@ -102,11 +119,12 @@ TEST_CASE("plans and reports that refer to what does not exist are refused and n
   bad = plan_input();
   bad["items"][0]["indicators"][1]["target"] = 12;
   refused({"plan", "publish", "-"}, "does not decrease from the baseline", bad.dump());
-  refused({"plan", "publish", "-"}, "expected \"plan\"",
-          json{{"kind", "practice"}, {"title", "t"}, {"summary", "s"}, {"language", "en"}, {"themes", {"housing"}}}.dump());
+  refused(
+      {"plan", "publish", "-"}, "expected \"plan\"",
+      json{{"kind", "practice"}, {"title", "t"}, {"summary", "s"}, {"language", "en"}, {"themes", {"housing"}}}.dump());
 
-  std::vector<std::string> ok = {"report", "eccar-2024", "linkworkers", "--indicator", "linkworkers employed", "--date",
-                                 "2025-01-01", "--value"};
+  std::vector<std::string> ok = {"report", "eccar-2024", "linkworkers", "--indicator", "linkworkers employed",
+                                 "--date", "2025-01-01", "--value"};
   auto with = [&](std::vector<std::string> args, const std::string& value) {
     args.push_back(value);
     return args;
@@ -127,8 +145,12 @@ TEST_CASE("plans and reports that refer to what does not exist are refused and n
           "date");
   // The same checks hold for a report given to `agora publish`.
   refused({"publish", "-"}, "outside the plan's period",
-          json{{"kind", "report"}, {"plan", "eccar-2024"}, {"item", "linkworkers"}, {"indicator", "linkworkers employed"},
-               {"value", 3}, {"date", "2027-01-01"}}
+          json{{"kind", "report"},
+               {"plan", "eccar-2024"},
+               {"item", "linkworkers"},
+               {"indicator", "linkworkers employed"},
+               {"value", 3},
+               {"date", "2027-01-01"}}
               .dump());
   refused({"adopt", "eccar-2024"}, "practice");  // own record, and not a practice
   refused({"progress", "nope"}, "no plan \"nope\"");

@@ -62,8 +62,8 @@ ProcessResult run_agora(const std::vector<std::string>& args, const std::string&
   return r;
 }
 
-Background start_agora(const std::vector<std::string>& args, const std::string& err_file,
-                       const std::string& out_file, const std::vector<std::string>& launcher) {
+Background start_agora(const std::vector<std::string>& args, const std::string& err_file, const std::string& out_file,
+                       const std::vector<std::string>& launcher) {
   std::vector<char*> argv;
   for (const auto& a : launcher) argv.push_back(const_cast<char*>(a.c_str()));
   for (char* a : argv_for(args)) argv.push_back(a);

@@ -63,19 +63,37 @@ int main(int argc, char** argv) {
   write(rec, "first", joined(first));
   write(rec, "second", joined(second));
   write(rec, "header", first.header_bytes);
-  write(rec, "plan-body", R"({"title":"Plan","framework":"eccar-10pt","period":{"from":"2024-01-01","to":"2026-12-31"},"items":[{"id":"a","commitment":"6","action":"x","indicators":[{"name":"n","baseline":1,"target":2,"direction":"increase"}]}]})");
+  write(
+      rec, "plan-body",
+      R"({"title":"Plan","framework":"eccar-10pt","period":{"from":"2024-01-01","to":"2026-12-31"},"items":[{"id":"a","commitment":"6","action":"x","indicators":[{"name":"n","baseline":1,"target":2,"direction":"increase"}]}]})");
 
   fs::path input = root / "input";
-  write(input, "practice", R"({"kind":"practice","id":"citizenship-fund","title":"Citizenship Fund","summary":"Yearly fund.","language":"en","themes":["participation"],"principles":["subsidiarity"],"frameworks":[{"framework":"eccar-10pt","ref":"4"}],"started":2007,"partners":["A"],"outcomes":[{"indicator":"budget","value":1000000,"unit":"EUR"}],"links":["https://example.org/"],"visibility":"public"})");
-  write(input, "plan", R"({"kind":"plan","id":"p","title":"Plan","framework":"coe-res281","period":{"from":"2025-01-01","to":"2027-12-31"},"items":[{"id":"d","commitment":"d","action":"Review.","start":"2025-03-01","due":"2027-06-30","status":"in-progress","themes":["employment"],"indicators":[{"name":"weeks","unit":"weeks","baseline":14,"target":6,"direction":"decrease"}]}]})");
-  write(input, "report", R"({"kind":"report","plan":"p","item":"d","indicator":"weeks","value":9,"date":"2026-06-30","source":"CBSI"})");
-  write(input, "adoption", R"({"kind":"adoption","practice":")" + node_id(other.public_key()) + R"(/cbsi","notes":"n","started":2009})");
-  write(input, "partnership", R"({"kind":"partnership","with":")" + node_id(other.public_key()) + R"(","relation":"coalition-member","coalition":"eccar"})");
-  write(input, "coalition", R"({"kind":"coalition","name":"eccar","title":"ECCAR","region":"Europe","framework":"eccar-10pt","members":[")" + node_id(other.public_key()) + R"("]})");
-  write(input, "framework", R"({"kind":"framework","id":"charter","title":"Charter","coalition":"eccar","commitments":[{"ref":"employer","title":"The city as employer"}]})");
+  write(
+      input, "practice",
+      R"({"kind":"practice","id":"citizenship-fund","title":"Citizenship Fund","summary":"Yearly fund.","language":"en","themes":["participation"],"principles":["subsidiarity"],"frameworks":[{"framework":"eccar-10pt","ref":"4"}],"started":2007,"partners":["A"],"outcomes":[{"indicator":"budget","value":1000000,"unit":"EUR"}],"links":["https://example.org/"],"visibility":"public"})");
+  write(
+      input, "plan",
+      R"({"kind":"plan","id":"p","title":"Plan","framework":"coe-res281","period":{"from":"2025-01-01","to":"2027-12-31"},"items":[{"id":"d","commitment":"d","action":"Review.","start":"2025-03-01","due":"2027-06-30","status":"in-progress","themes":["employment"],"indicators":[{"name":"weeks","unit":"weeks","baseline":14,"target":6,"direction":"decrease"}]}]})");
+  write(input, "report",
+        R"({"kind":"report","plan":"p","item":"d","indicator":"weeks","value":9,"date":"2026-06-30","source":"CBSI"})");
+  write(input, "adoption",
+        R"({"kind":"adoption","practice":")" + node_id(other.public_key()) + R"(/cbsi","notes":"n","started":2009})");
+  write(input, "partnership",
+        R"({"kind":"partnership","with":")" + node_id(other.public_key()) +
+            R"(","relation":"coalition-member","coalition":"eccar"})");
+  write(
+      input, "coalition",
+      R"({"kind":"coalition","name":"eccar","title":"ECCAR","region":"Europe","framework":"eccar-10pt","members":[")" +
+          node_id(other.public_key()) + R"("]})");
+  write(
+      input, "framework",
+      R"({"kind":"framework","id":"charter","title":"Charter","coalition":"eccar","commitments":[{"ref":"employer","title":"The city as employer"}]})");
   write(input, "city", R"({"kind":"city","name":"Malmö","country":"SE","languages":["sv"]})");
   // Decomposed text ("o" + U+0308, raw and escaped): normalized before it is signed.
-  write(input, "decomposed", "{\"kind\":\"practice\",\"title\":\"Malmo\xCC\x88 linkworkers\",\"summary\":\"La\\u0308nkarbetare.\",\"language\":\"sv\",\"themes\":[\"employment\"],\"partners\":[\"Fo\xCC\x88reningar\"]}");
+  write(input, "decomposed",
+        "{\"kind\":\"practice\",\"title\":\"Malmo\xCC\x88 "
+        "linkworkers\",\"summary\":\"La\\u0308nkarbetare.\",\"language\":\"sv\",\"themes\":[\"employment\"],"
+        "\"partners\":[\"Fo\xCC\x88reningar\"]}");
 
   fs::path query = root / "http_query";
   write(query, "list", "/api/v1/practices?q=besk%C3%A6ftigelse&city=Malm%C3%B6&theme=employment&limit=20&cursor=00ff");

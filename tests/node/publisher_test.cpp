@@ -26,7 +26,7 @@ DataDir make_city(const test::TempDir& tmp) {
 }
 
 ValidatedInput practice(DataDir& dir, const std::string& id, const std::string& title) {
-  json in = {{"kind", "practice"}, {"id", id},          {"title", title},
+  json in = {{"kind", "practice"}, {"id", id},         {"title", title},
              {"summary", "s"},     {"language", "sv"}, {"themes", {"employment"}}};
   return validate_input(in, dir.identity()).value();
 }

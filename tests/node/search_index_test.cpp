@@ -47,14 +47,27 @@ SearchResult find(SearchIndex& index, const std::string& text, SearchFilter filt
 TEST_CASE("search stems per record language, folds diacritics, filters and counts facets", "[node][search]") {
   test::TempDir tmp;
   DataDir dir = make_city(tmp, "Malmö", "SE");
-  publish(dir, {{"kind", "practice"}, {"id", "jobspor"}, {"title", "Jobspor for nyankomne"},
-                {"summary", "Et program der styrker beskæftigelse blandt flygtninge."}, {"language", "da"},
-                {"themes", {"employment"}}, {"started", 2016}, {"frameworks", {{{"framework", "eccar-10pt"}, {"ref", "6"}}}}});
-  publish(dir, {{"kind", "practice"}, {"id", "housing-first"}, {"title", "Housing first for newcomers"},
-                {"summary", "Flats before everything else; housing ends homelessness."}, {"language", "en"},
-                {"themes", {"housing"}}, {"started", 2019}});
-  publish(dir, {{"kind", "practice"}, {"id", "internal"}, {"title", "Internal employment note"},
-                {"summary", "Not for publication."}, {"language", "en"}, {"themes", {"employment"}},
+  publish(dir, {{"kind", "practice"},
+                {"id", "jobspor"},
+                {"title", "Jobspor for nyankomne"},
+                {"summary", "Et program der styrker beskæftigelse blandt flygtninge."},
+                {"language", "da"},
+                {"themes", {"employment"}},
+                {"started", 2016},
+                {"frameworks", {{{"framework", "eccar-10pt"}, {"ref", "6"}}}}});
+  publish(dir, {{"kind", "practice"},
+                {"id", "housing-first"},
+                {"title", "Housing first for newcomers"},
+                {"summary", "Flats before everything else; housing ends homelessness."},
+                {"language", "en"},
+                {"themes", {"housing"}},
+                {"started", 2019}});
+  publish(dir, {{"kind", "practice"},
+                {"id", "internal"},
+                {"title", "Internal employment note"},
+                {"summary", "Not for publication."},
+                {"language", "en"},
+                {"themes", {"employment"}},
                 {"visibility", "private"}});
   auto index = SearchIndex::open_writable(dir);
   CHECK(index->catch_up() == 3);
@@ -62,12 +75,15 @@ TEST_CASE("search stems per record language, folds diacritics, filters and count
   CHECK(ids(find(*index, "beskæftigelsen")) == std::vector<std::string>{"jobspor"});  // Danish stem
   CHECK(ids(find(*index, "BESKAEFTIGELSE")) == std::vector<std::string>{"jobspor"});  // folded, any case
   CHECK(ids(find(*index, "houses")) == std::vector<std::string>{"housing-first"});    // English stem
-  CHECK(find(*index, "Malmo").hits.size() == 2);  // the city's name, without its diacritic
-  CHECK(find(*index, "internal").hits.empty());   // private records are not indexed
+  CHECK(find(*index, "Malmo").hits.size() == 2);           // the city's name, without its diacritic
+  CHECK(find(*index, "internal").hits.empty());            // private records are not indexed
   CHECK(find(*index, "housing flygtninge").hits.empty());  // every word must match
   // French elisions are split off: "l'intégration" is found as "intégration", "d’accueil" as "accueil".
-  publish(dir, {{"kind", "practice"}, {"id", "accueil"}, {"title", "Guichet d’accueil"},
-                {"summary", "Un guichet unique pour l'intégration des nouveaux arrivants."}, {"language", "fr"},
+  publish(dir, {{"kind", "practice"},
+                {"id", "accueil"},
+                {"title", "Guichet d’accueil"},
+                {"summary", "Un guichet unique pour l'intégration des nouveaux arrivants."},
+                {"language", "fr"},
                 {"themes", {"social-services"}}});
   CHECK(index->catch_up() == 1);
   CHECK(ids(find(*index, "integration")) == std::vector<std::string>{"accueil"});
@@ -91,8 +107,12 @@ TEST_CASE("search stems per record language, folds diacritics, filters and count
   CHECK(all.facets["city"]["Malmö"] == 2);
 
   // Updates replace, retractions remove, and only what is new is read again.
-  publish(dir, {{"kind", "practice"}, {"id", "housing-first"}, {"title", "Housing first, second edition"},
-                {"summary", "Apartments for newcomers."}, {"language", "en"}, {"themes", {"housing"}}});
+  publish(dir, {{"kind", "practice"},
+                {"id", "housing-first"},
+                {"title", "Housing first, second edition"},
+                {"summary", "Apartments for newcomers."},
+                {"language", "en"},
+                {"themes", {"housing"}}});
   Publisher(dir).retract("jobspor");
   CHECK(index->catch_up() == 2);
   CHECK(find(*index, "beskæftigelse").hits.empty());
@@ -107,8 +127,11 @@ TEST_CASE("search stems per record language, folds diacritics, filters and count
 TEST_CASE("a missing or foreign search index is rebuilt from the store", "[node][search]") {
   test::TempDir tmp;
   DataDir dir = make_city(tmp, "Lyon", "FR");
-  publish(dir, {{"kind", "practice"}, {"id", "mediateurs"}, {"title", "Médiateurs de quartier"},
-                {"summary", "Des médiateurs accompagnent les habitants vers l'emploi."}, {"language", "fr"},
+  publish(dir, {{"kind", "practice"},
+                {"id", "mediateurs"},
+                {"title", "Médiateurs de quartier"},
+                {"summary", "Des médiateurs accompagnent les habitants vers l'emploi."},
+                {"language", "fr"},
                 {"themes", {"employment"}}});
   {
     auto index = SearchIndex::open_writable(dir);
@@ -142,11 +165,16 @@ TEST_CASE("decomposed text signed by an older node is found by either form, its 
   const std::string summary = "La\xCC\x88nkarbetare fra\xCC\x8An Malmo\xCC\x88.";  // "o" + U+0308, "a" + U+030A
   Publisher(dir).publish(
       {as_signed_by_older_node(Kind::city, "profile", "{\"country\":\"SE\",\"name\":\"Go\xCC\x88teborg\"}"),
-       as_signed_by_older_node(Kind::practice, "modellen",
-                               "{\"language\":\"sv\",\"summary\":\"" + summary +
-                                   "\",\"themes\":[\"employment\"],\"title\":\"Malmo\xCC\x88modellen f\xC3\xB6r integration\"}")});
-  publish(dir, {{"kind", "practice"}, {"id", "housing"}, {"title", "Housing first"}, {"summary", "Flats."},
-                {"language", "en"}, {"themes", {"housing"}}});
+       as_signed_by_older_node(
+           Kind::practice, "modellen",
+           "{\"language\":\"sv\",\"summary\":\"" + summary +
+               "\",\"themes\":[\"employment\"],\"title\":\"Malmo\xCC\x88modellen f\xC3\xB6r integration\"}")});
+  publish(dir, {{"kind", "practice"},
+                {"id", "housing"},
+                {"title", "Housing first"},
+                {"summary", "Flats."},
+                {"language", "en"},
+                {"themes", {"housing"}}});
   // Stored as signed: the bytes of another node's record are never rewritten.
   dir.store().read([&](const storage::StoreReader& r) {
     auto body = r.at(r.latest(dir.id(), "modellen")->local)->load().body;

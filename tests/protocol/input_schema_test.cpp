@@ -138,7 +138,10 @@ TEST_CASE("plans are checked against their framework", "[protocol][schema]") {
                   {"commitment", "6"},
                   {"action", "Diversity audit of the city's own workforce"},
                   {"indicators",
-                   {{{"name", "staff with migrant background"}, {"unit", "%"}, {"baseline", 8}, {"target", 15},
+                   {{{"name", "staff with migrant background"},
+                     {"unit", "%"},
+                     {"baseline", 8},
+                     {"target", 15},
                      {"direction", "increase"}}}}}}}};
   CHECK(error_of(plan) == "OK");
   plan["items"][0]["commitment"] = "k";
@@ -152,11 +155,12 @@ TEST_CASE("plans are checked against their framework", "[protocol][schema]") {
 }
 
 TEST_CASE("published frameworks: their schema, and references checked against the catalog", "[protocol][schema]") {
-  json fw = {{"kind", "framework"},
-             {"id", "eccar-toolkit-2024"},
-             {"title", "ECCAR Toolkit for Equality Data (2024)"},
-             {"coalition", "eccar"},
-             {"commitments", {{{"ref", "D1"}, {"title", "Collect equality data"}}, {{"ref", "D2"}, {"title", "Publish it"}}}}};
+  json fw = {
+      {"kind", "framework"},
+      {"id", "eccar-toolkit-2024"},
+      {"title", "ECCAR Toolkit for Equality Data (2024)"},
+      {"coalition", "eccar"},
+      {"commitments", {{{"ref", "D1"}, {"title", "Collect equality data"}}, {{"ref", "D2"}, {"title", "Publish it"}}}}};
   CHECK(error_of(fw) == "OK");
   json no_id = fw;
   no_id.erase("id");
@@ -171,7 +175,10 @@ TEST_CASE("published frameworks: their schema, and references checked against th
   empty["commitments"] = json::array();
   CHECK(error_of(empty).starts_with("commitments:"));
 
-  json practice = {{"kind", "practice"}, {"title", "Equality data"}, {"summary", "Counts."}, {"language", "en"},
+  json practice = {{"kind", "practice"},
+                   {"title", "Equality data"},
+                   {"summary", "Counts."},
+                   {"language", "en"},
                    {"themes", {"non-discrimination"}},
                    {"frameworks", {{{"framework", "eccar-toolkit-2024"}, {"ref", "D2"}}}}};
   // Unknown until the node holds the framework from its coalition's lead.

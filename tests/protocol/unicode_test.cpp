@@ -21,8 +21,11 @@ const std::string kMalmoNfd = "Malmo\xCC\x88";
 const PublisherIdentity kMalmoSelf{std::string(64, 'a'), "Malm\xC3\xB6", "SE"};
 
 json malmo_practice(const std::string& title) {
-  return {{"kind", "practice"}, {"title", title},         {"summary", "Linkworkers in " + title + "."},
-          {"language", "sv"},   {"themes", {"employment"}}};
+  return {{"kind", "practice"},
+          {"title", title},
+          {"summary", "Linkworkers in " + title + "."},
+          {"language", "sv"},
+          {"themes", {"employment"}}};
 }
 }  // namespace
 
@@ -34,9 +37,9 @@ TEST_CASE("nfc composes, reorders and leaves normalized text as it is", "[protoc
   CHECK(is_nfc(""));
   CHECK(nfc("") == "");
   CHECK(nfc("plain ASCII, untouched") == "plain ASCII, untouched");
-  CHECK(nfc("Cafe\xCC\x81 in Lyon") == "Caf\xC3\xA9 in Lyon");          // e + U+0301 -> é
-  CHECK(nfc("\xE1\x84\x80\xE1\x85\xA1") == "\xEA\xB0\x80");            // Hangul jamo ᄀ + ᅡ -> 가
-  CHECK(nfc("\xE2\x84\xAB") == "\xC3\x85");                            // U+212B ANGSTROM SIGN -> Å
+  CHECK(nfc("Cafe\xCC\x81 in Lyon") == "Caf\xC3\xA9 in Lyon");  // e + U+0301 -> é
+  CHECK(nfc("\xE1\x84\x80\xE1\x85\xA1") == "\xEA\xB0\x80");     // Hangul jamo ᄀ + ᅡ -> 가
+  CHECK(nfc("\xE2\x84\xAB") == "\xC3\x85");                     // U+212B ANGSTROM SIGN -> Å
   // Marks in either order end up as one precomposed letter: a + U+0323 + U+0302 -> ậ (U+1EAD).
   CHECK(nfc("a\xCC\xA3\xCC\x82") == "\xE1\xBA\xAD");
   CHECK(nfc("a\xCC\x82\xCC\xA3") == "\xE1\xBA\xAD");
@@ -47,7 +50,11 @@ TEST_CASE("nfc composes, reorders and leaves normalized text as it is", "[protoc
   CHECK(nfc(nfc(kMalmoNfd)) == nfc(kMalmoNfd));
   // Long text that is already NFC (København, Malmö, Lyon...) comes back equal.
   std::string long_text;
-  for (int i = 0; i < 2000; ++i) long_text += "K\xC3\xB8" "benhavn og " + kMalmoNfc + " ";
+  for (int i = 0; i < 2000; ++i)
+    long_text +=
+        "K\xC3\xB8"
+        "benhavn og " +
+        kMalmoNfc + " ";
   CHECK(is_nfc(long_text));
   CHECK(nfc(long_text) == long_text);
   std::string long_decomposed;
@@ -81,8 +88,8 @@ TEST_CASE("matching folds decomposed and precomposed text alike", "[protocol][un
 TEST_CASE("input is normalized before it is signed", "[protocol][unicode][schema]") {
   SECTION("every string, at any depth, in the canonical body") {
     json in = malmo_practice(kMalmoNfd + " linkworkers");
-    in["partners"] = {"La\xCC\x88nkarbetare AB"};                                      // arrays
-    in["outcomes"] = {{{"indicator", "fo\xCC\x88reningar"}, {"value", 12}}};           // nested objects
+    in["partners"] = {"La\xCC\x88nkarbetare AB"};                             // arrays
+    in["outcomes"] = {{{"indicator", "fo\xCC\x88reningar"}, {"value", 12}}};  // nested objects
     auto r = validate_input(in, kMalmoSelf);
     REQUIRE(r);
     const std::string& body = r.value().body;
@@ -103,8 +110,11 @@ TEST_CASE("input is normalized before it is signed", "[protocol][unicode][schema
 
     // Decomposed as raw UTF-8 and as a JSON escape: the body is the normalized input,
     // serialised canonically (sorted keys, no kind), like a pretty-printed file's.
-    for (std::string line : {malmo_practice(kMalmoNfd).dump(),
-                             std::string(R"({"kind":"practice","title":"Malmo\u0308","summary":"Linkworkers in Malmo\u0308.","language":"sv","themes":["employment"]})")}) {
+    for (
+        std::string line :
+        {malmo_practice(kMalmoNfd).dump(),
+         std::string(
+             R"({"kind":"practice","title":"Malmo\u0308","summary":"Linkworkers in Malmo\u0308.","language":"sv","themes":["employment"]})")}) {
       auto r = parse_and_validate_input(line, kMalmoSelf);
       REQUIRE(r);
       CHECK(r.value().body == validate_input(malmo_practice(kMalmoNfc), kMalmoSelf).value().body);
@@ -113,16 +123,17 @@ TEST_CASE("input is normalized before it is signed", "[protocol][unicode][schema
     }
   }
   SECTION("plans: item actions and indicator names") {
-    json plan = {{"kind", "plan"},
-                 {"title", "Handlingsplan"},
-                 {"framework", "eccar-10pt"},
-                 {"period", {{"from", "2024-01-01"}, {"to", "2027-12-31"}}},
-                 {"items",
-                  {{{"id", "lankarbetare"},
-                    {"commitment", "6"},
-                    {"action", "Anst\xC3\xA4lla la\xCC\x88nkarbetare"},
-                    {"indicators",
-                     {{{"name", "la\xCC\x88nkarbetare"}, {"baseline", 4}, {"target", 12}, {"direction", "increase"}}}}}}}};
+    json plan = {
+        {"kind", "plan"},
+        {"title", "Handlingsplan"},
+        {"framework", "eccar-10pt"},
+        {"period", {{"from", "2024-01-01"}, {"to", "2027-12-31"}}},
+        {"items",
+         {{{"id", "lankarbetare"},
+           {"commitment", "6"},
+           {"action", "Anst\xC3\xA4lla la\xCC\x88nkarbetare"},
+           {"indicators",
+            {{{"name", "la\xCC\x88nkarbetare"}, {"baseline", 4}, {"target", 12}, {"direction", "increase"}}}}}}}};
     auto r = validate_input(plan, kMalmoSelf);
     REQUIRE(r);
     json body = json::parse(r.value().body);
@@ -176,7 +187,9 @@ TEST_CASE("bodies from peers are checked as they were signed, decomposed or not"
   // What a node of an earlier version signed: the title as the coordinator typed it.
   std::string body = R"({"title":")" + kMalmoNfd + R"(","summary":"s","language":"sv","themes":["employment"]})";
   CHECK(validate_received_body(Kind::practice, "old", "public", false, body));
-  std::string city = R"({"name":"Go)" "\xCC\x88" R"(teborg","country":"SE"})";
+  std::string city = R"({"name":"Go)"
+                     "\xCC\x88"
+                     R"(teborg","country":"SE"})";
   CHECK(validate_received_body(Kind::city, "profile", "public", false, city));
 }
 

@@ -167,8 +167,7 @@ TEST_CASE("a ceiling on the map gives a clear error and keeps the store as it wa
     for (auto& ch : incompressible) ch = static_cast<char>('a' + rng() % 26);
     records.push_back(c.next("r" + std::to_string(i), 1, 1, incompressible));
   }
-  CHECK_THROWS_WITH(store.env().write([&](WriteTxn& t) { store.append(t, records); }),
-                    Catch::Contains("map ceiling"));
+  CHECK_THROWS_WITH(store.env().write([&](WriteTxn& t) { store.append(t, records); }), Catch::Contains("map ceiling"));
   CHECK(count(store, {}) == 0);
 }
 

@@ -90,8 +90,7 @@ TEST_CASE("agora demo starts six cities that converge, answer, stop on Ctrl-C an
   // Visibility holds: the coalition-only and twin-only practices are not public anywhere.
   CHECK(get_json(malmo, "/api/v1/practices?city=Copenhagen")["items"].size() == 4);
   CHECK(get_json(malmo, "/api/v1/practices?city=The%20Hague")["items"].size() == 3);
-  auto twin_copy = run_agora({"show", "--data", root + "/johannesburg", "--json",
-                              "The Hague/wijkgesprekken-twin"});
+  auto twin_copy = run_agora({"show", "--data", root + "/johannesburg", "--json", "The Hague/wijkgesprekken-twin"});
   INFO(twin_copy.err);
   CHECK(json::parse(twin_copy.out)["title"] == "Wijkgesprekken met Johannesburg");
   auto withheld = run_agora({"show", "--data", root + "/toronto", "--json", "The Hague/wijkgesprekken-twin"});

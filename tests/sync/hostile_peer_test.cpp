@@ -101,12 +101,14 @@ TEST_CASE("tampered and forged records are rejected, not stored, not relayed", "
   CHECK(b.log().find("rejected") == std::string::npos);  // nothing invalid even reached it
   auto peers = json::parse(a.agora({"peer", "list", "--json"}).out)["peers"];
   bool counted = false;
-  REQUIRE(wait_until([&] {
-    peers = json::parse(a.agora({"peer", "list", "--json"}).out)["peers"];
-    for (const auto& peer : peers)
-      if (peer["node"] == node_id(key.public_key())) counted = peer["errors"].get<int>() >= 3;
-    return counted;
-  }, std::chrono::seconds(10)));
+  REQUIRE(wait_until(
+      [&] {
+        peers = json::parse(a.agora({"peer", "list", "--json"}).out)["peers"];
+        for (const auto& peer : peers)
+          if (peer["node"] == node_id(key.public_key())) counted = peer["errors"].get<int>() >= 3;
+        return counted;
+      },
+      std::chrono::seconds(10)));
 }
 
 TEST_CASE("a valid record from a listed peer is stored, verified and relayed", "[sync][hostile]") {
@@ -240,8 +242,12 @@ TEST_CASE("a listed peer outside a coalition that asks for everything gets the c
           "[sync][hostile][visibility]") {
   ServedNode lyon("Lyon", "FR"), malmo("Malmo", "SE");
   SigningKey key = listed_key(lyon);
-  lyon.publish({{"kind", "coalition"}, {"name", "eccar"}, {"title", "European Coalition of Cities against Racism"},
-                 {"region", "Europe"}, {"framework", "eccar-10pt"}, {"members", {malmo.id}}});
+  lyon.publish({{"kind", "coalition"},
+                {"name", "eccar"},
+                {"title", "European Coalition of Cities against Racism"},
+                {"region", "Europe"},
+                {"framework", "eccar-10pt"},
+                {"members", {malmo.id}}});
   malmo.publish({{"kind", "partnership"}, {"with", lyon.id}, {"relation", "coalition-member"}, {"coalition", "eccar"}});
   lyon.publish(json::parse(practice_json("members-only", "coalition:eccar")));
   lyon.publish(json::parse(practice_json("open")));
@@ -273,14 +279,15 @@ TEST_CASE("a listed peer outside a coalition that asks for everything gets the c
   }
   REQUIRE(got.count("open"));
   CHECK(got["open"].body.has_value());
-  REQUIRE(got.count("members-only"));  // its signed header, so the chain stays whole ...
+  REQUIRE(got.count("members-only"));                 // its signed header, so the chain stays whole ...
   CHECK_FALSE(got["members-only"].body.has_value());  // ... and no body
   for (auto& [id, r] : got)
     if (r.body) CHECK(r.body->find("Practice members-only") == std::string::npos);
 }
 
-TEST_CASE("unfinished handshakes on the sync port are bounded: a 503 beyond --max-connections, peers connect again after",
-          "[sync][hostile][limits]") {
+TEST_CASE(
+    "unfinished handshakes on the sync port are bounded: a 503 beyond --max-connections, peers connect again after",
+    "[sync][hostile][limits]") {
   ServedNode a("Lyon", "FR");
   SigningKey key = listed_key(a);
   a.serve({"--max-connections", "3"});
@@ -297,10 +304,12 @@ TEST_CASE("unfinished handshakes on the sync port are bounded: a 503 beyond --ma
   for (auto& held : slow) CHECK(held->received().empty());  // never answered: their requests never ended
   slow.clear();
   // Once they are gone, a peer completes its handshake as usual.
-  REQUIRE(wait_until([&] {
-    TestPeer probe;
-    return probe.connect(a.sync_url);
-  }, std::chrono::seconds(10)));
+  REQUIRE(wait_until(
+      [&] {
+        TestPeer probe;
+        return probe.connect(a.sync_url);
+      },
+      std::chrono::seconds(10)));
   TestPeer p;
   connect_as(p, a, key);
   CHECK(a.alive());

@@ -23,19 +23,30 @@ std::vector<std::string> ids(const json& list) {
 
 }  // namespace
 
-TEST_CASE("the practices API searches, filters, pages with cursors and serves public records only",
-          "[http][api]") {
+TEST_CASE("the practices API searches, filters, pages with cursors and serves public records only", "[http][api]") {
   ServedNode cph("København", "DK");
-  cph.publish({{"kind", "practice"}, {"id", "jobspor"}, {"title", "Jobspor for nyankomne"},
-                {"summary", "Et program der styrker beskæftigelse blandt flygtninge."}, {"language", "da"},
-                {"themes", {"employment"}}, {"started", 2016},
-                {"frameworks", {{{"framework", "eccar-10pt"}, {"ref", "6"}}}}});
-  cph.publish({{"kind", "practice"}, {"id", "boliger"}, {"title", "Housing first"},
-                {"summary", "Flats for newcomers before anything else."}, {"language", "en"},
-                {"themes", {"housing"}}, {"started", 2019}});
-  cph.publish({{"kind", "practice"}, {"id", "internal"}, {"title", "Internal note on employment"},
-                {"summary", "Not for the public."}, {"language", "en"}, {"themes", {"employment"}},
-                {"visibility", "partners"}});
+  cph.publish({{"kind", "practice"},
+               {"id", "jobspor"},
+               {"title", "Jobspor for nyankomne"},
+               {"summary", "Et program der styrker beskæftigelse blandt flygtninge."},
+               {"language", "da"},
+               {"themes", {"employment"}},
+               {"started", 2016},
+               {"frameworks", {{{"framework", "eccar-10pt"}, {"ref", "6"}}}}});
+  cph.publish({{"kind", "practice"},
+               {"id", "boliger"},
+               {"title", "Housing first"},
+               {"summary", "Flats for newcomers before anything else."},
+               {"language", "en"},
+               {"themes", {"housing"}},
+               {"started", 2019}});
+  cph.publish({{"kind", "practice"},
+               {"id", "internal"},
+               {"title", "Internal note on employment"},
+               {"summary", "Not for the public."},
+               {"language", "en"},
+               {"themes", {"employment"}},
+               {"visibility", "partners"}});
   cph.serve();
   REQUIRE(wait_until([&] { return http_get(cph.http_url, "/api/v1/practices").status == 200; }));
 
@@ -57,8 +68,12 @@ TEST_CASE("the practices API searches, filters, pages with cursors and serves pu
   // Cursor paging in key order stays exact while records are added between pages.
   json page1 = get_json(cph, "/api/v1/practices?limit=1");
   REQUIRE(page1["next"].is_string());
-  cph.publish({{"kind", "practice"}, {"id", "aaa-first"}, {"title", "Sorted first"}, {"summary", "New."},
-                {"language", "en"}, {"themes", {"language"}}});
+  cph.publish({{"kind", "practice"},
+               {"id", "aaa-first"},
+               {"title", "Sorted first"},
+               {"summary", "New."},
+               {"language", "en"},
+               {"themes", {"language"}}});
   REQUIRE(wait_until([&] { return get_json(cph, "/api/v1/practices")["total"] == 3; }));
   json page2 = get_json(cph, "/api/v1/practices?limit=1&cursor=" + page1["next"].get<std::string>());
   REQUIRE(page2["items"].size() == 1);
@@ -82,7 +97,8 @@ TEST_CASE("the practices API searches, filters, pages with cursors and serves pu
   bad("/api/v1/practices?q=%4", 400, "q");
   bad("/api/v1/practices?ref=6", 400, "ref");
   bad("/api/v1/nothing-here", 404, "path");
-  CHECK(http_get(cph.http_url, "/api/v1/practices?q=" + std::string(12000, 'a')).status == 414);  // over the 8 KiB target limit
+  CHECK(http_get(cph.http_url, "/api/v1/practices?q=" + std::string(12000, 'a')).status ==
+        414);  // over the 8 KiB target limit
   auto post = http_request(cph.http_url, "POST", "/api/v1/practices");
   CHECK(post.status == 405);
   CHECK(post.headers["allow"] == "GET, HEAD, OPTIONS");
@@ -94,12 +110,25 @@ TEST_CASE("the practices API searches, filters, pages with cursors and serves pu
 TEST_CASE("a practice by origin and id: latest, a version, its history, ETags, and 404 for withheld ones",
           "[http][api]") {
   ServedNode lyon("Lyon", "FR");
-  lyon.publish({{"kind", "practice"}, {"id", "mediateurs"}, {"title", "Médiateurs"}, {"summary", "v1"},
-                 {"language", "fr"}, {"themes", {"employment"}}});
-  lyon.publish({{"kind", "practice"}, {"id", "mediateurs"}, {"title", "Médiateurs de quartier"}, {"summary", "v2"},
-                 {"language", "fr"}, {"themes", {"employment"}}});
-  lyon.publish({{"kind", "practice"}, {"id", "secret"}, {"title", "Secret"}, {"summary", "x"},
-                 {"language", "fr"}, {"themes", {"employment"}}, {"visibility", "private"}});
+  lyon.publish({{"kind", "practice"},
+                {"id", "mediateurs"},
+                {"title", "Médiateurs"},
+                {"summary", "v1"},
+                {"language", "fr"},
+                {"themes", {"employment"}}});
+  lyon.publish({{"kind", "practice"},
+                {"id", "mediateurs"},
+                {"title", "Médiateurs de quartier"},
+                {"summary", "v2"},
+                {"language", "fr"},
+                {"themes", {"employment"}}});
+  lyon.publish({{"kind", "practice"},
+                {"id", "secret"},
+                {"title", "Secret"},
+                {"summary", "x"},
+                {"language", "fr"},
+                {"themes", {"employment"}},
+                {"visibility", "private"}});
   lyon.serve();
   REQUIRE(wait_until([&] { return http_get(lyon.http_url, "/api/v1/plans").status == 200; }));  // index built
   std::string base = "/api/v1/practices/" + lyon.id + "/mediateurs";
@@ -120,8 +149,12 @@ TEST_CASE("a practice by origin and id: latest, a version, its history, ETags, a
   get_json(lyon, "/api/v1/practices/" + lyon.id + "/secret", 404);
   get_json(lyon, "/api/v1/plans/" + lyon.id + "/mediateurs", 404);  // not a plan
   // A new version is served as soon as `agora publish` returns, not the answer kept before.
-  lyon.publish({{"kind", "practice"}, {"id", "mediateurs"}, {"title", "Médiateurs v3"}, {"summary", "v3"},
-                {"language", "fr"}, {"themes", {"employment"}}});
+  lyon.publish({{"kind", "practice"},
+                {"id", "mediateurs"},
+                {"title", "Médiateurs v3"},
+                {"summary", "v3"},
+                {"language", "fr"},
+                {"themes", {"employment"}}});
   CHECK(get_json(lyon, base)["version"] == 3);
   CHECK(http_request(lyon.http_url, "GET", base, {{"If-None-Match", latest.headers["etag"]}}).status == 200);
 
@@ -135,10 +168,19 @@ TEST_CASE("a practice by origin and id: latest, a version, its history, ETags, a
 TEST_CASE("the changes feed follows public versions without gaps or repeats, and /metrics counts requests",
           "[http][api]") {
   ServedNode turin("Turin", "IT");
-  turin.publish({{"kind", "practice"}, {"id", "one"}, {"title", "One"}, {"summary", "s"}, {"language", "it"},
-                  {"themes", {"housing"}}});
-  turin.publish({{"kind", "practice"}, {"id", "hidden"}, {"title", "Hidden"}, {"summary", "s"}, {"language", "it"},
-                  {"themes", {"housing"}}, {"visibility", "private"}});
+  turin.publish({{"kind", "practice"},
+                 {"id", "one"},
+                 {"title", "One"},
+                 {"summary", "s"},
+                 {"language", "it"},
+                 {"themes", {"housing"}}});
+  turin.publish({{"kind", "practice"},
+                 {"id", "hidden"},
+                 {"title", "Hidden"},
+                 {"summary", "s"},
+                 {"language", "it"},
+                 {"themes", {"housing"}},
+                 {"visibility", "private"}});
   turin.serve();
   json feed = get_json(turin, "/api/v1/changes?kind=practice");
   REQUIRE(feed["results"].size() == 1);
@@ -147,8 +189,12 @@ TEST_CASE("the changes feed follows public versions without gaps or repeats, and
   uint64_t last = feed["last_seq"];
   CHECK(get_json(turin, "/api/v1/changes?since=" + std::to_string(last))["results"].empty());
 
-  turin.publish({{"kind", "practice"}, {"id", "two"}, {"title", "Two"}, {"summary", "s"}, {"language", "it"},
-                  {"themes", {"housing"}}});
+  turin.publish({{"kind", "practice"},
+                 {"id", "two"},
+                 {"title", "Two"},
+                 {"summary", "s"},
+                 {"language", "it"},
+                 {"themes", {"housing"}}});
   REQUIRE(turin.agora({"retract", "one"}).exit_code == 0);
   json next = get_json(turin, "/api/v1/changes?since=" + std::to_string(last));
   REQUIRE(next["results"].size() == 2);
@@ -164,9 +210,12 @@ TEST_CASE("the changes feed follows public versions without gaps or repeats, and
   auto metrics = http_get(turin.http_url, "/metrics");
   REQUIRE(metrics.status == 200);
   CHECK(metrics.content_type.starts_with("text/plain"));
-  CHECK(metrics.body.find("agora_records{kind=\"practice\"} 2") != std::string::npos);  // two, hidden (one is retracted)
-  CHECK(metrics.body.find("agora_http_requests_total{route=\"/api/v1/changes\",status=\"200\"} 4") != std::string::npos);
-  CHECK(metrics.body.find("agora_http_requests_total{route=\"/api/v1/changes\",status=\"400\"} 2") != std::string::npos);
+  CHECK(metrics.body.find("agora_records{kind=\"practice\"} 2") !=
+        std::string::npos);  // two, hidden (one is retracted)
+  CHECK(metrics.body.find("agora_http_requests_total{route=\"/api/v1/changes\",status=\"200\"} 4") !=
+        std::string::npos);
+  CHECK(metrics.body.find("agora_http_requests_total{route=\"/api/v1/changes\",status=\"400\"} 2") !=
+        std::string::npos);
   CHECK(metrics.body.find("agora_http_request_seconds_bucket{route=\"/api/v1/changes\",le=\"+Inf\"} 6") !=
         std::string::npos);
 }
@@ -174,8 +223,12 @@ TEST_CASE("the changes feed follows public versions without gaps or repeats, and
 TEST_CASE("openapi.json describes exactly the routes the server has, and the browsing page is served offline",
           "[http][api][web]") {
   ServedNode lyon("Lyon", "FR");
-  lyon.publish({{"kind", "practice"}, {"id", "mediateurs"}, {"title", "Médiateurs"}, {"summary", "s"},
-                 {"language", "fr"}, {"themes", {"employment"}}});
+  lyon.publish({{"kind", "practice"},
+                {"id", "mediateurs"},
+                {"title", "Médiateurs"},
+                {"summary", "s"},
+                {"language", "fr"},
+                {"themes", {"employment"}}});
   lyon.serve();
   json spec = get_json(lyon, "/api/v1/openapi.json");
   CHECK(spec["openapi"].get<std::string>().starts_with("3."));
@@ -245,18 +298,20 @@ TEST_CASE("hostile HTTP requests get a 4xx and the node keeps serving", "[http][
   CHECK(status_of(raw_http(node.http_url, "BLAH\r\n\r\n", milliseconds(5000))) == "HTTP/1.1 400");
   CHECK(http_request(node.http_url, "DELETE", "/api/v1/practices").status == 405);
   // A slow client holding a half-sent request does not block anyone else.
-  std::thread slow([&] { raw_http(node.http_url, "GET /health HTTP/1.1\r\nHost:", milliseconds(3000)); });
-  std::this_thread::sleep_for(milliseconds(200));
-  auto start = std::chrono::steady_clock::now();
-  CHECK(http_get(node.http_url, "/health").status == 200);
-  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));
-  slow.join();
+  {
+    HeldConnection slow(node.http_url, "GET /health HTTP/1.1\r\nHost:");  // connected before the next
+    auto start = std::chrono::steady_clock::now();
+    CHECK(http_get(node.http_url, "/health").status == 200);
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));
+    CHECK(slow.received().empty());  // still waiting for the rest of its request
+  }
   CHECK(json::parse(http_get(node.http_url, "/health").body)["status"] == "ok");
 }
 
 TEST_CASE("HTTP limits are options of agora serve", "[http][limits]") {
   ServedNode node("Malmo", "SE");
-  node.serve({"--http-max-url-kib", "1", "--http-max-page", "5", "--http-max-header-kib", "2", "--http-max-body-kib", "1"});
+  node.serve(
+      {"--http-max-url-kib", "1", "--http-max-page", "5", "--http-max-header-kib", "2", "--http-max-body-kib", "1"});
   REQUIRE(wait_until([&] { return http_get(node.http_url, "/api/v1/practices").status == 200; }));
   CHECK(http_get(node.http_url, "/api/v1/practices?q=" + std::string(1100, 'a')).status == 414);
   CHECK(http_get(node.http_url, "/api/v1/practices?limit=5").status == 200);
@@ -264,14 +319,14 @@ TEST_CASE("HTTP limits are options of agora serve", "[http][limits]") {
   CHECK(over.status == 400);
   CHECK(json::parse(over.body)["param"] == "limit");
   CHECK(node.agora({"serve", "--http-max-url-kib", "99"}).exit_code == 2);
-  auto big_headers = raw_http(node.http_url,
-                              "GET /health HTTP/1.1\r\nHost: x\r\nX-Pad: " + std::string(3000, 'a') + "\r\n\r\n",
-                              std::chrono::milliseconds(1000));
+  auto big_headers =
+      raw_http(node.http_url, "GET /health HTTP/1.1\r\nHost: x\r\nX-Pad: " + std::string(3000, 'a') + "\r\n\r\n",
+               std::chrono::milliseconds(1000));
   CHECK(big_headers.starts_with("HTTP/1.1 431"));
-  auto big_body = raw_http(node.http_url,
-                           "POST /api/v1/practices HTTP/1.1\r\nHost: x\r\nContent-Length: 2048\r\n\r\n" +
-                               std::string(2048, 'a'),
-                           std::chrono::milliseconds(1000));
+  auto big_body =
+      raw_http(node.http_url,
+               "POST /api/v1/practices HTTP/1.1\r\nHost: x\r\nContent-Length: 2048\r\n\r\n" + std::string(2048, 'a'),
+               std::chrono::milliseconds(1000));
   CHECK(big_body.starts_with("HTTP/1.1 413"));
   CHECK(http_get(node.http_url, "/health").status == 200);
 }

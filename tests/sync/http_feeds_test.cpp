@@ -11,6 +11,7 @@
 
 #include "http_client.hpp"
 #include "sync/http_json.hpp"
+#include "sync/node_metrics.hpp"
 #include "sync/served_node.hpp"
 
 using namespace agora::test;
@@ -33,9 +34,12 @@ std::vector<std::vector<std::string>> parse_csv(std::string_view text) {
   for (size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
     if (quoted) {
-      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') cell += '"', ++i;
-      else if (c == '"') quoted = false;
-      else cell += c;
+      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"')
+        cell += '"', ++i;
+      else if (c == '"')
+        quoted = false;
+      else
+        cell += c;
     } else if (c == '"') {
       quoted = true;
     } else if (c == ',') {
@@ -76,9 +80,14 @@ std::string gunzip(const std::string& packed) {
 TEST_CASE("exports stream every public record as NDJSON, as CSV a spreadsheet opens, and as JSON-LD",
           "[http][export]") {
   ServedNode node("Malmö", "SE");
-  node.publish({{"kind", "practice"}, {"id", "tricky"}, {"title", "Jobb, \"bostad\" och språk"},
-                {"summary", "=HYPERLINK(\"x\")\nsecond line"}, {"language", "sv"}, {"themes", {"employment", "housing"}},
-                {"frameworks", {{{"framework", "eccar-10pt"}, {"ref", "6"}}}}, {"started", 2012}});
+  node.publish({{"kind", "practice"},
+                {"id", "tricky"},
+                {"title", "Jobb, \"bostad\" och språk"},
+                {"summary", "=HYPERLINK(\"x\")\nsecond line"},
+                {"language", "sv"},
+                {"themes", {"employment", "housing"}},
+                {"frameworks", {{{"framework", "eccar-10pt"}, {"ref", "6"}}}},
+                {"started", 2012}});
   node.publish(json::parse(practice_json("withheld", "partners")));
   std::string bulk = node.tmp.str("bulk.ndjson");
   std::ofstream(bulk) << practices_ndjson("bulk-", 1500);
@@ -160,19 +169,29 @@ TEST_CASE("exports stream every public record as NDJSON, as CSV a spreadsheet op
 TEST_CASE("stats give the coverage matrix city x commitment, and adoptions show which practice travelled where",
           "[http][stats]") {
   ServedNode lyon("Lyon", "FR"), malmo("Malmö", "SE");
-  lyon.publish({{"kind", "practice"}, {"id", "mediateurs"}, {"title", "Médiateurs de quartier"},
-                {"summary", "Des médiateurs pour l'accès à l'emploi."}, {"language", "fr"},
-                {"themes", {"employment"}}, {"started", 2008},
-                {"frameworks", {{{"framework", "eccar-10pt"}, {"ref", "6"}}, {{"framework", "eccar-10pt"}, {"ref", "4"}}}}});
-  malmo.publish({{"kind", "practice"}, {"id", "boende"}, {"title", "Boende först"}, {"summary", "Bostad först."},
-                 {"language", "sv"}, {"themes", {"housing"}}, {"started", 2015},
+  lyon.publish(
+      {{"kind", "practice"},
+       {"id", "mediateurs"},
+       {"title", "Médiateurs de quartier"},
+       {"summary", "Des médiateurs pour l'accès à l'emploi."},
+       {"language", "fr"},
+       {"themes", {"employment"}},
+       {"started", 2008},
+       {"frameworks", {{{"framework", "eccar-10pt"}, {"ref", "6"}}, {{"framework", "eccar-10pt"}, {"ref", "4"}}}}});
+  malmo.publish({{"kind", "practice"},
+                 {"id", "boende"},
+                 {"title", "Boende först"},
+                 {"summary", "Bostad först."},
+                 {"language", "sv"},
+                 {"themes", {"housing"}},
+                 {"started", 2015},
                  {"frameworks", {{{"framework", "eccar-10pt"}, {"ref", "7"}}}}});
   lyon.serve();
   malmo.serve();
   peer_both(lyon, malmo);
   REQUIRE(wait_until([&] { return malmo.head_of(lyon.id) >= 2; }));
-  auto adopted = malmo.agora({"adopt", "Lyon/mediateurs", "--notes", "Adapted for Rosengård.", "--started", "2010",
-                               "--id", "mediatorer"});
+  auto adopted = malmo.agora(
+      {"adopt", "Lyon/mediateurs", "--notes", "Adapted for Rosengård.", "--started", "2010", "--id", "mediatorer"});
   INFO(adopted.err);
   REQUIRE(adopted.exit_code == 0);
   CHECK(adopted.out == "adoption mediatorer v1\n");
@@ -264,9 +283,9 @@ TEST_CASE("changes arrive live as Server-Sent Events and resume after Last-Event
   CHECK(at("id: 4\n") == std::string::npos);
 
   // A reconnecting EventSource sends the last id it saw: only what came after.
-  std::string resumed = raw_http(node.http_url,
-                                 "GET /api/v1/changes?feed=eventsource HTTP/1.1\r\nHost: x\r\nLast-Event-ID: 3\r\n\r\n",
-                                 std::chrono::seconds(30), "\"id\":\"three\"");
+  std::string resumed =
+      raw_http(node.http_url, "GET /api/v1/changes?feed=eventsource HTTP/1.1\r\nHost: x\r\nLast-Event-ID: 3\r\n\r\n",
+               std::chrono::seconds(30), "\"id\":\"three\"");
   CHECK(resumed.find("\"id\":\"two\"") == std::string::npos);
   CHECK(resumed.find("\"id\":\"three\"") != std::string::npos);
   CHECK(get_json(node, "/api/v1/changes?feed=longpoll", 400)["param"] == "feed");
@@ -287,7 +306,7 @@ TEST_CASE("HTTP connections beyond --http-max-connections get a 503 and the node
   node.serve({"--http-max-connections", "3"});
   REQUIRE(wait_until([&] { return http_get(node.http_url, "/health").status == 200; }));
   // The node counts a connection until its session has closed, a moment after the reply.
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  REQUIRE(wait_until([&] { return open_http_connections(node, "http") == 0; }, std::chrono::seconds(10)));
   // Three idle connections, accepted before the next one: that one is refused.
   std::vector<std::unique_ptr<HeldConnection>> idle;
   for (int i = 0; i < 3; ++i) idle.push_back(std::make_unique<HeldConnection>(node.http_url, ""));
@@ -302,24 +321,46 @@ TEST_CASE("HTTP connections beyond --http-max-connections get a 503 and the node
 TEST_CASE("every list filter, sort and the plans routes, over two synced cities", "[http][api][filters]") {
   ServedNode lyon(std::vector<std::string>{"--city", "Lyon", "--country", "FR", "--region", "Auvergne-Rhône-Alpes"});
   ServedNode malmo(std::vector<std::string>{"--city", "Malmö", "--country", "SE", "--region", "Skåne"});
-  lyon.publish({{"kind", "practice"}, {"id", "mediation"}, {"title", "Médiateurs"}, {"summary", "Médiation emploi."},
-                {"language", "fr"}, {"themes", {"employment"}}, {"principles", {"partnerships"}}, {"started", 2008},
+  lyon.publish({{"kind", "practice"},
+                {"id", "mediation"},
+                {"title", "Médiateurs"},
+                {"summary", "Médiation emploi."},
+                {"language", "fr"},
+                {"themes", {"employment"}},
+                {"principles", {"partnerships"}},
+                {"started", 2008},
                 {"frameworks", {{{"framework", "eccar-10pt"}, {"ref", "6"}}}}});
-  lyon.publish({{"kind", "plan"}, {"id", "plan-2024"}, {"title", "Plan d'action 2024-2026"}, {"language", "fr"},
-                {"framework", "eccar-10pt"}, {"period", {{"from", "2024-01-01"}, {"to", "2026-12-31"}}},
+  lyon.publish({{"kind", "plan"},
+                {"id", "plan-2024"},
+                {"title", "Plan d'action 2024-2026"},
+                {"language", "fr"},
+                {"framework", "eccar-10pt"},
+                {"period", {{"from", "2024-01-01"}, {"to", "2026-12-31"}}},
                 {"items", {{{"id", "i1"}, {"commitment", "7"}, {"action", "Logements accessibles."}}}}});
-  malmo.publish({{"kind", "practice"}, {"id", "boende"}, {"title", "Boende först"}, {"summary", "Bostad först."},
-                 {"language", "sv"}, {"themes", {"housing"}}, {"principles", {"human-rights"}}, {"started", 2015}});
+  malmo.publish({{"kind", "practice"},
+                 {"id", "boende"},
+                 {"title", "Boende först"},
+                 {"summary", "Bostad först."},
+                 {"language", "sv"},
+                 {"themes", {"housing"}},
+                 {"principles", {"human-rights"}},
+                 {"started", 2015}});
   lyon.serve();
   malmo.serve();
   peer_both(lyon, malmo);
   REQUIRE(wait_until([&] { return malmo.head_of(lyon.id) >= 3; }));
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  auto before_sprak = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::system_clock::now().time_since_epoch()).count();
+  auto before_sprak =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  malmo.publish({{"kind", "practice"}, {"id", "sprak"}, {"title", "Språkcafé"}, {"summary", "Language café."},
-                 {"language", "en"}, {"themes", {"language", "education"}}, {"principles", {"consultation", "partnerships"}},
+  malmo.publish({{"kind", "practice"},
+                 {"id", "sprak"},
+                 {"title", "Språkcafé"},
+                 {"summary", "Language café."},
+                 {"language", "en"},
+                 {"themes", {"language", "education"}},
+                 {"principles", {"consultation", "partnerships"}},
                  {"started", 2021}});
   REQUIRE(wait_until([&] { return get_json(malmo, "/api/v1/practices")["total"] == 3; }));
 
@@ -362,23 +403,23 @@ TEST_CASE("every list filter, sort and the plans routes, over two synced cities"
   get_json(malmo, "/api/v1/plans/Lyon/mediation", 404);
 
   // Each class of bad value names its parameter.
-  for (auto [target, param] : std::vector<std::pair<std::string, std::string>>{
-           {"/api/v1/practices?language=xx", "language"},
-           {"/api/v1/practices?principle=subsidiary", "principle"},
-           {"/api/v1/practices?year_from=20x0", "year_from"},
-           {"/api/v1/practices?year_to=3000", "year_to"},
-           {"/api/v1/practices?updated_since=-1", "updated_since"},
-           {"/api/v1/practices?sort=random", "sort"},
-           {"/api/v1/practices?facets=maybe", "facets"},
-           {"/api/v1/practices?cursor=zz", "cursor"},
-           {"/api/v1/practices?ref=6", "ref"},
-           {"/api/v1/practices?framework=eccar&ref=6", "framework"},
-           {"/api/v1/practices?city=Atlantis", "city"},
-           {"/api/v1/practices?limit=0", "limit"},
-           {"/api/v1/plans/Lyon/plan-2024?version=0", "version"},
-           {"/api/v1/changes?since=x", "since"},
-           {"/api/v1/changes?kind=story", "kind"},
-           {"/api/v1/cities?extra=1", "extra"}}) {
+  for (auto [target, param] :
+       std::vector<std::pair<std::string, std::string>>{{"/api/v1/practices?language=xx", "language"},
+                                                        {"/api/v1/practices?principle=subsidiary", "principle"},
+                                                        {"/api/v1/practices?year_from=20x0", "year_from"},
+                                                        {"/api/v1/practices?year_to=3000", "year_to"},
+                                                        {"/api/v1/practices?updated_since=-1", "updated_since"},
+                                                        {"/api/v1/practices?sort=random", "sort"},
+                                                        {"/api/v1/practices?facets=maybe", "facets"},
+                                                        {"/api/v1/practices?cursor=zz", "cursor"},
+                                                        {"/api/v1/practices?ref=6", "ref"},
+                                                        {"/api/v1/practices?framework=eccar&ref=6", "framework"},
+                                                        {"/api/v1/practices?city=Atlantis", "city"},
+                                                        {"/api/v1/practices?limit=0", "limit"},
+                                                        {"/api/v1/plans/Lyon/plan-2024?version=0", "version"},
+                                                        {"/api/v1/changes?since=x", "since"},
+                                                        {"/api/v1/changes?kind=story", "kind"},
+                                                        {"/api/v1/cities?extra=1", "extra"}}) {
     INFO(target);
     CHECK(get_json(malmo, target, 400)["param"] == param);
   }

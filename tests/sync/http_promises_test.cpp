@@ -96,9 +96,15 @@ TEST_CASE("conditional requests, CORS, content negotiation and limits hold on ev
 
   // CORS on every answer: successes, errors, limits, the page, /metrics.
   std::string long_target = "/api/v1/practices?q=" + std::string(9000, 'a');
-  for (auto [method, target] : std::vector<std::pair<std::string, std::string>>{
-           {"GET", "/health"}, {"GET", "/metrics"}, {"GET", "/nowhere"}, {"GET", "/api/v1/nowhere"}, {"GET", "/"},
-           {"GET", "/api/v1/practices?bad=1"}, {"POST", "/health"}, {"OPTIONS", "/health"}, {"GET", long_target}}) {
+  for (auto [method, target] : std::vector<std::pair<std::string, std::string>>{{"GET", "/health"},
+                                                                                {"GET", "/metrics"},
+                                                                                {"GET", "/nowhere"},
+                                                                                {"GET", "/api/v1/nowhere"},
+                                                                                {"GET", "/"},
+                                                                                {"GET", "/api/v1/practices?bad=1"},
+                                                                                {"POST", "/health"},
+                                                                                {"OPTIONS", "/health"},
+                                                                                {"GET", long_target}}) {
     auto r = http_request(url, method, target);
     INFO(method << " " << target.substr(0, 60) << " -> " << r.status);
     CHECK(header(r, "access-control-allow-origin") == "*");
@@ -204,14 +210,17 @@ TEST_CASE("conditional requests follow the answer, streams speak HTTP/1.0, feeds
   REQUIRE(wait_until([&] {
     return get_json(node, "/api/v1/practices/" + node.id + "/mediation?version=1")["city"] == "Lyon Métropole";
   }));
-  auto again = http_request(url, "GET", "/api/v1/practices/" + node.id + "/mediation?version=1", {{"If-None-Match", tag}});
+  auto again =
+      http_request(url, "GET", "/api/v1/practices/" + node.id + "/mediation?version=1", {{"If-None-Match", tag}});
   CHECK(again.status == 200);
   CHECK(header(again, "etag") != tag);
 
   // If-None-Match on two header lines is one list.
   std::string cities_tag = header(http_get(url, "/api/v1/cities"), "etag");
-  std::string two_lines = "GET /api/v1/cities HTTP/1.1\r\nHost: x\r\nConnection: close\r\nIf-None-Match: \"zz\"\r\n"
-                          "If-None-Match: " + cities_tag + "\r\n\r\n";
+  std::string two_lines =
+      "GET /api/v1/cities HTTP/1.1\r\nHost: x\r\nConnection: close\r\nIf-None-Match: \"zz\"\r\n"
+      "If-None-Match: " +
+      cities_tag + "\r\n\r\n";
   CHECK(raw_http(url, two_lines, milliseconds(5000), "\r\n").substr(0, 12) == "HTTP/1.1 304");
 
   // CORS: a page's script may send If-None-Match and read ETag.

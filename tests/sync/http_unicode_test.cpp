@@ -37,7 +37,7 @@ agora::ValidatedInput signed_as_typed(agora::Kind kind, const std::string& id, c
 TEST_CASE("decomposed and precomposed text are one for search, the city filter and the origin path",
           "[http][api][unicode]") {
   const std::string o_nfd = "o\xCC\x88", o_nfc = "\xC3\xB6";  // "o" + U+0308 COMBINING DIAERESIS; U+00F6
-  ServedNode gbg("Go\xCC\x88teborg", "SE");                      // `init` signs the name in NFC
+  ServedNode gbg("Go\xCC\x88teborg", "SE");                   // `init` signs the name in NFC
   // Göteborg's profile and one practice as an older node signed them, decomposed.
   const std::string old_title = "Malm" + o_nfd + "-modellen f" + o_nfd + "r l" + "a\xCC\x88" + "nkarbetare";
   {
@@ -49,10 +49,18 @@ TEST_CASE("decomposed and precomposed text are one for search, the city filter a
                              old_title + "\"}")});
   }
   // This version normalizes what it publishes: the title is signed precomposed.
-  gbg.publish({{"kind", "practice"}, {"id", "foreningar"}, {"title", "F" + o_nfd + "reningar i Malm" + o_nfd},
-               {"summary", "Associations."}, {"language", "sv"}, {"themes", {"participation"}}});
-  gbg.publish({{"kind", "practice"}, {"id", "housing"}, {"title", "Housing first"}, {"summary", "Flats."},
-               {"language", "en"}, {"themes", {"housing"}}});
+  gbg.publish({{"kind", "practice"},
+               {"id", "foreningar"},
+               {"title", "F" + o_nfd + "reningar i Malm" + o_nfd},
+               {"summary", "Associations."},
+               {"language", "sv"},
+               {"themes", {"participation"}}});
+  gbg.publish({{"kind", "practice"},
+               {"id", "housing"},
+               {"title", "Housing first"},
+               {"summary", "Flats."},
+               {"language", "en"},
+               {"themes", {"housing"}}});
   ServedNode lyon("Lyon", "FR");
   gbg.serve();
   lyon.serve();

@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "http_client.hpp"
+#include "sync/node_metrics.hpp"
 #include "sync/certificate.hpp"
 #include "sync/served_node.hpp"
 
@@ -77,7 +78,8 @@ class RawClient {
     char buf[4096];
     while (got.size() < max && Clock::now() < deadline) {
       pollfd p{fd_, POLLIN, 0};
-      int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count());
+      int left =
+          static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count());
       if (::poll(&p, 1, std::max(left, 1)) <= 0) break;
       ssize_t n = ::recv(fd_, buf, std::min(sizeof buf, max - got.size()), 0);
       if (n <= 0) break;
@@ -117,7 +119,8 @@ std::string upgrade_request() {
 
 size_t open_fds(pid_t pid) {
   size_t n = 0;
-  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) ++n;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd"))
+    ++n;
   return n;
 }
 
@@ -145,8 +148,8 @@ void fill(ServedNode& node, int practices) {
 uint64_t seed_of_run(const char* what, size_t clients) {
   const char* given = std::getenv("AGORA_CHAOS_SEED");
   uint64_t seed = given ? std::stoull(given) : std::random_device{}();
-  std::cout << what << ": seed " << seed << " (AGORA_CHAOS_SEED=" << seed << " replays it), " << clients
-            << " clients" << std::endl;
+  std::cout << what << ": seed " << seed << " (AGORA_CHAOS_SEED=" << seed << " replays it), " << clients << " clients"
+            << std::endl;
   return seed;
 }
 
@@ -170,8 +173,10 @@ TEST_CASE("an event stream closed right after its headers, hundreds of times, le
     std::string head = client.read(1 << 16, std::chrono::seconds(5), "\r\n\r\n");
     INFO("client " << i << " got: " << head.substr(0, 200));
     REQUIRE(head.starts_with("HTTP/1.1 200"));
-    if (i % 2) client.close();  // a FIN right after the headers
-    else client.reset();       // or a reset
+    if (i % 2)
+      client.close();  // a FIN right after the headers
+    else
+      client.reset();  // or a reset
     if (i % 100 == 99) REQUIRE(alive(node.pid));
   }
   CHECK(http_get(node.http_url, "/health").status == 200);
@@ -190,14 +195,27 @@ TEST_CASE("thousands of clients leave at random points of every route, and the n
   node.serve();
   const Address http = address_of(node.http_url), sync = address_of(node.sync_url);
   const std::string record = "/api/v1/practices/Lyon/chaos-7";
-  const std::vector<std::string> routes = {
-      "/api/v1/practices",          "/api/v1/practices?q=practice&limit=100", "/api/v1/plans",
-      "/api/v1/stats",              "/api/v1/cities",                          "/api/v1/adoptions",
-      "/api/v1/frameworks",         "/api/v1/changes?limit=500",               "/api/v1/changes?feed=eventsource",
-      "/api/v1/export?format=ndjson", "/api/v1/export?format=csv",             "/api/v1/export?format=jsonld",
-      "/",                          "/app.js",                                 "/health",
-      "/metrics",                   "/api/v1/network",                         "/api/v1/openapi.json",
-      record,                       record + "/history",                       "/api/v1/nowhere"};
+  const std::vector<std::string> routes = {"/api/v1/practices",
+                                           "/api/v1/practices?q=practice&limit=100",
+                                           "/api/v1/plans",
+                                           "/api/v1/stats",
+                                           "/api/v1/cities",
+                                           "/api/v1/adoptions",
+                                           "/api/v1/frameworks",
+                                           "/api/v1/changes?limit=500",
+                                           "/api/v1/changes?feed=eventsource",
+                                           "/api/v1/export?format=ndjson",
+                                           "/api/v1/export?format=csv",
+                                           "/api/v1/export?format=jsonld",
+                                           "/",
+                                           "/app.js",
+                                           "/health",
+                                           "/metrics",
+                                           "/api/v1/network",
+                                           "/api/v1/openapi.json",
+                                           record,
+                                           record + "/history",
+                                           "/api/v1/nowhere"};
 
   // Every route once, whole, before counting: the node opens what it opens lazily (the
   // search index's files) and the counts below compare like with like.
@@ -339,10 +357,14 @@ TEST_CASE("SIGTERM stops a node cleanly in the middle of every kind of exchange"
     REQUIRE(streams.back()->read(1 << 16, std::chrono::seconds(5), "retry: 3000").find("retry: 3000") !=
             std::string::npos);
   }
-  for (int i = 0; i < 5; ++i) hold(http, get_request("/api/v1/export?format=csv", i % 2), 2048);  // never read
+  for (int i = 0; i < 5; ++i) hold(http, get_request("/api/v1/export?format=csv", i % 2), 2048);        // never read
   for (int i = 0; i < 5; ++i) hold(i % 2 ? sync : http, "GET /api/v1/practices HTTP/1.1\r\nHost: no");  // unfinished
-  for (int i = 0; i < 5; ++i) hold(sync, upgrade_request());  // WebSockets that never authenticate
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  std::vector<RawClient*> upgrades;
+  for (int i = 0; i < 5; ++i) upgrades.push_back(hold(sync, upgrade_request()));  // WebSockets that never authenticate
+  // Every exchange is under way before the signal: the upgrades answered, the 18 HTTP ones
+  // (streams, exports, the three unfinished requests on the HTTP port) counted open.
+  for (auto* u : upgrades) REQUIRE(u->read(1 << 12, std::chrono::seconds(5), "\r\n\r\n").starts_with("HTTP/1.1 101"));
+  REQUIRE(wait_until([&] { return open_http_connections(node, "http") >= 18; }, std::chrono::seconds(10)));
   auto started = Clock::now();
   CHECK(node.stop() == 0);
   CHECK(Clock::now() - started < std::chrono::seconds(10));
@@ -411,10 +433,13 @@ TEST_CASE("TLS clients leave at random points of the handshake and the exchange,
   SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
   const std::string hello = client_hello(ctx.get());
   REQUIRE(hello.size() > 50);
-  const std::vector<std::string> requests = {
-      get_request("/health", false), get_request("/api/v1/export?format=ndjson", true),
-      get_request("/api/v1/export?format=csv", false), get_request("/api/v1/changes?feed=eventsource", false),
-      get_request("/api/v1/practices?limit=100", true), upgrade_request(), get_request("/metrics", false, false)};
+  const std::vector<std::string> requests = {get_request("/health", false),
+                                             get_request("/api/v1/export?format=ndjson", true),
+                                             get_request("/api/v1/export?format=csv", false),
+                                             get_request("/api/v1/changes?feed=eventsource", false),
+                                             get_request("/api/v1/practices?limit=100", true),
+                                             upgrade_request(),
+                                             get_request("/metrics", false, false)};
 
   REQUIRE(wait_until([&] { return http_get(node.http_url, "/api/v1/practices").status == 200; }));  // indexed
   {  // a whole exchange before counting
@@ -436,8 +461,8 @@ TEST_CASE("TLS clients leave at random points of the handshake and the exchange,
       int behaviour = static_cast<int>(pick(10));
       RawClient raw(sync, behaviour == 7 ? 2048 : 0);
       if (!raw.connected()) continue;
-      if (behaviour == 0) continue;                                    // connects and leaves
-      if (behaviour == 1) {                                            // plain HTTP or garbage, no TLS
+      if (behaviour == 0) continue;  // connects and leaves
+      if (behaviour == 1) {          // plain HTTP or garbage, no TLS
         raw.send(pick(2) ? requests[pick(requests.size())] : std::string(1 + pick(400), static_cast<char>(rng())));
         raw.read(4096, std::chrono::milliseconds(100));
         continue;

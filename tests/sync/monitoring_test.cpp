@@ -19,23 +19,39 @@ void run_ok(const ServedNode& node, const std::vector<std::string>& args) {
 
 }  // namespace
 
-TEST_CASE("a plan's progress, its indicator charts and one commitment across cities, over HTTP",
-          "[http][monitoring]") {
+TEST_CASE("a plan's progress, its indicator charts and one commitment across cities, over HTTP", "[http][monitoring]") {
   ServedNode malmo("Malmö", "SE"), lyon("Lyon", "FR");
-  malmo.publish({{"kind", "plan"}, {"id", "eccar-2024"}, {"title", "Handlingsplan 2024–2026"}, {"language", "sv"},
-                 {"framework", "eccar-10pt"}, {"period", {{"from", "2024-01-01"}, {"to", "2026-12-31"}}},
+  malmo.publish({{"kind", "plan"},
+                 {"id", "eccar-2024"},
+                 {"title", "Handlingsplan 2024–2026"},
+                 {"language", "sv"},
+                 {"framework", "eccar-10pt"},
+                 {"period", {{"from", "2024-01-01"}, {"to", "2026-12-31"}}},
                  {"items",
-                  {{{"id", "linkworkers"}, {"commitment", "6"}, {"action", "Länkarbetare."}, {"due", "2025-06-30"},
+                  {{{"id", "linkworkers"},
+                    {"commitment", "6"},
+                    {"action", "Länkarbetare."},
+                    {"due", "2025-06-30"},
                     {"status", "in-progress"},
-                    {"indicators", {{{"name", "linkworkers"}, {"unit", "people"}, {"baseline", 4}, {"target", 12},
-                                     {"direction", "increase"}}}}},
+                    {"indicators",
+                     {{{"name", "linkworkers"},
+                       {"unit", "people"},
+                       {"baseline", 4},
+                       {"target", 12},
+                       {"direction", "increase"}}}}},
                    {{"id", "audit"}, {"commitment", "2"}, {"action", "Mångfaldsrevision."}}}}});
-  run_ok(malmo, {"report", "eccar-2024", "linkworkers", "--indicator", "linkworkers", "--value", "6", "--date", "2024-09-30"});
-  run_ok(malmo, {"report", "eccar-2024", "linkworkers", "--indicator", "linkworkers", "--value", "8", "--date", "2025-03-31"});
+  run_ok(malmo,
+         {"report", "eccar-2024", "linkworkers", "--indicator", "linkworkers", "--value", "6", "--date", "2024-09-30"});
+  run_ok(malmo,
+         {"report", "eccar-2024", "linkworkers", "--indicator", "linkworkers", "--value", "8", "--date", "2025-03-31"});
   run_ok(malmo, {"report", "eccar-2024", "linkworkers", "--indicator", "linkworkers", "--value", "99", "--date",
                  "2025-04-30", "--visibility", "private"});  // an internal figure: never shown over HTTP
-  lyon.publish({{"kind", "practice"}, {"id", "charte"}, {"title", "Charte de la diversité"}, {"summary", "Six engagements."},
-                {"language", "fr"}, {"themes", {"employment", "non-discrimination"}},
+  lyon.publish({{"kind", "practice"},
+                {"id", "charte"},
+                {"title", "Charte de la diversité"},
+                {"summary", "Six engagements."},
+                {"language", "fr"},
+                {"themes", {"employment", "non-discrimination"}},
                 {"frameworks", {{{"framework", "eccar-10pt"}, {"ref", "6"}}}}});
   malmo.serve();
   lyon.serve();
@@ -43,7 +59,8 @@ TEST_CASE("a plan's progress, its indicator charts and one commitment across cit
   REQUIRE(wait_until([&] { return malmo.head_of(lyon.id) >= 2 && lyon.head_of(malmo.id) >= 4; }));
 
   // Lyon's node shows Malmö's plan as it follows it.
-  REQUIRE(wait_until([&] { return http_get(lyon.http_url, "/api/v1/plans/Malm%C3%B6/eccar-2024/progress").status == 200; }));
+  REQUIRE(wait_until(
+      [&] { return http_get(lyon.http_url, "/api/v1/plans/Malm%C3%B6/eccar-2024/progress").status == 200; }));
   json p = get_json(lyon, "/api/v1/plans/Malm%C3%B6/eccar-2024/progress?today=2025-07-01");
   CHECK(p["title"] == "Handlingsplan 2024–2026");
   CHECK(p["summary"]["reported"] == 1);
@@ -54,7 +71,8 @@ TEST_CASE("a plan's progress, its indicator charts and one commitment across cit
   CHECK(ind["achieved"] == 0.5);
   CHECK(ind["trend"] == "improving");
 
-  auto svg = http_get(lyon.http_url, "/api/v1/plans/" + malmo.id + "/eccar-2024/chart.svg?item=linkworkers&indicator=linkworkers");
+  auto svg = http_get(lyon.http_url,
+                      "/api/v1/plans/" + malmo.id + "/eccar-2024/chart.svg?item=linkworkers&indicator=linkworkers");
   REQUIRE(svg.status == 200);
   CHECK(svg.content_type.starts_with("image/svg+xml"));
   CHECK(svg.headers["content-disposition"] == "inline; filename=\"eccar-2024-linkworkers.svg\"");
@@ -86,7 +104,8 @@ TEST_CASE("a plan's progress, its indicator charts and one commitment across cit
   CHECK(get_json(malmo, "/api/v1/plans/" + malmo.id + "/eccar-2024/progress?today=soon", 400)["param"] == "today");
 
   // A new report is visible at once: the cached answer is not kept past a write.
-  run_ok(malmo, {"report", "eccar-2024", "linkworkers", "--indicator", "linkworkers", "--value", "12", "--date", "2025-06-30"});
+  run_ok(malmo, {"report", "eccar-2024", "linkworkers", "--indicator", "linkworkers", "--value", "12", "--date",
+                 "2025-06-30"});
   json after = get_json(malmo, "/api/v1/plans/" + malmo.id + "/eccar-2024/progress");
   CHECK(after["items"][0]["indicators"][0]["target_met"] == true);
 }
@@ -106,13 +125,20 @@ TEST_CASE("a coalition's lead city publishes a framework, and other cities' reco
   auto early = lyon.agora({"publish", "-"}, framework.dump());
   CHECK(early.exit_code == 3);
   CHECK(early.err.find("coalition: this city does not lead a coalition \"eccar\"") != std::string::npos);
-  lyon.publish({{"kind", "coalition"}, {"name", "eccar"}, {"title", "European Coalition of Cities against Racism"},
-                {"region", "Europe"}, {"framework", "eccar-10pt"}, {"members", {malmo.id}}});
+  lyon.publish({{"kind", "coalition"},
+                {"name", "eccar"},
+                {"title", "European Coalition of Cities against Racism"},
+                {"region", "Europe"},
+                {"framework", "eccar-10pt"},
+                {"members", {malmo.id}}});
   lyon.publish(framework);
 
   // Malmö does not know the framework until it holds Lyon's records.
-  json practice = {{"kind", "practice"}, {"id", "jamstalldhetsdata"}, {"title", "Jämlikhetsdata"},
-                   {"summary", "Staden samlar in jämlikhetsdata tillsammans med föreningar."}, {"language", "sv"},
+  json practice = {{"kind", "practice"},
+                   {"id", "jamstalldhetsdata"},
+                   {"title", "Jämlikhetsdata"},
+                   {"summary", "Staden samlar in jämlikhetsdata tillsammans med föreningar."},
+                   {"language", "sv"},
                    {"themes", {"non-discrimination"}},
                    {"frameworks", {{{"framework", "eccar-equality-data"}, {"ref", "D1"}}}}};
   auto unknown = malmo.agora({"publish", "-"}, practice.dump());

@@ -23,13 +23,16 @@ TEST_CASE("coalition and partnership records make the network, and coalition bod
           "[sync][network][visibility]") {
   ServedNode lyon("Lyon", "FR"), malmo("Malmo", "SE"), turin("Turin", "IT"), lisbon("Lisbon", "PT");
   // Lyon leads a coalition listing Malmo and Turin; only Malmo accepts. Lyon and Lisbon are twins.
-  lyon.publish({{"kind", "coalition"}, {"name", "eccar"}, {"title", "European Coalition of Cities against Racism"},
-                 {"region", "Europe"}, {"framework", "eccar-10pt"},
-                 {"members", {malmo.id, turin.id}}});
+  lyon.publish({{"kind", "coalition"},
+                {"name", "eccar"},
+                {"title", "European Coalition of Cities against Racism"},
+                {"region", "Europe"},
+                {"framework", "eccar-10pt"},
+                {"members", {malmo.id, turin.id}}});
   malmo.publish({{"kind", "partnership"}, {"with", lyon.id}, {"relation", "coalition-member"}, {"coalition", "eccar"}});
   lyon.publish({{"kind", "partnership"}, {"with", lisbon.id}, {"relation", "twin"}, {"topics", {"employment"}}});
-  lisbon.publish({{"kind", "partnership"}, {"with", lyon.id}, {"relation", "twin"},
-                   {"topics", {"migration-development"}}});
+  lisbon.publish(
+      {{"kind", "partnership"}, {"with", lyon.id}, {"relation", "twin"}, {"topics", {"migration-development"}}});
   lyon.publish(json::parse(practice_json("members-only", "coalition:eccar")));
   for (auto* n : {&lyon, &malmo, &turin, &lisbon}) n->serve();
   for (auto* n : {&malmo, &turin, &lisbon}) peer_both(lyon, *n);  // a star around the lead city
@@ -95,8 +98,9 @@ TEST_CASE("an observer node receives public records and stubs of the rest", "[sy
   hague.publish(json::parse(practice_json("twins-only", "partners")));
   hague.publish(json::parse(practice_json("internal", "private")));
   hague.serve(), institute->serve();
-  REQUIRE(hague.agora({"peer", "add", institute->sync_url, "--key", institute->id, "--relation", "observer"})
-              .exit_code == 0);
+  REQUIRE(
+      hague.agora({"peer", "add", institute->sync_url, "--key", institute->id, "--relation", "observer"}).exit_code ==
+      0);
   REQUIRE(institute->agora({"peer", "add", hague.sync_url, "--key", hague.id}).exit_code == 0);
   bool synced = wait_until([&] { return institute->head_of(hague.id) == 4; });
   INFO("Hague:\n" << hague.log() << "Institute:\n" << institute->log());

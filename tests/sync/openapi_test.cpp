@@ -24,6 +24,7 @@
 #include <tuple>
 
 #include "http_client.hpp"
+#include "sync/node_metrics.hpp"
 #include "sync/http_json.hpp"
 #include "sync/served_node.hpp"
 
@@ -50,8 +51,9 @@ std::string enc(std::string_view s) {  // percent-encoding of a path segment or 
 // "text/csv; charset=utf-8; header=present" -> "text/csv"
 std::string media_type(std::string content_type) {
   content_type = content_type.substr(0, content_type.find(';'));
-  content_type.erase(std::remove_if(content_type.begin(), content_type.end(), [](unsigned char c) { return std::isspace(c); }),
-                     content_type.end());
+  content_type.erase(
+      std::remove_if(content_type.begin(), content_type.end(), [](unsigned char c) { return std::isspace(c); }),
+      content_type.end());
   std::transform(content_type.begin(), content_type.end(), content_type.begin(),
                  [](unsigned char c) { return std::tolower(c); });
   return content_type;
@@ -244,69 +246,141 @@ TEST_CASE("every answer of every documented route matches the schema openapi.jso
   };
 
   // Toronto: a practice Malmö will adopt; twin of Malmö; accepts Malmö's coalition.
-  toronto.publish({{"kind", "practice"}, {"id", "mentoring-partnership"}, {"title", "Mentoring Partnership"},
+  toronto.publish({{"kind", "practice"},
+                   {"id", "mentoring-partnership"},
+                   {"title", "Mentoring Partnership"},
                    {"summary", "Skilled immigrants are matched with mentors in their profession for four months."},
-                   {"language", "en"}, {"themes", {"employment", "skills-recognition"}},
-                   {"principles", {"partnerships"}}, {"started", 2004},
+                   {"language", "en"},
+                   {"themes", {"employment", "skills-recognition"}},
+                   {"principles", {"partnerships"}},
+                   {"started", 2004},
                    {"frameworks", {{{"framework", "eccar-10pt"}, {"ref", "6"}}}}});
-  toronto.publish({{"kind", "partnership"}, {"with", malmo.id}, {"relation", "twin"},
-                   {"topics", {"employment", "skills-recognition"}}, {"since", 2007}});
-  toronto.publish({{"kind", "partnership"}, {"with", malmo.id}, {"relation", "coalition-member"},
-                   {"coalition", "eccar"}, {"since", 2024}});
+  toronto.publish({{"kind", "partnership"},
+                   {"with", malmo.id},
+                   {"relation", "twin"},
+                   {"topics", {"employment", "skills-recognition"}},
+                   {"since", 2007}});
+  toronto.publish({{"kind", "partnership"},
+                   {"with", malmo.id},
+                   {"relation", "coalition-member"},
+                   {"coalition", "eccar"},
+                   {"since", 2024}});
 
   // Malmö: its twin declaration, the coalition it leads and the framework it publishes for it.
-  malmo.publish({{"kind", "partnership"}, {"with", toronto.id}, {"relation", "twin"},
-                 {"topics", {"employment"}}, {"since", 2007}});
-  malmo.publish({{"kind", "coalition"}, {"name", "eccar"}, {"title", "European Coalition of Cities against Racism"},
-                 {"region", "Europe"}, {"framework", "eccar-10pt"}, {"members", {toronto.id}}, {"since", 2024}});
-  malmo.publish({{"kind", "framework"}, {"id", "eccar-equality-data"}, {"title", "ECCAR Equality Data Toolkit"},
-                 {"coalition", "eccar"}, {"language", "en"},
-                 {"commitments", {{{"ref", "D1"}, {"title", "Collect equality data with the communities concerned"}},
-                                  {{"ref", "D2"}, {"title", "Publish the results every year"}}}}});
+  malmo.publish({{"kind", "partnership"},
+                 {"with", toronto.id},
+                 {"relation", "twin"},
+                 {"topics", {"employment"}},
+                 {"since", 2007}});
+  malmo.publish({{"kind", "coalition"},
+                 {"name", "eccar"},
+                 {"title", "European Coalition of Cities against Racism"},
+                 {"region", "Europe"},
+                 {"framework", "eccar-10pt"},
+                 {"members", {toronto.id}},
+                 {"since", 2024}});
+  malmo.publish({{"kind", "framework"},
+                 {"id", "eccar-equality-data"},
+                 {"title", "ECCAR Equality Data Toolkit"},
+                 {"coalition", "eccar"},
+                 {"language", "en"},
+                 {"commitments",
+                  {{{"ref", "D1"}, {"title", "Collect equality data with the communities concerned"}},
+                   {{"ref", "D2"}, {"title", "Publish the results every year"}}}}});
   // Practices: one in two versions, one naming the published framework, one retracted, one private.
-  malmo.publish({{"kind", "practice"}, {"id", "lankarbetare"}, {"title", "Länkarbetare"},
-                 {"summary", "Länkarbetare skapar kontakter mellan förvaltningar och invandrare."}, {"language", "sv"},
-                 {"themes", {"social-services"}}, {"principles", {"consultation"}}, {"started", 2006},
+  malmo.publish({{"kind", "practice"},
+                 {"id", "lankarbetare"},
+                 {"title", "Länkarbetare"},
+                 {"summary", "Länkarbetare skapar kontakter mellan förvaltningar och invandrare."},
+                 {"language", "sv"},
+                 {"themes", {"social-services"}},
+                 {"principles", {"consultation"}},
+                 {"started", 2006},
                  {"frameworks", {{{"framework", "eccar-10pt"}, {"ref", "6"}}}}});
-  malmo.publish({{"kind", "practice"}, {"id", "lankarbetare"}, {"title", "Länkarbetare mellan förvaltningar och invandrargrupper"},
+  malmo.publish({{"kind", "practice"},
+                 {"id", "lankarbetare"},
+                 {"title", "Länkarbetare mellan förvaltningar och invandrargrupper"},
                  {"summary", "Särskilda länkarbetare skapar personliga kontakter, så att tjänsterna når alla."},
-                 {"language", "sv"}, {"themes", {"social-services", "intercultural-dialogue"}},
-                 {"principles", {"consultation"}}, {"started", 2006},
+                 {"language", "sv"},
+                 {"themes", {"social-services", "intercultural-dialogue"}},
+                 {"principles", {"consultation"}},
+                 {"started", 2006},
                  {"frameworks", {{{"framework", "eccar-10pt"}, {"ref", "6"}}}}});
-  malmo.publish({{"kind", "practice"}, {"id", "antidiskrimineringsklausuler"},
-                 {"title", "Antidiskrimineringsklausuler i stadens avtal"},
-                 {"summary", "Alla upphandlade avtal innehåller en klausul om icke-diskriminering."}, {"language", "sv"},
-                 {"themes", {"non-discrimination"}}, {"principles", {"monitoring-accountability"}}, {"started", 2006},
-                 {"frameworks", {{{"framework", "eccar-10pt"}, {"ref", "5"}}, {{"framework", "coe-res281"}, {"ref", "g"}}}}});
-  malmo.publish({{"kind", "practice"}, {"id", "jamlikhetsdata"}, {"title", "Jämlikhetsdata"},
-                 {"summary", "Staden samlar in jämlikhetsdata tillsammans med föreningar."}, {"language", "sv"},
-                 {"themes", {"non-discrimination"}}, {"started", 2023},
+  malmo.publish(
+      {{"kind", "practice"},
+       {"id", "antidiskrimineringsklausuler"},
+       {"title", "Antidiskrimineringsklausuler i stadens avtal"},
+       {"summary", "Alla upphandlade avtal innehåller en klausul om icke-diskriminering."},
+       {"language", "sv"},
+       {"themes", {"non-discrimination"}},
+       {"principles", {"monitoring-accountability"}},
+       {"started", 2006},
+       {"frameworks", {{{"framework", "eccar-10pt"}, {"ref", "5"}}, {{"framework", "coe-res281"}, {"ref", "g"}}}}});
+  malmo.publish({{"kind", "practice"},
+                 {"id", "jamlikhetsdata"},
+                 {"title", "Jämlikhetsdata"},
+                 {"summary", "Staden samlar in jämlikhetsdata tillsammans med föreningar."},
+                 {"language", "sv"},
+                 {"themes", {"non-discrimination"}},
+                 {"started", 2023},
                  {"frameworks", {{{"framework", "eccar-equality-data"}, {"ref", "D1"}}}}});
-  malmo.publish({{"kind", "practice"}, {"id", "gammal"}, {"title", "Gammal försöksverksamhet"}, {"summary", "Avslutad."},
-                 {"language", "sv"}, {"themes", {"housing"}}});
+  malmo.publish({{"kind", "practice"},
+                 {"id", "gammal"},
+                 {"title", "Gammal försöksverksamhet"},
+                 {"summary", "Avslutad."},
+                 {"language", "sv"},
+                 {"themes", {"housing"}}});
   run_ok(malmo, {"retract", "gammal"});
-  malmo.publish({{"kind", "practice"}, {"id", "intern"}, {"title", "Internt"}, {"summary", "Inte offentligt."},
-                 {"language", "sv"}, {"themes", {"employment"}}, {"visibility", "private"}});
+  malmo.publish({{"kind", "practice"},
+                 {"id", "intern"},
+                 {"title", "Internt"},
+                 {"summary", "Inte offentligt."},
+                 {"language", "sv"},
+                 {"themes", {"employment"}},
+                 {"visibility", "private"}});
   // A plan in two versions, with public and private reports.
-  json plan = {{"kind", "plan"}, {"id", "eccar-2024"}, {"title", "Handlingsplan mot diskriminering 2024–2027"},
-               {"language", "sv"}, {"framework", "eccar-10pt"},
+  json plan = {{"kind", "plan"},
+               {"id", "eccar-2024"},
+               {"title", "Handlingsplan mot diskriminering 2024–2027"},
+               {"language", "sv"},
+               {"framework", "eccar-10pt"},
                {"period", {{"from", "2024-01-01"}, {"to", "2027-12-31"}}},
                {"items",
-                {{{"id", "lankarbetare"}, {"commitment", "6"}, {"action", "Fler länkarbetare."},
-                  {"department", "Stadskontoret"}, {"start", "2024-02-01"}, {"due", "2025-06-30"}, {"status", "in-progress"},
-                  {"indicators", {{{"name", "länkarbetare anställda"}, {"unit", "personer"}, {"baseline", 4},
-                                   {"target", 12}, {"direction", "increase"}}}}},
-                 {{"id", "mangfaldsrevision"}, {"commitment", "6"}, {"action", "Mångfaldsrevisioner och enkäter."},
-                  {"department", "HR-avdelningen"}, {"start", "2024-03-01"}, {"due", "2027-03-31"}, {"status", "in-progress"},
-                  {"indicators", {{{"name", "anställda som upplevt diskriminering"}, {"unit", "%"}, {"baseline", 12},
-                                   {"target", 6}, {"direction", "decrease"}}}}},
+                {{{"id", "lankarbetare"},
+                  {"commitment", "6"},
+                  {"action", "Fler länkarbetare."},
+                  {"department", "Stadskontoret"},
+                  {"start", "2024-02-01"},
+                  {"due", "2025-06-30"},
+                  {"status", "in-progress"},
+                  {"indicators",
+                   {{{"name", "länkarbetare anställda"},
+                     {"unit", "personer"},
+                     {"baseline", 4},
+                     {"target", 12},
+                     {"direction", "increase"}}}}},
+                 {{"id", "mangfaldsrevision"},
+                  {"commitment", "6"},
+                  {"action", "Mångfaldsrevisioner och enkäter."},
+                  {"department", "HR-avdelningen"},
+                  {"start", "2024-03-01"},
+                  {"due", "2027-03-31"},
+                  {"status", "in-progress"},
+                  {"indicators",
+                   {{{"name", "anställda som upplevt diskriminering"},
+                     {"unit", "%"},
+                     {"baseline", 12},
+                     {"target", 6},
+                     {"direction", "decrease"}}}}},
                  {{"id", "tillsyn"}, {"commitment", "5"}, {"action", "Kontroll av lika tillträde vid tillsyn."}}}}};
   malmo.publish(plan);
   plan["items"][0]["status"] = "delayed";
   malmo.publish(plan);
   const std::string indicator = "länkarbetare anställda";
-  run_ok(malmo, {"report", "eccar-2024", "lankarbetare", "--indicator", indicator, "--value", "6", "--date", "2024-09-30"});
-  run_ok(malmo, {"report", "eccar-2024", "lankarbetare", "--indicator", indicator, "--value", "7", "--date", "2025-03-31"});
+  run_ok(malmo,
+         {"report", "eccar-2024", "lankarbetare", "--indicator", indicator, "--value", "6", "--date", "2024-09-30"});
+  run_ok(malmo,
+         {"report", "eccar-2024", "lankarbetare", "--indicator", indicator, "--value", "7", "--date", "2025-03-31"});
   run_ok(malmo, {"report", "eccar-2024", "mangfaldsrevision", "--indicator", "anställda som upplevt diskriminering",
                  "--value", "10.5", "--date", "2025-03-31"});
   run_ok(malmo, {"report", "eccar-2024", "lankarbetare", "--indicator", indicator, "--value", "99", "--date",
@@ -314,13 +388,16 @@ TEST_CASE("every answer of every documented route matches the schema openapi.jso
 
   // Malmö's node runs with small limits, so that 413, 414 and 431 take small requests and
   // one open event stream makes the next one a 503; Toronto's takes one HTTP connection.
-  malmo.serve({"--http-max-url-kib", "1", "--http-max-header-kib", "2", "--http-max-body-kib", "1",
-               "--http-max-streams", "1"});
+  malmo.serve(
+      {"--http-max-url-kib", "1", "--http-max-header-kib", "2", "--http-max-body-kib", "1", "--http-max-streams", "1"});
   toronto.serve({"--http-max-connections", "1"});
   peer_both(malmo, toronto);
   REQUIRE(wait_until([&] { return malmo.head_of(toronto.id) >= 4; }));
-  malmo.publish({{"kind", "adoption"}, {"id", "mentorprogram"}, {"practice", toronto.id + "/mentoring-partnership"},
-                 {"notes", "Mentorprogram för nyanlända akademiker, efter Torontos förebild."}, {"started", 2009},
+  malmo.publish({{"kind", "adoption"},
+                 {"id", "mentorprogram"},
+                 {"practice", toronto.id + "/mentoring-partnership"},
+                 {"notes", "Mentorprogram för nyanlända akademiker, efter Torontos förebild."},
+                 {"started", 2009},
                  {"themes", {"employment"}}});
   REQUIRE(wait_until([&] {
     auto r = http_get(malmo.http_url, "/api/v1/practices?facets=false");
@@ -335,7 +412,8 @@ TEST_CASE("every answer of every documented route matches the schema openapi.jso
   // The validator is not vacuous: references resolve, nested requirements hold.
   CHECK(api.errors_against("Error", {{"error", "x"}}) != "");
   CHECK(api.errors_against("Error", {{"error", "x"}, {"param", nullptr}, {"more", 1}}) != "");
-  CHECK(api.errors_against("PracticeList", {{"items", {{{"kind", "practice"}}}}, {"next", nullptr}, {"total", 1}}) != "");
+  CHECK(api.errors_against("PracticeList", {{"items", {{{"kind", "practice"}}}}, {"next", nullptr}, {"total", 1}}) !=
+        "");
   CHECK(api.errors_against("Health", {{"status", "ok"}, {"node", malmo.id}, {"peers_connected", "1"}}) != "");
   CHECK(api.errors_against("Health", {{"status", "ok"}, {"node", malmo.id}, {"peers_connected", 1}}) == "");
   CHECK(api.errors({{"$ref", "#/components/headers/Allow/schema"}}, "GET, POST") != "");
@@ -353,12 +431,14 @@ TEST_CASE("every answer of every documented route matches the schema openapi.jso
   const std::string origin = malmo.id, by_name = enc("Malmö"), by_prefix = malmo.id.substr(0, 12);
   std::map<std::string, std::vector<std::string>> examples = {
       {"/api/v1/practices/{origin}/{id}",
-       {"/api/v1/practices/" + origin + "/lankarbetare", "/api/v1/practices/" + by_name + "/antidiskrimineringsklausuler",
+       {"/api/v1/practices/" + origin + "/lankarbetare",
+        "/api/v1/practices/" + by_name + "/antidiskrimineringsklausuler",
         "/api/v1/practices/" + by_prefix + "/jamlikhetsdata", "/api/v1/practices/" + origin + "/gammal",
         "/api/v1/practices/Toronto/mentoring-partnership"}},
       {"/api/v1/practices/{origin}/{id}/history",
        {"/api/v1/practices/" + origin + "/lankarbetare/history", "/api/v1/practices/" + by_name + "/gammal/history"}},
-      {"/api/v1/plans/{origin}/{id}", {"/api/v1/plans/" + origin + "/eccar-2024", "/api/v1/plans/" + by_name + "/eccar-2024"}},
+      {"/api/v1/plans/{origin}/{id}",
+       {"/api/v1/plans/" + origin + "/eccar-2024", "/api/v1/plans/" + by_name + "/eccar-2024"}},
       {"/api/v1/plans/{origin}/{id}/history", {"/api/v1/plans/" + by_prefix + "/eccar-2024/history"}},
       {"/api/v1/plans/{origin}/{id}/progress",
        {"/api/v1/plans/" + origin + "/eccar-2024/progress", "/api/v1/plans/" + by_name + "/eccar-2024/progress"}},
@@ -418,15 +498,17 @@ TEST_CASE("every answer of every documented route matches the schema openapi.jso
       }
     }
   }
-  CHECK(json::parse(get("/api/v1/practices/{origin}/{id}", "/api/v1/practices/" + origin + "/gammal").body)["retracted"] == true);
+  CHECK(json::parse(
+            get("/api/v1/practices/{origin}/{id}", "/api/v1/practices/" + origin + "/gammal").body)["retracted"] ==
+        true);
   for (const std::string query : {"since=3&limit=2", "kind=plan", "kind=report&limit=1", "feed=normal&since=0"})
     get("/api/v1/changes", "/api/v1/changes?" + query);
   for (const std::string query : {"kind=plan", "framework=eccar-equality-data", "framework=coe-res281&country=SE",
                                   "theme=employment&year_from=2000", "q=mentor&language=en"})
     get("/api/v1/stats", "/api/v1/stats?" + query);
   for (const std::string& query : std::vector<std::string>{"city=Malm%C3%B6", "city=Toronto",
-                                                         "practice=" + enc(toronto.id + "/mentoring-partnership"),
-                                                         "practice=Toronto%2Fmentoring-partnership&city=Malm%C3%B6"})
+                                                           "practice=" + enc(toronto.id + "/mentoring-partnership"),
+                                                           "practice=Toronto%2Fmentoring-partnership&city=Malm%C3%B6"})
     get("/api/v1/adoptions", "/api/v1/adoptions?" + query);
   get("/api/v1/plans/{origin}/{id}/progress", base_of("/api/v1/plans/{origin}/{id}/progress") + "?today=2027-12-31");
   get("/api/v1/commitments/{framework}/{ref}", "/api/v1/commitments/eccar-10pt/6?today=2025-07-01");
@@ -452,8 +534,9 @@ TEST_CASE("every answer of every documented route matches the schema openapi.jso
   // The live change feed: text/event-stream whose data lines are changes. One stream is this
   // node's limit: the next request for one gets a 503.
   {
-    HeldConnection stream(url, "GET /api/v1/changes?feed=eventsource&kind=practice HTTP/1.1\r\nHost: x\r\n"
-                               "Last-Event-ID: 2\r\n\r\n");
+    HeldConnection stream(url,
+                          "GET /api/v1/changes?feed=eventsource&kind=practice HTTP/1.1\r\nHost: x\r\n"
+                          "Last-Event-ID: 2\r\n\r\n");
     std::string text = stream.received_until("\"id\":\"jamlikhetsdata\"", std::chrono::seconds(30));
     REQUIRE(text.find("\"id\":\"jamlikhetsdata\"") != std::string::npos);
     Answer head = parse_raw(text);
@@ -504,12 +587,13 @@ TEST_CASE("every answer of every documented route matches the schema openapi.jso
       CHECK(a.headers["access-control-max-age"] == "86400");
       api.check(path, "OPTIONS " + target + (headers.empty() ? "" : " (preflight)"), a, "options");
     }
-    Answer large_body = parse_raw(raw_http(url, "GET " + target + " HTTP/1.1\r\nHost: x\r\nContent-Length: 2048\r\n\r\n" +
-                                                    std::string(2048, 'a'), std::chrono::seconds(5)));
+    Answer large_body = parse_raw(
+        raw_http(url, "GET " + target + " HTTP/1.1\r\nHost: x\r\nContent-Length: 2048\r\n\r\n" + std::string(2048, 'a'),
+                 std::chrono::seconds(5)));
     CHECK(large_body.status == 413);
     api.check(path, "GET " + target + " with a 2 KiB body", large_body);
-    Answer large_headers =
-        parse_raw(raw_http(url, "GET " + target + " HTTP/1.1\r\nHost: x\r\nX-Pad: " + pad + "\r\n\r\n", std::chrono::seconds(5)));
+    Answer large_headers = parse_raw(
+        raw_http(url, "GET " + target + " HTTP/1.1\r\nHost: x\r\nX-Pad: " + pad + "\r\n\r\n", std::chrono::seconds(5)));
     CHECK(large_headers.status == 431);
     api.check(path, "GET " + target + " with 3 KiB of headers", large_headers);
   }
@@ -518,12 +602,15 @@ TEST_CASE("every answer of every documented route matches the schema openapi.jso
            "/api/v1/practices/" + origin + "/intern", "/api/v1/practices/" + origin + "/eccar-2024",
            "/api/v1/practices/" + origin + "/lankarbetare?version=9"})
     CHECK(get("/api/v1/practices/{origin}/{id}", target).status == 404);
-  CHECK(get("/api/v1/practices/{origin}/{id}/history", "/api/v1/practices/" + origin + "/intern/history").status == 404);
+  CHECK(get("/api/v1/practices/{origin}/{id}/history", "/api/v1/practices/" + origin + "/intern/history").status ==
+        404);
   CHECK(get("/api/v1/plans/{origin}/{id}", "/api/v1/plans/" + origin + "/lankarbetare").status == 404);
   CHECK(get("/api/v1/plans/{origin}/{id}/history", "/api/v1/plans/" + origin + "/nothing-here/history").status == 404);
-  CHECK(get("/api/v1/plans/{origin}/{id}/progress", "/api/v1/plans/" + origin + "/lankarbetare/progress").status == 404);
+  CHECK(get("/api/v1/plans/{origin}/{id}/progress", "/api/v1/plans/" + origin + "/lankarbetare/progress").status ==
+        404);
   CHECK(get("/api/v1/plans/{origin}/{id}/chart.svg",
-            "/api/v1/plans/Atlantis/eccar-2024/chart.svg?item=lankarbetare&indicator=x").status == 404);
+            "/api/v1/plans/Atlantis/eccar-2024/chart.svg?item=lankarbetare&indicator=x")
+            .status == 404);
   CHECK(get("/api/v1/adoptions", "/api/v1/adoptions?practice=" + enc(toronto.id + "/other")).status == 404);
   for (const auto& [path, target] : std::vector<std::pair<std::string, std::string>>{
            {"/health", "/health?%zz"},
@@ -540,7 +627,8 @@ TEST_CASE("every answer of every documented route matches the schema openapi.jso
            {"/api/v1/plans", "/api/v1/plans?ref=6"},
            {"/api/v1/plans", "/api/v1/plans?city=Atlantis"},
            {"/api/v1/practices/{origin}/{id}", base_of("/api/v1/practices/{origin}/{id}") + "?version=0"},
-           {"/api/v1/practices/{origin}/{id}/history", base_of("/api/v1/practices/{origin}/{id}/history") + "?version=1"},
+           {"/api/v1/practices/{origin}/{id}/history",
+            base_of("/api/v1/practices/{origin}/{id}/history") + "?version=1"},
            {"/api/v1/changes", "/api/v1/changes?since=-1"},
            {"/api/v1/changes", "/api/v1/changes?kind=gossip"},
            {"/api/v1/changes", "/api/v1/changes?feed=longpoll"},
@@ -549,7 +637,8 @@ TEST_CASE("every answer of every documented route matches the schema openapi.jso
            {"/api/v1/stats", "/api/v1/stats?kind=report"},
            {"/api/v1/adoptions", "/api/v1/adoptions?city=Atlantis"},
            {"/api/v1/plans/{origin}/{id}/progress", base_of("/api/v1/plans/{origin}/{id}/progress") + "?today=soon"},
-           {"/api/v1/plans/{origin}/{id}/chart.svg", "/api/v1/plans/" + origin + "/eccar-2024/chart.svg?item=lankarbetare"},
+           {"/api/v1/plans/{origin}/{id}/chart.svg",
+            "/api/v1/plans/" + origin + "/eccar-2024/chart.svg?item=lankarbetare"},
            {"/api/v1/plans/{origin}/{id}/chart.svg",
             "/api/v1/plans/" + origin + "/eccar-2024/chart.svg?item=tillsyn&indicator=x"},
            {"/api/v1/commitments/{framework}/{ref}", "/api/v1/commitments/eccar-10pt/11"},
@@ -563,9 +652,9 @@ TEST_CASE("every answer of every documented route matches the schema openapi.jso
     cursors[path] = json::parse(http_get(url, path + "?limit=1").body)["next"].get<std::string>();
   auto sensible = [&](const std::string& path, const std::string& name) -> std::vector<std::string> {
     static const std::map<std::string, std::string> kValues = {
-        {"q", "l%C3%A4nkarbetare"},   {"country", "SE"},   {"region", "Sk%C3%A5ne"}, {"framework", "eccar-10pt"},
-        {"year_from", "2000"},        {"year_to", "2030"}, {"updated_since", "0"},   {"limit", "5"},
-        {"version", "1"},             {"today", "2025-07-01"}, {"since", "0"},       {"item", "lankarbetare"}};
+        {"q", "l%C3%A4nkarbetare"}, {"country", "SE"},       {"region", "Sk%C3%A5ne"}, {"framework", "eccar-10pt"},
+        {"year_from", "2000"},      {"year_to", "2030"},     {"updated_since", "0"},   {"limit", "5"},
+        {"version", "1"},           {"today", "2025-07-01"}, {"since", "0"},           {"item", "lankarbetare"}};
     if (name == "city") return {path == "/api/v1/adoptions" ? "Toronto" : "Malm%C3%B6"};
     if (name == "ref") return {"framework=eccar-10pt&ref=6"};
     if (name == "cursor" && cursors.count(path)) return {cursors.at(path)};
@@ -575,7 +664,7 @@ TEST_CASE("every answer of every documented route matches the schema openapi.jso
     return it == kValues.end() ? std::vector<std::string>{} : std::vector<std::string>{it->second};
   };
   size_t parameters_tried = 0;
-  std::map<std::string, std::string> sample;  // a value of each parameter some route accepts
+  std::map<std::string, std::string> sample;            // a value of each parameter some route accepts
   std::map<std::string, std::set<std::string>> listed;  // path -> its query parameters
   for (const auto& [path, item] : spec["paths"].items()) {
     std::string target = base_of(path);
@@ -593,7 +682,8 @@ TEST_CASE("every answer of every documented route matches the schema openapi.jso
       } else if (schema["type"] == "boolean") {
         queries = {name + "=true", name + "=false"};
       } else {
-        for (const auto& v : sensible(path, name)) queries.push_back(v.find('=') == std::string::npos ? name + "=" + v : v);
+        for (const auto& v : sensible(path, name))
+          queries.push_back(v.find('=') == std::string::npos ? name + "=" + v : v);
       }
       INFO(path << " ?" << name);
       CHECK(!queries.empty());  // a parameter this test knows no sensible value for
@@ -634,7 +724,8 @@ TEST_CASE("every answer of every documented route matches the schema openapi.jso
   // Toronto's node takes one connection at a time: with one held open, every route answers
   // the listener's 503.
   {
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the sync-wait requests' sessions have closed
+    // The sessions of the requests before have closed (the node counts each until then).
+    REQUIRE(wait_until([&] { return open_http_connections(toronto, "http") == 0; }, std::chrono::seconds(10)));
     HeldConnection held(toronto.http_url, "");
     for (const auto& [path, item] : spec["paths"].items()) {
       std::string target = base_of(path);

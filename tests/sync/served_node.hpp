@@ -114,8 +114,8 @@ class ServedNode {
 
   TempDir tmp;
   std::string data, id, sync_url, http_url, out_file, err_file;
-  std::string listen = "127.0.0.1:0";    // the sync address `serve` binds
-  std::vector<std::string> launcher;     // runs `serve` under it, e.g. ip netns exec NS
+  std::string listen = "127.0.0.1:0";  // the sync address `serve` binds
+  std::vector<std::string> launcher;   // runs `serve` under it, e.g. ip netns exec NS
   pid_t pid = -1;
   int starts = 0;
 };
@@ -129,8 +129,8 @@ inline void peer_both(const ServedNode& a, const ServedNode& b) {
 }
 
 inline std::string practice_json(const std::string& id, const std::string& visibility = "public") {
-  return nlohmann::json{{"kind", "practice"},   {"id", id},          {"title", "Practice " + id},
-                        {"summary", "Summary."}, {"language", "en"}, {"themes", {"employment"}},
+  return nlohmann::json{{"kind", "practice"},      {"id", id},         {"title", "Practice " + id},
+                        {"summary", "Summary."},   {"language", "en"}, {"themes", {"employment"}},
                         {"visibility", visibility}}
       .dump();
 }

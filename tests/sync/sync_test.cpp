@@ -107,7 +107,7 @@ TEST_CASE("after kill -9 of the receiver mid-sync it resumes without loss or dup
   uint64_t before = b.head_of(a.id);  // what survived the kill
   REQUIRE(before > 0);
   REQUIRE(before < 4001);  // the kill came mid-sync
-  b.serve();  // new port: tell a
+  b.serve();               // new port: tell a
   a.agora({"peer", "add", b.sync_url, "--key", b.id});
   REQUIRE(wait_until([&] { return b.head_of(a.id) == 4001; }, std::chrono::seconds(60)));
   check_verified_without_duplicates(b);
@@ -134,8 +134,12 @@ TEST_CASE("a receiver whose store map must grow mid-sync keeps every record inta
         x = x * 1103515245 + 12345;
         summary += std::to_string(x >> 8) + " ";
       }
-      out << json{{"kind", "practice"}, {"id", "long-" + std::to_string(i)}, {"title", "Practice " + std::to_string(i)},
-                  {"summary", summary},  {"language", "en"}, {"themes", {"employment"}}}
+      out << json{{"kind", "practice"},
+                  {"id", "long-" + std::to_string(i)},
+                  {"title", "Practice " + std::to_string(i)},
+                  {"summary", summary},
+                  {"language", "en"},
+                  {"themes", {"employment"}}}
                  .dump()
           << "\n";
     }
@@ -201,8 +205,9 @@ TEST_CASE("a node refuses a peer whose key it does not list, and logs it", "[syn
   INFO(added.err);
   REQUIRE(added.exit_code == 0);
   if (!wait_until([&] { return a.log().find("refused unknown key " + stranger.id) != std::string::npos; }))
-    FAIL("Lyon's log:\n" << a.log() << "\nthe stranger's log:\n" << stranger.log() << "\nits peers: "
-                          << stranger.agora({"peer", "list", "--json"}).out);
+    FAIL("Lyon's log:\n"
+         << a.log() << "\nthe stranger's log:\n"
+         << stranger.log() << "\nits peers: " << stranger.agora({"peer", "list", "--json"}).out);
   CHECK(a.log().find("from 127.0.0.1") != std::string::npos);
   CHECK(a.head_of(stranger.id) == 0);
   CHECK(stranger.head_of(a.id) == 0);
@@ -212,9 +217,12 @@ TEST_CASE("withheld bodies never reach a non-member, directly or through a relay
   ServedNode hague("The Hague", "NL"), joburg("Johannesburg", "ZA"), observer("Institute", "DE");
   for (auto* n : {&hague, &joburg, &observer}) n->serve();
   // The Hague and Johannesburg declare a twin partnership; the observer only peers.
-  REQUIRE(hague.agora({"publish", "-"}, json{{"kind", "partnership"}, {"with", joburg.id}, {"relation", "twin"},
-                                             {"topics", {"migration-development"}}}
-                                            .dump())
+  REQUIRE(hague
+              .agora({"publish", "-"}, json{{"kind", "partnership"},
+                                            {"with", joburg.id},
+                                            {"relation", "twin"},
+                                            {"topics", {"migration-development"}}}
+                                           .dump())
               .exit_code == 0);
   REQUIRE(joburg.agora({"publish", "-"}, json{{"kind", "partnership"}, {"with", hague.id}, {"relation", "twin"}}.dump())
               .exit_code == 0);

@@ -40,7 +40,8 @@ TEST_CASE("peers sync over wss:// and a dialler checks the certificate", "[sync]
 
   // A node that does not trust the certificate never completes the TLS handshake.
   REQUIRE(untrusting.agora({"peer", "add", a.sync_url, "--key", a.id}).exit_code == 0);
-  REQUIRE(wait_until([&] { return last_error_of(untrusting, a.id).find("certificate verify failed") != std::string::npos; }));
+  REQUIRE(wait_until(
+      [&] { return last_error_of(untrusting, a.id).find("certificate verify failed") != std::string::npos; }));
   CHECK(untrusting.head_of(a.id) == 0);
 
   // Plain ws:// to the TLS port is not a WebSocket handshake it will complete either.
@@ -56,8 +57,8 @@ TEST_CASE("serve refuses a key that does not match its certificate, naming the o
   TempDir other_dir;
   Certificate other = make_certificate(other_dir);
   ServedNode a("Lyon", "FR");
-  auto r = a.agora({"serve", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--tls-cert", c.cert, "--tls-key",
-                    other.key});
+  auto r = a.agora(
+      {"serve", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--tls-cert", c.cert, "--tls-key", other.key});
   CHECK(r.exit_code != 0);
   CHECK(r.err.find("--tls-key") != std::string::npos);
   auto half = a.agora({"serve", "--listen", "127.0.0.1:0", "--tls-cert", c.cert});

@@ -252,17 +252,47 @@ TEST_CASE("engine: bodies newly readable are re-sent, and a stub is filled", "[e
   sync_all(out, a, m);
   REQUIRE(m.head_of(lyon.id()) == 2);
   REQUIRE_FALSE(m.at(lyon.id(), 1)->record.body);  // a stub: not entitled yet
-  CHECK(out.newly_readable(a).empty());             // still not entitled: nothing to re-send
+  CHECK(out.queue_newly_readable(a) == 0);         // still not entitled: nothing to re-send
+  CHECK_FALSE(out.next(a));
 
   a.grant("shared", malmo.id());
-  auto batches = out.newly_readable(a);
-  REQUIRE(batches.size() == 1);
-  CHECK(batches[0].count == 1);  // only the restricted record, not the public one
-  auto d = deliver(batches[0], m);
+  CHECK(out.queue_newly_readable(a) == 1);  // only the restricted record, not the public one
+  auto batch = out.next(a);
+  REQUIRE(batch);
+  CHECK(batch->count == 1);
+  auto d = deliver(*batch, m);
+  REQUIRE(out.on_ack());
   CHECK(d.fills == 1);
   CHECK(m.at(lyon.id(), 1)->record.body);
   // Sending the body again is a duplicate, not another fill.
-  CHECK(deliver(out.newly_readable(a)[0], m).duplicates == 1);
+  REQUIRE(out.queue_newly_readable(a) == 1);
+  CHECK(deliver(*out.next(a), m).duplicates == 1);
+}
+
+TEST_CASE("engine: newly readable bodies wait for the window and keep the batch limits", "[engine]") {
+  City lyon, malmo;
+  MemoryStore a, m;
+  for (int i = 0; i < 5; ++i) a.put(lyon.next("shared-" + std::to_string(i), "partners"));
+  sync::Outbound out(malmo.id(), limits(2, 1));
+  out.on_heads({});
+  while (auto b = out.next(a)) {  // all five as stubs, one batch in flight at a time
+    deliver(*b, m);
+    REQUIRE(out.on_ack());
+  }
+  for (int i = 0; i < 5; ++i) a.grant("shared-" + std::to_string(i), malmo.id());
+  a.put(lyon.next("open"));
+  auto in_flight = out.next(a);  // the new public record fills the window of 1
+  REQUIRE(in_flight);
+  CHECK(out.queue_newly_readable(a) == 5);
+  CHECK_FALSE(out.next(a));  // the window is full: the bodies wait
+  REQUIRE(out.on_ack());
+  std::vector<uint32_t> counts;
+  while (auto b = out.next(a)) {
+    counts.push_back(b->count);
+    CHECK(deliver(*b, m).fills == b->count);
+    REQUIRE(out.on_ack());
+  }
+  CHECK(counts == std::vector<uint32_t>{2, 2, 1});  // cut at the batch's record limit
 }
 
 TEST_CASE("engine: newly readable skips records the peer does not hold yet", "[engine]") {
@@ -272,7 +302,7 @@ TEST_CASE("engine: newly readable skips records the peer does not hold yet", "[e
   a.grant("shared", malmo.id());
   sync::Outbound out(malmo.id(), limits());
   out.on_heads({});  // holds nothing of Lyon: the normal send will carry the body
-  CHECK(out.newly_readable(a).empty());
+  CHECK(out.queue_newly_readable(a) == 0);
 }
 
 TEST_CASE("engine: records the peer sent are never sent back to it", "[engine]") {

@@ -44,7 +44,7 @@ uint16_t port_of(const std::string& url) {  // ws://127.0.0.1:PORT/sync
 struct Network {
   std::vector<std::unique_ptr<ServedNode>> nodes;
   std::map<std::pair<size_t, size_t>, std::unique_ptr<FaultProxy>> links;  // (dialler, dialled)
-  std::map<std::string, uint64_t> published;  // origin -> records acknowledged (its head)
+  std::map<std::string, uint64_t> published;                               // origin -> records acknowledged (its head)
 
   std::vector<std::string> serve_args;  // for every `agora serve`, restarts included
 
@@ -150,14 +150,19 @@ void record_result(const std::string& scenario, int runs, const Outcome& o, doub
                                                          : std::string(AGORA_BUILD_DIR) + "/system-results.ndjson";
   char converge[32];
   std::snprintf(converge, sizeof converge, "%.1f", converge_s);
-  std::ofstream(path + ".tsv", std::ios::app) << scenario << '\t' << mode << '\t' << runs << '\t' << o.published
-                                               << '\t' << o.lost << '\t' << o.duplicated << '\t'
-                                               << (o.verified ? "yes" : "no") << '\t' << converge << '\t' << detail
-                                               << '\n';
-  std::ofstream(path, std::ios::app) << json{{"scenario", scenario},   {"runs", runs},         {"published", o.published},
-                                             {"lost", o.lost},         {"duplicated", o.duplicated},
-                                             {"verified", o.verified}, {"converge_s", converge_s},
-                                             {"mode", mode},           {"soak", soak()},       {"detail", detail}}
+  std::ofstream(path + ".tsv", std::ios::app)
+      << scenario << '\t' << mode << '\t' << runs << '\t' << o.published << '\t' << o.lost << '\t' << o.duplicated
+      << '\t' << (o.verified ? "yes" : "no") << '\t' << converge << '\t' << detail << '\n';
+  std::ofstream(path, std::ios::app) << json{{"scenario", scenario},
+                                             {"runs", runs},
+                                             {"published", o.published},
+                                             {"lost", o.lost},
+                                             {"duplicated", o.duplicated},
+                                             {"verified", o.verified},
+                                             {"converge_s", converge_s},
+                                             {"mode", mode},
+                                             {"soak", soak()},
+                                             {"detail", detail}}
                                             .dump()
                                      << "\n";
 }
@@ -220,8 +225,11 @@ TEST_CASE("a partitioned 5-node network keeps publishing on both sides and conve
   net.publish(0, "west-", n);
   net.publish(3, "east-", n);
   net.publish(4, "east-b-", n / 2);
-  REQUIRE(wait_until([&] { return net.converged({0, 1}, {0, 1}) && net.converged({2, 3, 4}, {2, 3, 4}); },
-                     std::chrono::seconds(60)));
+  REQUIRE(wait_until(
+      [&] {
+        return net.converged({0, 1}, {0, 1}) && net.converged({2, 3, 4}, {2, 3, 4});
+      },
+      std::chrono::seconds(60)));
   CHECK(net.nodes[2]->head_of(net.nodes[0]->id) == 1);  // the partition held: nothing crossed
   CHECK(net.nodes[0]->head_of(net.nodes[3]->id) == 1);
 
@@ -266,7 +274,8 @@ TEST_CASE("kill -9 of a random node during sync, round after round: nothing ackn
   Outcome o = audit(net);
   expect_whole(o);
   INFO("total " << seconds_since(start) << " s");
-  record_result("kill -9 of a random node of 3 during sync (publish 40, kill, restart)", rounds, o, converge_s, "proxy");
+  record_result("kill -9 of a random node of 3 during sync (publish 40, kill, restart)", rounds, o, converge_s,
+                "proxy");
 }
 
 namespace {
@@ -339,7 +348,8 @@ TEST_CASE("20% packet loss and 200 ms delay on the link during a 10,000-record s
   auto start = Clock::now();
   bool done = wait_until([&] { return joburg.head_of(hague.id) == uint64_t(n + 1); }, std::chrono::seconds(600));
   double converge_s = seconds_since(start);
-  INFO(mode << ": Johannesburg holds " << joburg.head_of(hague.id) << " of " << n + 1 << " after " << converge_s << " s");
+  INFO(mode << ": Johannesburg holds " << joburg.head_of(hague.id) << " of " << n + 1 << " after " << converge_s
+            << " s");
   REQUIRE(done);
   Outcome o = audit_node(joburg, n, n + 2);
   expect_whole(o);
@@ -377,9 +387,9 @@ TEST_CASE("disk full on one node: a clean error, no corruption, and it catches u
   CHECK(malmo.alive());
   uint64_t while_full = malmo.head_of(lyon.id);
   CHECK(while_full < uint64_t(n + 1));
-  CHECK(malmo.agora({"verify"}).exit_code == 0);  // what it holds is whole
+  CHECK(malmo.agora({"verify"}).exit_code == 0);                                   // what it holds is whole
   CHECK(malmo.log().find("cannot store records from peer") != std::string::npos);  // a clear error line
-  CHECK(lyon.log().find("invalid-records") == std::string::npos);  // and no blame on the peer
+  CHECK(lyon.log().find("invalid-records") == std::string::npos);                  // and no blame on the peer
 
   auto freed = Clock::now();
   REQUIRE(sh("mount -o remount,size=256m " + data));
@@ -439,7 +449,8 @@ TEST_CASE("clocks a day apart: nodes with +1 day, exact and -1 day clocks exchan
   CHECK(ahead.value("published", std::string()) > behind.value("published", std::string()));
   Outcome o = audit(net);
   expect_whole(o);
-  record_result("clocks skewed +1 day / 0 / -1 day on a 3-node line, 100 records each", 1, o, converge_s, "libfaketime");
+  record_result("clocks skewed +1 day / 0 / -1 day on a 3-node line, 100 records each", 1, o, converge_s,
+                "libfaketime");
 }
 
 TEST_CASE("honest peers keep syncing while hostile peers attack the node", "[system][hostile]") {
@@ -489,10 +500,17 @@ TEST_CASE("honest peers keep syncing while hostile peers attack the node", "[sys
       if (!hello || !std::holds_alternative<agora::sync::Hello>(*hello)) continue;
       std::string challenge = std::get<agora::sync::Hello>(*hello).challenge;
       switch (kind) {
-        case 0: break;                                                   // connects, then hangs up
-        case 1: p.send("{\"type\":\"heads\",\"heads\":{"); break;      // invalid JSON
-        case 2: p.send(std::string("\xff\xfe{\"type\"", 9)); break;  // invalid UTF-8
-        case 3: p.send(std::string(300 * 1024, 'x'), true); break;     // oversized frame
+        case 0:
+          break;  // connects, then hangs up
+        case 1:
+          p.send("{\"type\":\"heads\",\"heads\":{");
+          break;  // invalid JSON
+        case 2:
+          p.send(std::string("\xff\xfe{\"type\"", 9));
+          break;  // invalid UTF-8
+        case 3:
+          p.send(std::string(300 * 1024, 'x'), true);
+          break;   // oversized frame
         case 4: {  // a stranger's key: valid cryptography, not listed
           p.send(agora::sync::encode(auth_message(SigningKey::generate(), challenge, server)));
           break;
@@ -546,8 +564,8 @@ TEST_CASE("honest peers keep syncing while hostile peers attack the node", "[sys
   double storm = sync_seconds("storm-", [] { std::this_thread::sleep_for(std::chrono::milliseconds(50)); });
   stop = true;
   for (auto& t : attackers) t.join();
-  INFO("calm " << calm << " s, under attack " << storm << " s, " << attacks << " attacks, " << replays
-                << " replays, " << slow_opened << " slow handshakes");
+  INFO("calm " << calm << " s, under attack " << storm << " s, " << attacks << " attacks, " << replays << " replays, "
+               << slow_opened << " slow handshakes");
   CHECK(attacks > 10);
   CHECK(slow_opened == 200);
   CHECK(lyon.head_of(listed_id) == 1);  // nothing forged or unlinked was stored
@@ -564,9 +582,10 @@ TEST_CASE("honest peers keep syncing while hostile peers attack the node", "[sys
   char detail[200];
   std::snprintf(detail, sizeof detail, "%zu attacks, %zu slow handshakes; %d rec/s calm, %d under attack",
                 attacks.load(), slow_opened, static_cast<int>(n / calm), static_cast<int>(n / storm));
-  record_result("honest 10,000-record sync while hostile peers attack (forged, replayed, unlinked, forked, invalid "
-                "JSON/UTF-8, oversized, unlisted keys, slow handshakes)",
-                1, o, storm, "loopback", detail);
+  record_result(
+      "honest 10,000-record sync while hostile peers attack (forged, replayed, unlinked, forked, invalid "
+      "JSON/UTF-8, oversized, unlisted keys, slow handshakes)",
+      1, o, storm, "loopback", detail);
 }
 
 TEST_CASE("HTTP under load: 1,000 connections on the API while the node syncs 10,000 records", "[system][http]") {

@@ -144,17 +144,27 @@ void publish(const ServedNode& node, const json& input) {
 
 }  // namespace
 
-TEST_CASE("a researcher searches, filters, opens a practice and reads the coverage matrix in the browsing page", "[web]") {
+TEST_CASE("a researcher searches, filters, opens a practice and reads the coverage matrix in the browsing page",
+          "[web]") {
   ServedNode cph("København", "DK");
-  publish(cph, {{"kind", "practice"}, {"id", "jobspor"}, {"title", "Jobspor for nyankomne"},
-                {"summary", "Et program der styrker beskæftigelse blandt flygtninge."}, {"language", "da"},
+  publish(cph, {{"kind", "practice"},
+                {"id", "jobspor"},
+                {"title", "Jobspor for nyankomne"},
+                {"summary", "Et program der styrker beskæftigelse blandt flygtninge."},
+                {"language", "da"},
                 {"themes", {"employment", "language"}}});
-  publish(cph, {{"kind", "practice"}, {"id", "jobspor"}, {"title", "Jobspor for nyankomne og familier"},
+  publish(cph, {{"kind", "practice"},
+                {"id", "jobspor"},
+                {"title", "Jobspor for nyankomne og familier"},
                 {"summary", "Et program der styrker beskæftigelse blandt flygtninge og deres familier."},
-                {"language", "da"}, {"themes", {"employment", "language"}},
+                {"language", "da"},
+                {"themes", {"employment", "language"}},
                 {"frameworks", {{{"framework", "eccar-10pt"}, {"ref", "6"}}}}});
-  publish(cph, {{"kind", "practice"}, {"id", "sprogcafe"}, {"title", "Sprogcafé"},
-                {"summary", "Frivillige taler dansk med nye borgere; beskæftigelse følger."}, {"language", "da"},
+  publish(cph, {{"kind", "practice"},
+                {"id", "sprogcafe"},
+                {"title", "Sprogcafé"},
+                {"summary", "Frivillige taler dansk med nye borgere; beskæftigelse følger."},
+                {"language", "da"},
                 {"themes", {"language"}}});
   cph.serve();
   TempDir tmp;
@@ -163,8 +173,9 @@ TEST_CASE("a researcher searches, filters, opens a practice and reads the covera
   REQUIRE(browser.wait_for("document.querySelectorAll('#results li').length == 2"));
 
   // Search in Danish with an inflected form.
-  browser.eval("document.getElementById('q').value = 'beskæftigelsen'; "
-               "document.getElementById('search-form').requestSubmit(); true");
+  browser.eval(
+      "document.getElementById('q').value = 'beskæftigelsen'; "
+      "document.getElementById('search-form').requestSubmit(); true");
   REQUIRE(browser.wait_for("document.querySelectorAll('#results li mark').length == 2"));
   CHECK(browser.eval("document.getElementById('summary').textContent").get<std::string>().starts_with("2 practices"));
 
@@ -188,8 +199,9 @@ TEST_CASE("a researcher searches, filters, opens a practice and reads the covera
   CHECK(browser.eval("document.querySelectorAll('#coverage-matrix tbody td a').length") == 1);
   CHECK(browser.eval("document.querySelectorAll('#coverage-matrix tbody td')[5].textContent") == "1");
   browser.eval("document.querySelector('#coverage-matrix tbody td a').click(); true");
-  REQUIRE(browser.wait_for("!document.getElementById('search-view').hidden && "
-                           "document.querySelectorAll('#results li').length == 1"));
+  REQUIRE(
+      browser.wait_for("!document.getElementById('search-view').hidden && "
+                       "document.querySelectorAll('#results li').length == 1"));
   CHECK(browser.eval("document.querySelector('#results li a').textContent") == "Jobspor for nyankomne og familier");
   browser.eval("location.hash = '#/coverage'; true");
   REQUIRE(browser.wait_for("document.querySelector('#coverage-matrix tbody tr')"));
@@ -202,23 +214,41 @@ TEST_CASE("a researcher searches, filters, opens a practice and reads the covera
   CHECK(std::filesystem::file_size(path) > 1000);
 }
 
-TEST_CASE("a researcher follows a plan's progress with its charts and one commitment across cities in the browsing page",
-          "[web][monitoring]") {
+TEST_CASE(
+    "a researcher follows a plan's progress with its charts and one commitment across cities in the browsing page",
+    "[web][monitoring]") {
   ServedNode malmo("Malmö", "SE");
-  publish(malmo, {{"kind", "plan"}, {"id", "eccar-2024"}, {"title", "Handlingsplan mot diskriminering"}, {"language", "sv"},
-                  {"framework", "eccar-10pt"}, {"period", {{"from", "2024-01-01"}, {"to", "2027-12-31"}}},
+  publish(malmo, {{"kind", "plan"},
+                  {"id", "eccar-2024"},
+                  {"title", "Handlingsplan mot diskriminering"},
+                  {"language", "sv"},
+                  {"framework", "eccar-10pt"},
+                  {"period", {{"from", "2024-01-01"}, {"to", "2027-12-31"}}},
                   {"items",
-                   {{{"id", "linkworkers"}, {"commitment", "6"}, {"action", "Fler länkarbetare."}, {"due", "2025-06-30"},
+                   {{{"id", "linkworkers"},
+                     {"commitment", "6"},
+                     {"action", "Fler länkarbetare."},
+                     {"due", "2025-06-30"},
                      {"status", "in-progress"},
-                     {"indicators", {{{"name", "länkarbetare"}, {"unit", "personer"}, {"baseline", 4}, {"target", 12},
-                                      {"direction", "increase"}}}}},
+                     {"indicators",
+                      {{{"name", "länkarbetare"},
+                        {"unit", "personer"},
+                        {"baseline", 4},
+                        {"target", 12},
+                        {"direction", "increase"}}}}},
                     {{"id", "audit"}, {"commitment", "2"}, {"action", "Mångfaldsrevision."}, {"status", "planned"}}}}});
   for (auto [value, date] : {std::pair{"6", "2024-09-30"}, std::pair{"8", "2025-06-30"}}) {
-    auto r = malmo.agora({"report", "eccar-2024", "linkworkers", "--indicator", "länkarbetare", "--value", value, "--date", date});
+    auto r = malmo.agora(
+        {"report", "eccar-2024", "linkworkers", "--indicator", "länkarbetare", "--value", value, "--date", date});
     REQUIRE(r.exit_code == 0);
   }
-  publish(malmo, {{"kind", "practice"}, {"id", "lankarbetare"}, {"title", "Länkarbetare"}, {"summary", "Kontakter."},
-                  {"language", "sv"}, {"themes", {"social-services"}}, {"frameworks", {{{"framework", "eccar-10pt"}, {"ref", "6"}}}}});
+  publish(malmo, {{"kind", "practice"},
+                  {"id", "lankarbetare"},
+                  {"title", "Länkarbetare"},
+                  {"summary", "Kontakter."},
+                  {"language", "sv"},
+                  {"themes", {"social-services"}},
+                  {"frameworks", {{{"framework", "eccar-10pt"}, {"ref", "6"}}}}});
   malmo.serve();
   TempDir tmp;
   Browser browser(tmp);
@@ -232,8 +262,9 @@ TEST_CASE("a researcher follows a plan's progress with its charts and one commit
             .starts_with("1/1 indicators reported · 0 targets met · 1 items overdue"));
   CHECK(browser.eval("document.querySelectorAll('#plan-items tr.overdue').length") == 1);
   // The chart is the node's SVG, loaded as an image (the CSP allows nothing from elsewhere).
-  REQUIRE(browser.wait_for("document.querySelector('img.chart') && document.querySelector('img.chart').complete && "
-                           "document.querySelector('img.chart').naturalWidth > 0"));
+  REQUIRE(
+      browser.wait_for("document.querySelector('img.chart') && document.querySelector('img.chart').complete && "
+                       "document.querySelector('img.chart').naturalWidth > 0"));
   CHECK(browser.eval("document.querySelector('img.chart').getAttribute('src')")
             .get<std::string>()
             .find("/chart.svg?item=linkworkers&indicator=l%C3%A4nkarbetare") != std::string::npos);
@@ -250,7 +281,8 @@ TEST_CASE("a researcher follows a plan's progress with its charts and one commit
   browser.eval("location.hash = '#/coverage'; true");
   REQUIRE(browser.wait_for("document.querySelectorAll('#framework-select option').length == 3"));
   browser.eval("document.querySelectorAll('#coverage-matrix thead th a')[1].click(); true");
-  REQUIRE(browser.wait_for("!document.getElementById('commitment-view').hidden && "
-                           "document.getElementById('commitment-title') && "
-                           "document.getElementById('commitment-title').textContent.startsWith('eccar-10pt 2:')"));
+  REQUIRE(
+      browser.wait_for("!document.getElementById('commitment-view').hidden && "
+                       "document.getElementById('commitment-title') && "
+                       "document.getElementById('commitment-title').textContent.startsWith('eccar-10pt 2:')"));
 }
