@@ -48,7 +48,9 @@ foreach(layer IN LISTS layers)
   endforeach()
 endforeach()
 if(violations)
-  message(FATAL_ERROR "forbidden includes (the layer rule, docs/architecture.md):\n${violations}")
+  message(FATAL_ERROR "forbidden includes (the layer rule, docs/architecture.md):\n${violations}"
+                      "Move the code to a layer that may include what it needs; widening a layer's list "
+                      "changes the architecture and needs its own review (CONTRIBUTING.md).")
 endif()
 if(STAMP)
   file(TOUCH "${STAMP}")

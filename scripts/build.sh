@@ -11,4 +11,6 @@ if [ ! -f build/build.ninja ]; then
   cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE="$build_type" -DCMAKE_UNITY_BUILD="${UNITY:-ON}" \
     -DAGORA_WERROR="${AGORA_WERROR:-OFF}" "${launcher[@]}"
 fi
+# AGORA_WERROR given (scripts/test.sh sets it): applied to an existing build/ too.
+[ -n "${AGORA_WERROR:-}" ] && cmake -S . -B build -DAGORA_WERROR="$AGORA_WERROR" >/dev/null
 cmake --build build -j "${JOBS:-2}"

@@ -36,6 +36,7 @@ if [ ! -f "$dir/build.ninja" ]; then
     -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only" -DCMAKE_UNITY_BUILD=ON \
     -DAGORA_WERROR="${AGORA_WERROR:-OFF}" "${options[@]}" >/dev/null
 fi
+[ -n "${AGORA_WERROR:-}" ] && cmake -S . -B "$dir" -DAGORA_WERROR="$AGORA_WERROR" >/dev/null
 cmake --build "$dir" -j "${JOBS:-2}" --target "${targets[@]}"
 [ $build_only -eq 1 ] && exit 0
 reports=$PWD/$dir/sanitizer-reports
