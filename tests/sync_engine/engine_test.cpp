@@ -427,3 +427,112 @@ TEST_CASE("engine: three nodes in a line converge and the same sync twice change
   CHECK(c.head_map() == b.head_map());
   CHECK(link(a, c) == 0);  // nothing left to send
 }
+
+TEST_CASE("engine: a stub arriving where the body is held is a duplicate", "[engine]") {
+  City lyon;
+  MemoryStore held;
+  auto r1 = lyon.next("p1", "partners");
+  held.put(r1);  // with its body
+  SignedRecord stub = r1;
+  stub.body.reset();
+  auto [in, errors] = received(sync::encode(sync::RecordBatch{1, {stub}}));
+  auto d = sync::decide_batch(in, errors, held);
+  CHECK(d.dispositions == std::vector<Disposition>{Disposition::duplicate});
+  CHECK(held.at(lyon.id(), 1)->record.body);  // the body stays
+}
+
+TEST_CASE("engine: a fork does not move the chain: what links to it is refused", "[engine]") {
+  City lyon;
+  MemoryStore held;
+  auto r1 = lyon.next("p1");
+  held.put(r1);
+  City twin = lyon;  // the same key signs a second history from seq 1
+  twin.seq = 0;
+  twin.last = Hash{};
+  auto other1 = twin.next("p1-other");
+  auto other2 = twin.next("p2-on-the-fork");
+  auto [in, errors] = received(sync::encode(sync::RecordBatch{1, {other1, other2}}));
+  auto d = sync::decide_batch(in, errors, held);
+  CHECK(d.dispositions == std::vector<Disposition>{Disposition::fork, Disposition::reject});
+  CHECK(d.first_error.find("does not link") != std::string::npos);
+  CHECK(d.to_store == 0);
+}
+
+TEST_CASE("engine: the same batch delivered twice is stored once", "[engine]") {
+  City lyon;
+  MemoryStore a, b;
+  for (int i = 0; i < 6; ++i) a.put(lyon.next("p" + std::to_string(i)));
+  sync::Outbound out(City().id(), limits());
+  out.on_heads({});
+  auto batch = out.next(a);
+  REQUIRE(batch);
+  CHECK(deliver(*batch, b).to_store == 6);
+  auto again = deliver(*batch, b);  // a retransmission after a lost ack
+  CHECK(again.to_store == 0);
+  CHECK(again.duplicates == 6);
+  CHECK(again.rejected == 0);
+  CHECK(b.head_of(lyon.id()) == 6);
+}
+
+TEST_CASE("engine: origins the peer holds and this node does not are left alone", "[engine]") {
+  City lyon, elsewhere;
+  MemoryStore a;
+  a.put(lyon.next("p"));
+  sync::Outbound out(City().id(), limits());
+  out.on_heads({{elsewhere.id(), 40}});
+  auto b = out.next(a);
+  REQUIRE(b);
+  CHECK(order_of(*b) == std::vector<std::pair<PublicKey, uint64_t>>{{lyon.id(), 1}});
+  CHECK(out.peer_has().at(elsewhere.id()) == 40);
+}
+
+TEST_CASE("engine: public records always carry their body, to any peer", "[engine]") {
+  City lyon, stranger;
+  MemoryStore a;
+  for (int i = 0; i < 3; ++i) a.put(lyon.next("open-" + std::to_string(i)));
+  sync::Outbound out(stranger.id(), limits());
+  out.on_heads({});
+  auto batch = sync::decode_batch(out.next(a)->frame());
+  for (const auto& r : batch.value().records) CHECK(r.body.has_value());
+}
+
+TEST_CASE("engine: newly readable sends only the latest version of a record", "[engine]") {
+  City lyon, malmo;
+  MemoryStore a, m;
+  a.put(lyon.next("plan", "partners", 1));
+  a.put(lyon.next("plan", "partners", 2));
+  sync::Outbound out(malmo.id(), limits());
+  out.on_heads({});
+  sync_all(out, a, m);
+  a.grant("plan", malmo.id());
+  REQUIRE(out.queue_newly_readable(a) == 1);
+  auto b = out.next(a);
+  REQUIRE(b);
+  CHECK(order_of(*b) == std::vector<std::pair<PublicKey, uint64_t>>{{lyon.id(), 2}});
+}
+
+TEST_CASE("engine: what the sender holds is the highest valid seq of each origin it sent", "[engine]") {
+  City lyon, malmo;
+  MemoryStore held;
+  auto l1 = lyon.next("l1"), l2 = lyon.next("l2");
+  auto m1 = malmo.next("m1");
+  auto forged = malmo.next("m2");
+  forged.signature[5] ^= 1;
+  auto [in, errors] = received(sync::encode(sync::RecordBatch{1, {l2, l1, m1, forged}}));
+  auto d = sync::decide_batch(in, errors, held);
+  CHECK(d.sender_holds[lyon.id()] == 2);   // l2 came first (a gap) but the sender holds it
+  CHECK(d.sender_holds[malmo.id()] == 1);  // the forged seq 2 says nothing
+  CHECK(d.dispositions ==
+        std::vector<Disposition>{Disposition::reject, Disposition::store, Disposition::store, Disposition::reject});
+}
+
+TEST_CASE("engine: an empty store sends nothing, an empty batch decides nothing", "[engine]") {
+  MemoryStore empty;
+  sync::Outbound out(City().id(), limits());
+  out.on_heads({});
+  CHECK_FALSE(out.next(empty));
+  CHECK(out.unacked() == 0);
+  auto d = sync::decide_batch({}, {}, empty);
+  CHECK(d.dispositions.empty());
+  CHECK(d.sender_holds.empty());
+}
