@@ -88,6 +88,27 @@ void check_vocabulary(const std::string& param, const std::string& value,
   throw BadParam{param, "unknown value \"" + value + "\"" + (near ? "; did you mean \"" + *near + "\"?" : "")};
 }
 
+// The search filters lists and stats share, read and checked in this order (the first bad
+// one is the one reported): q, country, region, theme, principle ...
+void read_text_and_place(const Params& p, SearchQuery& q) {
+  q.text = p.get("q");
+  if (q.text.size() > 500) throw BadParam{"q", "longer than 500 bytes"};
+  q.filter.country = p.get("country");
+  q.filter.region = p.get("region");
+  q.filter.theme = p.get("theme");
+  check_vocabulary("theme", q.filter.theme, themes());
+  q.filter.principle = p.get("principle");
+  check_vocabulary("principle", q.filter.principle, principles());
+}
+
+// ... then language, year_from, year_to.
+void read_language_and_years(const Params& p, SearchQuery& q) {
+  q.filter.language = p.get("language");
+  check_vocabulary("language", q.filter.language, language_codes());
+  if (auto y = p.integer("year_from", 1900, 2100)) q.filter.year_from = static_cast<int>(*y);
+  if (auto y = p.integer("year_to", 1900, 2100)) q.filter.year_to = static_cast<int>(*y);
+}
+
 // The framework a request names, among the built-in ones and those published publicly.
 FrameworkDef requested_framework(storage::RecordStore& store, const std::string& id) {
   FrameworkCatalog catalog = load_frameworks(store, /*public_only=*/true);
@@ -204,14 +225,7 @@ HttpResponse HttpApi::list(const std::string& collection, const std::vector<std:
                  "year_to", "updated_since", "sort", "limit", "cursor", "facets"});
   SearchQuery q;
   q.filter.kind = collection == "practices" ? Kind::practice : Kind::plan;
-  q.text = p.get("q");
-  if (q.text.size() > 500) throw BadParam{"q", "longer than 500 bytes"};
-  q.filter.country = p.get("country");
-  q.filter.region = p.get("region");
-  q.filter.theme = p.get("theme");
-  check_vocabulary("theme", q.filter.theme, themes());
-  q.filter.principle = p.get("principle");
-  check_vocabulary("principle", q.filter.principle, principles());
+  read_text_and_place(p, q);
   q.filter.framework = p.get("framework");
   q.filter.ref = p.get("ref");
   if (p.has("ref") && q.filter.framework.empty()) throw BadParam{"ref", "needs framework"};
@@ -219,10 +233,7 @@ HttpResponse HttpApi::list(const std::string& collection, const std::vector<std:
     FrameworkDef framework = requested_framework(dir_.store(), q.filter.framework);
     if (p.has("ref")) check_commitment(framework, q.filter.ref);
   }
-  q.filter.language = p.get("language");
-  check_vocabulary("language", q.filter.language, language_codes());
-  if (auto y = p.integer("year_from", 1900, 2100)) q.filter.year_from = static_cast<int>(*y);
-  if (auto y = p.integer("year_to", 1900, 2100)) q.filter.year_to = static_cast<int>(*y);
+  read_language_and_years(p, q);
   if (auto t = p.integer("updated_since", 0, 32503680000000LL)) q.filter.updated_since_ms = *t;
   q.limit = static_cast<size_t>(p.integer("limit", 1, static_cast<long long>(limits_.max_page)).value_or(20));
   std::string sort = p.get("sort");
@@ -403,18 +414,8 @@ HttpResponse HttpApi::stats(const std::vector<std::pair<std::string, std::string
   std::string kind = p.has("kind") ? p.get("kind") : "practice";
   if (kind != "practice" && kind != "plan") throw BadParam{"kind", "expected practice or plan"};
   q.filter.kind = kind == "practice" ? Kind::practice : Kind::plan;
-  q.text = p.get("q");
-  if (q.text.size() > 500) throw BadParam{"q", "longer than 500 bytes"};
-  q.filter.country = p.get("country");
-  q.filter.region = p.get("region");
-  q.filter.theme = p.get("theme");
-  check_vocabulary("theme", q.filter.theme, themes());
-  q.filter.principle = p.get("principle");
-  check_vocabulary("principle", q.filter.principle, principles());
-  q.filter.language = p.get("language");
-  check_vocabulary("language", q.filter.language, language_codes());
-  if (auto y = p.integer("year_from", 1900, 2100)) q.filter.year_from = static_cast<int>(*y);
-  if (auto y = p.integer("year_to", 1900, 2100)) q.filter.year_to = static_cast<int>(*y);
+  read_text_and_place(p, q);
+  read_language_and_years(p, q);
   std::string framework_id = p.has("framework") ? p.get("framework") : "eccar-10pt";
   const FrameworkDef framework = requested_framework(dir_.store(), framework_id);
   const SearchIndex* index = search_ ? search_() : nullptr;
