@@ -31,8 +31,6 @@ std::string read_input(const std::string& file) {
   return text;
 }
 
-std::string short_id(const PublicKey& key) { return node_id(key).substr(0, 12); }
-
 std::pair<int, int> parse_year_range(const std::string& text) {
   auto dash = text.find('-', 1);
   auto year = [&](const std::string& part) {

@@ -26,9 +26,6 @@ void add_json_option(CLI::App* verb, Context& ctx);
 // Reads FILE, or standard input for "-"; throws InvalidInput naming the file.
 std::string read_input(const std::string& file);
 
-// Short display of a node id.
-std::string short_id(const PublicKey& key);
-
 // --year: "YYYY" or "YYYY-YYYY" as an inclusive range; throws InvalidInput otherwise.
 std::pair<int, int> parse_year_range(const std::string& text);
 

@@ -40,7 +40,7 @@ void register_init(CLI::App& app, Context& ctx) {
       if (!key) throw InvalidInput("--restore: " + opts->restore + " does not hold an Ed25519 private key (node.key)");
       DataDir dir = DataDir::restore(path, std::move(*key));
       std::cout << node_id(dir.id()) << "\n";
-      std::cerr << "restoring " << node_id(dir.id()).substr(0, 12)
+      std::cerr << "restoring " << short_node_id(dir.id())
                 << ": add the peers that hold this city's records (agora peer add URL --key NODEID) and run "
                    "`agora serve`; publishing resumes once they have sent them back\n";
       return;

@@ -71,7 +71,7 @@ void register_list(CLI::App& app, Context& ctx) {
           }
           std::string city = item.value("city", nlohmann::json()).is_string() ? item["city"].get<std::string>()
                              : rec->header.kind == Kind::city                 ? item.value("name", "")
-                                                                              : short_id(origin);
+                                                                              : short_node_id(origin);
           // printf pads bytes; pad city names by characters so non-ASCII names line up.
           size_t chars = utf8_length(city);
           city += std::string(chars < 18 ? 18 - chars : 0, ' ');

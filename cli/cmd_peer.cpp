@@ -59,8 +59,7 @@ void register_peer(CLI::App& app, Context& ctx) {
       save_peer(dir.store(), txn, PeerConfig{key, add->url == "-" ? "" : add->url, add->relation, now_ms()});
     });
     dir.notify_change();
-    std::cout << "peer " << node_id(key).substr(0, 12) << " added" << (add->url == "-" ? "" : " (" + add->url + ")")
-              << "\n";
+    std::cout << "peer " << short_node_id(key) << " added" << (add->url == "-" ? "" : " (" + add->url + ")") << "\n";
   });
 
   auto remove_key = std::make_shared<std::string>();
@@ -74,7 +73,7 @@ void register_peer(CLI::App& app, Context& ctx) {
     dir.store().env().write([&](storage::WriteTxn& txn) { removed = remove_peer(dir.store(), txn, key); });
     if (!removed) throw InvalidInput("peer remove: " + *remove_key + " is not a peer of this node");
     dir.notify_change();
-    std::cout << "peer " << node_id(key).substr(0, 12) << " removed\n";
+    std::cout << "peer " << short_node_id(key) << " removed\n";
   });
 
   auto* list = verb->add_subcommand("list", "peers with their state, last contact, records behind, errors, traffic");

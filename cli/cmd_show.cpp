@@ -29,8 +29,8 @@ void register_show(CLI::App& app, Context& ctx) {
       CityDirectory cities(r);
       nlohmann::json versions = nlohmann::json::array();
       for (uint64_t local : positions) {
-        if (!r.at(local)) continue;
         auto rec = storage::read_record(r, local);
+        if (!rec && !r.at(local)) continue;
         if (!rec)
           throw std::runtime_error("stored record at log position " + std::to_string(local) +
                                    " is corrupt: its header does not decode (run `agora verify`)");

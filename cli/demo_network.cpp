@@ -346,7 +346,7 @@ int DemoNetwork::run() {
   for (const auto& n : nodes_)
     out_ << "  " << n.city.name << std::string(14 - utf8_length(n.city.name), ' ') << "http://127.0.0.1:" << n.http_port
          << "/"
-         << "   sync ws://127.0.0.1:" << n.sync_port << "/sync   node " << node_id(n.id).substr(0, 12) << "\n";
+         << "   sync ws://127.0.0.1:" << n.sync_port << "/sync   node " << short_node_id(n.id) << "\n";
   out_ << "\n" << std::flush;
 
   double limit = options_.converge_limit_s;

@@ -212,10 +212,10 @@ void RecordStore::append(WriteTxn& txn, std::span<const IncomingRecord* const> r
     ChainStep step =
         chain_step(h, in.record.header_bytes, in.record.body.has_value(), ChainTip{head.seq, head.hash}, nullptr);
     if (step == ChainStep::unlinked)
-      throw ChainError("record " + node_id(h.origin).substr(0, 12) + "/" + std::to_string(h.seq) +
+      throw ChainError("record " + short_node_id(h.origin) + "/" + std::to_string(h.seq) +
                        " does not link to the previous record's hash");
     if (step != ChainStep::extends)
-      throw ChainError("record " + node_id(h.origin).substr(0, 12) + "/" + std::to_string(h.seq) +
+      throw ChainError("record " + short_node_id(h.origin) + "/" + std::to_string(h.seq) +
                        " does not follow the stored head seq " + std::to_string(head.seq));
 
     uint64_t local = ++last_local;

@@ -75,7 +75,7 @@ HttpResponse Router::route(const HttpRequest& req) {
 
 HttpResponse Router::health() {
   return json_answer(200,
-                     {{"status", "ok"}, {"node", node_id(dir_.id())}, {"peers_connected", state_.peers().connected}});
+                     {{"status", "ok"}, {"node", node_id(dir_.id())}, {"peers_connected", state_.peers_connected()}});
 }
 
 HttpResponse Router::network() {

@@ -21,6 +21,7 @@ class Router {
   // What the router reads of the running node besides the store.
   struct NodeState {
     std::function<PeerSnapshot()> peers;
+    std::function<size_t()> peers_connected;  // what /health needs, without a snapshot
     std::function<const Entitlements&()> entitlements;
     // HTTP connections open now on a listener ("http" or "sync"); nullopt when it is not open.
     std::function<std::optional<size_t>(std::string_view listener)> open_connections;

@@ -70,7 +70,7 @@ VerifyReport verify_store(storage::RecordStore& store) {
       const Header& h = *c.header;
       auto [it, fresh] = chain.try_emplace(h.origin, storage::OriginHead{h.origin, 0, {}});
       storage::OriginHead& last = it->second;
-      std::string where = node_id(h.origin).substr(0, 12) + "/" + std::to_string(h.seq) + " (" + h.id + ")";
+      std::string where = short_node_id(h.origin) + "/" + std::to_string(h.seq) + " (" + h.id + ")";
       // The log holds each origin's records in chain order: each one must extend the last.
       switch (chain_step(h, c.header_bytes, !c.stub, ChainTip{last.seq, last.hash}, nullptr)) {
         case ChainStep::extends:
@@ -97,7 +97,7 @@ VerifyReport verify_store(storage::RecordStore& store) {
 
   for (const auto& head : reader.heads()) {
     auto it = chain.find(head.origin);
-    std::string who = node_id(head.origin).substr(0, 12);
+    std::string who = short_node_id(head.origin);
     if (it == chain.end()) {
       if (head.seq != 0) add_problem(who + ": head says seq " + std::to_string(head.seq) + " but the log has none");
     } else if (it->second.seq != head.seq || it->second.hash != head.hash) {

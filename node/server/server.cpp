@@ -192,7 +192,7 @@ void Server::run(const std::function<void(const std::string&, const std::string&
   n.api->set_change_streams(
       [&n](uint64_t since, std::optional<Kind> kind) { return n.change_streams->open(since, kind); });
   n.router.emplace(n.dir, *n.api,
-                   Router::NodeState{[&n] { return n.peers.snapshot(); },
+                   Router::NodeState{[&n] { return n.peers.snapshot(); }, [&n] { return n.peers.connected(); },
                                      [&n]() -> const Entitlements& { return n.peers.entitlements(); },
                                      [&n](std::string_view listener) -> std::optional<size_t> {
                                        auto& l = listener == "http" ? n.http_listener : n.sync_listener;

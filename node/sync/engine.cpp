@@ -54,12 +54,14 @@ size_t Outbound::queue_newly_readable(const StoreView& store) {
     pending_.push_back(std::move(batch));
     batch = Pending{};
   };
-  store.for_each_restricted_latest([&](const SignedRecord& rec) {
-    auto h = decode_header(rec.header_bytes);
+  store.for_each_restricted_latest([&](std::string_view header_bytes) {
+    auto h = decode_header(header_bytes);
     if (!h) return;
     auto has = peer_has_.find(h.value().origin);
     if (has == peer_has_.end() || h.value().seq > has->second || !store.may_read(h.value(), peer_)) return;
-    append_record(batch.records, rec);
+    auto rec = store.record(h.value().origin, h.value().seq);
+    if (!rec || !rec->body) return;
+    append_record(batch.records, *rec);
     if (++batch.count >= limits_.batch_records || batch.records.size() >= limits_.batch_bytes) flush();
   });
   flush();

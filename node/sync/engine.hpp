@@ -25,8 +25,9 @@ class StoreView {
   virtual std::vector<storage::OriginHead> heads() const = 0;
   // The record at (origin, seq), with its body unless held as a stub.
   virtual std::optional<SignedRecord> record(const PublicKey& origin, uint64_t seq) const = 0;
-  // Visits the latest version of each record that is not public and is held with its body.
-  virtual void for_each_restricted_latest(const std::function<void(const SignedRecord&)>& visit) const = 0;
+  // Visits the header bytes of the latest version of each record that is not public and is
+  // held with its body (record() loads the ones worth sending).
+  virtual void for_each_restricted_latest(const std::function<void(std::string_view header_bytes)>& visit) const = 0;
   // Whether `peer` is entitled to the body of a record (visibility, twins, coalitions).
   virtual bool may_read(const Header& header, const PublicKey& peer) const = 0;
 };

@@ -81,7 +81,7 @@ void PeerManager::store_changed() {
   bool changed = fingerprint != entitlement_fingerprint_;
   entitlement_fingerprint_ = fingerprint;
   for (auto& [key, s] : ready_) {
-    if (changed) s->send_newly_readable();
+    if (changed) s->queue_newly_readable();
     s->pump();
   }
 }

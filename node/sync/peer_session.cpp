@@ -67,12 +67,11 @@ void PeerSession::fail(ErrorCode code, const std::string& message) {
   transport_->close(name);
 }
 
-void PeerSession::send_newly_readable() {
+void PeerSession::queue_newly_readable() {
   if (!is_ready() || closing_) return;
   const Entitlements& ent = manager_.entitlements();
   manager_.dir().store().read(
       [&](const storage::StoreReader& r) { return out_.queue_newly_readable(LmdbStoreView(r, ent)); });
-  pump();
 }
 
 void PeerSession::pump() {

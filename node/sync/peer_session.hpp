@@ -31,8 +31,9 @@ class PeerSession : public std::enable_shared_from_this<PeerSession> {
   void fail(ErrorCode code, const std::string& message);
   // Sends what the peer lacks, up to the window.
   void pump();
-  // Re-sends, with bodies, the latest restricted records the peer holds and may now read.
-  void send_newly_readable();
+  // Queues, with bodies, the latest restricted records the peer holds and may now read;
+  // the next pump() sends them.
+  void queue_newly_readable();
 
   bool outbound() const { return outbound_; }
   bool is_ready() const { return stage_ == Stage::ready; }

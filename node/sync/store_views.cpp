@@ -8,11 +8,11 @@ std::optional<SignedRecord> LmdbStoreView::record(const PublicKey& origin, uint6
   return view->load();
 }
 
-void LmdbStoreView::for_each_restricted_latest(const std::function<void(const SignedRecord&)>& visit) const {
+void LmdbStoreView::for_each_restricted_latest(const std::function<void(std::string_view)>& visit) const {
   reader_.list({}, [&](const PublicKey&, std::string_view, const storage::LatestEntry& e) {
     if (e.is_public) return true;
     auto view = reader_.at(e.local);
-    if (view && !view->is_stub()) visit(view->load());
+    if (view && !view->is_stub()) visit(view->header_bytes);
     return true;
   });
 }

@@ -14,7 +14,7 @@ class LmdbStoreView final : public StoreView {
       : reader_(reader), entitlements_(entitlements) {}
   std::vector<storage::OriginHead> heads() const override { return reader_.heads(); }
   std::optional<SignedRecord> record(const PublicKey& origin, uint64_t seq) const override;
-  void for_each_restricted_latest(const std::function<void(const SignedRecord&)>& visit) const override;
+  void for_each_restricted_latest(const std::function<void(std::string_view header_bytes)>& visit) const override;
   bool may_read(const Header& header, const PublicKey& peer) const override {
     return entitlements_.may_read(header, peer);
   }

@@ -134,8 +134,6 @@ size_t open_connections(const ServedNode& node, const std::string& listener) {
   return std::stoull(metrics.substr(at + key.size()));
 }
 
-bool alive(pid_t pid) { return process_alive(pid); }
-
 // A node with enough public records that an export takes many chunks.
 void fill(ServedNode& node, int practices) {
   std::string file = node.tmp.str("practices.ndjson");
@@ -177,10 +175,10 @@ TEST_CASE("an event stream closed right after its headers, hundreds of times, le
       client.close();  // a FIN right after the headers
     else
       client.reset();  // or a reset
-    if (i % 100 == 99) REQUIRE(alive(node.pid));
+    if (i % 100 == 99) REQUIRE(process_alive(node.pid));
   }
   CHECK(http_get(node.http_url, "/health").status == 200);
-  REQUIRE(alive(node.pid));
+  REQUIRE(process_alive(node.pid));
   CHECK(node.stop() == 0);
 }
 
@@ -316,7 +314,7 @@ TEST_CASE("thousands of clients leave at random points of every route, and the n
   for (auto& b : behaviours_run) std::cout << " " << b.load();
   std::cout << "; " << probes.load() << " probes" << std::endl;
 
-  REQUIRE(alive(node.pid));
+  REQUIRE(process_alive(node.pid));
   CHECK(probe_failures == 0);
   CHECK(probes > 0);
   // Slots and descriptors come back once the node has seen every client go (an unfinished
@@ -512,7 +510,7 @@ TEST_CASE("TLS clients leave at random points of the handshake and the exchange,
   for (auto& t : workers) t.join();
   std::cout << "lifecycle TLS chaos: " << handshakes.load() << " handshakes" << std::endl;
 
-  REQUIRE(alive(node.pid));
+  REQUIRE(process_alive(node.pid));
   CHECK(handshakes > 0);
   size_t sync_after = 0, fds_after = 0;
   bool settled = wait_until(

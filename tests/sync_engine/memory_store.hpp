@@ -61,12 +61,12 @@ class MemoryStore final : public sync::StoreView, public sync::ChainView {
     if (!h) return std::nullopt;
     return h->record;
   }
-  void for_each_restricted_latest(const std::function<void(const SignedRecord&)>& visit) const override {
+  void for_each_restricted_latest(const std::function<void(std::string_view)>& visit) const override {
     std::map<std::pair<PublicKey, std::string>, const Held*> latest;
     for (const auto& [origin, chain] : chains_)
       for (const Held& h : chain) latest[{origin, h.header.id}] = &h;
     for (const auto& [key, h] : latest)
-      if (!is_public(h->header) && h->record.body) visit(h->record);
+      if (!is_public(h->header) && h->record.body) visit(h->record.header_bytes);
   }
   bool may_read(const Header& h, const PublicKey& peer) const override {
     return is_public(h) || h.origin == peer || grants_.count({h.id, peer});
