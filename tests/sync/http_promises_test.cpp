@@ -147,6 +147,8 @@ TEST_CASE("bad values are errors naming their parameter", "[http][api][errors]")
                 {"period", {{"from", "2025-01-01"}, {"to", "2026-12-31"}}},
                 {"items", json::array({{{"id", "a"}, {"commitment", "6"}, {"action", "Hire."}}})}});
   node.serve();
+  // List routes answer 503 until the first search index is built (docs/api.md): wait for it.
+  REQUIRE(wait_until([&] { return http_get(node.http_url, "/api/v1/practices?limit=1").status == 200; }));
   CHECK(get_json(node, "/api/v1/plans/Lyon/plan-2025/progress?today=2025-06-30")["id"] == "plan-2025");
   for (std::string day : {"2025-13-45", "2025-02-29", "2025-6-30", "yesterday", "2101-01-01"}) {
     INFO(day);

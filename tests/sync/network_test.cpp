@@ -45,7 +45,8 @@ TEST_CASE("coalition and partnership records make the network, and coalition bod
 
   // Membership is in force once both records are held: Malmo reads the body, Turin and Lisbon do not.
   REQUIRE(wait_until([&] {
-    return json::parse(malmo.agora({"show", lyon.id + "/members-only", "--json"}).out).contains("title");
+    json shown = json::parse(malmo.agora({"show", lyon.id + "/members-only", "--json"}).out, nullptr, false);
+    return shown.is_object() && shown.contains("title");
   }));
   // Barrier for the outsiders: a record Lyon publishes now reaches each of them on the link
   // that would have carried the body first, had the new membership entitled them.
