@@ -147,3 +147,24 @@ Result<Header> verify_record(const SignedRecord& record) {
 bool header_is_public(std::string_view header_bytes) { return header_bytes.ends_with(",\"visibility\":\"public\"}"); }
 
 }  // namespace agora
+
+namespace agora {
+
+std::optional<std::pair<PublicKey, uint64_t>> claimed_position(std::string_view header_bytes) {
+  // Canonical headers have one "origin" and one "seq" key (no other key contains these
+  // names as a whole quoted key, and string values cannot contain quotes).
+  constexpr std::string_view kOrigin = "\"origin\":\"", kSeq = "\"seq\":";
+  auto o = header_bytes.find(kOrigin);
+  auto s = header_bytes.find(kSeq);
+  if (o == std::string_view::npos || s == std::string_view::npos) return std::nullopt;
+  auto key = parse_node_id(header_bytes.substr(o + kOrigin.size(), 64));
+  if (!key) return std::nullopt;
+  uint64_t seq = 0;
+  size_t i = s + kSeq.size(), digits = 0;
+  for (; i < header_bytes.size() && header_bytes[i] >= '0' && header_bytes[i] <= '9' && digits < 16; ++i, ++digits)
+    seq = seq * 10 + uint64_t(header_bytes[i] - '0');
+  if (digits == 0) return std::nullopt;
+  return std::pair{*key, seq};
+}
+
+}  // namespace agora

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "protocol/crypto.hpp"
 #include "protocol/result.hpp"
@@ -59,6 +60,9 @@ inline bool is_public(const Header& h) { return h.visibility == kPublicVisibilit
 // Whether canonical header bytes say "public" without parsing them: the canonical form sorts
 // its keys, so "visibility" always comes last.
 bool header_is_public(std::string_view header_bytes);
+// The (origin, seq) that header bytes claim, read without parsing or checking anything else:
+// what a peer says it holds by sending a record, before the record is verified.
+std::optional<std::pair<PublicKey, uint64_t>> claimed_position(std::string_view header_bytes);
 bool is_valid_coalition_name(std::string_view name);
 
 // The node id: the origin's public key as 64 lowercase hex digits.

@@ -7,7 +7,12 @@ namespace agora::sync {
 std::string OutgoingBatch::frame() const { return batch_frame_prefix(number, count) + records; }
 
 void Outbound::on_heads(const std::map<PublicKey, uint64_t>& heads) {
-  peer_has_ = heads;
+  // Within a connection what the peer holds never shrinks: heads lower than what it sent
+  // (or was sent and acked) are stale, and must not make this node send those records back.
+  for (const auto& [origin, seq] : heads) {
+    uint64_t& has = peer_has_[origin];
+    has = std::max(has, seq);
+  }
   has_heads_ = true;
 }
 

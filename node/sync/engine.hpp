@@ -60,7 +60,8 @@ class Outbound {
  public:
   Outbound(PublicKey peer, SendLimits limits) : peer_(peer), limits_(limits) {}
 
-  // The peer's `heads` message: from now on, send what it lacks.
+  // The peer's `heads` message: from now on, send what it lacks. Values below what the peer
+  // is already known to hold on this connection are stale and leave that knowledge as it is.
   void on_heads(const std::map<PublicKey, uint64_t>& heads);
   bool has_heads() const { return has_heads_; }
 

@@ -149,7 +149,10 @@ void PeerSession::handle(const Welcome& m) {
 void PeerSession::handle(const Heads& m) {
   if (!is_ready()) return fail(ErrorCode::protocol, "heads before the handshake");
   out_.on_heads(m.heads);
-  stats_.remote_heads = m.heads;
+  for (const auto& [origin, seq] : m.heads) {
+    uint64_t& known = stats_.remote_heads[origin];
+    known = std::max(known, seq);
+  }
   if (manager_.restoring()) {
     auto own = m.heads.find(manager_.dir().id());
     manager_.learn_own_head(own == m.heads.end() ? 0 : own->second);
@@ -200,6 +203,10 @@ void PeerSession::on_batch(const std::string& frame) {
   tokens_ -= static_cast<double>(batch.value().records.size());
   spdlog::debug("peer {}: batch {} with {} records", short_node_id(peer_), batch.value().batch,
                 batch.value().records.size());
+  // What the peer sends, it holds: from now on nothing of it is sent back, even while the
+  // batch still waits to be verified and stored (another peer may bring the same records).
+  for (const auto& r : batch.value().records)
+    if (auto at = claimed_position(r.header_bytes)) out_.peer_holds(at->first, at->second);
   incoming_.push_back(std::move(batch).value());
   process_incoming();
 }

@@ -324,6 +324,21 @@ TEST_CASE("engine: records the peer sent are never sent back to it", "[engine]")
   for (auto [origin, seq] : order_of(*back)) CHECK(origin == lyon.id());  // only Lyon's: no echo of m2
 }
 
+TEST_CASE("engine: heads lower than what the peer has shown are stale and change nothing", "[engine]") {
+  City lyon, malmo;
+  MemoryStore a;
+  a.put(lyon.next("l1"));
+  a.put(malmo.next("m1"));
+  a.put(malmo.next("m2"));
+  sync::Outbound out(malmo.id(), limits());
+  out.on_heads({});
+  out.peer_holds(malmo.id(), 2);  // the peer sent m1 and m2 on this connection
+  out.on_heads({});               // then repeated its first, older heads
+  auto batch = out.next(a);
+  REQUIRE(batch);
+  for (auto [origin, seq] : order_of(*batch)) CHECK(origin == lyon.id());
+}
+
 TEST_CASE("engine: decisions for each relation to the chain", "[engine]") {
   City lyon;
   MemoryStore held;
