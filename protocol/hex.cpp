@@ -30,4 +30,10 @@ bool from_hex(std::string_view hex, uint8_t* out, size_t out_size) {
   return true;
 }
 
+bool from_lower_hex(std::string_view hex, uint8_t* out, size_t out_size) {
+  for (char c : hex)
+    if (c >= 'A' && c <= 'F') return false;
+  return from_hex(hex, out, out_size);
+}
+
 }  // namespace agora

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "protocol/framework_catalog.hpp"
+#include "protocol/json_text.hpp"
 #include "protocol/limits.hpp"
 #include "protocol/record.hpp"
 #include "protocol/unicode.hpp"
@@ -29,6 +30,25 @@ std::string type_name(const json& v) {
   if (v.is_array()) return "an array";
   if (v.is_object()) return "an object";
   return "null";
+}
+
+// Set while a body received from a peer is checked (validate_received_body): fields and
+// vocabulary values newer than this node are then kept uninterpreted instead of refused.
+thread_local bool tl_received = false;
+
+struct ReceivedMode {
+  ReceivedMode() { tl_received = true; }
+  ~ReceivedMode() { tl_received = false; }
+  ReceivedMode(const ReceivedMode&) = delete;
+  ReceivedMode& operator=(const ReceivedMode&) = delete;
+};
+
+// What a vocabulary value newer than this node must look like to be kept.
+bool is_vocabulary_token(std::string_view s) {
+  if (s.empty() || s.size() > 64 || !std::isalnum(static_cast<unsigned char>(s[0]))) return false;
+  for (char c : s)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.' && c != '_') return false;
+  return true;
 }
 
 // Thrown inside this file only; validate_input turns it into a Result.
@@ -54,6 +74,7 @@ class Fields {
     if (!obj.is_object()) fail(path_.empty() ? "record" : path_, "expected an object, got " + type_name(obj));
     for (auto& [key, value] : obj.items()) {
       if (std::find(allowed_.begin(), allowed_.end(), key) != allowed_.end()) continue;
+      if (tl_received) continue;  // a field newer than this node: kept, not interpreted
       std::string msg = "unknown field";
       if (auto near = nearest(key, allowed_)) msg += "; did you mean " + in_quotes(*near) + "?";
       fail(join_path(path_, key), msg);
@@ -135,6 +156,7 @@ int vocab(const json& v, const std::string& path, std::span<const std::string_vi
   const auto& s = v.get_ref<const std::string&>();
   int i = vocabulary_index(list, s);
   if (i >= 0) return i;
+  if (tl_received && is_vocabulary_token(s)) return -1;  // a value newer than this node
   std::string msg = std::string("unknown ") + what + " " + in_quotes(s);
   if (auto near = nearest(s, list)) msg += "; did you mean " + in_quotes(*near) + "?";
   fail(path, msg);
@@ -214,7 +236,7 @@ void framework_refs(const json& v, const std::string& path, const FrameworkCatal
 uint16_t theme_bits(const json& v, const std::string& path, bool required_non_empty) {
   uint16_t bits = 0;
   array_of(v, path, themes().size(), required_non_empty, [&](const json& t, const std::string& p) {
-    bits |= static_cast<uint16_t>(1u << vocab(t, p, themes(), "theme"));
+    if (int i = vocab(t, p, themes(), "theme"); i >= 0) bits |= static_cast<uint16_t>(1u << i);
   });
   unique_strings(v, path);
   return bits;
@@ -335,7 +357,7 @@ void validate_plan(const Fields& f, ValidatedInput& out, const FrameworkCatalog&
                      double baseline = number(i.required("baseline"), i.path("baseline"));
                      double target = number(i.required("target"), i.path("target"));
                      int dir = vocab(i.required("direction"), i.path("direction"), kDirections, "direction");
-                     if ((dir == 0 && target < baseline) || (dir == 1 && target > baseline))
+                     if ((dir == 0 && target < baseline) || (dir == 1 && target > baseline))  // -1: newer
                        fail(i.path("target"),
                             std::string("does not ") + (dir == 0 ? "increase" : "decrease") + " from the baseline");
                    });
@@ -369,7 +391,7 @@ void validate_partnership(const Fields& f, ValidatedInput& out, const FrameworkC
     const json& c = f.required("coalition");
     if (!c.is_string() || !is_valid_coalition_name(c.get<std::string>()))
       fail(f.path("coalition"), "expected a coalition name (lowercase letters, digits, '-')");
-  } else if (f.optional("coalition")) {
+  } else if (f.optional("coalition") && rel == 0) {
     fail(f.path("coalition"), "only for relation \"coalition-member\"");
   }
   if (auto* v = f.optional("topics")) out.keys.themes = theme_bits(*v, f.path("topics"), false);
@@ -643,28 +665,44 @@ bool is_calendar_date(std::string_view s) {
          !(m == 2 && d == 29 && !leap);
 }
 
-Result<IndexKeys> validate_received_body(Kind kind, std::string_view id, std::string_view visibility, bool tombstone,
-                                         std::string_view body) {
+namespace {
+
+Result<IndexKeys> check_received_body(Kind kind, std::string_view kind_text, std::string_view id,
+                                      std::string_view visibility, bool tombstone, std::string_view body) {
   if (tombstone) {
     if (!body.empty()) return make_error("body", "a tombstone's body must be empty");
     return IndexKeys{};
   }
   json in = json::parse(body, nullptr, false);
   if (in.is_discarded() || !in.is_object()) return make_error("body", "not a JSON object");
+  if (has_duplicate_keys(body)) return make_error("body", "an object has the same key twice");
   auto agrees = [&](const char* key, std::string_view expected) {
     auto it = in.find(key);
     return it == in.end() || (it->is_string() && it->get_ref<const std::string&>() == expected);
   };
-  if (!agrees("kind", kind_name(kind))) return make_error("body.kind", "differs from the signed header");
+  if (!agrees("kind", kind_text)) return make_error("body.kind", "differs from the signed header");
   if (!agrees("id", id)) return make_error("body.id", "differs from the signed header");
   if (!agrees("visibility", visibility)) return make_error("body.visibility", "differs from the signed header");
+  if (kind == Kind::unknown) return IndexKeys{};  // a kind newer than this node: not interpreted
   in["kind"] = kind_name(kind);
   in["id"] = std::string(id);  // a framework's id is part of what it states
   in.erase("visibility");
   if (kind != Kind::city) in.erase("origin"), in.erase("city"), in.erase("country");
+  ReceivedMode received;
   auto r = validate_as_is(in, PublisherIdentity{}, "{}", FrameworkCatalog::open());
   if (!r) return r.error();
   return r.value().keys;
+}
+
+}  // namespace
+
+Result<IndexKeys> validate_received_body(const Header& h, std::string_view body) {
+  return check_received_body(h.kind, header_kind_name(h), h.id, h.visibility, h.tombstone, body);
+}
+
+Result<IndexKeys> validate_received_body(Kind kind, std::string_view id, std::string_view visibility, bool tombstone,
+                                         std::string_view body) {
+  return check_received_body(kind, kind_name(kind), id, visibility, tombstone, body);
 }
 
 IndexKeys index_keys_for(Kind kind, std::string_view body) {
@@ -712,6 +750,7 @@ IndexKeys index_keys_for(Kind kind, std::string_view body) {
         keys.year = static_cast<uint16_t>(std::atoi(d->get<std::string>().c_str()));
       break;
     case Kind::city:
+    case Kind::unknown:
       break;
   }
   return keys;

@@ -9,6 +9,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "protocol/framework_catalog.hpp"
+#include "protocol/record.hpp"
 #include "protocol/result.hpp"
 #include "protocol/vocabulary.hpp"
 
@@ -58,8 +59,13 @@ bool is_calendar_date(std::string_view text);
 // the header when the body restates them; a tombstone's body is empty. The body is checked
 // as it was signed, not normalized (a node of an earlier version may have signed text in
 // another normalization form).
+// Fields, kinds and vocabulary values newer than this node are kept without being
+// interpreted (docs/data-model.md, "Evolution"); duplicate object keys are refused.
+Result<IndexKeys> validate_received_body(const Header& header, std::string_view body);
+// The same for a known kind (tests, fuzz targets).
 Result<IndexKeys> validate_received_body(Kind kind, std::string_view id, std::string_view visibility, bool tombstone,
                                          std::string_view body);
+
 
 // Re-derives the index keys from a stored body (used by tests and the fuzz targets).
 IndexKeys index_keys_for(Kind kind, std::string_view body);

@@ -39,6 +39,10 @@ std::optional<PublicKey> parse_node_id(std::string_view text) {
   return key;
 }
 
+std::string_view header_kind_name(const Header& h) {
+  return h.kind == Kind::unknown ? std::string_view(h.unknown_kind) : kind_name(h.kind);
+}
+
 std::string encode_header(const Header& h) {
   // Keys in byte order; every value is an ASCII integer or a string needing no escapes
   // (ids, kinds, visibility and hex are restricted to safe characters).
@@ -47,7 +51,7 @@ std::string encode_header(const Header& h) {
   s += "{\"body_sha256\":\"" + to_hex(h.body_sha256) + "\"";
   s += ",\"body_size\":" + std::to_string(h.body_size);
   s += ",\"id\":\"" + h.id + "\"";
-  s += ",\"kind\":\"" + std::string(kind_name(h.kind)) + "\"";
+  s += ",\"kind\":\"" + std::string(header_kind_name(h)) + "\"";
   s += ",\"origin\":\"" + to_hex(h.origin) + "\"";
   s += ",\"prev\":\"" + to_hex(h.prev) + "\"";
   s += ",\"seq\":" + std::to_string(h.seq);
@@ -67,11 +71,6 @@ Result<Header> decode_header(std::string_view bytes) {
     auto it = j.find(name);
     return it == j.end() ? nullptr : &*it;
   };
-  static constexpr std::string_view kKnown[] = {"body_sha256", "body_size", "id", "kind", "origin",  "prev",
-                                                "seq",         "tombstone", "ts", "v",    "version", "visibility"};
-  for (auto& [key, value] : j.items())
-    if (std::find(std::begin(kKnown), std::end(kKnown), key) == std::end(kKnown))
-      return make_error("header." + key, "unknown header field");
   auto get_uint = [&](const char* name, uint64_t max, uint64_t& out) -> bool {
     const json* f = field(name);
     if (!f || !f->is_number_unsigned()) return false;
@@ -87,8 +86,19 @@ Result<Header> decode_header(std::string_view bytes) {
   Header h;
   uint64_t u = 0;
   std::string s;
-  if (!get_uint("v", 1000, u)) return make_error("header.v", "missing or not an integer");
+  if (!get_uint("v", 0xffffffff, u)) return make_error("header.v", "missing or not an integer");
+  if (u > kEnvelopeVersion) {
+    Error newer = make_error("header.v", "envelope version " + std::to_string(u) + " is newer than this node reads (" +
+                                             std::to_string(kEnvelopeVersion) + ")");
+    newer.newer_format = true;
+    return newer;
+  }
   if (u != kEnvelopeVersion) return make_error("header.v", "unsupported envelope version " + std::to_string(u));
+  static constexpr std::string_view kKnown[] = {"body_sha256", "body_size", "id", "kind", "origin",  "prev",
+                                                "seq",         "tombstone", "ts", "v",    "version", "visibility"};
+  for (auto& [key, value] : j.items())
+    if (std::find(std::begin(kKnown), std::end(kKnown), key) == std::end(kKnown))
+      return make_error("header." + key, "unknown header field");
   if (!get_string("origin", s) || !from_hex(s, h.origin.data(), h.origin.size()) || to_hex(h.origin) != s)
     return make_error("header.origin", "not a node id (64 lowercase hex digits)");
   constexpr uint64_t kMaxSafe = (uint64_t{1} << 53) - 1;
@@ -96,9 +106,13 @@ Result<Header> decode_header(std::string_view bytes) {
   if (!get_string("prev", s) || !from_hex(s, h.prev.data(), h.prev.size()))
     return make_error("header.prev", "not a SHA-256 hex digest");
   if (!get_string("kind", s)) return make_error("header.kind", "missing");
-  auto kind = parse_kind(s);
-  if (!kind) return make_error("header.kind", "unknown kind \"" + s + "\"");
-  h.kind = *kind;
+  if (auto kind = parse_kind(s)) {
+    h.kind = *kind;
+  } else {
+    if (!is_valid_kind_name(s)) return make_error("header.kind", "not a kind name (1-32 of a-z, 0-9, '-')");
+    h.kind = Kind::unknown;  // newer than this node: kept and relayed, not interpreted
+    h.unknown_kind = s;
+  }
   if (!get_string("id", h.id) || !is_valid_record_id(h.id)) return make_error("header.id", "not a valid record id");
   if (!get_uint("version", 0x7fffffff, u) || u == 0) return make_error("header.version", "not a positive integer");
   h.version = static_cast<uint32_t>(u);
@@ -111,6 +125,8 @@ Result<Header> decode_header(std::string_view bytes) {
   if (!get_uint("body_size", limits::kMaxBodyBytes, u))
     return make_error("header.body_size", "missing or over the 256 KiB body limit");
   h.body_size = static_cast<uint32_t>(u);
+  if (h.kind == Kind::city && (h.id != "profile" || h.visibility != kPublicVisibility))
+    return make_error("header", "a city record is always public with id \"profile\"");
   if (const json* t = field("tombstone")) {
     if (!t->is_boolean() || !t->get<bool>()) return make_error("header.tombstone", "present only as true");
     h.tombstone = true;

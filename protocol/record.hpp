@@ -32,7 +32,11 @@ struct Header {
   Hash body_sha256{};
   uint32_t body_size = 0;
   bool tombstone = false;  // a signed retraction of (origin, id)
+  // The kind's name when `kind` is Kind::unknown: a kind newer than this node.
+  std::string unknown_kind;
 };
+// The kind's name as the header carries it (known or not).
+std::string_view header_kind_name(const Header& h);
 
 struct SignedRecord {
   std::string header_bytes;

@@ -11,6 +11,9 @@ namespace agora {
 struct Error {
   std::string path;
   std::string message;
+  // The input is of a format newer than this code understands (an envelope version it does
+  // not know): not the sender's fault, and not evidence against it.
+  bool newer_format = false;
 
   std::string to_string() const { return path.empty() ? message : path + ": " + message; }
 };

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "protocol/hex.hpp"
+#include "protocol/json_text.hpp"
 #include "protocol/limits.hpp"
 
 namespace agora::sync {
@@ -16,18 +17,111 @@ std::string hex_of(const auto& bytes) { return to_hex(bytes); }
 
 bool read_key(const json& j, const char* field, PublicKey& out) {
   auto it = j.find(field);
-  return it != j.end() && it->is_string() && from_hex(it->get<std::string>(), out.data(), out.size());
+  return it != j.end() && it->is_string() && from_lower_hex(it->get<std::string>(), out.data(), out.size());
 }
 bool read_sig(const json& j, const char* field, Signature& out) {
   auto it = j.find(field);
-  return it != j.end() && it->is_string() && from_hex(it->get<std::string>(), out.data(), out.size());
+  return it != j.end() && it->is_string() && from_lower_hex(it->get<std::string>(), out.data(), out.size());
 }
 bool read_challenge(const json& j, std::string& out) {
   auto it = j.find("challenge");
   if (it == j.end() || !it->is_string()) return false;
   out = it->get<std::string>();
   uint8_t buf[32];
-  return from_hex(out, buf, sizeof buf);
+  return from_lower_hex(out, buf, sizeof buf);
+}
+// `versions`: absent means [1]; else 1-16 integers in 1..65535.
+bool read_versions(const json& j, std::vector<int>& out) {
+  auto it = j.find("versions");
+  if (it == j.end()) return true;
+  if (!it->is_array() || it->empty() || it->size() > 16) return false;
+  out.clear();
+  for (const auto& v : *it) {
+    if (!v.is_number_unsigned() || v.get<uint64_t>() == 0 || v.get<uint64_t>() > 65535) return false;
+    out.push_back(static_cast<int>(v.get<uint64_t>()));
+  }
+  return true;
+}
+constexpr uint64_t kMaxSeq = (uint64_t{1} << 53) - 1;
+// An object of node id -> seq (lowercase ids, seq 0 .. 2^53-1), every id starting with `prefix`.
+bool read_head_map(const json& obj, std::string_view prefix, std::map<PublicKey, uint64_t>& out) {
+  if (!obj.is_object()) return false;
+  for (auto& [k, v] : obj.items()) {
+    PublicKey origin;
+    if (!k.starts_with(prefix) || !from_lower_hex(k, origin.data(), origin.size()) || !v.is_number_unsigned() ||
+        v.get<uint64_t>() > kMaxSeq)
+      return false;
+    out[origin] = v.get<uint64_t>();
+  }
+  return true;
+}
+json head_map(const std::map<PublicKey, uint64_t>& heads) {
+  json out = json::object();
+  for (const auto& [origin, seq] : heads) out[to_hex(origin)] = seq;
+  return out;
+}
+bool is_lower_hex(std::string_view s) {
+  for (char c : s)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  return true;
+}
+json range_json(const RangeEntry& r) {
+  json out = {{"p", r.prefix}};
+  switch (r.type) {
+    case RangeEntry::Type::fingerprints: {
+      std::string fp;
+      for (uint64_t f : r.fingerprints) {
+        uint8_t bytes[8];
+        for (int i = 0; i < 8; ++i) bytes[i] = static_cast<uint8_t>(f >> (56 - 8 * i));
+        fp += to_hex(bytes, 8);
+      }
+      out["fp"] = fp;
+      break;
+    }
+    case RangeEntry::Type::heads:
+      out["heads"] = head_map(r.heads);
+      break;
+    case RangeEntry::Type::answer:
+      out["answer"] = head_map(r.heads);
+      break;
+  }
+  return out;
+}
+Result<RangeEntry> read_range(const json& j, size_t index) {
+  std::string where = "reconcile.ranges[" + std::to_string(index) + "]";
+  if (!j.is_object()) return make_error(where, "not an object");
+  RangeEntry r;
+  auto p = j.find("p");
+  if (p == j.end() || !p->is_string() || p->get_ref<const std::string&>().size() > kNodeIdHexDigits ||
+      !is_lower_hex(p->get_ref<const std::string&>()))
+    return make_error(where + ".p", "not 0-64 lowercase hex digits");
+  r.prefix = p->get<std::string>();
+  int types = int(j.contains("fp")) + int(j.contains("heads")) + int(j.contains("answer"));
+  if (types != 1) return make_error(where, "needs exactly one of fp, heads, answer");
+  if (auto fp = j.find("fp"); fp != j.end()) {
+    r.type = RangeEntry::Type::fingerprints;
+    if (r.prefix.size() >= kNodeIdHexDigits) return make_error(where + ".fp", "a full node id has no sub-ranges");
+    if (!fp->is_string() || fp->get_ref<const std::string&>().size() != 16 * 16)
+      return make_error(where + ".fp", "not 16 fingerprints of 16 lowercase hex digits");
+    const std::string& text = fp->get_ref<const std::string&>();
+    for (size_t i = 0; i < 16; ++i) {
+      uint8_t bytes[8];
+      if (!from_lower_hex(std::string_view(text).substr(16 * i, 16), bytes, 8))
+        return make_error(where + ".fp", "not 16 fingerprints of 16 lowercase hex digits");
+      uint64_t f = 0;
+      for (uint8_t b : bytes) f = f << 8 | b;
+      r.fingerprints[i] = f;
+    }
+    return r;
+  }
+  bool heads = j.contains("heads");
+  r.type = heads ? RangeEntry::Type::heads : RangeEntry::Type::answer;
+  const json& map = heads ? j["heads"] : j["answer"];
+  if (!read_head_map(map, r.prefix, r.heads))
+    return make_error(where + (heads ? ".heads" : ".answer"),
+                      "entries must be node id (starting with the prefix) -> sequence number");
+  if (r.heads.size() > kMaxRangeHeads) return make_error(where, "more than 16 origins in one range");
+  return r;
 }
 template <class T>
 void put_be(std::string& out, T v) {
@@ -45,11 +139,17 @@ bool get_be(std::string_view in, size_t& pos, T& v) {
 }  // namespace
 
 std::string encode(const Hello& m) {
-  return json{{"t", "hello"}, {"v", kProtocolVersion}, {"node", hex_of(m.node)}, {"challenge", m.challenge}}.dump();
+  return json{{"t", "hello"},
+              {"v", kProtocolVersion},
+              {"versions", m.versions},
+              {"node", hex_of(m.node)},
+              {"challenge", m.challenge}}
+      .dump();
 }
 std::string encode(const Auth& m) {
   return json{{"t", "auth"},
               {"v", kProtocolVersion},
+              {"versions", m.versions},
               {"node", hex_of(m.node)},
               {"challenge", m.challenge},
               {"proof", hex_of(m.proof)}}
@@ -57,14 +157,62 @@ std::string encode(const Auth& m) {
 }
 std::string encode(const Welcome& m) { return json{{"t", "welcome"}, {"proof", hex_of(m.proof)}}.dump(); }
 std::string encode(const Heads& m) {
-  json heads = json::object();
-  for (const auto& [origin, seq] : m.heads) heads[hex_of(origin)] = seq;
-  return json{{"t", "heads"}, {"heads", heads}}.dump();
+  json out{{"t", "heads"}, {"heads", head_map(m.heads)}};
+  if (m.more) out["more"] = true;
+  return out.dump();
+}
+std::vector<std::string> encode_heads(const std::map<PublicKey, uint64_t>& heads) {
+  std::vector<std::string> out;
+  Heads part;
+  for (const auto& [origin, seq] : heads) {
+    if (part.heads.size() == kHeadsPerMessage) {
+      part.more = true;
+      out.push_back(encode(part));
+      part = Heads{};
+    }
+    part.heads.emplace(origin, seq);
+  }
+  out.push_back(encode(part));
+  return out;
 }
 std::string encode(const Ack& m) {
-  return json{
-      {"t", "ack"}, {"batch", m.batch}, {"stored", m.stored}, {"duplicate", m.duplicate}, {"rejected", m.rejected}}
+  return json{{"t", "ack"},
+              {"batch", m.batch},
+              {"stored", m.stored},
+              {"duplicate", m.duplicate},
+              {"rejected", m.rejected},
+              {"forks", m.forks},
+              {"skipped", m.skipped}}
       .dump();
+}
+std::string encode(const Reconcile& m) {
+  json ranges = json::array();
+  for (const auto& r : m.ranges) ranges.push_back(range_json(r));
+  json out{{"t", "reconcile"}, {"ranges", std::move(ranges)}};
+  if (m.more) out["more"] = true;
+  return out.dump();
+}
+std::string encode(const UnknownMessage& m) { return json{{"t", m.type}}.dump(); }
+std::vector<std::string> encode_turn(const std::vector<RangeEntry>& ranges, size_t max_bytes) {
+  std::vector<std::string> out;
+  json part = json::array();
+  size_t bytes = 0;
+  auto flush = [&](bool more) {
+    json m{{"t", "reconcile"}, {"ranges", std::move(part)}};
+    if (more) m["more"] = true;
+    out.push_back(m.dump());
+    part = json::array();
+    bytes = 0;
+  };
+  for (const auto& r : ranges) {
+    json entry = range_json(r);
+    size_t size = entry.dump().size() + 1;
+    if (!part.empty() && bytes + size > max_bytes) flush(true);
+    bytes += size;
+    part.push_back(std::move(entry));
+  }
+  flush(false);
+  return out;
 }
 std::string encode(const ErrorMessage& m) {
   return json{{"t", "error"}, {"code", m.code}, {"message", m.message}}.dump();
@@ -74,6 +222,7 @@ Result<Control> decode_control(std::string_view text) {
   if (text.size() > kMaxControlBytes) return make_error("message", "control message over 256 KiB");
   json j = json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return make_error("message", "not a JSON object");
+  if (has_duplicate_keys(text)) return make_error("message", "an object has the same key twice");
   auto t = j.find("t");
   if (t == j.end() || !t->is_string()) return make_error("message.t", "missing message type");
   const std::string type = t->get<std::string>();
@@ -84,6 +233,7 @@ Result<Control> decode_control(std::string_view text) {
   if (type == "hello") {
     Hello m;
     if (!version_ok()) return make_error("hello.v", "unsupported protocol version");
+    if (!read_versions(j, m.versions)) return make_error("hello.versions", "not a list of 1-16 version numbers");
     if (!read_key(j, "node", m.node)) return make_error("hello.node", "not a node id");
     if (!read_challenge(j, m.challenge)) return make_error("hello.challenge", "not 32 bytes of hex");
     return Control{m};
@@ -91,6 +241,7 @@ Result<Control> decode_control(std::string_view text) {
   if (type == "auth") {
     Auth m;
     if (!version_ok()) return make_error("auth.v", "unsupported protocol version");
+    if (!read_versions(j, m.versions)) return make_error("auth.versions", "not a list of 1-16 version numbers");
     if (!read_key(j, "node", m.node)) return make_error("auth.node", "not a node id");
     if (!read_challenge(j, m.challenge)) return make_error("auth.challenge", "not 32 bytes of hex");
     if (!read_sig(j, "proof", m.proof)) return make_error("auth.proof", "not a signature");
@@ -106,11 +257,11 @@ Result<Control> decode_control(std::string_view text) {
     auto h = j.find("heads");
     if (h == j.end() || !h->is_object()) return make_error("heads.heads", "not an object");
     if (h->size() > kMaxHeadsEntries) return make_error("heads.heads", "too many origins");
-    for (auto& [k, v] : h->items()) {
-      PublicKey origin;
-      if (!from_hex(k, origin.data(), origin.size()) || !v.is_number_unsigned())
-        return make_error("heads.heads", "entries must be node id -> sequence number");
-      m.heads[origin] = v.get<uint64_t>();
+    if (!read_head_map(*h, "", m.heads))
+      return make_error("heads.heads", "entries must be node id -> sequence number (0 to 2^53-1)");
+    if (auto more = j.find("more"); more != j.end()) {
+      if (!more->is_boolean()) return make_error("heads.more", "not a boolean");
+      m.more = more->get<bool>();
     }
     return Control{m};
   }
@@ -125,6 +276,9 @@ Result<Control> decode_control(std::string_view text) {
     if (!num("batch", m.batch) || !num("stored", m.stored) || !num("duplicate", m.duplicate) ||
         !num("rejected", m.rejected))
       return make_error("ack", "fields must be non-negative integers");
+    // forks and skipped came later: optional, for senders of the first releases.
+    if ((j.contains("forks") && !num("forks", m.forks)) || (j.contains("skipped") && !num("skipped", m.skipped)))
+      return make_error("ack", "fields must be non-negative integers");
     return Control{m};
   }
   if (type == "error") {
@@ -133,7 +287,22 @@ Result<Control> decode_control(std::string_view text) {
     m.message = j.value("message", "");
     return Control{m};
   }
-  return make_error("message.t", "unknown message type \"" + type + "\"");
+  if (type == "reconcile") {
+    Reconcile m;
+    auto ranges = j.find("ranges");
+    if (ranges == j.end() || !ranges->is_array()) return make_error("reconcile.ranges", "not an array");
+    for (size_t i = 0; i < ranges->size(); ++i) {
+      auto r = read_range((*ranges)[i], i);
+      if (!r) return r.error();
+      m.ranges.push_back(std::move(r).value());
+    }
+    if (auto more = j.find("more"); more != j.end()) {
+      if (!more->is_boolean()) return make_error("reconcile.more", "not a boolean");
+      m.more = more->get<bool>();
+    }
+    return Control{m};
+  }
+  return Control{UnknownMessage{type}};
 }
 
 std::string auth_transcript(std::string_view server_challenge, const PublicKey& client, const PublicKey& server) {

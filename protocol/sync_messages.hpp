@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <iterator>
+#include <array>
 #include <map>
 #include <optional>
 #include <variant>
@@ -17,7 +18,10 @@
 
 namespace agora::sync {
 
+// `v` in hello and auth: always 1, the version every node reads. The versions a node speaks
+// go in `versions`; a connection uses the highest both list (docs/protocol.md section 13).
 inline constexpr int kProtocolVersion = 1;
+inline constexpr int kHighestProtocolVersion = 2;  // 2: heads by set reconciliation
 inline constexpr size_t kMaxFrameBytes = 8 * 1024 * 1024;  // the most a receiver may be set to accept
 inline constexpr size_t kMinFrameBytes = 2 * 1024 * 1024;  // the least every receiver accepts
 inline constexpr size_t kMaxBatchRecords = 1024;
@@ -27,26 +31,55 @@ inline constexpr size_t kMaxBatchBytes = 1024 * 1024;
 inline constexpr size_t kMaxUnackedBatches = 16;  // a sender's window may not exceed this
 inline constexpr size_t kMaxControlBytes = 256 * 1024;
 inline constexpr size_t kMaxHeadsEntries = 100000;
+inline constexpr size_t kHeadsPerMessage = 2000;  // a sender splits larger heads (`more`)
+inline constexpr size_t kMaxRangeHeads = 16;      // origins in one `heads` range of a reconcile
+inline constexpr size_t kNodeIdHexDigits = 64;
 
 // Text frames. `t` names the type.
 struct Hello {  // server -> client, first message
   PublicKey node{};
-  std::string challenge;  // 64 hex digits, fresh per connection
+  std::string challenge;           // 64 hex digits, fresh per connection
+  std::vector<int> versions = {1};  // protocol versions the sender speaks
 };
 struct Auth {  // client -> server
   PublicKey node{};
   std::string challenge;  // the client's own fresh challenge for the server
   Signature proof{};      // over auth_transcript(server challenge, client, server)
+  std::vector<int> versions = {1};
 };
 struct Welcome {      // server -> client
   Signature proof{};  // over welcome_transcript(client challenge, server, client)
 };
 struct Heads {  // both ways after the handshake: what this side holds, per origin
   std::map<PublicKey, uint64_t> heads;
+  bool more = false;  // further `heads` messages complete this set
 };
 struct Ack {  // receiver -> sender, after a batch is durably stored
   uint64_t batch = 0;
   uint32_t stored = 0, duplicate = 0, rejected = 0;
+  uint32_t forks = 0;    // a second, different record for a held position (kept as evidence)
+  uint32_t skipped = 0;  // refused without blame: newer envelope, over the new-origin allowance
+};
+// One range of a heads reconciliation (protocol 2): the origins whose node id starts with
+// `prefix` (0-64 lowercase hex digits).
+struct RangeEntry {
+  enum class Type {
+    fingerprints,  // the sender's fingerprints of the 16 sub-ranges prefix+'0' ... prefix+'f'
+    heads,         // every origin the sender holds in the range, with its head (at most 16)
+    answer,        // the sender's heads that differ, for the origins of the peer's `heads` range
+  };
+  std::string prefix;
+  Type type = Type::fingerprints;
+  std::array<uint64_t, 16> fingerprints{};
+  std::map<PublicKey, uint64_t> heads;
+};
+struct Reconcile {  // one message of a turn; `more`: the turn goes on in the next message
+  std::vector<RangeEntry> ranges;
+  bool more = false;
+};
+// A control message type this node does not know: ignored once READY (section 13).
+struct UnknownMessage {
+  std::string type;
 };
 struct ErrorMessage {
   std::string code, message;
@@ -96,7 +129,7 @@ inline ErrorMessage error_message(ErrorCode code, std::string message) {
   return ErrorMessage{std::string(error_code_name(code)), std::move(message)};
 }
 
-using Control = std::variant<Hello, Auth, Welcome, Heads, Ack, ErrorMessage>;
+using Control = std::variant<Hello, Auth, Welcome, Heads, Ack, ErrorMessage, Reconcile, UnknownMessage>;
 
 std::string encode(const Hello&);
 std::string encode(const Auth&);
@@ -104,6 +137,12 @@ std::string encode(const Welcome&);
 std::string encode(const Heads&);
 std::string encode(const Ack&);
 std::string encode(const ErrorMessage&);
+std::string encode(const Reconcile&);
+std::string encode(const UnknownMessage&);
+// A turn of ranges as messages of at most about `max_bytes` each, `more` set on all but the last.
+std::vector<std::string> encode_turn(const std::vector<RangeEntry>& ranges, size_t max_bytes = 200 * 1024);
+// Heads as messages of at most kHeadsPerMessage origins each, `more` set on all but the last.
+std::vector<std::string> encode_heads(const std::map<PublicKey, uint64_t>& heads);
 Result<Control> decode_control(std::string_view text);
 
 // What each side signs in the handshake: both node ids and the other side's challenge, so

@@ -92,7 +92,14 @@ std::optional<std::string> nearest_in(std::string_view value, const List& candid
 }
 }  // namespace
 
-std::string_view kind_name(Kind k) { return kKinds[static_cast<size_t>(k) - 1]; }
+std::string_view kind_name(Kind k) { return k == Kind::unknown ? "unknown" : kKinds[static_cast<size_t>(k) - 1]; }
+
+bool is_valid_kind_name(std::string_view name) {
+  if (name.empty() || name.size() > 32 || name[0] < 'a' || name[0] > 'z') return false;
+  for (char c : name)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+  return true;
+}
 
 std::optional<Kind> parse_kind(std::string_view name) {
   for (size_t i = 0; i < kKinds.size(); ++i)

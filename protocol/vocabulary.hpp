@@ -9,11 +9,14 @@
 
 namespace agora {
 
-enum class Kind : uint8_t { city = 1, practice, plan, report, adoption, partnership, coalition, framework };
+// `unknown`: a kind newer than this node (held, verified and relayed, never interpreted).
+enum class Kind : uint8_t { unknown = 0, city, practice, plan, report, adoption, partnership, coalition, framework };
 inline constexpr int kKindCount = 8;
 
 std::string_view kind_name(Kind k);
 std::optional<Kind> parse_kind(std::string_view name);
+// What any kind's name looks like, known or not: 1-32 of a-z, 0-9 and '-', starting with a letter.
+bool is_valid_kind_name(std::string_view name);
 std::vector<std::string> kind_names();
 
 // Released values; a value is never renamed once released (order gives the stored code).

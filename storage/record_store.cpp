@@ -225,6 +225,12 @@ void RecordStore::append(WriteTxn& txn, std::span<const IncomingRecord* const> r
     put_be(seq_key, h.seq);
     txn.put(by_origin_seq_, seq_key, local_key);
 
+    ChainTip tip = tip_after(h, in.record.header_bytes);
+    head.seq = tip.seq, head.hash = tip.hash;
+    // A kind newer than this node is held in the log and relayed, but is no current data:
+    // it enters neither the latest versions nor the indexes.
+    if (h.kind == Kind::unknown) continue;
+
     std::string rk = record_key(idx, h.id);
     std::optional<LatestEntry> old;
     if (auto v = txn.get(latest_, rk)) old = decode_latest(*v);
@@ -258,8 +264,6 @@ void RecordStore::append(WriteTxn& txn, std::span<const IncomingRecord* const> r
         for (const auto& t : e.by_theme) txn.put(by_theme_, t, "");
       }
     }
-    ChainTip tip = tip_after(h, in.record.header_bytes);
-    head.seq = tip.seq, head.hash = tip.hash;
   }
   for (const auto& [origin, entry] : heads) txn.put(heads_, be(entry.first), encode_head(entry.second));
 }

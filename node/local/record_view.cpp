@@ -61,7 +61,7 @@ ChangesPage read_changes(const storage::StoreReader& r, uint64_t since, size_t l
     }
     page.last = view.local;
     auto h = decode_header(view.header_bytes);
-    if (!h || !is_public(h.value())) return true;
+    if (!h || !is_public(h.value()) || h.value().kind == Kind::unknown) return true;
     if (kind && h.value().kind != *kind) return true;
     const Header& hd = h.value();
     const CityProfile* city = cities.find(hd.origin);

@@ -25,8 +25,7 @@ VerifiedBatch verify_batch(RecordBatch& batch) {
         return;
       }
       if (records[i].body) {
-        auto keys = validate_received_body(h.value().kind, h.value().id, h.value().visibility, h.value().tombstone,
-                                           *records[i].body);
+        auto keys = validate_received_body(h.value(), *records[i].body);
         if (!keys) {
           v.errors[i] = keys.error().to_string();
           return;

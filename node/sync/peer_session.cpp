@@ -17,6 +17,23 @@ namespace asio = boost::asio;
 
 namespace {
 
+// The highest protocol version both sides speak (1 if the peer lists none in common).
+int common_version(const std::vector<int>& theirs) {
+  int best = 1;
+  for (int v : theirs)
+    if (v <= kHighestProtocolVersion) best = std::max(best, v);
+  return best;
+}
+
+std::vector<int> our_versions() {
+  std::vector<int> v;
+  for (int i = 1; i <= kHighestProtocolVersion; ++i) v.push_back(i);
+  return v;
+}
+
+// A turn may span messages; more ranges than this in one turn is not an honest peer.
+constexpr size_t kMaxRangesPerTurn = 1'000'000;
+
 std::string random_challenge() {
   std::random_device rd;
   std::array<uint8_t, 32> bytes;
@@ -54,7 +71,8 @@ void PeerSession::start() {
   });
   if (!outbound_) {
     challenge_ = random_challenge();
-    send(encode(Hello{manager_.dir().id(), challenge_}));
+    server_challenge_ = challenge_;
+    send(encode(Hello{manager_.dir().id(), challenge_, our_versions()}));
   }
 }
 
@@ -116,8 +134,11 @@ void PeerSession::handle(const Hello& m) {
   }
   peer_ = m.node;
   challenge_ = random_challenge();
+  server_challenge_ = m.challenge;
+  client_challenge_ = challenge_;
+  version_ = common_version(m.versions);
   DataDir& dir = manager_.dir();
-  Auth auth{dir.id(), challenge_, dir.key().sign(auth_transcript(m.challenge, dir.id(), peer_))};
+  Auth auth{dir.id(), challenge_, dir.key().sign(auth_transcript(m.challenge, dir.id(), peer_)), our_versions()};
   stage_ = Stage::auth_sent;
   send(encode(auth));
 }
@@ -135,6 +156,8 @@ void PeerSession::handle(const Auth& m) {
   }
   if (manager_.in_backoff(m.node)) return fail(ErrorCode::backoff, "too many invalid records recently; try later");
   peer_ = m.node;
+  client_challenge_ = m.challenge;
+  version_ = common_version(m.versions);
   send(encode(Welcome{dir.key().sign(welcome_transcript(m.challenge, dir.id(), peer_))}));
   become_ready();
 }
@@ -148,16 +171,52 @@ void PeerSession::handle(const Welcome& m) {
 
 void PeerSession::handle(const Heads& m) {
   if (!is_ready()) return fail(ErrorCode::protocol, "heads before the handshake");
-  out_.on_heads(m.heads);
-  for (const auto& [origin, seq] : m.heads) {
+  if (heads_in_.size() + m.heads.size() > kMaxHeadsEntries * 100)
+    return fail(ErrorCode::protocol, "heads for more origins than any network holds");
+  heads_in_.insert(m.heads.begin(), m.heads.end());
+  if (m.more) return;
+  std::map<PublicKey, uint64_t> heads = std::move(heads_in_);
+  heads_in_.clear();
+  learned_heads(heads);
+}
+
+void PeerSession::learned_heads(const std::map<PublicKey, uint64_t>& heads) {
+  out_.on_heads(heads);
+  for (const auto& [origin, seq] : heads) {
     uint64_t& known = stats_.remote_heads[origin];
     known = std::max(known, seq);
   }
   if (manager_.restoring()) {
-    auto own = m.heads.find(manager_.dir().id());
-    manager_.learn_own_head(own == m.heads.end() ? 0 : own->second);
+    auto own = heads.find(manager_.dir().id());
+    manager_.learn_own_head(own == heads.end() ? 0 : own->second);
   }
   pump();
+}
+
+void PeerSession::handle(const Reconcile& m) {
+  if (!is_ready() || version_ < 2 || !reconciler_ || reconciler_->done())
+    return fail(ErrorCode::protocol, "reconcile outside a heads reconciliation");
+  if (turn_in_.size() + m.ranges.size() > kMaxRangesPerTurn)
+    return fail(ErrorCode::protocol, "more ranges in one turn than the rules allow");
+  turn_in_.insert(turn_in_.end(), m.ranges.begin(), m.ranges.end());
+  if (m.more) return;
+  std::vector<RangeEntry> turn = std::move(turn_in_);
+  turn_in_.clear();
+  auto reply = reconciler_->on_turn(turn);
+  if (!reply) return fail(ErrorCode::protocol, reply.error().to_string());
+  if (reply.value())
+    for (auto& message : encode_turn(*reply.value())) send(std::move(message));
+  if (reconciler_->done()) {
+    std::map<PublicKey, uint64_t> heads = reconciler_->peer_heads();
+    reconciler_.reset();
+    learned_heads(heads);
+  }
+}
+
+void PeerSession::handle(const UnknownMessage& m) {
+  // Newer peers may add message types; before READY only the handshake is valid.
+  if (!is_ready()) return fail(ErrorCode::protocol, "unexpected message \"" + m.type + "\" before the handshake");
+  spdlog::debug("peer {}: ignored a message of unknown type \"{}\"", short_node_id(peer_), m.type);
 }
 
 void PeerSession::handle(const Ack&) {
@@ -180,12 +239,25 @@ void PeerSession::become_ready() {
   timer_.cancel();
   manager_.session_ready(shared_from_this());
   if (closing_) return;
+  if (version_ >= 2) {
+    // The client opens the reconciliation; the server answers its turns.
+    reconciler_.emplace(heads_for_peer(), reconcile_salt(server_challenge_, client_challenge_));
+    if (outbound_)
+      for (auto& message : encode_turn(reconciler_->open())) send(std::move(message));
+    return;
+  }
+  for (auto& message : encode_heads(heads_for_peer())) send(std::move(message));
+}
+
+std::map<PublicKey, uint64_t> PeerSession::heads_for_peer() const {
   std::map<PublicKey, uint64_t> heads;
   manager_.dir().store().read([&](const storage::StoreReader& r) {
     for (const auto& h : r.heads()) heads[h.origin] = h.seq;
     return 0;
   });
-  send(encode(Heads{heads}));
+  // A restoring node asks for its own chain even when it holds none of it.
+  if (manager_.restoring()) heads.try_emplace(manager_.dir().id(), 0);
+  return heads;
 }
 
 void PeerSession::on_batch(const std::string& frame) {

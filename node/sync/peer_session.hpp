@@ -15,6 +15,7 @@
 #include "node/net/transport.hpp"
 #include "node/sync/engine.hpp"
 #include "node/sync/ingest.hpp"
+#include "node/sync/reconcile.hpp"
 #include "protocol/sync_messages.hpp"
 
 namespace agora::sync {
@@ -59,6 +60,11 @@ class PeerSession : public std::enable_shared_from_this<PeerSession> {
   void handle(const Heads& m);
   void handle(const Ack& m);
   void handle(const ErrorMessage& m);
+  void handle(const Reconcile& m);
+  void handle(const UnknownMessage& m);
+  // The peer's heads are known (from `heads` or a finished reconciliation): start sending.
+  void learned_heads(const std::map<PublicKey, uint64_t>& heads);
+  std::map<PublicKey, uint64_t> heads_for_peer() const;
   void become_ready();
   void on_batch(const std::string& frame);
   void process_incoming();
@@ -73,7 +79,12 @@ class PeerSession : public std::enable_shared_from_this<PeerSession> {
   std::optional<PublicKey> expected_;
   bool outbound_;
   PublicKey peer_{};
-  std::string challenge_;
+  std::string challenge_;                        // this side's own challenge
+  std::string server_challenge_, client_challenge_;  // both, for the reconciliation key
+  int version_ = 1;                                  // the protocol version of this connection
+  std::optional<Reconciler> reconciler_;             // protocol 2: heads by reconciliation
+  std::vector<RangeEntry> turn_in_;                  // the peer's turn so far (`more`)
+  std::map<PublicKey, uint64_t> heads_in_;           // the peer's heads so far (`more`)
   Stage stage_ = Stage::start;
   bool closing_ = false, rate_waiting_ = false;
   Outbound out_;
