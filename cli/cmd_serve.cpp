@@ -29,6 +29,7 @@ void register_serve(CLI::App& app, Context& ctx) {
     size_t http_max_url_kib, http_max_page, http_max_connections, http_max_streams;
     size_t http_max_header_kib, http_max_body_kib;
     size_t max_frame_kib, batch_records, batch_kib, window;
+    size_t max_new_origins;
   };
   auto opts = std::make_shared<Options>(Options{net::format_host_port(defaults.listen_host, defaults.listen_port),
                                                 net::format_host_port(defaults.http_host, defaults.http_port),
@@ -49,13 +50,17 @@ void register_serve(CLI::App& app, Context& ctx) {
                                                 defaults.transport.max_message_bytes / 1024,
                                                 defaults.sync.send.batch_records,
                                                 defaults.sync.send.batch_bytes / 1024,
-                                                defaults.sync.send.window});
+                                                defaults.sync.send.window,
+                                                defaults.sync.max_new_origins_per_day});
   auto* verb = app.add_subcommand("serve", "run the node: peer sync over WebSocket and the HTTP API");
   add_data_option(verb, ctx);
   verb->add_option("--listen", opts->listen, "peer sync address HOST:PORT (port 0: any free port)");
   verb->add_option("--http", opts->http, "HTTP API address HOST:PORT (port 0: any free port)");
   verb->add_option("--max-records-per-s", opts->max_rate, "records accepted per second from one peer")
       ->check(CLI::Range(1.0, 1e7));
+  verb->add_option("--max-new-origins", opts->max_new_origins,
+                   "origins this node holds nothing of accepted from one peer per 24 h (the rest are skipped)")
+      ->check(CLI::Range(size_t{0}, size_t{100000000}));
   verb->add_option("--max-connections", opts->max_connections, "peer connections in all")
       ->check(CLI::Range(size_t{1}, size_t{100000}));
   verb->add_option("--max-connections-per-ip", opts->per_ip, "peer connections from one address")
@@ -100,6 +105,7 @@ void register_serve(CLI::App& app, Context& ctx) {
     std::tie(o.http_host, o.http_port) = host_port(opts->http, "--http");
     o.sync.max_records_per_s = opts->max_rate;
     o.sync.max_connections = opts->max_connections;
+    o.sync.max_new_origins_per_day = opts->max_new_origins;
     o.sync.max_connections_per_ip = opts->per_ip;
     o.transport.handshake_timeout_s = opts->handshake_timeout;
     o.transport.idle_timeout_s = opts->idle_timeout;

@@ -71,6 +71,9 @@ std::map<PublicKey, PeerState> load_peer_states(storage::RecordStore& store, con
     s.records_in = j.value("records_in", uint64_t{0});
     s.records_out = j.value("records_out", uint64_t{0});
     s.forks = j.value("forks", uint64_t{0});
+    s.skipped = j.value("skipped", uint64_t{0});
+    s.new_origins_window_start_ms = j.value("new_origins_window_start_ms", int64_t{0});
+    s.new_origins_in_window = j.value("new_origins_in_window", uint64_t{0});
     if (auto h = j.find("remote_heads"); h != j.end() && h->is_object())
       for (auto& [origin, seq] : h->items()) {
         PublicKey k;
@@ -94,6 +97,9 @@ void save_peer_state(storage::RecordStore& store, storage::WriteTxn& txn, const 
             {"records_in", s.records_in},
             {"records_out", s.records_out},
             {"forks", s.forks},
+            {"skipped", s.skipped},
+            {"new_origins_window_start_ms", s.new_origins_window_start_ms},
+            {"new_origins_in_window", s.new_origins_in_window},
             {"remote_heads", heads}};
   txn.put(store.peer_state_table(), key_bytes(key), j.dump());
 }

@@ -32,6 +32,10 @@ struct PeerState {
   int64_t last_contact_ms = 0;
   uint64_t errors = 0, bytes_in = 0, bytes_out = 0, records_in = 0, records_out = 0, forks = 0;
   std::map<PublicKey, uint64_t> remote_heads;  // what the peer said it holds
+  // New origins accepted from this peer in the 24 h window that started at window_start_ms.
+  int64_t new_origins_window_start_ms = 0;
+  uint64_t new_origins_in_window = 0;
+  uint64_t skipped = 0;  // records refused without blame (newer envelope, over the allowance)
 };
 
 // The peers as a running node sees them now, live counters included (/health, /metrics,

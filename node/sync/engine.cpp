@@ -86,6 +86,13 @@ void Outbound::peer_holds(const PublicKey& origin, uint64_t seq) {
 
 BatchDecision decide_batch(std::span<const storage::IncomingRecord> records, std::span<const std::string> errors,
                            const ChainView& chains) {
+  IngestPolicy none;
+  std::vector<uint8_t> newer(records.size(), 0);
+  return decide_batch(records, errors, newer, chains, none);
+}
+
+BatchDecision decide_batch(std::span<const storage::IncomingRecord> records, std::span<const std::string> errors,
+                           std::span<const uint8_t> newer, const ChainView& chains, IngestPolicy& policy) {
   BatchDecision d;
   d.dispositions.assign(records.size(), Disposition::reject);
   d.reasons.resize(records.size());
@@ -98,16 +105,35 @@ BatchDecision decide_batch(std::span<const storage::IncomingRecord> records, std
       if (d.first_error.empty()) d.first_error = why;
       d.reasons[i] = std::move(why);
     };
+    const storage::IncomingRecord& in = records[i];
+    const Header& h = in.header;
+    auto skip = [&] {
+      d.dispositions[i] = Disposition::skip;
+      ++d.skipped;
+      auto [at, fresh] = policy.blocked.try_emplace(h.origin, h.seq);
+      if (!fresh) at->second = std::min(at->second, h.seq);
+    };
+    if (newer[i]) {  // header holds only the claimed origin and seq
+      skip();
+      continue;
+    }
     if (!errors[i].empty()) {
       reject(errors[i]);
       continue;
     }
-    const storage::IncomingRecord& in = records[i];
-    const Header& h = in.header;
+    if (auto b = policy.blocked.find(h.origin); b != policy.blocked.end() && h.seq >= b->second) {
+      skip();
+      continue;
+    }
     uint64_t& holds = d.sender_holds[h.origin];
     holds = std::max(holds, h.seq);
     auto tip = tips.find(h.origin);
     if (tip == tips.end()) tip = tips.emplace(h.origin, chains.tip(h.origin)).first;
+    bool starts_origin = tip->second.seq == 0 && h.seq == 1 && !policy.exempt.count(h.origin);
+    if (starts_origin && policy.new_origins_left && *policy.new_origins_left == 0) {
+      skip();
+      continue;
+    }
     std::optional<HeldRecord> held;
     if (h.seq <= tip->second.seq) {
       if (auto t = taken.find({h.origin, h.seq}); t != taken.end())
@@ -120,6 +146,10 @@ BatchDecision decide_batch(std::span<const storage::IncomingRecord> records, std
       case ChainStep::extends:
         d.dispositions[i] = Disposition::store;
         ++d.to_store;
+        if (starts_origin) {
+          ++d.new_origins;
+          if (policy.new_origins_left) --*policy.new_origins_left;
+        }
         tip->second = tip_after(h, in.record.header_bytes);
         taken[{h.origin, h.seq}] = in.record.header_bytes;
         break;

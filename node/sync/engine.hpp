@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -105,20 +106,36 @@ enum class Disposition {
   fill,       // fills in the body of a record held as a stub
   fork,       // a second, different record at a held seq: kept as evidence only
   reject,     // failed verification, or a gap or a broken link in the chain
+  skip,       // refused without blame: a newer envelope, or over the new-origin allowance
+};
+
+// What one connection accepts beyond the chain rule, carried from batch to batch (touched
+// by the writer only while a batch is decided).
+struct IngestPolicy {
+  std::optional<size_t> new_origins_left;  // origins this node holds nothing of; nullopt: no limit
+  std::set<PublicKey> exempt;              // always accepted as new: listed peers, this node
+  // origin -> first seq skipped: the chain cannot be checked past it, so the rest of that
+  // origin is skipped too on this connection (not rejected as a gap).
+  std::map<PublicKey, uint64_t> blocked;
 };
 
 // What a received batch means: one disposition per record, and the counts acked.
 struct BatchDecision {
   std::vector<Disposition> dispositions;
   std::vector<std::string> reasons;  // per record; set for rejects
-  uint32_t to_store = 0, duplicates = 0, fills = 0, forks = 0, rejected = 0;
+  uint32_t to_store = 0, duplicates = 0, fills = 0, forks = 0, rejected = 0, skipped = 0;
+  uint32_t new_origins = 0;  // origins this batch starts on this node (counted against the allowance)
   std::string first_error;
   std::map<PublicKey, uint64_t> sender_holds;  // highest valid seq per origin the sender sent
 };
 
 // Decides a verified batch against the chains held: records are taken in order, each one
 // seeing the chain as the ones before it in the batch left it. `errors[i]` non-empty means
-// record i failed the store-free checks (signature, schema, size).
+// record i failed the store-free checks (signature, schema, size); `newer[i]` that its
+// envelope is newer than this node reads (its header then only names origin and seq).
+BatchDecision decide_batch(std::span<const storage::IncomingRecord> records, std::span<const std::string> errors,
+                           std::span<const uint8_t> newer, const ChainView& chains, IngestPolicy& policy);
+// The same with no allowance and nothing newer (tests).
 BatchDecision decide_batch(std::span<const storage::IncomingRecord> records, std::span<const std::string> errors,
                            const ChainView& chains);
 

@@ -17,9 +17,17 @@ VerifiedBatch verify_batch(RecordBatch& batch) {
   std::vector<SignedRecord>& records = batch.records;
   v.records.resize(records.size());
   v.errors.resize(records.size());
+  v.newer.assign(records.size(), 0);
   try {
     parallel_for(records.size(), [&](size_t i) {
       auto h = verify_record(records[i]);
+      if (!h && h.error().newer_format) {
+        // Not checkable here: kept out of the store without blame (docs/protocol.md section 7).
+        v.newer[i] = 1;
+        if (auto at = claimed_position(records[i].header_bytes))
+          v.records[i].header.origin = at->first, v.records[i].header.seq = at->second;
+        return;
+      }
       if (!h) {
         v.errors[i] = h.error().to_string();
         return;
@@ -39,18 +47,23 @@ VerifiedBatch verify_batch(RecordBatch& batch) {
   } catch (const std::exception& e) {  // e.g. out of memory: refuse the whole batch
     v.records.assign(records.size(), storage::IncomingRecord{});
     v.errors.assign(records.size(), std::string("cannot verify: ") + e.what());
+    v.newer.assign(records.size(), 0);
   }
   return v;
 }
 
-IngestOutcome store_batch(storage::RecordStore& store, const PublicKey& from, const VerifiedBatch& batch) {
+IngestOutcome store_batch(storage::RecordStore& store, const PublicKey& from, const VerifiedBatch& batch,
+                          IngestPolicy& policy) {
   IngestOutcome out;
+  IngestPolicy working;
   try {
-    // The transaction body only reads the batch: LMDB may run it again after growing the map.
+    // The transaction body only reads the batch and the policy: LMDB may run it again after
+    // growing the map.
     store.env().write([&](storage::WriteTxn& txn) {
       out = IngestOutcome{};
+      working = policy;
       storage::StoreReader reader(store, txn);
-      BatchDecision d = decide_batch(batch.records, batch.errors, LmdbChainView(reader));
+      BatchDecision d = decide_batch(batch.records, batch.errors, batch.newer, LmdbChainView(reader), working);
       std::vector<const storage::IncomingRecord*> accepted;
       for (size_t i = 0; i < batch.records.size(); ++i) {
         const storage::IncomingRecord& in = batch.records[i];
@@ -77,15 +90,19 @@ IngestOutcome store_batch(storage::RecordStore& store, const PublicKey& from, co
                          short_node_id(from));
             break;
           case Disposition::reject:
+          case Disposition::skip:
             break;
         }
       }
       store.append(txn, accepted);
       out.stored = static_cast<uint32_t>(accepted.size());
       out.rejected = d.rejected;
+      out.skipped = d.skipped;
+      out.new_origins = d.new_origins;
       out.first_error = d.first_error;
       out.sender_holds = std::move(d.sender_holds);
     });
+    policy = std::move(working);
   } catch (const std::exception& e) {
     out = IngestOutcome{};
     out.rejected = static_cast<uint32_t>(batch.records.size());

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "node/sync/engine.hpp"
 #include "protocol/sync_messages.hpp"
 #include "storage/record_store.hpp"
 
@@ -17,11 +18,12 @@ struct VerifiedBatch {
   uint64_t batch = 0;
   std::vector<storage::IncomingRecord> records;
   std::vector<std::string> errors;  // per record; empty when it passed
+  std::vector<uint8_t> newer;       // per record: an envelope newer than this node reads
 };
 
 // What storing a batch did; the counts are what the ack reports.
 struct IngestOutcome {
-  uint32_t stored = 0, duplicate = 0, rejected = 0, forks = 0, filled = 0;
+  uint32_t stored = 0, duplicate = 0, rejected = 0, forks = 0, filled = 0, skipped = 0, new_origins = 0;
   std::string first_error;
   std::map<PublicKey, uint64_t> sender_holds;  // highest valid seq per origin the sender sent
   bool local_failure = false;                  // this node could not write (disk full, ...): not the peer's fault
@@ -34,6 +36,9 @@ VerifiedBatch verify_batch(RecordBatch& batch);
 
 // Stores what extends each origin's chain in one transaction, keeps fork evidence, fills
 // stubs. Runs on the writer thread; a failure to write is reported as a local failure.
-IngestOutcome store_batch(storage::RecordStore& store, const PublicKey& from, const VerifiedBatch& batch);
+// `policy` (the connection's new-origin allowance and skipped origins) is updated only when
+// the batch is committed.
+IngestOutcome store_batch(storage::RecordStore& store, const PublicKey& from, const VerifiedBatch& batch,
+                          IngestPolicy& policy);
 
 }  // namespace agora::sync

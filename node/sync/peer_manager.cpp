@@ -14,7 +14,7 @@ namespace {
 void fold_session_counters(PeerState& total, const PeerState& session) {
   total.bytes_in += session.bytes_in, total.bytes_out += session.bytes_out;
   total.records_in += session.records_in, total.records_out += session.records_out;
-  total.errors += session.errors, total.forks += session.forks;
+  total.errors += session.errors, total.forks += session.forks, total.skipped += session.skipped;
   total.last_contact_ms = std::max(total.last_contact_ms, session.last_contact_ms);
   if (!session.remote_heads.empty()) total.remote_heads = session.remote_heads;
   if (!session.last_error.empty()) total.last_error = session.last_error;
@@ -236,6 +236,23 @@ void PeerManager::penalize(const PublicKey& peer, const std::string& why) {
   states_[peer].state = peer_state::kBackoff;
   states_[peer].last_error = why;
 }
+
+IngestPolicy PeerManager::ingest_policy(const PublicKey& peer) {
+  IngestPolicy policy;
+  PeerState& st = states_[peer];
+  constexpr int64_t kDayMs = 24 * 3600 * 1000;
+  if (now_ms() - st.new_origins_window_start_ms >= kDayMs) {
+    st.new_origins_window_start_ms = now_ms();
+    st.new_origins_in_window = 0;
+  }
+  size_t used = static_cast<size_t>(st.new_origins_in_window);
+  policy.new_origins_left = used >= limits_.max_new_origins_per_day ? 0 : limits_.max_new_origins_per_day - used;
+  policy.exempt.insert(dir().id());
+  for (const auto& [key, config] : peers_) policy.exempt.insert(key);
+  return policy;
+}
+
+void PeerManager::count_new_origins(const PublicKey& peer, uint32_t n) { states_[peer].new_origins_in_window += n; }
 
 PeerSnapshot PeerManager::snapshot() {
   PeerSnapshot snap;

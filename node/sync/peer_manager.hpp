@@ -30,6 +30,9 @@ struct SyncLimits {
   SendLimits send;
   double max_records_per_s = 50000;  // accepted from one peer; beyond it its batches wait (and their acks)
   size_t max_bad_batches = 3;        // batches with rejected records before disconnecting
+  // Origins this node holds nothing of, accepted from one peer per 24 h (listed peers' own
+  // origins do not count): one peer cannot flood the node with free keys.
+  size_t max_new_origins_per_day = 10000;
   size_t max_connections = 256;
   size_t max_connections_per_ip = 16;
   int backoff_initial_ms = 500;
@@ -76,6 +79,10 @@ class PeerManager {
   void session_closed(const std::shared_ptr<PeerSession>& s, const std::string& reason);
   void penalize(const PublicKey& peer, const std::string& why);
   void ingested(uint32_t stored, uint32_t filled);  // a peer's batch was stored
+  // What a new connection of `peer` may still bring: its allowance of new origins left in
+  // the current 24 h window, and the origins exempt from it.
+  IngestPolicy ingest_policy(const PublicKey& peer);
+  void count_new_origins(const PublicKey& peer, uint32_t n);
   void count_traffic(size_t bytes) { traffic_bytes_ += bytes; }
   bool restoring() const { return restoring_; }
   void learn_own_head(uint64_t seq_at_peer);

@@ -236,6 +236,7 @@ void PeerSession::handle(const ErrorMessage& m) {
 void PeerSession::become_ready() {
   stage_ = Stage::ready;
   out_ = Outbound(peer_, manager_.limits().send);
+  policy_ = std::make_shared<IngestPolicy>(manager_.ingest_policy(peer_));
   timer_.cancel();
   manager_.session_ready(shared_from_this());
   if (closing_) return;
@@ -308,11 +309,12 @@ void PeerSession::process_incoming() {
     storage::RecordStore& store = manager_.dir().store();
     JobThread& writer = manager_.writer();
     asio::io_context& io = manager_.io();
-    manager_.verifier().submit([self, batch, from, &store, &writer, &io]() mutable {
+    std::shared_ptr<IngestPolicy> policy = policy_;
+    manager_.verifier().submit([self, batch, from, policy, &store, &writer, &io]() mutable {
       auto verified = std::make_shared<VerifiedBatch>(verify_batch(*batch));
       batch.reset();
-      writer.submit([self, verified, from, &store, &io] {
-        IngestOutcome outcome = store_batch(store, from, *verified);
+      writer.submit([self, verified, from, policy, &store, &io] {
+        IngestOutcome outcome = store_batch(store, from, *verified, *policy);
         uint64_t batch_no = verified->batch;
         asio::post(io, [self, batch_no, outcome] { self->ingested(batch_no, outcome); });
       });
@@ -332,6 +334,14 @@ void PeerSession::ingested(uint64_t batch_no, const IngestOutcome& o) {
     known = std::max(known, seq);
   }
   stats_.forks += o.forks;
+  stats_.skipped += o.skipped;
+  manager_.count_new_origins(peer_, o.new_origins);
+  if (o.skipped && !told_skipped_) {
+    told_skipped_ = true;
+    spdlog::warn("peer {}: skipped records (envelope newer than this node, or over the allowance of {} new "
+                 "origins per 24 h); no penalty",
+                 short_node_id(peer_), manager_.limits().max_new_origins_per_day);
+  }
   if (closing_) return;
   if (o.local_failure) {
     // Nothing of the batch was written and the peer did nothing wrong: drop the session
@@ -340,7 +350,7 @@ void PeerSession::ingested(uint64_t batch_no, const IngestOutcome& o) {
                   short_node_id(peer_), o.first_error);
     return fail(ErrorCode::local_error, "this node cannot store records now; try later");
   }
-  send(encode(Ack{batch_no, o.stored, o.duplicate, o.rejected}));
+  send(encode(Ack{batch_no, o.stored, o.duplicate, o.rejected, o.forks, o.skipped}));
   manager_.ingested(o.stored, o.filled);
   if (o.rejected) {
     ++stats_.errors;

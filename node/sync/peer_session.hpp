@@ -85,8 +85,10 @@ class PeerSession : public std::enable_shared_from_this<PeerSession> {
   std::optional<Reconciler> reconciler_;             // protocol 2: heads by reconciliation
   std::vector<RangeEntry> turn_in_;                  // the peer's turn so far (`more`)
   std::map<PublicKey, uint64_t> heads_in_;           // the peer's heads so far (`more`)
+  // What this connection accepts beyond the chain rule; used by the writer thread only.
+  std::shared_ptr<IngestPolicy> policy_ = std::make_shared<IngestPolicy>();
   Stage stage_ = Stage::start;
-  bool closing_ = false, rate_waiting_ = false;
+  bool closing_ = false, rate_waiting_ = false, told_skipped_ = false;
   Outbound out_;
   int in_pipeline_ = 0;
   size_t bad_batches_ = 0;
