@@ -45,7 +45,9 @@ void register_peer(CLI::App& app, Context& ctx) {
       ->add_option("URL", add->url, "its sync address, ws:// or wss://HOST:PORT/sync (\"-\": accept only, never dial)")
       ->required();
   add_cmd->add_option("--key", add->key, "its node id (from `agora id` on that node)")->required();
-  add_cmd->add_option("--relation", add->relation, "twin, coalition:NAME or observer");
+  add_cmd->add_option("--relation", add->relation,
+                      "a label shown by `peer list` (twin, coalition:NAME or observer); who may read what "
+                      "comes from partnership and coalition records, not from this label");
   add_cmd->callback([&ctx, add] {
     PublicKey key = node_id_arg(add->key, "--key");
     if (add->url != "-" && !net::is_peer_url(add->url))

@@ -345,11 +345,13 @@ Result<RecordBatch> decode_batch(std::string_view in) {
   if (!get_be(in, pos, b.batch) || !get_be(in, pos, count)) return make_error("batch", "truncated batch header");
   if (count > kMaxBatchRecords) return make_error("batch", "more than 1024 records");
   b.records.reserve(count);
+  b.oversized.assign(count, std::string());
   for (uint32_t i = 0; i < count; ++i) {
     SignedRecord r;
     uint16_t hlen = 0;
-    if (!get_be(in, pos, hlen) || hlen > limits::kMaxHeaderBytes || pos + hlen + 64 + 1 > in.size())
-      return make_error("batch.records[" + std::to_string(i) + "]", "truncated or oversized header");
+    if (!get_be(in, pos, hlen) || pos + hlen + 64 + 1 > in.size())
+      return make_error("batch.records[" + std::to_string(i) + "]", "truncated header");
+    if (hlen > limits::kMaxHeaderBytes) b.oversized[i] = "header over 1 KiB";
     r.header_bytes = std::string(in.substr(pos, hlen));
     pos += hlen;
     std::memcpy(r.signature.data(), in.data() + pos, 64);
@@ -358,8 +360,9 @@ Result<RecordBatch> decode_batch(std::string_view in) {
     if (has_body > 1) return make_error("batch.records[" + std::to_string(i) + "]", "bad body flag");
     if (has_body) {
       uint32_t blen = 0;
-      if (!get_be(in, pos, blen) || blen > limits::kMaxBodyBytes || pos + blen > in.size())
-        return make_error("batch.records[" + std::to_string(i) + "]", "truncated or oversized body");
+      if (!get_be(in, pos, blen) || pos + blen > in.size())
+        return make_error("batch.records[" + std::to_string(i) + "]", "truncated body");
+      if (blen > limits::kMaxBodyBytes) b.oversized[i] = "body over 256 KiB";
       r.body = std::string(in.substr(pos, blen));
       pos += blen;
     }

@@ -152,8 +152,14 @@ std::string welcome_transcript(std::string_view client_challenge, const PublicKe
 
 // Binary frames: 'R', batch number, then records (a record without body is a stub).
 struct RecordBatch {
+  RecordBatch() = default;
+  RecordBatch(uint64_t number, std::vector<SignedRecord> list) : batch(number), records(std::move(list)) {}
   uint64_t batch = 0;
   std::vector<SignedRecord> records;
+  // Per record, filled by decode_batch: why the record breaks a record limit (a header over
+  // 1 KiB, a body over 256 KiB) although the frame around it is well formed. Such a record
+  // is rejected as a record; only a frame that does not parse closes the connection.
+  std::vector<std::string> oversized;
 };
 std::string encode(const RecordBatch&);
 void append_record(std::string& frame, const SignedRecord& record);  // for streaming encoders

@@ -360,7 +360,13 @@ size_t SearchIndex::catch_up_unguarded() {
 }
 
 void SearchIndex::reopen() {
-  if (impl_->readonly) impl_->readonly->reopen();
+  // Found by the disk-full test: a reopen while the writer failed mid-commit threw a Xapian
+  // error past the node's handlers (they catch std::exception) and ended the node.
+  try {
+    if (impl_->readonly) impl_->readonly->reopen();
+  } catch (const Xapian::Error& e) {
+    throw std::runtime_error("search index " + impl_->path.string() + ": " + e.get_description());
+  }
 }
 
 namespace {

@@ -73,8 +73,9 @@ size_t Outbound::queue_newly_readable(const StoreView& store) {
   return queued;
 }
 
-bool Outbound::on_ack() {
+bool Outbound::on_ack(std::optional<uint64_t> number) {
   if (unacked_ == 0) return false;
+  if (number && *number != batches_sent_ - unacked_ + 1) return false;  // acks come in batch order
   --unacked_;
   return true;
 }

@@ -75,8 +75,9 @@ class Outbound {
   // within the window and the batch limits like any batch. Returns the records queued.
   size_t queue_newly_readable(const StoreView& store);
 
-  // An ack for the oldest batch in flight; false when none was waiting for one.
-  [[nodiscard]] bool on_ack();
+  // An ack for the oldest batch in flight; false when none was waiting for one, or when
+  // `number` is given and is not that batch's number.
+  [[nodiscard]] bool on_ack(std::optional<uint64_t> number = std::nullopt);
   // The peer sent these records, so it holds them: they are never sent back to it.
   void peer_holds(const PublicKey& origin, uint64_t seq);
 

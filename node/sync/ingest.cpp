@@ -20,6 +20,10 @@ VerifiedBatch verify_batch(RecordBatch& batch) {
   v.newer.assign(records.size(), 0);
   try {
     parallel_for(records.size(), [&](size_t i) {
+      if (i < batch.oversized.size() && !batch.oversized[i].empty()) {
+        v.errors[i] = batch.oversized[i];
+        return;
+      }
       auto h = verify_record(records[i]);
       if (!h && h.error().newer_format) {
         // Not checkable here: kept out of the store without blame (docs/protocol.md section 7).

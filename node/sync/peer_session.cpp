@@ -219,8 +219,9 @@ void PeerSession::handle(const UnknownMessage& m) {
   spdlog::debug("peer {}: ignored a message of unknown type \"{}\"", short_node_id(peer_), m.type);
 }
 
-void PeerSession::handle(const Ack&) {
-  if (!is_ready() || !out_.on_ack()) return fail(ErrorCode::protocol, "unexpected ack");
+void PeerSession::handle(const Ack& m) {
+  if (!is_ready() || !out_.on_ack(m.batch))
+    return fail(ErrorCode::protocol, "ack for batch " + std::to_string(m.batch) + ", which is not the oldest in flight");
   if (out_.unacked() == 0) stats_.remote_heads = out_.peer_has();  // everything sent is now stored there
   pump();
 }

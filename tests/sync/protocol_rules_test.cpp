@@ -291,3 +291,38 @@ TEST_CASE("a node with thousands of origins syncs and redials, and one peer's fl
   CHECK(b.log().find("bad-message") == std::string::npos);
   CHECK(a.log().find("bad-message") == std::string::npos);
 }
+
+TEST_CASE("a record over the record limits is rejected as a record, and the connection goes on", "[sync][limits]") {
+  ServedNode a("Lyon", "FR");
+  SigningKey key = listed_key(a);
+  a.serve();
+  TestPeer p;
+  connect_as(p, a, key);
+  p.send(sync::encode(sync::Heads{}));
+  SignedRecord big = record(key, 1, Hash{}, "big");
+  big.body = std::string(300 * 1024, ' ');  // over 256 KiB, in a frame well under the limit
+  p.send(sync::encode(sync::RecordBatch{1, {big}}), true);
+  sync::Ack ack = p.next_ack();
+  CHECK(ack.rejected == 1);
+  p.send(sync::encode(sync::RecordBatch{2, {record(key, 1, Hash{}, "fine")}}), true);
+  CHECK(p.next_ack().stored == 1);
+}
+
+TEST_CASE("an ack for a batch that is not the oldest in flight closes with protocol", "[sync][hostile]") {
+  ServedNode a("Lyon", "FR");
+  SigningKey key = listed_key(a);
+  a.publish(json::parse(practice_json("something-to-send")));
+  a.serve();
+  TestPeer p;
+  connect_as(p, a, key);
+  p.send(sync::encode(sync::Heads{}));
+  for (;;) {
+    auto m = p.next();
+    REQUIRE(m);
+    if (m->second) break;  // the node's first batch (number 1)
+  }
+  p.send(sync::encode(sync::Ack{7, 1, 0, 0}));
+  auto verdict = p.next_control();
+  REQUIRE(std::holds_alternative<sync::ErrorMessage>(verdict));
+  CHECK(std::get<sync::ErrorMessage>(verdict).code == "protocol");
+}
