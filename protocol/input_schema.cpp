@@ -235,7 +235,7 @@ void framework_refs(const json& v, const std::string& path, const FrameworkCatal
 
 uint16_t theme_bits(const json& v, const std::string& path, bool required_non_empty) {
   uint16_t bits = 0;
-  array_of(v, path, themes().size(), required_non_empty, [&](const json& t, const std::string& p) {
+  array_of(v, path, limits::kMaxThemes, required_non_empty, [&](const json& t, const std::string& p) {
     if (int i = vocab(t, p, themes(), "theme"); i >= 0) bits |= static_cast<uint16_t>(1u << i);
   });
   unique_strings(v, path);
@@ -268,7 +268,7 @@ void validate_practice(const Fields& f, ValidatedInput& out, const FrameworkCata
     text(*v, f.path("body"), limits::kMaxMarkdownBytes, true);
   }
   if (auto* v = f.optional("principles")) {
-    array_of(*v, f.path("principles"), principles().size(), false,
+    array_of(*v, f.path("principles"), limits::kMaxThemes, false,
              [](const json& p, const std::string& path) { vocab(p, path, principles(), "principle"); });
     unique_strings(*v, f.path("principles"));
   }
@@ -301,7 +301,7 @@ void validate_city(const Fields& f, ValidatedInput& out, const FrameworkCatalog&
     fail(f.path("country"), "expected an ISO 3166-1 alpha-2 code such as \"NL\"");
   if (auto* v = f.optional("region")) text(*v, f.path("region"), limits::kMaxNameChars);
   if (auto* v = f.optional("languages")) {
-    array_of(*v, f.path("languages"), language_codes().size(), false,
+    array_of(*v, f.path("languages"), limits::kMaxLanguages, false,
              [](const json& l, const std::string& p) { vocab(l, p, language_codes(), "language"); });
     unique_strings(*v, f.path("languages"));
   }

@@ -15,6 +15,10 @@ inline constexpr size_t kMaxMarkdownBytes = 128 * 1024;  // practice "body"
 inline constexpr size_t kMaxShortTextChars = 500;        // partner names, contact, indicator names
 inline constexpr size_t kMaxUrlChars = 2000;
 inline constexpr size_t kMaxListItems = 100;  // partners, outcomes, links, items
+// Lists of vocabulary values: fixed numbers, not the vocabulary's size today, so that a
+// record of a later release with more values defined still passes an earlier node.
+inline constexpr size_t kMaxThemes = 32;  // themes, topics, principles
+inline constexpr size_t kMaxLanguages = 100;
 inline constexpr size_t kMaxNameChars = 200;  // city, coalition, framework names
 inline constexpr int kMinYear = 1900;
 inline constexpr int kMaxYear = 2100;
