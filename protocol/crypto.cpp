@@ -47,6 +47,14 @@ SigningKey SigningKey::generate() {
   return SigningKey(std::move(impl));
 }
 
+SigningKey SigningKey::from_seed(const std::array<uint8_t, 32>& seed) {
+  EVP_PKEY* raw = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr, seed.data(), seed.size());
+  if (!raw) throw std::runtime_error("Ed25519 key from seed failed");
+  auto impl = std::make_shared<Impl>();
+  impl->pkey.reset(raw);
+  return SigningKey(std::move(impl));
+}
+
 std::optional<SigningKey> SigningKey::from_pem(std::string_view pem) {
   std::unique_ptr<BIO, BioDeleter> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   if (!bio) return std::nullopt;

@@ -22,6 +22,8 @@ class SigningKey {
   static SigningKey generate();
   // Parses a PKCS#8 PEM private key; nullopt if it is not an Ed25519 key.
   static std::optional<SigningKey> from_pem(std::string_view pem);
+  // The key of a 32-byte RFC 8032 seed (fixed test keys, e.g. the conformance transcripts).
+  static SigningKey from_seed(const std::array<uint8_t, 32>& seed);
 
   std::string to_pem() const;  // PKCS#8 PEM, the key file format
   const PublicKey& public_key() const { return public_key_; }
