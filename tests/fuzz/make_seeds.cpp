@@ -8,6 +8,7 @@
 
 #include "protocol/crypto.hpp"
 #include "protocol/record.hpp"
+#include "node/sync/reconcile.hpp"
 #include "protocol/sync_messages.hpp"
 
 using namespace agora;
@@ -54,6 +55,20 @@ int main(int argc, char** argv) {
   write(sync, "error", sync::encode(sync::ErrorMessage{"busy", "connection limit reached"}));
   write(sync, "batch", sync::encode(sync::RecordBatch{1, {first, second}}));
   write(sync, "batch-stub", sync::encode(sync::RecordBatch{2, {stub}}));
+  write(sync, "heads-more", sync::encode(sync::Heads{{{key.public_key(), 2}}, true}));
+  write(sync, "ack-v2", sync::encode(sync::Ack{3, 10, 1, 0, 2, 4}));
+  write(sync, "unknown-type", R"({"t":"from-a-later-release","x":[1,2]})");
+  {
+    std::map<PublicKey, uint64_t> many;
+    for (int i = 0; i < 40; ++i) many[sha256(std::to_string(i))] = uint64_t(i + 1);
+    sync::Reconciler r(many, Hash{});
+    write(sync, "reconcile-open-fp", sync::encode(sync::Reconcile{r.open(), false}));
+    sync::RangeEntry heads{"", sync::RangeEntry::Type::heads, {}, {{key.public_key(), 2}}};
+    write(sync, "reconcile-open-heads", sync::encode(sync::Reconcile{{heads}, false}));
+    sync::RangeEntry answer{"a", sync::RangeEntry::Type::answer, {}, {}};
+    sync::RangeEntry sub{"a3", sync::RangeEntry::Type::heads, {}, {}};
+    write(sync, "reconcile-turn", sync::encode(sync::Reconcile{{answer, sub}, true}));
+  }
 
   fs::path rec = root / "record";
   auto joined = [](const SignedRecord& r) {
@@ -63,6 +78,17 @@ int main(int argc, char** argv) {
   write(rec, "first", joined(first));
   write(rec, "second", joined(second));
   write(rec, "header", first.header_bytes);
+  {  // a kind and a body field newer than this node; an envelope newer than it reads
+    Header later = h;
+    later.kind = Kind::unknown;
+    later.unknown_kind = "translation";
+    write(rec, "unknown-kind", joined(sign_record(later, R"({"of":"jobspor","language":"fr","x":{"y":[1]}})", key)));
+    std::string extra = R"({"title":"J","summary":"S.","language":"zh","themes":["employment","later"],"score":7})";
+    write(rec, "unknown-field", joined(sign_record(h, extra, key)));
+    std::string v2 = first.header_bytes;
+    v2.replace(v2.find("\"v\":1"), 5, "\"v\":2");
+    write(rec, "newer-envelope", v2);
+  }
   write(
       rec, "plan-body",
       R"({"title":"Plan","framework":"eccar-10pt","period":{"from":"2024-01-01","to":"2026-12-31"},"items":[{"id":"a","commitment":"6","action":"x","indicators":[{"name":"n","baseline":1,"target":2,"direction":"increase"}]}]})");
