@@ -7,6 +7,10 @@
 //   agora_sync_probe live --data A --watch B --count N [--gap-ms G]
 //       publishes N practices on A, one at a time as `agora publish` does (sign, fsynced
 //       commit, change notice), and prints each one's latency until B has stored it.
+//   agora_sync_probe seed-origins --data A --count N
+//       stores N origins with one public practice each in A (as if received from peers).
+//   agora_sync_probe wait-origins --data B --count N [--timeout S] -- COMMAND...
+//       runs COMMAND, then prints the milliseconds until B holds at least N origins.
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,6 +25,7 @@
 
 #include "node/local/data_dir.hpp"
 #include "node/local/publisher.hpp"
+#include "node/local/worker_pool.hpp"
 #include "protocol/hex.hpp"
 
 using namespace agora;
@@ -83,6 +88,69 @@ int run_wait(std::vector<std::string> args) {
   return 0;
 }
 
+size_t origin_count(DataDir& dir) {
+  return dir.store().read([](const storage::StoreReader& r) { return r.heads().size(); });
+}
+
+int run_seed_origins(std::vector<std::string> args) {
+  DataDir a = DataDir::open(arg(args, "--data"));
+  size_t n = std::stoull(arg(args, "--count"));
+  const size_t kChunk = 5000;
+  for (size_t done = 0; done < n; done += kChunk) {
+    size_t m = std::min(kChunk, n - done);
+    std::vector<storage::IncomingRecord> records(m);
+    parallel_for(m, [&](size_t i) {
+      SigningKey key = SigningKey::generate();
+      Header h;
+      h.origin = key.public_key();
+      h.seq = 1;
+      h.kind = Kind::practice;
+      h.id = "only";
+      h.version = 1;
+      h.ts = 1700000000000;
+      std::string body = R"({"title":"One of many origins","summary":"A city with one record.","language":"en",)"
+                         R"("themes":["employment"]})";
+      records[i].record = sign_record(h, body, key);
+      records[i].header = h;
+      records[i].header.body_sha256 = sha256(body);
+      records[i].header.body_size = static_cast<uint32_t>(body.size());
+      records[i].keys = validate_received_body(records[i].header, body).value();
+    });
+    a.store().env().write([&](storage::WriteTxn& txn) { a.store().append(txn, records); });
+  }
+  std::printf("%zu\n", origin_count(a));
+  return 0;
+}
+
+int run_wait_origins(std::vector<std::string> args) {
+  auto dash = std::find(args.begin(), args.end(), "--");
+  if (dash == args.end()) throw std::runtime_error("missing -- COMMAND");
+  std::vector<std::string> command(dash + 1, args.end());
+  args.erase(dash, args.end());
+  DataDir dir = DataDir::open(arg(args, "--data"), /*read_only=*/true);
+  size_t n = std::stoull(arg(args, "--count"));
+  auto deadline = Clock::now() + std::chrono::seconds(std::stoi(arg(args, "--timeout", "1200")));
+  auto t0 = Clock::now();
+  pid_t pid = fork();
+  if (pid == 0) {
+    freopen("/dev/null", "w", stdout);
+    std::vector<char*> argv;
+    for (auto& a : command) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execvp(argv[0], argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) throw std::runtime_error("command failed");
+  while (origin_count(dir) < n) {
+    if (Clock::now() > deadline) throw std::runtime_error("timed out at " + std::to_string(origin_count(dir)));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::printf("%.3f\n", ms_since(t0));
+  return 0;
+}
+
 int run_live(std::vector<std::string> args) {
   DataDir a = DataDir::open(arg(args, "--data"));
   DataDir b = DataDir::open(arg(args, "--watch"), /*read_only=*/true);
@@ -127,6 +195,8 @@ int main(int argc, char** argv) {
     args.erase(args.begin());
     if (verb == "wait") return run_wait(args);
     if (verb == "live") return run_live(args);
+    if (verb == "seed-origins") return run_seed_origins(args);
+    if (verb == "wait-origins") return run_wait_origins(args);
     throw std::runtime_error("unknown verb " + verb);
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";

@@ -30,6 +30,15 @@ PeerManager::~PeerManager() = default;
 void PeerManager::start(std::shared_ptr<net::TlsContexts> tls) {
   tls_ = std::move(tls);
   reload_peers();
+  {
+    // Totals, last errors and each peer's new-origin window go on from the last run (they
+    // were written as the node ran; a node that started from zero overwrote them).
+    storage::ReadTxn txn(dir().store().env());
+    for (auto& [key, st] : load_peer_states(dir().store(), txn)) {
+      if (st.state == peer_state::kConnected || st.state == peer_state::kBackoff) st.state = peer_state::kDisconnected;
+      states_[key] = std::move(st);
+    }
+  }
   restoring_ = dir().restoring();
   if (restoring_) spdlog::info("restoring: waiting for a peer to send this city's records back");
 }
