@@ -551,3 +551,43 @@ TEST_CASE("engine: an empty store sends nothing, an empty batch decides nothing"
   CHECK(d.dispositions.empty());
   CHECK(d.sender_holds.empty());
 }
+
+TEST_CASE("engine: a peer's allowance of new origins skips the excess, without blame, for good on the connection",
+          "[engine]") {
+  City a, b, c, listed;
+  MemoryStore held;
+  auto a1 = a.next("a1"), a2 = a.next("a2"), b1 = b.next("b1"), c1 = c.next("c1"), l1 = listed.next("l1");
+  sync::IngestPolicy policy;
+  policy.new_origins_left = 1;
+  policy.exempt.insert(listed.id());
+  auto decide = [&](std::vector<SignedRecord> records) {
+    auto [in, errors] = received(sync::encode(sync::RecordBatch{1, std::move(records)}));
+    std::vector<uint8_t> newer(in.size(), 0);
+    auto d = sync::decide_batch(in, errors, newer, held, policy);
+    held.apply(d, in);
+    return d;
+  };
+  auto d = decide({a1, b1, c1, l1});
+  CHECK(d.dispositions ==
+        std::vector<Disposition>{Disposition::store, Disposition::skip, Disposition::skip, Disposition::store});
+  CHECK(d.new_origins == 1);  // the listed peer's own origin does not count
+  CHECK(d.rejected == 0);
+  CHECK(*policy.new_origins_left == 0);
+  // A known origin goes on; a skipped one stays skipped on this connection.
+  auto d2 = decide({a2, b1});
+  CHECK(d2.dispositions == std::vector<Disposition>{Disposition::store, Disposition::skip});
+  CHECK(d2.skipped == 1);
+}
+
+TEST_CASE("engine: a record in a newer envelope is skipped with the rest of its origin, not rejected", "[engine]") {
+  City a;
+  MemoryStore held;
+  auto a1 = a.next("a1"), a2 = a.next("a2"), a3 = a.next("a3");
+  sync::IngestPolicy policy;
+  auto [in, errors] = received(sync::encode(sync::RecordBatch{1, {a1, a2, a3}}));
+  std::vector<uint8_t> newer = {0, 1, 0};  // a2 as a newer envelope
+  auto d = sync::decide_batch(in, errors, newer, held, policy);
+  CHECK(d.dispositions == std::vector<Disposition>{Disposition::store, Disposition::skip, Disposition::skip});
+  CHECK(d.rejected == 0);
+  CHECK(policy.blocked.at(a.id()) == 2);
+}

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "node/sync/reconcile.hpp"
+#include "protocol/hex.hpp"
 #include "protocol/sync_messages.hpp"
 
 using namespace agora;
@@ -206,4 +207,31 @@ TEST_CASE("reconcile: ranges the node did not ask about are refused", "[engine][
     one.type = RangeEntry::Type::heads;
     CHECK_FALSE(c2.on_turn({one, one}));
   }
+}
+
+TEST_CASE("reconcile: the fingerprint test vector of docs/protocol.md", "[engine][reconcile]") {
+  Hash k = sync::reconcile_salt(std::string(64, '1'), std::string(64, '2'));
+  CHECK(to_hex(k) == "5a80a775d9ab2cbc50116fe6c2d7b86a91eb1ccfa66eb4963f1e42b639df9e23");
+  Heads items;
+  auto id = [](const std::string& hex) { return *parse_node_id(hex); };
+  std::string o1, o3;
+  for (int i = 0; i < 32; ++i) o1 += "a1", o3 += "5f";
+  items[id(o1)] = 5;
+  items[id("a2" + std::string(62, '0'))] = 1;
+  items[id(o3)] = 9;
+  // A peer whose fingerprints of the 16 sub-ranges of "" are these holds exactly the same
+  // heads: the answer is empty. (Sub-range "5" holds 5f…, "a" holds a1… and a2….)
+  RangeEntry fp;
+  fp.prefix = "";
+  fp.type = RangeEntry::Type::fingerprints;
+  for (int d = 0; d < 16; ++d) fp.fingerprints[d] = 0;
+  fp.fingerprints[5] = 0x29cce7603b820452ULL;
+  fp.fingerprints[10] = 0xbdd671fdadc0fd8bULL;
+  Reconciler same(items, k);
+  auto none = same.on_turn({fp});  // a peer with these exact fingerprints: nothing differs
+  REQUIRE(none);
+  REQUIRE(none.value());
+  CHECK(none.value()->empty());
+  std::string wire = sync::encode(sync::Reconcile{{fp}, false});
+  CHECK(wire.find(std::string(5 * 16, '0') + "29cce7603b820452") != std::string::npos);
 }
