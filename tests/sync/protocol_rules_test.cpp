@@ -250,19 +250,19 @@ TEST_CASE("a record in a newer envelope is skipped without blame, with the rest 
   CHECK(p.next_ack().duplicate == 1);
 }
 
-TEST_CASE("a node with thousands of origins syncs and redials, and one peer's flood of new origins is capped",
+TEST_CASE("a hostile peer pushes 10,000 one-record origins: the excess is skipped, the node keeps syncing",
           "[sync][origins]") {
   // Before protocol 2, heads for more than about 3,800 origins exceeded the control-message
   // limit and the peers never synced again.
   ServedNode a("Lyon", "FR"), b("Malmo", "SE");
   SigningKey flooder = listed_key(a);
-  a.serve({"--max-new-origins", "4000"});
+  a.serve({"--max-new-origins", "4000"});  // thousands of origins held: more than protocol 1's heads fitted
   b.serve();
   peer_both(a, b);
   TestPeer p;
   connect_as(p, a, flooder);
   p.send(sync::encode(sync::Heads{}));
-  const int kOrigins = 5000;
+  const int kOrigins = 10000;
   std::vector<SignedRecord> flood;
   for (int i = 0; i < kOrigins; ++i) flood.push_back(record(SigningKey::generate(), 1, Hash{}, "one"));
   uint32_t stored = 0, skipped = 0;
@@ -272,15 +272,17 @@ TEST_CASE("a node with thousands of origins syncs and redials, and one peer's fl
     sync::Ack ack = p.next_ack();
     CHECK(ack.rejected == 0);
     stored += ack.stored, skipped += ack.skipped;
+    if (i == kOrigins / 2) b.publish(json::parse(practice_json("during-the-flood")));
   }
   CHECK(stored == 4000);  // the allowance
-  CHECK(skipped == 1000);
+  CHECK(skipped == 6000);
   // The flooder is not cut off (skipping is no penalty), and the honest peer gets the 4,000
   // origins and keeps syncing in both directions.
-  p.send(sync::encode(sync::RecordBatch{11, {flood[0]}}), true);
+  p.send(sync::encode(sync::RecordBatch{21, {flood[0]}}), true);
   CHECK(p.next_ack().duplicate == 1);
   auto origins = [](const ServedNode& n) { return n.status()["origins"].size(); };
   REQUIRE(wait_until([&] { return origins(b) >= 4002; }, std::chrono::seconds(60)));
+  REQUIRE(wait_until([&] { return a.head_of(b.id) == b.head_of(b.id); }));  // published during the flood
   b.publish(json::parse(practice_json("from-malmo")));
   REQUIRE(wait_until([&] { return a.head_of(b.id) == b.head_of(b.id); }));
   // B restarts and redials: the heads exchange for 4,000 origins goes through again.
