@@ -66,7 +66,6 @@ Result<IndexKeys> validate_received_body(const Header& header, std::string_view 
 Result<IndexKeys> validate_received_body(Kind kind, std::string_view id, std::string_view visibility, bool tombstone,
                                          std::string_view body);
 
-
 // Re-derives the index keys from a stored body (used by tests and the fuzz targets).
 IndexKeys index_keys_for(Kind kind, std::string_view body);
 

@@ -21,7 +21,7 @@ namespace agora::sync {
 // `v` in hello and auth: always 1, the version every node reads. The versions a node speaks
 // go in `versions`; a connection uses the highest both list (docs/protocol.md section 13).
 inline constexpr int kProtocolVersion = 1;
-inline constexpr int kHighestProtocolVersion = 2;  // 2: heads by set reconciliation
+inline constexpr int kHighestProtocolVersion = 2;          // 2: heads by set reconciliation
 inline constexpr size_t kMaxFrameBytes = 8 * 1024 * 1024;  // the most a receiver may be set to accept
 inline constexpr size_t kMinFrameBytes = 2 * 1024 * 1024;  // the least every receiver accepts
 inline constexpr size_t kMaxBatchRecords = 1024;
@@ -38,7 +38,7 @@ inline constexpr size_t kNodeIdHexDigits = 64;
 // Text frames. `t` names the type.
 struct Hello {  // server -> client, first message
   PublicKey node{};
-  std::string challenge;           // 64 hex digits, fresh per connection
+  std::string challenge;            // 64 hex digits, fresh per connection
   std::vector<int> versions = {1};  // protocol versions the sender speaks
 };
 struct Auth {  // client -> server

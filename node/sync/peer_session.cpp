@@ -221,7 +221,8 @@ void PeerSession::handle(const UnknownMessage& m) {
 
 void PeerSession::handle(const Ack& m) {
   if (!is_ready() || !out_.on_ack(m.batch))
-    return fail(ErrorCode::protocol, "ack for batch " + std::to_string(m.batch) + ", which is not the oldest in flight");
+    return fail(ErrorCode::protocol,
+                "ack for batch " + std::to_string(m.batch) + ", which is not the oldest in flight");
   if (out_.unacked() == 0) stats_.remote_heads = out_.peer_has();  // everything sent is now stored there
   pump();
 }
@@ -339,9 +340,10 @@ void PeerSession::ingested(uint64_t batch_no, const IngestOutcome& o) {
   manager_.count_new_origins(peer_, o.new_origins);
   if (o.skipped && !told_skipped_) {
     told_skipped_ = true;
-    spdlog::warn("peer {}: skipped records (envelope newer than this node, or over the allowance of {} new "
-                 "origins per 24 h); no penalty",
-                 short_node_id(peer_), manager_.limits().max_new_origins_per_day);
+    spdlog::warn(
+        "peer {}: skipped records (envelope newer than this node, or over the allowance of {} new "
+        "origins per 24 h); no penalty",
+        short_node_id(peer_), manager_.limits().max_new_origins_per_day);
   }
   if (closing_) return;
   if (o.local_failure) {

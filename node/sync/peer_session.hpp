@@ -79,7 +79,7 @@ class PeerSession : public std::enable_shared_from_this<PeerSession> {
   std::optional<PublicKey> expected_;
   bool outbound_;
   PublicKey peer_{};
-  std::string challenge_;                        // this side's own challenge
+  std::string challenge_;                            // this side's own challenge
   std::string server_challenge_, client_challenge_;  // both, for the reconciliation key
   int version_ = 1;                                  // the protocol version of this connection
   std::optional<Reconciler> reconciler_;             // protocol 2: heads by reconciliation

@@ -52,12 +52,9 @@ Reconciler::Reconciler(const std::map<PublicKey, uint64_t>& mine, const Hash& sa
 
 std::pair<size_t, size_t> Reconciler::range(std::string_view prefix) const {
   PublicKey lo = bound(prefix, 0), hi = bound(prefix, 0xf);
-  auto first = std::lower_bound(items_.begin(), items_.end(), lo, [](const Item& a, const PublicKey& k) {
-    return a.origin < k;
-  });
-  auto last = std::upper_bound(first, items_.end(), hi, [](const PublicKey& k, const Item& a) {
-    return k < a.origin;
-  });
+  auto first = std::lower_bound(items_.begin(), items_.end(), lo,
+                                [](const Item& a, const PublicKey& k) { return a.origin < k; });
+  auto last = std::upper_bound(first, items_.end(), hi, [](const PublicKey& k, const Item& a) { return k < a.origin; });
   return {size_t(first - items_.begin()), size_t(last - items_.begin())};
 }
 

@@ -48,10 +48,10 @@ class Reconciler {
   std::pair<size_t, size_t> range(std::string_view prefix) const;  // [first, last) of items_
   uint64_t fingerprint(std::string_view prefix) const;
   RangeEntry describe(const std::string& prefix) const;  // heads when small, else fingerprints
-  uint64_t seq_of(const PublicKey& origin) const;       // 0 when not held
+  uint64_t seq_of(const PublicKey& origin) const;        // 0 when not held
 
-  std::vector<Item> items_;      // sorted by origin
-  std::vector<uint64_t> sums_;   // sums_[i]: fingerprint sum of items_[0, i)
+  std::vector<Item> items_;     // sorted by origin
+  std::vector<uint64_t> sums_;  // sums_[i]: fingerprint sum of items_[0, i)
   std::map<PublicKey, uint64_t> peer_;
   std::set<std::string> sent_fingerprints_;                // ranges split, awaiting sub-ranges
   std::map<std::string, std::set<PublicKey>> sent_heads_;  // ranges listed, awaiting answers

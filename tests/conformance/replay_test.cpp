@@ -65,7 +65,8 @@ class Replay {
     if (spec.contains("pad_body_to")) body.resize(spec["pad_body_to"].get<size_t>(), ' ');
     SignedRecord r = sign_record(h, body, k);
     if (spec.value("envelope", 1) != 1) {
-      r.header_bytes.replace(r.header_bytes.find("\"v\":1,"), 6, "\"v\":" + std::to_string(spec["envelope"].get<int>()) + ",");
+      r.header_bytes.replace(r.header_bytes.find("\"v\":1,"), 6,
+                             "\"v\":" + std::to_string(spec["envelope"].get<int>()) + ",");
       r.signature = k.sign(r.header_bytes);
     }
     if (spec.value("tamper", false)) (*r.body)[r.body->size() / 2] ^= 1;
@@ -97,7 +98,8 @@ class Replay {
       return id;
     }
     if (s == "$MY_CHALLENGE") return my_challenge_;
-    if (s == "$AUTH_PROOF") return to_hex(current().sign(sync::auth_transcript(hello_challenge_, current().public_key(), node)));
+    if (s == "$AUTH_PROOF")
+      return to_hex(current().sign(sync::auth_transcript(hello_challenge_, current().public_key(), node)));
     if (s == "$WRONG_PROOF")
       return to_hex(current().sign(sync::auth_transcript(std::string(64, '0'), current().public_key(), node)));
     return s;
@@ -110,9 +112,9 @@ class Replay {
     if (expected.is_string() && expected == "$WELCOME_PROOF") {
       Signature sig{};
       bool ok = actual.is_string() && from_hex(actual.get<std::string>(), sig.data(), sig.size()) &&
-                verify_signature(*parse_node_id(node_.id),
-                                 sync::welcome_transcript(my_challenge_, *parse_node_id(node_.id), current().public_key()),
-                                 sig);
+                verify_signature(
+                    *parse_node_id(node_.id),
+                    sync::welcome_transcript(my_challenge_, *parse_node_id(node_.id), current().public_key()), sig);
       if (!ok) why = "welcome proof does not verify";
       return ok;
     }
@@ -176,7 +178,10 @@ class Replay {
       connect(step["handshake"]);
       json hello = next_control();
       REQUIRE(hello["t"] == "hello");
-      json auth = {{"t", "auth"}, {"v", 1}, {"node", "$KEY:" + current_key_}, {"challenge", "$MY_CHALLENGE"},
+      json auth = {{"t", "auth"},
+                   {"v", 1},
+                   {"node", "$KEY:" + current_key_},
+                   {"challenge", "$MY_CHALLENGE"},
                    {"proof", "$AUTH_PROOF"}};
       if (step.contains("versions")) auth["versions"] = step["versions"];
       peer_->send(substitute(auth).dump());
@@ -272,14 +277,14 @@ TEST_CASE("the conformance transcripts replay against a real node", "[sync][conf
       ServedNode node("Lyon", "FR");
       Replay replay(t, node);
       for (const auto& name : t["listed"])
-        REQUIRE(node.agora({"peer", "add", "-", "--key", node_id(SigningKey::from_seed([&] {
-                                                                   std::array<uint8_t, 32> s{};
-                                                                   REQUIRE(from_hex(t["keys"][name.get<std::string>()]
-                                                                                        .get<std::string>(),
-                                                                                    s.data(), s.size()));
-                                                                   return s;
-                                                                 }())
-                                                                         .public_key())})
+        REQUIRE(node.agora({"peer", "add", "-", "--key",
+                            node_id(SigningKey::from_seed([&] {
+                                      std::array<uint8_t, 32> s{};
+                                      REQUIRE(from_hex(t["keys"][name.get<std::string>()].get<std::string>(), s.data(),
+                                                       s.size()));
+                                      return s;
+                                    }())
+                                        .public_key())})
                     .exit_code == 0);
       node.serve();
       replay.run();

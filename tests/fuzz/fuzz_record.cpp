@@ -28,8 +28,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string_view sig = in.substr(b + 1);
     std::copy_n(sig.begin(), std::min(sig.size(), rec.signature.size()), rec.signature.begin());
     (void)verify_record(rec);
-    if (h)
-      (void)validate_received_body(h.value(), *rec.body);
+    if (h) (void)validate_received_body(h.value(), *rec.body);
   }
   for (int k = 1; k <= kKindCount; ++k) (void)validate_received_body(static_cast<Kind>(k), "x", "public", false, in);
   (void)index_keys_for(Kind::practice, in);

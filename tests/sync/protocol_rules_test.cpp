@@ -110,8 +110,7 @@ using Received = std::map<std::pair<PublicKey, uint64_t>, SignedRecord>;
 
 // Collects every record the node sends the peer (acknowledging each batch), and the acks it
 // sends, until `done` says so or nothing more comes.
-void receive_until(TestPeer& p, Received& got, std::vector<sync::Ack>& acks,
-                   const std::function<bool()>& done) {
+void receive_until(TestPeer& p, Received& got, std::vector<sync::Ack>& acks, const std::function<bool()>& done) {
   while (!done()) {
     auto m = p.next();
     if (!m) break;

@@ -96,8 +96,13 @@ TEST_CASE("reconcile: equal sets settle in one round trip of one range", "[engin
 TEST_CASE("reconcile: empty sides, one side empty, tiny sets", "[engine][reconcile]") {
   std::mt19937_64 rng(2);
   Heads none, few = random_heads(rng, 3), many = random_heads(rng, 5000);
-  for (auto [a, b] : {std::pair{&none, &none}, {&none, &many}, {&many, &none}, {&few, &many}, {&many, &few},
-                      {&few, &none}, {&none, &few}}) {
+  for (auto [a, b] : {std::pair{&none, &none},
+                      {&none, &many},
+                      {&many, &none},
+                      {&few, &many},
+                      {&many, &few},
+                      {&few, &none},
+                      {&none, &few}}) {
     Exchange x = reconcile(*a, *b);
     check(*a, *b, x);
     CHECK(x.bytes < 20000);  // never a list of every origin
