@@ -31,8 +31,9 @@ inline constexpr size_t kMaxBatchBytes = 1024 * 1024;
 inline constexpr size_t kMaxUnackedBatches = 16;  // a sender's window may not exceed this
 inline constexpr size_t kMaxControlBytes = 256 * 1024;
 inline constexpr size_t kMaxHeadsEntries = 100000;
-inline constexpr size_t kHeadsPerMessage = 2000;  // a sender splits larger heads (`more`)
-inline constexpr size_t kMaxRangeHeads = 16;      // origins in one `heads` range of a reconcile
+inline constexpr size_t kHeadsPerMessage = 2000;   // a sender splits larger heads (`more`)
+inline constexpr size_t kMaxHeadsTotal = 1000000;  // origins in all the parts of one `heads`
+inline constexpr size_t kMaxRangeHeads = 16;       // origins in one `heads` range of a reconcile
 inline constexpr size_t kNodeIdHexDigits = 64;
 
 // Text frames. `t` names the type.

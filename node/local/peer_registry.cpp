@@ -50,17 +50,29 @@ void save_peer(storage::RecordStore& store, storage::WriteTxn& txn, const PeerCo
 
 bool remove_peer(storage::RecordStore& store, storage::WriteTxn& txn, const PublicKey& key) {
   txn.del(store.peer_state_table(), key_bytes(key));
+  txn.del(store.peer_state_table(), std::string(key_bytes(key)) + "h");
   return txn.del(store.peers_table(), key_bytes(key));
 }
 
 std::map<PublicKey, PeerState> load_peer_states(storage::RecordStore& store, const storage::Txn& txn) {
   std::map<PublicKey, PeerState> out;
   storage::Cursor c(txn, store.peer_state_table());
+  auto read_heads = [](const json& h, PeerState& s) {
+    if (!h.is_object()) return;
+    for (auto& [origin, seq] : h.items()) {
+      PublicKey k;
+      if (from_hex(origin, k.data(), k.size()) && seq.is_number_unsigned()) s.remote_heads[k] = seq.get<uint64_t>();
+    }
+  };
   for (bool ok = c.first(); ok; ok = c.next()) {
+    if (c.key().size() == 33 && c.key().back() == 'h') {  // the peer's heads, saved apart
+      read_heads(json::parse(c.value(), nullptr, false), out[key_from(c.key().substr(0, 32))]);
+      continue;
+    }
     if (c.key().size() != 32) continue;
     json j = json::parse(c.value(), nullptr, false);
     if (!j.is_object()) continue;
-    PeerState s;
+    PeerState& s = out[key_from(c.key())];
     s.state = j.value("state", "");
     s.address = j.value("address", "");
     s.last_error = j.value("last_error", "");
@@ -74,19 +86,18 @@ std::map<PublicKey, PeerState> load_peer_states(storage::RecordStore& store, con
     s.skipped = j.value("skipped", uint64_t{0});
     s.new_origins_window_start_ms = j.value("new_origins_window_start_ms", int64_t{0});
     s.new_origins_in_window = j.value("new_origins_in_window", uint64_t{0});
-    if (auto h = j.find("remote_heads"); h != j.end() && h->is_object())
-      for (auto& [origin, seq] : h->items()) {
-        PublicKey k;
-        if (from_hex(origin, k.data(), k.size()) && seq.is_number_unsigned()) s.remote_heads[k] = seq.get<uint64_t>();
-      }
-    out[key_from(c.key())] = std::move(s);
+    if (auto h = j.find("remote_heads"); h != j.end()) read_heads(*h, s);  // as stores of the first release kept them
   }
   return out;
 }
 
-void save_peer_state(storage::RecordStore& store, storage::WriteTxn& txn, const PublicKey& key, const PeerState& s) {
-  json heads = json::object();
-  for (const auto& [origin, seq] : s.remote_heads) heads[to_hex(origin)] = seq;
+void save_peer_state(storage::RecordStore& store, storage::WriteTxn& txn, const PublicKey& key, const PeerState& s,
+                     bool with_heads) {
+  if (with_heads) {
+    json heads = json::object();
+    for (const auto& [origin, seq] : s.remote_heads) heads[to_hex(origin)] = seq;
+    txn.put(store.peer_state_table(), std::string(key_bytes(key)) + "h", heads.dump());
+  }
   json j = {{"state", s.state},
             {"address", s.address},
             {"last_error", s.last_error},
@@ -99,8 +110,7 @@ void save_peer_state(storage::RecordStore& store, storage::WriteTxn& txn, const 
             {"forks", s.forks},
             {"skipped", s.skipped},
             {"new_origins_window_start_ms", s.new_origins_window_start_ms},
-            {"new_origins_in_window", s.new_origins_in_window},
-            {"remote_heads", heads}};
+            {"new_origins_in_window", s.new_origins_in_window}};
   txn.put(store.peer_state_table(), key_bytes(key), j.dump());
 }
 

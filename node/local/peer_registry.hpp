@@ -52,7 +52,10 @@ void save_peer(storage::RecordStore& store, storage::WriteTxn& txn, const PeerCo
 bool remove_peer(storage::RecordStore& store, storage::WriteTxn& txn, const PublicKey& key);
 
 std::map<PublicKey, PeerState> load_peer_states(storage::RecordStore& store, const storage::Txn& txn);
-void save_peer_state(storage::RecordStore& store, storage::WriteTxn& txn, const PublicKey& key, const PeerState& s);
+// `with_heads`: also write remote_heads (kept under a key of its own, as it can hold an
+// entry per origin); otherwise the heads saved before stay.
+void save_peer_state(storage::RecordStore& store, storage::WriteTxn& txn, const PublicKey& key, const PeerState& s,
+                     bool with_heads = true);
 
 // Fork evidence: a second, different record for an (origin, seq) this node already holds.
 struct ForkEvidence {

@@ -11,12 +11,12 @@ namespace agora::sync {
 namespace {
 
 // Adds one connection's counters to a peer's running totals.
-void fold_session_counters(PeerState& total, const PeerState& session) {
+void fold_session_counters(PeerState& total, const PeerState& session, bool heads = true) {
   total.bytes_in += session.bytes_in, total.bytes_out += session.bytes_out;
   total.records_in += session.records_in, total.records_out += session.records_out;
   total.errors += session.errors, total.forks += session.forks, total.skipped += session.skipped;
   total.last_contact_ms = std::max(total.last_contact_ms, session.last_contact_ms);
-  if (!session.remote_heads.empty()) total.remote_heads = session.remote_heads;
+  if (heads && !session.remote_heads.empty()) total.remote_heads = session.remote_heads;
   if (!session.last_error.empty()) total.last_error = session.last_error;
 }
 
@@ -281,17 +281,26 @@ PeerSnapshot PeerManager::snapshot() {
 
 void PeerManager::save_states() {
   last_state_save_ = Clock::now();
+  // Counters every 2 s; each peer's per-origin heads (an entry per origin: 100,000 in a large
+  // network) every 10 s and when stopping.
+  bool with_heads = stopping_ || last_state_save_ - last_heads_save_ >= std::chrono::seconds(10);
+  if (with_heads) last_heads_save_ = last_state_save_;
   std::vector<std::pair<PublicKey, PeerState>> snapshot;
   for (const auto& [key, peer] : peers_) {
-    PeerState st = states_[key];
-    if (auto it = ready_.find(key); it != ready_.end()) fold_session_counters(st, it->second->stats());
+    PeerState& held = states_[key];
+    std::map<PublicKey, uint64_t> heads = std::move(held.remote_heads);
+    PeerState st = held;  // without the heads: copied below only when they are written
+    held.remote_heads = std::move(heads);
+    auto it = ready_.find(key);
+    if (it != ready_.end()) fold_session_counters(st, it->second->stats(), with_heads);
+    if (with_heads && st.remote_heads.empty()) st.remote_heads = held.remote_heads;
     snapshot.emplace_back(key, std::move(st));
   }
   storage::RecordStore& store = dir().store();
-  writer().submit([&store, snapshot = std::move(snapshot)] {
+  writer().submit([&store, with_heads, snapshot = std::move(snapshot)] {
     try {
       store.env().write([&](storage::WriteTxn& txn) {
-        for (const auto& [key, st] : snapshot) save_peer_state(store, txn, key, st);
+        for (const auto& [key, st] : snapshot) save_peer_state(store, txn, key, st, with_heads);
       });
     } catch (const std::exception& e) {
       spdlog::error("cannot save peer state: {}", e.what());

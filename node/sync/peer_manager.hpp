@@ -115,7 +115,7 @@ class PeerManager {
   // Bulk sync touches the whole log once; dropping those mapped pages now and then keeps
   // RSS to what the node is working on (the page cache still holds them).
   uint64_t traffic_bytes_ = 0, traffic_at_release_ = 0;
-  Clock::time_point last_state_save_{};
+  Clock::time_point last_state_save_{}, last_heads_save_{};
   bool stopping_ = false;
   // After `init --restore`: the highest seq of our own chain any peer said it holds.
   bool restoring_ = false;

@@ -171,8 +171,8 @@ void PeerSession::handle(const Welcome& m) {
 
 void PeerSession::handle(const Heads& m) {
   if (!is_ready()) return fail(ErrorCode::protocol, "heads before the handshake");
-  if (heads_in_.size() + m.heads.size() > kMaxHeadsEntries * 100)
-    return fail(ErrorCode::protocol, "heads for more origins than any network holds");
+  if (heads_in_.size() + m.heads.size() > kMaxHeadsTotal)
+    return fail(ErrorCode::protocol, "heads for more than 1,000,000 origins");
   heads_in_.insert(m.heads.begin(), m.heads.end());
   if (m.more) return;
   std::map<PublicKey, uint64_t> heads = std::move(heads_in_);

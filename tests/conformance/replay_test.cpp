@@ -27,6 +27,8 @@ class Replay {
     for (auto& [name, spec] : t_["records"].items()) build_record(name, spec);
   }
 
+  std::string id_of(const std::string& name) { return node_id(key(name).public_key()); }
+
   void run() {
     size_t i = 0;
     for (const json& step : t_["steps"]) {
@@ -277,15 +279,7 @@ TEST_CASE("the conformance transcripts replay against a real node", "[sync][conf
       ServedNode node("Lyon", "FR");
       Replay replay(t, node);
       for (const auto& name : t["listed"])
-        REQUIRE(node.agora({"peer", "add", "-", "--key",
-                            node_id(SigningKey::from_seed([&] {
-                                      std::array<uint8_t, 32> s{};
-                                      REQUIRE(from_hex(t["keys"][name.get<std::string>()].get<std::string>(), s.data(),
-                                                       s.size()));
-                                      return s;
-                                    }())
-                                        .public_key())})
-                    .exit_code == 0);
+        REQUIRE(node.agora({"peer", "add", "-", "--key", replay.id_of(name)}).exit_code == 0);
       node.serve();
       replay.run();
     }
