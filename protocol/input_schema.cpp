@@ -673,9 +673,13 @@ Result<IndexKeys> check_received_body(Kind kind, std::string_view kind_text, std
     if (!body.empty()) return make_error("body", "a tombstone's body must be empty");
     return IndexKeys{};
   }
-  json in = json::parse(body, nullptr, false);
-  if (in.is_discarded() || !in.is_object()) return make_error("body", "not a JSON object");
-  if (has_duplicate_keys(body)) return make_error("body", "an object has the same key twice");
+  std::optional<json> parsed = parse_unique_keys(body);
+  if (!parsed) {
+    if (json::accept(body)) return make_error("body", "an object has the same key twice");
+    return make_error("body", "not a JSON object");
+  }
+  json& in = *parsed;
+  if (!in.is_object()) return make_error("body", "not a JSON object");
   auto agrees = [&](const char* key, std::string_view expected) {
     auto it = in.find(key);
     return it == in.end() || (it->is_string() && it->get_ref<const std::string&>() == expected);
