@@ -648,6 +648,10 @@ Result<ValidatedInput> parse_and_validate_input(std::string_view text, const Pub
     auto pos = what.find("] ");
     return make_error("", "invalid JSON: " + (pos == std::string::npos ? what : what.substr(pos + 2)));
   }
+  // Found by fuzzing: a one-line input is signed as it is, so a key written twice would reach
+  // peers, which refuse bodies with duplicate keys (the parser here keeps the last value).
+  if (auto twice = first_duplicate_key(text))
+    return make_error(*twice, "this key appears twice in one object; write it once");
   return validate_input(parsed, self, text, frameworks);
 }
 

@@ -15,6 +15,7 @@ namespace {
 class UniqueKeysParser {
  public:
   bool duplicate = false;
+  std::string first;  // the first key found twice
   json parse(std::string_view text) {
     json::parser_callback_t watch = [this](int depth, json::parse_event_t event, json& parsed) {
       switch (event) {
@@ -26,7 +27,7 @@ class UniqueKeysParser {
           // A key event comes at the depth of the object's members, one more than the object's.
           auto& keys = open_[static_cast<size_t>(depth) - 1];
           const auto& k = parsed.get_ref<const std::string&>();
-          if (std::find(keys.begin(), keys.end(), k) != keys.end()) duplicate = true;
+          if (!duplicate && std::find(keys.begin(), keys.end(), k) != keys.end()) duplicate = true, first = k;
           keys.push_back(k);
           break;
         }
@@ -51,10 +52,13 @@ std::optional<json> parse_unique_keys(std::string_view text) {
   return j;
 }
 
-bool has_duplicate_keys(std::string_view text) {
+bool has_duplicate_keys(std::string_view text) { return first_duplicate_key(text).has_value(); }
+
+std::optional<std::string> first_duplicate_key(std::string_view text) {
   UniqueKeysParser p;
   json j = p.parse(text);
-  return !j.is_discarded() && p.duplicate;
+  if (j.is_discarded() || !p.duplicate) return std::nullopt;
+  return p.first;
 }
 
 }  // namespace agora

@@ -15,5 +15,8 @@ std::optional<nlohmann::json> parse_unique_keys(std::string_view json_text);
 
 // Whether any object in the text has the same key twice (text that does not parse: false).
 bool has_duplicate_keys(std::string_view json_text);
+// The first key found twice in one object, for an error message; nullopt if none (or if the
+// text does not parse).
+std::optional<std::string> first_duplicate_key(std::string_view json_text);
 
 }  // namespace agora

@@ -153,6 +153,10 @@ TEST_CASE("bad input gets a one-line error naming file and field, exit 3, and th
   json claim = good;
   claim["city"] = "Toronto";
   expect_rejected(claim.dump(), "city: record claims city \"Toronto\"");
+  // A key written twice (peers refuse such a body: parsers disagree on which value wins).
+  std::string twice = good.dump();
+  twice.insert(twice.size() - 1, ",\"title\":\"Another title\"");
+  expect_rejected(twice, "title: this key appears twice in one object");
 
   auto not_ours = run_agora({"retract", "--data", node.data, std::string(64, 'b') + "/existing"});
   CHECK(not_ours.exit_code == 3);
