@@ -60,20 +60,20 @@ std::string arg(std::vector<std::string>& args, const std::string& name, const s
   return *(it + 1);
 }
 
-int run_wait(std::vector<std::string> args) {
+// Takes `-- COMMAND...` off the end of args.
+std::vector<std::string> take_command(std::vector<std::string>& args) {
   auto dash = std::find(args.begin(), args.end(), "--");
   if (dash == args.end()) throw std::runtime_error("missing -- COMMAND");
   std::vector<std::string> command(dash + 1, args.end());
   args.erase(dash, args.end());
-  DataDir dir = DataDir::open(arg(args, "--data"), /*read_only=*/true);
-  auto origin = parse_node_id(arg(args, "--origin"));
-  if (!origin) throw std::runtime_error("bad --origin");
-  uint64_t seq = std::stoull(arg(args, "--seq"));
-  auto timeout = std::chrono::seconds(std::stoi(arg(args, "--timeout", "600")));
-  auto t0 = Clock::now();
+  return command;
+}
+
+// Runs the command to its end (its stdout discarded: only the measurement goes there).
+void run_command(std::vector<std::string> command) {
   pid_t pid = fork();
   if (pid == 0) {
-    freopen("/dev/null", "w", stdout);  // only the measurement goes to stdout
+    freopen("/dev/null", "w", stdout);
     std::vector<char*> argv;
     for (auto& a : command) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -83,6 +83,17 @@ int run_wait(std::vector<std::string> args) {
   int status = 0;
   waitpid(pid, &status, 0);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) throw std::runtime_error("command failed");
+}
+
+int run_wait(std::vector<std::string> args) {
+  std::vector<std::string> command = take_command(args);
+  DataDir dir = DataDir::open(arg(args, "--data"), /*read_only=*/true);
+  auto origin = parse_node_id(arg(args, "--origin"));
+  if (!origin) throw std::runtime_error("bad --origin");
+  uint64_t seq = std::stoull(arg(args, "--seq"));
+  auto timeout = std::chrono::seconds(std::stoi(arg(args, "--timeout", "600")));
+  auto t0 = Clock::now();
+  run_command(std::move(command));
   if (!wait_for(dir, *origin, seq, t0 + timeout)) throw std::runtime_error("timed out");
   std::printf("%.3f\n", ms_since(t0));
   return 0;
@@ -123,26 +134,12 @@ int run_seed_origins(std::vector<std::string> args) {
 }
 
 int run_wait_origins(std::vector<std::string> args) {
-  auto dash = std::find(args.begin(), args.end(), "--");
-  if (dash == args.end()) throw std::runtime_error("missing -- COMMAND");
-  std::vector<std::string> command(dash + 1, args.end());
-  args.erase(dash, args.end());
+  std::vector<std::string> command = take_command(args);
   DataDir dir = DataDir::open(arg(args, "--data"), /*read_only=*/true);
   size_t n = std::stoull(arg(args, "--count"));
   auto deadline = Clock::now() + std::chrono::seconds(std::stoi(arg(args, "--timeout", "1200")));
   auto t0 = Clock::now();
-  pid_t pid = fork();
-  if (pid == 0) {
-    freopen("/dev/null", "w", stdout);
-    std::vector<char*> argv;
-    for (auto& a : command) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execvp(argv[0], argv.data());
-    _exit(127);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) throw std::runtime_error("command failed");
+  run_command(std::move(command));
   while (origin_count(dir) < n) {
     if (Clock::now() > deadline) throw std::runtime_error("timed out at " + std::to_string(origin_count(dir)));
     std::this_thread::sleep_for(std::chrono::milliseconds(20));

@@ -650,7 +650,7 @@ Result<ValidatedInput> parse_and_validate_input(std::string_view text, const Pub
   }
   // Found by fuzzing: a one-line input is signed as it is, so a key written twice would reach
   // peers, which refuse bodies with duplicate keys (the parser here keeps the last value).
-  if (auto twice = first_duplicate_key(text))
+  if (auto twice = parse_unique_keys(text).duplicate_key)
     return make_error(*twice, "this key appears twice in one object; write it once");
   return validate_input(parsed, self, text, frameworks);
 }
@@ -677,13 +677,10 @@ Result<IndexKeys> check_received_body(Kind kind, std::string_view kind_text, std
     if (!body.empty()) return make_error("body", "a tombstone's body must be empty");
     return IndexKeys{};
   }
-  std::optional<json> parsed = parse_unique_keys(body);
-  if (!parsed) {
-    if (json::accept(body)) return make_error("body", "an object has the same key twice");
-    return make_error("body", "not a JSON object");
-  }
-  json& in = *parsed;
-  if (!in.is_object()) return make_error("body", "not a JSON object");
+  UniqueKeysParse parsed = parse_unique_keys(body);
+  if (parsed.duplicate_key) return make_error("body", "an object has the same key twice");
+  json& in = parsed.value;
+  if (in.is_discarded() || !in.is_object()) return make_error("body", "not a JSON object");
   auto agrees = [&](const char* key, std::string_view expected) {
     auto it = in.find(key);
     return it == in.end() || (it->is_string() && it->get_ref<const std::string&>() == expected);

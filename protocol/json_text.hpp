@@ -4,19 +4,21 @@
 #include <nlohmann/json.hpp>
 
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace agora {
 
-// Parses JSON text, refusing (nullopt) text that does not parse and text in which an object
-// has the same key twice: parsers disagree on which value wins, so two implementations
-// could read one signed body (or message) differently. One pass.
-std::optional<nlohmann::json> parse_unique_keys(std::string_view json_text);
+// What parse_unique_keys found.
+struct UniqueKeysParse {
+  nlohmann::json value;                      // discarded when the text does not parse
+  std::optional<std::string> duplicate_key;  // the first key written twice in one object
+  bool ok() const { return !value.is_discarded() && !duplicate_key; }
+};
 
-// Whether any object in the text has the same key twice (text that does not parse: false).
-bool has_duplicate_keys(std::string_view json_text);
-// The first key found twice in one object, for an error message; nullopt if none (or if the
-// text does not parse).
-std::optional<std::string> first_duplicate_key(std::string_view json_text);
+// Parses JSON text in one pass, noting the first object that has the same key twice:
+// parsers disagree on which value wins, so two implementations could read one signed body
+// (or message) differently. Never throws.
+UniqueKeysParse parse_unique_keys(std::string_view json_text);
 
 }  // namespace agora

@@ -131,7 +131,8 @@ Result<Header> decode_header(std::string_view bytes) {
     if (!t->is_boolean() || !t->get<bool>()) return make_error("header.tombstone", "present only as true");
     h.tombstone = true;
     // A retraction's body is empty: its header says so, stub or not.
-    if (h.body_size != 0 || h.body_sha256 != sha256(""))
+    static const Hash kNoBytes = sha256("");
+    if (h.body_size != 0 || h.body_sha256 != kNoBytes)
       return make_error("header.tombstone", "a retraction's body_size is 0 and body_sha256 that of no bytes");
   }
   // One byte string per header: anything else (spaces, key order, duplicate keys, escapes)

@@ -220,13 +220,10 @@ std::string encode(const ErrorMessage& m) {
 
 Result<Control> decode_control(std::string_view text) {
   if (text.size() > kMaxControlBytes) return make_error("message", "control message over 256 KiB");
-  std::optional<json> parsed = parse_unique_keys(text);
-  if (!parsed) {
-    if (json::accept(text)) return make_error("message", "an object has the same key twice");
-    return make_error("message", "not a JSON object");
-  }
-  json& j = *parsed;
-  if (!j.is_object()) return make_error("message", "not a JSON object");
+  UniqueKeysParse parsed = parse_unique_keys(text);
+  if (parsed.duplicate_key) return make_error("message", "an object has the same key twice");
+  json& j = parsed.value;
+  if (j.is_discarded() || !j.is_object()) return make_error("message", "not a JSON object");
   auto t = j.find("t");
   if (t == j.end() || !t->is_string()) return make_error("message.t", "missing message type");
   const std::string type = t->get<std::string>();

@@ -71,7 +71,6 @@ void PeerSession::start() {
   });
   if (!outbound_) {
     challenge_ = random_challenge();
-    server_challenge_ = challenge_;
     send(encode(Hello{manager_.dir().id(), challenge_, our_versions()}));
   }
 }
@@ -134,8 +133,7 @@ void PeerSession::handle(const Hello& m) {
   }
   peer_ = m.node;
   challenge_ = random_challenge();
-  server_challenge_ = m.challenge;
-  client_challenge_ = challenge_;
+  peer_challenge_ = m.challenge;
   version_ = common_version(m.versions);
   DataDir& dir = manager_.dir();
   Auth auth{dir.id(), challenge_, dir.key().sign(auth_transcript(m.challenge, dir.id(), peer_)), our_versions()};
@@ -156,7 +154,7 @@ void PeerSession::handle(const Auth& m) {
   }
   if (manager_.in_backoff(m.node)) return fail(ErrorCode::backoff, "too many invalid records recently; try later");
   peer_ = m.node;
-  client_challenge_ = m.challenge;
+  peer_challenge_ = m.challenge;
   version_ = common_version(m.versions);
   send(encode(Welcome{dir.key().sign(welcome_transcript(m.challenge, dir.id(), peer_))}));
   become_ready();
@@ -244,7 +242,9 @@ void PeerSession::become_ready() {
   if (closing_) return;
   if (version_ >= 2) {
     // The client opens the reconciliation; the server answers its turns.
-    reconciler_.emplace(heads_for_peer(), reconcile_salt(server_challenge_, client_challenge_));
+    const std::string& server = outbound_ ? peer_challenge_ : challenge_;
+    const std::string& client = outbound_ ? challenge_ : peer_challenge_;
+    reconciler_.emplace(heads_for_peer(), reconcile_salt(server, client));
     if (outbound_)
       for (auto& message : encode_turn(reconciler_->open())) send(std::move(message));
     return;
@@ -329,9 +329,9 @@ void PeerSession::ingested(uint64_t batch_no, const IngestOutcome& o) {
                 o.duplicate, o.rejected);
   --in_pipeline_;
   stats_.records_in += o.stored;
-  // What the peer sent, it holds: never send those records back to it.
+  // The outbound side already counts these as held (on_batch marked them on arrival); this
+  // is what `peer list` shows.
   for (const auto& [origin, seq] : o.sender_holds) {
-    out_.peer_holds(origin, seq);
     uint64_t& known = stats_.remote_heads[origin];
     known = std::max(known, seq);
   }

@@ -79,12 +79,12 @@ class PeerSession : public std::enable_shared_from_this<PeerSession> {
   std::optional<PublicKey> expected_;
   bool outbound_;
   PublicKey peer_{};
-  std::string challenge_;                            // this side's own challenge
-  std::string server_challenge_, client_challenge_;  // both, for the reconciliation key
-  int version_ = 1;                                  // the protocol version of this connection
-  std::optional<Reconciler> reconciler_;             // protocol 2: heads by reconciliation
-  std::vector<RangeEntry> turn_in_;                  // the peer's turn so far (`more`)
-  std::map<PublicKey, uint64_t> heads_in_;           // the peer's heads so far (`more`)
+  std::string challenge_;                   // this side's own challenge
+  std::string peer_challenge_;              // the other side's (both key the reconciliation)
+  int version_ = 1;                         // the protocol version of this connection
+  std::optional<Reconciler> reconciler_;    // protocol 2: heads by reconciliation
+  std::vector<RangeEntry> turn_in_;         // the peer's turn so far (`more`)
+  std::map<PublicKey, uint64_t> heads_in_;  // the peer's heads so far (`more`)
   // What this connection accepts beyond the chain rule; used by the writer thread only.
   std::shared_ptr<IngestPolicy> policy_ = std::make_shared<IngestPolicy>();
   Stage stage_ = Stage::start;

@@ -27,17 +27,6 @@ std::pair<SignedRecord, SignedRecord> send_first_two(TestPeer& p, const SigningK
   return {r1, r2};
 }
 
-// A serving node and a test peer connected to it under a key the node lists.
-struct ListedPeerConnected {
-  ServedNode a{"Lyon", "FR"};
-  SigningKey key = listed_key(a);
-  TestPeer p;
-  ListedPeerConnected() {
-    a.serve();
-    connect_as(p, a, key);
-  }
-};
-
 }  // namespace
 
 TEST_CASE("a replayed handshake is refused", "[sync][hostile]") {

@@ -15,12 +15,9 @@ using namespace agora;
 using namespace agora::test;
 using nlohmann::json;
 
-TEST_CASE("records a peer pushes never come back to it, while the node publishes at the same time", "[sync][echo]") {
-  ServedNode a("Lyon", "FR");
-  SigningKey key = listed_key(a);
-  a.serve();
-  TestPeer p;
-  connect_as(p, a, key);
+TEST_CASE_METHOD(ListedPeerConnected,
+                 "records a peer pushes never come back to it, while the node publishes at the same time",
+                 "[sync][echo]") {
   p.send(sync::encode(sync::Heads{}));  // holds nothing yet: the node sends all it has
 
   // The node publishes all along (each publish wakes it to push to its peers).
@@ -219,12 +216,9 @@ TEST_CASE("records of a kind, field and vocabulary newer than the node are store
   }
 }
 
-TEST_CASE("a record in a newer envelope is skipped without blame, with the rest of its origin", "[sync][evolution]") {
-  ServedNode a("Lyon", "FR");
-  SigningKey key = listed_key(a);
-  a.serve();
-  TestPeer p;
-  connect_as(p, a, key);
+TEST_CASE_METHOD(ListedPeerConnected,
+                 "a record in a newer envelope is skipped without blame, with the rest of its origin",
+                 "[sync][evolution]") {
   p.send(sync::encode(sync::Heads{}));
   SignedRecord r1 = record(key, 1, Hash{}, "first");
   // A second record whose header says envelope version 2 (signed, but not readable here),
@@ -293,12 +287,9 @@ TEST_CASE("a hostile peer pushes 10,000 one-record origins: the excess is skippe
   CHECK(a.log().find("bad-message") == std::string::npos);
 }
 
-TEST_CASE("a record over the record limits is rejected as a record, and the connection goes on", "[sync][limits]") {
-  ServedNode a("Lyon", "FR");
-  SigningKey key = listed_key(a);
-  a.serve();
-  TestPeer p;
-  connect_as(p, a, key);
+TEST_CASE_METHOD(ListedPeerConnected,
+                 "a record over the record limits is rejected as a record, and the connection goes on",
+                 "[sync][limits]") {
   p.send(sync::encode(sync::Heads{}));
   SignedRecord big = record(key, 1, Hash{}, "big");
   big.body = std::string(300 * 1024, ' ');  // over 256 KiB, in a frame well under the limit

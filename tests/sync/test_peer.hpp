@@ -125,4 +125,15 @@ inline void connect_as(TestPeer& p, const ServedNode& node, const SigningKey& ke
   handshake(p, key, *parse_node_id(node.id));
 }
 
+// A serving node and a test peer connected to it under a key the node lists.
+struct ListedPeerConnected {
+  ServedNode a{"Lyon", "FR"};
+  SigningKey key = listed_key(a);
+  TestPeer p;
+  ListedPeerConnected() {
+    a.serve();
+    connect_as(p, a, key);
+  }
+};
+
 }  // namespace agora::test
