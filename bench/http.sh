@@ -62,7 +62,8 @@ wrk_median() {
   for _ in $(seq 1 100); do grep -q '^http ' "$work/out" 2>/dev/null && break; sleep 0.05; done
   url=$(awk '/^http /{print $2}' "$work/out")
   start=$(date +%s.%N)
-  until curl -sf "${url}api/v1/practices?limit=1" >/dev/null; do sleep 0.2; done  # the first index build
+  # The first index build (lists answer from LMDB meanwhile; q= searches once it is ready).
+  until curl -sf "${url}health" | grep -q '"behind":0,[^}]*"state":"ready"'; do sleep 0.2; done
   echo "agora.n$n.search_index.build_s $(echo "$(date +%s.%N) - $start" | bc)"
   node_id=$($agora id --data "$work/n")
   node -e 'const fs=require("fs");const rl=require("readline").createInterface({input:fs.createReadStream(process.argv[1])});

@@ -30,6 +30,7 @@ void register_serve(CLI::App& app, Context& ctx) {
     size_t http_max_header_kib, http_max_body_kib;
     size_t max_frame_kib, batch_records, batch_kib, window;
     size_t max_new_origins;
+    bool no_index = false;
   };
   auto opts = std::make_shared<Options>(Options{net::format_host_port(defaults.listen_host, defaults.listen_port),
                                                 net::format_host_port(defaults.http_host, defaults.http_port),
@@ -51,7 +52,8 @@ void register_serve(CLI::App& app, Context& ctx) {
                                                 defaults.sync.send.batch_records,
                                                 defaults.sync.send.batch_bytes / 1024,
                                                 defaults.sync.send.window,
-                                                defaults.sync.max_new_origins_per_day});
+                                                defaults.sync.max_new_origins_per_day,
+                                                !defaults.search_index});
   auto* verb = app.add_subcommand("serve", "run the node: peer sync over WebSocket and the HTTP API");
   add_data_option(verb, ctx);
   verb->add_option("--listen", opts->listen, "peer sync address HOST:PORT (port 0: any free port)");
@@ -61,6 +63,8 @@ void register_serve(CLI::App& app, Context& ctx) {
   verb->add_option("--max-new-origins", opts->max_new_origins,
                    "origins this node holds nothing of accepted from one peer per 24 h (the rest are skipped)")
       ->check(CLI::Range(size_t{0}, size_t{100000000}));
+  verb->add_flag("--no-index", opts->no_index,
+                 "run without the search index: lists, stats and exports answer from LMDB, q= searches 503");
   verb->add_option("--max-connections", opts->max_connections, "peer connections in all")
       ->check(CLI::Range(size_t{1}, size_t{100000}));
   verb->add_option("--max-connections-per-ip", opts->per_ip, "peer connections from one address")
@@ -106,6 +110,7 @@ void register_serve(CLI::App& app, Context& ctx) {
     o.sync.max_records_per_s = opts->max_rate;
     o.sync.max_connections = opts->max_connections;
     o.sync.max_new_origins_per_day = opts->max_new_origins;
+    o.search_index = !opts->no_index;
     o.sync.max_connections_per_ip = opts->per_ip;
     o.transport.handshake_timeout_s = opts->handshake_timeout;
     o.transport.idle_timeout_s = opts->idle_timeout;

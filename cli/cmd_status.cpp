@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli_support.hpp"
+#include "node/search/search_index.hpp"
 
 namespace agora::cli {
 
@@ -48,6 +49,20 @@ void register_status(CLI::App& app, Context& ctx) {
       s["origins"] = origins;
       return 0;
     });
+    // The search index is derived: how far it has read the log (a running node writes it).
+    nlohmann::json index = {{"state", "none"}, {"indexed", 0}, {"of", s["log_length"]}};
+    try {
+      if (auto reader = SearchIndex::open_readonly(dir)) {
+        uint64_t at = std::min<uint64_t>(reader->position(), s["log_length"].get<uint64_t>());
+        index = {{"state", reader->complete() ? "ready" : "building"},
+                 {"indexed", at},
+                 {"of", s["log_length"]},
+                 {"behind", s["log_length"].get<uint64_t>() - at}};
+      }
+    } catch (const std::exception& e) {
+      index = {{"state", "unreadable"}, {"error", e.what()}};
+    }
+    s["search_index"] = index;
     if (ctx.json) {
       std::cout << s.dump(2) << "\n";
       return;
@@ -67,6 +82,13 @@ void register_status(CLI::App& app, Context& ctx) {
                    "has them\n";
     std::cout << "data dir  " << dir.path().string() << " (store " << s["store_bytes"].get<uint64_t>() / 1024
               << " KiB, format " << storage::kStoreFormatVersion << ")\n";
+    if (index["state"] == "ready" || index["state"] == "building")
+      std::cout << "search    " << index["state"].get<std::string>() << ", " << index["indexed"].get<uint64_t>()
+                << " of " << index["of"].get<uint64_t>() << " log entries indexed (" << index["behind"].get<uint64_t>()
+                << " behind)\n";
+    else
+      std::cout << "search    " << index["state"].get<std::string>()
+                << " (built by `agora serve`; lists answer from the store meanwhile)\n";
     std::cout << "records  ";
     for (auto& [k, n] : s["records"].items()) std::cout << " " << k << " " << n.get<uint64_t>();
     std::cout << "\n";

@@ -7,6 +7,7 @@
 
 #include "node/http/embedded.hpp"
 #include "node/local/exporter.hpp"
+#include "node/search/store_search.hpp"
 #include "node/local/frameworks.hpp"
 #include "node/http/query.hpp"
 #include "node/net/http_headers.hpp"
@@ -30,13 +31,6 @@ HttpResponse json_response(int status, const json& body) { return json_answer(st
 
 HttpResponse error(int status, const std::string& message, const std::string& param = "") {
   return error_answer(status, message, param);
-}
-
-// Lists, stats and commitments while the first search index is being built.
-HttpResponse index_building() {
-  HttpResponse r = error(503, "the search index is being built; try again shortly");
-  r.headers.emplace_back("Retry-After", "1");
-  return r;
 }
 
 struct BadParam {
@@ -155,12 +149,84 @@ std::string decode_cursor(const std::string& cursor) {
 
 }  // namespace
 
-HttpApi::HttpApi(DataDir& dir, std::function<const SearchIndex*()> search, ApiLimits limits)
-    : dir_(dir), search_(std::move(search)), limits_(limits) {}
+HttpApi::HttpApi(DataDir& dir, SearchReaders* readers, ApiLimits limits, const IndexProgress* progress)
+    : dir_(dir), readers_(readers), limits_(limits), progress_(progress) {}
 
 void HttpApi::invalidate() {
+  std::lock_guard lock(cache_mutex_);
   list_cache_.clear();
   record_cache_.clear();
+}
+
+const SearchIndex* HttpApi::complete_index(const SearchReaders::Lease& lease) {
+  const SearchIndex* index = lease.get();
+  try {
+    return index && index->complete() ? index : nullptr;
+  } catch (const std::exception&) {
+    return nullptr;
+  }
+}
+
+// Log entries the index may lag behind and still answer filter-only queries exactly, the
+// records in them coming from LMDB. Further behind (a sync in full flow) it answers alone,
+// a little stale, and its lag shows in /metrics and /health.
+constexpr size_t kFreshTail = 500;
+
+std::optional<SearchResult> HttpApi::find(const SearchQuery& q) const {
+  auto lease = readers_ ? readers_->acquire() : SearchReaders::Lease();
+  const SearchIndex* index = complete_index(lease);
+  if (!index) {
+    if (!q.text.empty()) return std::nullopt;
+    return dir_.store().read([&](const storage::StoreReader& r) { return search_store(r, q); });
+  }
+  if (!q.text.empty()) return index->search(q);
+  return dir_.store().read([&](const storage::StoreReader& r) {
+    auto changed = changed_since(r, index->position(), kFreshTail);
+    if (!changed || changed->empty()) return index->search(q);
+    SearchQuery indexed_part = q;
+    indexed_part.filter.excluded = *changed;
+    return merge_changed(r, q, *changed, index->search(indexed_part));
+  });
+}
+
+std::optional<SearchStats> HttpApi::count(const SearchQuery& q) const {
+  auto lease = readers_ ? readers_->acquire() : SearchReaders::Lease();
+  const SearchIndex* index = complete_index(lease);
+  if (!index) {
+    if (!q.text.empty()) return std::nullopt;
+    return dir_.store().read([&](const storage::StoreReader& r) { return stats_store(r, q); });
+  }
+  if (!q.text.empty()) return index->stats(q);
+  return dir_.store().read([&](const storage::StoreReader& r) {
+    auto changed = changed_since(r, index->position(), kFreshTail);
+    if (!changed || changed->empty()) return index->stats(q);
+    SearchQuery indexed_part = q;
+    indexed_part.filter.excluded = *changed;
+    return merge_changed_stats(r, q, *changed, index->stats(indexed_part));
+  });
+}
+
+HttpResponse HttpApi::search_unavailable() const {
+  uint64_t of = dir_.store().read([](const storage::StoreReader& r) { return r.last_local(); });
+  uint64_t indexed = progress_ ? std::min(progress_->position.load(), of) : 0;
+  bool off = !readers_;
+  std::string message = off ? "this node runs without a search index: q= is not available; lists without q= are"
+                            : "the search index is being built (" + std::to_string(indexed) + " of " +
+                                  std::to_string(of) + " log entries); lists without q= answer meanwhile";
+  HttpResponse r =
+      json_response(503, {{"error", message},
+                          {"param", "q"},
+                          {"index", {{"state", off ? "off" : "building"}, {"indexed", indexed}, {"of", of}}}});
+  r.headers.emplace_back("Retry-After", off ? "3600" : "5");
+  return r;
+}
+
+std::optional<HttpResponse> HttpApi::cached_answer(const HttpRequest& req) {
+  if (dir_.store().env().last_txnid() != seen_txnid_) return std::nullopt;  // read unlocked: a hint
+  std::lock_guard lock(cache_mutex_);
+  if (const HttpResponse* hit = record_cache_.find(req.target)) return *hit;
+  if (const HttpResponse* hit = list_cache_.find(req.target)) return *hit;
+  return std::nullopt;
 }
 
 HttpResponse HttpApi::handle(const HttpRequest& req) {
@@ -168,6 +234,7 @@ HttpResponse HttpApi::handle(const HttpRequest& req) {
   std::string_view path = target.substr(0, target.find('?'));
   if (size_t txnid = dir_.store().env().last_txnid(); txnid != seen_txnid_) {
     invalidate();
+    std::lock_guard lock(cache_mutex_);
     seen_txnid_ = txnid;
   }
   auto decoded_path = percent_decode(path, false);
@@ -209,12 +276,16 @@ HttpResponse HttpApi::handle(const HttpRequest& req) {
 
 HttpResponse HttpApi::cached(LruCache<HttpResponse>& cache, const std::string& target,
                              const std::function<HttpResponse()>& compute) {
-  if (const HttpResponse* hit = cache.find(target)) return *hit;
+  {
+    std::lock_guard lock(cache_mutex_);
+    if (const HttpResponse* hit = cache.find(target)) return *hit;
+  }
   HttpResponse r = compute();
   if (r.status == 200) {
     // Tagged once here rather than hashed again for every conditional request.
     if (std::none_of(r.headers.begin(), r.headers.end(), [](const auto& h) { return h.first == "ETag"; }))
       r.headers.emplace_back("ETag", net::etag_of(r.body));
+    std::lock_guard lock(cache_mutex_);
     cache.put(target, r);
   }
   return r;
@@ -265,9 +336,9 @@ HttpResponse HttpApi::list(const std::string& collection, const std::vector<std:
     if (!origin) throw BadParam{"city", "no city \"" + p.get("city") + "\" is known to this node"};
     q.filter.origins.push_back(node_id(*origin));
   }
-  const SearchIndex* index = search_ ? search_() : nullptr;
-  if (!index) return index_building();
-  SearchResult result = index->search(q);
+  auto found = find(q);
+  if (!found) return search_unavailable();
+  SearchResult& result = *found;
 
   json items = dir_.store().read([&](const storage::StoreReader& r) { return result_items(r, result, ranked); });
   json next;
@@ -418,9 +489,9 @@ HttpResponse HttpApi::stats(const std::vector<std::pair<std::string, std::string
   read_language_and_years(p, q);
   std::string framework_id = p.has("framework") ? p.get("framework") : "eccar-10pt";
   const FrameworkDef framework = requested_framework(dir_.store(), framework_id);
-  const SearchIndex* index = search_ ? search_() : nullptr;
-  if (!index) return index_building();
-  SearchStats st = index->stats(q);
+  auto counted = count(q);
+  if (!counted) return search_unavailable();
+  SearchStats& st = *counted;
 
   json refs = json::array();
   for (const auto& c : framework.commitments) refs.push_back({{"ref", c.ref}, {"title", c.title}});
@@ -508,15 +579,13 @@ HttpResponse HttpApi::commitment(const std::string& framework_id, const std::str
   check_commitment(framework, ref);
   const FrameworkDef::Commitment* commitment = framework.find(ref);
   std::string today = requested_day(p);
-  const SearchIndex* index = search_ ? search_() : nullptr;
-  if (!index) return index_building();
   SearchQuery q;
   q.filter.kind = Kind::practice;
   q.filter.framework = framework_id;
   q.filter.ref = ref;
   q.limit = 1000;
-  SearchResult practices = index->search(q);
-  std::map<std::string, json> cities;  // by origin
+  SearchResult practices = find(q).value();  // no text: always answered
+  std::map<std::string, json> cities;        // by origin
   dir_.store().read([&](const storage::StoreReader& r) {
     auto city_entry = [&](const PublicKey& origin) -> json& {
       std::string id = node_id(origin);

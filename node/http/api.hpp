@@ -1,15 +1,18 @@
 // The researchers' read-only HTTP API under /api/v1 (docs/api.md): practices and plans
 // (search, filters, facets, cursors), single records with versions and history, cities,
 // adoptions, stats, the changes feed and its event stream, exports.
-// Anonymous callers see public records only. Runs on the node's io thread.
+// Anonymous callers see public records only. Thread-safe: the node answers on HTTP workers.
 #pragma once
 
+#include <atomic>
 #include <functional>
+#include <mutex>
 
 #include "node/local/data_dir.hpp"
 #include "node/http/lru_cache.hpp"
 #include "node/net/transport.hpp"
 #include "node/search/search_index.hpp"
+#include "node/search/search_readers.hpp"
 #include "protocol/result.hpp"
 
 namespace agora {
@@ -20,14 +23,18 @@ struct ApiLimits {
 
 class HttpApi {
  public:
-  // search: the index reader, or nullptr while there is none (list routes answer 503).
-  HttpApi(DataDir& dir, std::function<const SearchIndex*()> search, ApiLimits limits = {});
+  // readers: the search index's readers, nullptr on a node without one. Until an index is
+  // complete, lists, stats and commitments answer from LMDB and q= searches 503.
+  // progress (optional): how far the node's indexer has got, shown in those 503s.
+  HttpApi(DataDir& dir, SearchReaders* readers, ApiLimits limits = {}, const IndexProgress* progress = nullptr);
 
   // A request under /api/v1/ (the router sends /api/v1/network elsewhere); 404 for a path
   // that is no API route.
   net::HttpResponse handle(const net::HttpRequest& req);
   // The store or the index changed: answers cached before are stale.
   void invalidate();
+  // The cached answer to a request, if there is one (cheap: the io thread answers it at once).
+  std::optional<net::HttpResponse> cached_answer(const net::HttpRequest& req);
 
   // Opens a live stream of the changes feed after `since` (Server-Sent Events); nullptr
   // when no more streams are allowed.
@@ -51,11 +58,20 @@ class HttpApi {
   // Answers that depend only on the target and the store, kept until the next change.
   net::HttpResponse cached(LruCache<net::HttpResponse>& cache, const std::string& target,
                            const std::function<net::HttpResponse()>& compute);
+  // The lent index when it is complete; nullptr when answers must come from LMDB.
+  static const SearchIndex* complete_index(const SearchReaders::Lease& lease);
+  // A query answered by the index, LMDB or both (what the index has not read yet comes
+  // from LMDB); nullopt for a q= search before the index is complete.
+  std::optional<SearchResult> find(const SearchQuery& q) const;
+  std::optional<SearchStats> count(const SearchQuery& q) const;
+  net::HttpResponse search_unavailable() const;  // 503 for q= while the index is built
 
   DataDir& dir_;
-  std::function<const SearchIndex*()> search_;
+  SearchReaders* readers_;
   ApiLimits limits_;
+  const IndexProgress* progress_;
   ChangeStreamOpener open_stream_;
+  std::mutex cache_mutex_;  // the caches and seen_txnid_, shared by the HTTP workers
   // Answers by request target, until the next change: researchers and dashboards repeat
   // the same queries (facets over a large match set are the costly part), and a few
   // records are read far more than the rest (rendering one is a JSON parse and dump).
@@ -63,7 +79,7 @@ class HttpApi {
   LruCache<net::HttpResponse> record_cache_{4096};
   // LMDB's last transaction id when the caches were last valid: any write (this node's,
   // the CLI's) empties them, so a record read right after `agora publish` is the new one.
-  size_t seen_txnid_ = 0;
+  std::atomic<size_t> seen_txnid_{0};
 };
 
 }  // namespace agora

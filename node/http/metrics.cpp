@@ -27,6 +27,7 @@ std::string RequestMetrics::route_of(std::string_view path) {
 }
 
 void RequestMetrics::observe(const std::string& route, int status, double seconds) {
+  std::lock_guard lock(mutex_);
   ++requests_[{route, status}];
   Histogram& h = latency_[route];
   for (size_t i = 0; i < kBuckets.size(); ++i)
@@ -36,6 +37,7 @@ void RequestMetrics::observe(const std::string& route, int status, double second
 }
 
 std::string RequestMetrics::prometheus() const {
+  std::lock_guard lock(mutex_);
   std::ostringstream out;
   out << "# HELP agora_http_requests_total HTTP requests answered, by route and status.\n"
          "# TYPE agora_http_requests_total counter\n";

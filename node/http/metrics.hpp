@@ -3,6 +3,7 @@
 
 #include <array>
 #include <map>
+#include <mutex>
 #include <string>
 #include <utility>
 
@@ -24,6 +25,7 @@ class RequestMetrics {
     uint64_t count = 0;
     double sum = 0;
   };
+  mutable std::mutex mutex_;  // observed from the io thread and the HTTP workers
   std::map<std::pair<std::string, int>, uint64_t> requests_;
   std::map<std::string, Histogram> latency_;
 };

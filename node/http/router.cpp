@@ -18,20 +18,47 @@ using net::HttpResponse;
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-HttpResponse Router::handle(const HttpRequest& req) {
+namespace {
+
+// API routes that read the store or the index and touch nothing of the io thread: the
+// change feed (its event stream lives on the io thread) and exports (streamed from it) stay.
+bool runs_on_worker(const HttpRequest& req) {
+  if (req.method != "GET" && req.method != "HEAD") return false;
+  std::string_view target = req.target;
+  std::string_view path = target.substr(0, target.find('?'));
+  return path.starts_with("/api/v1/") && path != "/api/v1/changes" && path != "/api/v1/export" &&
+         path != "/api/v1/network";
+}
+
+}  // namespace
+
+void Router::handle(const HttpRequest& req, net::HttpReply reply) {
   auto start = Clock::now();
-  HttpResponse res;
+  auto finish = [this, start](const HttpRequest& req, HttpResponse res, net::HttpReply& reply) {
+    net::answer_conditionally(req, res);
+    std::string_view target = req.target;
+    request_metrics_.observe(RequestMetrics::route_of(target.substr(0, target.find('?'))), res.status,
+                             std::chrono::duration<double>(Clock::now() - start).count());
+    reply(std::move(res));
+  };
+  if (offload_ && runs_on_worker(req)) {
+    // Answers already made (a popular record, a dashboard's list) cost less than a hand-off.
+    if (auto hit = api_.cached_answer(req)) return finish(req, std::move(*hit), reply);
+    offload_([this, req, reply = std::move(reply), finish]() mutable { finish(req, guarded(req, true), reply); });
+    return;
+  }
+  finish(req, guarded(req, false), reply);
+}
+
+HttpResponse Router::guarded(const HttpRequest& req, bool api_only) {
   try {
-    res = route(req);
+    return api_only ? api_.handle(req) : route(req);
   } catch (const std::exception& e) {
     spdlog::error("HTTP {} {}: {}", req.method, req.target.substr(0, 200), e.what());
-    res = error_answer(500, "internal error");
+  } catch (...) {
+    spdlog::error("HTTP {} {}: unknown error", req.method, req.target.substr(0, 200));
   }
-  net::answer_conditionally(req, res);
-  std::string_view target = req.target;
-  request_metrics_.observe(RequestMetrics::route_of(target.substr(0, target.find('?'))), res.status,
-                           std::chrono::duration<double>(Clock::now() - start).count());
-  return res;
+  return error_answer(500, "internal error");
 }
 
 HttpResponse Router::route(const HttpRequest& req) {
@@ -73,9 +100,21 @@ HttpResponse Router::route(const HttpRequest& req) {
   return error_answer(404, "not found", "path");
 }
 
+json Router::index_status() const {
+  uint64_t of = dir_.store().read([](const storage::StoreReader& r) { return r.last_local(); });
+  if (!state_.index) return {{"state", "off"}, {"indexed", 0}, {"of", of}, {"behind", of}};
+  uint64_t at = std::min(state_.index->position.load(), of);
+  return {{"state", state_.index->complete.load() ? "ready" : "building"},
+          {"indexed", at},
+          {"of", of},
+          {"behind", of - at}};
+}
+
 HttpResponse Router::health() {
-  return json_answer(200,
-                     {{"status", "ok"}, {"node", node_id(dir_.id())}, {"peers_connected", state_.peers_connected()}});
+  return json_answer(200, {{"status", "ok"},
+                           {"node", node_id(dir_.id())},
+                           {"peers_connected", state_.peers_connected()},
+                           {"search_index", index_status()}});
 }
 
 HttpResponse Router::network() {
@@ -125,6 +164,13 @@ HttpResponse Router::metrics() {
   for (std::string_view listener : {"http", "sync"})
     if (auto n = state_.open_connections(listener))
       out << "agora_http_connections_open{listener=\"" << listener << "\"} " << *n << "\n";
+  json index = index_status();
+  out << "# HELP agora_search_index_entries_behind Log entries the search index has not read yet.\n"
+         "# TYPE agora_search_index_entries_behind gauge\n"
+      << "agora_search_index_entries_behind " << index["behind"].get<uint64_t>() << "\n"
+      << "# HELP agora_search_index_ready 1 once a whole build has finished (q= searches answer).\n"
+         "# TYPE agora_search_index_ready gauge\n"
+      << "agora_search_index_ready " << (index["state"] == "ready" ? 1 : 0) << "\n";
   out << request_metrics_.prometheus();
   return {200, "text/plain; version=0.0.4", out.str(), {}};
 }

@@ -1,7 +1,7 @@
 // The one HTTP router: every route of both ports — CORS preflight and 405 for all, the
 // researchers' API under /api/v1 (HttpApi), /api/v1/network, /health, /metrics and the
 // browsing page — with the 500 for a handler's exception, conditional answers (ETag, 304)
-// and request metrics. Runs on the io thread.
+// and request metrics. Runs on the io thread; API reads and searches run on workers.
 #pragma once
 
 #include <functional>
@@ -25,19 +25,27 @@ class Router {
     std::function<const Entitlements&()> entitlements;
     // HTTP connections open now on a listener ("http" or "sync"); nullopt when it is not open.
     std::function<std::optional<size_t>(std::string_view listener)> open_connections;
+    const IndexProgress* index = nullptr;  // nullptr: the node runs without a search index
   };
-  Router(DataDir& dir, HttpApi& api, NodeState state) : dir_(dir), api_(api), state_(std::move(state)) {}
+  // Runs a job on a worker thread: the API's reads and searches go there.
+  using Offload = std::function<void(std::function<void()>)>;
+  Router(DataDir& dir, HttpApi& api, Offload offload, NodeState state)
+      : dir_(dir), api_(api), offload_(std::move(offload)), state_(std::move(state)) {}
 
-  net::HttpResponse handle(const net::HttpRequest& req);
+  // Answers on the calling (io) thread, or later from a worker for the API's read routes.
+  void handle(const net::HttpRequest& req, net::HttpReply reply);
 
  private:
   net::HttpResponse route(const net::HttpRequest& req);
+  net::HttpResponse guarded(const net::HttpRequest& req, bool api_only);
   net::HttpResponse health();
   net::HttpResponse metrics();
   net::HttpResponse network();
+  nlohmann::json index_status() const;  // {state, indexed, of, behind}
 
   DataDir& dir_;
   HttpApi& api_;
+  Offload offload_;
   NodeState state_;
   RequestMetrics request_metrics_;
 };

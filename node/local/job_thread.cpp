@@ -3,14 +3,23 @@
 #include <spdlog/spdlog.h>
 
 #include <pthread.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
 
 namespace agora {
 
-JobThread::JobThread(const char* name)
-    : name_(name), thread_([this] {
-        pthread_setname_np(pthread_self(), name_.c_str());
-        loop();
-      }) {}
+JobThread::JobThread(const char* name, unsigned threads, Priority priority) : name_(name), priority_(priority) {
+  for (unsigned i = 0; i < std::max(1u, threads); ++i)
+    threads_.emplace_back([this] {
+      pthread_setname_np(pthread_self(), name_.c_str());
+      // Linux schedules threads on their own: this nice level is this thread's alone.
+      if (priority_ == Priority::background && setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 19) != 0)
+        spdlog::debug("{}: cannot lower the thread's priority", name_);
+      loop();
+    });
+}
 
 JobThread::~JobThread() { stop(); }
 
@@ -21,7 +30,8 @@ void JobThread::stop() {
     stopping_ = true;
   }
   wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
 }
 
 void JobThread::submit(std::function<void()> job) {

@@ -1,7 +1,8 @@
-// A thread that runs jobs one at a time in submission order. The node has three: the single
-// LMDB writer (network threads never wait on a commit or the fsync behind it), the
-// verifier that checks the next batch on all cores while the writer commits the last, and
-// the search indexer (docs/architecture.md).
+// Threads that run submitted jobs. With one thread (the default) jobs run one at a time in
+// submission order. The node has the single LMDB writer (network threads never wait on a
+// commit or the fsync behind it), the verifier that checks the next batch on all cores
+// while the writer commits the last, the search indexer (at background priority) and the
+// HTTP workers that answer reads and searches off the io thread (docs/architecture.md).
 #pragma once
 
 #include <condition_variable>
@@ -10,19 +11,26 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace agora {
 
 class JobThread {
  public:
-  explicit JobThread(const char* name);  // the thread's name as `top -H` shows it (≤ 15 chars)
-  ~JobThread();                          // finishes queued jobs, then stops
+  // Background threads run at the lowest CPU priority (nice 19): derived work that must
+  // never slow what peers and readers wait for.
+  enum class Priority { normal, background };
+  // name: as `top -H` shows the threads (≤ 15 chars). More than one thread: jobs start in
+  // submission order and run side by side.
+  explicit JobThread(const char* name, unsigned threads = 1, Priority priority = Priority::normal);
+  ~JobThread();  // finishes queued jobs, then stops
   JobThread(const JobThread&) = delete;
   JobThread& operator=(const JobThread&) = delete;
 
   // Runs job on this thread; jobs run one at a time in submission order.
   void submit(std::function<void()> job);
-  size_t queued() const;
+  size_t queued() const;  // submitted, not started
+  unsigned threads() const { return static_cast<unsigned>(threads_.size()); }
   void stop();
 
  private:
@@ -32,7 +40,8 @@ class JobThread {
   std::deque<std::function<void()>> jobs_;
   bool stopping_ = false;
   std::string name_;
-  std::thread thread_;
+  Priority priority_;
+  std::vector<std::thread> threads_;
 };
 
 }  // namespace agora

@@ -87,7 +87,10 @@ struct HttpResponse {
   std::vector<std::pair<std::string, std::string>> headers;  // extra: ETag, Allow, CORS, ...
   std::shared_ptr<BodySource> stream;                        // when set, the body comes from it (body is ignored)
 };
-using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+// Answers a request by calling reply exactly once, on any thread: on the io thread at once,
+// or later from a worker (the connection writes the answer on its own thread).
+using HttpReply = std::function<void(HttpResponse)>;
+using HttpHandler = std::function<void(const HttpRequest&, HttpReply)>;
 // Called for a WebSocket upgraded on /sync: accept (take ownership) or not.
 using PeerAcceptor = std::function<void(std::shared_ptr<Transport>)>;
 // Admission control before any bytes are read: return false to refuse the connection.

@@ -427,24 +427,36 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
                         std::string(req[http::field::origin]),
                         accepts_gzip(joined(req, http::field::accept_encoding)),
                         std::string(req["Last-Event-ID"])};
-    HttpResponse r;
+    bool head = req.method() == http::verb::head;
+    bool keep_alive = req.keep_alive(), http11 = req.version() >= 11;
+    if (!http_) return respond(404, error_body("not found"), keep_alive);
+    // The answer may come from a worker thread: everything after it runs on this
+    // connection's executor, and the compression (pure work) where the answer was made.
+    auto reply = [self = shared_from_this(), head, keep_alive, http11,
+                  gzip_ok = request.accepts_gzip](HttpResponse r) mutable {
+      if (!r.stream) compress(r, gzip_ok);
+      asio::post(self->stream_.get_executor(), [self, r = std::move(r), head, keep_alive, http11, gzip_ok]() mutable {
+        if (r.stream) return self->start_stream(std::move(r), keep_alive, head, gzip_ok, http11);
+        self->respond(r.status, std::move(r.body), keep_alive, r.content_type, head, std::move(r.headers));
+      });
+    };
     try {
-      r = http_ ? http_(request) : HttpResponse{404, "application/json", error_body("not found"), {}};
+      http_(request, std::move(reply));
     } catch (...) {
       // A handler's bug is this request's 500, never the node's end.
-      r = HttpResponse{500, "application/json", error_body("internal error"), {}};
+      respond(500, error_body("internal error"), keep_alive);
     }
-    bool head = req.method() == http::verb::head;
-    if (r.stream) return start_stream(std::move(r), req.keep_alive(), head, request.accepts_gzip, req.version() >= 11);
-    // Large text answers travel compressed when the client asks for it.
-    if (request.accepts_gzip && r.body.size() >= kGzipFrom && r.status == 200) {
+  }
+
+  // Large text answers travel compressed when the client asks for it.
+  static void compress(HttpResponse& r, bool accepts_gzip) {
+    if (accepts_gzip && r.body.size() >= kGzipFrom && r.status == 200) {
       if (auto packed = gzip(r.body)) {
         r.body = std::move(*packed);
         r.headers.emplace_back("Content-Encoding", "gzip");
       }
     }
-    if (r.body.size() >= kGzipFrom || request.accepts_gzip) r.headers.emplace_back("Vary", "Accept-Encoding");
-    respond(r.status, std::move(r.body), req.keep_alive(), r.content_type, head, std::move(r.headers));
+    if (r.body.size() >= kGzipFrom || accepts_gzip) r.headers.emplace_back("Vary", "Accept-Encoding");
   }
 
   void respond(int status, std::string body, bool keep_alive, const std::string& type = "application/json",

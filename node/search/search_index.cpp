@@ -1,5 +1,6 @@
 #include "node/search/search_index.hpp"
 #include "node/search/index_schema.hpp"
+#include "node/search/record_facts.hpp"
 #include "storage/stored_record.hpp"
 
 #include <cctype>
@@ -51,38 +52,13 @@ void append_text(std::string& out, const json& v) {
   if (v.is_string()) out += v.get<std::string>() + "\n";
 }
 
-// The facets of a result (city, theme, commitment) in one pass over the matches. Whole
-// slot values are counted first (a handful of distinct theme and commitment combinations
-// recur across thousands of records) and split into their parts once at the end.
 class FacetSpy : public Xapian::MatchSpy {
  public:
-  void operator()(const Xapian::Document& doc, double) override { ++joined_[doc.get_value(kFacetsSlot)]; }
-  std::map<std::string, std::map<std::string, uint64_t>> facets() const {
-    std::map<std::string, std::map<std::string, uint64_t>> out;
-    auto& city = out["city"];
-    auto& theme = out["theme"];
-    auto& commitment = out["commitment"];
-    for (const auto& [v, n] : joined_) {
-      size_t a = v.find('\x1e'), b = a == std::string::npos ? a : v.find('\x1e', a + 1);
-      if (b == std::string::npos) continue;
-      if (a > 0) city[v.substr(0, a)] += n;
-      split_into(std::string_view(v).substr(a + 1, b - a - 1), n, theme);
-      split_into(std::string_view(v).substr(b + 1), n, commitment);
-    }
-    return out;
-  }
+  void operator()(const Xapian::Document& doc, double) override { counter_.add(doc.get_value(kFacetsSlot)); }
+  std::map<std::string, std::map<std::string, uint64_t>> facets() const { return counter_.facets(); }
 
  private:
-  static void split_into(std::string_view v, uint64_t n, std::map<std::string, uint64_t>& out) {
-    size_t start = 0;
-    while (start < v.size()) {
-      size_t end = v.find('\x1f', start);
-      if (end == std::string_view::npos) end = v.size();
-      if (end > start) out[std::string(v.substr(start, end - start))] += n;
-      start = end + 1;
-    }
-  }
-  std::unordered_map<std::string, uint64_t> joined_;
+  FacetCounter counter_;
 };
 
 std::vector<std::string> words_of(std::string_view folded) {
@@ -149,6 +125,142 @@ json result_items(const storage::StoreReader& r, const SearchResult& result, boo
   return items;
 }
 
+RecordFacts record_facts(const std::string& origin_hex, std::string_view id, const Header& h, const json& body,
+                         const CityProfile* city) {
+  RecordFacts f;
+  std::string key = record_key(origin_hex, id);
+  f.terms.push_back(term(kRecordKey, key));
+  f.terms.push_back(term(kKind, std::string(kind_name(h.kind))));
+  f.terms.push_back(term(kOrigin, origin_hex));
+  if (city) {
+    f.terms.push_back(term(kCountry, fold_text(city->country)));
+    if (!city->region.empty()) f.terms.push_back(term(kRegion, fold_text(city->region)));
+  }
+  std::string language = body.value("language", "");
+  if (!language.empty()) f.terms.push_back(term(kLanguage, language));
+  std::string themes_value, commitments_value;
+  for (const auto& t : body.value("themes", json::array()))
+    if (t.is_string()) {
+      f.terms.push_back(term(kTheme, t.get<std::string>()));
+      themes_value += t.get<std::string>() + "\x1f";
+    }
+  for (const auto& p : body.value("principles", json::array()))
+    if (p.is_string()) f.terms.push_back(term(kPrinciple, p.get<std::string>()));
+  auto add_commitment = [&](const std::string& fw, const std::string& ref) {
+    f.terms.push_back(term(kFramework, fw));
+    if (!ref.empty()) {
+      f.terms.push_back(term(kCommitment, fw + ":" + ref));
+      commitments_value += fw + ":" + ref + "\x1f";
+    }
+  };
+  for (const auto& fw : body.value("frameworks", json::array()))
+    if (fw.is_object()) add_commitment(fw.value("framework", ""), fw.value("ref", ""));
+  if (h.kind == Kind::plan) {  // a plan commits its items to refs of its framework
+    std::string fw = body.value("framework", "");
+    f.terms.push_back(term(kFramework, fw));
+    for (const auto& item : body.value("items", json::array()))
+      if (item.is_object()) add_commitment(fw, item.value("commitment", ""));
+  }
+  int year = 0;
+  if (auto s = body.find("started"); s != body.end() && s->is_number_integer()) year = s->get<int>();
+  if (auto p = body.find("period"); p != body.end() && p->is_object() && p->value("from", "").size() >= 4)
+    year = std::atoi(p->value("from", "").substr(0, 4).c_str());
+  if (year) {
+    f.terms.push_back(term(kYear, std::to_string(year)));
+    f.values[kYearSlot] = Xapian::sortable_serialise(year);
+  }
+  std::string city_name = city ? city->name : origin_hex.substr(0, 12);
+  f.values[kKeySlot] = key;
+  f.values[kUpdatedSlot] = Xapian::sortable_serialise(static_cast<double>(h.ts)) + "\x1f" + key;
+  f.values[kTitleSlot] = fold_text(body.value("title", "")) + "\x1f" + key;
+  f.values[kCitySlot] = city_name;
+  f.values[kThemesSlot] = themes_value;
+  f.values[kCommitSlot] = commitments_value;
+  f.values[kFacetsSlot] = city_name + "\x1e" + themes_value + "\x1e" + commitments_value;
+  std::sort(f.terms.begin(), f.terms.end());
+  f.terms.erase(std::unique(f.terms.begin(), f.terms.end()), f.terms.end());
+  return f;
+}
+
+namespace {
+template <class Fn>
+void each_part(std::string_view v, Fn&& fn) {
+  size_t start = 0;
+  while (start < v.size()) {
+    size_t end = v.find('\x1f', start);
+    if (end == std::string_view::npos) end = v.size();
+    if (end > start) fn(v.substr(start, end - start));
+    start = end + 1;
+  }
+}
+}  // namespace
+
+std::map<std::string, std::map<std::string, uint64_t>> FacetCounter::facets() const {
+  std::map<std::string, std::map<std::string, uint64_t>> out;
+  auto& city = out["city"];
+  auto& theme = out["theme"];
+  auto& commitment = out["commitment"];
+  for (const auto& [v, n] : joined_) {
+    size_t a = v.find('\x1e'), b = a == std::string::npos ? a : v.find('\x1e', a + 1);
+    if (b == std::string::npos) continue;
+    if (a > 0) city[v.substr(0, a)] += n;
+    each_part(std::string_view(v).substr(a + 1, b - a - 1), [&](std::string_view t) { theme[std::string(t)] += n; });
+    each_part(std::string_view(v).substr(b + 1), [&](std::string_view c) { commitment[std::string(c)] += n; });
+  }
+  return out;
+}
+
+void count_stats(SearchStats& out, const std::string& key, const std::string& themes, const std::string& commitments,
+                 const std::string& year) {
+  ++out.total;
+  std::string origin = key.substr(0, key.find('/'));
+  ++out.by_origin[origin];
+  each_part(themes, [&](std::string_view t) { ++out.by_theme[std::string(t)]; });
+  auto& row = out.coverage[origin];
+  each_part(commitments, [&](std::string_view c) { ++row[std::string(c)]; });
+  if (!year.empty()) ++out.by_year[static_cast<int>(Xapian::sortable_unserialise(year))];
+}
+
+FilterSpec filter_spec(const SearchFilter& f) {
+  FilterSpec spec;
+  auto filter_on = [&](std::string_view prefix, const std::string& value) {
+    if (!value.empty()) spec.any_of.push_back({term(prefix, value)});
+  };
+  if (f.kind) filter_on(kKind, std::string(kind_name(*f.kind)));
+  if (!f.origins.empty()) {
+    std::vector<std::string> any;
+    for (const auto& o : f.origins) any.push_back(term(kOrigin, o));
+    spec.any_of.push_back(std::move(any));
+  }
+  filter_on(kCountry, fold_text(f.country));
+  filter_on(kRegion, fold_text(f.region));
+  filter_on(kTheme, f.theme);
+  filter_on(kPrinciple, f.principle);
+  filter_on(kLanguage, f.language);
+  filter_on(kFramework, f.framework);
+  if (!f.ref.empty()) filter_on(kCommitment, f.framework + ":" + f.ref);
+  if (f.year_from || f.year_to)
+    spec.ranges.push_back({kYearSlot, Xapian::sortable_serialise(f.year_from.value_or(0)),
+                           Xapian::sortable_serialise(f.year_to.value_or(9999))});
+  if (f.updated_since_ms)
+    spec.ranges.push_back({kUpdatedSlot, Xapian::sortable_serialise(static_cast<double>(*f.updated_since_ms)), {}});
+  return spec;
+}
+
+bool FilterSpec::matches(const RecordFacts& facts) const {
+  for (const auto& any : any_of) {
+    bool found = false;
+    for (const auto& t : any) found = found || std::binary_search(facts.terms.begin(), facts.terms.end(), t);
+    if (!found) return false;
+  }
+  for (const auto& r : ranges) {
+    auto v = facts.values.find(r.slot);
+    if (v == facts.values.end() || v->second.empty() || v->second < r.low) return false;
+    if (r.high && v->second > *r.high) return false;
+  }
+  return true;
+}
+
 struct SearchIndex::Impl {
   DataDir& dir;
   fs::path path;
@@ -159,8 +271,6 @@ struct SearchIndex::Impl {
 
   Xapian::Document build(const storage::StoreReader& r, CityDirectory& cities, const PublicKey& origin,
                          std::string_view id, const Header& h, const json& body) {
-    std::string origin_hex = node_id(origin);
-    std::string key = record_key(origin_hex, id);
     const CityProfile* city = cities.find(origin);
     std::string language = body.value("language", "");
     Xapian::Document doc;
@@ -181,53 +291,9 @@ struct SearchIndex::Impl {
     tg.index_text_without_positions(fold_text(text));
     if (city) tg.index_text_without_positions(fold_text(city->name + " " + city->country + " " + city->region));
 
-    doc.add_boolean_term(term(kRecordKey, key));
-    doc.add_boolean_term(term(kKind, std::string(kind_name(h.kind))));
-    doc.add_boolean_term(term(kOrigin, origin_hex));
-    if (city) {
-      doc.add_boolean_term(term(kCountry, fold_text(city->country)));
-      if (!city->region.empty()) doc.add_boolean_term(term(kRegion, fold_text(city->region)));
-    }
-    if (!language.empty()) doc.add_boolean_term(term(kLanguage, language));
-    std::string themes_value, commitments_value;
-    for (const auto& t : body.value("themes", json::array()))
-      if (t.is_string()) {
-        doc.add_boolean_term(term(kTheme, t.get<std::string>()));
-        themes_value += t.get<std::string>() + "\x1f";
-      }
-    for (const auto& p : body.value("principles", json::array()))
-      if (p.is_string()) doc.add_boolean_term(term(kPrinciple, p.get<std::string>()));
-    auto add_commitment = [&](const std::string& fw, const std::string& ref) {
-      doc.add_boolean_term(term(kFramework, fw));
-      if (!ref.empty()) {
-        doc.add_boolean_term(term(kCommitment, fw + ":" + ref));
-        commitments_value += fw + ":" + ref + "\x1f";
-      }
-    };
-    for (const auto& f : body.value("frameworks", json::array()))
-      if (f.is_object()) add_commitment(f.value("framework", ""), f.value("ref", ""));
-    if (h.kind == Kind::plan) {  // a plan commits its items to refs of its framework
-      std::string fw = body.value("framework", "");
-      doc.add_boolean_term(term(kFramework, fw));
-      for (const auto& item : body.value("items", json::array()))
-        if (item.is_object()) add_commitment(fw, item.value("commitment", ""));
-    }
-    int year = 0;
-    if (auto s = body.find("started"); s != body.end() && s->is_number_integer()) year = s->get<int>();
-    if (auto p = body.find("period"); p != body.end() && p->is_object() && p->value("from", "").size() >= 4)
-      year = std::atoi(p->value("from", "").substr(0, 4).c_str());
-    if (year) {
-      doc.add_boolean_term(term(kYear, std::to_string(year)));
-      doc.add_value(kYearSlot, Xapian::sortable_serialise(year));
-    }
-    doc.add_value(kKeySlot, key);
-    doc.add_value(kUpdatedSlot, Xapian::sortable_serialise(static_cast<double>(h.ts)) + "\x1f" + key);
-    doc.add_value(kTitleSlot, fold_text(title) + "\x1f" + key);
-    doc.add_value(kCitySlot, city ? city->name : origin_hex.substr(0, 12));
-    doc.add_value(kThemesSlot, themes_value);
-    doc.add_value(kCommitSlot, commitments_value);
-    doc.add_value(kFacetsSlot,
-                  (city ? city->name : origin_hex.substr(0, 12)) + "\x1e" + themes_value + "\x1e" + commitments_value);
+    RecordFacts facts = record_facts(node_id(origin), id, h, body, city);
+    for (const auto& t : facts.terms) doc.add_boolean_term(t);
+    for (const auto& [slot, value] : facts.values) doc.add_value(slot, value);
     auto latest = r.latest(origin, id);
     doc.set_data(std::to_string(latest ? latest->local : 0));
     return doc;
@@ -302,41 +368,77 @@ std::unique_ptr<SearchIndex> SearchIndex::open_readonly(DataDir& dir) {
   return std::unique_ptr<SearchIndex>(new SearchIndex(std::move(impl)));
 }
 
+template <class Fn>
+auto SearchIndex::reading(Fn&& fn) const {
+  for (int attempt = 0;; ++attempt) {
+    try {
+      return fn(impl_->db());
+    } catch (const Xapian::DatabaseModifiedError& e) {
+      // The writer committed twice while this reader read an older revision.
+      if (attempt == 2 || !impl_->readonly)
+        throw std::runtime_error("search index " + impl_->path.string() + ": " + e.get_description());
+      impl_->readonly->reopen();
+    } catch (const Xapian::Error& e) {
+      throw std::runtime_error("search index " + impl_->path.string() + ": " + e.get_description());
+    }
+  }
+}
+
 uint64_t SearchIndex::position() const {
-  std::string p = impl_->db().get_metadata("position");
+  std::string p = reading([](const Xapian::Database& db) { return db.get_metadata("position"); });
   return p.empty() ? 0 : std::stoull(p);
 }
 
 // Xapian's errors are not std::exceptions: callers (the node's index thread) get one.
 size_t SearchIndex::catch_up() {
+  size_t changed = 0;
+  for (;;) {
+    Step step = catch_up_step(10000);
+    changed += step.changed;
+    if (!step.more) return changed;
+  }
+}
+
+SearchIndex::Step SearchIndex::catch_up_step(size_t max_entries) {
   try {
-    return catch_up_unguarded();
+    return catch_up_step_unguarded(max_entries);
   } catch (const Xapian::Error& e) {
     throw std::runtime_error("search index " + impl_->path.string() + ": " + e.get_description());
   }
 }
 
-size_t SearchIndex::catch_up_unguarded() {
+bool SearchIndex::complete() const {
+  return reading([](const Xapian::Database& db) { return db.get_metadata("built"); }) == "1";
+}
+
+SearchIndex::Step SearchIndex::catch_up_step_unguarded(size_t max_entries) {
   if (!impl_->writable) throw std::logic_error("catch_up on a read-only search index");
   uint64_t from = position();
-  size_t changed = 0;
+  Step step;
   impl_->dir.store().read([&](const storage::StoreReader& r) {
+    // Sorted, so that one origin's records are indexed together (its city looked up once).
     std::set<std::pair<PublicKey, std::string>> touched;
     std::set<PublicKey> new_profiles;
     uint64_t last = from;
+    size_t seen = 0;
     r.scan_log(from + 1, [&](const storage::StoredRecordView& view) {
+      if (seen == max_entries) {
+        step.more = true;
+        return false;
+      }
+      ++seen;
       last = view.local;
       auto h = decode_header(view.header_bytes);
       if (!h) return true;
-      if (h.value().kind == Kind::city)
+      // A changed profile (not an origin's first: nothing of it can precede that in the
+      // log) renames the city on all its records.
+      if (h.value().kind == Kind::city && h.value().seq > 1)
         new_profiles.insert(h.value().origin);
       else if (h.value().kind == Kind::practice || h.value().kind == Kind::plan)
         touched.insert({h.value().origin, h.value().id});
       return true;
     });
-    // A city's new name or country shows on all its records.
     for (const auto& origin : new_profiles) {
-      if (from == 0) break;  // a rebuild indexes everything anyway
       for (Kind kind : {Kind::practice, Kind::plan}) {
         storage::ListQuery q;
         q.kind = kind;
@@ -350,13 +452,15 @@ size_t SearchIndex::catch_up_unguarded() {
     CityDirectory cities(r);
     for (const auto& [origin, id] : touched) {
       impl_->refresh(r, cities, origin, id);
-      ++changed;
+      ++step.changed;
     }
     impl_->writable->set_metadata("position", std::to_string(last));
+    if (!step.more) impl_->writable->set_metadata("built", "1");
+    step.position = last;
     return 0;
   });
   impl_->writable->commit();
-  return changed;
+  return step;
 }
 
 void SearchIndex::reopen() {
@@ -371,31 +475,24 @@ void SearchIndex::reopen() {
 
 namespace {
 
-// Filter terms of a query: every one must match.
+// Filter terms of a query: every one must match (the same rules FilterSpec::matches applies).
 std::vector<Xapian::Query> filter_queries(const SearchFilter& f) {
   std::vector<Xapian::Query> filters;
-  auto filter_on = [&](std::string_view prefix, const std::string& value) {
-    if (!value.empty()) filters.emplace_back(term(prefix, value));
-  };
-  if (f.kind) filter_on(kKind, std::string(kind_name(*f.kind)));
-  if (!f.origins.empty()) {
-    std::vector<Xapian::Query> any;
-    for (const auto& o : f.origins) any.emplace_back(term(kOrigin, o));
-    filters.emplace_back(Xapian::Query::OP_OR, any.begin(), any.end());
+  FilterSpec spec = filter_spec(f);
+  for (const auto& any : spec.any_of) {
+    if (any.size() == 1) {
+      filters.emplace_back(any.front());
+    } else {
+      std::vector<Xapian::Query> terms(any.begin(), any.end());
+      filters.emplace_back(Xapian::Query::OP_OR, terms.begin(), terms.end());
+    }
   }
-  filter_on(kCountry, fold_text(f.country));
-  filter_on(kRegion, fold_text(f.region));
-  filter_on(kTheme, f.theme);
-  filter_on(kPrinciple, f.principle);
-  filter_on(kLanguage, f.language);
-  filter_on(kFramework, f.framework);
-  if (!f.ref.empty()) filter_on(kCommitment, f.framework + ":" + f.ref);
-  if (f.year_from || f.year_to)
-    filters.emplace_back(Xapian::Query::OP_VALUE_RANGE, kYearSlot, Xapian::sortable_serialise(f.year_from.value_or(0)),
-                         Xapian::sortable_serialise(f.year_to.value_or(9999)));
-  if (f.updated_since_ms)
-    filters.emplace_back(Xapian::Query::OP_VALUE_GE, kUpdatedSlot,
-                         Xapian::sortable_serialise(static_cast<double>(*f.updated_since_ms)));
+  for (const auto& r : spec.ranges) {
+    if (r.high)
+      filters.emplace_back(Xapian::Query::OP_VALUE_RANGE, r.slot, r.low, *r.high);
+    else
+      filters.emplace_back(Xapian::Query::OP_VALUE_GE, r.slot, r.low);
+  }
   return filters;
 }
 
@@ -416,10 +513,16 @@ Xapian::Query text_query(const std::string& text, std::vector<std::string>& word
   return Xapian::Query(Xapian::Query::OP_AND, all.begin(), all.end());
 }
 
-Xapian::Query filtered(const Xapian::Query& text, const std::vector<Xapian::Query>& filters) {
-  if (filters.empty()) return text;
-  return Xapian::Query(Xapian::Query::OP_FILTER, text,
-                       Xapian::Query(Xapian::Query::OP_AND, filters.begin(), filters.end()));
+Xapian::Query filtered(const Xapian::Query& text, const std::vector<Xapian::Query>& filters,
+                       const std::vector<std::string>& excluded = {}) {
+  Xapian::Query q = filters.empty()
+                        ? text
+                        : Xapian::Query(Xapian::Query::OP_FILTER, text,
+                                        Xapian::Query(Xapian::Query::OP_AND, filters.begin(), filters.end()));
+  if (excluded.empty()) return q;
+  std::vector<Xapian::Query> keys;
+  for (const auto& k : excluded) keys.emplace_back(term(kRecordKey, k));
+  return Xapian::Query(Xapian::Query::OP_AND_NOT, q, Xapian::Query(Xapian::Query::OP_OR, keys.begin(), keys.end()));
 }
 
 // Counts for /stats over every match: by theme, year, origin, and origin x commitment.
@@ -427,39 +530,19 @@ class StatsSpy : public Xapian::MatchSpy {
  public:
   explicit StatsSpy(SearchStats& out) : out_(out) {}
   void operator()(const Xapian::Document& doc, double) override {
-    ++out_.total;
-    std::string key = doc.get_value(kKeySlot);
-    std::string origin = key.substr(0, key.find('/'));
-    ++out_.by_origin[origin];
-    each_part(doc.get_value(kThemesSlot), [&](const std::string& t) { ++out_.by_theme[t]; });
-    auto& row = out_.coverage[origin];
-    each_part(doc.get_value(kCommitSlot), [&](const std::string& c) { ++row[c]; });
-    std::string year = doc.get_value(kYearSlot);
-    if (!year.empty()) ++out_.by_year[static_cast<int>(Xapian::sortable_unserialise(year))];
+    count_stats(out_, doc.get_value(kKeySlot), doc.get_value(kThemesSlot), doc.get_value(kCommitSlot),
+                doc.get_value(kYearSlot));
   }
 
  private:
-  template <class Fn>
-  static void each_part(const std::string& v, Fn&& fn) {
-    size_t start = 0;
-    while (start < v.size()) {
-      size_t end = v.find('\x1f', start);
-      if (end == std::string::npos) end = v.size();
-      if (end > start) fn(v.substr(start, end - start));
-      start = end + 1;
-    }
-  }
   SearchStats& out_;
 };
 
-}  // namespace
-
-SearchStats SearchIndex::stats(const SearchQuery& q) const {
-  const Xapian::Database& db = impl_->db();
+SearchStats stats_in(const Xapian::Database& db, const SearchQuery& q) {
   SearchStats out;
   std::vector<std::string> words;
   Xapian::Enquire enquire(db);
-  enquire.set_query(filtered(text_query(q.text, words), filter_queries(q.filter)));
+  enquire.set_query(filtered(text_query(q.text, words), filter_queries(q.filter), q.filter.excluded));
   enquire.set_weighting_scheme(Xapian::BoolWeight());
   StatsSpy spy(out);
   enquire.add_matchspy(&spy);
@@ -467,8 +550,7 @@ SearchStats SearchIndex::stats(const SearchQuery& q) const {
   return out;
 }
 
-SearchResult SearchIndex::search(const SearchQuery& q) const {
-  const Xapian::Database& db = impl_->db();
+SearchResult search_in(const Xapian::Database& db, const SearchQuery& q) {
   SearchResult out;
   std::vector<Xapian::Query> filters = filter_queries(q.filter);
   std::vector<std::string> words;
@@ -481,7 +563,7 @@ SearchResult SearchIndex::search(const SearchQuery& q) const {
   bool descending = q.sort == SearchQuery::Sort::updated;
   // `total` and the facets count every match of the filter, whatever page this is: a
   // cursor page counts them on the query without its cursor bound.
-  Xapian::Query whole = filtered(query_text, filters);
+  Xapian::Query whole = filtered(query_text, filters, q.filter.excluded);
   bool cursor_page = !ranked_order && !q.after.empty();
   if (cursor_page) {
     if (descending)  // inclusive; the hit equal to `after` is skipped below
@@ -489,7 +571,7 @@ SearchResult SearchIndex::search(const SearchQuery& q) const {
     else
       filters.emplace_back(Xapian::Query::OP_VALUE_GE, order_slot, q.after + std::string(1, '\0'));
   }
-  Xapian::Query query = filtered(query_text, filters);
+  Xapian::Query query = filtered(query_text, filters, q.filter.excluded);
   Xapian::doccount every = db.get_doccount();  // as check_at_least: counts are exact
 
   Xapian::Enquire enquire(db);
@@ -540,6 +622,16 @@ SearchResult SearchIndex::search(const SearchQuery& q) const {
     out.facets = facets.facets();
   }
   return out;
+}
+
+}  // namespace
+
+SearchStats SearchIndex::stats(const SearchQuery& q) const {
+  return reading([&](const Xapian::Database& db) { return stats_in(db, q); });
+}
+
+SearchResult SearchIndex::search(const SearchQuery& q) const {
+  return reading([&](const Xapian::Database& db) { return search_in(db, q); });
 }
 
 std::string snippet(std::string_view text, const std::vector<std::string>& folded_terms, const std::string& language,

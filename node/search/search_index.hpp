@@ -24,6 +24,7 @@ struct SearchFilter {
   std::string country, region, theme, principle, language, framework, ref;  // empty: any
   std::optional<int> year_from, year_to;                                    // practice `started` / plan period start
   std::optional<int64_t> updated_since_ms;
+  std::vector<std::string> excluded;  // record keys ORIGIN/ID left out (answered from LMDB instead)
 };
 
 struct SearchQuery {
@@ -68,19 +69,31 @@ class SearchIndex {
   static std::unique_ptr<SearchIndex> open_readonly(DataDir& dir);
   ~SearchIndex();
 
-  // Indexes every log entry after the last one seen (all of them after a rebuild) and
-  // commits; returns how many records were (re)indexed or removed. Throws
+  // Indexes every log entry after the last one seen (all of them after a rebuild),
+  // committing every batch; returns how many records were (re)indexed or removed. Throws
   // std::runtime_error when the index cannot be written (e.g. the disk is full).
   size_t catch_up();
+  // One bounded step of that: at most max_entries log entries, then a commit.
+  struct Step {
+    size_t changed = 0;     // records (re)indexed or removed
+    uint64_t position = 0;  // the log position indexed up to now
+    bool more = false;      // log entries remain after it
+  };
+  Step catch_up_step(size_t max_entries);
   uint64_t position() const;  // the log position indexed up to
+  bool complete() const;      // a first build (or a rebuild) has finished at least once
 
+  // Queries (a reader; throw std::runtime_error when the index cannot be read). A reader
+  // whose revision the writer overwrote meanwhile reopens and asks again.
   SearchResult search(const SearchQuery& q) const;
   SearchStats stats(const SearchQuery& q) const;  // text and filter; order and paging ignored
   void reopen();                                  // a reader: see what the writer committed since
 
  private:
   static std::unique_ptr<SearchIndex> open_writable_unguarded(DataDir& dir);
-  size_t catch_up_unguarded();
+  Step catch_up_step_unguarded(size_t max_entries);
+  template <class Fn>
+  auto reading(Fn&& fn) const;
   struct Impl;
   explicit SearchIndex(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include <optional>
+#include <thread>
 
 #include "node/http/api.hpp"
 #include "node/http/change_stream.hpp"
@@ -14,6 +15,7 @@
 #include "node/local/job_thread.hpp"
 #include "node/net/address.hpp"
 #include "node/search/search_index.hpp"
+#include "node/search/search_readers.hpp"
 #include "node/sync/peer_manager.hpp"
 
 namespace agora {
@@ -26,7 +28,9 @@ struct Server::Impl {
         opt(std::move(o)),
         writer("agora-writer"),
         verifier("agora-verify"),
-        indexer("agora-index"),
+        indexer("agora-index", 1, JobThread::Priority::background),
+        http_workers("agora-http", 2),
+        readers(d, http_workers.threads()),
         peers({io, dir, verifier, writer, [this] { records_stored(); }}, opt.sync, opt.transport),
         tick_timer(io),
         signals(io, SIGINT, SIGTERM),
@@ -35,13 +39,15 @@ struct Server::Impl {
   DataDir& dir;
   ServeOptions opt;
   asio::io_context io;
-  JobThread writer;    // the one LMDB writer
-  JobThread verifier;  // checks incoming batches ahead of the writer
-  JobThread indexer;   // keeps the search index caught up with the store
+  JobThread writer;        // the one LMDB writer
+  JobThread verifier;      // checks incoming batches ahead of the writer
+  JobThread indexer;       // keeps the search index caught up with the store, at background priority
+  JobThread http_workers;  // answer API reads and searches: the io thread never waits on one
+  SearchReaders readers;   // each HTTP worker's own handle on the index
   sync::PeerManager peers;
   std::unique_ptr<SearchIndex> index_writer;  // used on the indexer thread only
-  std::unique_ptr<SearchIndex> index_reader;  // used on the io thread only
   bool index_queued = false, index_dirty = false;
+  IndexProgress index_progress;
   std::optional<HttpApi> api;
   std::optional<ChangeStreams> change_streams;
   std::optional<Router> router;
@@ -54,7 +60,7 @@ struct Server::Impl {
   bool stopping = false;
 
   void schedule_index();
-  void index_committed(bool ok);
+  void index_committed(bool ok, SearchIndex::Step step);
   void records_stored();
   void check_external_writes();
   void listen_for_notices();
@@ -65,8 +71,12 @@ struct Server::Impl {
 
 // ---- the search index: derived from the store, on its own thread ----
 
+// Log entries per indexing step: each step commits, so the index's memory stays bounded
+// and readers see progress during a first build.
+constexpr size_t kIndexStep = 2000;
+
 void Server::Impl::schedule_index() {
-  if (stopping) return;
+  if (stopping || !opt.search_index) return;
   if (index_queued) {
     index_dirty = true;  // caught up again once the running pass ends
     return;
@@ -75,32 +85,33 @@ void Server::Impl::schedule_index() {
   index_dirty = false;
   indexer.submit([this] {
     bool ok = true;
+    SearchIndex::Step step;
     try {
       if (!index_writer) index_writer = SearchIndex::open_writable(dir);
-      size_t n = index_writer->catch_up();
-      if (n) spdlog::debug("search index: {} records indexed", n);
+      // Derived work yields to what peers wait for: batches queued for verification or the
+      // writer go first (bounded, so a steady stream of them cannot stop the index).
+      for (int i = 0; i < 25 && (verifier.queued() > 0 || writer.queued() > 0); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(4));
+      step = index_writer->catch_up_step(kIndexStep);
+      if (step.changed) spdlog::debug("search index: {} records indexed, at {}", step.changed, step.position);
     } catch (const std::exception& e) {
       ok = false;
       index_writer.reset();
       spdlog::warn("search index not updated: {}", e.what());
     }
-    asio::post(io, [this, ok] { index_committed(ok); });
+    asio::post(io, [this, ok, step] { index_committed(ok, step); });
   });
 }
 
-void Server::Impl::index_committed(bool ok) {
+void Server::Impl::index_committed(bool ok, SearchIndex::Step step) {
   index_queued = false;
-  if (api) api->invalidate();
-  try {
-    if (!index_reader)
-      index_reader = SearchIndex::open_readonly(dir);
-    else
-      index_reader->reopen();
-  } catch (const std::exception& e) {
-    spdlog::warn("search index unreadable: {}", e.what());
-    index_reader.reset();
+  if (ok) {
+    index_progress.position.store(step.position);
+    if (!step.more) index_progress.complete.store(true);
   }
-  if (index_dirty && ok) schedule_index();
+  readers.committed();
+  if (api) api->invalidate();
+  if (ok && (step.more || index_dirty)) schedule_index();
 }
 
 // ---- the store changed: index, feeds, peers ----
@@ -175,6 +186,7 @@ void Server::Impl::shutdown() {
 Server::Server(DataDir& dir, ServeOptions options) : impl_(std::make_unique<Impl>(dir, std::move(options))) {}
 
 Server::~Server() {
+  impl_->http_workers.stop();
   impl_->verifier.stop();
   impl_->indexer.stop();
   impl_->writer.stop();
@@ -186,21 +198,29 @@ void Server::run(const std::function<void(const std::string&, const std::string&
   n.last_txnid = n.dir.store().env().last_txnid();  // before reading: a write from now on is noticed
   auto tls = net::make_tls(n.opt.tls);
   n.peers.start(tls);
-  n.api.emplace(
-      n.dir, [&n]() -> const SearchIndex* { return n.index_reader.get(); }, ApiLimits{n.opt.http_max_page});
+  n.api.emplace(n.dir, n.opt.search_index ? &n.readers : nullptr, ApiLimits{n.opt.http_max_page}, &n.index_progress);
   n.change_streams.emplace(n.io, n.dir, n.opt.http_max_streams);
   n.api->set_change_streams(
       [&n](uint64_t since, std::optional<Kind> kind) { return n.change_streams->open(since, kind); });
-  n.router.emplace(n.dir, *n.api,
+  auto offload = [&n](std::function<void()> job) { n.http_workers.submit(std::move(job)); };
+  n.router.emplace(n.dir, *n.api, offload,
                    Router::NodeState{[&n] { return n.peers.snapshot(); }, [&n] { return n.peers.connected(); },
                                      [&n]() -> const Entitlements& { return n.peers.entitlements(); },
                                      [&n](std::string_view listener) -> std::optional<size_t> {
                                        auto& l = listener == "http" ? n.http_listener : n.sync_listener;
                                        if (!l) return std::nullopt;
                                        return l->open_connections();
-                                     }});
+                                     },
+                                     n.opt.search_index ? &n.index_progress : nullptr});
+  if (auto existing = SearchIndex::open_readonly(n.dir)) {
+    try {
+      n.index_progress.position.store(existing->position());
+      n.index_progress.complete.store(existing->complete());
+    } catch (const std::exception&) {  // rebuilt by the indexer
+    }
+  }
   n.schedule_index();  // catches up with what was written while no node ran
-  auto http = [&n](const net::HttpRequest& r) { return n.router->handle(r); };
+  auto http = [&n](const net::HttpRequest& r, net::HttpReply reply) { n.router->handle(r, std::move(reply)); };
   auto accept = [&n](std::shared_ptr<net::Transport> t) { n.peers.accept(std::move(t)); };
   // Connections still in their HTTP stage (a handshake not finished, or a plain request) are
   // bounded like peers: slow handshakes en masse get a 503, not the process's fds.
@@ -216,7 +236,8 @@ void Server::run(const std::function<void(const std::string&, const std::string&
   });
   n.tick();
   n.io.run();
-  n.verifier.stop();  // hands every batch it verified to the writer
+  n.http_workers.stop();  // answers still computed go nowhere: the connections are gone
+  n.verifier.stop();      // hands every batch it verified to the writer
   n.indexer.stop();
   n.writer.stop();  // every queued write (records, peer state) is committed before returning
 }

@@ -26,6 +26,7 @@ struct ServeOptions {
   size_t http_max_connections = 1024;  // open HTTP connections (503 beyond)
   size_t http_max_streams = 64;        // open change event streams (503 beyond)
   sync::SyncLimits sync;
+  bool search_index = true;  // false: no indexer; q= searches answer 503, lists come from LMDB
 };
 
 class Server {

@@ -415,7 +415,10 @@ TEST_CASE("every answer of every documented route matches the schema openapi.jso
   CHECK(api.errors_against("PracticeList", {{"items", {{{"kind", "practice"}}}}, {"next", nullptr}, {"total", 1}}) !=
         "");
   CHECK(api.errors_against("Health", {{"status", "ok"}, {"node", malmo.id}, {"peers_connected", "1"}}) != "");
-  CHECK(api.errors_against("Health", {{"status", "ok"}, {"node", malmo.id}, {"peers_connected", 1}}) == "");
+  const json index = {{"state", "ready"}, {"indexed", 3}, {"of", 3}, {"behind", 0}};
+  CHECK(api.errors_against("Health", {{"status", "ok"}, {"node", malmo.id}, {"peers_connected", 1}}) != "");
+  CHECK(api.errors_against(
+            "Health", {{"status", "ok"}, {"node", malmo.id}, {"peers_connected", 1}, {"search_index", index}}) == "");
   CHECK(api.errors({{"$ref", "#/components/headers/Allow/schema"}}, "GET, POST") != "");
   CHECK(api.errors({{"$ref", "#/components/headers/Access-Control-Allow-Origin/schema"}}, "https://example.org") != "");
   CHECK(api.errors({{"$ref", "#/components/headers/Access-Control-Max-Age/schema"}}, "86400") != "");  // a string
