@@ -20,7 +20,8 @@ inline constexpr std::string_view kPrinciple = "XP";   // principle
 inline constexpr std::string_view kFramework = "XF";   // framework a record commits to
 inline constexpr std::string_view kCommitment = "XE";  // "framework:ref"
 inline constexpr std::string_view kYear = "XY";        // start year
-// Free text: the stem of a word as the TermGenerator writes it (STEM_SOME).
+// Free text: the stem of each word in its record's language (TermGenerator::STEM_ALL_Z;
+// the folded word itself where the language has no stemmer).
 inline constexpr std::string_view kStem = "Z";
 
 inline std::string term(std::string_view prefix, std::string_view value) {

@@ -18,8 +18,8 @@
 namespace agora {
 
 struct RecordFacts {
-  std::vector<std::string> terms;                    // boolean terms (prefix + value), sorted
-  std::map<Xapian::valueno, std::string> values;     // index_schema::Slot -> value
+  std::vector<std::string> terms;                 // boolean terms (prefix + value), sorted
+  std::map<Xapian::valueno, std::string> values;  // index_schema::Slot -> value
 };
 
 RecordFacts record_facts(const std::string& origin_hex, std::string_view id, const Header& h,

@@ -7,6 +7,8 @@
 
 #include <xapian.h>
 
+#include <deque>
+#include <memory>
 #include <set>
 #include <unordered_map>
 
@@ -29,7 +31,8 @@ namespace {
 // 4: French/Italian elisions split.
 // 5: text normalized to NFC before folding, so that decomposed text (an "o" + U+0308 that a
 //    node of an earlier version signed) is indexed as its precomposed form is.
-constexpr const char* kFormat = "5";
+// 6: stems only (STEM_ALL_Z), no unstemmed copy of each word: half the terms, builds ~2x faster.
+constexpr const char* kFormat = "6";
 
 using namespace index_schema;
 
@@ -75,6 +78,59 @@ std::vector<std::string> words_of(std::string_view folded) {
   }
   if (!word.empty()) out.push_back(std::move(word));
   return out;
+}
+
+// The words of a folded text (as words_of splits them), as views into it.
+std::vector<std::string_view> word_views(std::string_view folded) {
+  std::vector<std::string_view> out;
+  size_t start = std::string_view::npos;
+  for (size_t i = 0; i <= folded.size(); ++i) {
+    auto u = i < folded.size() ? static_cast<unsigned char>(folded[i]) : 0;
+    bool in_word = i < folded.size() && (std::isalnum(u) || u >= 0x80);
+    if (in_word && start == std::string_view::npos) start = i;
+    if (!in_word && start != std::string_view::npos) {
+      out.push_back(folded.substr(start, i - start));
+      start = std::string_view::npos;
+    }
+  }
+  return out;
+}
+
+// Longer words are not indexed (Xapian's terms end at 245 bytes; no real word comes near).
+constexpr size_t kMaxWordBytes = 64;
+
+// A language's stemmer with the stems it has computed: a few thousand distinct words make
+// up most of any text, and stemming each occurrence was a fifth of indexing.
+class WordStems {
+ public:
+  explicit WordStems(Xapian::Stem stem) : stem_(std::move(stem)) {}
+  // "Z" + the word's stem; valid until the next trim().
+  std::string_view of(std::string_view word) {
+    auto it = cache_.find(word);
+    if (it != cache_.end()) return it->second;
+    keys_.emplace_back(word);
+    std::string stemmed = term(kStem, stem_(keys_.back()));
+    return cache_.emplace(keys_.back(), std::move(stemmed)).first->second;
+  }
+  // Between documents: forgets everything once the cache has grown past its bound.
+  void trim() {
+    if (cache_.size() < 200000) return;
+    cache_.clear();
+    keys_.clear();
+  }
+
+ private:
+  Xapian::Stem stem_;
+  std::deque<std::string> keys_;  // stable storage for the map's keys
+  std::unordered_map<std::string_view, std::string> cache_;
+};
+
+// This thread's stems for a language (the indexer is one thread; each has its own).
+WordStems& stems_for(const std::string& language) {
+  thread_local std::unordered_map<std::string, std::unique_ptr<WordStems>> by_language;
+  auto& slot = by_language[language];
+  if (!slot) slot = std::make_unique<WordStems>(stemmer_for(language));
+  return *slot;
 }
 
 }  // namespace
@@ -274,12 +330,17 @@ struct SearchIndex::Impl {
     const CityProfile* city = cities.find(origin);
     std::string language = body.value("language", "");
     Xapian::Document doc;
-    Xapian::TermGenerator tg;
-    tg.set_document(doc);
-    tg.set_stemmer(stemmer_for(language));
-    tg.set_stemming_strategy(Xapian::TermGenerator::STEM_SOME);
-    std::string title = body.value("title", "");
-    tg.index_text_without_positions(fold_text(title), 3);
+    // Stems only (a language without a stemmer: the folded word as its own stem), split into
+    // words exactly as queries are (words_of), each distinct stem added once with its count.
+    WordStems& stems = stems_for(language);
+    stems.trim();
+    std::unordered_map<std::string_view, Xapian::termcount> counts;
+    auto add_words = [&](const std::string& folded_text, Xapian::termcount weight) {
+      for (std::string_view word : word_views(folded_text))
+        if (word.size() <= kMaxWordBytes) counts[stems.of(word)] += weight;
+    };
+    std::string title = fold_text(body.value("title", ""));
+    add_words(title, 3);
     std::string text;
     append_text(text, body.value("summary", json()));
     append_text(text, body.value("body", json()));
@@ -288,8 +349,11 @@ struct SearchIndex::Impl {
       if (o.is_object()) append_text(text, o.value("indicator", json()));
     for (const auto& item : body.value("items", json::array()))  // plans
       if (item.is_object()) append_text(text, item.value("action", json()));
-    tg.index_text_without_positions(fold_text(text));
-    if (city) tg.index_text_without_positions(fold_text(city->name + " " + city->country + " " + city->region));
+    std::string folded = fold_text(text);
+    add_words(folded, 1);
+    std::string place = city ? fold_text(city->name + " " + city->country + " " + city->region) : "";
+    add_words(place, 1);
+    for (const auto& [stem, n] : counts) doc.add_term(std::string(stem), n);
 
     RecordFacts facts = record_facts(node_id(origin), id, h, body, city);
     for (const auto& t : facts.terms) doc.add_boolean_term(t);
@@ -505,7 +569,7 @@ Xapian::Query text_query(const std::string& text, std::vector<std::string>& word
   for (const auto& [code, name] : kLanguages) stemmers.emplace_back(name);
   std::vector<Xapian::Query> all;
   for (const auto& w : words) {
-    std::set<std::string> variants{w};
+    std::set<std::string> variants{term(kStem, w)};  // as a record without a stemmer holds it
     for (const auto& s : stemmers) variants.insert(term(kStem, s(w)));
     std::vector<Xapian::Query> any(variants.begin(), variants.end());
     all.emplace_back(Xapian::Query::OP_SYNONYM, any.begin(), any.end());

@@ -104,9 +104,9 @@ class PageBuilder {
 };
 
 // The changed records that match the filter, each with its facts.
-void each_changed_match(const storage::StoreReader& r, const SearchFilter& filter,
-                        const std::vector<std::string>& changed,
-                        const std::function<void(const PublicKey&, const std::string&, uint64_t, RecordFacts&)>& visit) {
+void each_changed_match(
+    const storage::StoreReader& r, const SearchFilter& filter, const std::vector<std::string>& changed,
+    const std::function<void(const PublicKey&, const std::string&, uint64_t, RecordFacts&)>& visit) {
   FilterSpec spec = filter_spec(filter);
   CityDirectory cities(r);
   for (const auto& key : changed) {

@@ -7,8 +7,33 @@ const state = { q: '', filters: {}, next: null };
 async function api(path) {
   const res = await fetch(path, { headers: { Accept: 'application/json' } });
   const body = await res.json();
-  if (!res.ok) throw new Error(body.error + (body.param ? ' (' + body.param + ')' : ''));
+  if (!res.ok) {
+    const err = new Error(body.error + (body.param ? ' (' + body.param + ')' : ''));
+    err.index = body.index;  // a 503 for words while the search index is built
+    err.retryAfter = Number(res.headers.get('Retry-After')) || 0;
+    throw err;
+  }
   return body;
+}
+
+// While the search index is built, words cannot be matched yet: say how far it is, list
+// without the words (filters answer from the store meanwhile), and try again shortly.
+let indexRetry = null;
+async function searchWithoutWords(err, more) {
+  const { indexed, of, state: st } = err.index;
+  const note = st === 'off'
+    ? 'This node runs without a search index: words are not matched; showing the list without them.'
+    : `The search index is being built (${indexed} of ${of} records read): words are matched once it is ready; showing the list without them meanwhile.`;
+  const words = state.q;
+  state.q = '';
+  try {
+    await search(more);
+  } finally {
+    state.q = words;
+  }
+  $('summary').insertAdjacentHTML('afterbegin', `<span class="notice">${esc(note)}</span> `);
+  if (st !== 'off' && !indexRetry)
+    indexRetry = setTimeout(() => { indexRetry = null; if (state.q === words) search(); }, Math.max(2, err.retryAfter) * 1000);
 }
 
 function listUrl(cursor) {
@@ -65,6 +90,7 @@ async function search(more) {
     $('summary').textContent = `${page.total} practice${page.total === 1 ? '' : 's'}` + (state.q ? ` matching “${state.q}”` : '');
     $('more').hidden = !page.next;
   } catch (e) {
+    if (e.index && state.q) return searchWithoutWords(e, more);
     $('summary').innerHTML = `<span class="error">${esc(e.message)}</span>`;
   }
 }
