@@ -79,7 +79,8 @@ void register_serve(CLI::App& app, Context& ctx) {
       ->check(CLI::Range(size_t{1}, sync::kMaxBatchRecords));
   verb->add_option("--batch-kib", opts->batch_kib, "record bytes per batch sent to a peer, KiB")
       ->check(CLI::Range(size_t{16}, sync::kMaxBatchBytes / 1024));
-  verb->add_option("--window", opts->window, "batches sent to a peer before waiting for its acks")
+  verb->add_option("--window", opts->window,
+                   "the most batches sent to a peer before its acks (below it the window follows the round trip)")
       ->check(CLI::Range(size_t{1}, sync::kMaxUnackedBatches));
   auto* cert = verb->add_option("--tls-cert", opts->tls_cert, "PEM certificate (chain): the sync port speaks wss://")
                    ->check(CLI::ExistingFile);

@@ -1,5 +1,7 @@
 #include "node/sync/engine.hpp"
 
+#include <algorithm>
+
 #include "protocol/sync_messages.hpp"
 
 namespace agora::sync {
@@ -16,17 +18,18 @@ void Outbound::on_heads(const std::map<PublicKey, uint64_t>& heads) {
   has_heads_ = true;
 }
 
-OutgoingBatch Outbound::take(std::string records, uint32_t count) {
+OutgoingBatch Outbound::take(std::string records, uint32_t count, Clock::time_point now) {
   ++unacked_;
+  sent_at_.push_back(now);
   return OutgoingBatch{++batches_sent_, count, std::move(records)};
 }
 
-std::optional<OutgoingBatch> Outbound::next(const StoreView& store) {
-  if (!has_heads_ || unacked_ >= limits_.window) return std::nullopt;
+std::optional<OutgoingBatch> Outbound::next(const StoreView& store, Clock::time_point now) {
+  if (!has_heads_ || unacked_ >= window()) return std::nullopt;
   if (!pending_.empty()) {
     Pending p = std::move(pending_.front());
     pending_.pop_front();
-    return take(std::move(p.records), p.count);
+    return take(std::move(p.records), p.count, now);
   }
   std::string records;
   uint32_t count = 0;
@@ -46,7 +49,7 @@ std::optional<OutgoingBatch> Outbound::next(const StoreView& store) {
     if (full()) break;
   }
   if (count == 0) return std::nullopt;
-  return take(std::move(records), count);
+  return take(std::move(records), count, now);
 }
 
 size_t Outbound::queue_newly_readable(const StoreView& store) {
@@ -73,11 +76,36 @@ size_t Outbound::queue_newly_readable(const StoreView& store) {
   return queued;
 }
 
-bool Outbound::on_ack(std::optional<uint64_t> number) {
+bool Outbound::on_ack(std::optional<uint64_t> number, Clock::time_point now) {
   if (unacked_ == 0) return false;
   if (number && *number != batches_sent_ - unacked_ + 1) return false;  // acks come in batch order
   --unacked_;
+  using std::chrono::duration_cast;
+  using std::chrono::microseconds;
+  // Smoothed as TCP smooths its round trip (RFC 6298): 7/8 of the old, 1/8 of the sample.
+  // The round trip itself is the minimum seen: samples above it are queueing at the peer,
+  // which a larger window would only lengthen.
+  auto smooth = [](microseconds& avg, microseconds sample) {
+    avg = avg.count() == 0 ? sample : (avg * 7 + sample) / 8;
+  };
+  if (!sent_at_.empty()) {
+    auto sample = duration_cast<microseconds>(now - sent_at_.front());
+    if (min_rtt_.count() == 0 || sample < min_rtt_) min_rtt_ = std::max(sample, microseconds(1));
+    sent_at_.pop_front();
+  }
+  // The gap between acks while batches queue at the peer: its service time per batch. An
+  // ack after an idle spell (nothing was in flight) measures the idleness instead.
+  if (last_ack_ && unacked_ + 1 > 1) smooth(ack_gap_, duration_cast<microseconds>(now - *last_ack_));
+  last_ack_ = now;
   return true;
+}
+
+size_t Outbound::window() const {
+  size_t most = std::clamp<size_t>(limits_.window, 1, kMaxUnackedBatches);
+  if (min_rtt_.count() == 0 || ack_gap_.count() == 0) return std::min(limits_.initial_window, most);
+  // Batches in flight that keep the peer busy for one round trip, plus two for jitter.
+  auto per_round_trip = static_cast<size_t>((min_rtt_.count() + ack_gap_.count() - 1) / ack_gap_.count());
+  return std::clamp<size_t>(per_round_trip + 2, std::min<size_t>(4, most), most);
 }
 
 void Outbound::peer_holds(const PublicKey& origin, uint64_t seq) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <map>
@@ -15,6 +16,7 @@
 
 #include "protocol/chain.hpp"
 #include "protocol/record.hpp"
+#include "protocol/sync_messages.hpp"
 #include "storage/record_store.hpp"
 
 namespace agora::sync {
@@ -42,10 +44,16 @@ class ChainView {
   virtual std::optional<HeldRecord> held(const PublicKey& origin, uint64_t seq) const = 0;
 };
 
+using Clock = std::chrono::steady_clock;
+
 struct SendLimits {
   size_t batch_records = 512;    // records per batch frame (≤ kMaxBatchRecords)
   size_t batch_bytes = 1 << 20;  // and about this many record bytes (≤ kMaxBatchBytes)
-  size_t window = 8;             // batches sent before waiting for acks (≤ kMaxUnackedBatches)
+  // The most batches sent before waiting for acks (≤ kMaxUnackedBatches). Below it the
+  // window follows the link: enough batches to cover one round trip at the rate the peer
+  // acknowledges them (the bandwidth-delay product, counted in batches), plus two.
+  size_t window = kMaxUnackedBatches;
+  size_t initial_window = 8;  // until the first acks have measured the link
 };
 
 // One batch frame to send: its number, record count and the encoded records.
@@ -69,23 +77,28 @@ class Outbound {
   // The next batch to send: first any queued newly readable bodies, then what the peer
   // lacks, in each origin's chain order, bodies only where the peer is entitled (a stub
   // otherwise). Nothing before the heads, when the window is full, or when there is nothing.
-  std::optional<OutgoingBatch> next(const StoreView& store);
+  std::optional<OutgoingBatch> next(const StoreView& store, Clock::time_point now = Clock::now());
   // Queues, with their bodies, the latest restricted records the peer holds (perhaps as
   // stubs) and may now read: called when entitlements change. They go out through next(),
   // within the window and the batch limits like any batch. Returns the records queued.
   size_t queue_newly_readable(const StoreView& store);
 
   // An ack for the oldest batch in flight; false when none was waiting for one, or when
-  // `number` is given and is not that batch's number.
-  [[nodiscard]] bool on_ack(std::optional<uint64_t> number = std::nullopt);
+  // `number` is given and is not that batch's number. `now` times the round trip.
+  [[nodiscard]] bool on_ack(std::optional<uint64_t> number = std::nullopt, Clock::time_point now = Clock::now());
   // The peer sent these records, so it holds them: they are never sent back to it.
   void peer_holds(const PublicKey& origin, uint64_t seq);
 
   const std::map<PublicKey, uint64_t>& peer_has() const { return peer_has_; }
   size_t unacked() const { return unacked_; }
+  size_t window() const;  // batches that may be in flight now
+  // The shortest round trip of a batch (send to ack: the link's delay without the queue
+  // our own window builds at the peer) and the smoothed time between acks; zero until measured.
+  std::chrono::microseconds round_trip() const { return min_rtt_; }
+  std::chrono::microseconds ack_interval() const { return ack_gap_; }
 
  private:
-  OutgoingBatch take(std::string records, uint32_t count);
+  OutgoingBatch take(std::string records, uint32_t count, Clock::time_point now);
 
   struct Pending {
     std::string records;
@@ -98,6 +111,9 @@ class Outbound {
   std::map<PublicKey, uint64_t> peer_has_;
   size_t unacked_ = 0;
   uint64_t batches_sent_ = 0;
+  std::deque<Clock::time_point> sent_at_;  // of the batches in flight, oldest first
+  std::chrono::microseconds min_rtt_{0}, ack_gap_{0};
+  std::optional<Clock::time_point> last_ack_;
 };
 
 // What becomes of one received record.

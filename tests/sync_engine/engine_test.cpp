@@ -591,3 +591,40 @@ TEST_CASE("engine: a record in a newer envelope is skipped with the rest of its 
   CHECK(d.rejected == 0);
   CHECK(policy.blocked.at(a.id()) == 2);
 }
+
+TEST_CASE("engine: the window follows the link, a round trip's worth of batches plus two", "[engine]") {
+  City lyon;
+  MemoryStore a;
+  for (int i = 0; i < 200; ++i) a.put(lyon.next("p" + std::to_string(i)));
+  using namespace std::chrono_literals;
+  auto t0 = sync::Clock::now();
+  auto fill = [&](sync::Outbound& out, sync::Clock::time_point at) {
+    size_t sent = 0;
+    while (out.next(a, at)) ++sent;
+    return sent;
+  };
+  SECTION("a long link: 400 ms round trip, the peer acks a batch every 50 ms") {
+    sync::Outbound out(City().id(), limits(1, 16));
+    out.on_heads({});
+    CHECK(fill(out, t0) == 8);  // the initial window, until acks measure the link
+    for (int i = 0; i < 8; ++i) REQUIRE(out.on_ack(std::nullopt, t0 + 400ms + i * 50ms));
+    CHECK(out.round_trip() == std::chrono::microseconds(400000));
+    CHECK(out.ack_interval() == std::chrono::microseconds(50000));
+    CHECK(out.window() == 10);  // 400 / 50 + 2
+    CHECK(fill(out, t0 + 800ms) == 10);
+  }
+  SECTION("loopback: a 2 ms round trip at 1 ms per batch needs few batches in flight") {
+    sync::Outbound out(City().id(), limits(1, 16));
+    out.on_heads({});
+    CHECK(fill(out, t0) == 8);
+    for (int i = 0; i < 8; ++i) REQUIRE(out.on_ack(std::nullopt, t0 + 2ms + i * 1ms));
+    CHECK(out.window() == 4);
+  }
+  SECTION("never past the configured most, nor the protocol's 16") {
+    sync::Outbound out(City().id(), limits(1, 12));
+    out.on_heads({});
+    fill(out, t0);
+    for (int i = 0; i < 8; ++i) REQUIRE(out.on_ack(std::nullopt, t0 + 2s + i * 10ms));
+    CHECK(out.window() == 12);
+  }
+}

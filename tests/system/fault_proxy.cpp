@@ -2,7 +2,9 @@
 
 #include <boost/asio.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <deque>
 #include <list>
 #include <mutex>
 #include <random>
@@ -28,36 +30,62 @@ struct Faults {
   }
 };
 
+// One proxied connection: two sockets and a pipe each way. A pipe reads all the time and
+// forwards each chunk once its delay has passed, in order: like a link, many chunks are on
+// the way at once (a delay is latency, not a cap on throughput). A lost chunk holds back
+// every chunk behind it until it is retransmitted, as TCP's in-order delivery does.
 struct Link : std::enable_shared_from_this<Link> {
-  Link(asio::io_context& io, Faults& faults) : client(io), server(io), faults(faults) {}
+  Link(asio::io_context& io, Faults& faults) : client(io), server(io), faults(faults), up(io), down(io) {}
   tcp::socket client, server;
   Faults& faults;
+  struct Pipe {
+    explicit Pipe(asio::io_context& io) : timer(io) {}
+    asio::steady_timer timer;
+    std::deque<std::pair<std::chrono::steady_clock::time_point, std::string>> queue;
+    std::chrono::steady_clock::time_point last_release{};
+    bool writing = false;
+  } up, down;
 
   void start() {
-    pump(client, server);
-    pump(server, client);
+    read(client, server, up);
+    read(server, client, down);
   }
   void close() {
     boost::system::error_code ec;
     client.close(ec);
     server.close(ec);
+    up.timer.cancel();
+    down.timer.cancel();
   }
-  void pump(tcp::socket& from, tcp::socket& to) {
+  void read(tcp::socket& from, tcp::socket& to, Pipe& pipe) {
     auto self = shared_from_this();
     auto buffer = std::make_shared<std::array<char, 16384>>();
-    from.async_read_some(asio::buffer(*buffer), [self, buffer, &from, &to](boost::system::error_code ec, size_t n) {
-      if (ec) return self->close();
-      auto forward = [self, buffer, n, &from, &to] {
-        asio::async_write(to, asio::buffer(*buffer, n), [self, &from, &to, n](boost::system::error_code ec, size_t) {
+    from.async_read_some(
+        asio::buffer(*buffer), [self, buffer, &from, &to, &pipe](boost::system::error_code ec, size_t n) {
           if (ec) return self->close();
-          self->faults.bytes += n;
-          self->pump(from, to);
+          auto release = std::chrono::steady_clock::now() + std::chrono::milliseconds(self->faults.next_delay());
+          release = std::max(release, pipe.last_release);  // in order, as TCP delivers
+          pipe.last_release = release;
+          pipe.queue.emplace_back(release, std::string(buffer->data(), n));
+          self->write(to, pipe);
+          self->read(from, to, pipe);
         });
-      };
-      int64_t delay = self->faults.next_delay();
-      if (delay <= 0) return forward();
-      auto timer = std::make_shared<asio::steady_timer>(from.get_executor(), std::chrono::milliseconds(delay));
-      timer->async_wait([timer, forward](boost::system::error_code) { forward(); });
+  }
+  void write(tcp::socket& to, Pipe& pipe) {
+    if (pipe.writing || pipe.queue.empty()) return;
+    pipe.writing = true;
+    auto self = shared_from_this();
+    pipe.timer.expires_at(pipe.queue.front().first);
+    pipe.timer.async_wait([self, &to, &pipe](boost::system::error_code ec) {
+      if (ec) return;
+      asio::async_write(to, asio::buffer(pipe.queue.front().second),
+                        [self, &to, &pipe](boost::system::error_code ec, size_t n) {
+                          if (ec) return self->close();
+                          self->faults.bytes += n;
+                          pipe.queue.pop_front();
+                          pipe.writing = false;
+                          self->write(to, pipe);
+                        });
     });
   }
 };
