@@ -42,6 +42,7 @@ total=$((n + 2))  # A's origins, A itself and B itself
 ms=$($probe wait-origins --data "$b" --count "$total" -- bash -c "$start_b")
 pids+=("$(cat "$work/b.pid")")
 echo "full sync: $n origins (one record each) from A to an empty B in $ms ms ($(node -e "console.log(Math.round($n/($ms/1000)))") origins/s)"
+echo "agora.origins$n.full_sync.origins_per_s $(node -e "console.log(Math.round($n/($ms/1000)))")"
 stop_b
 before=$(bytes_in)
 bash -c "$start_b"; pids+=("$(cat "$work/b.pid")")
@@ -49,6 +50,7 @@ sleep 3
 stop_b
 after=$(bytes_in)
 echo "reconnect with nothing new: B received $((after - before)) bytes"
+echo "agora.origins$n.reconnect_nothing_new.bytes $((after - before))"
 
 $probe seed-origins --data "$a" --count 10 >/dev/null
 before=$after
@@ -58,4 +60,6 @@ sleep 1
 stop_b
 after=$(bytes_in)
 echo "reconnect after 10 new origins on A: synced in $ms ms; B received $((after - before)) bytes (10 records included)"
+echo "agora.origins$n.reconnect_10_new.ms $ms"
+echo "agora.origins$n.reconnect_10_new.bytes $((after - before))"
 grep -E "error|bad-message" "$work/a.err" "$work/b.err" | head -5 || true

@@ -54,7 +54,7 @@ anon_peak() {  # anon_peak PID FILE
      v=$(awk '/RssAnon/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0)
      [ "${v:-0}" -gt "$peak" ] && peak=$v && echo "$peak" > "$2"
      sleep 0.2
-   done) &
+   done) >/dev/null 2>&1 &  # not holding the caller's stdout (a pipe would never end)
 }
 for f in full_rate full_ratio full_ratio_speed verify_rate verify_rate_2 inc_ms live_median live_p90 live_p99 rss_a rss_b anon_b noindex_rate; do : > "$work/$f"; done
 for run in $(seq 1 "$runs"); do
