@@ -9,6 +9,9 @@
 //       commit, change notice), and prints each one's latency until B has stored it.
 //   agora_sync_probe seed-origins --data A --count N
 //       stores N origins with one public practice each in A (as if received from peers).
+//   agora_sync_probe merge --into A --from DIR...
+//       copies every record of each DIR's store into A, as if synced from it (the DIRs hold
+//       disjoint origins, e.g. one city each): builds a many-city network without a sync.
 //   agora_sync_probe wait-origins --data B --count N [--timeout S] -- COMMAND...
 //       runs COMMAND, then prints the milliseconds until B holds at least N origins.
 #include <fcntl.h>
@@ -133,6 +136,39 @@ int run_seed_origins(std::vector<std::string> args) {
   return 0;
 }
 
+int run_merge(std::vector<std::string> args) {
+  DataDir into = DataDir::open(arg(args, "--into"));
+  auto from = std::find(args.begin(), args.end(), "--from");
+  if (from == args.end()) throw std::runtime_error("merge needs --from DIR...");
+  size_t copied = 0;
+  for (auto it = from + 1; it != args.end(); ++it) {
+    DataDir source = DataDir::open(*it, /*read_only=*/true);
+    std::vector<storage::IncomingRecord> records;
+    auto flush = [&] {
+      into.store().env().write([&](storage::WriteTxn& txn) { into.store().append(txn, records); });
+      copied += records.size();
+      records.clear();
+    };
+    source.store().read([&](const storage::StoreReader& r) {
+      r.scan_log(1, [&](const storage::StoredRecordView& view) {
+        storage::IncomingRecord in;
+        in.record = view.load();
+        auto h = decode_header(in.record.header_bytes);
+        if (!h) throw std::runtime_error(*it + ": an undecodable header in the log");
+        in.header = h.value();
+        if (in.record.body) in.keys = validate_received_body(in.header, *in.record.body).value();
+        records.push_back(std::move(in));
+        if (records.size() == 5000) flush();
+        return true;
+      });
+      return 0;
+    });
+    if (!records.empty()) flush();
+  }
+  std::printf("%zu\n", copied);
+  return 0;
+}
+
 int run_wait_origins(std::vector<std::string> args) {
   std::vector<std::string> command = take_command(args);
   DataDir dir = DataDir::open(arg(args, "--data"), /*read_only=*/true);
@@ -194,6 +230,7 @@ int main(int argc, char** argv) {
     if (verb == "live") return run_live(args);
     if (verb == "seed-origins") return run_seed_origins(args);
     if (verb == "wait-origins") return run_wait_origins(args);
+    if (verb == "merge") return run_merge(args);
     throw std::runtime_error("unknown verb " + verb);
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";
