@@ -1,4 +1,6 @@
 #include "node/http/api.hpp"
+
+#include <chrono>
 #include "node/http/answers.hpp"
 
 #include <set>
@@ -221,8 +223,15 @@ HttpResponse HttpApi::search_unavailable() const {
   return r;
 }
 
+uint64_t HttpApi::log_end() const {
+  // With the day: answers that default to today (a plan's progress) change at midnight.
+  auto days = std::chrono::duration_cast<std::chrono::days>(std::chrono::system_clock::now().time_since_epoch());
+  uint64_t end = dir_.store().read([](const storage::StoreReader& r) { return r.last_local(); });
+  return static_cast<uint64_t>(days.count()) << 44 | end;
+}
+
 std::optional<HttpResponse> HttpApi::cached_answer(const HttpRequest& req) {
-  if (dir_.store().env().last_txnid() != seen_txnid_) return std::nullopt;  // read unlocked: a hint
+  if (log_end() != seen_log_end_) return std::nullopt;
   std::lock_guard lock(cache_mutex_);
   if (const HttpResponse* hit = record_cache_.find(req.target)) return *hit;
   if (const HttpResponse* hit = list_cache_.find(req.target)) return *hit;
@@ -232,10 +241,9 @@ std::optional<HttpResponse> HttpApi::cached_answer(const HttpRequest& req) {
 HttpResponse HttpApi::handle(const HttpRequest& req) {
   std::string_view target = req.target;
   std::string_view path = target.substr(0, target.find('?'));
-  if (size_t txnid = dir_.store().env().last_txnid(); txnid != seen_txnid_) {
+  if (uint64_t end = log_end(); end != seen_log_end_) {
     invalidate();
-    std::lock_guard lock(cache_mutex_);
-    seen_txnid_ = txnid;
+    seen_log_end_ = end;
   }
   auto decoded_path = percent_decode(path, false);
   if (!decoded_path) return error(400, "bad percent-encoding or UTF-8 in the path", "path");
@@ -280,13 +288,15 @@ HttpResponse HttpApi::cached(LruCache<HttpResponse>& cache, const std::string& t
     std::lock_guard lock(cache_mutex_);
     if (const HttpResponse* hit = cache.find(target)) return *hit;
   }
+  uint64_t computed_at = seen_log_end_;
   HttpResponse r = compute();
   if (r.status == 200) {
     // Tagged once here rather than hashed again for every conditional request.
     if (std::none_of(r.headers.begin(), r.headers.end(), [](const auto& h) { return h.first == "ETag"; }))
       r.headers.emplace_back("ETag", net::etag_of(r.body));
+    // Not kept when records arrived meanwhile: the answer may predate them.
     std::lock_guard lock(cache_mutex_);
-    cache.put(target, r);
+    if (log_end() == computed_at) cache.put(target, r);
   }
   return r;
 }

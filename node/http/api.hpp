@@ -71,15 +71,18 @@ class HttpApi {
   ApiLimits limits_;
   const IndexProgress* progress_;
   ChangeStreamOpener open_stream_;
-  std::mutex cache_mutex_;  // the caches and seen_txnid_, shared by the HTTP workers
+  std::mutex cache_mutex_;  // the caches, shared by the HTTP workers
   // Answers by request target, until the next change: researchers and dashboards repeat
   // the same queries (facets over a large match set are the costly part), and a few
   // records are read far more than the rest (rendering one is a JSON parse and dump).
   LruCache<net::HttpResponse> list_cache_{256};
   LruCache<net::HttpResponse> record_cache_{4096};
-  // LMDB's last transaction id when the caches were last valid: any write (this node's,
-  // the CLI's) empties them, so a record read right after `agora publish` is the new one.
-  std::atomic<size_t> seen_txnid_{0};
+  // The log's end when the caches were last valid: any record stored (published here, by
+  // the CLI, or received) empties them, so a record read right after `agora publish` is the
+  // new one. Writes that change no record (peer state every few seconds) keep them; a new
+  // day empties them too (progress is computed as of today).
+  std::atomic<uint64_t> seen_log_end_{0};
+  uint64_t log_end() const;
 };
 
 }  // namespace agora
