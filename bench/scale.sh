@@ -47,9 +47,10 @@ mkdir -p "$split_dir"
 awk -v c="$cities" -v d="$split_dir" '{print > (d "/" (NR - 1) % c ".ndjson")}' "$input"
 import_s=0
 dirs=()
+codes=(FR DE SE DK NL BE ES PT IT FI NO GB IE AT CH PL CZ HU RO GR TR ZA KE NG BR AR MX CA US JP)
 for i in $(seq 0 $((cities - 1))); do
   d=$work/city-$i
-  $agora init --data "$d" --city "City $i" --country "$(printf 'C%02d' $((i % 90)))" >/dev/null
+  $agora init --data "$d" --city "City $i" --country "${codes[$((i % 30))]}" >/dev/null
   t=$(now)
   $agora import --data "$d" "$split_dir/$i.ndjson" >/dev/null 2>&1
   import_s=$(echo "$import_s + $(since "$t")" | bc)
