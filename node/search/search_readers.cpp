@@ -22,12 +22,16 @@ SearchReaders::Lease SearchReaders::acquire() {
     slot = free_.back();
     free_.pop_back();
     // All readers open together: a node's open files do not grow with its first busy moment.
-    if (!slots_[slot].index)
-      for (size_t i : free_)
-        if (!slots_[i].index) {
-          slots_[i].index = SearchIndex::open_readonly(dir_);
-          slots_[i].generation = generation_.load(std::memory_order_acquire);
-        }
+    if (!slots_[slot].index) {
+      try {
+        for (size_t i : free_)
+          if (!slots_[i].index) {
+            slots_[i].index = SearchIndex::open_readonly(dir_);
+            slots_[i].generation = generation_.load(std::memory_order_acquire);
+          }
+      } catch (const std::exception&) {  // each opens on its own loan instead
+      }
+    }
   }
   Lease lease(this, slot);  // gives the slot back however this ends
   Slot& s = slots_[slot];
