@@ -64,7 +64,8 @@ void register_serve(CLI::App& app, Context& ctx) {
                    "origins this node holds nothing of accepted from one peer per 24 h (the rest are skipped)")
       ->check(CLI::Range(size_t{0}, size_t{100000000}));
   verb->add_flag("--no-index", opts->no_index,
-                 "run without the search index: lists, stats and exports answer from LMDB, q= searches 503");
+                 "run without the search index: lists, filters, stats and commitments answer from the store (LMDB); q= "
+                 "searches answer 503");
   verb->add_option("--max-connections", opts->max_connections, "peer connections in all")
       ->check(CLI::Range(size_t{1}, size_t{100000}));
   verb->add_option("--max-connections-per-ip", opts->per_ip, "peer connections from one address")

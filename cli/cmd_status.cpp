@@ -19,7 +19,8 @@ static uint64_t dir_bytes(const fs::path& p) {
 }
 
 void register_status(CLI::App& app, Context& ctx) {
-  auto* verb = app.add_subcommand("status", "show this node: identity, records held per kind and origin, store size");
+  auto* verb = app.add_subcommand(
+      "status", "show this node: identity, records held per kind and origin, store size, search index progress");
   add_data_option(verb, ctx);
   add_json_option(verb, ctx);
   verb->callback([&ctx] {
@@ -50,7 +51,8 @@ void register_status(CLI::App& app, Context& ctx) {
       return 0;
     });
     // The search index is derived: how far it has read the log (a running node writes it).
-    nlohmann::json index = {{"state", "none"}, {"indexed", 0}, {"of", s["log_length"]}};
+    // "none": DATA/search does not exist (never built, or the node runs with --no-index).
+    nlohmann::json index = {{"state", "none"}, {"indexed", 0}, {"of", s["log_length"]}, {"behind", s["log_length"]}};
     try {
       if (auto reader = SearchIndex::open_readonly(dir)) {
         uint64_t at = std::min<uint64_t>(reader->position(), s["log_length"].get<uint64_t>());
@@ -60,7 +62,11 @@ void register_status(CLI::App& app, Context& ctx) {
                  {"behind", s["log_length"].get<uint64_t>() - at}};
       }
     } catch (const std::exception& e) {
-      index = {{"state", "unreadable"}, {"error", e.what()}};
+      index = {{"state", "unreadable"},
+               {"indexed", 0},
+               {"of", s["log_length"]},
+               {"behind", s["log_length"]},
+               {"error", e.what()}};
     }
     s["search_index"] = index;
     if (ctx.json) {
@@ -88,7 +94,8 @@ void register_status(CLI::App& app, Context& ctx) {
                 << " behind)\n";
     else
       std::cout << "search    " << index["state"].get<std::string>()
-                << " (built by `agora serve`; lists answer from the store meanwhile)\n";
+                << " (no index in this data dir: `agora serve` builds it, unless run with --no-index; lists "
+                   "answer from the store meanwhile)\n";
     std::cout << "records  ";
     for (auto& [k, n] : s["records"].items()) std::cout << " " << k << " " << n.get<uint64_t>();
     std::cout << "\n";

@@ -102,7 +102,7 @@ HttpResponse Router::route(const HttpRequest& req) {
 
 json Router::index_status() const {
   uint64_t of = dir_.store().read([](const storage::StoreReader& r) { return r.last_local(); });
-  if (!state_.index) return {{"state", "off"}, {"indexed", 0}, {"of", of}, {"behind", of}};
+  if (!state_.index) return {{"state", "off"}, {"indexed", 0}, {"of", of}, {"behind", 0}};
   uint64_t at = std::min(state_.index->position.load(), of);
   return {{"state", state_.index->complete.load() ? "ready" : "building"},
           {"indexed", at},
@@ -165,12 +165,13 @@ HttpResponse Router::metrics() {
     if (auto n = state_.open_connections(listener))
       out << "agora_http_connections_open{listener=\"" << listener << "\"} " << *n << "\n";
   json index = index_status();
-  out << "# HELP agora_search_index_entries_behind Log entries the search index has not read yet.\n"
-         "# TYPE agora_search_index_entries_behind gauge\n"
-      << "agora_search_index_entries_behind " << index["behind"].get<uint64_t>() << "\n"
-      << "# HELP agora_search_index_ready 1 once a whole build has finished (q= searches answer).\n"
-         "# TYPE agora_search_index_ready gauge\n"
-      << "agora_search_index_ready " << (index["state"] == "ready" ? 1 : 0) << "\n";
+  if (index["state"] != "off")  // a node without an index on purpose has no lag to alert on
+    out << "# HELP agora_search_index_entries_behind Log entries the search index has not read yet.\n"
+           "# TYPE agora_search_index_entries_behind gauge\n"
+        << "agora_search_index_entries_behind " << index["behind"].get<uint64_t>() << "\n"
+        << "# HELP agora_search_index_ready 1 once a whole build has finished (q= searches answer).\n"
+           "# TYPE agora_search_index_ready gauge\n"
+        << "agora_search_index_ready " << (index["state"] == "ready" ? 1 : 0) << "\n";
   out << request_metrics_.prometheus();
   return {200, "text/plain; version=0.0.4", out.str(), {}};
 }

@@ -479,6 +479,8 @@ SearchIndex::Step SearchIndex::catch_up_step_unguarded(size_t max_entries) {
   if (!impl_->writable) throw std::logic_error("catch_up on a read-only search index");
   uint64_t from = position();
   Step step;
+  bool wrote = false;
+  auto complete_unguarded = [&] { return impl_->writable->get_metadata("built") == "1"; };
   impl_->dir.store().read([&](const storage::StoreReader& r) {
     // Sorted, so that one origin's records are indexed together (its city looked up once).
     std::set<std::pair<PublicKey, std::string>> touched;
@@ -518,12 +520,15 @@ SearchIndex::Step SearchIndex::catch_up_step_unguarded(size_t max_entries) {
       impl_->refresh(r, cities, origin, id);
       ++step.changed;
     }
+    step.position = last;
+    if (last == from && complete_unguarded()) return 0;  // nothing new: no revision to write
     impl_->writable->set_metadata("position", std::to_string(last));
     if (!step.more) impl_->writable->set_metadata("built", "1");
-    step.position = last;
+    wrote = true;
     return 0;
   });
-  impl_->writable->commit();
+  if (wrote) impl_->writable->commit();
+  step.wrote = wrote;
   return step;
 }
 

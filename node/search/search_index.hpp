@@ -78,6 +78,7 @@ class SearchIndex {
     size_t changed = 0;     // records (re)indexed or removed
     uint64_t position = 0;  // the log position indexed up to now
     bool more = false;      // log entries remain after it
+    bool wrote = false;     // a new revision was committed (readers should reopen)
   };
   Step catch_up_step(size_t max_entries);
   uint64_t position() const;  // the log position indexed up to

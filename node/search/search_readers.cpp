@@ -4,6 +4,24 @@
 
 namespace agora {
 
+namespace {
+// Xapian opens a database's tables on first use: one query touching them all (terms,
+// values, document data) at open keeps a node's open files steady afterwards.
+std::unique_ptr<SearchIndex> open_warm(DataDir& dir) {
+  auto index = SearchIndex::open_readonly(dir);
+  if (index) {
+    try {
+      SearchQuery q;
+      q.limit = 1;
+      q.facets = true;
+      index->search(q);
+    } catch (const std::exception&) {  // an unreadable index shows at its first real query
+    }
+  }
+  return index;
+}
+}  // namespace
+
 SearchReaders::SearchReaders(DataDir& dir, unsigned readers) : dir_(dir), slots_(std::max(1u, readers)) {
   for (size_t i = slots_.size(); i > 0; --i) free_.push_back(i - 1);
 }
@@ -26,7 +44,7 @@ SearchReaders::Lease SearchReaders::acquire() {
       try {
         for (size_t i : free_)
           if (!slots_[i].index) {
-            slots_[i].index = SearchIndex::open_readonly(dir_);
+            slots_[i].index = open_warm(dir_);
             slots_[i].generation = generation_.load(std::memory_order_acquire);
           }
       } catch (const std::exception&) {  // each opens on its own loan instead
@@ -41,7 +59,7 @@ SearchReaders::Lease SearchReaders::acquire() {
       if (s.index)
         s.index->reopen();
       else
-        s.index = SearchIndex::open_readonly(dir_);
+        s.index = open_warm(dir_);
       s.generation = now;
     } catch (const std::exception& e) {
       spdlog::warn("search index unreadable: {}", e.what());

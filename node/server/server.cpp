@@ -109,8 +109,10 @@ void Server::Impl::index_committed(bool ok, SearchIndex::Step step) {
     index_progress.position.store(step.position);
     if (!step.more) index_progress.complete.store(true);
   }
-  readers.committed();
-  if (api) api->invalidate();
+  if (step.wrote) {
+    readers.committed();
+    if (api) api->invalidate();
+  }
   if (ok && (step.more || index_dirty)) schedule_index();
 }
 

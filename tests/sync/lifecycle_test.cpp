@@ -23,6 +23,7 @@
 #include "http_client.hpp"
 #include "sync/node_metrics.hpp"
 #include "sync/certificate.hpp"
+#include "sync/http_json.hpp"
 #include "sync/served_node.hpp"
 
 using namespace agora::test;
@@ -216,7 +217,9 @@ TEST_CASE("thousands of clients leave at random points of every route, and the n
                                            "/api/v1/nowhere"};
 
   // Every route once, whole, before counting: the node opens what it opens lazily (the
-  // search index's files) and the counts below compare like with like.
+  // search index's files, once its first build exists) and the counts below compare like
+  // with like.
+  REQUIRE(wait_for_search_index(node.http_url));
   for (const auto& route : routes) {
     if (route.find("eventsource") != std::string::npos) continue;
     REQUIRE(http_get(node.http_url, route).status > 0);
@@ -439,8 +442,8 @@ TEST_CASE("TLS clients leave at random points of the handshake and the exchange,
                                              upgrade_request(),
                                              get_request("/metrics", false, false)};
 
-  REQUIRE(wait_until([&] { return http_get(node.http_url, "/api/v1/practices").status == 200; }));  // indexed
-  {  // a whole exchange before counting
+  REQUIRE(wait_for_search_index(node.http_url));  // its readers open once it exists
+  {                                               // a whole exchange before counting
     RawClient raw(sync);
     TlsClient tls(ctx.get(), raw);
     REQUIRE(tls.handshake());
