@@ -256,7 +256,8 @@ std::map<std::string, std::map<std::string, uint64_t>> FacetCounter::facets() co
   auto& city = out["city"];
   auto& theme = out["theme"];
   auto& commitment = out["commitment"];
-  for (const auto& [v, n] : joined_) {
+  for (const auto& [v, count] : joined_) {
+    uint64_t n = count;  // a plain local: clang's lambdas cannot capture structured bindings
     size_t a = v.find('\x1e'), b = a == std::string::npos ? a : v.find('\x1e', a + 1);
     if (b == std::string::npos) continue;
     if (a > 0) city[v.substr(0, a)] += n;
