@@ -15,6 +15,7 @@
 #   bash bench/http.sh [N] [RUNS] [SECONDS]     (defaults: 100000, 3, 10; POUCH=1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 n=${1:-100000}
 runs=${2:-3}
 secs=${3:-10}
@@ -23,15 +24,11 @@ agora=$PWD/build/agora
 fixed=$PWD/build/agora_fixed_http
 command -v wrk >/dev/null || { echo "bench/http.sh: needs wrk (apt-get install wrk)" >&2; exit 1; }
 [ -x "$agora" ] && [ -x "$fixed" ] || bash scripts/build.sh
-mkdir -p bench/data
-input=bench/data/practices-$n.ndjson
-[ -f "$input" ] || node bench/prepare-workload.js --n "$n" --seed 1 --out "$input"
+input=$(workload "$n")
 work=$(mktemp -d "${TMPDIR:-/tmp}/agora-httpbench.XXXXXX")
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-to_ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us$/,"",v); print v/1000} else if (v ~ /ms$/) {sub(/ms$/,"",v); print v} else {sub(/s$/,"",v); print v*1000}}'; }
 # wrk_median PREFIX URL [wrk args...]: RUNS runs, median req/s, p50, p99.
 wrk_median() {
   local prefix=$1 url=$2; shift 2
@@ -60,13 +57,7 @@ wrk_median() {
   $agora import --data "$work/n" "$input" >/dev/null 2>&1
   $agora serve --data "$work/n" --listen 127.0.0.1:0 --http 127.0.0.1:0 > "$work/out" 2> "$work/err" & pids+=($!)
   pid=${pids[-1]}
-  # Peak anonymous memory (RssAnon: the heap, not LMDB's mapped file pages), sampled.
-  echo 0 > "$work/anon_peak"
-  (peak=0; while kill -0 "$pid" 2>/dev/null; do
-     v=$(awk '/RssAnon/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
-     [ "${v:-0}" -gt "$peak" ] && peak=$v && echo "$peak" > "$work/anon_peak"
-     sleep 0.2
-   done) >/dev/null 2>&1 & pids+=($!)
+  anon_peak "$pid" "$work/anon_peak"; pids+=($!)
   for _ in $(seq 1 100); do grep -q '^http ' "$work/out" 2>/dev/null && break; sleep 0.05; done
   url=$(awk '/^http /{print $2}' "$work/out")
   start=$(date +%s.%N)

@@ -14,6 +14,7 @@
 #   bash bench/scale.sh [N] [CITIES] [SECONDS]     (defaults: 1000000, 300, 10)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 n=${1:-1000000}
 cities=${2:-300}
 secs=${3:-10}
@@ -22,9 +23,7 @@ probe=$PWD/build/agora_sync_probe
 fixed=$PWD/build/agora_fixed_http
 command -v wrk >/dev/null || { echo "bench/scale.sh: needs wrk (apt-get install wrk)" >&2; exit 1; }
 [ -x "$agora" ] && [ -x "$probe" ] && [ -x "$fixed" ] || bash scripts/build.sh
-mkdir -p bench/data
-input=bench/data/practices-$n.ndjson
-[ -f "$input" ] || node bench/prepare-workload.js --n "$n" --seed 1 --out "$input"
+input=$(workload "$n")
 work=$(mktemp -d "${TMPDIR:-/tmp}/agora-scale.XXXXXX")
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
@@ -33,7 +32,6 @@ now() { date +%s.%N; }
 since() { echo "$(now) - $1" | bc; }
 cores=$(nproc)
 out() { echo "$@" | tee -a "$work/lines"; }  # a result line, kept for the ratios
-to_ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us$/,"",v); print v/1000} else if (v ~ /ms$/) {sub(/ms$/,"",v); print v} else {sub(/s$/,"",v); print v*1000}}'; }
 
 # The machine's limits, in this run.
 read -r sign_1core _ <<< "$(openssl speed -seconds 2 ed25519 2>/dev/null | awk '/Ed25519/ {print $(NF-1), $NF}')"
@@ -83,12 +81,7 @@ $agora serve --data "$b" --listen 127.0.0.1:0 --http 127.0.0.1:0 --max-new-origi
 pids+=($!); pid_b=$!
 for _ in $(seq 1 200); do grep -q '^http ' "$work/b.out" 2>/dev/null && break; sleep 0.05; done
 url_b=$(awk '/^http /{print $2}' "$work/b.out")
-echo 0 > "$work/anon"
-(peak=0; while kill -0 "$pid_b" 2>/dev/null; do
-   v=$(awk '/RssAnon/ {print $2}' "/proc/$pid_b/status" 2>/dev/null || echo 0)
-   [ "${v:-0}" -gt "$peak" ] && peak=$v && echo "$peak" > "$work/anon"
-   sleep 0.5
- done) >/dev/null 2>&1 & pids+=($!)
+anon_peak "$pid_b" "$work/anon"; pids+=($!)
 total=$($agora status --data "$a" --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).log_length))')
 t=$(now)
 $agora peer add --data "$b" "$(awk '/^sync /{print $2}' "$work/a.out")" --key "$ida" >/dev/null

@@ -13,6 +13,7 @@
 #   bash bench/sync.sh [N] [RUNS]      (defaults: 100000, 3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 n=${1:-100000}
 runs=${2:-3}
 agora=$PWD/build/agora
@@ -22,13 +23,10 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/agora-syncbench.XXXXXX")
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
-mkdir -p bench/data
-input=bench/data/practices-$n.ndjson
-[ -f "$input" ] || node bench/prepare-workload.js --n "$n" --seed 1 --out "$input"
+input=$(workload "$n")
 extra=$work/extra-100.ndjson
 node bench/prepare-workload.js --n 100 --seed 2 --out /dev/stdout | sed 's/"id":"/"id":"inc-/' > "$extra"
 
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 cores=$(nproc)
 
 # Node A holds the workload once; every run syncs it to a fresh node B.
@@ -48,14 +46,6 @@ serve() {  # serve DATA OUT -> pid in $served_pid; URL in $served_url
 hwm() { awk '/VmHWM/ {print $2/1024}' "/proc/$1/status"; }
 stop() { kill -TERM "$1"; wait "$1" 2>/dev/null || true; }
 
-# Peak RssAnon of a process while it runs (MiB), sampled in the background into FILE.
-anon_peak() {  # anon_peak PID FILE
-  (peak=0; while kill -0 "$1" 2>/dev/null; do
-     v=$(awk '/RssAnon/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0)
-     [ "${v:-0}" -gt "$peak" ] && peak=$v && echo "$peak" > "$2"
-     sleep 0.2
-   done) >/dev/null 2>&1 &  # not holding the caller's stdout (a pipe would never end)
-}
 for f in full_rate full_ratio full_ratio_speed verify_rate verify_rate_2 inc_ms live_median live_p90 live_p99 rss_a rss_b anon_b noindex_rate; do : > "$work/$f"; done
 for run in $(seq 1 "$runs"); do
   b=$work/b-$run
@@ -82,7 +72,7 @@ for run in $(seq 1 "$runs"); do
   echo "$n $ms" | awk '{print $1/($2/1000)}' >> "$work/noindex_rate"
   stop "$pid_c"; $agora peer remove --data "$a" "$idc" >/dev/null; rm -rf "$c"
   serve "$b" "$work/b.out"; pid_b=$served_pid
-  anon_peak "$pid_b" "$work/anon_b.run"
+  anon_peak "$pid_b" "$work/anon_b.run"; pids+=($!)
   ms=$($probe wait --data "$b" --origin "$ida" --seq "$head" -- $agora peer add --data "$b" "$url_a" --key "$ida")
   echo "$n $ms" | awk '{print $1/($2/1000)}' >> "$work/full_rate"
   echo "$n $ms $verify_all" | awk '{print ($1/($2/1000))/$3}' >> "$work/full_ratio"

@@ -160,52 +160,53 @@ void HttpApi::invalidate() {
   record_cache_.clear();
 }
 
-const SearchIndex* HttpApi::complete_index(const SearchReaders::Lease& lease) {
-  const SearchIndex* index = lease.get();
-  try {
-    return index && index->complete() ? index : nullptr;
-  } catch (const std::exception&) {
-    return nullptr;
-  }
-}
+namespace {
 
 // Log entries the index may lag behind and still answer filter-only queries exactly, the
 // records in them coming from LMDB. Further behind (a sync in full flow) it answers alone,
 // a little stale, and its lag shows in /metrics and /health.
 constexpr size_t kFreshTail = 500;
 
-std::optional<SearchResult> HttpApi::find(const SearchQuery& q) const {
-  auto lease = readers_ ? readers_->acquire() : SearchReaders::Lease();
-  const SearchIndex* index = complete_index(lease);
+// A query's answer (a page or stats) from the index, LMDB or both: from LMDB alone while no
+// complete index exists (nullopt for words, which need one), from the index alone for
+// words, else from the index completed with what it has not read yet. ask(index, q) asks
+// the index, from_store(reader, q) LMDB, merge(reader, q, changed, indexed) joins them.
+template <class Answer, class Ask, class FromStore, class Merge>
+std::optional<Answer> answer(DataDir& dir, SearchReaders* readers, const SearchQuery& q, Ask ask, FromStore from_store,
+                             Merge merge) {
+  auto lease = readers ? readers->acquire() : SearchReaders::Lease();
+  const SearchIndex* index = lease.get();
+  try {
+    if (index && !index->complete()) index = nullptr;
+  } catch (const std::exception&) {
+    index = nullptr;
+  }
   if (!index) {
     if (!q.text.empty()) return std::nullopt;
-    return dir_.store().read([&](const storage::StoreReader& r) { return search_store(r, q); });
+    return dir.store().read([&](const storage::StoreReader& r) { return from_store(r, q); });
   }
-  if (!q.text.empty()) return index->search(q);
-  return dir_.store().read([&](const storage::StoreReader& r) {
+  if (!q.text.empty()) return ask(*index, q);
+  return dir.store().read([&](const storage::StoreReader& r) -> Answer {
     auto changed = changed_since(r, index->position(), kFreshTail);
-    if (!changed || changed->empty()) return index->search(q);
+    if (!changed || changed->empty()) return ask(*index, q);
     SearchQuery indexed_part = q;
     indexed_part.filter.excluded = *changed;
-    return merge_changed(r, q, *changed, index->search(indexed_part));
+    return merge(r, q, *changed, ask(*index, indexed_part));
   });
 }
 
+}  // namespace
+
+std::optional<SearchResult> HttpApi::find(const SearchQuery& q) const {
+  return answer<SearchResult>(
+      dir_, readers_, q, [](const SearchIndex& index, const SearchQuery& iq) { return index.search(iq); }, search_store,
+      merge_changed);
+}
+
 std::optional<SearchStats> HttpApi::count(const SearchQuery& q) const {
-  auto lease = readers_ ? readers_->acquire() : SearchReaders::Lease();
-  const SearchIndex* index = complete_index(lease);
-  if (!index) {
-    if (!q.text.empty()) return std::nullopt;
-    return dir_.store().read([&](const storage::StoreReader& r) { return stats_store(r, q); });
-  }
-  if (!q.text.empty()) return index->stats(q);
-  return dir_.store().read([&](const storage::StoreReader& r) {
-    auto changed = changed_since(r, index->position(), kFreshTail);
-    if (!changed || changed->empty()) return index->stats(q);
-    SearchQuery indexed_part = q;
-    indexed_part.filter.excluded = *changed;
-    return merge_changed_stats(r, q, *changed, index->stats(indexed_part));
-  });
+  return answer<SearchStats>(
+      dir_, readers_, q, [](const SearchIndex& index, const SearchQuery& iq) { return index.stats(iq); }, stats_store,
+      merge_changed_stats);
 }
 
 HttpResponse HttpApi::search_unavailable() const {

@@ -58,8 +58,6 @@ class HttpApi {
   // Answers that depend only on the target and the store, kept until the next change.
   net::HttpResponse cached(LruCache<net::HttpResponse>& cache, const std::string& target,
                            const std::function<net::HttpResponse()>& compute);
-  // The lent index when it is complete; nullptr when answers must come from LMDB.
-  static const SearchIndex* complete_index(const SearchReaders::Lease& lease);
   // A query answered by the index, LMDB or both (what the index has not read yet comes
   // from LMDB); nullopt for a q= search before the index is complete.
   std::optional<SearchResult> find(const SearchQuery& q) const;

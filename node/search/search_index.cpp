@@ -64,23 +64,8 @@ class FacetSpy : public Xapian::MatchSpy {
   FacetCounter counter_;
 };
 
-std::vector<std::string> words_of(std::string_view folded) {
-  std::vector<std::string> out;
-  std::string word;
-  for (char c : folded) {
-    auto u = static_cast<unsigned char>(c);
-    if (std::isalnum(u) || u >= 0x80) {
-      word += c;
-    } else if (!word.empty()) {
-      out.push_back(std::move(word));
-      word.clear();
-    }
-  }
-  if (!word.empty()) out.push_back(std::move(word));
-  return out;
-}
-
-// The words of a folded text (as words_of splits them), as views into it.
+// The words of a folded text (runs of ASCII letters and digits and non-ASCII bytes), as
+// views into it: documents and queries are split by this one rule.
 std::vector<std::string_view> word_views(std::string_view folded) {
   std::vector<std::string_view> out;
   size_t start = std::string_view::npos;
@@ -94,6 +79,11 @@ std::vector<std::string_view> word_views(std::string_view folded) {
     }
   }
   return out;
+}
+
+std::vector<std::string> words_of(std::string_view folded) {
+  auto views = word_views(folded);
+  return {views.begin(), views.end()};
 }
 
 // Longer words are not indexed (Xapian's terms end at 245 bytes; no real word comes near).
@@ -332,7 +322,7 @@ struct SearchIndex::Impl {
     std::string language = body.value("language", "");
     Xapian::Document doc;
     // Stems only (a language without a stemmer: the folded word as its own stem), split into
-    // words exactly as queries are (words_of), each distinct stem added once with its count.
+    // words exactly as queries are (word_views), each distinct stem added once with its count.
     WordStems& stems = stems_for(language);
     stems.trim();
     std::unordered_map<std::string_view, Xapian::termcount> counts;

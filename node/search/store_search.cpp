@@ -15,6 +15,20 @@ namespace {
 
 using namespace index_schema;
 
+// The facts of a latest version the index would hold (a public, live practice or plan);
+// nullopt for any other.
+std::optional<RecordFacts> searchable_facts(const storage::StoreReader& r, CityDirectory& cities,
+                                            const PublicKey& origin, std::string_view id,
+                                            const storage::LatestEntry& entry) {
+  if (!entry.is_public || entry.tombstone || (entry.kind != Kind::practice && entry.kind != Kind::plan))
+    return std::nullopt;
+  auto rec = storage::read_record(r, entry.local);
+  if (!rec) return std::nullopt;
+  auto body = rec->body_json();
+  if (!body) return std::nullopt;
+  return record_facts(node_id(origin), id, rec->header, *body, cities.find(origin));
+}
+
 // Visits the public latest practices and plans the filter can match, with their facts: the
 // narrowest LMDB list first, then every filter checked on the record itself.
 void each_match(const storage::StoreReader& r, const SearchFilter& filter,
@@ -36,13 +50,8 @@ void each_match(const storage::StoreReader& r, const SearchFilter& filter,
   FilterSpec spec = filter_spec(filter);
   CityDirectory cities(r);
   r.list(lq, [&](const PublicKey& origin, std::string_view id, const storage::LatestEntry& entry) {
-    if (!entry.is_public || entry.tombstone || (entry.kind != Kind::practice && entry.kind != Kind::plan)) return true;
-    auto rec = storage::read_record(r, entry.local);
-    if (!rec) return true;
-    auto body = rec->body_json();
-    if (!body) return true;
-    RecordFacts facts = record_facts(node_id(origin), id, rec->header, *body, cities.find(origin));
-    if (spec.matches(facts)) visit(origin, std::string(id), entry.local, facts);
+    auto facts = searchable_facts(r, cities, origin, id, entry);
+    if (facts && spec.matches(*facts)) visit(origin, std::string(id), entry.local, *facts);
     return true;
   });
 }
@@ -115,14 +124,9 @@ void each_changed_match(
     if (!origin) continue;
     std::string id = key.substr(slash + 1);
     auto entry = r.latest(*origin, id);
-    if (!entry || !entry->is_public || entry->tombstone || (entry->kind != Kind::practice && entry->kind != Kind::plan))
-      continue;
-    auto rec = storage::read_record(r, entry->local);
-    if (!rec) continue;
-    auto body = rec->body_json();
-    if (!body) continue;
-    RecordFacts facts = record_facts(node_id(*origin), id, rec->header, *body, cities.find(*origin));
-    if (spec.matches(facts)) visit(*origin, id, entry->local, facts);
+    if (!entry) continue;
+    auto facts = searchable_facts(r, cities, *origin, id, *entry);
+    if (facts && spec.matches(*facts)) visit(*origin, id, entry->local, *facts);
   }
 }
 
