@@ -435,7 +435,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     auto reply = [self = shared_from_this(), head, keep_alive, http11,
                   gzip_ok = request.accepts_gzip](HttpResponse r) mutable {
       if (!r.stream) compress(r, gzip_ok);
-      asio::post(self->stream_.get_executor(), [self, r = std::move(r), head, keep_alive, http11, gzip_ok]() mutable {
+      // The session moves into the posted handler: its last reference, and so its end,
+      // must never be dropped on the worker (the listener's connection slot is not theirs).
+      auto executor = self->stream_.get_executor();
+      asio::post(executor, [self = std::move(self), r = std::move(r), head, keep_alive, http11, gzip_ok]() mutable {
         if (r.stream) return self->start_stream(std::move(r), keep_alive, head, gzip_ok, http11);
         self->respond(r.status, std::move(r.body), keep_alive, r.content_type, head, std::move(r.headers));
       });
