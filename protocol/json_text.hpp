@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace agora {
 
@@ -20,5 +21,19 @@ struct UniqueKeysParse {
 // parsers disagree on which value wins, so two implementations could read one signed body
 // (or message) differently. Never throws.
 UniqueKeysParse parse_unique_keys(std::string_view json_text);
+
+// One member of a JSON object as written: the key between its quotes (escapes not decoded)
+// and the value's bytes.
+struct RawMember {
+  std::string_view key;
+  std::string_view value;
+  bool key_has_escape = false;  // the key is spelled with a backslash: compare it decoded
+};
+
+// The top-level members of JSON text that is one object, in order, without decoding a
+// value: what lets a reader pass a stored body on without parsing and serialising it.
+// Checks structure only (quotes, brackets, separators), not the values' grammar or UTF-8:
+// for text already validated as JSON. nullopt when the text is not one object.
+std::optional<std::vector<RawMember>> raw_members(std::string_view json_text);
 
 }  // namespace agora

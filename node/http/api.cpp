@@ -158,6 +158,26 @@ void HttpApi::invalidate() {
   std::lock_guard lock(cache_mutex_);
   list_cache_.clear();
   record_cache_.clear();
+  profiles_.clear();
+  ++emptied_;
+}
+
+uint64_t HttpApi::times_emptied() {
+  std::lock_guard lock(cache_mutex_);
+  return emptied_;
+}
+
+std::optional<CityProfile> HttpApi::profile_of(const storage::StoreReader& r, const PublicKey& origin,
+                                               uint64_t emptied) {
+  {
+    std::lock_guard lock(cache_mutex_);
+    if (auto it = profiles_.find(origin); it != profiles_.end()) return it->second;
+  }
+  auto profile = city_profile(r, origin);
+  std::lock_guard lock(cache_mutex_);
+  if (profiles_.size() >= 4096) profiles_.clear();              // a bound, not an eviction policy: rare
+  if (emptied == emptied_) profiles_.emplace(origin, profile);  // else it may predate a change
+  return profile;
 }
 
 namespace {
@@ -351,14 +371,16 @@ HttpResponse HttpApi::list(const std::string& collection, const std::vector<std:
   if (!found) return search_unavailable();
   SearchResult& result = *found;
 
-  json items = dir_.store().read([&](const storage::StoreReader& r) { return result_items(r, result, ranked); });
+  std::string items =
+      dir_.store().read([&](const storage::StoreReader& r) { return result_items_text(r, result, ranked); });
   json next;
   if (result.hits.size() == q.limit) {
     next = ranked ? encode_cursor(std::to_string(q.offset + q.limit)) : encode_cursor(result.hits.back().sort_value);
   }
-  json body = {{"items", items}, {"next", next}, {"total", result.total}};
-  if (q.facets) body["facets"] = result.facets;
-  return json_response(200, body);
+  std::string body = "{\"items\":" + items + ",\"next\":" + next.dump() + ",\"total\":" + std::to_string(result.total);
+  if (q.facets) body += ",\"facets\":" + json(result.facets).dump();
+  body += '}';
+  return HttpResponse{200, "application/json", std::move(body), {}};
 }
 
 HttpResponse HttpApi::record(const std::string& collection, const std::string& origin_text, const std::string& id,
@@ -368,6 +390,7 @@ HttpResponse HttpApi::record(const std::string& collection, const std::string& o
   Params p(raw, sub.empty() ? std::initializer_list<const char*>{"version"} : std::initializer_list<const char*>{});
   Kind kind = collection == "practices" ? Kind::practice : Kind::plan;
   auto version = p.integer("version", 1, 1u << 30);
+  uint64_t emptied = times_emptied();
   return dir_.store().read([&](const storage::StoreReader& r) -> HttpResponse {
     auto origin = city_named(r, origin_text, "origin");
     auto not_found = [&] {
@@ -406,11 +429,11 @@ HttpResponse HttpApi::record(const std::string& collection, const std::string& o
     } else {
       chosen = std::move(newest);
     }
-    json item = record_item(chosen->first, chosen->second.body, cities.find(*origin));
-    if (chosen->first.tombstone) item["retracted"] = true;
     // No ETag of the version's own: the item names the city as its profile says now, so
     // its tag is that of the body (net::answer_conditionally), like every answer's.
-    return json_response(200, item);
+    auto city = profile_of(r, *origin, emptied);
+    return HttpResponse{
+        200, "application/json", record_item_text(chosen->first, chosen->second.body, city ? &*city : nullptr), {}};
   });
 }
 

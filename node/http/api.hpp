@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <mutex>
 
 #include "node/local/data_dir.hpp"
@@ -75,6 +76,13 @@ class HttpApi {
   // records are read far more than the rest (rendering one is a JSON parse and dump).
   LruCache<net::HttpResponse> list_cache_{256};
   LruCache<net::HttpResponse> record_cache_{4096};
+  // City profiles by origin, for naming the city in every item (a record read and a
+  // parse each): emptied with the caches.
+  std::map<PublicKey, std::optional<CityProfile>> profiles_;
+  uint64_t emptied_ = 0;  // how many times the caches were emptied (under cache_mutex_)
+  // `emptied` as read before `r` began: a profile read from an older snapshot is not kept.
+  std::optional<CityProfile> profile_of(const storage::StoreReader& r, const PublicKey& origin, uint64_t emptied);
+  uint64_t times_emptied();
   // The log's end when the caches were last valid: any record stored (published here, by
   // the CLI, or received) empties them, so a record read right after `agora publish` is the
   // new one. Writes that change no record (peer state every few seconds) keep them; a new

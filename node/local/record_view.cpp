@@ -1,8 +1,10 @@
 #include "node/local/record_view.hpp"
 
+#include <algorithm>
 #include <ctime>
 
 #include "protocol/hex.hpp"
+#include "protocol/json_text.hpp"
 #include "protocol/utf8.hpp"
 
 namespace agora {
@@ -45,6 +47,48 @@ json record_item(const Header& h, const std::optional<std::string>& body, const 
   if (h.tombstone) item["retracted"] = true;
   if (!body) item["withheld"] = true;
   return item;
+}
+
+std::string record_item_text(const Header& h, const std::optional<std::string>& body, const CityProfile* city) {
+  std::optional<std::vector<RawMember>> members;
+  if (body && !body->empty()) {
+    members = raw_members(*body);
+    // A key spelled with escapes might name a field the node sets: the parsing path decides.
+    if (!members || std::any_of(members->begin(), members->end(), [](const RawMember& m) { return m.key_has_escape; }))
+      return record_item(h, body, city).dump();
+  }
+  auto text = [](std::string_view s) { return json(s).dump(); };
+  std::string out;
+  out.reserve((body ? body->size() : 0) + 400);
+  out += "{\"kind\":" + text(kind_name(h.kind));
+  out += ",\"id\":" + text(h.id);
+  out += ",\"origin\":\"" + node_id(h.origin) + '"';
+  bool sets_city = h.kind != Kind::city;
+  if (sets_city) {
+    out += ",\"city\":" + (city ? text(city->name) : std::string("null"));
+    out += ",\"country\":" + (city ? text(city->country) : std::string("null"));
+  }
+  out += ",\"version\":" + std::to_string(h.version);
+  out += ",\"seq\":" + std::to_string(h.seq);
+  out += ",\"published\":\"" + iso8601_utc(h.ts) + '"';
+  out += ",\"visibility\":" + text(h.visibility);
+  if (h.tombstone) out += ",\"retracted\":true";
+  if (!body) out += ",\"withheld\":true";
+  if (members) {
+    // The fields set above override the body's (record_item's rule).
+    static constexpr std::string_view kSet[] = {"kind", "id", "origin", "version", "seq", "published", "visibility"};
+    for (const RawMember& m : *members) {
+      bool set = std::find(std::begin(kSet), std::end(kSet), m.key) != std::end(kSet) ||
+                 (sets_city && (m.key == "city" || m.key == "country")) || (h.tombstone && m.key == "retracted");
+      if (set) continue;
+      out += ",\"";
+      out += m.key;
+      out += "\":";
+      out += m.value;
+    }
+  }
+  out += '}';
+  return out;
 }
 
 ChangesPage read_changes(const storage::StoreReader& r, uint64_t since, size_t limit, std::optional<Kind> kind) {

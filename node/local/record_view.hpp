@@ -27,6 +27,10 @@ std::string iso8601_utc(int64_t ms);
 
 // The item for one record version; body nullopt for a stub.
 nlohmann::json record_item(const Header& h, const std::optional<std::string>& body, const CityProfile* city);
+// The same item as JSON text, spliced from the stored body's bytes rather than parsed and
+// serialised: the node's fields first, then the body's members as signed (their order and
+// spelling). What a GET of one record and the pages of items answer.
+std::string record_item_text(const Header& h, const std::optional<std::string>& body, const CityProfile* city);
 
 // One page of the public changes feed (GET /api/v1/changes and its event stream): record
 // versions in the order this node stored them, after log position `since`. Scans at most

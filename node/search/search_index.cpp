@@ -171,6 +171,20 @@ json result_items(const storage::StoreReader& r, const SearchResult& result, boo
   return items;
 }
 
+std::string result_items_text(const storage::StoreReader& r, const SearchResult& result, bool ranked) {
+  if (ranked) return result_items(r, result, ranked).dump();  // snippets read the parsed summary
+  std::string out = "[";
+  CityDirectory cities(r);
+  for (const auto& hit : result.hits) {
+    auto rec = storage::read_record(r, hit.local);
+    if (!rec || !is_public(rec->header)) continue;
+    if (out.size() > 1) out += ',';
+    out += record_item_text(rec->header, rec->body(), cities.find(rec->header.origin));
+  }
+  out += ']';
+  return out;
+}
+
 RecordFacts record_facts(const std::string& origin_hex, std::string_view id, const Header& h, const json& body,
                          const CityProfile* city) {
   RecordFacts f;

@@ -103,6 +103,8 @@ class SearchIndex {
 // The items (as `agora show --json` prints them) of a result's hits, public versions only;
 // with score and snippet when the result is ranked by a text query.
 nlohmann::json result_items(const storage::StoreReader& reader, const SearchResult& result, bool ranked);
+// The same items as a JSON array's text; unranked items are spliced from the stored bodies.
+std::string result_items_text(const storage::StoreReader& reader, const SearchResult& result, bool ranked);
 
 // Folds a text for matching: lowercase, Latin diacritics removed (Malmö -> malmo).
 std::string fold_text(std::string_view text);
