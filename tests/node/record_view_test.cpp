@@ -44,8 +44,8 @@ TEST_CASE("a record's item as spliced text is the item as built from parsed JSON
       " {\n \"title\" : \"Caf\\u00e9 \\\"x\\\"\",\t\"outcomes\":[{\"value\":1.50,\"indicator\":\"{[\"}]} ",
       R"({"retracted":false,"withheld":"no","extra":{"nested":{"deep":[null,true,false]}}})",
       R"({"ki\u006ed":"practice","title":"escaped key"})",  // decided by the parsing path
-      std::string(""),                                     // a retraction
-      std::nullopt,                                        // a stub: withheld
+      std::string(""),                                      // a retraction
+      std::nullopt,                                         // a stub: withheld
   };
   for (bool tombstone : {false, true})
     for (const auto& body : bodies)
