@@ -315,9 +315,12 @@ HttpResponse HttpApi::cached(LruCache<HttpResponse>& cache, const std::string& t
     // Tagged once here rather than hashed again for every conditional request.
     if (std::none_of(r.headers.begin(), r.headers.end(), [](const auto& h) { return h.first == "ETag"; }))
       r.headers.emplace_back("ETag", net::etag_of(r.body));
-    // Not kept when records arrived meanwhile: the answer may predate them.
+    // Not kept when records arrived meanwhile: the answer may predate them. The log's end
+    // is read before the lock: a read transaction is never begun under cache_mutex_, which
+    // readers inside a transaction take (a lock-order inversion TSan found).
+    bool unchanged = log_end() == computed_at;
     std::lock_guard lock(cache_mutex_);
-    if (log_end() == computed_at) cache.put(target, r);
+    if (unchanged) cache.put(target, r);
   }
   return r;
 }
