@@ -35,11 +35,9 @@ enum Slot : Xapian::valueno {
   kKeySlot = 0,      // "ORIGIN/ID": the stable default order and its cursor
   kUpdatedSlot = 1,  // sortable ts, then the key: newest first, unique
   kTitleSlot = 2,    // folded title, then the key
-  kCitySlot = 3,     // city name as shown (facet)
-  kThemesSlot = 4,   // themes joined by \x1f (facet)
-  kCommitSlot = 5,   // "framework:ref" joined by \x1f (facet)
-  kYearSlot = 6,     // sortable year
-  kFacetsSlot = 7,   // city \x1e themes \x1e commitments: the three facets in one read
+  // 3-5: no longer used (format 7 keeps city, themes and commitments in kFacetsSlot only)
+  kYearSlot = 6,    // sortable year
+  kFacetsSlot = 7,  // city \x1e themes \x1f… \x1e "framework:ref" \x1f…: the facets in one read
 };
 
 }  // namespace agora::index_schema

@@ -52,8 +52,7 @@ class FacetCounter {
   std::unordered_map<std::string, uint64_t> joined_;
 };
 
-// Adds one match to /stats counts, from its key, themes, commitments and year slot values.
-void count_stats(SearchStats& out, const std::string& key, const std::string& themes, const std::string& commitments,
-                 const std::string& year);
+// Adds one match to /stats counts, from its key, facets and year slot values.
+void count_stats(SearchStats& out, const std::string& key, const std::string& facets, const std::string& year);
 
 }  // namespace agora

@@ -7,7 +7,10 @@
 
 #include <xapian.h>
 
+#include <condition_variable>
 #include <deque>
+#include <exception>
+#include <mutex>
 #include <memory>
 #include <set>
 #include <unordered_map>
@@ -15,6 +18,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "node/local/job_thread.hpp"
 #include "node/local/record_view.hpp"
 #include "protocol/hex.hpp"
 #include "protocol/utf8.hpp"
@@ -32,7 +36,8 @@ namespace {
 // 5: text normalized to NFC before folding, so that decomposed text (an "o" + U+0308 that a
 //    node of an earlier version signed) is indexed as its precomposed form is.
 // 6: stems only (STEM_ALL_Z), no unstemmed copy of each word: half the terms, builds ~2x faster.
-constexpr const char* kFormat = "6";
+// 7: city, themes and commitments only in the facets slot (they were also in slots 3-5).
+constexpr const char* kFormat = "7";
 
 using namespace index_schema;
 
@@ -233,9 +238,6 @@ RecordFacts record_facts(const std::string& origin_hex, std::string_view id, con
   f.values[kKeySlot] = key;
   f.values[kUpdatedSlot] = Xapian::sortable_serialise(static_cast<double>(h.ts)) + "\x1f" + key;
   f.values[kTitleSlot] = fold_text(body.value("title", "")) + "\x1f" + key;
-  f.values[kCitySlot] = city_name;
-  f.values[kThemesSlot] = themes_value;
-  f.values[kCommitSlot] = commitments_value;
   f.values[kFacetsSlot] = city_name + "\x1e" + themes_value + "\x1e" + commitments_value;
   std::sort(f.terms.begin(), f.terms.end());
   f.terms.erase(std::unique(f.terms.begin(), f.terms.end()), f.terms.end());
@@ -271,8 +273,13 @@ std::map<std::string, std::map<std::string, uint64_t>> FacetCounter::facets() co
   return out;
 }
 
-void count_stats(SearchStats& out, const std::string& key, const std::string& themes, const std::string& commitments,
-                 const std::string& year) {
+void count_stats(SearchStats& out, const std::string& key, const std::string& facets, const std::string& year) {
+  size_t a = facets.find('\x1e'), b = a == std::string::npos ? a : facets.find('\x1e', a + 1);
+  std::string_view themes, commitments;
+  if (b != std::string::npos) {
+    themes = std::string_view(facets).substr(a + 1, b - a - 1);
+    commitments = std::string_view(facets).substr(b + 1);
+  }
   ++out.total;
   std::string origin = key.substr(0, key.find('/'));
   ++out.by_origin[origin];
@@ -323,6 +330,7 @@ bool FilterSpec::matches(const RecordFacts& facts) const {
 }
 
 struct SearchIndex::Impl {
+  Impl(DataDir& d, fs::path p) : dir(d), path(std::move(p)) {}
   DataDir& dir;
   fs::path path;
   std::optional<Xapian::WritableDatabase> writable;
@@ -368,23 +376,139 @@ struct SearchIndex::Impl {
     return doc;
   }
 
-  // (Re)indexes the latest version of (origin, id), or removes it when it is gone, retracted
-  // or not public.
-  void refresh(const storage::StoreReader& r, CityDirectory& cities, const PublicKey& origin, const std::string& id) {
-    std::string key = record_key(node_id(origin), id);
+  // What indexing one record comes to: its document, or its removal (gone, retracted, not
+  // public, not a practice or plan), or nothing (its body is not readable here).
+  struct Change {
+    std::string key_term;
+    enum { replace, remove, none } action = none;
+    Xapian::Document doc;
+  };
+
+  Change prepare(const storage::StoreReader& r, CityDirectory& cities, const PublicKey& origin, const std::string& id) {
+    Change c;
+    c.key_term = term(kRecordKey, record_key(node_id(origin), id));
     auto latest = r.latest(origin, id);
     if (!latest || latest->tombstone || !latest->is_public ||
         (latest->kind != Kind::practice && latest->kind != Kind::plan)) {
-      writable->delete_document(term(kRecordKey, key));
-      return;
+      c.action = Change::remove;
+      return c;
     }
     auto rec = storage::read_record(r, latest->local);
-    if (!rec) return;
+    if (!rec) return c;
     auto body = rec->body_json();
-    if (!body) return;
-    writable->replace_document(term(kRecordKey, key), build(r, cities, origin, id, rec->header, *body));
+    if (!body) return c;
+    c.doc = build(r, cities, origin, id, rec->header, *body);
+    c.action = Change::replace;
+    return c;
   }
+
+  void apply(const Change& c) {
+    if (c.action == Change::replace) writable->replace_document(c.key_term, c.doc);
+    if (c.action == Change::remove) writable->delete_document(c.key_term);
+  }
+
+  // Indexes the latest version of each record (or removes it). Reading, parsing and
+  // building the documents costs about what Xapian's writing of them does, so with many
+  // records a helper thread builds while this one writes.
+  void refresh_all(const std::vector<std::pair<PublicKey, std::string>>& records);
+
+  std::unique_ptr<JobThread> builder;  // the helper, started with the first large step
 };
+
+namespace {
+
+// Built changes handed from the builder to the writing thread; bounded, so a slow writer
+// holds the builder back instead of letting documents pile up in memory.
+template <class Change>
+class ChangeQueue {
+ public:
+  explicit ChangeQueue(unsigned producers) : open_(producers) {}
+  bool push(Change c) {  // false once the reader has given up
+    std::unique_lock lock(mutex_);
+    space_.wait(lock, [&] { return items_.size() < kDepth || abandoned_; });
+    if (abandoned_ || error_) return false;
+    items_.push_back(std::move(c));
+    ready_.notify_all();
+    return true;
+  }
+  void close(std::exception_ptr error = nullptr) {  // once by each producer
+    std::lock_guard lock(mutex_);
+    if (--open_ == 0) closed_ = true;
+    if (error && !error_) error_ = error;
+    ready_.notify_all();
+  }
+  std::optional<Change> pop() {  // nullopt at the end; rethrows the builder's error
+    std::unique_lock lock(mutex_);
+    ready_.wait(lock, [&] { return !items_.empty() || closed_; });
+    if (items_.empty() || error_) {
+      if (error_) std::rethrow_exception(error_);
+      return std::nullopt;
+    }
+    Change c = std::move(items_.front());
+    items_.pop_front();
+    space_.notify_all();
+    return c;
+  }
+  void abandon() {  // the reader stops (it failed): the builder's pushes return false
+    std::lock_guard lock(mutex_);
+    abandoned_ = true;
+    space_.notify_all();
+  }
+  void wait_closed() {
+    std::unique_lock lock(mutex_);
+    ready_.wait(lock, [&] { return closed_; });
+  }
+
+ private:
+  static constexpr size_t kDepth = 128;
+  std::mutex mutex_;
+  std::condition_variable space_, ready_;
+  std::deque<Change> items_;
+  unsigned open_;  // producers still running
+  bool closed_ = false, abandoned_ = false;
+  std::exception_ptr error_;
+};
+
+// Below this many records a step builds and writes on one thread.
+constexpr size_t kParallelFrom = 256;
+
+}  // namespace
+
+void SearchIndex::Impl::refresh_all(const std::vector<std::pair<PublicKey, std::string>>& records) {
+  if (records.size() < kParallelFrom) {
+    dir.store().read([&](const storage::StoreReader& r) {
+      CityDirectory cities(r);
+      for (const auto& [origin, id] : records) apply(prepare(r, cities, origin, id));
+      return 0;
+    });
+    return;
+  }
+  // Derived work, like this thread: background priority. Each helper builds every other record.
+  constexpr unsigned kBuilders = 2;
+  if (!builder) builder = std::make_unique<JobThread>("agora-index-2", kBuilders, JobThread::Priority::background);
+  ChangeQueue<Change> queue(kBuilders);
+  for (unsigned part = 0; part < kBuilders; ++part)
+    builder->submit([&, part] {
+      try {
+        dir.store().read([&](const storage::StoreReader& r) {
+          CityDirectory cities(r);
+          for (size_t i = part; i < records.size(); i += kBuilders)
+            if (!queue.push(prepare(r, cities, records[i].first, records[i].second))) break;
+          return 0;
+        });
+        queue.close();
+      } catch (...) {
+        queue.close(std::current_exception());
+      }
+    });
+  try {
+    while (auto change = queue.pop()) apply(*change);
+  } catch (...) {
+    queue.abandon();
+    queue.wait_closed();  // the builder no longer touches `records` or `queue`
+    throw;
+  }
+}
 
 SearchIndex::SearchIndex(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 SearchIndex::~SearchIndex() = default;
@@ -398,7 +522,7 @@ std::unique_ptr<SearchIndex> SearchIndex::open_writable(DataDir& dir) {
 }
 
 std::unique_ptr<SearchIndex> SearchIndex::open_writable_unguarded(DataDir& dir) {
-  auto impl = std::make_unique<Impl>(Impl{dir, dir.path() / "search", std::nullopt, std::nullopt});
+  auto impl = std::make_unique<Impl>(Impl(dir, dir.path() / "search"));
   try {
     impl->writable.emplace(impl->path.string(), Xapian::DB_CREATE_OR_OPEN);
   } catch (const Xapian::DatabaseLockError&) {
@@ -428,7 +552,7 @@ std::unique_ptr<SearchIndex> SearchIndex::open_writable_unguarded(DataDir& dir) 
 std::unique_ptr<SearchIndex> SearchIndex::open_readonly(DataDir& dir) {
   fs::path path = dir.path() / "search";
   if (!fs::exists(path)) return nullptr;
-  auto impl = std::make_unique<Impl>(Impl{dir, path, std::nullopt, std::nullopt});
+  auto impl = std::make_unique<Impl>(Impl(dir, path));
   try {
     impl->readonly.emplace(path.string());
   } catch (const Xapian::Error&) {
@@ -485,6 +609,7 @@ SearchIndex::Step SearchIndex::catch_up_step_unguarded(size_t max_entries) {
   uint64_t from = position();
   Step step;
   bool wrote = false;
+  std::vector<std::pair<PublicKey, std::string>> records;
   auto complete_unguarded = [&] { return impl_->writable->get_metadata("built") == "1"; };
   impl_->dir.store().read([&](const storage::StoreReader& r) {
     // Sorted, so that one origin's records are indexed together (its city looked up once).
@@ -520,19 +645,18 @@ SearchIndex::Step SearchIndex::catch_up_step_unguarded(size_t max_entries) {
         });
       }
     }
-    CityDirectory cities(r);
-    for (const auto& [origin, id] : touched) {
-      impl_->refresh(r, cities, origin, id);
-      ++step.changed;
-    }
+    records.assign(touched.begin(), touched.end());
+    step.changed = records.size();
     step.position = last;
-    if (last == from && complete_unguarded()) return 0;  // nothing new: no revision to write
-    impl_->writable->set_metadata("position", std::to_string(last));
-    if (!step.more) impl_->writable->set_metadata("built", "1");
-    wrote = true;
+    wrote = last != from || !complete_unguarded();  // else nothing new: no revision to write
     return 0;
   });
-  if (wrote) impl_->writable->commit();
+  impl_->refresh_all(records);
+  if (wrote) {  // the position only after the documents: a failed step is done again
+    impl_->writable->set_metadata("position", std::to_string(step.position));
+    if (!step.more) impl_->writable->set_metadata("built", "1");
+    impl_->writable->commit();
+  }
   step.wrote = wrote;
   return step;
 }
@@ -604,8 +728,7 @@ class StatsSpy : public Xapian::MatchSpy {
  public:
   explicit StatsSpy(SearchStats& out) : out_(out) {}
   void operator()(const Xapian::Document& doc, double) override {
-    count_stats(out_, doc.get_value(kKeySlot), doc.get_value(kThemesSlot), doc.get_value(kCommitSlot),
-                doc.get_value(kYearSlot));
+    count_stats(out_, doc.get_value(kKeySlot), doc.get_value(kFacetsSlot), doc.get_value(kYearSlot));
   }
 
  private:

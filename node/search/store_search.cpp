@@ -184,8 +184,7 @@ SearchResult merge_changed(const storage::StoreReader& r, const SearchQuery& q, 
 SearchStats merge_changed_stats(const storage::StoreReader& r, const SearchQuery& q,
                                 const std::vector<std::string>& changed, SearchStats st) {
   each_changed_match(r, q.filter, changed, [&](const PublicKey&, const std::string&, uint64_t, RecordFacts& facts) {
-    count_stats(st, facts.values[kKeySlot], facts.values[kThemesSlot], facts.values[kCommitSlot],
-                facts.values[kYearSlot]);
+    count_stats(st, facts.values[kKeySlot], facts.values[kFacetsSlot], facts.values[kYearSlot]);
   });
   return st;
 }
@@ -193,8 +192,7 @@ SearchStats merge_changed_stats(const storage::StoreReader& r, const SearchQuery
 SearchStats stats_store(const storage::StoreReader& r, const SearchQuery& q) {
   SearchStats out;
   each_match(r, q.filter, [&](const PublicKey&, const std::string&, uint64_t, RecordFacts& facts) {
-    count_stats(out, facts.values[kKeySlot], facts.values[kThemesSlot], facts.values[kCommitSlot],
-                facts.values[kYearSlot]);
+    count_stats(out, facts.values[kKeySlot], facts.values[kFacetsSlot], facts.values[kYearSlot]);
   });
   return out;
 }

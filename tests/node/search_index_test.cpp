@@ -7,6 +7,7 @@
 #include "node/local/publisher.hpp"
 #include "node/local/record_view.hpp"
 #include "node/search/search_index.hpp"
+#include "node/search/store_search.hpp"
 #include "temp_dir.hpp"
 
 using namespace agora;
@@ -205,4 +206,47 @@ TEST_CASE("decomposed text signed by an older node is found by either form, its 
     CHECK_FALSE(resolve_city(r, "Malm\xC3\xB6"));
     return 0;
   });
+}
+
+TEST_CASE("a large step (built on helper threads) indexes exactly what a record-by-record build does",
+          "[node][search]") {
+  test::TempDir tmp;
+  DataDir dir = make_city(tmp, "Lyon", "FR");
+  const char* themes[] = {"employment", "housing", "education", "health"};
+  std::vector<ValidatedInput> batch;
+  for (int i = 0; i < 700; ++i) {
+    json in = {{"kind", "practice"},
+               {"id", "p" + std::to_string(i)},
+               {"title", "Practice " + std::to_string(i) + (i % 3 ? " mentoring" : " housing first")},
+               {"summary", "Number " + std::to_string(i) + " of a large batch."},
+               {"language", i % 2 ? "en" : "fr"},
+               {"themes", {themes[i % 4]}},
+               {"started", 2000 + i % 20}};
+    batch.push_back(validate_input(in, dir.identity()).value());
+  }
+  Publisher(dir).publish(batch);
+  // Updated and retracted after the first versions: the index holds only the latest.
+  publish(dir, {{"kind", "practice"},
+                {"id", "p5"},
+                {"title", "Renamed practice five"},
+                {"summary", "Now about orchards."},
+                {"language", "en"},
+                {"themes", {"housing"}}});
+  for (int i = 10; i < 20; ++i) Publisher(dir).retract("p" + std::to_string(i));
+
+  auto index = SearchIndex::open_writable(dir);
+  CHECK(index->catch_up() >= 700);  // one step of up to 10,000 log entries: the parallel path
+  SearchQuery all;
+  all.limit = 1000;
+  all.facets = true;
+  SearchResult indexed = index->search(all);
+  SearchResult stored = dir.store().read([&](const storage::StoreReader& r) { return search_store(r, all); });
+  CHECK(indexed.total == 690);
+  CHECK(ids(indexed) == ids(stored));
+  CHECK(indexed.facets == stored.facets);
+  CHECK(ids(find(*index, "orchards")) == std::vector<std::string>{"p5"});
+  CHECK(find(*index, "mentoring").total == 458);  // 466 with i % 3 != 0, less 7 retracted, less p5
+  CHECK(find(*index, "15").total == 0);           // p15 was retracted
+  CHECK(find(*index, "16 housing").total == 0);   // p16: retracted too
+  CHECK(find(*index, "21").total == 1);
 }
