@@ -187,6 +187,11 @@ namespace {
 // a little stale, and its lag shows in /metrics and /health.
 constexpr size_t kFreshTail = 500;
 
+// Matches a q= search counts before it estimates `total` and the facets (`exact=true`
+// counts them all): a common word matches most records, and counting every match was most
+// of such a search's time.
+constexpr uint32_t kSearchCountBound = 2000;
+
 // A query's answer (a page or stats) from the index, LMDB or both: from LMDB alone while no
 // complete index exists (nullopt for words, which need one), from the index alone for
 // words, else from the index completed with what it has not read yet. ask(index, q) asks
@@ -327,7 +332,7 @@ HttpResponse HttpApi::cached(LruCache<HttpResponse>& cache, const std::string& t
 
 HttpResponse HttpApi::list(const std::string& collection, const std::vector<std::pair<std::string, std::string>>& raw) {
   Params p(raw, {"q", "city", "country", "region", "theme", "principle", "framework", "ref", "language", "year_from",
-                 "year_to", "updated_since", "sort", "limit", "cursor", "facets"});
+                 "year_to", "updated_since", "sort", "limit", "cursor", "facets", "exact"});
   SearchQuery q;
   q.filter.kind = collection == "practices" ? Kind::practice : Kind::plan;
   read_text_and_place(p, q);
@@ -364,6 +369,9 @@ HttpResponse HttpApi::list(const std::string& collection, const std::vector<std:
   std::string facets = p.get("facets");
   if (!facets.empty() && facets != "true" && facets != "false") throw BadParam{"facets", "expected true or false"};
   q.facets = facets != "false";
+  std::string exact = p.get("exact");
+  if (!exact.empty() && exact != "true" && exact != "false") throw BadParam{"exact", "expected true or false"};
+  if (exact != "true") q.count_bound = kSearchCountBound;
   if (p.has("city")) {
     auto origin =
         dir_.store().read([&](const storage::StoreReader& r) { return city_named(r, p.get("city"), "city"); });
@@ -373,7 +381,6 @@ HttpResponse HttpApi::list(const std::string& collection, const std::vector<std:
   auto found = find(q);
   if (!found) return search_unavailable();
   SearchResult& result = *found;
-
   std::string items =
       dir_.store().read([&](const storage::StoreReader& r) { return result_items_text(r, result, ranked); });
   json next;
@@ -382,6 +389,7 @@ HttpResponse HttpApi::list(const std::string& collection, const std::vector<std:
   }
   std::string body = "{\"items\":" + items + ",\"next\":" + next.dump() + ",\"total\":" + std::to_string(result.total);
   if (q.facets) body += ",\"facets\":" + json(result.facets).dump();
+  if (result.estimated) body += ",\"estimated\":true";
   body += '}';
   return HttpResponse{200, "application/json", std::move(body), {}};
 }

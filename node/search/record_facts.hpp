@@ -45,7 +45,7 @@ FilterSpec filter_spec(const SearchFilter& filter);
 // and commitment combinations recur across thousands of records — and split once at the end.
 class FacetCounter {
  public:
-  void add(const std::string& joined) { ++joined_[joined]; }
+  void add(const std::string& joined, uint64_t times = 1) { joined_[joined] += times; }
   std::map<std::string, std::map<std::string, uint64_t>> facets() const;
 
  private:

@@ -3,7 +3,9 @@
 #include "node/search/record_facts.hpp"
 #include "storage/stored_record.hpp"
 
+#include <algorithm>
 #include <cctype>
+#include <cmath>
 
 #include <xapian.h>
 
@@ -21,6 +23,7 @@
 #include "node/local/job_thread.hpp"
 #include "node/local/record_view.hpp"
 #include "protocol/hex.hpp"
+#include "protocol/json_text.hpp"
 #include "protocol/utf8.hpp"
 
 namespace agora {
@@ -60,13 +63,83 @@ void append_text(std::string& out, const json& v) {
   if (v.is_string()) out += v.get<std::string>() + "\n";
 }
 
-class FacetSpy : public Xapian::MatchSpy {
+// Every document's facets value (kFacetsSlot) of one index revision, read in one pass over
+// the value stream and shared by the readers of that revision: Xapian fetches a document's
+// value with a B-tree lookup, and doing that for every match was most of a search's time.
+class FacetTable {
  public:
-  void operator()(const Xapian::Document& doc, double) override { counter_.add(doc.get_value(kFacetsSlot)); }
-  std::map<std::string, std::map<std::string, uint64_t>> facets() const { return counter_.facets(); }
+  // The table of db's revision; nullptr while another thread builds it (the caller reads
+  // the values itself meanwhile).
+  static std::shared_ptr<const FacetTable> of(const Xapian::Database& db) {
+    static std::mutex mutex, building;
+    static std::shared_ptr<const FacetTable> cached[2];  // readers may be a revision apart
+    std::string uuid = db.get_uuid();
+    Xapian::rev revision = db.get_revision();
+    auto find = [&]() -> std::shared_ptr<const FacetTable> {
+      std::lock_guard lock(mutex);
+      for (const auto& t : cached)
+        if (t && t->revision_ == revision && t->uuid_ == uuid) return t;
+      return nullptr;
+    };
+    if (auto t = find()) return t;
+    std::unique_lock build(building, std::try_to_lock);
+    if (!build.owns_lock()) return nullptr;
+    if (auto t = find()) return t;
+    auto table = std::make_shared<FacetTable>();
+    table->uuid_ = uuid;
+    table->revision_ = revision;
+    table->by_doc_.assign(db.get_lastdocid() + 1, 0);
+    table->values_.emplace_back();  // id 0: no value
+    std::unordered_map<std::string, uint32_t> ids;
+    for (auto it = db.valuestream_begin(kFacetsSlot); it != db.valuestream_end(kFacetsSlot); ++it) {
+      Xapian::docid did = it.get_docid();
+      if (did >= table->by_doc_.size()) continue;  // not of this revision
+      auto [at, added] = ids.try_emplace(*it, static_cast<uint32_t>(table->values_.size()));
+      if (added) table->values_.push_back(at->first);
+      table->by_doc_[did] = at->second;
+    }
+    std::lock_guard lock(mutex);
+    cached[1] = std::move(cached[0]);
+    cached[0] = table;
+    return table;
+  }
+  uint32_t id(Xapian::docid did) const { return did < by_doc_.size() ? by_doc_[did] : 0; }
+  const std::string& value(uint32_t id) const { return values_[id]; }
+  size_t values() const { return values_.size(); }
 
  private:
+  std::string uuid_;
+  Xapian::rev revision_ = 0;
+  std::vector<uint32_t> by_doc_;     // docid -> value id
+  std::vector<std::string> values_;  // value id -> facets value
+};
+
+class FacetSpy : public Xapian::MatchSpy {
+ public:
+  // Without a table, each match's value is read from the index.
+  explicit FacetSpy(std::shared_ptr<const FacetTable> table) : table_(std::move(table)) {
+    if (table_) counts_.assign(table_->values(), 0);
+  }
+  void operator()(const Xapian::Document& doc, double) override {
+    ++seen_;
+    if (table_)
+      ++counts_[table_->id(doc.get_docid())];
+    else
+      counter_.add(doc.get_value(kFacetsSlot));
+  }
+  std::map<std::string, std::map<std::string, uint64_t>> facets() {
+    for (size_t id = 1; id < counts_.size(); ++id)
+      if (counts_[id]) counter_.add(table_->value(static_cast<uint32_t>(id)), counts_[id]);
+    counts_.clear();
+    return counter_.facets();
+  }
+  uint64_t seen() const { return seen_; }  // the matches counted
+
+ private:
+  std::shared_ptr<const FacetTable> table_;
+  std::vector<uint64_t> counts_;  // by value id
   FacetCounter counter_;
+  uint64_t seen_ = 0;
 };
 
 // The words of a folded text (runs of ASCII letters and digits and non-ASCII bytes), as
@@ -176,15 +249,41 @@ json result_items(const storage::StoreReader& r, const SearchResult& result, boo
   return items;
 }
 
+namespace {
+// A string member of a stored body, decoded (only that value is parsed); empty when absent.
+std::string string_member(const std::vector<RawMember>& members, std::string_view key) {
+  for (const auto& m : members)
+    if (m.key == key && m.value.size() >= 2 && m.value.front() == '"') {
+      if (m.value.find('\\') == std::string_view::npos) return std::string(m.value.substr(1, m.value.size() - 2));
+      auto v = json::parse(m.value, nullptr, false);  // escapes: decoded by the parser
+      return v.is_string() ? v.get<std::string>() : std::string();
+    }
+  return {};
+}
+}  // namespace
+
 std::string result_items_text(const storage::StoreReader& r, const SearchResult& result, bool ranked) {
-  if (ranked) return result_items(r, result, ranked).dump();  // snippets read the parsed summary
   std::string out = "[";
   CityDirectory cities(r);
   for (const auto& hit : result.hits) {
     auto rec = storage::read_record(r, hit.local);
-    if (!rec || !is_public(rec->header)) continue;
+    if (!rec || !is_public(rec->header)) continue;  // the index holds public records only
     if (out.size() > 1) out += ',';
-    out += record_item_text(rec->header, rec->body(), cities.find(rec->header.origin));
+    const auto& body = rec->body();
+    std::string item = record_item_text(rec->header, body, cities.find(rec->header.origin));
+    if (ranked) {
+      // The score and snippet added to the spliced item, read from the body's own members.
+      auto members = body ? raw_members(*body) : std::nullopt;
+      std::string summary, language;
+      if (members) {
+        summary = string_member(*members, "summary");
+        language = string_member(*members, "language");
+      }
+      item.pop_back();  // the closing brace
+      item += ",\"score\":" + json(hit.score).dump();
+      item += ",\"snippet\":" + json(snippet(summary, result.terms, language)).dump() + "}";
+    }
+    out += item;
   }
   out += ']';
   return out;
@@ -699,8 +798,11 @@ std::vector<Xapian::Query> filter_queries(const SearchFilter& f) {
 Xapian::Query text_query(const std::string& text, std::vector<std::string>& words) {
   words = words_of(fold_text(text));
   if (words.empty()) return Xapian::Query::MatchAll;
-  std::vector<Xapian::Stem> stemmers;
-  for (const auto& [code, name] : kLanguages) stemmers.emplace_back(name);
+  thread_local const std::vector<Xapian::Stem> stemmers = [] {  // built once per thread: not cheap
+    std::vector<Xapian::Stem> all;
+    for (const auto& [code, name] : kLanguages) all.emplace_back(name);
+    return all;
+  }();
   std::vector<Xapian::Query> all;
   for (const auto& w : words) {
     std::set<std::string> variants{term(kStem, w)};  // as a record without a stemmer holds it
@@ -747,7 +849,8 @@ SearchStats stats_in(const Xapian::Database& db, const SearchQuery& q) {
   return out;
 }
 
-SearchResult search_in(const Xapian::Database& db, const SearchQuery& q) {
+// shared_facets: db is a reader's (of a committed revision), whose facet table is shared.
+SearchResult search_in(const Xapian::Database& db, const SearchQuery& q, bool shared_facets) {
   SearchResult out;
   std::vector<Xapian::Query> filters = filter_queries(q.filter);
   std::vector<std::string> words;
@@ -786,11 +889,17 @@ SearchResult search_in(const Xapian::Database& db, const SearchQuery& q) {
       enquire.set_sort_by_value(kTitleSlot, false);
       break;
   }
-  FacetSpy facets;
+  FacetSpy facets(q.facets && shared_facets ? FacetTable::of(db) : nullptr);
   if (q.facets && !cursor_page) enquire.add_matchspy(&facets);
   bool skip_first = cursor_page && descending;
-  Xapian::MSet mset = enquire.get_mset(static_cast<Xapian::doccount>(q.offset),
-                                       static_cast<Xapian::doccount>(q.limit + skip_first), cursor_page ? 0 : every);
+  // Ranked: Xapian may stop once the top of the order is settled and the bound counted.
+  Xapian::doccount check_at_least = every;
+  if (ranked && q.count_bound > 0)
+    check_at_least = std::min<Xapian::doccount>(
+        every, std::max<Xapian::doccount>(q.count_bound, static_cast<Xapian::doccount>(q.offset + q.limit)));
+  Xapian::MSet mset =
+      enquire.get_mset(static_cast<Xapian::doccount>(q.offset), static_cast<Xapian::doccount>(q.limit + skip_first),
+                       cursor_page ? 0 : check_at_least);
   if (cursor_page) {
     Xapian::Enquire count(db);
     count.set_query(whole);
@@ -799,6 +908,7 @@ SearchResult search_in(const Xapian::Database& db, const SearchQuery& q) {
     out.total = count.get_mset(0, 0, every).get_matches_estimated();
   } else {
     out.total = mset.get_matches_estimated();
+    out.estimated = mset.get_matches_lower_bound() != mset.get_matches_upper_bound();
   }
   for (auto it = mset.begin(); it != mset.end(); ++it) {
     Xapian::Document doc = it.get_document();
@@ -817,6 +927,12 @@ SearchResult search_in(const Xapian::Database& db, const SearchQuery& q) {
   }
   if (q.facets) {
     out.facets = facets.facets();
+    // An estimate: the counts among the matches seen, scaled to the estimated total.
+    if (out.estimated && facets.seen() > 0 && facets.seen() < out.total) {
+      double scale = static_cast<double>(out.total) / static_cast<double>(facets.seen());
+      for (auto& [facet, counts] : out.facets)
+        for (auto& [value, n] : counts) n = std::max<uint64_t>(1, std::llround(static_cast<double>(n) * scale));
+    }
   }
   return out;
 }
@@ -828,12 +944,16 @@ SearchStats SearchIndex::stats(const SearchQuery& q) const {
 }
 
 SearchResult SearchIndex::search(const SearchQuery& q) const {
-  return reading([&](const Xapian::Database& db) { return search_in(db, q); });
+  bool shared_facets = impl_->readonly.has_value();
+  return reading([&](const Xapian::Database& db) { return search_in(db, q, shared_facets); });
 }
 
 std::string snippet(std::string_view text, const std::vector<std::string>& folded_terms, const std::string& language,
                     size_t max_chars) {
-  Xapian::Stem stem = stemmer_for(language);
+  thread_local std::unordered_map<std::string, Xapian::Stem> by_language;  // a stemmer is costly to make
+  auto found = by_language.find(language);
+  if (found == by_language.end()) found = by_language.emplace(language, stemmer_for(language)).first;
+  Xapian::Stem& stem = found->second;
   std::set<std::string> wanted(folded_terms.begin(), folded_terms.end());
   std::set<std::string> wanted_stems;
   for (const auto& t : folded_terms) wanted_stems.insert(stem(t));
@@ -855,7 +975,15 @@ std::string snippet(std::string_view text, const std::vector<std::string>& folde
       while (j < text.size() &&
              (std::isalnum(static_cast<unsigned char>(text[j])) || static_cast<unsigned char>(text[j]) >= 0x80))
         ++j;
-      std::string folded = fold_text(text.substr(i, j - i));
+      std::string_view word = text.substr(i, j - i);
+      std::string folded;
+      if (std::all_of(word.begin(), word.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; })) {
+        folded.resize(word.size());  // ASCII letters and digits: folding is lowercasing
+        std::transform(word.begin(), word.end(), folded.begin(),
+                       [](char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; });
+      } else {
+        folded = fold_text(word);
+      }
       bool hit = wanted.count(folded) || (stem_starts.count(folded.substr(0, 2)) && wanted_stems.count(stem(folded)));
       words.push_back({i, j, hit});
       i = j;

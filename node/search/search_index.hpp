@@ -36,6 +36,10 @@ struct SearchQuery {
   // pages stay stable while records are added (a cursor, not an offset).
   std::string after;
   bool facets = false;
+  // A ranked search (words, relevance order) stops counting after this many matches and
+  // estimates `total` and the facets from those it saw; 0: every match counted exactly.
+  // Filter-only queries and other orders always count exactly.
+  uint32_t count_bound = 0;
 };
 
 struct SearchHit {
@@ -47,9 +51,10 @@ struct SearchHit {
 
 struct SearchResult {
   std::vector<SearchHit> hits;
-  uint64_t total = 0;  // every match of the query's filter and words, exactly (not only this page's)
+  uint64_t total = 0;  // every match of the query's filter and words (not only this page's)
   std::map<std::string, std::map<std::string, uint64_t>> facets;  // facet -> value -> count
-  std::vector<std::string> terms;                                 // the folded query words, for highlighting
+  bool estimated = false;          // total and facets are estimates (SearchQuery::count_bound was reached)
+  std::vector<std::string> terms;  // the folded query words, for highlighting
 };
 
 // Counts over every match of a query (GET /api/v1/stats).

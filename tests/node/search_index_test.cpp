@@ -249,4 +249,37 @@ TEST_CASE("a large step (built on helper threads) indexes exactly what a record-
   CHECK(find(*index, "15").total == 0);           // p15 was retracted
   CHECK(find(*index, "16 housing").total == 0);   // p16: retracted too
   CHECK(find(*index, "21").total == 1);
+
+  // A reader counts facets from its revision's shared table: the same counts as the writer,
+  // which reads each match's value.
+  auto reader = SearchIndex::open_readonly(dir);
+  REQUIRE(reader);
+  for (std::string text : {"", "mentoring", "housing first", "orchards"}) {
+    SearchQuery q;
+    q.text = text;
+    q.facets = true;
+    q.limit = 5;
+    SearchResult from_table = reader->search(q), from_values = index->search(q);
+    INFO(text);
+    CHECK(from_table.total == from_values.total);
+    CHECK(from_table.facets == from_values.facets);
+    CHECK(!from_table.estimated);
+  }
+  // With a count bound a ranked search may stop counting; it says so when it did.
+  SearchQuery bounded;
+  bounded.text = "practice mentoring";
+  bounded.facets = true;
+  bounded.count_bound = 20;
+  SearchResult b = reader->search(bounded);
+  bounded.count_bound = 0;
+  SearchResult exact = reader->search(bounded);
+  CHECK(!exact.estimated);
+  CHECK(exact.total == 458);
+  if (b.estimated) {
+    CHECK(b.total >= 20);
+  } else {
+    CHECK(b.total == exact.total);
+    CHECK(b.facets == exact.facets);
+  }
+  CHECK(ids(b) == ids(exact));  // the page itself is never an estimate
 }
