@@ -63,55 +63,102 @@ void append_text(std::string& out, const json& v) {
   if (v.is_string()) out += v.get<std::string>() + "\n";
 }
 
-// Every document's facets value (kFacetsSlot) of one index revision, read in one pass over
-// the value stream and shared by the readers of that revision: Xapian fetches a document's
-// value with a B-tree lookup, and doing that for every match was most of a search's time.
-class FacetTable {
+// Tables derived from one index revision, shared by the readers of that revision and
+// built by the first that asks (the others go without it meanwhile, never wait).
+struct RevisionTable {
+  std::string uuid;
+  Xapian::rev revision = 0;
+};
+
+template <class Table>
+std::shared_ptr<const Table> revision_table(const Xapian::Database& db) {
+  static std::mutex mutex, building;
+  static std::shared_ptr<const Table> cached[2];  // readers may be a revision apart
+  std::string uuid = db.get_uuid();
+  Xapian::rev revision = db.get_revision();
+  auto find = [&]() -> std::shared_ptr<const Table> {
+    std::lock_guard lock(mutex);
+    for (const auto& t : cached)
+      if (t && t->revision == revision && t->uuid == uuid) return t;
+    return nullptr;
+  };
+  if (auto t = find()) return t;
+  std::unique_lock build(building, std::try_to_lock);
+  if (!build.owns_lock()) return nullptr;
+  if (auto t = find()) return t;
+  auto table = std::make_shared<Table>();
+  table->uuid = uuid;
+  table->revision = revision;
+  table->build(db);
+  std::lock_guard lock(mutex);
+  cached[1] = std::move(cached[0]);
+  cached[0] = table;
+  return table;
+}
+
+// Every document's facets value (kFacetsSlot), read in one pass over the value stream:
+// Xapian fetches one document's value with a B-tree lookup, and doing that for every match
+// was most of a search's time.
+class FacetTable : public RevisionTable {
  public:
-  // The table of db's revision; nullptr while another thread builds it (the caller reads
-  // the values itself meanwhile).
-  static std::shared_ptr<const FacetTable> of(const Xapian::Database& db) {
-    static std::mutex mutex, building;
-    static std::shared_ptr<const FacetTable> cached[2];  // readers may be a revision apart
-    std::string uuid = db.get_uuid();
-    Xapian::rev revision = db.get_revision();
-    auto find = [&]() -> std::shared_ptr<const FacetTable> {
-      std::lock_guard lock(mutex);
-      for (const auto& t : cached)
-        if (t && t->revision_ == revision && t->uuid_ == uuid) return t;
-      return nullptr;
-    };
-    if (auto t = find()) return t;
-    std::unique_lock build(building, std::try_to_lock);
-    if (!build.owns_lock()) return nullptr;
-    if (auto t = find()) return t;
-    auto table = std::make_shared<FacetTable>();
-    table->uuid_ = uuid;
-    table->revision_ = revision;
-    table->by_doc_.assign(db.get_lastdocid() + 1, 0);
-    table->values_.emplace_back();  // id 0: no value
+  void build(const Xapian::Database& db) {
+    by_doc_.assign(db.get_lastdocid() + 1, 0);
+    values_.emplace_back();  // id 0: no value
     std::unordered_map<std::string, uint32_t> ids;
     for (auto it = db.valuestream_begin(kFacetsSlot); it != db.valuestream_end(kFacetsSlot); ++it) {
       Xapian::docid did = it.get_docid();
-      if (did >= table->by_doc_.size()) continue;  // not of this revision
-      auto [at, added] = ids.try_emplace(*it, static_cast<uint32_t>(table->values_.size()));
-      if (added) table->values_.push_back(at->first);
-      table->by_doc_[did] = at->second;
+      if (did >= by_doc_.size()) continue;
+      auto [at, added] = ids.try_emplace(*it, static_cast<uint32_t>(values_.size()));
+      if (added) values_.push_back(at->first);
+      by_doc_[did] = at->second;
     }
-    std::lock_guard lock(mutex);
-    cached[1] = std::move(cached[0]);
-    cached[0] = table;
-    return table;
   }
   uint32_t id(Xapian::docid did) const { return did < by_doc_.size() ? by_doc_[did] : 0; }
   const std::string& value(uint32_t id) const { return values_[id]; }
   size_t values() const { return values_.size(); }
 
  private:
-  std::string uuid_;
-  Xapian::rev revision_ = 0;
   std::vector<uint32_t> by_doc_;     // docid -> value id
   std::vector<std::string> values_;  // value id -> facets value
+};
+
+// Each document's place in the key order (kKeySlot, ORIGIN/ID): the default order of a
+// list, which Xapian otherwise sorts by reading every match's key.
+class KeyOrder : public RevisionTable {
+ public:
+  // Holds every key while it sorts them (about 130 bytes a document): beyond kMaxDocs, lists
+  // sort by reading the matches' keys as before.
+  static constexpr Xapian::doccount kMaxDocs = 250000;
+  static bool worth_it(const Xapian::Database& db) { return db.get_doccount() <= kMaxDocs; }
+  void build(const Xapian::Database& db) {
+    std::vector<std::pair<std::string, Xapian::docid>> keys;
+    keys.reserve(db.get_doccount());
+    for (auto it = db.valuestream_begin(kKeySlot); it != db.valuestream_end(kKeySlot); ++it)
+      keys.emplace_back(*it, it.get_docid());
+    std::sort(keys.begin(), keys.end());
+    rank_.assign(db.get_lastdocid() + 1, UINT32_MAX);
+    for (size_t i = 0; i < keys.size(); ++i)
+      if (keys[i].second < rank_.size()) rank_[keys[i].second] = static_cast<uint32_t>(i);
+  }
+  uint32_t rank(Xapian::docid did) const { return did < rank_.size() ? rank_[did] : UINT32_MAX; }
+
+ private:
+  std::vector<uint32_t> rank_;  // docid -> place in key order
+};
+
+// Sorts matches by their KeyOrder rank (as 4 big-endian bytes: byte order is number order).
+class KeyRank : public Xapian::KeyMaker {
+ public:
+  explicit KeyRank(std::shared_ptr<const KeyOrder> order) : order_(std::move(order)) {}
+  std::string operator()(const Xapian::Document& doc) const override {
+    uint32_t r = order_->rank(doc.get_docid());
+    char bytes[4] = {static_cast<char>(r >> 24), static_cast<char>(r >> 16), static_cast<char>(r >> 8),
+                     static_cast<char>(r)};
+    return std::string(bytes, 4);
+  }
+
+ private:
+  std::shared_ptr<const KeyOrder> order_;
 };
 
 class FacetSpy : public Xapian::MatchSpy {
@@ -849,8 +896,8 @@ SearchStats stats_in(const Xapian::Database& db, const SearchQuery& q) {
   return out;
 }
 
-// shared_facets: db is a reader's (of a committed revision), whose facet table is shared.
-SearchResult search_in(const Xapian::Database& db, const SearchQuery& q, bool shared_facets) {
+// shared_tables: db is a reader's (of a committed revision), whose derived tables are shared.
+SearchResult search_in(const Xapian::Database& db, const SearchQuery& q, bool shared_tables) {
   SearchResult out;
   std::vector<Xapian::Query> filters = filter_queries(q.filter);
   std::vector<std::string> words;
@@ -874,13 +921,22 @@ SearchResult search_in(const Xapian::Database& db, const SearchQuery& q, bool sh
   Xapian::Query query = filtered(query_text, filters, q.filter.excluded);
   Xapian::doccount every = db.get_doccount();  // as check_at_least: counts are exact
 
+  std::unique_ptr<KeyRank> key_rank;  // declared first: outlives the enquire that uses it
   Xapian::Enquire enquire(db);
   enquire.set_query(query);
   bool ranked = !words.empty() && q.sort == SearchQuery::Sort::relevance;
   if (!ranked) enquire.set_weighting_scheme(Xapian::BoolWeight());
   switch (q.sort) {
     case SearchQuery::Sort::relevance:
-      if (!ranked) enquire.set_sort_by_value(kKeySlot, false);
+      if (!ranked) {
+        if (auto order =
+                shared_tables && !cursor_page && KeyOrder::worth_it(db) ? revision_table<KeyOrder>(db) : nullptr) {
+          key_rank = std::make_unique<KeyRank>(std::move(order));
+          enquire.set_sort_by_key(key_rank.get(), false);
+        } else {
+          enquire.set_sort_by_value(kKeySlot, false);
+        }
+      }
       break;
     case SearchQuery::Sort::updated:
       enquire.set_sort_by_value(kUpdatedSlot, true);
@@ -889,7 +945,7 @@ SearchResult search_in(const Xapian::Database& db, const SearchQuery& q, bool sh
       enquire.set_sort_by_value(kTitleSlot, false);
       break;
   }
-  FacetSpy facets(q.facets && shared_facets ? FacetTable::of(db) : nullptr);
+  FacetSpy facets(q.facets && shared_tables ? revision_table<FacetTable>(db) : nullptr);
   if (q.facets && !cursor_page) enquire.add_matchspy(&facets);
   bool skip_first = cursor_page && descending;
   // Ranked: Xapian may stop once the top of the order is settled and the bound counted.
@@ -944,8 +1000,8 @@ SearchStats SearchIndex::stats(const SearchQuery& q) const {
 }
 
 SearchResult SearchIndex::search(const SearchQuery& q) const {
-  bool shared_facets = impl_->readonly.has_value();
-  return reading([&](const Xapian::Database& db) { return search_in(db, q, shared_facets); });
+  bool shared_tables = impl_->readonly.has_value();
+  return reading([&](const Xapian::Database& db) { return search_in(db, q, shared_tables); });
 }
 
 std::string snippet(std::string_view text, const std::vector<std::string>& folded_terms, const std::string& language,
