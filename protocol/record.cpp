@@ -63,7 +63,106 @@ std::string encode_header(const Header& h) {
   return s;
 }
 
+namespace {
+
+// Reads header bytes laid out exactly as encode_header writes them, without a JSON parser:
+// every header a node stores or receives from an honest peer. nullopt at the first doubt —
+// another layout, an escape, a value out of range, a rule broken — and decode_header then
+// parses the bytes and names what is wrong. A header returned here passed the same rules,
+// and encode_header gives back exactly its bytes.
+class CanonicalReader {
+ public:
+  explicit CanonicalReader(std::string_view bytes) : rest_(bytes) {}
+  bool literal(std::string_view l) {
+    if (!rest_.starts_with(l)) return false;
+    rest_.remove_prefix(l.size());
+    return true;
+  }
+  bool hex(uint8_t* out, size_t n) {  // "…" of 2n lowercase hex digits
+    if (rest_.size() < 2 * n + 2 || rest_[0] != '"' || rest_[2 * n + 1] != '"') return false;
+    std::string_view digits = rest_.substr(1, 2 * n);
+    for (char c : digits)
+      if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+    if (!from_hex(digits, out, n)) return false;
+    rest_.remove_prefix(2 * n + 2);
+    return true;
+  }
+  bool uint(uint64_t max, uint64_t& out) {  // digits, no leading zero, at most max
+    size_t n = 0;
+    while (n < rest_.size() && rest_[n] >= '0' && rest_[n] <= '9') ++n;
+    if (n == 0 || n > 16 || (n > 1 && rest_[0] == '0')) return false;
+    out = 0;
+    for (size_t i = 0; i < n; ++i) out = out * 10 + static_cast<uint64_t>(rest_[i] - '0');
+    rest_.remove_prefix(n);
+    return out <= max;
+  }
+  bool plain_string(std::string& out) {  // "…" of printable ASCII without quotes or escapes
+    if (rest_.empty() || rest_[0] != '"') return false;
+    size_t end = 1;
+    while (end < rest_.size() && rest_[end] != '"') {
+      char c = rest_[end];
+      if (c == '\\' || c < 0x20 || c > 0x7e) return false;
+      ++end;
+    }
+    if (end == rest_.size()) return false;
+    out.assign(rest_.substr(1, end - 1));
+    rest_.remove_prefix(end + 1);
+    return true;
+  }
+  bool at_end() const { return rest_.empty(); }
+
+ private:
+  std::string_view rest_;
+};
+
+std::optional<Header> read_canonical_header(std::string_view bytes) {
+  constexpr uint64_t kMaxSafe = (uint64_t{1} << 53) - 1;
+  CanonicalReader in(bytes);
+  Header h;
+  uint64_t u = 0;
+  std::string kind;
+  if (!in.literal("{\"body_sha256\":") || !in.hex(h.body_sha256.data(), h.body_sha256.size())) return std::nullopt;
+  if (!in.literal(",\"body_size\":") || !in.uint(limits::kMaxBodyBytes, u)) return std::nullopt;
+  h.body_size = static_cast<uint32_t>(u);
+  if (!in.literal(",\"id\":") || !in.plain_string(h.id) || !is_valid_record_id(h.id)) return std::nullopt;
+  if (!in.literal(",\"kind\":") || !in.plain_string(kind)) return std::nullopt;
+  if (auto known = parse_kind(kind)) {
+    h.kind = *known;
+  } else {
+    if (!is_valid_kind_name(kind)) return std::nullopt;
+    h.kind = Kind::unknown;
+    h.unknown_kind = kind;
+  }
+  if (!in.literal(",\"origin\":") || !in.hex(h.origin.data(), h.origin.size())) return std::nullopt;
+  if (!in.literal(",\"prev\":") || !in.hex(h.prev.data(), h.prev.size())) return std::nullopt;
+  if (!in.literal(",\"seq\":") || !in.uint(kMaxSafe, h.seq) || h.seq == 0) return std::nullopt;
+  h.tombstone = in.literal(",\"tombstone\":true");
+  if (!in.literal(",\"ts\":") || !in.uint(kMaxSafe, u)) return std::nullopt;
+  h.ts = static_cast<int64_t>(u);
+  if (!in.literal(",\"v\":") || !in.uint(0xffffffff, u) || u != kEnvelopeVersion) return std::nullopt;
+  if (!in.literal(",\"version\":") || !in.uint(0x7fffffff, u) || u == 0) return std::nullopt;
+  h.version = static_cast<uint32_t>(u);
+  if (!in.literal(",\"visibility\":") || !in.plain_string(h.visibility) || !is_valid_visibility(h.visibility))
+    return std::nullopt;
+  if (!in.literal("}") || !in.at_end()) return std::nullopt;
+  if (h.kind == Kind::city && (h.id != "profile" || h.visibility != kPublicVisibility)) return std::nullopt;
+  if (h.tombstone) {
+    static const Hash kNoBytes = sha256("");
+    if (h.body_size != 0 || h.body_sha256 != kNoBytes) return std::nullopt;
+  }
+  if (encode_header(h) != bytes) return std::nullopt;  // the last word on canonical form
+  return h;
+}
+
+}  // namespace
+
 Result<Header> decode_header(std::string_view bytes) {
+  if (bytes.size() > limits::kMaxHeaderBytes) return make_error("header", "larger than 1024 bytes");
+  if (auto h = read_canonical_header(bytes)) return *h;
+  return decode_header_parsed(bytes);
+}
+
+Result<Header> decode_header_parsed(std::string_view bytes) {
   if (bytes.size() > limits::kMaxHeaderBytes) return make_error("header", "larger than 1024 bytes");
   json j = json::parse(bytes, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) return make_error("header", "not a JSON object");

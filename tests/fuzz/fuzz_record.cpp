@@ -17,6 +17,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   size_t a = in.find('\x1e'), b = a == std::string_view::npos ? a : in.find('\x1e', a + 1);
   std::string_view header = in.substr(0, a);
   auto h = decode_header(header);
+  // The direct reader of canonical bytes and the parser agree on every header either accepts.
+  auto parsed_header = decode_header_parsed(header);
+  if (bool(h) != bool(parsed_header)) __builtin_trap();
+  if (h && encode_header(h.value()) != encode_header(parsed_header.value())) __builtin_trap();
   if (h) {
     std::string again = encode_header(h.value());
     auto round = decode_header(again);
