@@ -57,6 +57,13 @@ TEST_CASE("the practices API searches, filters, pages with cursors and serves pu
   CHECK(all["facets"]["commitment"]["eccar-10pt:6"] == 1);
   CHECK(all["items"][0]["city"] == "København");
 
+  // Few matches: a search counts them all, with or without exact=true, and says nothing
+  // of estimates.
+  json counted = get_json(cph, "/api/v1/practices?q=housing");
+  CHECK(counted["total"] == 1);
+  CHECK(counted.count("estimated") == 0);
+  CHECK(get_json(cph, "/api/v1/practices?q=housing&exact=true")["total"] == 1);
+
   json found = get_json(cph, "/api/v1/practices?q=besk%C3%A6ftigelsen");
   REQUIRE(ids(found) == std::vector<std::string>{"jobspor"});
   CHECK(found["items"][0]["snippet"].get<std::string>().find("<mark>beskæftigelse</mark>") != std::string::npos);

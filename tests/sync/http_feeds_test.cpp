@@ -411,6 +411,7 @@ TEST_CASE("every list filter, sort and the plans routes, over two synced cities"
                                                         {"/api/v1/practices?updated_since=-1", "updated_since"},
                                                         {"/api/v1/practices?sort=random", "sort"},
                                                         {"/api/v1/practices?facets=maybe", "facets"},
+                                                        {"/api/v1/practices?q=work&exact=yes", "exact"},
                                                         {"/api/v1/practices?cursor=zz", "cursor"},
                                                         {"/api/v1/practices?ref=6", "ref"},
                                                         {"/api/v1/practices?framework=eccar&ref=6", "framework"},
