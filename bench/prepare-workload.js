@@ -10,13 +10,17 @@ const path = require('path');
 const args = { n: 100000, seed: 1, out: '' };
 for (let i = 2; i < process.argv.length; i += 2) args[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
 const peers = path.resolve(__dirname, '../../shared/peers/gen-workload.js');
-const { generate } = require(fs.existsSync(peers) ? peers : path.resolve(process.env.AGORA_PEERS || '', 'gen-workload.js'));
+// The harness's documents one at a time (its generate() builds them all in memory first:
+// more than 4 GB at a million), the same sequence for the same seed.
+const { makeRng, docAt } = require(fs.existsSync(peers) ? peers : path.resolve(process.env.AGORA_PEERS || '', 'gen-workload.js'));
 
 const themeMap = { services: 'social-services' };
-const docs = generate(Number(args.n), Number(args.seed));
-const out = fs.createWriteStream(args.out || '/dev/stdout');
+const rng = makeRng(Number(args.seed));
+const fd = args.out ? fs.openSync(args.out, 'w') : 1;
 let bytes = 0;
-for (const d of docs) {
+let chunk = '';
+for (let i = 0; i < Number(args.n); i++) {
+  const d = docAt(rng);
   const rec = {
     kind: 'practice',
     id: d.id,
@@ -29,9 +33,14 @@ for (const d of docs) {
     outcomes: d.outcomes,
     links: d.links,
   };
-  const line = JSON.stringify(rec) + '\n';
-  bytes += Buffer.byteLength(line);
-  out.write(line);
+  chunk += JSON.stringify(rec) + '\n';
+  if (chunk.length > 1 << 20) {
+    bytes += Buffer.byteLength(chunk);
+    fs.writeSync(fd, chunk);
+    chunk = '';
+  }
 }
-out.end();
-process.stderr.write(`prepared ${docs.length} practices (${bytes} bytes) from seed ${args.seed}\n`);
+bytes += Buffer.byteLength(chunk);
+fs.writeSync(fd, chunk);
+if (args.out) fs.closeSync(fd);
+process.stderr.write(`prepared ${Number(args.n)} practices (${bytes} bytes) from seed ${args.seed}\n`);
