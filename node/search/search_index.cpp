@@ -49,10 +49,16 @@ constexpr const char* kLanguages[][2] = {{"en", "english"}, {"da", "danish"},   
                                          {"es", "spanish"}, {"pt", "portuguese"}, {"it", "italian"},
                                          {"fi", "finnish"}, {"no", "norwegian"},  {"nb", "norwegian"}};
 
-Xapian::Stem stemmer_for(const std::string& language) {
+// This thread's stemmer for a language code (none: a stemmer that leaves words as they
+// are). Making one is not cheap, and queries and snippets ask for them all the time.
+const Xapian::Stem& stemmer_for(const std::string& language) {
+  thread_local std::unordered_map<std::string, Xapian::Stem> by_language;
+  auto found = by_language.find(language);
+  if (found != by_language.end()) return found->second;
+  Xapian::Stem stem;
   for (const auto& [code, name] : kLanguages)
-    if (language == code) return Xapian::Stem(name);
-  return Xapian::Stem();
+    if (language == code) stem = Xapian::Stem(name);
+  return by_language.emplace(language, std::move(stem)).first->second;
 }
 
 std::string record_key(const std::string& origin_hex, std::string_view id) {
@@ -403,6 +409,19 @@ void each_part(std::string_view v, Fn&& fn) {
 }
 }  // namespace
 
+namespace {
+// A facets value (kFacetsSlot) split into its city, themes and commitments; false when it
+// is not one.
+bool split_facets(std::string_view v, std::string_view& city, std::string_view& themes, std::string_view& commitments) {
+  size_t a = v.find('\x1e'), b = a == std::string_view::npos ? a : v.find('\x1e', a + 1);
+  if (b == std::string_view::npos) return false;
+  city = v.substr(0, a);
+  themes = v.substr(a + 1, b - a - 1);
+  commitments = v.substr(b + 1);
+  return true;
+}
+}  // namespace
+
 std::map<std::string, std::map<std::string, uint64_t>> FacetCounter::facets() const {
   std::map<std::string, std::map<std::string, uint64_t>> out;
   auto& city = out["city"];
@@ -410,22 +429,18 @@ std::map<std::string, std::map<std::string, uint64_t>> FacetCounter::facets() co
   auto& commitment = out["commitment"];
   for (const auto& [v, count] : joined_) {
     uint64_t n = count;  // a plain local: clang's lambdas cannot capture structured bindings
-    size_t a = v.find('\x1e'), b = a == std::string::npos ? a : v.find('\x1e', a + 1);
-    if (b == std::string::npos) continue;
-    if (a > 0) city[v.substr(0, a)] += n;
-    each_part(std::string_view(v).substr(a + 1, b - a - 1), [&](std::string_view t) { theme[std::string(t)] += n; });
-    each_part(std::string_view(v).substr(b + 1), [&](std::string_view c) { commitment[std::string(c)] += n; });
+    std::string_view city_name, themes, commitments;
+    if (!split_facets(v, city_name, themes, commitments)) continue;
+    if (!city_name.empty()) city[std::string(city_name)] += n;
+    each_part(themes, [&](std::string_view t) { theme[std::string(t)] += n; });
+    each_part(commitments, [&](std::string_view c) { commitment[std::string(c)] += n; });
   }
   return out;
 }
 
 void count_stats(SearchStats& out, const std::string& key, const std::string& facets, const std::string& year) {
-  size_t a = facets.find('\x1e'), b = a == std::string::npos ? a : facets.find('\x1e', a + 1);
-  std::string_view themes, commitments;
-  if (b != std::string::npos) {
-    themes = std::string_view(facets).substr(a + 1, b - a - 1);
-    commitments = std::string_view(facets).substr(b + 1);
-  }
+  std::string_view city, themes, commitments;
+  split_facets(facets, city, themes, commitments);  // not one: counted without themes or commitments
   ++out.total;
   std::string origin = key.substr(0, key.find('/'));
   ++out.by_origin[origin];
@@ -845,15 +860,10 @@ std::vector<Xapian::Query> filter_queries(const SearchFilter& f) {
 Xapian::Query text_query(const std::string& text, std::vector<std::string>& words) {
   words = words_of(fold_text(text));
   if (words.empty()) return Xapian::Query::MatchAll;
-  thread_local const std::vector<Xapian::Stem> stemmers = [] {  // built once per thread: not cheap
-    std::vector<Xapian::Stem> all;
-    for (const auto& [code, name] : kLanguages) all.emplace_back(name);
-    return all;
-  }();
   std::vector<Xapian::Query> all;
   for (const auto& w : words) {
     std::set<std::string> variants{term(kStem, w)};  // as a record without a stemmer holds it
-    for (const auto& s : stemmers) variants.insert(term(kStem, s(w)));
+    for (const auto& [code, name] : kLanguages) variants.insert(term(kStem, stemmer_for(code)(w)));
     std::vector<Xapian::Query> any(variants.begin(), variants.end());
     all.emplace_back(Xapian::Query::OP_SYNONYM, any.begin(), any.end());
   }
@@ -1006,10 +1016,7 @@ SearchResult SearchIndex::search(const SearchQuery& q) const {
 
 std::string snippet(std::string_view text, const std::vector<std::string>& folded_terms, const std::string& language,
                     size_t max_chars) {
-  thread_local std::unordered_map<std::string, Xapian::Stem> by_language;  // a stemmer is costly to make
-  auto found = by_language.find(language);
-  if (found == by_language.end()) found = by_language.emplace(language, stemmer_for(language)).first;
-  Xapian::Stem& stem = found->second;
+  const Xapian::Stem& stem = stemmer_for(language);
   std::set<std::string> wanted(folded_terms.begin(), folded_terms.end());
   std::set<std::string> wanted_stems;
   for (const auto& t : folded_terms) wanted_stems.insert(stem(t));
