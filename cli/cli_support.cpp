@@ -16,6 +16,12 @@ void add_json_option(CLI::App* verb, Context& ctx) {
   verb->add_flag("--json", ctx.json, "print machine-readable JSON on stdout");
 }
 
+DataDir open_to_publish(const Context& ctx) {
+  DataDir dir = DataDir::open(DataDir::resolve(ctx.data));
+  if (!ctx.key_file.empty()) dir.sign_with(DataDir::read_key_file(ctx.key_file));
+  return dir;
+}
+
 std::string read_input(const std::string& file) {
   std::ostringstream ss;
   if (file == "-") {

@@ -16,11 +16,15 @@ inline constexpr int kExitOk = 0, kExitFailure = 1, kExitUsage = 2, kExitInvalid
 // Options every verb takes; a verb's callback sets the exit code it wants.
 struct Context {
   std::string data;
+  std::string key_file;  // --key FILE / $AGORA_KEY: sign with a key the city delegated
   bool json = false;
   int exit_code = kExitOk;
 };
 
 void add_data_option(CLI::App* verb, Context& ctx);
+// Opens the data dir for a verb that signs records: with the key of --key / $AGORA_KEY
+// when one is given (a key the city delegated), else the node's own.
+DataDir open_to_publish(const Context& ctx);
 void add_json_option(CLI::App* verb, Context& ctx);
 
 // Reads FILE, or standard input for "-"; throws InvalidInput naming the file.
@@ -49,5 +53,6 @@ void register_report(CLI::App&, Context&);
 void register_progress(CLI::App&, Context&);
 void register_adopt(CLI::App&, Context&);
 void register_demo(CLI::App&, Context&);
+void register_key(CLI::App&, Context&);
 
 }  // namespace agora::cli

@@ -25,7 +25,7 @@ void register_import(CLI::App& app, Context& ctx) {
   verb->add_option("FILE", opts->file, "NDJSON file: one input record per line")->required();
   verb->add_option("--batch", opts->batch, "records per transaction (default 1536)")->check(CLI::Range(1, 100000));
   verb->callback([&ctx, opts] {
-    DataDir dir = DataDir::open(DataDir::resolve(ctx.data));
+    DataDir dir = open_to_publish(ctx);
     auto start = std::chrono::steady_clock::now();
     bool tty = isatty(STDERR_FILENO);
     ImportOptions options;

@@ -59,7 +59,7 @@ void register_list(CLI::App& app, Context& ctx) {
       r.list(q, [&](const PublicKey& origin, std::string_view, const storage::LatestEntry& e) {
         auto rec = storage::read_record(r, e.local);
         if (!rec) return true;
-        nlohmann::json item = record_item(rec->header, rec->body(), cities.find(origin));
+        nlohmann::json item = record_item(rec->header, rec->body(), cities.find(origin), cities.signer(rec->header));
         if (ctx.json) {
           items.push_back(std::move(item));
         } else {

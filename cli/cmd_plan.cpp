@@ -77,7 +77,7 @@ void register_plan(CLI::App& app, Context& ctx) {
   add_data_option(pub, ctx);
   pub->add_option("FILE", *file, "the plan as a JSON file, or - for standard input")->required();
   pub->callback([&ctx, file] {
-    DataDir dir = DataDir::open(DataDir::resolve(ctx.data));
+    DataDir dir = open_to_publish(ctx);
     std::string name = *file == "-" ? "<stdin>" : *file;
     auto input = parse_and_validate_input(read_input(*file), dir.identity(), load_frameworks(dir.store()));
     if (!input) throw InvalidInput(name + ": " + input.error().to_string());
@@ -104,7 +104,7 @@ void register_report(CLI::App& app, Context& ctx) {
   verb->add_option("--note", o->note, "a remark on the figure");
   verb->add_option("--visibility", o->visibility, "public (default), partners, coalition:NAME or private");
   verb->callback([&ctx, o] {
-    DataDir dir = DataDir::open(DataDir::resolve(ctx.data));
+    DataDir dir = open_to_publish(ctx);
     char* end = nullptr;
     double value = std::strtod(o->value.c_str(), &end);
     if (o->value.empty() || *end != '\0' || !std::isfinite(value))
@@ -175,7 +175,7 @@ void register_adopt(CLI::App& app, Context& ctx) {
   verb->add_option("--started", o->started, "year the adapted practice started")->check(CLI::Range(1900, 2100));
   verb->add_option("--id", o->id, "id of the adoption record (default: generated)");
   verb->callback([&ctx, o] {
-    DataDir dir = DataDir::open(DataDir::resolve(ctx.data));
+    DataDir dir = open_to_publish(ctx);
     auto [origin, id] =
         dir.store().read([&](const storage::StoreReader& r) { return resolve_ref(r, dir.id(), o->ref); });
     json input = {{"kind", "adoption"}, {"practice", node_id(origin) + "/" + id}};

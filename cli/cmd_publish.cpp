@@ -14,7 +14,7 @@ void register_publish(CLI::App& app, Context& ctx) {
   add_data_option(verb, ctx);
   verb->add_option("FILE", *file, "the record as a JSON file, or - for standard input")->required();
   verb->callback([&ctx, file] {
-    DataDir dir = DataDir::open(DataDir::resolve(ctx.data));
+    DataDir dir = open_to_publish(ctx);
     std::string text = read_input(*file);
     std::string name = *file == "-" ? "<stdin>" : *file;
     auto input = parse_and_validate_input(text, dir.identity(), load_frameworks(dir.store()));

@@ -13,7 +13,7 @@ void register_retract(CLI::App& app, Context& ctx) {
   add_data_option(verb, ctx);
   verb->add_option("REF", *ref, "ID (or ORIGIN/ID naming this city)")->required();
   verb->callback([&ctx, ref] {
-    DataDir dir = DataDir::open(DataDir::resolve(ctx.data));
+    DataDir dir = open_to_publish(ctx);
     auto [origin, id] = dir.store().read([&](const storage::StoreReader& r) { return resolve_ref(r, dir.id(), *ref); });
     if (origin != dir.id())
       throw InvalidInput("retract: \"" + *ref + "\" belongs to another city; a city retracts only its own records");

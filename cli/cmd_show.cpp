@@ -34,7 +34,7 @@ void register_show(CLI::App& app, Context& ctx) {
         if (!rec)
           throw std::runtime_error("stored record at log position " + std::to_string(local) +
                                    " is corrupt: its header does not decode (run `agora verify`)");
-        versions.push_back(record_item(rec->header, rec->body(), cities.find(origin)));
+        versions.push_back(record_item(rec->header, rec->body(), cities.find(origin), cities.signer(rec->header)));
       }
       if (ctx.json) {
         std::cout << (opts->history ? versions : versions.front()).dump(2) << "\n";
@@ -49,9 +49,13 @@ void register_show(CLI::App& app, Context& ctx) {
         std::cout << "  origin " << item["origin"].get<std::string>() << "  seq " << item["seq"].get<uint64_t>()
                   << "  published " << item["published"].get<std::string>() << "  visibility "
                   << item["visibility"].get<std::string>() << "\n";
+        if (auto s = item.find("signed_by"); s != item.end())
+          std::cout << "  signed by " << s->value("name", std::string("an unknown key")) << " ("
+                    << s->value("role", std::string("?")) << " key " << (*s)["key"].get<std::string>().substr(0, 12)
+                    << ")\n";
         nlohmann::json fields = item;
-        for (const char* k :
-             {"kind", "id", "origin", "city", "country", "version", "seq", "published", "visibility", "retracted"})
+        for (const char* k : {"kind", "id", "origin", "city", "country", "version", "seq", "published", "visibility",
+                              "retracted", "signed_by"})
           fields.erase(k);
         for (auto& [k, v] : fields.items())
           std::cout << "  " << k << ": " << (v.is_string() ? v.get<std::string>() : v.dump()) << "\n";

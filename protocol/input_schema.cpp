@@ -1,5 +1,7 @@
 #include "protocol/input_schema.hpp"
 
+#include "protocol/authority.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -447,6 +449,18 @@ void validate_framework(const Fields& f, ValidatedInput& out, const FrameworkCat
            });
 }
 
+void validate_key(const Fields& f, ValidatedInput& out, const FrameworkCatalog&) {
+  std::string key = node_ref(f.required("key"), f.path("key"));
+  out.title = text(f.required("name"), f.path("name"), limits::kMaxKeyNameChars);
+  vocab(f.required("role"), f.path("role"), key_role_names(), "key role");
+  if (auto* v = f.optional("expires")) date(*v, f.path("expires"));
+  if (auto* v = f.optional("revoked"))
+    if (!v->is_boolean() || !v->get<bool>()) fail(f.path("revoked"), "present only as true");
+  if (auto* v = f.optional("reason")) text(*v, f.path("reason"), limits::kMaxShortTextChars);
+  if (out.id && *out.id != "key-" + key.substr(0, 16))
+    fail("id", "a key record's id is \"key-\" + the first 16 hex digits of its key");
+}
+
 struct KindSpec {
   Kind kind;
   std::vector<std::string> fields;
@@ -468,6 +482,7 @@ const std::vector<KindSpec>& kind_specs() {
       {Kind::coalition, with_common({"name", "title", "region", "framework", "members", "since"}), validate_coalition},
       {Kind::framework, with_common({"title", "coalition", "commitments", "summary", "language", "adopted", "links"}),
        validate_framework},
+      {Kind::key, with_common({"key", "name", "role", "expires", "revoked", "reason"}), validate_key},
   };
   return specs;
 }
@@ -560,6 +575,8 @@ Result<ValidatedInput> validate_as_is(const json& in, const PublisherIdentity& s
       if (auto near = nearest(kind_text, kind_names())) msg += "; did you mean " + in_quotes(*near) + "?";
       fail("kind", msg);
     }
+    if (*kind == Kind::key && !tl_received)
+      fail("kind", "key records are written by `agora key add` and `agora key revoke`, not published");
     const auto& specs = kind_specs();
     const KindSpec& spec =
         *std::find_if(specs.begin(), specs.end(), [&](const KindSpec& s) { return s.kind == *kind; });
@@ -755,6 +772,7 @@ IndexKeys index_keys_for(Kind kind, std::string_view body) {
         keys.year = static_cast<uint16_t>(std::atoi(d->get<std::string>().c_str()));
       break;
     case Kind::city:
+    case Kind::key:
     case Kind::unknown:
       break;
   }

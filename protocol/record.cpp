@@ -51,13 +51,14 @@ std::string encode_header(const Header& h) {
   s += "{\"body_sha256\":\"" + to_hex(h.body_sha256) + "\"";
   s += ",\"body_size\":" + std::to_string(h.body_size);
   s += ",\"id\":\"" + h.id + "\"";
+  if (h.key) s += ",\"key\":\"" + to_hex(*h.key) + "\"";
   s += ",\"kind\":\"" + std::string(header_kind_name(h)) + "\"";
   s += ",\"origin\":\"" + to_hex(h.origin) + "\"";
   s += ",\"prev\":\"" + to_hex(h.prev) + "\"";
   s += ",\"seq\":" + std::to_string(h.seq);
   if (h.tombstone) s += ",\"tombstone\":true";
   s += ",\"ts\":" + std::to_string(h.ts);
-  s += ",\"v\":" + std::to_string(kEnvelopeVersion);
+  s += h.key ? ",\"v\":2" : ",\"v\":1";
   s += ",\"version\":" + std::to_string(h.version);
   s += ",\"visibility\":\"" + h.visibility + "\"}";
   return s;
@@ -125,6 +126,10 @@ std::optional<Header> read_canonical_header(std::string_view bytes) {
   if (!in.literal(",\"body_size\":") || !in.uint(limits::kMaxBodyBytes, u)) return std::nullopt;
   h.body_size = static_cast<uint32_t>(u);
   if (!in.literal(",\"id\":") || !in.plain_string(h.id) || !is_valid_record_id(h.id)) return std::nullopt;
+  if (in.literal(",\"key\":")) {
+    h.key.emplace();
+    if (!in.hex(h.key->data(), h.key->size())) return std::nullopt;
+  }
   if (!in.literal(",\"kind\":") || !in.plain_string(kind)) return std::nullopt;
   if (auto known = parse_kind(kind)) {
     h.kind = *known;
@@ -139,13 +144,15 @@ std::optional<Header> read_canonical_header(std::string_view bytes) {
   h.tombstone = in.literal(",\"tombstone\":true");
   if (!in.literal(",\"ts\":") || !in.uint(kMaxSafe, u)) return std::nullopt;
   h.ts = static_cast<int64_t>(u);
-  if (!in.literal(",\"v\":") || !in.uint(0xffffffff, u) || u != kEnvelopeVersion) return std::nullopt;
+  if (!in.literal(",\"v\":") || !in.uint(0xffffffff, u) || u != (h.key ? 2u : 1u)) return std::nullopt;
+  if (h.key && *h.key == h.origin) return std::nullopt;
   if (!in.literal(",\"version\":") || !in.uint(0x7fffffff, u) || u == 0) return std::nullopt;
   h.version = static_cast<uint32_t>(u);
   if (!in.literal(",\"visibility\":") || !in.plain_string(h.visibility) || !is_valid_visibility(h.visibility))
     return std::nullopt;
   if (!in.literal("}") || !in.at_end()) return std::nullopt;
   if (h.kind == Kind::city && (h.id != "profile" || h.visibility != kPublicVisibility)) return std::nullopt;
+  if (h.kind == Kind::key && (h.visibility != kPublicVisibility || h.tombstone)) return std::nullopt;
   if (h.tombstone) {
     static const Hash kNoBytes = sha256("");
     if (h.body_size != 0 || h.body_sha256 != kNoBytes) return std::nullopt;
@@ -192,9 +199,10 @@ Result<Header> decode_header_parsed(std::string_view bytes) {
     newer.newer_format = true;
     return newer;
   }
-  if (u != kEnvelopeVersion) return make_error("header.v", "unsupported envelope version " + std::to_string(u));
-  static constexpr std::string_view kKnown[] = {"body_sha256", "body_size", "id", "kind", "origin",  "prev",
-                                                "seq",         "tombstone", "ts", "v",    "version", "visibility"};
+  if (u == 0) return make_error("header.v", "unsupported envelope version 0");
+  const uint64_t envelope = u;
+  static constexpr std::string_view kKnown[] = {"body_sha256", "body_size", "id", "key", "kind",    "origin",    "prev",
+                                                "seq",         "tombstone", "ts", "v",   "version", "visibility"};
   for (auto& [key, value] : j.items())
     if (std::find(std::begin(kKnown), std::end(kKnown), key) == std::end(kKnown))
       return make_error("header." + key, "unknown header field");
@@ -213,6 +221,15 @@ Result<Header> decode_header_parsed(std::string_view bytes) {
     h.unknown_kind = s;
   }
   if (!get_string("id", h.id) || !is_valid_record_id(h.id)) return make_error("header.id", "not a valid record id");
+  if (field("key")) {
+    h.key.emplace();
+    if (!get_string("key", s) || !from_hex(s, h.key->data(), h.key->size()) || to_hex(*h.key) != s)
+      return make_error("header.key", "not a key (64 lowercase hex digits)");
+    if (*h.key == h.origin) return make_error("header.key", "the origin's own key is not named (envelope 1)");
+    if (envelope != 2) return make_error("header.key", "present only in envelope 2");
+  } else if (envelope != 1) {
+    return make_error("header.key", "missing: envelope 2 names the key that signed it");
+  }
   if (!get_uint("version", 0x7fffffff, u) || u == 0) return make_error("header.version", "not a positive integer");
   h.version = static_cast<uint32_t>(u);
   if (!get_uint("ts", kMaxSafe, u)) return make_error("header.ts", "not a non-negative integer");
@@ -226,6 +243,8 @@ Result<Header> decode_header_parsed(std::string_view bytes) {
   h.body_size = static_cast<uint32_t>(u);
   if (h.kind == Kind::city && (h.id != "profile" || h.visibility != kPublicVisibility))
     return make_error("header", "a city record is always public with id \"profile\"");
+  if (h.kind == Kind::key && (h.visibility != kPublicVisibility || field("tombstone")))
+    return make_error("header", "a key record is always public and never retracted (it is revoked)");
   if (const json* t = field("tombstone")) {
     if (!t->is_boolean() || !t->get<bool>()) return make_error("header.tombstone", "present only as true");
     h.tombstone = true;
@@ -258,8 +277,9 @@ Result<Header> verify_record(const SignedRecord& record) {
     if (record.body->size() != h.body_size) return make_error("body", "size differs from the signed header");
     if (sha256(*record.body) != h.body_sha256) return make_error("body", "hash differs from the signed header");
   }
-  if (!verify_signature(h.origin, record.header_bytes, record.signature))
-    return make_error("signature", "does not verify against the origin's key");
+  if (!verify_signature(signer(h), record.header_bytes, record.signature))
+    return make_error("signature", h.key ? "does not verify against the key the header names"
+                                         : "does not verify against the origin's key");
   return header;
 }
 

@@ -18,7 +18,9 @@
 
 namespace agora {
 
-inline constexpr int kEnvelopeVersion = 1;
+// The highest envelope version this node reads: 1 (signed by the origin's own key) and 2
+// (signed by a key the origin delegated, named in the header's `key`).
+inline constexpr int kEnvelopeVersion = 2;
 
 struct Header {
   PublicKey origin{};
@@ -26,6 +28,9 @@ struct Header {
   Hash prev{};       // record_hash of seq-1; all zero for seq 1
   Kind kind = Kind::practice;
   std::string id;
+  // The key that signed it when not the origin's own (envelope 2): one the origin's chain
+  // delegated before this record (docs/identity.md).
+  std::optional<PublicKey> key;
   uint32_t version = 0;  // 1, 2, 3 ... per (origin, id)
   int64_t ts = 0;        // milliseconds since the Unix epoch, as the origin's clock said
   std::string visibility = "public";
@@ -35,6 +40,8 @@ struct Header {
   // The kind's name when `kind` is Kind::unknown: a kind newer than this node.
   std::string unknown_kind;
 };
+// The key whose signature the record carries: `key`, else the origin.
+inline const PublicKey& signer(const Header& h) { return h.key ? *h.key : h.origin; }
 // The kind's name as the header carries it (known or not).
 std::string_view header_kind_name(const Header& h);
 
@@ -56,7 +63,8 @@ inline Hash record_hash(std::string_view header_bytes) { return sha256(header_by
 
 // Signs a header for a body; the header's body hash and size are filled in from body.
 SignedRecord sign_record(Header header, std::string body, const SigningKey& key);
-// Checks canonical header, body hash and size (when the body is present) and signature.
+// Checks canonical header, body hash and size (when the body is present) and the signature
+// by signer(header). Whether that key may sign it is the chain's question (authority.hpp).
 Result<Header> verify_record(const SignedRecord& record);
 
 // Field checks shared by headers and input validation.

@@ -10,8 +10,20 @@
 namespace agora {
 
 // `unknown`: a kind newer than this node (held, verified and relayed, never interpreted).
-enum class Kind : uint8_t { unknown = 0, city, practice, plan, report, adoption, partnership, coalition, framework };
-inline constexpr int kKindCount = 8;
+// `key`: a delegation of one of the city's keys (docs/identity.md).
+enum class Kind : uint8_t {
+  unknown = 0,
+  city,
+  practice,
+  plan,
+  report,
+  adoption,
+  partnership,
+  coalition,
+  framework,
+  key
+};
+inline constexpr int kKindCount = 9;
 
 std::string_view kind_name(Kind k);
 std::optional<Kind> parse_kind(std::string_view name);

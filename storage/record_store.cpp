@@ -156,6 +156,7 @@ RecordStore::RecordStore(const std::filesystem::path& dir, EnvOptions options) {
   peers_ = env_->open_table("peers");
   peer_state_ = env_->open_table("peer_state");
   forks_ = env_->open_table("forks");
+  grants_ = env_->open_table("grants");
 
   std::optional<uint32_t> found;
   {
@@ -168,6 +169,63 @@ RecordStore::RecordStore(const std::filesystem::path& dir, EnvOptions options) {
                              std::to_string(kStoreFormatVersion) + ")");
   if (!found && !options.read_only)
     env_->write([&](WriteTxn& txn) { txn.put(meta_, "format", be(kStoreFormatVersion)); });
+  if (!options.read_only) index_grants_of_older_release();
+}
+
+// A release before key records held any a peer relayed as a kind it did not know: their
+// grants are read from the log once, or records signed by those keys would be refused.
+void RecordStore::index_grants_of_older_release() {
+  {
+    ReadTxn txn(*env_);
+    if (txn.get(meta_, "grants")) return;
+  }
+  env_->write([&](WriteTxn& txn) {
+    StoreReader r(*this, txn);
+    r.scan_log(1, [&](const StoredRecordView& view) {
+      if (view.header_bytes.find("\"kind\":\"key\"") == std::string_view::npos) return true;
+      auto h = decode_header(view.header_bytes);
+      if (h && h.value().kind == Kind::key && !view.is_stub()) put_grant(txn, h.value(), *view.load().body);
+      return true;
+    });
+    txn.put(meta_, "grants", "1");
+  });
+}
+
+namespace {
+
+std::string grant_key(const PublicKey& origin, const PublicKey& key) {
+  std::string k(reinterpret_cast<const char*>(origin.data()), origin.size());
+  k.append(reinterpret_cast<const char*>(key.data()), key.size());
+  return k;
+}
+
+// seq (8) role (1) revoked (1) expires length (1) expires, name
+std::string encode_grant(const KeyGrant& g) {
+  std::string v = be(g.seq);
+  v.push_back(static_cast<char>(g.role));
+  v.push_back(g.revoked ? 1 : 0);
+  v.push_back(static_cast<char>(g.expires.size()));
+  v += g.expires;
+  v += g.name;
+  return v;
+}
+
+KeyGrant decode_grant(std::string_view k, std::string_view v) {
+  KeyGrant g;
+  std::memcpy(g.key.data(), k.data() + 32, 32);
+  g.seq = get_be<uint64_t>(v);
+  g.role = static_cast<KeyRole>(static_cast<uint8_t>(v[8]));
+  g.revoked = v[9] != 0;
+  size_t n = static_cast<uint8_t>(v[10]);
+  g.expires = std::string(v.substr(11, n));
+  g.name = std::string(v.substr(11 + n));
+  return g;
+}
+
+}  // namespace
+
+void RecordStore::put_grant(WriteTxn& txn, const Header& h, std::string_view body) {
+  if (auto g = read_key_grant(body, h.seq)) txn.put(grants_, grant_key(h.origin, g->key), encode_grant(*g));
 }
 
 uint32_t RecordStore::origin_index_for_write(WriteTxn& txn, const PublicKey& origin, uint32_t& next_index) {
@@ -227,6 +285,7 @@ void RecordStore::append(WriteTxn& txn, std::span<const IncomingRecord* const> r
 
     ChainTip tip = tip_after(h, in.record.header_bytes);
     head.seq = tip.seq, head.hash = tip.hash;
+    if (h.kind == Kind::key && in.record.body) put_grant(txn, h, *in.record.body);
     // A kind newer than this node is held in the log and relayed, but is no current data:
     // it enters neither the latest versions nor the indexes.
     if (h.kind == Kind::unknown) continue;
@@ -457,6 +516,21 @@ void StoreReader::list(const ListQuery& q,
   Cursor c(txn_, table);
   for (bool ok = c.seek(from); ok && c.key().starts_with(prefix); ok = c.next())
     if (!visit_indexed(c.key())) return;
+}
+
+std::optional<KeyGrant> StoreReader::grant(const PublicKey& origin, const PublicKey& key) const {
+  std::string k = grant_key(origin, key);
+  if (auto v = txn_.get(store_.grants_, k)) return decode_grant(k, *v);
+  return std::nullopt;
+}
+
+std::vector<KeyGrant> StoreReader::grants(const PublicKey& origin) const {
+  std::vector<KeyGrant> out;
+  std::string prefix(reinterpret_cast<const char*>(origin.data()), origin.size());
+  Cursor c(txn_, store_.grants_);
+  for (bool ok = c.seek(prefix); ok && c.key().starts_with(prefix); ok = c.next())
+    out.push_back(decode_grant(c.key(), c.value()));
+  return out;
 }
 
 uint64_t StoreReader::count_latest(Kind kind) const {

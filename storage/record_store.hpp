@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "protocol/authority.hpp"
 #include "protocol/input_schema.hpp"
 #include "protocol/record.hpp"
 #include "storage/lmdb_env.hpp"
@@ -93,6 +94,10 @@ class StoreReader {
             const std::function<bool(const PublicKey&, std::string_view, const LatestEntry&)>& visit) const;
   uint64_t last_local() const;  // 0 when the log is empty
   uint64_t count_latest(Kind kind) const;
+  // What the origin's chain (as held) states of one of its delegated keys; every key it
+  // delegated, in key order.
+  std::optional<KeyGrant> grant(const PublicKey& origin, const PublicKey& key) const;
+  std::vector<KeyGrant> grants(const PublicKey& origin) const;
 
  private:
   std::optional<uint32_t> origin_index(const PublicKey& origin) const;
@@ -143,10 +148,13 @@ class RecordStore {
  private:
   friend class StoreReader;
   uint32_t origin_index_for_write(WriteTxn& txn, const PublicKey& origin, uint32_t& next_index);
+  void put_grant(WriteTxn& txn, const Header& h, std::string_view body);
+  void index_grants_of_older_release();
 
   std::unique_ptr<Env> env_;
   MDB_dbi meta_, origins_, heads_, log_, by_origin_seq_, latest_, versions_, by_kind_, by_theme_, by_year_;
   MDB_dbi peers_, peer_state_, forks_;
+  MDB_dbi grants_;  // origin + key -> what the latest key record of that key states
 };
 
 // A record does not extend its origin's chain (gap, fork, reordering or broken link).

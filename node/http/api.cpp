@@ -425,7 +425,7 @@ HttpResponse HttpApi::record(const std::string& collection, const std::string& o
       for (uint64_t local : r.history(*origin, id)) {
         auto v = load(local);
         if (!v || !is_public(v->first)) continue;
-        versions.push_back(record_item(v->first, v->second.body, cities.find(*origin)));
+        versions.push_back(record_item(v->first, v->second.body, cities.find(*origin), cities.signer(v->first)));
       }
       return json_response(200, {{"items", versions}});
     }
@@ -443,8 +443,12 @@ HttpResponse HttpApi::record(const std::string& collection, const std::string& o
     // No ETag of the version's own: the item names the city as its profile says now, so
     // its tag is that of the body (net::answer_conditionally), like every answer's.
     auto city = profile_of(r, *origin, emptied);
+    auto signer = chosen->first.key ? r.grant(*origin, *chosen->first.key) : std::nullopt;
     return HttpResponse{
-        200, "application/json", record_item_text(chosen->first, chosen->second.body, city ? &*city : nullptr), {}};
+        200,
+        "application/json",
+        record_item_text(chosen->first, chosen->second.body, city ? &*city : nullptr, signer ? &*signer : nullptr),
+        {}};
   });
 }
 
@@ -741,7 +745,7 @@ HttpResponse HttpApi::adoptions(const std::vector<std::pair<std::string, std::st
       if (!e.is_public) return true;
       auto rec = storage::read_record(r, e.local);
       if (!rec || rec->is_stub()) return true;
-      json item = record_item(rec->header, rec->body(), cities.find(origin));
+      json item = record_item(rec->header, rec->body(), cities.find(origin), cities.signer(rec->header));
       std::string ref = item.value("practice", "");
       auto slash = ref.find('/');
       auto source = parse_node_id(ref.substr(0, slash));

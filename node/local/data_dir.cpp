@@ -119,6 +119,23 @@ DataDir DataDir::open(const fs::path& dir, bool read_only) {
   return DataDir(dir, std::move(*key), role, profile.value("name", ""), read_only);
 }
 
+void DataDir::sign_with(SigningKey key) { signer_ = std::move(key); }
+
+std::optional<PublicKey> DataDir::delegated_key() const {
+  if (!signer_ || signer_->public_key() == id()) return std::nullopt;
+  return signer_->public_key();
+}
+
+SigningKey DataDir::read_key_file(const fs::path& file) {
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0) throw InvalidInput("key file " + file.string() + ": " + std::strerror(errno));
+  if (st.st_mode & 077)
+    throw InvalidInput("key file " + file.string() + " is readable by others; run `chmod 600` on it");
+  auto key = SigningKey::from_pem(read_file(file));
+  if (!key) throw InvalidInput("key file " + file.string() + " does not hold an Ed25519 private key");
+  return std::move(*key);
+}
+
 PublisherIdentity DataDir::identity() {
   PublisherIdentity who;
   who.node_id = node_id(id());

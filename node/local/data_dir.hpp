@@ -39,6 +39,14 @@ class DataDir {
   const std::filesystem::path& path() const { return dir_; }
   const SigningKey& key() const { return *key_; }
   const PublicKey& id() const { return key_->public_key(); }
+  // Records this process publishes are signed with `key`, one the city delegated (`agora
+  // --key FILE`, docs/identity.md), instead of the node's own.
+  void sign_with(SigningKey key);
+  const SigningKey& signing_key() const { return signer_ ? *signer_ : *key_; }
+  // The key records are signed with when it is not the city's own (envelope 2 names it).
+  std::optional<PublicKey> delegated_key() const;
+  // A private key file: PEM, readable by its owner only; throws naming the file otherwise.
+  static SigningKey read_key_file(const std::filesystem::path& file);
   NodeRole role() const { return role_; }
   const std::string& name() const { return name_; }
   storage::RecordStore& store() { return *store_; }
@@ -63,6 +71,7 @@ class DataDir {
 
   std::filesystem::path dir_;
   std::optional<SigningKey> key_;
+  std::optional<SigningKey> signer_;
   NodeRole role_;
   std::string name_;
   std::unique_ptr<storage::RecordStore> store_;

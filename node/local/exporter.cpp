@@ -184,7 +184,7 @@ std::string ExportStream::next(size_t max_bytes) {
         if (!e.is_public) return true;
         auto rec = storage::read_record(r, e.local);
         if (!rec || rec->is_stub()) return true;
-        json item = record_item(rec->header, rec->body(), cities.find(origin));
+        json item = record_item(rec->header, rec->body(), cities.find(origin), cities.signer(rec->header));
         switch (format_) {
           case ExportFormat::ndjson:
             out += item.dump();

@@ -18,6 +18,16 @@ namespace {
 
 struct HeadMoved {};  // another writer extended our chain between prepare and commit
 
+// Refuses, before it is signed, what the key in use may not sign at this place in the
+// chain — the rule every receiving node applies (docs/identity.md).
+void check_signer(DataDir& dir, const storage::StoreReader& r, const Header& h, const KeyGrant* granted = nullptr,
+                  const KeyGrant* before = nullptr) {
+  if (!h.key && h.kind != Kind::key) return;
+  auto signer = h.key ? r.grant(dir.id(), *h.key) : std::nullopt;
+  if (auto why = authority_problem(h, signer ? &*signer : nullptr, granted, before))
+    throw InvalidInput("refused: " + *why);
+}
+
 uint64_t hash_prefix(const Hash& h) {
   uint64_t v = 0;
   for (int i = 0; i < 8; ++i) v = v << 8 | h[i];
@@ -99,11 +109,13 @@ Prepared prepare(DataDir& dir, const storage::StoreReader& r, const std::vector<
     h.seq = res.seq;
     h.kind = in.kind;
     h.id = res.id;
+    h.key = dir.delegated_key();
     h.version = res.version;
     h.ts = ts;
     h.visibility = in.visibility;
     h.body_sha256 = body_hashes[i];
     h.body_size = static_cast<uint32_t>(in.body.size());
+    check_signer(dir, r, h);
     drafts.push_back({std::move(h), &in.body, in.keys});
     p.results.push_back(res);
   }
@@ -121,7 +133,7 @@ Prepared prepare(DataDir& dir, const storage::StoreReader& r, const std::vector<
   if (!drafts.empty()) p.head_after.seq = drafts.back().header.seq, p.head_after.hash = prev;
   parallel_for(drafts.size(), [&](size_t i) {
     auto& rec = p.records[i].record;
-    rec.signature = dir.key().sign(rec.header_bytes);
+    rec.signature = dir.signing_key().sign(rec.header_bytes);
     rec.body = *drafts[i].body;
     storage::prepare_log_value(p.records[i]);
   });
@@ -165,6 +177,8 @@ void commit(DataDir& dir, const Prepared& p) {
     storage::StoreReader r(dir.store(), txn);
     auto head = r.head(dir.id());
     if ((head ? head->seq : 0) != p.head_before.seq) throw HeadMoved{};
+    if (dir.delegated_key())  // a revocation may have landed since the records were signed
+      for (const auto& rec : p.records) check_signer(dir, r, rec.header);
     dir.store().append(txn, p.records);
   });
   dir.notify_change();
@@ -265,11 +279,50 @@ PublishResult Publisher::retract(std::string_view id) {
     h.version = latest->version + 1;
     h.ts = now_ms();
     h.tombstone = true;
+    h.key = dir_.delegated_key();
+    if (latest->kind == Kind::key)
+      throw InvalidInput("retract: \"" + std::string(id) + "\" is a key record; revoke it with `agora key revoke`");
     // The tombstone travels to everyone who could read the record.
     if (auto view = r.at(latest->local))
       if (auto old = decode_header(view->header_bytes)) h.visibility = old.value().visibility;
+    check_signer(dir_, r, h);
     storage::IncomingRecord rec;
-    rec.record = sign_record(h, "", dir_.key());
+    rec.record = sign_record(h, "", dir_.signing_key());
+    rec.header = decode_header(rec.record.header_bytes).value();
+    res = PublishResult{h.kind, h.id, h.version, h.seq, false};
+    dir_.store().append(txn, std::span(&rec, 1));
+  });
+  dir_.notify_change();
+  return res;
+}
+
+PublishResult Publisher::publish_key(const KeyGrant& grant) {
+  ensure_may_publish();
+  PublishResult res;
+  dir_.store().env().write([&](storage::WriteTxn& txn) {
+    storage::StoreReader r(dir_.store(), txn);
+    std::string id = key_record_id(grant.key);
+    auto latest = r.latest(dir_.id(), id);
+    auto head = r.head(dir_.id());
+    Header h;
+    h.origin = dir_.id();
+    h.seq = (head ? head->seq : 0) + 1;
+    if (head) h.prev = head->hash;
+    h.kind = Kind::key;
+    h.id = id;
+    h.key = dir_.delegated_key();
+    h.version = latest ? latest->version + 1 : 1;
+    h.ts = now_ms();
+    std::string body = key_grant_body(grant);
+    h.body_sha256 = sha256(body);
+    h.body_size = static_cast<uint32_t>(body.size());
+    if (auto valid = validate_received_body(h, body); !valid) throw InvalidInput(valid.error().to_string());
+    auto before = r.grant(dir_.id(), grant.key);
+    KeyGrant stated = grant;
+    stated.seq = h.seq;
+    check_signer(dir_, r, h, &stated, before ? &*before : nullptr);
+    storage::IncomingRecord rec;
+    rec.record = sign_record(h, std::move(body), dir_.signing_key());
     rec.header = decode_header(rec.record.header_bytes).value();
     res = PublishResult{h.kind, h.id, h.version, h.seq, false};
     dir_.store().append(txn, std::span(&rec, 1));

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "node/local/data_dir.hpp"
+#include "protocol/authority.hpp"
 #include "protocol/input_schema.hpp"
 
 namespace agora {
@@ -37,6 +38,10 @@ class Publisher {
   // A signed tombstone for one of this city's records; throws InvalidInput if there is no
   // such live record.
   PublishResult retract(std::string_view id);
+
+  // A signed key record: delegates grant.key with its role and expiry, or (grant.revoked)
+  // revokes it. Throws InvalidInput when the key in use may not (docs/identity.md).
+  PublishResult publish_key(const KeyGrant& grant);
 
  private:
   void ensure_may_publish();  // throws InvalidInput for observers and restoring nodes

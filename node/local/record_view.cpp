@@ -17,6 +17,23 @@ const CityProfile* CityDirectory::find(const PublicKey& origin) {
   return it->second ? &*it->second : nullptr;
 }
 
+const KeyGrant* CityDirectory::signer(const Header& h) {
+  if (!h.key) return nullptr;
+  auto it = keys_.find({h.origin, *h.key});
+  if (it == keys_.end()) it = keys_.emplace(std::pair{h.origin, *h.key}, reader_.grant(h.origin, *h.key)).first;
+  return it->second ? &*it->second : nullptr;
+}
+
+namespace {
+
+nlohmann::json signed_by(const Header& h, const KeyGrant* signer) {
+  nlohmann::json s = {{"key", node_id(*h.key)}};
+  if (signer) s["name"] = signer->name, s["role"] = key_role_name(signer->role);
+  return s;
+}
+
+}  // namespace
+
 std::string iso8601_utc(int64_t ms) {
   std::time_t secs = static_cast<std::time_t>(ms / 1000);
   std::tm tm{};
@@ -27,7 +44,8 @@ std::string iso8601_utc(int64_t ms) {
   return buf;
 }
 
-json record_item(const Header& h, const std::optional<std::string>& body, const CityProfile* city) {
+json record_item(const Header& h, const std::optional<std::string>& body, const CityProfile* city,
+                 const KeyGrant* signer) {
   json item = json::object();
   if (body && !body->empty()) {
     item = json::parse(*body, nullptr, false);
@@ -44,18 +62,20 @@ json record_item(const Header& h, const std::optional<std::string>& body, const 
   item["seq"] = h.seq;
   item["published"] = iso8601_utc(h.ts);
   item["visibility"] = h.visibility;
+  if (h.key) item["signed_by"] = signed_by(h, signer);
   if (h.tombstone) item["retracted"] = true;
   if (!body) item["withheld"] = true;
   return item;
 }
 
-std::string record_item_text(const Header& h, const std::optional<std::string>& body, const CityProfile* city) {
+std::string record_item_text(const Header& h, const std::optional<std::string>& body, const CityProfile* city,
+                             const KeyGrant* signer) {
   std::optional<std::vector<RawMember>> members;
   if (body && !body->empty()) {
     members = raw_members(*body);
     // A key spelled with escapes might name a field the node sets: the parsing path decides.
     if (!members || std::any_of(members->begin(), members->end(), [](const RawMember& m) { return m.key_has_escape; }))
-      return record_item(h, body, city).dump();
+      return record_item(h, body, city, signer).dump();
   }
   auto text = [](std::string_view s) { return json(s).dump(); };
   std::string out;
@@ -72,6 +92,7 @@ std::string record_item_text(const Header& h, const std::optional<std::string>& 
   out += ",\"seq\":" + std::to_string(h.seq);
   out += ",\"published\":\"" + iso8601_utc(h.ts) + '"';
   out += ",\"visibility\":" + text(h.visibility);
+  if (h.key) out += ",\"signed_by\":" + signed_by(h, signer).dump();
   if (h.tombstone) out += ",\"retracted\":true";
   if (!body) out += ",\"withheld\":true";
   if (members) {
@@ -79,7 +100,8 @@ std::string record_item_text(const Header& h, const std::optional<std::string>& 
     static constexpr std::string_view kSet[] = {"kind", "id", "origin", "version", "seq", "published", "visibility"};
     for (const RawMember& m : *members) {
       bool set = std::find(std::begin(kSet), std::end(kSet), m.key) != std::end(kSet) ||
-                 (sets_city && (m.key == "city" || m.key == "country")) || (h.tombstone && m.key == "retracted");
+                 (h.key && m.key == "signed_by") || (sets_city && (m.key == "city" || m.key == "country")) ||
+                 (h.tombstone && m.key == "retracted");
       if (set) continue;
       out += ",\"";
       out += m.key;

@@ -17,20 +17,26 @@ class CityDirectory {
  public:
   explicit CityDirectory(const storage::StoreReader& reader) : reader_(reader) {}
   const CityProfile* find(const PublicKey& origin);
+  // The delegated key that signed a record (null for the origin's own key).
+  const KeyGrant* signer(const Header& h);
 
  private:
   const storage::StoreReader& reader_;
   std::map<PublicKey, std::optional<CityProfile>> cache_;
+  std::map<std::pair<PublicKey, PublicKey>, std::optional<KeyGrant>> keys_;
 };
 
 std::string iso8601_utc(int64_t ms);
 
-// The item for one record version; body nullopt for a stub.
-nlohmann::json record_item(const Header& h, const std::optional<std::string>& body, const CityProfile* city);
+// The item for one record version; body nullopt for a stub. A version signed by a
+// delegated key names it: "signed_by": {"key", "name", "role"} (name and role when known).
+nlohmann::json record_item(const Header& h, const std::optional<std::string>& body, const CityProfile* city,
+                           const KeyGrant* signer = nullptr);
 // The same item as JSON text, spliced from the stored body's bytes rather than parsed and
 // serialised: the node's fields first, then the body's members as signed (their order and
 // spelling). What a GET of one record and the pages of items answer.
-std::string record_item_text(const Header& h, const std::optional<std::string>& body, const CityProfile* city);
+std::string record_item_text(const Header& h, const std::optional<std::string>& body, const CityProfile* city,
+                             const KeyGrant* signer = nullptr);
 
 // One page of the public changes feed (GET /api/v1/changes and its event stream): record
 // versions in the order this node stored them, after log position `since`. Scans at most

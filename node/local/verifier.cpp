@@ -17,6 +17,7 @@ struct Checked {
   Hash hash{};
   std::string_view header_bytes;  // into the chunk's views
   bool stub = false;
+  std::optional<KeyGrant> grants;  // what a key record states
   std::string problem;
 };
 
@@ -33,7 +34,12 @@ VerifyReport verify_store(storage::RecordStore& store) {
   };
   storage::ReadTxn txn(store.env());
   storage::StoreReader reader(store, txn);
-  std::map<PublicKey, storage::OriginHead> chain;  // per origin: last seq and hash seen in the log
+  std::map<PublicKey, storage::OriginHead> chain;              // per origin: last seq and hash seen in the log
+  std::map<std::pair<PublicKey, PublicKey>, KeyGrant> grants;  // (origin, key): as the log so far states
+  auto grant_of = [&](const PublicKey& origin, const PublicKey& key) -> const KeyGrant* {
+    auto g = grants.find({origin, key});
+    return g == grants.end() ? nullptr : &g->second;
+  };
 
   std::vector<storage::StoredRecordView> views;
   std::vector<Checked> checked;
@@ -54,6 +60,7 @@ VerifyReport verify_store(storage::RecordStore& store) {
           return;
         }
         c.header = h.value();
+        if (c.header->kind == Kind::key && rec.body) c.grants = read_key_grant(*rec.body, c.header->seq);
         c.hash = record_hash(rec.header_bytes);
         c.header_bytes = views[i].header_bytes;
       } catch (const std::exception& e) {
@@ -83,6 +90,14 @@ VerifyReport verify_store(storage::RecordStore& store) {
       }
       last.seq = h.seq;
       last.hash = c.hash;
+      // Its signer's authority at this place in the chain (docs/identity.md).
+      if (h.key || h.kind == Kind::key) {
+        const KeyGrant* before = c.grants ? grant_of(h.origin, c.grants->key) : nullptr;
+        if (auto why = authority_problem(h, h.key ? grant_of(h.origin, *h.key) : nullptr,
+                                         c.grants ? &*c.grants : nullptr, before))
+          add_problem(where + ": " + *why);
+        if (c.grants) grants[{h.origin, c.grants->key}] = *c.grants;
+      }
     }
     views.clear();
     // The scan has read these pages; let them go so RSS stays flat on large stores.

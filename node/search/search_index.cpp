@@ -292,7 +292,7 @@ json result_items(const storage::StoreReader& r, const SearchResult& result, boo
   for (const auto& hit : result.hits) {
     auto rec = storage::read_record(r, hit.local);
     if (!rec || !is_public(rec->header)) continue;  // the index holds public records only
-    json item = record_item(rec->header, rec->body(), cities.find(rec->header.origin));
+    json item = record_item(rec->header, rec->body(), cities.find(rec->header.origin), cities.signer(rec->header));
     if (ranked) {
       item["score"] = hit.score;
       item["snippet"] = snippet(item.value("summary", ""), result.terms, item.value("language", ""));
@@ -323,7 +323,7 @@ std::string result_items_text(const storage::StoreReader& r, const SearchResult&
     if (!rec || !is_public(rec->header)) continue;  // the index holds public records only
     if (out.size() > 1) out += ',';
     const auto& body = rec->body();
-    std::string item = record_item_text(rec->header, body, cities.find(rec->header.origin));
+    std::string item = record_item_text(rec->header, body, cities.find(rec->header.origin), cities.signer(rec->header));
     if (ranked) {
       // The score and snippet added to the spliced item, read from the body's own members.
       auto members = body ? raw_members(*body) : std::nullopt;

@@ -127,6 +127,11 @@ BatchDecision decide_batch(std::span<const storage::IncomingRecord> records, std
   d.reasons.resize(records.size());
   std::map<PublicKey, ChainTip> tips;                                // as the batch so far leaves them
   std::map<std::pair<PublicKey, uint64_t>, std::string_view> taken;  // records this batch stores
+  std::map<std::pair<PublicKey, PublicKey>, KeyGrant> granted;       // key records this batch stores
+  auto grant_of = [&](const PublicKey& origin, const PublicKey& key) -> std::optional<KeyGrant> {
+    if (auto g = granted.find({origin, key}); g != granted.end()) return g->second;
+    return chains.grant(origin, key);
+  };
   for (size_t i = 0; i < records.size(); ++i) {
     auto reject = [&](std::string why) {
       d.dispositions[i] = Disposition::reject;
@@ -172,7 +177,20 @@ BatchDecision decide_batch(std::span<const storage::IncomingRecord> records, std
     }
     auto where = [&] { return short_node_id(h.origin) + "/" + std::to_string(h.seq); };
     switch (chain_step(h, in.record.header_bytes, in.record.body.has_value(), tip->second, held ? &*held : nullptr)) {
-      case ChainStep::extends:
+      case ChainStep::extends: {
+        // Whether its signer may sign it here: the chain before it delegates the signer
+        // (and, for a key record, may grant what it grants). docs/identity.md.
+        std::optional<KeyGrant> signer, grants, before;
+        if (h.key) signer = grant_of(h.origin, *h.key);
+        if (h.kind == Kind::key && in.record.body)
+          if ((grants = read_key_grant(*in.record.body, h.seq))) before = grant_of(h.origin, grants->key);
+        if (h.key || h.kind == Kind::key)
+          if (auto why = authority_problem(h, signer ? &*signer : nullptr, grants ? &*grants : nullptr,
+                                           before ? &*before : nullptr)) {
+            reject(where() + ": " + *why);
+            break;
+          }
+        if (grants) granted[{h.origin, grants->key}] = *grants;
         d.dispositions[i] = Disposition::store;
         ++d.to_store;
         if (starts_origin) {
@@ -182,6 +200,7 @@ BatchDecision decide_batch(std::span<const storage::IncomingRecord> records, std
         tip->second = tip_after(h, in.record.header_bytes);
         taken[{h.origin, h.seq}] = in.record.header_bytes;
         break;
+      }
       case ChainStep::duplicate:
         d.dispositions[i] = Disposition::duplicate;
         ++d.duplicates;

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "protocol/authority.hpp"
 #include "protocol/chain.hpp"
 #include "protocol/record.hpp"
 #include "protocol/sync_messages.hpp"
@@ -42,6 +43,8 @@ class ChainView {
   virtual ChainTip tip(const PublicKey& origin) const = 0;  // seq 0 when nothing is held
   // The record held at (origin, seq), if any; its bytes stay valid while the view lives.
   virtual std::optional<HeldRecord> held(const PublicKey& origin, uint64_t seq) const = 0;
+  // What the origin's chain as held states of one of its delegated keys (nullopt: nothing).
+  virtual std::optional<KeyGrant> grant(const PublicKey& origin, const PublicKey& key) const = 0;
 };
 
 using Clock = std::chrono::steady_clock;

@@ -30,6 +30,9 @@ class LmdbChainView final : public ChainView {
   explicit LmdbChainView(const storage::StoreReader& reader) : reader_(reader) {}
   ChainTip tip(const PublicKey& origin) const override;
   std::optional<HeldRecord> held(const PublicKey& origin, uint64_t seq) const override;
+  std::optional<KeyGrant> grant(const PublicKey& origin, const PublicKey& key) const override {
+    return reader_.grant(origin, key);
+  }
 
  private:
   const storage::StoreReader& reader_;

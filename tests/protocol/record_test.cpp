@@ -99,7 +99,8 @@ TEST_CASE("private keys round-trip through PEM", "[protocol]") {
 TEST_CASE("the direct reader of canonical headers and the JSON parser agree", "[protocol][envelope]") {
   SigningKey key = SigningKey::generate();
   std::vector<std::string> valid;
-  for (int variant = 0; variant < 6; ++variant) {
+  SigningKey staff = SigningKey::generate();
+  for (int variant = 0; variant < 8; ++variant) {
     Header h = sample_header(key);
     h.seq = variant == 1 ? (uint64_t{1} << 53) - 1 : 1 + variant;
     if (variant == 2) {
@@ -115,6 +116,11 @@ TEST_CASE("the direct reader of canonical headers and the JSON parser agree", "[
       h.kind = Kind::unknown;
       h.unknown_kind = "future-kind";
       h.body_size = 262144;
+    }
+    if (variant >= 6) h.key = staff.public_key();  // envelope 2
+    if (variant == 7) {
+      h.tombstone = true;
+      h.body_sha256 = sha256("");
     }
     valid.push_back(encode_header(h));
   }
@@ -150,4 +156,58 @@ TEST_CASE("the direct reader of canonical headers and the JSON parser agree", "[
   }
   CHECK(compared > 10000);
   CHECK(accepted > valid.size());  // some changes keep a valid header (a digit of a hash)
+}
+
+TEST_CASE("envelope 2 names the key that signed it, and only a key other than the origin", "[protocol][envelope]") {
+  SigningKey root = SigningKey::generate(), staff = SigningKey::generate();
+  Header h = sample_header(root);
+  h.key = staff.public_key();
+  SignedRecord r = sign_record(h, R"({"title":"Citizenship Fund"})", staff);
+  CHECK(r.header_bytes.find("\"key\":\"" + to_hex(staff.public_key()) + "\",\"kind\"") != std::string::npos);
+  CHECK(r.header_bytes.find("\"v\":2") != std::string::npos);
+  auto ok = verify_record(r);
+  REQUIRE(ok);
+  CHECK(signer(ok.value()) == staff.public_key());
+  CHECK(ok.value().origin == root.public_key());
+
+  // Signed by the origin's key while naming another: the signature is checked against `key`.
+  SignedRecord wrong = sign_record(h, "{}", root);
+  REQUIRE_FALSE(verify_record(wrong));
+  CHECK(verify_record(wrong).error().path == "signature");
+
+  std::string v1 = encode_header(sample_header(root));
+  std::string key_field = "\"key\":\"" + to_hex(staff.public_key()) + "\",";
+  std::string with_key = v1;
+  with_key.insert(with_key.find("\"kind\""), key_field);
+  auto refused = decode_header(with_key);  // a key in envelope 1
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().path == "header.key");
+  std::string v2_without_key = v1;
+  v2_without_key.replace(v2_without_key.find("\"v\":1"), 5, "\"v\":2");
+  REQUIRE_FALSE(decode_header(v2_without_key));
+  CHECK(decode_header(v2_without_key).error().path == "header.key");
+  Header self = sample_header(root);
+  std::string own = encode_header(self);
+  own.insert(own.find("\"kind\""), "\"key\":\"" + to_hex(root.public_key()) + "\",");
+  own.replace(own.find("\"v\":1"), 5, "\"v\":2");
+  REQUIRE_FALSE(decode_header(own));  // the origin's own key is never named
+  CHECK(decode_header(own).error().path == "header.key");
+  std::string v3 = encode_header(h);
+  v3.replace(v3.find("\"v\":2"), 5, "\"v\":3");
+  REQUIRE_FALSE(decode_header(v3));
+  CHECK(decode_header(v3).error().newer_format);
+}
+
+TEST_CASE("a key record is always public and never a tombstone", "[protocol][envelope]") {
+  SigningKey root = SigningKey::generate();
+  Header h = sample_header(root);
+  h.kind = Kind::key;
+  h.id = "key-0123456789abcdef";
+  CHECK(decode_header(encode_header(h)));
+  h.visibility = "partners";
+  CHECK_FALSE(decode_header(encode_header(h)));
+  h.visibility = "public";
+  h.tombstone = true;
+  h.body_sha256 = sha256("");
+  CHECK_FALSE(decode_header(encode_header(h)));
 }

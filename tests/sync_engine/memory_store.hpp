@@ -46,6 +46,8 @@ class MemoryStore final : public sync::StoreView, public sync::ChainView {
   void put(const SignedRecord& r) {
     auto h = decode_header(r.header_bytes);
     chains_[h.value().origin].push_back(Held{r, h.value()});
+    if (h.value().kind == Kind::key && r.body)
+      if (auto g = read_key_grant(*r.body, h.value().seq)) key_grants_[{h.value().origin, g->key}] = *g;
   }
   void grant(const std::string& record_id, const PublicKey& reader) { grants_.insert({record_id, reader}); }
 
@@ -83,6 +85,11 @@ class MemoryStore final : public sync::StoreView, public sync::ChainView {
     if (!h) return std::nullopt;
     return HeldRecord{h->record.header_bytes, !h->record.body};
   }
+  std::optional<KeyGrant> grant(const PublicKey& origin, const PublicKey& key) const override {
+    auto it = key_grants_.find({origin, key});
+    if (it == key_grants_.end()) return std::nullopt;
+    return it->second;
+  }
 
   // Applies a decision the way the node's ingest does (store, fill; forks kept aside).
   void apply(const sync::BatchDecision& d, const std::vector<storage::IncomingRecord>& records) {
@@ -113,6 +120,7 @@ class MemoryStore final : public sync::StoreView, public sync::ChainView {
  private:
   std::map<PublicKey, std::vector<Held>> chains_;
   std::set<std::pair<std::string, PublicKey>> grants_;
+  std::map<std::pair<PublicKey, PublicKey>, KeyGrant> key_grants_;
 };
 
 // A received batch frame as the ingest path sees it after verification: signature and

@@ -1,0 +1,198 @@
+// agora key …: the city's delegated keys — generate, add (delegate), list, revoke.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli/cli_support.hpp"
+#include "node/local/publisher.hpp"
+#include "node/local/record_view.hpp"
+#include "protocol/hex.hpp"
+#include "protocol/input_schema.hpp"
+#include "protocol/utf8.hpp"
+
+namespace agora::cli {
+
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+// Creates FILE (never overwriting one) readable by its owner only, holding the private key.
+void write_key_file(const fs::path& file, const SigningKey& key) {
+  std::string pem = key.to_pem();
+  int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) throw InvalidInput("cannot create " + file.string() + ": " + std::strerror(errno));
+  bool ok = ::write(fd, pem.data(), pem.size()) == static_cast<ssize_t>(pem.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) throw std::runtime_error("cannot write " + file.string() + ": " + std::strerror(errno));
+}
+
+// --expires: YYYY-MM-DD, or a number of days from today ("90d").
+std::string expiry_date(const std::string& text) {
+  if (text.empty()) return {};
+  if (text.size() >= 2 && text.back() == 'd' && text.find_first_not_of("0123456789") == text.size() - 1 &&
+      text.size() <= 6) {
+    using namespace std::chrono;
+    auto day = floor<days>(system_clock::now()) + days(std::stoi(text.substr(0, text.size() - 1)));
+    year_month_day ymd(day);
+    char out[16];
+    std::snprintf(out, sizeof out, "%04d-%02u-%02u", int(ymd.year()), unsigned(ymd.month()), unsigned(ymd.day()));
+    return out;
+  }
+  if (!is_calendar_date(text))
+    throw InvalidInput("--expires: expected YYYY-MM-DD or a number of days (90d), got \"" + text + "\"");
+  return text;
+}
+
+std::string status_of(const KeyGrant& g) {
+  if (g.revoked) return "revoked";
+  if (!g.expires.empty()) {
+    std::string today = iso8601_utc(now_ms()).substr(0, 10);
+    if (today > g.expires) return "expired";
+  }
+  return "active";
+}
+
+// The delegated key KEYID names: all 64 hex digits, or a prefix of at least 8 naming one.
+KeyGrant find_grant(DataDir& dir, const std::string& keyid) {
+  if (keyid.size() < 8 || keyid.size() > 64 || keyid.find_first_not_of("0123456789abcdef") != std::string::npos)
+    throw InvalidInput("KEYID: expected 8-64 lowercase hex digits of a key (`agora key list`), got \"" + keyid + "\"");
+  auto grants = dir.store().read([&](const storage::StoreReader& r) { return r.grants(dir.id()); });
+  std::vector<KeyGrant> found;
+  for (const auto& g : grants)
+    if (to_hex(g.key).starts_with(keyid)) found.push_back(g);
+  if (found.empty()) throw InvalidInput("KEYID: this city has delegated no key " + keyid + " (`agora key list`)");
+  if (found.size() > 1) throw InvalidInput("KEYID: " + keyid + " names several keys; give more digits");
+  return found.front();
+}
+
+}  // namespace
+
+void register_key(CLI::App& app, Context& ctx) {
+  auto* verb =
+      app.add_subcommand("key", "the city's delegated keys: staff and node keys with roles (docs/identity.md)");
+  verb->require_subcommand(1);
+
+  auto gen_file = std::make_shared<std::string>();
+  auto* gen =
+      verb->add_subcommand("generate", "create a new private key file here (e.g. on a laptop) and print its id");
+  gen->add_option("FILE", *gen_file, "the key file to create (mode 0600; never overwritten)")->required();
+  gen->callback([gen_file] {
+    SigningKey key = SigningKey::generate();
+    write_key_file(*gen_file, key);
+    std::cout << node_id(key.public_key()) << "\n";
+    std::cerr << "key file " << *gen_file
+              << " created; have the city delegate it: agora key add NAME --role R --public "
+              << node_id(key.public_key()) << "\n";
+  });
+
+  struct AddOptions {
+    std::string name, role, expires, public_key, out;
+  };
+  auto a = std::make_shared<AddOptions>();
+  auto* add = verb->add_subcommand("add", "delegate a key to a member of staff or a machine, with a role");
+  add_data_option(add, ctx);
+  add->add_option("NAME", a->name, "who or what holds the key (\"Ana Silva, laptop\")")->required();
+  add->add_option("--role", a->role, "admin, publisher, reporter or node")->required();
+  add->add_option("--expires", a->expires, "last day it may sign: YYYY-MM-DD, or days from today (90d)");
+  add->add_option("--public", a->public_key, "delegate this existing key (its id from `agora key generate`)");
+  add->add_option("--out", a->out, "where to write a new private key (default: DATA/keys/NAME-ID.key)");
+  add->callback([&ctx, a] {
+    auto role = parse_key_role(a->role);
+    if (!role) {
+      std::string msg = "--role: unknown role \"" + a->role + "\"";
+      if (auto near = nearest(a->role, key_role_names())) msg += "; did you mean \"" + *near + "\"?";
+      throw InvalidInput(msg + " (admin, publisher, reporter, node)");
+    }
+    if (!a->public_key.empty() && !a->out.empty()) throw InvalidInput("--out: not with --public (no key is created)");
+    DataDir dir = open_to_publish(ctx);
+    KeyGrant g;
+    g.name = a->name;
+    g.role = *role;
+    g.expires = expiry_date(a->expires);
+    std::optional<fs::path> created;
+    if (!a->public_key.empty()) {
+      auto key = parse_node_id(a->public_key);
+      if (!key || a->public_key.size() != 64)
+        throw InvalidInput("--public: expected a key id (64 lowercase hex digits), got \"" + a->public_key + "\"");
+      g.key = *key;
+    } else {
+      // Checked before a key file is written, so that a refusal leaves nothing behind.
+      if (dir.delegated_key() && *role == KeyRole::admin)
+        throw InvalidInput("refused: only the root key delegates or changes admin keys");
+      SigningKey key = SigningKey::generate();
+      fs::path file = a->out;
+      if (file.empty()) {
+        fs::create_directories(dir.path() / "keys");
+        ::chmod((dir.path() / "keys").c_str(), 0700);
+        std::string slug = slugify(a->name, 32);
+        file = dir.path() / "keys" /
+               ((slug.empty() ? "key" : slug) + "-" + node_id(key.public_key()).substr(0, 8) + ".key");
+      }
+      write_key_file(file, key);
+      g.key = key.public_key();
+      created = file;
+    }
+    try {
+      auto result = Publisher(dir).publish_key(g);
+      std::cout << "key " << short_node_id(g.key) << " (" << g.name << ", " << key_role_name(g.role)
+                << ") delegated as " << result.id << " v" << result.version << " (seq " << result.seq << ")\n";
+      if (created)
+        std::cout
+            << "private key: " << created->string()
+            << "\n  give it to its holder over a safe channel, then delete it here; they run: agora --key FILE …\n";
+    } catch (...) {
+      if (created) fs::remove(*created);  // refused: no key file for a key that was never delegated
+      throw;
+    }
+  });
+
+  auto* list = verb->add_subcommand("list", "the city's root key and every key it delegated, with role and status");
+  add_data_option(list, ctx);
+  add_json_option(list, ctx);
+  list->callback([&ctx] {
+    DataDir dir = DataDir::open(DataDir::resolve(ctx.data), /*read_only=*/true);
+    auto grants = dir.store().read([&](const storage::StoreReader& r) { return r.grants(dir.id()); });
+    json out = json::array();
+    out.push_back({{"key", node_id(dir.id())}, {"name", "root"}, {"role", "root"}, {"status", "active"}});
+    for (const auto& g : grants)
+      out.push_back({{"key", node_id(g.key)},
+                     {"name", g.name},
+                     {"role", key_role_name(g.role)},
+                     {"expires", g.expires.empty() ? json() : json(g.expires)},
+                     {"status", status_of(g)},
+                     {"seq", g.seq}});
+    if (ctx.json) {
+      std::cout << out.dump(2) << "\n";
+      return;
+    }
+    std::printf("%-12s  %-9s  %-7s  %-10s  %s\n", "KEY", "ROLE", "STATUS", "EXPIRES", "NAME");
+    for (const auto& k : out)
+      std::printf("%-12s  %-9s  %-7s  %-10s  %s\n", k["key"].get<std::string>().substr(0, 12).c_str(),
+                  k["role"].get<std::string>().c_str(), k["status"].get<std::string>().c_str(),
+                  k.value("expires", json()).is_string() ? k["expires"].get<std::string>().c_str() : "-",
+                  k["name"].get<std::string>().c_str());
+  });
+
+  auto revoke_id = std::make_shared<std::string>();
+  auto* revoke = verb->add_subcommand("revoke", "revoke a delegated key: every node refuses what it signs from now on");
+  add_data_option(revoke, ctx);
+  revoke->add_option("KEYID", *revoke_id, "the key (8 or more hex digits of its id, as `agora key list` shows)")
+      ->required();
+  revoke->callback([&ctx, revoke_id] {
+    DataDir dir = open_to_publish(ctx);
+    KeyGrant g = find_grant(dir, *revoke_id);
+    if (g.revoked) throw InvalidInput("key " + short_node_id(g.key) + " (" + g.name + ") is already revoked");
+    g.revoked = true;
+    auto result = Publisher(dir).publish_key(g);
+    std::cout << "key " << short_node_id(g.key) << " (" << g.name << ") revoked as " << result.id << " v"
+              << result.version << " (seq " << result.seq << ")\n";
+  });
+}
+
+}  // namespace agora::cli

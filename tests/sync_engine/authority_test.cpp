@@ -1,0 +1,206 @@
+// Delegated keys as a receiving node checks them (docs/identity.md): each record's signer
+// must hold, at the record's place in its origin's chain, a delegation whose role allows it.
+#include <catch2/catch.hpp>
+
+#include "protocol/authority.hpp"
+#include "protocol/hex.hpp"
+#include "sync_engine/memory_store.hpp"
+
+using namespace agora;
+using agora::test::MemoryStore;
+using sync::Disposition;
+
+namespace {
+
+// A city's chain signed by its root key or by keys it delegates.
+struct KeyedChain {
+  SigningKey root = SigningKey::generate();
+  uint64_t seq = 0;
+  Hash last{};
+  int64_t ts = 1700000000000;
+
+  SignedRecord sign(Kind kind, const std::string& id, std::string body, const SigningKey* by = nullptr,
+                    uint32_t version = 1) {
+    Header h;
+    h.origin = root.public_key();
+    h.seq = ++seq;
+    h.prev = last;
+    h.kind = kind;
+    h.id = id;
+    h.version = version;
+    h.ts = ts;
+    if (by && by->public_key() != root.public_key()) h.key = by->public_key();
+    SignedRecord r = sign_record(h, std::move(body), by ? *by : root);
+    last = record_hash(r.header_bytes);
+    return r;
+  }
+  SignedRecord practice(const std::string& id, const SigningKey* by = nullptr) {
+    return sign(Kind::practice, id, R"({"title":"x"})", by);
+  }
+  SignedRecord delegate(const SigningKey& key, KeyRole role, const SigningKey* by = nullptr, uint32_t version = 1,
+                        bool revoked = false, const std::string& expires = "") {
+    KeyGrant g;
+    g.key = key.public_key();
+    g.name = "staff";
+    g.role = role;
+    g.revoked = revoked;
+    g.expires = expires;
+    return sign(Kind::key, key_record_id(key.public_key()), key_grant_body(g), by, version);
+  }
+};
+
+// Verifies and decides records as the node's ingest does, then stores what was accepted.
+sync::BatchDecision decide_and_store(MemoryStore& store, const std::vector<SignedRecord>& records) {
+  std::vector<storage::IncomingRecord> in(records.size());
+  std::vector<std::string> errors(records.size());
+  for (size_t i = 0; i < records.size(); ++i) {
+    auto h = verify_record(records[i]);
+    if (!h) {
+      errors[i] = h.error().to_string();
+      continue;
+    }
+    in[i].header = h.value();
+    in[i].record = records[i];
+  }
+  auto d = sync::decide_batch(in, errors, store);
+  store.apply(d, in);
+  return d;
+}
+
+Disposition outcome_of(MemoryStore& store, const SignedRecord& r) {
+  return decide_and_store(store, {r}).dispositions.at(0);
+}
+
+std::string refusal_of(MemoryStore& store, const SignedRecord& r) {
+  auto d = decide_and_store(store, {r});
+  REQUIRE(d.dispositions.at(0) == Disposition::reject);
+  return d.reasons.at(0);
+}
+
+}  // namespace
+
+TEST_CASE("authority: a delegated key signs what its role allows, nothing else", "[engine][identity]") {
+  KeyedChain city;
+  MemoryStore node;
+  SigningKey publisher = SigningKey::generate(), reporter = SigningKey::generate();
+  REQUIRE(outcome_of(node, city.practice("root-signed")) == Disposition::store);
+  REQUIRE(outcome_of(node, city.delegate(publisher, KeyRole::publisher)) == Disposition::store);
+  REQUIRE(outcome_of(node, city.delegate(reporter, KeyRole::reporter)) == Disposition::store);
+  CHECK(outcome_of(node, city.practice("by-publisher", &publisher)) == Disposition::store);
+  CHECK(outcome_of(node, city.sign(Kind::report, "r1", R"({})", &reporter)) == Disposition::store);
+
+  KeyedChain copy = city;  // what a reporter may not sign does not enter the chain
+  CHECK_THAT(refusal_of(node, copy.practice("by-reporter", &reporter)),
+             Catch::Contains("is a reporter key, which may not sign a practice"));
+  copy = city;
+  CHECK_THAT(refusal_of(node, copy.sign(Kind::city, "profile", R"({"name":"X","country":"FR"})", &publisher)),
+             Catch::Contains("may not sign a city"));
+  copy = city;
+  CHECK_THAT(refusal_of(node, copy.delegate(SigningKey::generate(), KeyRole::reporter, &publisher)),
+             Catch::Contains("may not sign a key"));
+  CHECK(node.head_of(city.root.public_key()) == city.seq);
+}
+
+TEST_CASE("authority: a key the chain never delegated is refused, as is one delegated by another city",
+          "[engine][identity]") {
+  KeyedChain lyon, malmo;
+  MemoryStore node;
+  SigningKey stranger = SigningKey::generate();
+  REQUIRE(outcome_of(node, malmo.delegate(stranger, KeyRole::admin)) == Disposition::store);
+  REQUIRE(outcome_of(node, lyon.practice("first")) == Disposition::store);
+  KeyedChain forged = lyon;
+  CHECK_THAT(refusal_of(node, forged.practice("forged", &stranger)), Catch::Contains("has not delegated that key"));
+  forged = lyon;  // a forged delegation: the stranger delegates itself
+  CHECK_THAT(refusal_of(node, forged.delegate(stranger, KeyRole::admin, &stranger)),
+             Catch::Contains("has not delegated that key"));
+  CHECK(node.head_of(lyon.root.public_key()) == 1);
+}
+
+TEST_CASE("authority: a revoked key is refused from its revocation on, and stays revoked", "[engine][identity]") {
+  KeyedChain city;
+  MemoryStore node;
+  SigningKey staff = SigningKey::generate();
+  REQUIRE(outcome_of(node, city.delegate(staff, KeyRole::publisher)) == Disposition::store);
+  REQUIRE(outcome_of(node, city.practice("before", &staff)) == Disposition::store);
+  REQUIRE(outcome_of(node, city.delegate(staff, KeyRole::publisher, nullptr, 2, /*revoked=*/true)) ==
+          Disposition::store);
+  KeyedChain after = city;
+  CHECK_THAT(refusal_of(node, after.practice("after", &staff)), Catch::Contains("was revoked before it"));
+  after = city;  // not even the root key brings it back
+  CHECK_THAT(refusal_of(node, after.delegate(staff, KeyRole::publisher, nullptr, 3)),
+             Catch::Contains("a revoked key stays revoked"));
+  CHECK(node.head_of(city.root.public_key()) == 3);  // what it signed before stays
+}
+
+TEST_CASE("authority: a key signs until the end of its expiry day (the record's time)", "[engine][identity]") {
+  KeyedChain city;
+  MemoryStore node;
+  SigningKey staff = SigningKey::generate();
+  city.ts = 1704067200000;  // 2024-01-01T00:00:00Z
+  REQUIRE(outcome_of(node, city.delegate(staff, KeyRole::publisher, nullptr, 1, false, "2024-01-01")) ==
+          Disposition::store);
+  city.ts = 1704067200000 + 86'400'000 - 1;  // the last millisecond of that day
+  CHECK(outcome_of(node, city.practice("in-time", &staff)) == Disposition::store);
+  city.ts += 1;
+  KeyedChain late = city;
+  CHECK_THAT(refusal_of(node, late.practice("late", &staff)), Catch::Contains("expired on 2024-01-01"));
+}
+
+TEST_CASE("authority: admins delegate and revoke, but only the root key touches admin keys", "[engine][identity]") {
+  KeyedChain city;
+  MemoryStore node;
+  SigningKey admin = SigningKey::generate(), admin2 = SigningKey::generate(), staff = SigningKey::generate();
+  REQUIRE(outcome_of(node, city.delegate(admin, KeyRole::admin)) == Disposition::store);
+  REQUIRE(outcome_of(node, city.delegate(admin2, KeyRole::admin)) == Disposition::store);
+  CHECK(outcome_of(node, city.delegate(staff, KeyRole::publisher, &admin)) == Disposition::store);
+  CHECK(outcome_of(node, city.sign(Kind::city, "profile", R"({"name":"Lyon","country":"FR"})", &admin)) ==
+        Disposition::store);
+  CHECK(outcome_of(node, city.delegate(staff, KeyRole::publisher, &admin, 2, /*revoked=*/true)) == Disposition::store);
+  KeyedChain copy = city;
+  CHECK_THAT(refusal_of(node, copy.delegate(SigningKey::generate(), KeyRole::admin, &admin)),
+             Catch::Contains("only the root key"));
+  copy = city;
+  CHECK_THAT(refusal_of(node, copy.delegate(admin2, KeyRole::admin, &admin, 2, /*revoked=*/true)),
+             Catch::Contains("only the root key"));
+  copy = city;
+  CHECK_THAT(refusal_of(node, copy.delegate(admin, KeyRole::admin, &admin, 2, /*revoked=*/true)),
+             Catch::Contains("its own delegation"));
+  copy = city;  // the root key is the city: no key record names it
+  KeyGrant g;
+  g.key = city.root.public_key();
+  g.role = KeyRole::admin;
+  g.name = "root";
+  CHECK_THAT(refusal_of(node, copy.sign(Kind::key, key_record_id(g.key), key_grant_body(g))),
+             Catch::Contains("cannot name the city's root key"));
+  copy = city;
+  g.key = SigningKey::generate().public_key();
+  CHECK_THAT(refusal_of(node, copy.sign(Kind::key, "key-0000000000000000", key_grant_body(g))),
+             Catch::Contains("a key record's id is"));
+}
+
+TEST_CASE("authority: a delegation and its first use in one batch, and a whole chain relayed", "[engine][identity]") {
+  KeyedChain city;
+  MemoryStore first, relay;
+  SigningKey staff = SigningKey::generate();
+  std::vector<SignedRecord> batch = {city.delegate(staff, KeyRole::publisher), city.practice("a", &staff),
+                                     city.practice("b", &staff)};
+  auto d = decide_and_store(first, batch);
+  CHECK(d.to_store == 3);
+  CHECK(d.rejected == 0);
+  // The next node gets the same records from the first (in its chain order).
+  std::vector<SignedRecord> again;
+  for (uint64_t s = 1; s <= first.head_of(city.root.public_key()); ++s)
+    again.push_back(*first.record(city.root.public_key(), s));
+  CHECK(decide_and_store(relay, again).to_store == 3);
+}
+
+TEST_CASE("authority: a role newer than this node grants nothing here, without refusing the record",
+          "[engine][identity]") {
+  KeyedChain city;
+  MemoryStore node;
+  SigningKey staff = SigningKey::generate();
+  std::string body = R"({"key":")" + to_hex(staff.public_key()) + R"(","name":"translator","role":"translator"})";
+  REQUIRE(outcome_of(node, city.sign(Kind::key, key_record_id(staff.public_key()), body)) == Disposition::store);
+  KeyedChain copy = city;
+  CHECK_THAT(refusal_of(node, copy.practice("p", &staff)), Catch::Contains("has a role newer than this node"));
+}
