@@ -1,0 +1,138 @@
+// A city's delegated keys through real nodes (docs/identity.md): staff publish under the
+// city's id with keys of their own, every node checks each signer's role and revocation.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "protocol/authority.hpp"
+#include "sync/http_json.hpp"
+#include "sync/served_node.hpp"
+#include "sync/test_peer.hpp"
+
+using namespace agora;
+using namespace agora::test;
+using nlohmann::json;
+
+namespace {
+
+// The next record of a chain the test signs itself: by the root key, or a delegated one.
+struct IdentityTestCity {
+  SigningKey root = SigningKey::generate();
+  uint64_t seq = 0;
+  Hash last{};
+  SignedRecord next(Kind kind, const std::string& id, const std::string& body, const SigningKey* by = nullptr,
+                    uint32_t version = 1) {
+    Header h;
+    h.origin = root.public_key();
+    h.seq = ++seq;
+    h.prev = last;
+    h.kind = kind;
+    h.id = id;
+    h.version = version;
+    h.ts = 1764000000000;
+    if (by) h.key = by->public_key();
+    SignedRecord r = sign_record(h, body, by ? *by : root);
+    last = record_hash(r.header_bytes);
+    return r;
+  }
+  SignedRecord key_record(const SigningKey& key, bool revoked, uint32_t version) {
+    KeyGrant g;
+    g.key = key.public_key();
+    g.name = "Ana";
+    g.role = KeyRole::publisher;
+    g.revoked = revoked;
+    return next(Kind::key, key_record_id(key.public_key()), key_grant_body(g), nullptr, version);
+  }
+};
+
+}  // namespace
+
+TEST_CASE(
+    "staff publish under the city's id with their own keys; roles and revocation hold at publish and on "
+    "every node",
+    "[sync][identity]") {
+  ServedNode lyon("Lyon", "FR"), cph("Copenhagen", "DK"), toronto("Toronto", "CA");
+  for (auto* n : {&lyon, &cph, &toronto}) n->serve();
+  peer_both(lyon, cph);
+  peer_both(cph, toronto);  // Toronto hears of Lyon only through Copenhagen
+  std::string ana = lyon.tmp.str("ana.key"), bo = lyon.tmp.str("bo.key");
+  auto added = lyon.agora({"key", "add", "Ana Silva", "--role", "publisher", "--out", ana});
+  INFO(added.out << added.err);
+  REQUIRE(added.exit_code == 0);
+  REQUIRE(lyon.agora({"key", "add", "Bo", "--role", "reporter", "--out", bo}).exit_code == 0);
+
+  auto published = lyon.agora({"--key", ana, "publish", "-"}, practice_json("welcome-desk"));
+  INFO(published.err);
+  REQUIRE(published.exit_code == 0);
+  uint64_t head = lyon.head_of(lyon.id);
+  auto refused = lyon.agora({"--key", bo, "publish", "-"}, practice_json("not-a-report"));
+  CHECK(refused.exit_code == 3);
+  CHECK_THAT(refused.err, Catch::Contains("reporter key, which may not sign a practice"));
+  CHECK(lyon.head_of(lyon.id) == head);  // nothing written
+
+  REQUIRE(wait_until([&] { return toronto.head_of(lyon.id) == head; }));
+  auto shown = json::parse(toronto.agora({"show", lyon.id + "/welcome-desk", "--json"}).out);
+  CHECK(shown["signed_by"]["name"] == "Ana Silva");
+  CHECK(shown["signed_by"]["role"] == "publisher");
+  auto over_http = get_json(toronto.http_url, "/api/v1/practices/" + lyon.id + "/welcome-desk");
+  CHECK(over_http["signed_by"]["name"] == "Ana Silva");
+  CHECK(toronto.agora({"show", lyon.id + "/welcome-desk"}).out.find("signed by Ana Silva (publisher key") !=
+        std::string::npos);
+
+  std::string keyid = json::parse(lyon.agora({"key", "list", "--json"}).out)[1]["key"].get<std::string>();
+  REQUIRE(lyon.agora({"key", "revoke", keyid.substr(0, 10)}).exit_code == 0);
+  auto after = lyon.agora({"--key", ana, "publish", "-"}, practice_json("after-revocation"));
+  CHECK(after.exit_code == 3);
+  CHECK_THAT(after.err, Catch::Contains("was revoked"));
+  auto keys = json::parse(toronto.agora({"key", "list", "--json"}).out);
+  CHECK(keys.size() == 1);  // Toronto's own root only: key list shows this node's city
+  head = lyon.head_of(lyon.id);
+  REQUIRE(wait_until([&] { return toronto.head_of(lyon.id) == head; }));
+  for (auto* n : {&lyon, &cph, &toronto}) {
+    auto v = n->agora({"verify"});
+    INFO(v.out << v.err);
+    CHECK(v.exit_code == 0);
+  }
+}
+
+TEST_CASE("records of an undelegated or revoked key are refused by the node and never relayed",
+          "[sync][identity][hostile]") {
+  ServedNode a("Lyon", "FR"), b("Copenhagen", "DK");
+  IdentityTestCity city;
+  REQUIRE(a.agora({"peer", "add", "-", "--key", node_id(city.root.public_key())}).exit_code == 0);
+  a.serve(), b.serve();
+  peer_both(a, b);
+  TestPeer p;
+  connect_as(p, a, city.root);
+  p.send(sync::encode(sync::Heads{}));
+
+  SigningKey staff = SigningKey::generate(), stranger = SigningKey::generate();
+  SignedRecord delegation = city.key_record(staff, false, 1);
+  SignedRecord by_staff = city.next(Kind::practice, "by-staff", practice_json("by-staff"), &staff);
+  p.send(sync::encode(sync::RecordBatch{1, {delegation, by_staff}}), true);
+  CHECK(p.next_ack().stored == 2);
+
+  IdentityTestCity forged = city;
+  SignedRecord by_stranger = forged.next(Kind::practice, "by-stranger", practice_json("by-stranger"), &stranger);
+  p.send(sync::encode(sync::RecordBatch{2, {by_stranger}}), true);
+  auto ack = p.next_ack();
+  CHECK(ack.rejected == 1);
+  CHECK(ack.stored == 0);
+
+  SignedRecord revocation = city.key_record(staff, true, 2);
+  SignedRecord late = city.next(Kind::practice, "late", practice_json("late"), &staff);
+  p.send(sync::encode(sync::RecordBatch{3, {revocation, late}}), true);
+  ack = p.next_ack();
+  CHECK(ack.stored == 1);
+  CHECK(ack.rejected == 1);
+
+  std::string origin = node_id(city.root.public_key());
+  CHECK(a.head_of(origin) == 3);
+  REQUIRE(wait_until([&] { return b.head_of(origin) == 3; }));
+  CHECK(b.agora({"show", origin + "/late"}).exit_code != 0);
+  CHECK(b.agora({"show", origin + "/by-stranger"}).exit_code != 0);
+  CHECK(json::parse(b.agora({"show", origin + "/by-staff", "--json"}).out)["signed_by"]["name"] == "Ana");
+  CHECK(a.agora({"verify"}).exit_code == 0);
+  CHECK(b.agora({"verify"}).exit_code == 0);
+}
