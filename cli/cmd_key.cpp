@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <cstring>
 #include <iostream>
@@ -46,6 +47,7 @@ std::string expiry_date(const std::string& text) {
   }
   if (!is_calendar_date(text))
     throw InvalidInput("--expires: expected YYYY-MM-DD or a number of days (90d), got \"" + text + "\"");
+  if (text < iso8601_utc(now_ms()).substr(0, 10)) throw InvalidInput("--expires: " + text + " is already past");
   return text;
 }
 
@@ -59,7 +61,10 @@ std::string status_of(const KeyGrant& g) {
 }
 
 // The delegated key KEYID names: all 64 hex digits, or a prefix of at least 8 naming one.
-KeyGrant find_grant(DataDir& dir, const std::string& keyid) {
+KeyGrant find_grant(DataDir& dir, std::string keyid) {
+  for (auto& c : keyid) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (keyid.size() >= 8 && node_id(dir.id()).starts_with(keyid))
+    throw InvalidInput("KEYID: " + keyid + " is the city's root key, the city itself: it is never revoked");
   if (keyid.size() < 8 || keyid.size() > 64 || keyid.find_first_not_of("0123456789abcdef") != std::string::npos)
     throw InvalidInput("KEYID: expected 8-64 lowercase hex digits of a key (`agora key list`), got \"" + keyid + "\"");
   auto grants = dir.store().read([&](const storage::StoreReader& r) { return r.grants(dir.id()); });
@@ -117,10 +122,17 @@ void register_key(CLI::App& app, Context& ctx) {
     g.expires = expiry_date(a->expires);
     std::optional<fs::path> created;
     if (!a->public_key.empty()) {
+      for (auto& c : a->public_key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       auto key = parse_node_id(a->public_key);
       if (!key || a->public_key.size() != 64)
         throw InvalidInput("--public: expected a key id (64 lowercase hex digits), got \"" + a->public_key + "\"");
       g.key = *key;
+      if (g.key == dir.id()) throw InvalidInput("--public: that is the city's root key, which needs no delegation");
+      auto held = dir.store().read([&](const storage::StoreReader& r) { return r.grant(dir.id(), g.key); });
+      if (held)
+        throw InvalidInput("--public: key " + short_node_id(g.key) + " is already delegated (" + held->name + ", " +
+                           std::string(key_role_name(held->role)) + (held->revoked ? ", revoked" : "") +
+                           "); to change its role or expiry, revoke it and delegate a new key");
     } else {
       // Checked before a key file is written, so that a refusal leaves nothing behind.
       if (dir.delegated_key() && *role == KeyRole::admin)
@@ -177,6 +189,44 @@ void register_key(CLI::App& app, Context& ctx) {
                   k["role"].get<std::string>().c_str(), k["status"].get<std::string>().c_str(),
                   k.value("expires", json()).is_string() ? k["expires"].get<std::string>().c_str() : "-",
                   k["name"].get<std::string>().c_str());
+  });
+
+  auto rotate_expires = std::make_shared<std::string>();
+  auto* rotate = verb->add_subcommand(
+      "rotate", "give the node a new key (delegated by the root key), revoke its old one; peers follow by themselves");
+  add_data_option(rotate, ctx);
+  rotate->add_option("--expires", *rotate_expires, "last day the new node key may sign: YYYY-MM-DD or 90d");
+  rotate->callback([&ctx, rotate_expires] {
+    DataDir dir = open_to_publish(ctx);
+    if (dir.signing_key().public_key() != dir.id())
+      throw InvalidInput("key rotate: the root key delegates node keys; run it with the root key: agora --key " +
+                         (dir.path() / "root.key").string() + " key rotate (or wherever the root key is kept)");
+    PublicKey old = dir.key().public_key();
+    SigningKey fresh = SigningKey::generate();
+    KeyGrant g;
+    g.key = fresh.public_key();
+    g.name = "node key " + iso8601_utc(now_ms()).substr(0, 10);
+    g.role = KeyRole::node;
+    g.expires = expiry_date(*rotate_expires);
+    auto delegated = Publisher(dir).publish_key(g);
+    std::optional<PublishResult> revoked;
+    if (old != dir.id()) {  // the node held a delegated key: it signs nothing more
+      auto grant = dir.store().read([&](const storage::StoreReader& r) { return r.grant(dir.id(), old); });
+      if (grant && !grant->revoked) {
+        grant->revoked = true;
+        revoked = Publisher(dir).publish_key(*grant);
+      }
+    }
+    auto root_file = dir.install_node_key(fresh);
+    dir.notify_change();  // a running node re-reads its key
+    std::cout << "node key is now " << short_node_id(fresh.public_key()) << " (" << delegated.id << ", seq "
+              << delegated.seq << ")";
+    if (revoked) std::cout << "; old node key " << short_node_id(old) << " revoked (seq " << revoked->seq << ")";
+    std::cout << "\nthe city id stays " << node_id(dir.id()) << ": peers follow without any change\n";
+    if (root_file)
+      std::cout
+          << "the city's root key is now in " << root_file->string()
+          << ": move it off this machine and keep it offline; use it with agora --key FILE key add|revoke|rotate\n";
   });
 
   auto revoke_id = std::make_shared<std::string>();

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   set_up_logging();
   CLI::App app{"agora - a peer-network node for cities exchanging inclusion practices", "agora"};
   app.require_subcommand(1);
+  app.fallthrough();  // `agora publish FILE --key K` as well as `agora --key K publish FILE`
   app.set_version_flag("--version", "agora 0.1.0");
   Context ctx;
   app.add_option("--key", ctx.key_file,

@@ -95,8 +95,8 @@ std::optional<std::string> authority_problem(const Header& h, const KeyGrant* si
   const bool root = !h.key;
   if (!root) {
     const std::string who = "key " + short_key(*h.key);
-    if (!signer) return who + " signed it, but the city has not delegated that key before it";
-    if (signer->revoked) return who + " (" + signer->name + ") was revoked before it";
+    if (!signer) return who + " signed this record, but the city has not delegated that key before it";
+    if (signer->revoked) return who + " (" + signer->name + ") was revoked before this record";
     if (!signer->expires.empty() && h.ts >= end_of_day_ms(signer->expires))
       return who + " (" + signer->name + ") expired on " + signer->expires;
     if (signer->role == KeyRole::unknown)
@@ -114,6 +114,23 @@ std::optional<std::string> authority_problem(const Header& h, const KeyGrant* si
     return std::string("only the root key delegates or changes admin keys");
   if (before && before->revoked && !granted->revoked)
     return "key " + short_key(granted->key) + " was revoked: a revoked key stays revoked";
+  return std::nullopt;
+}
+
+std::optional<std::string> node_key_problem(const PublicKey& node, const PublicKey& key, const SignedRecord& delegation,
+                                            const KeyGrant* held, int64_t now_ms) {
+  auto h = verify_record(delegation);
+  if (!h) return "its delegation does not verify: " + h.error().to_string();
+  const Header& header = h.value();
+  if (header.origin != node || header.key || header.kind != Kind::key || !delegation.body)
+    return std::string("its delegation is not a key record signed by the city's own key");
+  auto granted = read_key_grant(*delegation.body, header.seq);
+  if (!granted || granted->key != key) return std::string("its delegation does not name that key");
+  const KeyGrant& now = held && held->seq >= granted->seq ? *held : *granted;
+  if (now.revoked) return "node key " + short_key(key) + " was revoked";
+  if (now.role != KeyRole::node) return "key " + short_key(key) + " is not a node key of that city";
+  if (!now.expires.empty() && now_ms >= end_of_day_ms(now.expires))
+    return "node key " + short_key(key) + " expired on " + now.expires;
   return std::nullopt;
 }
 

@@ -51,4 +51,12 @@ std::string key_grant_body(const KeyGrant& grant);
 std::optional<std::string> authority_problem(const Header& h, const KeyGrant* signer, const KeyGrant* granted,
                                              const KeyGrant* before);
 
+// Why `delegation` does not show that `key` is, at `now_ms`, a node key of the city `node`
+// (a handshake through a delegated node key), or nullopt when it does. It must be a key
+// record signed by the city's own key granting `key` the node role, unrevoked and unexpired;
+// `held` (what this node's copy of the city's chain states of `key`, null: nothing) wins
+// when it is as new or newer.
+std::optional<std::string> node_key_problem(const PublicKey& node, const PublicKey& key, const SignedRecord& delegation,
+                                            const KeyGrant* held, int64_t now_ms);
+
 }  // namespace agora

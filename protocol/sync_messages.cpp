@@ -138,22 +138,53 @@ bool get_be(std::string_view in, size_t& pos, T& v) {
 
 }  // namespace
 
+namespace {
+
+void put_node_key(json& out, const std::optional<NodeKeyProof>& p) {
+  if (!p) return;
+  out["key"] = hex_of(p->key);
+  out["delegation"] = {{"header", p->delegation.header_bytes},
+                       {"signature", hex_of(p->delegation.signature)},
+                       {"body", p->delegation.body.value_or("")}};
+}
+
+// Absent: fine. Present: a key and its delegation record, each well formed.
+bool read_node_key(const json& j, std::optional<NodeKeyProof>& out) {
+  if (!j.contains("key") && !j.contains("delegation")) return true;
+  NodeKeyProof p;
+  if (!read_key(j, "key", p.key)) return false;
+  auto d = j.find("delegation");
+  if (d == j.end() || !d->is_object()) return false;
+  auto header = d->find("header"), body = d->find("body");
+  if (header == d->end() || !header->is_string() || header->get_ref<const std::string&>().size() > 1024) return false;
+  if (body == d->end() || !body->is_string() || body->get_ref<const std::string&>().size() > 4096) return false;
+  if (!read_sig(*d, "signature", p.delegation.signature)) return false;
+  p.delegation.header_bytes = header->get<std::string>();
+  p.delegation.body = body->get<std::string>();
+  out = std::move(p);
+  return true;
+}
+
+}  // namespace
+
 std::string encode(const Hello& m) {
-  return json{{"t", "hello"},
-              {"v", kProtocolVersion},
-              {"versions", m.versions},
-              {"node", hex_of(m.node)},
-              {"challenge", m.challenge}}
-      .dump();
+  json out{{"t", "hello"},
+           {"v", kProtocolVersion},
+           {"versions", m.versions},
+           {"node", hex_of(m.node)},
+           {"challenge", m.challenge}};
+  put_node_key(out, m.node_key);
+  return out.dump();
 }
 std::string encode(const Auth& m) {
-  return json{{"t", "auth"},
-              {"v", kProtocolVersion},
-              {"versions", m.versions},
-              {"node", hex_of(m.node)},
-              {"challenge", m.challenge},
-              {"proof", hex_of(m.proof)}}
-      .dump();
+  json out{{"t", "auth"},
+           {"v", kProtocolVersion},
+           {"versions", m.versions},
+           {"node", hex_of(m.node)},
+           {"challenge", m.challenge},
+           {"proof", hex_of(m.proof)}};
+  put_node_key(out, m.node_key);
+  return out.dump();
 }
 std::string encode(const Welcome& m) { return json{{"t", "welcome"}, {"proof", hex_of(m.proof)}}.dump(); }
 std::string encode(const Heads& m) {
@@ -237,6 +268,7 @@ Result<Control> decode_control(std::string_view text) {
     if (!read_versions(j, m.versions)) return make_error("hello.versions", "not a list of 1-16 version numbers");
     if (!read_key(j, "node", m.node)) return make_error("hello.node", "not a node id");
     if (!read_challenge(j, m.challenge)) return make_error("hello.challenge", "not 32 bytes of hex");
+    if (!read_node_key(j, m.node_key)) return make_error("hello.delegation", "not a key with its delegation record");
     return Control{m};
   }
   if (type == "auth") {
@@ -246,6 +278,7 @@ Result<Control> decode_control(std::string_view text) {
     if (!read_key(j, "node", m.node)) return make_error("auth.node", "not a node id");
     if (!read_challenge(j, m.challenge)) return make_error("auth.challenge", "not 32 bytes of hex");
     if (!read_sig(j, "proof", m.proof)) return make_error("auth.proof", "not a signature");
+    if (!read_node_key(j, m.node_key)) return make_error("auth.delegation", "not a key with its delegation record");
     return Control{m};
   }
   if (type == "welcome") {

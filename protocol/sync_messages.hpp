@@ -36,17 +36,26 @@ inline constexpr size_t kMaxHeadsTotal = 1000000;  // origins in all the parts o
 inline constexpr size_t kMaxRangeHeads = 16;       // origins in one `heads` range of a reconcile
 inline constexpr size_t kNodeIdHexDigits = 64;
 
+// The key a node proves its city with when it is not the city's own: a node key the city
+// delegated, and the key record of the city's chain that grants it (docs/identity.md).
+struct NodeKeyProof {
+  PublicKey key{};
+  SignedRecord delegation;
+};
+
 // Text frames. `t` names the type.
 struct Hello {  // server -> client, first message
   PublicKey node{};
-  std::string challenge;            // 64 hex digits, fresh per connection
-  std::vector<int> versions = {1};  // protocol versions the sender speaks
+  std::string challenge;                 // 64 hex digits, fresh per connection
+  std::vector<int> versions = {1};       // protocol versions the sender speaks
+  std::optional<NodeKeyProof> node_key;  // absent: the proofs are by `node` itself
 };
 struct Auth {  // client -> server
   PublicKey node{};
   std::string challenge;  // the client's own fresh challenge for the server
   Signature proof{};      // over auth_transcript(server challenge, client, server)
   std::vector<int> versions = {1};
+  std::optional<NodeKeyProof> node_key;  // absent: the proof is by `node` itself
 };
 struct Welcome {      // server -> client
   Signature proof{};  // over welcome_transcript(client challenge, server, client)

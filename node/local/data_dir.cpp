@@ -61,8 +61,10 @@ fs::path DataDir::resolve(const std::string& flag) {
   return "agora-data";
 }
 
-DataDir::DataDir(fs::path dir, SigningKey key, NodeRole role, std::string name, bool read_only)
+DataDir::DataDir(fs::path dir, SigningKey key, NodeRole role, std::string name, bool read_only,
+                 std::optional<PublicKey> city)
     : dir_(std::move(dir)), key_(std::move(key)), role_(role), name_(std::move(name)) {
+  city_ = city.value_or(key_->public_key());
   store_ = std::make_unique<storage::RecordStore>(dir_ / kStoreDir, env_options(read_only));
 }
 
@@ -116,14 +118,62 @@ DataDir DataDir::open(const fs::path& dir, bool read_only) {
   json profile = json::parse(read_file(dir / kProfileFile), nullptr, false);
   if (!profile.is_object()) throw std::runtime_error((dir / kProfileFile).string() + " is not valid JSON");
   NodeRole role = profile.value("role", "city") == "observer" ? NodeRole::observer : NodeRole::city;
-  return DataDir(dir, std::move(*key), role, profile.value("name", ""), read_only);
+  std::optional<PublicKey> city;
+  if (auto c = profile.find("city"); c != profile.end()) {
+    city = c->is_string() ? parse_node_id(c->get<std::string>()) : std::nullopt;
+    if (!city) throw std::runtime_error((dir / kProfileFile).string() + ": \"city\" is not a node id");
+  }
+  return DataDir(dir, std::move(*key), role, profile.value("name", ""), read_only, city);
 }
 
 void DataDir::sign_with(SigningKey key) { signer_ = std::move(key); }
 
+std::optional<SignedRecord> DataDir::node_key_delegation() {
+  if (key_->public_key() == city_) return std::nullopt;
+  return store_->read([&](const storage::StoreReader& r) -> std::optional<SignedRecord> {
+    auto latest = r.latest(city_, key_record_id(key_->public_key()));
+    if (!latest) return std::nullopt;
+    auto view = r.at(latest->local);
+    if (!view) return std::nullopt;
+    return view->load();
+  });
+}
+
+std::optional<fs::path> DataDir::install_node_key(const SigningKey& key) {
+  std::optional<fs::path> root_file;
+  if (key_->public_key() == city_) {  // the root key leaves the key file: keep it, once
+    root_file = dir_ / "root.key";
+    if (!fs::exists(*root_file)) write_file_durably(*root_file, key_->to_pem(), 0600);
+  }
+  // node.json names the city before node.key stops being its key: a crash in between leaves
+  // a node that opens as before.
+  json profile = json::parse(read_file(dir_ / kProfileFile), nullptr, false);
+  if (!profile.is_object()) throw std::runtime_error((dir_ / kProfileFile).string() + " is not valid JSON");
+  if (!profile.contains("city")) {
+    profile["city"] = node_id(city_);
+    fs::path tmp = dir_ / (std::string(kProfileFile) + ".new");
+    fs::remove(tmp);
+    write_file_durably(tmp, profile.dump(2) + "\n", 0644);
+    fs::rename(tmp, dir_ / kProfileFile);
+  }
+  fs::path tmp = dir_ / (std::string(kKeyFile) + ".new");
+  fs::remove(tmp);
+  write_file_durably(tmp, key.to_pem(), 0600);
+  fs::rename(tmp, dir_ / kKeyFile);
+  key_ = key;
+  return root_file;
+}
+
+bool DataDir::reload_key() {
+  auto key = SigningKey::from_pem(read_file(dir_ / kKeyFile));
+  if (!key || key->public_key() == key_->public_key()) return false;
+  key_ = std::move(*key);
+  return true;
+}
+
 std::optional<PublicKey> DataDir::delegated_key() const {
-  if (!signer_ || signer_->public_key() == id()) return std::nullopt;
-  return signer_->public_key();
+  if (signing_key().public_key() == id()) return std::nullopt;
+  return signing_key().public_key();
 }
 
 SigningKey DataDir::read_key_file(const fs::path& file) {

@@ -37,8 +37,19 @@ class DataDir {
   static DataDir open(const std::filesystem::path& dir, bool read_only = false);
 
   const std::filesystem::path& path() const { return dir_; }
+  // The node's own key: it proves the node in handshakes and signs what the node publishes.
+  // The city's root key at first; after `agora key rotate`, a node key the city delegated.
   const SigningKey& key() const { return *key_; }
-  const PublicKey& id() const { return key_->public_key(); }
+  // The city id (its root key's public key), whatever key the node holds.
+  const PublicKey& id() const { return city_; }
+  // The key record granting key() the node role, when key() is not the city's own.
+  std::optional<SignedRecord> node_key_delegation();
+  // Replaces the node's key file with `key` (a node key the city has just delegated): the
+  // root key, if it was the node's key, is kept as DATA/root.key first. Returns that file
+  // when it was written.
+  std::optional<std::filesystem::path> install_node_key(const SigningKey& key);
+  // Reads the key file again (another process rotated it); true when it changed.
+  bool reload_key();
   // Records this process publishes are signed with `key`, one the city delegated (`agora
   // --key FILE`, docs/identity.md), instead of the node's own.
   void sign_with(SigningKey key);
@@ -67,10 +78,12 @@ class DataDir {
   static std::string change_notice_address(const std::filesystem::path& dir);
 
  private:
-  DataDir(std::filesystem::path dir, SigningKey key, NodeRole role, std::string name, bool read_only);
+  DataDir(std::filesystem::path dir, SigningKey key, NodeRole role, std::string name, bool read_only,
+          std::optional<PublicKey> city = std::nullopt);
 
   std::filesystem::path dir_;
   std::optional<SigningKey> key_;
+  PublicKey city_{};
   std::optional<SigningKey> signer_;
   NodeRole role_;
   std::string name_;

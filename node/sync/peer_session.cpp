@@ -9,9 +9,26 @@
 #include "node/local/publisher.hpp"
 #include "node/sync/peer_manager.hpp"
 #include "node/sync/store_views.hpp"
+#include "protocol/authority.hpp"
 #include "protocol/hex.hpp"
 
 namespace agora::sync {
+
+namespace {
+
+// This node's node-key proof when its key is not the city's own (docs/identity.md).
+std::optional<NodeKeyProof> own_node_key(DataDir& dir) {
+  if (dir.key().public_key() == dir.id()) return std::nullopt;
+  auto delegation = dir.node_key_delegation();
+  if (!delegation) {
+    spdlog::error("node key {} has no delegation record in this store: peers will refuse its handshakes",
+                  short_node_id(dir.key().public_key()));
+    return std::nullopt;
+  }
+  return NodeKeyProof{dir.key().public_key(), std::move(*delegation)};
+}
+
+}  // namespace
 
 namespace asio = boost::asio;
 
@@ -71,7 +88,7 @@ void PeerSession::start() {
   });
   if (!outbound_) {
     challenge_ = random_challenge();
-    send(encode(Hello{manager_.dir().id(), challenge_, our_versions()}));
+    send(encode(Hello{manager_.dir().id(), challenge_, our_versions(), own_node_key(manager_.dir())}));
   }
 }
 
@@ -124,6 +141,19 @@ void PeerSession::on_message(std::string message, bool binary) {
   std::visit([&](auto& m) { handle(m); }, decoded.value());
 }
 
+// The key the peer's proofs are by: its node id, or a node key its city delegated (shown
+// by the delegation it sent, and not revoked in this node's copy of its chain).
+std::optional<PublicKey> PeerSession::proving_key(const PublicKey& node, const std::optional<NodeKeyProof>& proof) {
+  if (!proof) return node;
+  auto held = manager_.dir().store().read([&](const storage::StoreReader& r) { return r.grant(node, proof->key); });
+  if (auto why = node_key_problem(node, proof->key, proof->delegation, held ? &*held : nullptr, now_ms())) {
+    spdlog::warn("peer {} at {}: {}", short_node_id(node), address(), *why);
+    fail(ErrorCode::bad_proof, "node key: " + *why);
+    return std::nullopt;
+  }
+  return proof->key;
+}
+
 void PeerSession::handle(const Hello& m) {
   if (!outbound_ || stage_ != Stage::start) return fail(ErrorCode::protocol, "unexpected hello");
   if (m.node != *expected_) {
@@ -131,12 +161,16 @@ void PeerSession::handle(const Hello& m) {
                  short_node_id(*expected_));
     return fail(ErrorCode::wrong_key, "this is not the node the peer list names");
   }
+  auto key = proving_key(m.node, m.node_key);
+  if (!key) return;
   peer_ = m.node;
+  peer_key_ = *key;
   challenge_ = random_challenge();
   peer_challenge_ = m.challenge;
   version_ = common_version(m.versions);
   DataDir& dir = manager_.dir();
-  Auth auth{dir.id(), challenge_, dir.key().sign(auth_transcript(m.challenge, dir.id(), peer_)), our_versions()};
+  Auth auth{dir.id(), challenge_, dir.key().sign(auth_transcript(m.challenge, dir.id(), peer_)), our_versions(),
+            own_node_key(dir)};
   stage_ = Stage::auth_sent;
   send(encode(auth));
 }
@@ -148,12 +182,15 @@ void PeerSession::handle(const Auth& m) {
     spdlog::warn("refused unknown key {} from {}", node_id(m.node), address());
     return fail(ErrorCode::unknown_key, "this node does not list your key as a peer");
   }
-  if (!verify_signature(m.node, auth_transcript(challenge_, m.node, dir.id()), m.proof)) {
+  auto key = proving_key(m.node, m.node_key);
+  if (!key) return;
+  if (!verify_signature(*key, auth_transcript(challenge_, m.node, dir.id()), m.proof)) {
     spdlog::warn("refused {} from {}: bad handshake proof (replayed or forged)", short_node_id(m.node), address());
     return fail(ErrorCode::bad_proof, "handshake proof does not verify");
   }
   if (manager_.in_backoff(m.node)) return fail(ErrorCode::backoff, "too many invalid records recently; try later");
   peer_ = m.node;
+  peer_key_ = *key;
   peer_challenge_ = m.challenge;
   version_ = common_version(m.versions);
   send(encode(Welcome{dir.key().sign(welcome_transcript(m.challenge, dir.id(), peer_))}));
@@ -162,7 +199,7 @@ void PeerSession::handle(const Auth& m) {
 
 void PeerSession::handle(const Welcome& m) {
   if (!outbound_ || stage_ != Stage::auth_sent) return fail(ErrorCode::protocol, "unexpected welcome");
-  if (!verify_signature(peer_, welcome_transcript(challenge_, peer_, manager_.dir().id()), m.proof))
+  if (!verify_signature(peer_key_, welcome_transcript(challenge_, peer_, manager_.dir().id()), m.proof))
     return fail(ErrorCode::bad_proof, "handshake proof does not verify");
   become_ready();
 }

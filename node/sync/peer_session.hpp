@@ -54,6 +54,8 @@ class PeerSession : public std::enable_shared_from_this<PeerSession> {
 
   void send(std::string message, bool binary = false);
   void on_message(std::string message, bool binary);
+  // The key the peer proves itself with (its node id or a delegated node key); nullopt after failing.
+  std::optional<PublicKey> proving_key(const PublicKey& node, const std::optional<NodeKeyProof>& proof);
   void handle(const Hello& m);
   void handle(const Auth& m);
   void handle(const Welcome& m);
@@ -79,6 +81,7 @@ class PeerSession : public std::enable_shared_from_this<PeerSession> {
   std::optional<PublicKey> expected_;
   bool outbound_;
   PublicKey peer_{};
+  PublicKey peer_key_{};                    // the key the peer proves itself with: peer_, or its delegated node key
   std::string challenge_;                   // this side's own challenge
   std::string peer_challenge_;              // the other side's (both key the reconciliation)
   int version_ = 1;                         // the protocol version of this connection

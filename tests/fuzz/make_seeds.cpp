@@ -47,8 +47,8 @@ int main(int argc, char** argv) {
   stub.body.reset();
 
   fs::path sync = root / "sync_message";
-  write(sync, "hello", sync::encode(sync::Hello{key.public_key(), std::string(64, 'c')}));
-  write(sync, "auth", sync::encode(sync::Auth{other.public_key(), std::string(64, 'd'), {}}));
+  write(sync, "hello", sync::encode(sync::Hello{key.public_key(), std::string(64, 'c'), {1}, std::nullopt}));
+  write(sync, "auth", sync::encode(sync::Auth{other.public_key(), std::string(64, 'd'), {}, {1}, std::nullopt}));
   write(sync, "welcome", sync::encode(sync::Welcome{}));
   write(sync, "heads", sync::encode(sync::Heads{{{key.public_key(), 2}, {other.public_key(), 7}}}));
   write(sync, "ack", sync::encode(sync::Ack{3, 10, 1, 0}));
@@ -86,7 +86,7 @@ int main(int argc, char** argv) {
     std::string extra = R"({"title":"J","summary":"S.","language":"zh","themes":["employment","later"],"score":7})";
     write(rec, "unknown-field", joined(sign_record(h, extra, key)));
     std::string v2 = first.header_bytes;
-    v2.replace(v2.find("\"v\":1"), 5, "\"v\":2");
+    v2.replace(v2.find("\"v\":1"), 5, "\"v\":3");
     write(rec, "newer-envelope", v2);
   }
   write(

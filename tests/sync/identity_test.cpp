@@ -49,7 +49,7 @@ struct IdentityTestCity {
 }  // namespace
 
 TEST_CASE(
-    "staff publish under the city's id with their own keys; roles and revocation hold at publish and on "
+    "staff publish under the city's id with their own keys, and roles and revocation hold at publish and on "
     "every node",
     "[sync][identity]") {
   ServedNode lyon("Lyon", "FR"), cph("Copenhagen", "DK"), toronto("Toronto", "CA");
@@ -80,7 +80,10 @@ TEST_CASE(
   CHECK(toronto.agora({"show", lyon.id + "/welcome-desk"}).out.find("signed by Ana Silva (publisher key") !=
         std::string::npos);
 
-  std::string keyid = json::parse(lyon.agora({"key", "list", "--json"}).out)[1]["key"].get<std::string>();
+  std::string keyid;
+  for (const auto& k : json::parse(lyon.agora({"key", "list", "--json"}).out))
+    if (k["name"] == "Ana Silva") keyid = k["key"].get<std::string>();
+  REQUIRE(keyid.size() == 64);
   REQUIRE(lyon.agora({"key", "revoke", keyid.substr(0, 10)}).exit_code == 0);
   auto after = lyon.agora({"--key", ana, "publish", "-"}, practice_json("after-revocation"));
   CHECK(after.exit_code == 3);
@@ -135,4 +138,59 @@ TEST_CASE("records of an undelegated or revoked key are refused by the node and 
   CHECK(json::parse(b.agora({"show", origin + "/by-staff", "--json"}).out)["signed_by"]["name"] == "Ana");
   CHECK(a.agora({"verify"}).exit_code == 0);
   CHECK(b.agora({"verify"}).exit_code == 0);
+}
+
+TEST_CASE("node key rotation: peers keep syncing with the city under the same id, with no peer change",
+          "[sync][identity]") {
+  ServedNode lyon("Lyon", "FR"), cph("Copenhagen", "DK"), toronto("Toronto", "CA");
+  for (auto* n : {&lyon, &cph, &toronto}) {
+    n->serve();
+    // Restarts keep the address, as a deployed node's does: the peer lists never change.
+    n->listen = n->sync_url.substr(5, n->sync_url.rfind('/') - 5);
+  }
+  peer_both(lyon, cph);
+  peer_both(cph, toronto);
+  lyon.publish(json::parse(practice_json("before-rotation")));
+  REQUIRE(wait_until([&] { return toronto.head_of(lyon.id) == lyon.head_of(lyon.id); }));
+
+  auto rotated = lyon.agora({"key", "rotate"});  // the node's key is still the root key
+  INFO(rotated.out << rotated.err);
+  REQUIRE(rotated.exit_code == 0);
+  std::string root_key = lyon.data + "/root.key";
+  CHECK_THAT(rotated.out, Catch::Contains(root_key));
+  CHECK(lyon.agora({"id"}).out.find(lyon.id) != std::string::npos);  // the city id stays
+  lyon.publish(json::parse(practice_json("after-rotation")));        // signed by the new node key
+  auto shown = json::parse(lyon.agora({"show", "after-rotation", "--json"}).out);
+  CHECK(shown["signed_by"]["role"] == "node");
+  REQUIRE(wait_until([&] { return toronto.head_of(lyon.id) == lyon.head_of(lyon.id); }));
+
+  // New connections prove the city through the delegated node key.
+  CHECK(lyon.stop() == 0);
+  CHECK(cph.stop() == 0);
+  lyon.serve(), cph.serve();
+  lyon.publish(json::parse(practice_json("after-restart")));
+  INFO("Lyon:\n" << lyon.log() << "\nCopenhagen:\n" << cph.log());
+  REQUIRE(wait_until([&] { return toronto.head_of(lyon.id) == lyon.head_of(lyon.id); }));
+
+  // A second rotation needs the root key (kept apart) and revokes the previous node key.
+  CHECK(lyon.agora({"key", "rotate"}).exit_code == 3);
+  auto again = lyon.agora({"--key", root_key, "key", "rotate"});
+  INFO(again.out << again.err);
+  REQUIRE(again.exit_code == 0);
+  CHECK_THAT(again.out, Catch::Contains("revoked"));
+  CHECK(lyon.stop() == 0);
+  lyon.serve();
+  lyon.publish(json::parse(practice_json("second-key")));
+  REQUIRE(wait_until([&] { return toronto.head_of(lyon.id) == lyon.head_of(lyon.id); }));
+  for (auto* n : {&lyon, &cph, &toronto}) {
+    auto v = n->agora({"verify"});
+    INFO(v.out << v.err);
+    CHECK(v.exit_code == 0);
+    CHECK(json::parse(n->agora({"peer", "list", "--json"}).out)["forks"].empty());
+  }
+  auto keys = json::parse(lyon.agora({"key", "list", "--json"}).out);
+  REQUIRE(keys.size() == 3);  // root, the first node key (revoked), the second
+  CHECK(keys[1]["role"] == "node");
+  CHECK(keys[2]["role"] == "node");
+  CHECK(keys[1]["status"] != keys[2]["status"]);
 }

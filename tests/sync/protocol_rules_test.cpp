@@ -221,10 +221,10 @@ TEST_CASE_METHOD(ListedPeerConnected,
                  "[sync][evolution]") {
   p.send(sync::encode(sync::Heads{}));
   SignedRecord r1 = record(key, 1, Hash{}, "first");
-  // A second record whose header says envelope version 2 (signed, but not readable here),
+  // A second record whose header says envelope version 3 (signed, but not readable here),
   // then a third that links to it.
   std::string v2 = record(key, 2, record_hash(r1.header_bytes), "second").header_bytes;
-  v2.replace(v2.find("\"v\":1"), 5, "\"v\":2");
+  v2.replace(v2.find("\"v\":1"), 5, "\"v\":3");
   SignedRecord r2{v2, key.sign(v2), std::string("{}")};
   Header h3 = decode_header(record(key, 3, record_hash(v2), "third").header_bytes).value();
   SignedRecord r3 = sign_record(h3, practice_json("third"), key);

@@ -85,7 +85,11 @@ class TestPeer {
 
 // The client's answer to the server's challenge, as `key` (our own challenge: all 'a').
 inline sync::Auth auth_message(const SigningKey& key, const std::string& challenge, const PublicKey& server) {
-  return {key.public_key(), std::string(64, 'a'), key.sign(sync::auth_transcript(challenge, key.public_key(), server))};
+  return {key.public_key(),
+          std::string(64, 'a'),
+          key.sign(sync::auth_transcript(challenge, key.public_key(), server)),
+          {1},
+          std::nullopt};
 }
 
 // Completes the handshake as `key`; returns the Auth message it sent.

@@ -125,7 +125,7 @@ TEST_CASE("authority: a revoked key is refused from its revocation on, and stays
   REQUIRE(outcome_of(node, city.delegate(staff, KeyRole::publisher, nullptr, 2, /*revoked=*/true)) ==
           Disposition::store);
   KeyedChain after = city;
-  CHECK_THAT(refusal_of(node, after.practice("after", &staff)), Catch::Contains("was revoked before it"));
+  CHECK_THAT(refusal_of(node, after.practice("after", &staff)), Catch::Contains("was revoked before this record"));
   after = city;  // not even the root key brings it back
   CHECK_THAT(refusal_of(node, after.delegate(staff, KeyRole::publisher, nullptr, 3)),
              Catch::Contains("a revoked key stays revoked"));
