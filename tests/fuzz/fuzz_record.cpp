@@ -7,6 +7,7 @@
 
 #include "protocol/input_schema.hpp"
 #include "protocol/json_text.hpp"
+#include "protocol/authority.hpp"
 #include "protocol/record.hpp"
 
 using namespace agora;
@@ -34,6 +35,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::copy_n(sig.begin(), std::min(sig.size(), rec.signature.size()), rec.signature.begin());
     (void)verify_record(rec);
     if (h) (void)validate_received_body(h.value(), *rec.body);
+    if (h) {  // the authority rule over whatever grant the body states (docs/identity.md)
+      auto grant = read_key_grant(*rec.body, h.value().seq);
+      const KeyGrant* g = grant ? &*grant : nullptr;
+      (void)authority_problem(h.value(), g, g, g);
+      (void)authority_problem(h.value(), nullptr, g, nullptr);
+      if (grant) (void)node_key_problem(h.value().origin, grant->key, rec, g, 1700000000000);
+    }
   }
   for (int k = 1; k <= kKindCount; ++k) (void)validate_received_body(static_cast<Kind>(k), "x", "public", false, in);
   // A stored body is served as its bytes (record_item_text): where a parser reads an object

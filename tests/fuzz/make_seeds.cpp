@@ -6,6 +6,7 @@
 #include <iostream>
 #include <string>
 
+#include "protocol/authority.hpp"
 #include "protocol/crypto.hpp"
 #include "protocol/record.hpp"
 #include "node/sync/reconcile.hpp"
@@ -58,6 +59,20 @@ int main(int argc, char** argv) {
   write(sync, "heads-more", sync::encode(sync::Heads{{{key.public_key(), 2}}, true}));
   write(sync, "ack-v2", sync::encode(sync::Ack{3, 10, 1, 0, 2, 4}));
   write(sync, "unknown-type", R"({"t":"from-a-later-release","x":[1,2]})");
+  // A delegated node key and a record it signed (docs/identity.md).
+  SigningKey node_key = SigningKey::from_seed(std::array<uint8_t, 32>{7});
+  KeyGrant grant;
+  grant.key = node_key.public_key();
+  grant.name = "node key";
+  grant.role = KeyRole::node;
+  Header kh = h;
+  kh.seq = 3;
+  kh.kind = Kind::key;
+  kh.id = key_record_id(node_key.public_key());
+  SignedRecord delegation = sign_record(kh, key_grant_body(grant), key);
+  sync::NodeKeyProof proof{node_key.public_key(), delegation};
+  write(sync, "hello-node-key", sync::encode(sync::Hello{key.public_key(), std::string(64, 'c'), {1, 2}, proof}));
+  write(sync, "auth-node-key", sync::encode(sync::Auth{key.public_key(), std::string(64, 'd'), {}, {1, 2}, proof}));
   {
     std::map<PublicKey, uint64_t> many;
     for (int i = 0; i < 40; ++i) many[sha256(std::to_string(i))] = uint64_t(i + 1);
@@ -88,6 +103,11 @@ int main(int argc, char** argv) {
     std::string v2 = first.header_bytes;
     v2.replace(v2.find("\"v\":1"), 5, "\"v\":3");
     write(rec, "newer-envelope", v2);
+    write(rec, "key-record", joined(delegation));
+    Header by_node = h;
+    by_node.seq = 4;
+    by_node.key = node_key.public_key();  // envelope 2
+    write(rec, "envelope-2", joined(sign_record(by_node, body, node_key)));
   }
   write(
       rec, "plan-body",
