@@ -136,8 +136,10 @@ std::string base64_decode(const std::string& in) {
   return out;
 }
 
-void publish(const ServedNode& node, const json& input) {
-  auto r = node.agora({"publish", "-"}, input.dump());
+void publish(const ServedNode& node, const json& input, const std::string& key_file = "") {
+  std::vector<std::string> args = {"publish", "-"};
+  if (!key_file.empty()) args = {"--key", key_file, "publish", "-"};
+  auto r = node.agora(args, input.dump());
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
 }
@@ -153,13 +155,18 @@ TEST_CASE("a researcher searches, filters, opens a practice and reads the covera
                 {"summary", "Et program der styrker beskæftigelse blandt flygtninge."},
                 {"language", "da"},
                 {"themes", {"employment", "language"}}});
-  publish(cph, {{"kind", "practice"},
-                {"id", "jobspor"},
-                {"title", "Jobspor for nyankomne og familier"},
-                {"summary", "Et program der styrker beskæftigelse blandt flygtninge og deres familier."},
-                {"language", "da"},
-                {"themes", {"employment", "language"}},
-                {"frameworks", {{{"framework", "eccar-10pt"}, {"ref", "6"}}}}});
+  // The second version comes from a coordinator's own key (docs/identity.md).
+  std::string mette = cph.tmp.str("mette.key");
+  REQUIRE(cph.agora({"key", "add", "Mette", "--role", "publisher", "--out", mette}).exit_code == 0);
+  publish(cph,
+          {{"kind", "practice"},
+           {"id", "jobspor"},
+           {"title", "Jobspor for nyankomne og familier"},
+           {"summary", "Et program der styrker beskæftigelse blandt flygtninge og deres familier."},
+           {"language", "da"},
+           {"themes", {"employment", "language"}},
+           {"frameworks", {{{"framework", "eccar-10pt"}, {"ref", "6"}}}}},
+          mette);
   publish(cph, {{"kind", "practice"},
                 {"id", "sprogcafe"},
                 {"title", "Sprogcafé"},
@@ -189,6 +196,12 @@ TEST_CASE("a researcher searches, filters, opens a practice and reads the covera
   REQUIRE(browser.wait_for("document.getElementById('record-title')"));
   CHECK(browser.eval("document.getElementById('record-title').textContent") == "Jobspor for nyankomne og familier");
   REQUIRE(browser.wait_for("document.querySelectorAll('.versions tr').length == 3"));  // header + 2 versions
+  // Who signed each version: the city's own key, then Mette's.
+  CHECK(browser.eval("document.querySelectorAll('.versions td.signer')[0].textContent") == "the city");
+  CHECK(browser.eval("document.querySelectorAll('.versions td.signer')[1].textContent") == "Mette (publisher)");
+  CHECK(browser.eval("document.querySelector('.record .meta').textContent")
+            .get<std::string>()
+            .ends_with("signed by Mette (publisher)"));
 
   // The coverage matrix: København acts on ECCAR commitment 6 with one practice; the
   // cell leads to that practice.

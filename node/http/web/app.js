@@ -102,15 +102,17 @@ async function showRecord(origin, id) {
       api(`/api/v1/practices/${encodeURIComponent(origin)}/${encodeURIComponent(id)}`),
       api(`/api/v1/practices/${encodeURIComponent(origin)}/${encodeURIComponent(id)}/history`),
     ]);
-    const rows = history.items.map((v) => `<tr><td>v${v.version}</td><td>${esc(v.published)}</td><td>${esc(v.title)}</td></tr>`).join('');
+    // Who signed a version: the city's own key, or a key it delegated (docs/identity.md).
+    const signer = (v) => (v.signed_by ? `${esc(v.signed_by.name || v.signed_by.key.slice(0, 12))} (${esc(v.signed_by.role || 'key')})` : 'the city');
+    const rows = history.items.map((v) => `<tr><td>v${v.version}</td><td>${esc(v.published)}</td><td>${esc(v.title)}</td><td class="signer">${signer(v)}</td></tr>`).join('');
     view.innerHTML = `<article class="record">
       <h2 id="record-title">${esc(item.title)}</h2>
-      <p class="meta">${esc(item.city)} (${esc(item.country)}) · ${esc(item.language)} · version ${item.version}, ${esc(item.published)}</p>
+      <p class="meta">${esc(item.city)} (${esc(item.country)}) · ${esc(item.language)} · version ${item.version}, ${esc(item.published)} · signed by ${signer(item)}</p>
       <p>${esc(item.summary)}</p>
       ${item.themes ? `<p><b>Themes:</b> ${esc(item.themes.join(', '))}</p>` : ''}
       ${item.frameworks ? `<p><b>Commitments:</b> ${item.frameworks.map((f) => `<a href="#/commitment/${encodeURIComponent(f.framework)}/${encodeURIComponent(f.ref)}">${esc(f.framework + ' ' + f.ref)}</a>`).join(', ')}</p>` : ''}
       ${item.partners ? `<p><b>Partners:</b> ${esc(item.partners.join(', '))}</p>` : ''}
-      <h3>Version history</h3><table class="versions"><tr><th>version</th><th>published</th><th>title</th></tr>${rows}</table>
+      <h3>Version history</h3><table class="versions"><tr><th>version</th><th>published</th><th>title</th><th>signed by</th></tr>${rows}</table>
       <p><a href="#/">← back to the results</a></p></article>`;
   } catch (e) {
     view.innerHTML = `<p class="error">${esc(e.message)}</p>`;
