@@ -29,6 +29,16 @@ std::string ago(int64_t ms) {
   return std::to_string(s / 3600) + " h ago";
 }
 
+// The delegated node key a peer last proved its city with (null: its own id), named as
+// the peer's key record held here names it.
+json node_key_of(const storage::StoreReader& r, const PublicKey& peer, const std::string& key_hex) {
+  auto key = parse_node_id(key_hex);
+  if (!key) return nullptr;
+  json out = {{"key", key_hex}};
+  if (auto g = r.grant(peer, *key)) out["name"] = g->name, out["revoked"] = g->revoked;
+  return out;
+}
+
 }  // namespace
 
 void register_peer(CLI::App& app, Context& ctx) {
@@ -112,6 +122,7 @@ void register_peer(CLI::App& app, Context& ctx) {
                      {"last_contact", st.last_contact_ms ? json(iso8601_utc(st.last_contact_ms)) : json()},
                      {"errors", st.errors},
                      {"last_error", st.last_error},
+                     {"node_key", node_key_of(r, p.key, st.node_key)},
                      {"bytes_in", st.bytes_in},
                      {"bytes_out", st.bytes_out},
                      {"records_in", st.records_in},
@@ -145,6 +156,9 @@ void register_peer(CLI::App& app, Context& ctx) {
                 << p["records_in"] << " records, out " << p["bytes_out"] << " B / " << p["records_out"] << " records";
       if (p["forks_reported"].get<size_t>()) std::cout << ", FORKS " << p["forks_reported"];
       std::cout << "\n";
+      if (!p["node_key"].is_null())
+        std::cout << "  proves its city with node key " << p["node_key"]["key"].get<std::string>().substr(0, 12) << " ("
+                  << p["node_key"].value("name", std::string("?")) << ")\n";
       if (!p["last_error"].get<std::string>().empty())
         std::cout << "  last error: " << p["last_error"].get<std::string>() << "\n";
       for (auto& [origin, v] : p["peer_lacks"].items())

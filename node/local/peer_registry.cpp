@@ -76,6 +76,7 @@ std::map<PublicKey, PeerState> load_peer_states(storage::RecordStore& store, con
     s.state = j.value("state", "");
     s.address = j.value("address", "");
     s.last_error = j.value("last_error", "");
+    s.node_key = j.value("node_key", "");
     s.last_contact_ms = j.value("last_contact_ms", int64_t{0});
     s.errors = j.value("errors", uint64_t{0});
     s.bytes_in = j.value("bytes_in", uint64_t{0});
@@ -101,6 +102,7 @@ void save_peer_state(storage::RecordStore& store, storage::WriteTxn& txn, const 
   json j = {{"state", s.state},
             {"address", s.address},
             {"last_error", s.last_error},
+            {"node_key", s.node_key},
             {"last_contact_ms", s.last_contact_ms},
             {"errors", s.errors},
             {"bytes_in", s.bytes_in},

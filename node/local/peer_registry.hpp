@@ -29,6 +29,7 @@ inline constexpr std::string_view kBackoff = "backoff";  // refused for a while 
 struct PeerState {
   std::string state{peer_state::kNeverConnected};
   std::string address, last_error;
+  std::string node_key;  // the key the peer last proved itself with, when not its id (a delegated node key)
   int64_t last_contact_ms = 0;
   uint64_t errors = 0, bytes_in = 0, bytes_out = 0, records_in = 0, records_out = 0, forks = 0;
   std::map<PublicKey, uint64_t> remote_heads;  // what the peer said it holds

@@ -209,7 +209,9 @@ void PeerManager::session_ready(const std::shared_ptr<PeerSession>& s) {
   if (states_[p].state != peer_state::kBackoff) b.attempts = 0;
   states_[p].state = peer_state::kConnected;
   states_[p].address = s->address();
-  spdlog::info("peer {} connected ({}, {})", short_node_id(p), s->address(), s->outbound() ? "outbound" : "inbound");
+  states_[p].node_key = s->peer_key() == p ? "" : node_id(s->peer_key());
+  spdlog::info("peer {} connected ({}, {}{})", short_node_id(p), s->address(), s->outbound() ? "outbound" : "inbound",
+               s->peer_key() == p ? "" : ", node key " + short_node_id(s->peer_key()));
 }
 
 void PeerManager::session_closed(const std::shared_ptr<PeerSession>& s, const std::string& reason) {

@@ -39,6 +39,7 @@ class PeerSession : public std::enable_shared_from_this<PeerSession> {
   bool outbound() const { return outbound_; }
   bool is_ready() const { return stage_ == Stage::ready; }
   const PublicKey& peer() const { return peer_; }
+  const PublicKey& peer_key() const { return peer_key_; }  // its id, or the node key it proved with
   PublicKey target() const { return outbound_ ? *expected_ : peer_; }
   std::string address() const { return transport_->remote_address(); }
   PeerState& stats() { return stats_; }

@@ -188,6 +188,17 @@ TEST_CASE("node key rotation: peers keep syncing with the city under the same id
     CHECK(v.exit_code == 0);
     CHECK(json::parse(n->agora({"peer", "list", "--json"}).out)["forks"].empty());
   }
+  // Copenhagen's peer list says which node key Lyon proved its city with.
+  json lyon_keys = json::parse(lyon.agora({"key", "list", "--json"}).out);
+  bool shown_key = wait_until([&] {
+    json listed = json::parse(cph.agora({"peer", "list", "--json"}).out);  // kept alive for the loop
+    for (const auto& p : listed["peers"])
+      if (p["node"] == lyon.id && p["node_key"].is_object() && p["node_key"].value("revoked", true) == false)
+        return p["node_key"]["key"] == lyon_keys[1]["key"] || p["node_key"]["key"] == lyon_keys[2]["key"];
+    return false;
+  });
+  CHECK(shown_key);
+  CHECK(cph.agora({"peer", "list"}).out.find("proves its city with node key") != std::string::npos);
   auto keys = json::parse(lyon.agora({"key", "list", "--json"}).out);
   REQUIRE(keys.size() == 3);  // root, the first node key (revoked), the second
   CHECK(keys[1]["role"] == "node");
