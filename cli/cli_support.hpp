@@ -54,5 +54,6 @@ void register_progress(CLI::App&, Context&);
 void register_adopt(CLI::App&, Context&);
 void register_demo(CLI::App&, Context&);
 void register_key(CLI::App&, Context&);
+void register_invite(CLI::App&, Context&);  // invite and join
 
 }  // namespace agora::cli

@@ -68,7 +68,7 @@ void register_peer(CLI::App& app, Context& ctx) {
     DataDir dir = DataDir::open(DataDir::resolve(ctx.data));
     if (key == dir.id()) throw InvalidInput("--key: that is this node's own id");
     dir.store().env().write([&](storage::WriteTxn& txn) {
-      save_peer(dir.store(), txn, PeerConfig{key, add->url == "-" ? "" : add->url, add->relation, now_ms()});
+      save_peer(dir.store(), txn, PeerConfig{key, add->url == "-" ? "" : add->url, add->relation, now_ms(), ""});
     });
     dir.notify_change();
     std::cout << "peer " << short_node_id(key) << " added" << (add->url == "-" ? "" : " (" + add->url + ")") << "\n";

@@ -170,9 +170,9 @@ void DemoNetwork::prepare() {
         const Node& other = nodes_[a == self ? b : a];
         std::string relation =
             other.city.region == "Europe" && node.city.region == "Europe" ? "coalition:eccar" : "twin";
-        save_peer(
-            dir.store(), txn,
-            PeerConfig{other.id, "ws://127.0.0.1:" + std::to_string(other.sync_port) + "/sync", relation, now_ms()});
+        save_peer(dir.store(), txn,
+                  PeerConfig{other.id, "ws://127.0.0.1:" + std::to_string(other.sync_port) + "/sync", relation,
+                             now_ms(), ""});
       }
     });
   }

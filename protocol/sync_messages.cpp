@@ -184,6 +184,7 @@ std::string encode(const Auth& m) {
            {"challenge", m.challenge},
            {"proof", hex_of(m.proof)}};
   put_node_key(out, m.node_key);
+  if (!m.invitation.empty()) out["invitation"] = m.invitation;
   return out.dump();
 }
 std::string encode(const Welcome& m) { return json{{"t", "welcome"}, {"proof", hex_of(m.proof)}}.dump(); }
@@ -279,6 +280,12 @@ Result<Control> decode_control(std::string_view text) {
     if (!read_challenge(j, m.challenge)) return make_error("auth.challenge", "not 32 bytes of hex");
     if (!read_sig(j, "proof", m.proof)) return make_error("auth.proof", "not a signature");
     if (!read_node_key(j, m.node_key)) return make_error("auth.delegation", "not a key with its delegation record");
+    if (auto inv = j.find("invitation"); inv != j.end()) {
+      if (!inv->is_string() || inv->get_ref<const std::string&>().size() != 32 ||
+          inv->get_ref<const std::string&>().find_first_not_of("0123456789abcdef") != std::string::npos)
+        return make_error("auth.invitation", "not 32 lowercase hex digits");
+      m.invitation = inv->get<std::string>();
+    }
     return Control{m};
   }
   if (type == "welcome") {

@@ -56,6 +56,7 @@ struct Auth {  // client -> server
   Signature proof{};      // over auth_transcript(server challenge, client, server)
   std::vector<int> versions = {1};
   std::optional<NodeKeyProof> node_key;  // absent: the proof is by `node` itself
+  std::string invitation;                // an invitation's secret (32 hex digits) from a node not yet listed
 };
 struct Welcome {      // server -> client
   Signature proof{};  // over welcome_transcript(client challenge, server, client)

@@ -23,6 +23,7 @@ PeerConfig config_from(std::string_view key, std::string_view value) {
   if (j.is_object()) {
     p.url = j.value("url", "");
     p.relation = j.value("relation", "");
+    p.invitation = j.value("invitation", "");
     p.added_ms = j.value("added_ms", int64_t{0});
   }
   return p;
@@ -45,6 +46,7 @@ std::optional<PeerConfig> find_peer(storage::RecordStore& store, const storage::
 
 void save_peer(storage::RecordStore& store, storage::WriteTxn& txn, const PeerConfig& peer) {
   json j = {{"url", peer.url}, {"relation", peer.relation}, {"added_ms", peer.added_ms}};
+  if (!peer.invitation.empty()) j["invitation"] = peer.invitation;
   txn.put(store.peers_table(), key_bytes(peer.key), j.dump());
 }
 

@@ -16,6 +16,7 @@ struct PeerConfig {
   std::string url;       // ws://HOST:PORT/sync; empty: only accept this peer's connections
   std::string relation;  // twin, coalition:NAME, observer, or empty
   int64_t added_ms = 0;
+  std::string invitation;  // `agora join`: the secret its first handshake presents (cleared once connected)
 };
 
 // The states a peer is shown in (`agora peer list`, /api/v1/network).

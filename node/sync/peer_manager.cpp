@@ -2,6 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/post.hpp>
+
+#include "node/local/invitations.hpp"
+#include "node/local/publisher.hpp"
 #include "node/net/address.hpp"
 #include "node/sync/peer_session.hpp"
 #include "protocol/hex.hpp"
@@ -47,6 +51,60 @@ void PeerManager::reload_peers() {
   storage::ReadTxn txn(dir().store().env());
   peers_.clear();
   for (auto& p : load_peers(dir().store(), txn)) peers_[p.key] = p;
+  for (const auto& [key, p] : invited_) peers_.try_emplace(key, p);
+}
+
+std::optional<std::string> PeerManager::accept_invitation(const PublicKey& peer, const std::string& secret) {
+  std::optional<InvitationRecord> record;
+  {
+    storage::ReadTxn txn(dir().store().env());
+    record = find_invitation(dir().store(), txn, secret);
+  }
+  if (record && spent_invitations_.count(secret) && record->used_by.empty()) {
+    record->used_by = "(a node)";
+    record->used_ms = now_ms();
+  }
+  if (auto why = invitation_problem(record, now_ms())) return why;
+  spent_invitations_.insert(secret);
+  PeerConfig config{peer, "", record->relation, now_ms(), ""};
+  invited_[peer] = config;
+  peers_[peer] = config;
+  record->used_by = node_id(peer);
+  record->used_ms = config.added_ms;
+  spdlog::info("peer {} joined with an invitation{}", short_node_id(peer),
+               record->relation.empty() ? "" : " (" + record->relation + ")");
+  DataDir& d = dir();
+  writer().submit([this, &d, config, secret, spent = *record] {
+    try {
+      d.store().env().write([&](storage::WriteTxn& txn) {
+        save_peer(d.store(), txn, config);
+        save_invitation(d.store(), txn, secret, spent);
+      });
+    } catch (const std::exception& e) {
+      spdlog::error("cannot save the peer that joined with an invitation: {}", e.what());
+    }
+    boost::asio::post(io(), [this, key = config.key] { invited_.erase(key); });
+  });
+  return std::nullopt;
+}
+
+void PeerManager::invitation_spent(const PublicKey& peer) {
+  auto it = peers_.find(peer);
+  if (it == peers_.end() || it->second.invitation.empty()) return;
+  it->second.invitation.clear();
+  DataDir& d = dir();
+  writer().submit([&d, peer] {
+    try {
+      d.store().env().write([&](storage::WriteTxn& txn) {
+        if (auto config = find_peer(d.store(), txn, peer)) {
+          config->invitation.clear();
+          save_peer(d.store(), txn, *config);
+        }
+      });
+    } catch (const std::exception& e) {
+      spdlog::error("cannot record that the invitation was used: {}", e.what());
+    }
+  });
 }
 
 const Entitlements& PeerManager::entitlements() {
@@ -161,21 +219,22 @@ void PeerManager::dial(const PeerConfig& peer) {
   b.dialing = true;
   PublicKey key = peer.key;
   spdlog::debug("dialling {} at {}", short_node_id(key), peer.url);
-  net::dial(io(), peer.url, transport_, tls_, [this, key](std::shared_ptr<net::Transport> t, std::string error) {
-    Backoff& b = backoff_[key];
-    if (stopping_) return;
-    if (!t) {
-      int jittered = schedule_retry(b);
-      PeerState& st = states_[key];
-      st.state = peer_state::kDisconnected;
-      st.last_error = error;
-      spdlog::debug("dial {} failed: {} (retry in {} ms)", short_node_id(key), error, jittered);
-      return;
-    }
-    auto s = std::make_shared<PeerSession>(*this, t, key);
-    sessions_.insert(s);
-    s->start();
-  });
+  net::dial(io(), peer.url, transport_, tls_,
+            [this, key, invitation = peer.invitation](std::shared_ptr<net::Transport> t, std::string error) {
+              Backoff& b = backoff_[key];
+              if (stopping_) return;
+              if (!t) {
+                int jittered = schedule_retry(b);
+                PeerState& st = states_[key];
+                st.state = peer_state::kDisconnected;
+                st.last_error = error;
+                spdlog::debug("dial {} failed: {} (retry in {} ms)", short_node_id(key), error, jittered);
+                return;
+              }
+              auto s = std::make_shared<PeerSession>(*this, t, key, invitation);
+              sessions_.insert(s);
+              s->start();
+            });
 }
 
 void PeerManager::accept(std::shared_ptr<net::Transport> t) {
@@ -221,7 +280,13 @@ void PeerManager::session_closed(const std::shared_ptr<PeerSession>& s, const st
     if (sessions_per_ip_[ip] > 0 && --sessions_per_ip_[ip] == 0) sessions_per_ip_.erase(ip);
   }
   if (!s->is_ready()) {
-    if (s->outbound()) schedule_retry(backoff_[s->target()]);
+    if (s->outbound()) {
+      schedule_retry(backoff_[s->target()]);
+      // Refused before the handshake ended (an unlisted key, a spent invitation): the
+      // reason the other side gave is what `agora peer list` shows.
+      const std::string& said = s->stats().last_error;
+      if (!said.empty() || !reason.empty()) states_[s->target()].last_error = said.empty() ? reason : said;
+    }
     return;
   }
   const PublicKey& p = s->peer();

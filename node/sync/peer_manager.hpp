@@ -86,6 +86,11 @@ class PeerManager {
   void count_traffic(size_t bytes) { traffic_bytes_ += bytes; }
   bool restoring() const { return restoring_; }
   void learn_own_head(uint64_t seq_at_peer);
+  // A node this one does not list presented an invitation's secret (after proving its key):
+  // lists it with the invitation's relation and spends the invitation, or says why not.
+  std::optional<std::string> accept_invitation(const PublicKey& peer, const std::string& secret);
+  // Our `agora join` dial got in: the invitation is spent, the peer config forgets it.
+  void invitation_spent(const PublicKey& peer);
 
  private:
   struct Backoff {
@@ -107,6 +112,8 @@ class PeerManager {
   std::set<std::shared_ptr<PeerSession>> sessions_;          // every open session, authenticated or not
   std::map<PublicKey, std::shared_ptr<PeerSession>> ready_;  // the one authenticated session per peer
   std::map<PublicKey, PeerConfig> peers_;
+  std::map<PublicKey, PeerConfig> invited_;  // listed by an invitation, until the writer has saved them
+  std::set<std::string> spent_invitations_;  // spent here, saved or not
   std::map<PublicKey, PeerState> states_;
   std::map<PublicKey, Backoff> backoff_;
   std::map<std::string, size_t> sessions_per_ip_;

@@ -61,11 +61,12 @@ std::string random_challenge() {
 }  // namespace
 
 PeerSession::PeerSession(PeerManager& manager, std::shared_ptr<net::Transport> transport,
-                         std::optional<PublicKey> expected)
+                         std::optional<PublicKey> expected, std::string invitation)
     : manager_(manager),
       transport_(std::move(transport)),
       expected_(expected),
       outbound_(expected.has_value()),
+      invitation_(std::move(invitation)),
       out_(PublicKey{}, manager.limits().send),
       timer_(manager.io()),
       rate_timer_(manager.io()) {}
@@ -169,8 +170,8 @@ void PeerSession::handle(const Hello& m) {
   peer_challenge_ = m.challenge;
   version_ = common_version(m.versions);
   DataDir& dir = manager_.dir();
-  Auth auth{dir.id(), challenge_, dir.key().sign(auth_transcript(m.challenge, dir.id(), peer_)), our_versions(),
-            own_node_key(dir)};
+  Auth auth{dir.id(),       challenge_,        dir.key().sign(auth_transcript(m.challenge, dir.id(), peer_)),
+            our_versions(), own_node_key(dir), invitation_};
   stage_ = Stage::auth_sent;
   send(encode(auth));
 }
@@ -178,7 +179,8 @@ void PeerSession::handle(const Hello& m) {
 void PeerSession::handle(const Auth& m) {
   if (outbound_ || stage_ != Stage::start) return fail(ErrorCode::protocol, "unexpected auth");
   DataDir& dir = manager_.dir();
-  if (!manager_.lists(m.node)) {
+  bool listed = manager_.lists(m.node);
+  if (!listed && m.invitation.empty()) {
     spdlog::warn("refused unknown key {} from {}", node_id(m.node), address());
     return fail(ErrorCode::unknown_key, "this node does not list your key as a peer");
   }
@@ -187,6 +189,12 @@ void PeerSession::handle(const Auth& m) {
   if (!verify_signature(*key, auth_transcript(challenge_, m.node, dir.id()), m.proof)) {
     spdlog::warn("refused {} from {}: bad handshake proof (replayed or forged)", short_node_id(m.node), address());
     return fail(ErrorCode::bad_proof, "handshake proof does not verify");
+  }
+  if (!listed) {  // an `agora join`: the invitation lists it, once
+    if (auto why = manager_.accept_invitation(m.node, m.invitation)) {
+      spdlog::warn("refused {} from {}: invitation {}", short_node_id(m.node), address(), *why);
+      return fail(ErrorCode::unknown_key, "invitation " + *why);
+    }
   }
   if (manager_.in_backoff(m.node)) return fail(ErrorCode::backoff, "too many invalid records recently; try later");
   peer_ = m.node;
@@ -272,6 +280,7 @@ void PeerSession::handle(const ErrorMessage& m) {
 
 void PeerSession::become_ready() {
   stage_ = Stage::ready;
+  if (outbound_ && !invitation_.empty()) manager_.invitation_spent(peer_);
   out_ = Outbound(peer_, manager_.limits().send);
   policy_ = std::make_shared<IngestPolicy>(manager_.ingest_policy(peer_));
   timer_.cancel();

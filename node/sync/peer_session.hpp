@@ -25,7 +25,9 @@ class PeerManager;
 class PeerSession : public std::enable_shared_from_this<PeerSession> {
  public:
   // `expected`: the key this node dialled (outbound); none for an inbound connection.
-  PeerSession(PeerManager& manager, std::shared_ptr<net::Transport> transport, std::optional<PublicKey> expected);
+  // invitation: the secret an `agora join` dial presents (the node does not list us yet).
+  PeerSession(PeerManager& manager, std::shared_ptr<net::Transport> transport, std::optional<PublicKey> expected,
+              std::string invitation = "");
 
   void start();
   // Sends an `error` message with this code and closes.
@@ -83,6 +85,7 @@ class PeerSession : public std::enable_shared_from_this<PeerSession> {
   bool outbound_;
   PublicKey peer_{};
   PublicKey peer_key_{};                    // the key the peer proves itself with: peer_, or its delegated node key
+  std::string invitation_;                  // an invitation's secret our auth presents (outbound, after `agora join`)
   std::string challenge_;                   // this side's own challenge
   std::string peer_challenge_;              // the other side's (both key the reconciliation)
   int version_ = 1;                         // the protocol version of this connection

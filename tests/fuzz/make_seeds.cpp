@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
 
   fs::path sync = root / "sync_message";
   write(sync, "hello", sync::encode(sync::Hello{key.public_key(), std::string(64, 'c'), {1}, std::nullopt}));
-  write(sync, "auth", sync::encode(sync::Auth{other.public_key(), std::string(64, 'd'), {}, {1}, std::nullopt}));
+  write(sync, "auth", sync::encode(sync::Auth{other.public_key(), std::string(64, 'd'), {}, {1}, std::nullopt, ""}));
   write(sync, "welcome", sync::encode(sync::Welcome{}));
   write(sync, "heads", sync::encode(sync::Heads{{{key.public_key(), 2}, {other.public_key(), 7}}}));
   write(sync, "ack", sync::encode(sync::Ack{3, 10, 1, 0}));
@@ -72,7 +72,9 @@ int main(int argc, char** argv) {
   SignedRecord delegation = sign_record(kh, key_grant_body(grant), key);
   sync::NodeKeyProof proof{node_key.public_key(), delegation};
   write(sync, "hello-node-key", sync::encode(sync::Hello{key.public_key(), std::string(64, 'c'), {1, 2}, proof}));
-  write(sync, "auth-node-key", sync::encode(sync::Auth{key.public_key(), std::string(64, 'd'), {}, {1, 2}, proof}));
+  write(sync, "auth-node-key",
+        sync::encode(
+            sync::Auth{key.public_key(), std::string(64, 'd'), {}, {1, 2}, proof, "0123456789abcdef0123456789abcdef"}));
   {
     std::map<PublicKey, uint64_t> many;
     for (int i = 0; i < 40; ++i) many[sha256(std::to_string(i))] = uint64_t(i + 1);

@@ -89,7 +89,8 @@ inline sync::Auth auth_message(const SigningKey& key, const std::string& challen
           std::string(64, 'a'),
           key.sign(sync::auth_transcript(challenge, key.public_key(), server)),
           {1},
-          std::nullopt};
+          std::nullopt,
+          ""};
 }
 
 // Completes the handshake as `key`; returns the Auth message it sent.
