@@ -16,7 +16,8 @@ namespace {
 
 // --expires: a number of days, hours, minutes or seconds ("7d", "12h", "30m", "90s").
 int64_t duration_ms(const std::string& text) {
-  static constexpr std::pair<char, int64_t> kUnits[] = {{'d', 86'400'000}, {'h', 3'600'000}, {'m', 60'000}, {'s', 1000}};
+  static constexpr std::pair<char, int64_t> kUnits[] = {
+      {'d', 86'400'000}, {'h', 3'600'000}, {'m', 60'000}, {'s', 1000}};
   if (text.size() >= 2 && text.size() <= 6 && text.find_first_not_of("0123456789") == text.size() - 1)
     for (auto [unit, ms] : kUnits)
       if (text.back() == unit) return std::stoll(text.substr(0, text.size() - 1)) * ms;
@@ -95,7 +96,8 @@ void register_invite(CLI::App& app, Context& ctx) {
     std::cerr << "the invitation is presented at the next connection (`agora serve` must run); `agora peer list` "
                  "shows the outcome\n";
     if (!i.relation.empty())
-      std::cerr << "to confirm the " << i.relation << " relation, each coordinator publishes a partnership record; here:\n  "
+      std::cerr << "to confirm the " << i.relation
+                << " relation, each coordinator publishes a partnership record; here:\n  "
                 << partnership_hint(i.relation, i.city) << "\n";
   });
 }

@@ -87,8 +87,11 @@ std::string new_invitation_secret() {
 
 void save_invitation(storage::RecordStore& store, storage::WriteTxn& txn, std::string_view secret,
                      const InvitationRecord& r) {
-  json j = {{"created_ms", r.created_ms}, {"expires_ms", r.expires_ms}, {"relation", r.relation},
-            {"used_by", r.used_by},       {"used_ms", r.used_ms}};
+  json j = {{"created_ms", r.created_ms},
+            {"expires_ms", r.expires_ms},
+            {"relation", r.relation},
+            {"used_by", r.used_by},
+            {"used_ms", r.used_ms}};
   store.put_meta(txn, storage_key(secret), j.dump());
 }
 
@@ -109,8 +112,7 @@ std::optional<InvitationRecord> find_invitation(storage::RecordStore& store, con
 
 std::optional<std::string> invitation_problem(const std::optional<InvitationRecord>& r, int64_t now_ms) {
   if (!r) return std::string("this node made no such invitation");
-  if (!r->used_by.empty())
-    return "already used on " + iso8601_utc(r->used_ms) + " by node " + r->used_by.substr(0, 12);
+  if (!r->used_by.empty()) return "already used on " + iso8601_utc(r->used_ms) + " by node " + r->used_by.substr(0, 12);
   if (now_ms >= r->expires_ms) return "expired on " + iso8601_utc(r->expires_ms);
   return std::nullopt;
 }

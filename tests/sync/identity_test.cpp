@@ -205,3 +205,58 @@ TEST_CASE("node key rotation: peers keep syncing with the city under the same id
   CHECK(keys[2]["role"] == "node");
   CHECK(keys[1]["status"] != keys[2]["status"]);
 }
+
+TEST_CASE("a handshake through a node key needs that city's own, unrevoked delegation", "[sync][identity][hostile]") {
+  ServedNode lyon("Lyon", "FR");
+  IdentityTestCity city, other;
+  REQUIRE(lyon.agora({"peer", "add", "-", "--key", node_id(city.root.public_key())}).exit_code == 0);
+  lyon.serve();
+  SigningKey node_key = SigningKey::generate();
+  auto node_key_record = [&](IdentityTestCity& c, bool revoked, uint32_t version) {
+    KeyGrant g;
+    g.key = node_key.public_key();
+    g.name = "node key";
+    g.role = KeyRole::node;
+    g.revoked = revoked;
+    return c.next(Kind::key, key_record_id(node_key.public_key()), key_grant_body(g), nullptr, version);
+  };
+  // Proves `city` with node_key and the given delegation; returns how the node answered.
+  auto attempt = [&](const SignedRecord& delegation) -> std::string {
+    TestPeer p;
+    REQUIRE(p.connect(lyon.sync_url));
+    auto hello = std::get<sync::Hello>(p.next_control());
+    sync::Auth auth{city.root.public_key(),
+                    std::string(64, 'a'),
+                    node_key.sign(sync::auth_transcript(hello.challenge, city.root.public_key(), hello.node)),
+                    {1, 2},
+                    sync::NodeKeyProof{node_key.public_key(), delegation},
+                    ""};
+    p.send(sync::encode(auth));
+    auto answer = p.try_control();
+    if (!answer) return "closed";
+    if (std::holds_alternative<sync::Welcome>(*answer)) return "welcome";
+    if (auto* e = std::get_if<sync::ErrorMessage>(&*answer)) return e->code + ": " + e->message;
+    return "other";
+  };
+  // Another city's delegation of the same key (a record replayed from another chain).
+  CHECK_THAT(attempt(node_key_record(other, false, 1)), Catch::Contains("bad-proof"));
+  // A publisher key's delegation is no node key.
+  KeyGrant publisher;
+  publisher.key = node_key.public_key();
+  publisher.name = "staff";
+  publisher.role = KeyRole::publisher;
+  IdentityTestCity copy = city;
+  CHECK_THAT(attempt(copy.next(Kind::key, key_record_id(node_key.public_key()), key_grant_body(publisher))),
+             Catch::Contains("not a node key"));
+  // The city's own delegation: welcome.
+  SignedRecord delegation = node_key_record(city, false, 1);
+  CHECK(attempt(delegation) == "welcome");
+  // Once Lyon holds the revocation, the old delegation no longer opens the door.
+  TestPeer p;
+  connect_as(p, lyon, city.root);
+  p.send(sync::encode(sync::Heads{}));
+  SignedRecord revocation = node_key_record(city, true, 2);
+  p.send(sync::encode(sync::RecordBatch{1, {delegation, revocation}}), true);
+  REQUIRE(p.next_ack().stored == 2);
+  CHECK_THAT(attempt(delegation), Catch::Contains("was revoked"));
+}

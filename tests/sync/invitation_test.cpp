@@ -72,7 +72,8 @@ TEST_CASE("an invitation makes two cities peers in one exchange, once", "[sync][
   CHECK_THAT(refused.err, Catch::Contains("invitation"));
   Invitation forged{lyon.sync_url, *parse_node_id(lyon.id), new_invitation_secret(), ""};
   REQUIRE(oslo.agora({"join", encode_invitation(forged)}).exit_code == 0);
-  REQUIRE(wait_until([&] { return invitation_error_of(oslo, lyon.id).find("no such invitation") != std::string::npos; }));
+  REQUIRE(
+      wait_until([&] { return invitation_error_of(oslo, lyon.id).find("no such invitation") != std::string::npos; }));
   CHECK_FALSE(invited_peer(lyon, oslo.id).is_object());
 
   auto own = lyon.agora({"join", invitation});
