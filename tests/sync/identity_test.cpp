@@ -5,6 +5,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "keyed_chain.hpp"
 #include "protocol/authority.hpp"
 #include "sync/http_json.hpp"
 #include "sync/served_node.hpp"
@@ -13,40 +14,6 @@
 using namespace agora;
 using namespace agora::test;
 using nlohmann::json;
-
-namespace {
-
-// The next record of a chain the test signs itself: by the root key, or a delegated one.
-struct IdentityTestCity {
-  SigningKey root = SigningKey::generate();
-  uint64_t seq = 0;
-  Hash last{};
-  SignedRecord next(Kind kind, const std::string& id, const std::string& body, const SigningKey* by = nullptr,
-                    uint32_t version = 1) {
-    Header h;
-    h.origin = root.public_key();
-    h.seq = ++seq;
-    h.prev = last;
-    h.kind = kind;
-    h.id = id;
-    h.version = version;
-    h.ts = 1764000000000;
-    if (by) h.key = by->public_key();
-    SignedRecord r = sign_record(h, body, by ? *by : root);
-    last = record_hash(r.header_bytes);
-    return r;
-  }
-  SignedRecord key_record(const SigningKey& key, bool revoked, uint32_t version) {
-    KeyGrant g;
-    g.key = key.public_key();
-    g.name = "Ana";
-    g.role = KeyRole::publisher;
-    g.revoked = revoked;
-    return next(Kind::key, key_record_id(key.public_key()), key_grant_body(g), nullptr, version);
-  }
-};
-
-}  // namespace
 
 TEST_CASE(
     "staff publish under the city's id with their own keys, and roles and revocation hold at publish and on "
@@ -102,7 +69,7 @@ TEST_CASE(
 TEST_CASE("records of an undelegated or revoked key are refused by the node and never relayed",
           "[sync][identity][hostile]") {
   ServedNode a("Lyon", "FR"), b("Copenhagen", "DK");
-  IdentityTestCity city;
+  KeyedChain city;
   REQUIRE(a.agora({"peer", "add", "-", "--key", node_id(city.root.public_key())}).exit_code == 0);
   a.serve(), b.serve();
   peer_both(a, b);
@@ -111,20 +78,20 @@ TEST_CASE("records of an undelegated or revoked key are refused by the node and 
   p.send(sync::encode(sync::Heads{}));
 
   SigningKey staff = SigningKey::generate(), stranger = SigningKey::generate();
-  SignedRecord delegation = city.key_record(staff, false, 1);
-  SignedRecord by_staff = city.next(Kind::practice, "by-staff", practice_json("by-staff"), &staff);
+  SignedRecord delegation = city.delegate(staff, KeyRole::publisher, nullptr, 1, false, "", "Ana");
+  SignedRecord by_staff = city.sign(Kind::practice, "by-staff", practice_json("by-staff"), &staff);
   p.send(sync::encode(sync::RecordBatch{1, {delegation, by_staff}}), true);
   CHECK(p.next_ack().stored == 2);
 
-  IdentityTestCity forged = city;
-  SignedRecord by_stranger = forged.next(Kind::practice, "by-stranger", practice_json("by-stranger"), &stranger);
+  KeyedChain forged = city;
+  SignedRecord by_stranger = forged.sign(Kind::practice, "by-stranger", practice_json("by-stranger"), &stranger);
   p.send(sync::encode(sync::RecordBatch{2, {by_stranger}}), true);
   auto ack = p.next_ack();
   CHECK(ack.rejected == 1);
   CHECK(ack.stored == 0);
 
-  SignedRecord revocation = city.key_record(staff, true, 2);
-  SignedRecord late = city.next(Kind::practice, "late", practice_json("late"), &staff);
+  SignedRecord revocation = city.delegate(staff, KeyRole::publisher, nullptr, 2, true, "", "Ana");
+  SignedRecord late = city.sign(Kind::practice, "late", practice_json("late"), &staff);
   p.send(sync::encode(sync::RecordBatch{3, {revocation, late}}), true);
   ack = p.next_ack();
   CHECK(ack.stored == 1);
@@ -208,17 +175,17 @@ TEST_CASE("node key rotation: peers keep syncing with the city under the same id
 
 TEST_CASE("a handshake through a node key needs that city's own, unrevoked delegation", "[sync][identity][hostile]") {
   ServedNode lyon("Lyon", "FR");
-  IdentityTestCity city, other;
+  KeyedChain city, other;
   REQUIRE(lyon.agora({"peer", "add", "-", "--key", node_id(city.root.public_key())}).exit_code == 0);
   lyon.serve();
   SigningKey node_key = SigningKey::generate();
-  auto node_key_record = [&](IdentityTestCity& c, bool revoked, uint32_t version) {
+  auto node_key_record = [&](KeyedChain& c, bool revoked, uint32_t version) {
     KeyGrant g;
     g.key = node_key.public_key();
     g.name = "node key";
     g.role = KeyRole::node;
     g.revoked = revoked;
-    return c.next(Kind::key, key_record_id(node_key.public_key()), key_grant_body(g), nullptr, version);
+    return c.sign(Kind::key, key_record_id(node_key.public_key()), key_grant_body(g), nullptr, version);
   };
   // Proves `city` with node_key and the given delegation; returns how the node answered.
   auto attempt = [&](const SignedRecord& delegation) -> std::string {
@@ -245,8 +212,8 @@ TEST_CASE("a handshake through a node key needs that city's own, unrevoked deleg
   publisher.key = node_key.public_key();
   publisher.name = "staff";
   publisher.role = KeyRole::publisher;
-  IdentityTestCity copy = city;
-  CHECK_THAT(attempt(copy.next(Kind::key, key_record_id(node_key.public_key()), key_grant_body(publisher))),
+  KeyedChain copy = city;
+  CHECK_THAT(attempt(copy.sign(Kind::key, key_record_id(node_key.public_key()), key_grant_body(publisher))),
              Catch::Contains("not a node key"));
   // The city's own delegation: welcome.
   SignedRecord delegation = node_key_record(city, false, 1);

@@ -4,50 +4,15 @@
 
 #include "protocol/authority.hpp"
 #include "protocol/hex.hpp"
+#include "keyed_chain.hpp"
 #include "sync_engine/memory_store.hpp"
 
 using namespace agora;
+using agora::test::KeyedChain;
 using agora::test::MemoryStore;
 using sync::Disposition;
 
 namespace {
-
-// A city's chain signed by its root key or by keys it delegates.
-struct KeyedChain {
-  SigningKey root = SigningKey::generate();
-  uint64_t seq = 0;
-  Hash last{};
-  int64_t ts = 1700000000000;
-
-  SignedRecord sign(Kind kind, const std::string& id, std::string body, const SigningKey* by = nullptr,
-                    uint32_t version = 1) {
-    Header h;
-    h.origin = root.public_key();
-    h.seq = ++seq;
-    h.prev = last;
-    h.kind = kind;
-    h.id = id;
-    h.version = version;
-    h.ts = ts;
-    if (by && by->public_key() != root.public_key()) h.key = by->public_key();
-    SignedRecord r = sign_record(h, std::move(body), by ? *by : root);
-    last = record_hash(r.header_bytes);
-    return r;
-  }
-  SignedRecord practice(const std::string& id, const SigningKey* by = nullptr) {
-    return sign(Kind::practice, id, R"({"title":"x"})", by);
-  }
-  SignedRecord delegate(const SigningKey& key, KeyRole role, const SigningKey* by = nullptr, uint32_t version = 1,
-                        bool revoked = false, const std::string& expires = "") {
-    KeyGrant g;
-    g.key = key.public_key();
-    g.name = "staff";
-    g.role = role;
-    g.revoked = revoked;
-    g.expires = expires;
-    return sign(Kind::key, key_record_id(key.public_key()), key_grant_body(g), by, version);
-  }
-};
 
 // Verifies and decides records as the node's ingest does, then stores what was accepted.
 sync::BatchDecision decide_and_store(MemoryStore& store, const std::vector<SignedRecord>& records) {

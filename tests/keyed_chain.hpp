@@ -1,0 +1,51 @@
+// A city's chain that a test signs itself, record by record, with the city's root key or
+// with keys it delegates (docs/identity.md): for the authority rule's tests, engine-level
+// and through real nodes.
+#pragma once
+
+#include <string>
+
+#include "protocol/authority.hpp"
+#include "protocol/record.hpp"
+
+namespace agora::test {
+
+struct KeyedChain {
+  SigningKey root = SigningKey::generate();
+  uint64_t seq = 0;
+  Hash last{};
+  int64_t ts = 1700000000000;
+
+  // The next record; signed by `by` (envelope 2) unless that is null or the root key.
+  SignedRecord sign(Kind kind, const std::string& id, std::string body, const SigningKey* by = nullptr,
+                    uint32_t version = 1) {
+    Header h;
+    h.origin = root.public_key();
+    h.seq = ++seq;
+    h.prev = last;
+    h.kind = kind;
+    h.id = id;
+    h.version = version;
+    h.ts = ts;
+    if (by && by->public_key() != root.public_key()) h.key = by->public_key();
+    SignedRecord r = sign_record(h, std::move(body), by ? *by : root);
+    last = record_hash(r.header_bytes);
+    return r;
+  }
+  SignedRecord practice(const std::string& id, const SigningKey* by = nullptr) {
+    return sign(Kind::practice, id, R"({"title":"x"})", by);
+  }
+  // The key record delegating `key` (or, with revoked, revoking it), signed by `by`.
+  SignedRecord delegate(const SigningKey& key, KeyRole role, const SigningKey* by = nullptr, uint32_t version = 1,
+                        bool revoked = false, const std::string& expires = "", const std::string& name = "staff") {
+    KeyGrant g;
+    g.key = key.public_key();
+    g.name = name;
+    g.role = role;
+    g.revoked = revoked;
+    g.expires = expires;
+    return sign(Kind::key, key_record_id(key.public_key()), key_grant_body(g), by, version);
+  }
+};
+
+}  // namespace agora::test
