@@ -63,10 +63,10 @@ void register_invite(CLI::App& app, Context& ctx) {
     int64_t valid_for = duration_ms(o->expires);
     if (valid_for <= 0) throw InvalidInput("--expires: must be more than 0");
     DataDir dir = DataDir::open(DataDir::resolve(ctx.data));
-    Invitation inv{o->url, dir.id(), new_invitation_secret(), o->relation};
     InvitationRecord record;
     record.created_ms = now_ms();
     record.expires_ms = record.created_ms + valid_for;
+    Invitation inv{o->url, dir.id(), new_invitation_secret(), o->relation, record.expires_ms};
     record.relation = o->relation;
     dir.store().env().write([&](storage::WriteTxn& txn) { save_invitation(dir.store(), txn, inv.secret, record); });
     std::cout << encode_invitation(inv) << "\n";
@@ -84,6 +84,8 @@ void register_invite(CLI::App& app, Context& ctx) {
     const Invitation& i = inv.value();
     DataDir dir = DataDir::open(DataDir::resolve(ctx.data));
     if (i.city == dir.id()) throw InvalidInput("invitation: it is this node's own; give it to the other city");
+    if (i.expires_ms && i.expires_ms <= now_ms())
+      throw InvalidInput("invitation: expired on " + iso8601_utc(i.expires_ms) + "; ask the other city for a new one");
     PeerConfig config{i.city, i.url, i.relation, now_ms(), i.secret};
     dir.store().env().write([&](storage::WriteTxn& txn) {
       if (auto held = find_peer(dir.store(), txn, i.city); held && config.relation.empty())

@@ -76,6 +76,36 @@ KeyGrant find_grant(DataDir& dir, std::string keyid) {
   return found.front();
 }
 
+// --compromised-since: a seq of this city's chain, or the first record at or after a time
+// (its seq - 1).
+uint64_t compromise_point(DataDir& dir, const KeyGrant& g, const std::string& text) {
+  uint64_t head = dir.store().read([&](const storage::StoreReader& r) {
+    auto h = r.head(dir.id());
+    return h ? h->seq : uint64_t{0};
+  });
+  uint64_t seq = 0;
+  if (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos && text.size() <= 15) {
+    seq = std::stoull(text);
+  } else {
+    if (text.size() < 10 || !is_calendar_date(text.substr(0, 10)))
+      throw InvalidInput("--compromised-since: expected a seq or a time YYYY-MM-DD[THH:MM:SSZ], got \"" + text + "\"");
+    std::string when = text.size() == 10 ? text + "T00:00:00.000Z" : text;
+    seq = head;
+    dir.store().read([&](const storage::StoreReader& r) {
+      for (uint64_t s = 1; s <= head; ++s)
+        if (auto v = r.at(dir.id(), s))
+          if (auto h = decode_header(v->header_bytes); h && iso8601_utc(h.value().ts) >= when) {
+            seq = s - 1;
+            break;
+          }
+      return 0;
+    });
+  }
+  if (seq >= head) throw InvalidInput("--compromised-since: this city's chain ends at seq " + std::to_string(head));
+  (void)g;
+  return std::max<uint64_t>(seq, 1);
+}
+
 }  // namespace
 
 void register_key(CLI::App& app, Context& ctx) {
@@ -205,7 +235,7 @@ void register_key(CLI::App& app, Context& ctx) {
     SigningKey fresh = SigningKey::generate();
     KeyGrant g;
     g.key = fresh.public_key();
-    g.name = "node key " + iso8601_utc(now_ms()).substr(0, 10);
+    g.name = "node key " + iso8601_utc(now_ms()).substr(0, 16) + "Z";
     g.role = KeyRole::node;
     g.expires = expiry_date(*rotate_expires);
     auto delegated = Publisher(dir).publish_key(g);
@@ -229,19 +259,35 @@ void register_key(CLI::App& app, Context& ctx) {
           << ": move it off this machine and keep it offline; use it with agora --key FILE key add|revoke|rotate\n";
   });
 
-  auto revoke_id = std::make_shared<std::string>();
+  struct RevokeOptions {
+    std::string keyid, compromised_since;
+  };
+  auto rv = std::make_shared<RevokeOptions>();
   auto* revoke = verb->add_subcommand("revoke", "revoke a delegated key: every node refuses what it signs from now on");
   add_data_option(revoke, ctx);
-  revoke->add_option("KEYID", *revoke_id, "the key (8 or more hex digits of its id, as `agora key list` shows)")
+  revoke->add_option("KEYID", rv->keyid, "the key (8 or more hex digits of its id, as `agora key list` shows)")
       ->required();
-  revoke->callback([&ctx, revoke_id] {
+  revoke->add_option("--compromised-since", rv->compromised_since,
+                     "the key was in other hands after this point (a seq of this city's chain, or a time "
+                     "YYYY-MM-DD[THH:MM:SSZ]): what it signed after it is withdrawn on every node");
+  revoke->callback([&ctx, rv] {
     DataDir dir = open_to_publish(ctx);
-    KeyGrant g = find_grant(dir, *revoke_id);
-    if (g.revoked) throw InvalidInput("key " + short_node_id(g.key) + " (" + g.name + ") is already revoked");
+    KeyGrant g = find_grant(dir, rv->keyid);
+    if (g.revoked && rv->compromised_since.empty())
+      throw InvalidInput("key " + short_node_id(g.key) + " (" + g.name + ") is already revoked");
     g.revoked = true;
+    if (!rv->compromised_since.empty()) g.compromised_since = compromise_point(dir, g, rv->compromised_since);
     auto result = Publisher(dir).publish_key(g);
     std::cout << "key " << short_node_id(g.key) << " (" << g.name << ") revoked as " << result.id << " v"
-              << result.version << " (seq " << result.seq << ")\n";
+              << result.version << " (seq " << result.seq << ")";
+    if (g.compromised_since) {
+      size_t withdrawn = dir.store().read([&](const storage::StoreReader& r) {
+        return r.signed_by(dir.id(), g.key, g.compromised_since, result.seq).size();
+      });
+      std::cout << "; " << withdrawn << " record version(s) it signed after seq " << g.compromised_since
+                << " withdrawn";
+    }
+    std::cout << "\n";
   });
 }
 

@@ -24,8 +24,15 @@ void register_show(CLI::App& app, Context& ctx) {
     dir.store().read([&](const storage::StoreReader& r) {
       auto [origin, id] = resolve_ref(r, dir.id(), opts->ref);
       auto latest = r.latest(origin, id);
-      if (!latest) throw InvalidInput("show: no record \"" + opts->ref + "\" on this node");
-      std::vector<uint64_t> positions = opts->history ? r.history(origin, id) : std::vector<uint64_t>{latest->local};
+      // A record whose every version was withdrawn has no current version, only history.
+      std::vector<uint64_t> positions = opts->history ? r.history(origin, id)
+                                        : latest      ? std::vector<uint64_t>{latest->local}
+                                                      : std::vector<uint64_t>{};
+      if (positions.empty()) {
+        bool evidence = !r.history(origin, id).empty();
+        throw InvalidInput("show: no record \"" + opts->ref + "\" on this node" +
+                           (evidence ? " (withdrawn: see --history)" : ""));
+      }
       CityDirectory cities(r);
       nlohmann::json versions = nlohmann::json::array();
       for (uint64_t local : positions) {
@@ -35,6 +42,7 @@ void register_show(CLI::App& app, Context& ctx) {
           throw std::runtime_error("stored record at log position " + std::to_string(local) +
                                    " is corrupt: its header does not decode (run `agora verify`)");
         versions.push_back(record_item(rec->header, rec->body(), cities.find(origin), cities.signer(rec->header)));
+        if (r.is_withdrawn(local)) versions.back()["withdrawn"] = true;
       }
       if (ctx.json) {
         std::cout << (opts->history ? versions : versions.front()).dump(2) << "\n";
@@ -45,7 +53,8 @@ void register_show(CLI::App& app, Context& ctx) {
                   << item["version"].get<uint32_t>();
         if (item.value("city", nlohmann::json()).is_string())
           std::cout << "  " << item["city"].get<std::string>() << " (" << item.value("country", "") << ")";
-        std::cout << (item.value("retracted", false) ? "  [retracted]" : "") << "\n";
+        std::cout << (item.value("retracted", false) ? "  [retracted]" : "")
+                  << (item.value("withdrawn", false) ? "  [WITHDRAWN: signed by a compromised key]" : "") << "\n";
         std::cout << "  origin " << item["origin"].get<std::string>() << "  seq " << item["seq"].get<uint64_t>()
                   << "  published " << item["published"].get<std::string>() << "  visibility "
                   << item["visibility"].get<std::string>() << "\n";
@@ -55,7 +64,7 @@ void register_show(CLI::App& app, Context& ctx) {
                     << ")\n";
         nlohmann::json fields = item;
         for (const char* k : {"kind", "id", "origin", "city", "country", "version", "seq", "published", "visibility",
-                              "retracted", "signed_by"})
+                              "retracted", "signed_by", "withdrawn"})
           fields.erase(k);
         for (auto& [k, v] : fields.items())
           std::cout << "  " << k << ": " << (v.is_string() ? v.get<std::string>() : v.dump()) << "\n";

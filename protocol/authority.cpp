@@ -80,6 +80,8 @@ std::optional<KeyGrant> read_key_grant(std::string_view body, uint64_t seq) {
   g.name = j.value("name", std::string());
   if (auto e = j.find("expires"); e != j.end() && e->is_string()) g.expires = e->get<std::string>();
   g.revoked = j.value("revoked", false) == true;
+  if (auto c = j.find("compromised_since"); c != j.end() && c->is_number_unsigned())
+    g.compromised_since = c->get<uint64_t>();
   return g;
 }
 
@@ -87,6 +89,7 @@ std::string key_grant_body(const KeyGrant& grant) {
   nlohmann::json j = {{"key", to_hex(grant.key)}, {"name", grant.name}, {"role", key_role_name(grant.role)}};
   if (!grant.expires.empty()) j["expires"] = grant.expires;
   if (grant.revoked) j["revoked"] = true;
+  if (grant.compromised_since) j["compromised_since"] = grant.compromised_since;
   return j.dump();
 }
 
@@ -114,6 +117,11 @@ std::optional<std::string> authority_problem(const Header& h, const KeyGrant* si
     return std::string("only the root key delegates or changes admin keys");
   if (before && before->revoked && !granted->revoked)
     return "key " + short_key(granted->key) + " was revoked: a revoked key stays revoked";
+  if (granted->compromised_since && (!granted->revoked || granted->compromised_since >= h.seq))
+    return std::string("compromised_since names an earlier place in the chain, with revoked");
+  if (before && before->compromised_since &&
+      (!granted->compromised_since || granted->compromised_since > before->compromised_since))
+    return "key " + short_key(granted->key) + "'s compromise point can only move earlier";
   return std::nullopt;
 }
 

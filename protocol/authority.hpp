@@ -34,6 +34,9 @@ struct KeyGrant {
   KeyRole role = KeyRole::publisher;
   std::string expires;  // "YYYY-MM-DD", the last day it may sign (UTC); empty: no expiry
   bool revoked = false;
+  // With revoked: the key was in other hands after this place in the chain; the records it
+  // signed after it are withdrawn (kept as evidence, not served as current). 0: none.
+  uint64_t compromised_since = 0;
   uint64_t seq = 0;  // where in the chain it was stated
 };
 

@@ -457,6 +457,11 @@ void validate_key(const Fields& f, ValidatedInput& out, const FrameworkCatalog&)
   if (auto* v = f.optional("revoked"))
     if (!v->is_boolean() || !v->get<bool>()) fail(f.path("revoked"), "present only as true");
   if (auto* v = f.optional("reason")) text(*v, f.path("reason"), limits::kMaxShortTextChars);
+  if (auto* v = f.optional("compromised_since")) {
+    if (!v->is_number_unsigned() || v->get<uint64_t>() == 0)
+      fail(f.path("compromised_since"), "expected a positive sequence number");
+    if (!f.optional("revoked")) fail(f.path("compromised_since"), "only with \"revoked\": true");
+  }
   if (out.id && *out.id != "key-" + key.substr(0, 16))
     fail("id", "a key record's id is \"key-\" + the first 16 hex digits of its key");
 }
@@ -482,7 +487,8 @@ const std::vector<KindSpec>& kind_specs() {
       {Kind::coalition, with_common({"name", "title", "region", "framework", "members", "since"}), validate_coalition},
       {Kind::framework, with_common({"title", "coalition", "commitments", "summary", "language", "adopted", "links"}),
        validate_framework},
-      {Kind::key, with_common({"key", "name", "role", "expires", "revoked", "reason"}), validate_key},
+      {Kind::key, with_common({"key", "name", "role", "expires", "revoked", "reason", "compromised_since"}),
+       validate_key},
   };
   return specs;
 }

@@ -61,6 +61,17 @@ MDB_dbi Env::open_table(const char* name, unsigned flags) {
   return dbi;
 }
 
+std::optional<MDB_dbi> Env::open_table_if_present(const char* name) {
+  if (!options_.read_only) return open_table(name);
+  MDB_dbi dbi = 0;
+  ReadTxn txn(*this);
+  int rc = mdb_dbi_open(txn.raw(), name, 0, &dbi);
+  if (rc == MDB_NOTFOUND) return std::nullopt;
+  check(rc, "mdb_dbi_open");
+  txn.commit();
+  return dbi;
+}
+
 size_t Env::map_size() const {
   std::shared_lock lock(resize_mutex_);
   return map_size_locked();

@@ -101,6 +101,9 @@ class Env {
 
   // Opens (creating when writable) a named table; call before concurrent use.
   MDB_dbi open_table(const char* name, unsigned flags = 0);
+  // The same for a table a newer release added: a read-only env over a store an older
+  // release wrote (and no writer has opened since) has none, which reads as empty.
+  std::optional<MDB_dbi> open_table_if_present(const char* name);
 
   // Runs fn(WriteTxn&) and commits. When the map is full the transaction is dropped, the
   // map doubled (up to the ceiling) and fn run again, so fn must only write from its inputs.

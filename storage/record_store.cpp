@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <map>
+#include <set>
 
 #include "protocol/chain.hpp"
 #include "storage/body_codec.hpp"
@@ -156,7 +157,8 @@ RecordStore::RecordStore(const std::filesystem::path& dir, EnvOptions options) {
   peers_ = env_->open_table("peers");
   peer_state_ = env_->open_table("peer_state");
   forks_ = env_->open_table("forks");
-  grants_ = env_->open_table("grants");
+  grants_ = env_->open_table_if_present("grants");
+  withdrawn_ = env_->open_table_if_present("withdrawn");
 
   std::optional<uint32_t> found;
   {
@@ -224,8 +226,74 @@ KeyGrant decode_grant(std::string_view k, std::string_view v) {
 
 }  // namespace
 
+void RecordStore::withdraw(WriteTxn& txn, uint32_t origin_index, const Header& revocation, const KeyGrant& grant) {
+  StoreReader r(*this, txn);
+  std::set<std::string> ids;
+  for (const auto& [local, id] : r.signed_by(revocation.origin, grant.key, grant.compromised_since, revocation.seq)) {
+    txn.put(*withdrawn_, be(local), "");
+    ids.insert(id);
+  }
+  for (const auto& id : ids) recompute_latest(txn, origin_index, id);
+}
+
+void RecordStore::recompute_latest(WriteTxn& txn, uint32_t idx, const std::string& id) {
+  std::string rk = record_key(idx, id);
+  std::optional<LatestEntry> old;
+  if (auto v = txn.get(latest_, rk)) old = decode_latest(*v);
+  StoreReader r(*this, txn);
+  // Every version, in the versions table (a record with one version has only `latest`:
+  // its entry goes there too, so that its history keeps it as evidence).
+  std::vector<std::pair<uint32_t, uint64_t>> versions;
+  std::string prefix = rk;
+  prefix.push_back('\0');
+  {
+    Cursor c(txn, versions_);
+    for (bool ok = c.seek(prefix); ok && c.key().starts_with(prefix); ok = c.next())
+      versions.emplace_back(get_be<uint32_t>(c.key(), prefix.size()), get_be<uint64_t>(c.value()));
+  }
+  if (versions.empty() && old) {
+    versions.emplace_back(old->version, old->local);
+    txn.put(versions_, version_key(idx, id, old->version), be(old->local));
+  }
+  std::optional<std::pair<uint32_t, uint64_t>> best;
+  for (const auto& v : versions)
+    if (!r.is_withdrawn(v.second) && (!best || v.first > best->first)) best = v;
+  if (old && best && old->local == best->second) return;
+  if (old && !old->tombstone) {
+    IndexEntries e = index_entries(old->kind, old->keys, old->local);
+    txn.del(by_kind_, e.by_kind);
+    if (!e.by_year.empty()) txn.del(by_year_, e.by_year);
+    for (const auto& t : e.by_theme) txn.del(by_theme_, t);
+  }
+  if (!best) {
+    if (old) txn.del(latest_, rk);
+    return;
+  }
+  auto view = r.at(best->second);
+  if (!view) return;
+  SignedRecord rec = view->load();
+  auto h = decode_header(rec.header_bytes);
+  if (!h) return;
+  LatestEntry entry;
+  entry.local = best->second;
+  entry.version = best->first;
+  entry.kind = h.value().kind;
+  entry.tombstone = h.value().tombstone;
+  entry.is_public = is_public(h.value());
+  entry.keys = h.value().tombstone || !rec.body ? IndexKeys{} : index_keys_for(entry.kind, *rec.body);
+  entry.body_hash_prefix =
+      get_be<uint64_t>(std::string_view(reinterpret_cast<const char*>(h.value().body_sha256.data()), 8));
+  txn.put(latest_, rk, encode_latest(entry));
+  if (!entry.tombstone) {
+    IndexEntries e = index_entries(entry.kind, entry.keys, entry.local);
+    txn.put(by_kind_, e.by_kind, "");
+    if (!e.by_year.empty()) txn.put(by_year_, e.by_year, "");
+    for (const auto& t : e.by_theme) txn.put(by_theme_, t, "");
+  }
+}
+
 void RecordStore::put_grant(WriteTxn& txn, const Header& h, std::string_view body) {
-  if (auto g = read_key_grant(body, h.seq)) txn.put(grants_, grant_key(h.origin, g->key), encode_grant(*g));
+  if (auto g = read_key_grant(body, h.seq)) txn.put(*grants_, grant_key(h.origin, g->key), encode_grant(*g));
 }
 
 uint32_t RecordStore::origin_index_for_write(WriteTxn& txn, const PublicKey& origin, uint32_t& next_index) {
@@ -285,7 +353,14 @@ void RecordStore::append(WriteTxn& txn, std::span<const IncomingRecord* const> r
 
     ChainTip tip = tip_after(h, in.record.header_bytes);
     head.seq = tip.seq, head.hash = tip.hash;
-    if (h.kind == Kind::key && in.record.body) put_grant(txn, h, *in.record.body);
+    if (h.kind == Kind::key && in.record.body) {
+      put_grant(txn, h, *in.record.body);
+      if (auto g = read_key_grant(*in.record.body, h.seq); g && g->revoked && g->compromised_since) {
+        // What follows reads the chain as stored so far: write this origin's head first.
+        txn.put(heads_, be(it->second.first), encode_head(head));
+        withdraw(txn, it->second.first, h, *g);
+      }
+    }
     // A kind newer than this node is held in the log and relayed, but is no current data:
     // it enters neither the latest versions nor the indexes.
     if (h.kind == Kind::unknown) continue;
@@ -520,14 +595,45 @@ void StoreReader::list(const ListQuery& q,
 
 std::optional<KeyGrant> StoreReader::grant(const PublicKey& origin, const PublicKey& key) const {
   std::string k = grant_key(origin, key);
-  if (auto v = txn_.get(store_.grants_, k)) return decode_grant(k, *v);
+  if (!store_.grants_) return std::nullopt;
+  if (auto v = txn_.get(*store_.grants_, k)) return decode_grant(k, *v);
   return std::nullopt;
+}
+
+bool StoreReader::is_withdrawn(uint64_t local) const {
+  return store_.withdrawn_ && txn_.get(*store_.withdrawn_, be(local)).has_value();
+}
+
+std::vector<std::pair<uint64_t, std::string>> StoreReader::signed_by(const PublicKey& origin, const PublicKey& key,
+                                                                     uint64_t after, uint64_t before) const {
+  std::vector<std::pair<uint64_t, std::string>> out;
+  for (uint64_t seq = after + 1; seq < before; ++seq) {
+    auto view = at(origin, seq);
+    if (!view) break;
+    auto h = decode_header(view->header_bytes);
+    if (h && h.value().key == key) out.emplace_back(view->local, h.value().id);
+  }
+  return out;
+}
+
+uint32_t StoreReader::max_version(const PublicKey& origin, std::string_view id) const {
+  uint32_t v = 0;
+  auto idx = origin_index(origin);
+  if (!idx) return 0;
+  if (auto l = txn_.get(store_.latest_, record_key(*idx, id))) v = decode_latest(*l).version;
+  std::string prefix = record_key(*idx, id);
+  prefix.push_back('\0');
+  Cursor c(txn_, store_.versions_);
+  for (bool ok = c.seek(prefix); ok && c.key().starts_with(prefix); ok = c.next())
+    v = std::max(v, get_be<uint32_t>(c.key(), prefix.size()));
+  return v;
 }
 
 std::vector<KeyGrant> StoreReader::grants(const PublicKey& origin) const {
   std::vector<KeyGrant> out;
   std::string prefix(reinterpret_cast<const char*>(origin.data()), origin.size());
-  Cursor c(txn_, store_.grants_);
+  if (!store_.grants_) return out;
+  Cursor c(txn_, *store_.grants_);
   for (bool ok = c.seek(prefix); ok && c.key().starts_with(prefix); ok = c.next())
     out.push_back(decode_grant(c.key(), c.value()));
   return out;

@@ -98,6 +98,15 @@ class StoreReader {
   // delegated, in key order.
   std::optional<KeyGrant> grant(const PublicKey& origin, const PublicKey& key) const;
   std::vector<KeyGrant> grants(const PublicKey& origin) const;
+  // Whether the record version at log position `local` was withdrawn: signed by a key after
+  // the point its revocation says it was compromised (kept as evidence, not current).
+  bool is_withdrawn(uint64_t local) const;
+  // The (log position, id) of the origin's records after seq `after` and before `before`
+  // signed by `key` (what a revocation with compromised_since withdraws).
+  std::vector<std::pair<uint64_t, std::string>> signed_by(const PublicKey& origin, const PublicKey& key, uint64_t after,
+                                                          uint64_t before) const;
+  // The highest version number (origin, id) ever had, withdrawn or not (0: none).
+  uint32_t max_version(const PublicKey& origin, std::string_view id) const;
 
  private:
   std::optional<uint32_t> origin_index(const PublicKey& origin) const;
@@ -149,12 +158,18 @@ class RecordStore {
   friend class StoreReader;
   uint32_t origin_index_for_write(WriteTxn& txn, const PublicKey& origin, uint32_t& next_index);
   void put_grant(WriteTxn& txn, const Header& h, std::string_view body);
+  // A revocation with compromised_since: marks what the key signed after that point
+  // withdrawn and gives each record touched its latest version not withdrawn.
+  void withdraw(WriteTxn& txn, uint32_t origin_index, const Header& revocation, const KeyGrant& grant);
+  void recompute_latest(WriteTxn& txn, uint32_t origin_index, const std::string& id);
   void index_grants_of_older_release();
 
   std::unique_ptr<Env> env_;
   MDB_dbi meta_, origins_, heads_, log_, by_origin_seq_, latest_, versions_, by_kind_, by_theme_, by_year_;
   MDB_dbi peers_, peer_state_, forks_;
-  MDB_dbi grants_;  // origin + key -> what the latest key record of that key states
+  // Added in release 0.2: absent from a read-only view of an older release's store.
+  std::optional<MDB_dbi> grants_;     // origin + key -> what the latest key record of that key states
+  std::optional<MDB_dbi> withdrawn_;  // log position -> "": versions withdrawn by a compromised key's revocation
 };
 
 // A record does not extend its origin's chain (gap, fork, reordering or broken link).

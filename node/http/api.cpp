@@ -426,14 +426,16 @@ HttpResponse HttpApi::record(const std::string& collection, const std::string& o
         auto v = load(local);
         if (!v || !is_public(v->first)) continue;
         versions.push_back(record_item(v->first, v->second.body, cities.find(*origin), cities.signer(v->first)));
+        if (r.is_withdrawn(local)) versions.back()["withdrawn"] = true;  // evidence, not current
       }
       return json_response(200, {{"items", versions}});
     }
     std::optional<std::pair<Header, SignedRecord>> chosen;
+    bool withdrawn = false;
     if (version) {
       for (uint64_t local : r.history(*origin, id)) {
         auto v = load(local);
-        if (v && v->first.version == *version) chosen = std::move(v);
+        if (v && v->first.version == *version) chosen = std::move(v), withdrawn = r.is_withdrawn(local);
       }
       if (!chosen || !is_public(chosen->first))
         return error(404, "no version " + std::to_string(*version) + " of " + origin_text + "/" + id, "version");
@@ -444,6 +446,11 @@ HttpResponse HttpApi::record(const std::string& collection, const std::string& o
     // its tag is that of the body (net::answer_conditionally), like every answer's.
     auto city = profile_of(r, *origin, emptied);
     auto signer = chosen->first.key ? r.grant(*origin, *chosen->first.key) : std::nullopt;
+    if (withdrawn) {
+      json item = record_item(chosen->first, chosen->second.body, city ? &*city : nullptr, signer ? &*signer : nullptr);
+      item["withdrawn"] = true;
+      return json_response(200, item);
+    }
     return HttpResponse{
         200,
         "application/json",

@@ -52,13 +52,15 @@ std::string storage_key(std::string_view secret) { return "invitation/" + to_hex
 std::string encode_invitation(const Invitation& inv) {
   json fields = {{"v", 1}, {"url", inv.url}, {"city", node_id(inv.city)}, {"secret", inv.secret}};
   if (!inv.relation.empty()) fields["relation"] = inv.relation;
+  if (inv.expires_ms) fields["expires_ms"] = inv.expires_ms;
   fields["check"] = checksum(fields);
   return std::string(kPrefix) + base64url(fields.dump());
 }
 
 Result<Invitation> decode_invitation(std::string_view text) {
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
-  if (!text.starts_with(kPrefix)) return make_error("invitation", "not an invitation (it starts with agora-invite:)");
+  if (!text.starts_with(kPrefix))
+    return make_error("invitation", "not an invitation: an invitation starts with agora-invite:");
   auto bytes = from_base64url(text.substr(kPrefix.size()));
   json fields = bytes ? json::parse(*bytes, nullptr, false) : json();
   if (!fields.is_object() || !fields.contains("check") || !fields["check"].is_string())
@@ -72,6 +74,7 @@ Result<Invitation> decode_invitation(std::string_view text) {
   auto city = parse_node_id(fields.value("city", ""));
   inv.secret = fields.value("secret", "");
   inv.relation = fields.value("relation", "");
+  inv.expires_ms = fields.value("expires_ms", int64_t{0});
   if (!city || inv.url.empty() || inv.secret.size() != 32 ||
       inv.secret.find_first_not_of("0123456789abcdef") != std::string::npos)
     return make_error("invitation", "damaged: a field is missing or malformed");

@@ -16,10 +16,11 @@ namespace agora {
 
 // What the string carries: where to dial, whom to expect there, the secret, the relation.
 struct Invitation {
-  std::string url;       // the inviting node's sync address
-  PublicKey city{};      // the inviting city's id
-  std::string secret;    // 32 lowercase hex digits
-  std::string relation;  // twin, coalition:NAME, or empty
+  std::string url;         // the inviting node's sync address
+  PublicKey city{};        // the inviting city's id
+  std::string secret;      // 32 lowercase hex digits
+  std::string relation;    // twin, coalition:NAME, or empty
+  int64_t expires_ms = 0;  // as the inviting node said (it alone decides); 0: not said
 };
 std::string encode_invitation(const Invitation& invitation);
 // Refuses a string that is not one, or that was damaged (it carries a checksum).

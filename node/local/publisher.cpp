@@ -89,7 +89,9 @@ Prepared prepare(DataDir& dir, const storage::StoreReader& r, const std::vector<
       std::string visibility = "public";
       if (auto view = r.at(latest->local))
         if (auto h = decode_header(view->header_bytes)) visibility = h.value().visibility;
-      known = Known{latest->version, latest->body_hash_prefix, visibility, latest->tombstone};
+      // Past a version a compromised key's revocation withdrew, numbering goes on above it.
+      known = Known{std::max(latest->version, r.max_version(dir.id(), res.id)), latest->body_hash_prefix, visibility,
+                    latest->tombstone};
       if (latest->kind != in.kind)
         throw InvalidInput("id: \"" + res.id + "\" is already a " + std::string(kind_name(latest->kind)) +
                            " of this city, not a " + std::string(kind_name(in.kind)));

@@ -793,6 +793,11 @@ SearchIndex::Step SearchIndex::catch_up_step_unguarded(size_t max_entries) {
         new_profiles.insert(h.value().origin);
       else if (h.value().kind == Kind::practice || h.value().kind == Kind::plan)
         touched.insert({h.value().origin, h.value().id});
+      else if (h.value().kind == Kind::key && !view.is_stub())
+        // A compromised key's revocation withdrew versions: their records change.
+        if (auto g = read_key_grant(*view.load().body, h.value().seq); g && g->revoked && g->compromised_since)
+          for (const auto& [local, id] : r.signed_by(h.value().origin, g->key, g->compromised_since, h.value().seq))
+            touched.insert({h.value().origin, id});
       return true;
     });
     for (const auto& origin : new_profiles) {

@@ -147,6 +147,20 @@ void PeerManager::store_changed() {
   }
   bool changed = fingerprint != entitlement_fingerprint_;
   entitlement_fingerprint_ = fingerprint;
+  // A connection proved with a node key this node now holds revoked ends: the key may be
+  // in other hands (docs/identity.md). Collected first: failing a session changes ready_.
+  std::vector<std::shared_ptr<PeerSession>> revoked;
+  dir().store().read([&](const storage::StoreReader& r) {
+    for (auto& [key, s] : ready_)
+      if (s->peer_key() != key)
+        if (auto g = r.grant(key, s->peer_key()); g && g->revoked) revoked.push_back(s);
+    return 0;
+  });
+  for (auto& s : revoked) {
+    spdlog::warn("peer {}: its node key {} was revoked; closing the connection", short_node_id(s->peer()),
+                 short_node_id(s->peer_key()));
+    s->fail(ErrorCode::bad_proof, "the node key this connection proved was revoked");
+  }
   for (auto& [key, s] : ready_) {
     if (changed) s->queue_newly_readable();
     s->pump();

@@ -180,3 +180,36 @@ TEST_CASE("an unknown store format version is a clear error", "[storage]") {
   }
   CHECK_THROWS_WITH(RecordStore(tmp.path()), Catch::Contains("store format version 99"));
 }
+
+TEST_CASE("a read-only view of a store from before key records reads its new tables as empty", "[storage]") {
+  test::TempDir dir;
+  PublicKey someone{};
+  someone[0] = 7;
+  {
+    RecordStore store(dir.path());
+    // What a release before 0.2 left: no grants or withdrawn tables.
+    store.env().write([&](WriteTxn& txn) {
+      for (const char* name : {"grants", "withdrawn"}) {
+        MDB_dbi dbi = 0;
+        REQUIRE(mdb_dbi_open(txn.raw(), name, 0, &dbi) == 0);
+        REQUIRE(mdb_drop(txn.raw(), dbi, 1) == 0);
+      }
+    });
+  }
+  {
+    EnvOptions read_only;
+    read_only.read_only = true;
+    RecordStore store(dir.path(), read_only);
+    store.read([&](const StoreReader& r) {
+      CHECK_FALSE(r.grant(someone, someone));
+      CHECK(r.grants(someone).empty());
+      CHECK_FALSE(r.is_withdrawn(1));
+      return 0;
+    });
+  }
+  RecordStore writable(dir.path());  // a writer creates them
+  writable.read([&](const StoreReader& r) {
+    CHECK(r.grants(someone).empty());
+    return 0;
+  });
+}

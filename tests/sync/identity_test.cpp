@@ -145,6 +145,20 @@ TEST_CASE("node key rotation: peers keep syncing with the city under the same id
   INFO(again.out << again.err);
   REQUIRE(again.exit_code == 0);
   CHECK_THAT(again.out, Catch::Contains("revoked"));
+  // Without a restart: Copenhagen ends the connection the revoked key proved, and Lyon's
+  // next one proves the new key.
+  std::string active_key;
+  json now_keys = json::parse(lyon.agora({"key", "list", "--json"}).out);
+  for (const auto& k : now_keys)
+    if (k["role"] == "node" && k["status"] == "active") active_key = k["key"].get<std::string>();
+  REQUIRE(wait_until([&] {
+    json listed = json::parse(cph.agora({"peer", "list", "--json"}).out);
+    for (const auto& p : listed["peers"])
+      if (p["node"] == lyon.id)
+        return p["state"] == "connected" && p["node_key"].is_object() && p["node_key"]["key"] == active_key;
+    return false;
+  }));
+  CHECK(cph.log().find("was revoked; closing the connection") != std::string::npos);
   CHECK(lyon.stop() == 0);
   lyon.serve();
   lyon.publish(json::parse(practice_json("second-key")));
@@ -226,4 +240,58 @@ TEST_CASE("a handshake through a node key needs that city's own, unrevoked deleg
   p.send(sync::encode(sync::RecordBatch{1, {delegation, revocation}}), true);
   REQUIRE(p.next_ack().stored == 2);
   CHECK_THAT(attempt(delegation), Catch::Contains("was revoked"));
+}
+
+TEST_CASE(
+    "a compromised key's revocation withdraws what it signed after the compromise, on every node, even one "
+    "that was offline",
+    "[sync][identity]") {
+  ServedNode lyon("Lyon", "FR"), cph("Copenhagen", "DK"), toronto("Toronto", "CA");
+  for (auto* n : {&lyon, &cph, &toronto}) {
+    n->serve();
+    n->listen = n->sync_url.substr(5, n->sync_url.rfind('/') - 5);
+  }
+  peer_both(lyon, cph);
+  peer_both(cph, toronto);
+  std::string ana = lyon.tmp.str("ana.key");
+  REQUIRE(lyon.agora({"key", "add", "Ana", "--role", "publisher", "--out", ana}).exit_code == 0);
+  auto practice = [](const std::string& id, const std::string& title) {
+    return json{{"kind", "practice"},       {"id", id},         {"title", title},
+                {"summary", "A practice."}, {"language", "en"}, {"themes", {"employment"}}}
+        .dump();
+  };
+  REQUIRE(lyon.agora({"--key", ana, "publish", "-"}, practice("mentors", "Job mentors")).exit_code == 0);
+  uint64_t before_compromise = lyon.head_of(lyon.id);
+  // Ana's key is stolen: what the thief signs looks like hers.
+  REQUIRE(lyon.agora({"--key", ana, "publish", "-"}, practice("mentors", "Job mentors (defaced)")).exit_code == 0);
+  REQUIRE(lyon.agora({"--key", ana, "publish", "-"}, practice("zanzibar", "Zanzibarite scam")).exit_code == 0);
+  REQUIRE(wait_until([&] { return toronto.head_of(lyon.id) == lyon.head_of(lyon.id); }));
+  CHECK(toronto.stop() == 0);  // Toronto is offline while the revocation spreads
+
+  std::string keyid;
+  json keys = json::parse(lyon.agora({"key", "list", "--json"}).out);
+  for (const auto& k : keys)
+    if (k["name"] == "Ana") keyid = k["key"].get<std::string>();
+  auto revoked = lyon.agora({"key", "revoke", keyid, "--compromised-since", std::to_string(before_compromise)});
+  INFO(revoked.out << revoked.err);
+  REQUIRE(revoked.exit_code == 0);
+  CHECK_THAT(revoked.out, Catch::Contains("2 record version(s)"));
+  REQUIRE(wait_until([&] { return cph.head_of(lyon.id) == lyon.head_of(lyon.id); }));
+  toronto.serve();
+  REQUIRE(wait_until([&] { return toronto.head_of(lyon.id) == lyon.head_of(lyon.id); }));
+
+  for (auto* n : {&lyon, &cph, &toronto}) {
+    INFO(n->data);
+    CHECK(get_json(*n, "/api/v1/practices/" + lyon.id + "/mentors")["title"] == "Job mentors");
+    CHECK(http_get(n->http_url, "/api/v1/practices/" + lyon.id + "/zanzibar").status == 404);
+    json history = get_json(*n, "/api/v1/practices/" + lyon.id + "/mentors/history")["items"];
+    REQUIRE(history.size() == 2);
+    CHECK_FALSE(history[0].contains("withdrawn"));
+    CHECK(history[1]["withdrawn"] == true);  // kept as evidence
+    CHECK(n->agora({"show", lyon.id + "/zanzibar", "--history"}).out.find("WITHDRAWN") != std::string::npos);
+    REQUIRE(wait_for_search_index(n->http_url));
+    CHECK(get_json(*n, "/api/v1/practices?q=zanzibarite")["total"] == 0);
+    CHECK(get_json(*n, "/api/v1/practices?q=mentors")["total"] == 1);
+    CHECK(n->agora({"verify"}).exit_code == 0);
+  }
 }

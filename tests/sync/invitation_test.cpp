@@ -60,7 +60,14 @@ TEST_CASE("an invitation makes two cities peers in one exchange, once", "[sync][
   auto brief = lyon.agora({"invite", "--url", lyon.sync_url, "--expires", "1s"});
   REQUIRE(brief.exit_code == 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(1200));
-  REQUIRE(oslo.agora({"join", brief.out.substr(0, brief.out.find('\n'))}).exit_code == 0);
+  std::string expired = brief.out.substr(0, brief.out.find('\n'));
+  auto late = oslo.agora({"join", expired});  // the string says when it expires
+  CHECK(late.exit_code == 3);
+  CHECK_THAT(late.err, Catch::Contains("expired on"));
+  // The inviting node decides, whatever the string says (one re-encoded without its expiry).
+  Invitation unsaid = decode_invitation(expired).value();
+  unsaid.expires_ms = 0;
+  REQUIRE(oslo.agora({"join", encode_invitation(unsaid)}).exit_code == 0);
   REQUIRE(wait_until([&] { return invitation_error_of(oslo, lyon.id).find("expired on") != std::string::npos; }));
   CHECK_FALSE(invited_peer(lyon, oslo.id).is_object());
 
