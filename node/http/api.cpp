@@ -410,7 +410,6 @@ HttpResponse HttpApi::record(const std::string& collection, const std::string& o
     if (!origin) return not_found();
     CityDirectory cities(r);
     auto latest = r.latest(*origin, id);
-    if (!latest || latest->kind != kind) return not_found();
     // Every version must be public to be shown: a record that was public and became
     // partners-only is not served, not even its public past.
     auto load = [&](uint64_t local) -> std::optional<std::pair<Header, SignedRecord>> {
@@ -418,6 +417,17 @@ HttpResponse HttpApi::record(const std::string& collection, const std::string& o
       if (!rec) return std::nullopt;
       return std::make_pair(std::move(rec->header), std::move(rec->record));
     };
+    if (!latest && sub == "history") {
+      // Every version withdrawn (a compromised key's): no current version, the evidence stays.
+      auto positions = r.history(*origin, id);
+      if (positions.empty()) return not_found();
+      auto last = load(positions.back());
+      if (!last || last->first.kind != kind || !is_public(last->first)) return not_found();
+      latest = storage::LatestEntry{};
+      latest->local = positions.back();
+      latest->kind = kind;
+    }
+    if (!latest || latest->kind != kind) return not_found();
     auto newest = load(latest->local);
     if (!newest || !is_public(newest->first)) return not_found();
     if (sub == "history") {

@@ -289,6 +289,7 @@ TEST_CASE(
     CHECK_FALSE(history[0].contains("withdrawn"));
     CHECK(history[1]["withdrawn"] == true);  // kept as evidence
     CHECK(n->agora({"show", lyon.id + "/zanzibar", "--history"}).out.find("WITHDRAWN") != std::string::npos);
+    CHECK(get_json(*n, "/api/v1/practices/" + lyon.id + "/zanzibar/history")["items"][0]["withdrawn"] == true);
     REQUIRE(wait_for_search_index(n->http_url));
     CHECK(get_json(*n, "/api/v1/practices?q=zanzibarite")["total"] == 0);
     CHECK(get_json(*n, "/api/v1/practices?q=mentors")["total"] == 1);

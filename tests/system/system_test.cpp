@@ -670,3 +670,61 @@ TEST_CASE("HTTP under load: 1,000 connections on the API while the node syncs 10
   record_result("wrk -c1000 on the API for 10 s while the node syncs 10,000 records", 1, o, converge_s, "loopback",
                 detail);
 }
+
+TEST_CASE("a stolen staff key: 1,000 records before and 1,000 after the compromise point, then the revocation spreads",
+          "[system][identity]") {
+  std::vector<std::unique_ptr<ServedNode>> nodes;
+  for (const char* city : {"Lyon", "Copenhagen", "Toronto"}) nodes.push_back(std::make_unique<ServedNode>(city));
+  for (auto& n : nodes) n->serve();
+  peer_both(*nodes[0], *nodes[1]);
+  peer_both(*nodes[1], *nodes[2]);  // Toronto hears of Lyon only through Copenhagen
+  ServedNode& lyon = *nodes[0];
+  std::string key = lyon.tmp.str("ana.key");
+  REQUIRE(lyon.agora({"key", "add", "Ana", "--role", "publisher", "--out", key}).exit_code == 0);
+  int n = 1000 * soak();
+  auto import_as_ana = [&](const std::string& prefix) {
+    std::string file = lyon.tmp.str(prefix + ".ndjson");
+    std::ofstream(file) << practices_ndjson(prefix, n);
+    REQUIRE(lyon.agora({"--key", key, "import", file}).exit_code == 0);
+  };
+  import_as_ana("ana-");
+  uint64_t compromise = lyon.head_of(lyon.id);
+  import_as_ana("thief-");  // the same key, in other hands
+  uint64_t head = lyon.head_of(lyon.id);
+  REQUIRE(wait_until([&] { return nodes[2]->head_of(lyon.id) == head; }, std::chrono::seconds(60)));
+
+  std::string keyid;
+  json keys = json::parse(lyon.agora({"key", "list", "--json"}).out);
+  for (const auto& k : keys)
+    if (k["name"] == "Ana") keyid = k["key"].get<std::string>();
+  auto revoked_at = Clock::now();
+  REQUIRE(lyon.agora({"key", "revoke", keyid, "--compromised-since", std::to_string(compromise)}).exit_code == 0);
+  auto practices_of = [](const ServedNode& node) { return node.status()["records"].value("practice", uint64_t{0}); };
+  REQUIRE(wait_until(
+      [&] {
+        for (auto& node : nodes)
+          if (node->head_of(lyon.id) != head + 1 || practices_of(*node) != uint64_t(n)) return false;
+        return true;
+      },
+      std::chrono::seconds(60)));
+  double converge_s = seconds_since(revoked_at);
+  Outcome o;
+  o.published = 2 * n;
+  for (auto& node : nodes) {
+    INFO(node->data);
+    CHECK(http_get(node->http_url, "/api/v1/practices/" + lyon.id + "/ana-0").status == 200);  // before: kept
+    CHECK(http_get(node->http_url, "/api/v1/practices/" + lyon.id + "/ana-" + std::to_string(n - 1)).status == 200);
+    CHECK(http_get(node->http_url, "/api/v1/practices/" + lyon.id + "/thief-0").status == 404);  // after: withdrawn
+    auto history = http_get(node->http_url, "/api/v1/practices/" + lyon.id + "/thief-0/history");
+    CHECK(history.status == 200);
+    if (history.status == 200) CHECK(json::parse(history.body)["items"][0]["withdrawn"] == true);  // evidence
+    if (practices_of(*node) != uint64_t(n)) ++o.lost;
+    if (node->agora({"verify"}).exit_code != 0) o.verified = false;
+  }
+  expect_whole(o);
+  record_result(
+      "a stolen staff key: 1,000 records before and after its compromise point; revocation with "
+      "--compromised-since on a 3-node line",
+      1, o, converge_s, "loopback",
+      std::to_string(n) + " withdrawn and " + std::to_string(n) + " kept on each of 3 nodes");
+}
