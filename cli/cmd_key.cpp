@@ -239,14 +239,16 @@ void register_key(CLI::App& app, Context& ctx) {
     g.role = KeyRole::node;
     g.expires = expiry_date(*rotate_expires);
     auto delegated = Publisher(dir).publish_key(g);
+    // One node key at a time: every earlier one signs nothing more (the one this node held,
+    // or, after a restore from the root key, the one lost with the old machine).
     std::optional<PublishResult> revoked;
-    if (old != dir.id()) {  // the node held a delegated key: it signs nothing more
-      auto grant = dir.store().read([&](const storage::StoreReader& r) { return r.grant(dir.id(), old); });
-      if (grant && !grant->revoked) {
-        grant->revoked = true;
-        revoked = Publisher(dir).publish_key(*grant);
+    auto earlier = dir.store().read([&](const storage::StoreReader& r) { return r.grants(dir.id()); });
+    for (auto& grant : earlier)
+      if (grant.role == KeyRole::node && !grant.revoked && grant.key != fresh.public_key()) {
+        grant.revoked = true;
+        revoked = Publisher(dir).publish_key(grant);
+        old = grant.key;
       }
-    }
     auto root_file = dir.install_node_key(fresh);
     dir.notify_change();  // a running node re-reads its key
     std::cout << "node key is now " << short_node_id(fresh.public_key()) << " (" << delegated.id << ", seq "

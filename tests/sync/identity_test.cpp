@@ -296,3 +296,35 @@ TEST_CASE(
     CHECK(n->agora({"verify"}).exit_code == 0);
   }
 }
+
+TEST_CASE("a city restored from its root key rotates, and the node key lost with the old machine is revoked",
+          "[sync][identity]") {
+  ServedNode lyon("Lyon", "FR"), cph("Copenhagen", "DK");
+  for (auto* n : {&lyon, &cph}) {
+    n->serve();
+    n->listen = n->sync_url.substr(5, n->sync_url.rfind('/') - 5);
+  }
+  peer_both(lyon, cph);
+  REQUIRE(lyon.agora({"key", "rotate"}).exit_code == 0);
+  std::string root_copy = lyon.tmp.str("root-backup.key");
+  std::filesystem::copy_file(lyon.data + "/root.key", root_copy);
+  REQUIRE(wait_until([&] { return cph.head_of(lyon.id) == lyon.head_of(lyon.id); }));
+  uint64_t head = lyon.head_of(lyon.id);
+  lyon.kill9();
+  std::filesystem::remove_all(lyon.data);  // the machine is lost
+  REQUIRE(run_agora({"init", "--restore", root_copy, "--data", lyon.data}).exit_code == 0);
+  REQUIRE(lyon.agora({"peer", "add", cph.sync_url, "--key", cph.id}).exit_code == 0);
+  lyon.serve();
+  REQUIRE(wait_until([&] { return lyon.head_of(lyon.id) == head && lyon.status().value("restoring", true) == false; }));
+  auto rotated = lyon.agora({"key", "rotate"});
+  INFO(rotated.out << rotated.err);
+  REQUIRE(rotated.exit_code == 0);
+  CHECK_THAT(rotated.out, Catch::Contains("revoked"));
+  json keys = json::parse(lyon.agora({"key", "list", "--json"}).out);
+  int active_node_keys = 0;
+  for (const auto& k : keys) active_node_keys += k["role"] == "node" && k["status"] == "active";
+  CHECK(active_node_keys == 1);
+  CHECK(keys.size() == 3);
+  REQUIRE(wait_until([&] { return cph.head_of(lyon.id) == lyon.head_of(lyon.id); }));
+  CHECK(cph.agora({"verify"}).exit_code == 0);
+}
