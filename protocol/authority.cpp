@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "protocol/hex.hpp"
+#include "protocol/input_schema.hpp"
 
 namespace agora {
 
@@ -77,9 +78,14 @@ std::optional<KeyGrant> read_key_grant(std::string_view body, uint64_t seq) {
   if (key == j.end() || !key->is_string() || role == j.end() || !role->is_string()) return std::nullopt;
   if (!from_hex(key->get<std::string>(), g.key.data(), g.key.size())) return std::nullopt;
   g.role = parse_key_role(role->get<std::string>()).value_or(KeyRole::unknown);
-  g.name = j.value("name", std::string());
-  if (auto e = j.find("expires"); e != j.end() && e->is_string()) g.expires = e->get<std::string>();
-  g.revoked = j.value("revoked", false) == true;
+  // Read without trusting types: a body that never passed the schema (a handshake's
+  // delegation, fuzzing) must not throw.
+  if (auto n = j.find("name"); n != j.end() && n->is_string()) g.name = n->get<std::string>();
+  if (auto e = j.find("expires"); e != j.end()) {
+    if (!e->is_string() || !is_calendar_date(e->get<std::string>())) return std::nullopt;
+    g.expires = e->get<std::string>();
+  }
+  if (auto r = j.find("revoked"); r != j.end()) g.revoked = r->is_boolean() && r->get<bool>();
   if (auto c = j.find("compromised_since"); c != j.end() && c->is_number_unsigned())
     g.compromised_since = c->get<uint64_t>();
   return g;
@@ -115,6 +121,8 @@ std::optional<std::string> authority_problem(const Header& h, const KeyGrant* si
   if (!root && granted->key == *h.key) return std::string("a key cannot change its own delegation");
   if (!root && (granted->role == KeyRole::admin || (before && before->role == KeyRole::admin)))
     return std::string("only the root key delegates or changes admin keys");
+  if (!root && (granted->role == KeyRole::node || (before && before->role == KeyRole::node)))
+    return std::string("only the root key delegates or changes node keys (they prove the city in handshakes)");
   if (before && before->revoked && !granted->revoked)
     return "key " + short_key(granted->key) + " was revoked: a revoked key stays revoked";
   if (granted->compromised_since && (!granted->revoked || granted->compromised_since >= h.seq))
@@ -132,13 +140,16 @@ std::optional<std::string> node_key_problem(const PublicKey& node, const PublicK
   const Header& header = h.value();
   if (header.origin != node || header.key || header.kind != Kind::key || !delegation.body)
     return std::string("its delegation is not a key record signed by the city's own key");
+  if (auto valid = validate_received_body(header, *delegation.body); !valid)
+    return "its delegation's body is invalid: " + valid.error().to_string();
   auto granted = read_key_grant(*delegation.body, header.seq);
   if (!granted || granted->key != key) return std::string("its delegation does not name that key");
-  const KeyGrant& now = held && held->seq >= granted->seq ? *held : *granted;
-  if (now.revoked) return "node key " + short_key(key) + " was revoked";
-  if (now.role != KeyRole::node) return "key " + short_key(key) + " is not a node key of that city";
-  if (!now.expires.empty() && now_ms >= end_of_day_ms(now.expires))
-    return "node key " + short_key(key) + " expired on " + now.expires;
+  // The role and expiry are the presented delegation's (every node decides alike); what
+  // this node holds of the chain only adds a revocation it knows of.
+  if (granted->revoked || (held && held->revoked)) return "node key " + short_key(key) + " was revoked";
+  if (granted->role != KeyRole::node) return "key " + short_key(key) + " is not a node key of that city";
+  if (!granted->expires.empty() && now_ms >= end_of_day_ms(granted->expires))
+    return "node key " + short_key(key) + " expired on " + granted->expires;
   return std::nullopt;
 }
 

@@ -1,5 +1,8 @@
 #include "protocol/sync_messages.hpp"
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include <cstring>
 #include <nlohmann/json.hpp>
 
@@ -137,6 +140,17 @@ bool get_be(std::string_view in, size_t& pos, T& v) {
 }
 
 }  // namespace
+
+std::string invitation_id(std::string_view secret) { return to_hex(sha256(secret)); }
+
+std::string invitation_proof(std::string_view secret, std::string_view server_challenge, const PublicKey& client) {
+  std::string message = "agora-sync/1 invitation " + std::string(server_challenge) + " " + to_hex(client);
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(message.data()), message.size(), mac, &len);
+  return invitation_id(secret) + "." + to_hex(std::string_view(reinterpret_cast<const char*>(mac), len));
+}
 
 namespace {
 
@@ -281,9 +295,10 @@ Result<Control> decode_control(std::string_view text) {
     if (!read_sig(j, "proof", m.proof)) return make_error("auth.proof", "not a signature");
     if (!read_node_key(j, m.node_key)) return make_error("auth.delegation", "not a key with its delegation record");
     if (auto inv = j.find("invitation"); inv != j.end()) {
-      if (!inv->is_string() || inv->get_ref<const std::string&>().size() != 32 ||
-          inv->get_ref<const std::string&>().find_first_not_of("0123456789abcdef") != std::string::npos)
-        return make_error("auth.invitation", "not 32 lowercase hex digits");
+      const bool ok = inv->is_string() && inv->get_ref<const std::string&>().size() == 129 &&
+                      (*inv).get_ref<const std::string&>()[64] == '.' &&
+                      inv->get_ref<const std::string&>().find_first_not_of("0123456789abcdef.") == std::string::npos;
+      if (!ok) return make_error("auth.invitation", "not ID.MAC (64 and 64 lowercase hex digits)");
       m.invitation = inv->get<std::string>();
     }
     return Control{m};

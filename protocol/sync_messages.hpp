@@ -56,7 +56,9 @@ struct Auth {  // client -> server
   Signature proof{};      // over auth_transcript(server challenge, client, server)
   std::vector<int> versions = {1};
   std::optional<NodeKeyProof> node_key;  // absent: the proof is by `node` itself
-  std::string invitation;                // an invitation's secret (32 hex digits) from a node not yet listed
+  // From a node not yet listed: which invitation and a proof of its secret bound to this
+  // handshake, "ID.MAC" (64 + 64 hex digits; invitation_proof()).
+  std::string invitation;
 };
 struct Welcome {      // server -> client
   Signature proof{};  // over welcome_transcript(client challenge, server, client)
@@ -141,6 +143,12 @@ inline ErrorMessage error_message(ErrorCode code, std::string message) {
 }
 
 using Control = std::variant<Hello, Auth, Welcome, Heads, Ack, ErrorMessage, Reconcile, UnknownMessage>;
+
+// The proof an `auth` carries for an invitation: its id (SHA-256 of the secret) and
+// HMAC-SHA256(secret, "agora-sync/1 invitation C1 CLIENT_ID"), so that neither the secret
+// nor the proof is of use to anyone who sees one handshake.
+std::string invitation_proof(std::string_view secret, std::string_view server_challenge, const PublicKey& client);
+std::string invitation_id(std::string_view secret);
 
 std::string encode(const Hello&);
 std::string encode(const Auth&);

@@ -1,5 +1,6 @@
 #include "storage/record_store.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <set>
@@ -201,9 +202,10 @@ std::string grant_key(const PublicKey& origin, const PublicKey& key) {
   return k;
 }
 
-// seq (8) role (1) revoked (1) expires length (1) expires, name
+// seq (8) compromised_since (8) role (1) revoked (1) expires length (1) expires, name
 std::string encode_grant(const KeyGrant& g) {
   std::string v = be(g.seq);
+  put_be(v, g.compromised_since);
   v.push_back(static_cast<char>(g.role));
   v.push_back(g.revoked ? 1 : 0);
   v.push_back(static_cast<char>(g.expires.size()));
@@ -216,11 +218,12 @@ KeyGrant decode_grant(std::string_view k, std::string_view v) {
   KeyGrant g;
   std::memcpy(g.key.data(), k.data() + 32, 32);
   g.seq = get_be<uint64_t>(v);
-  g.role = static_cast<KeyRole>(static_cast<uint8_t>(v[8]));
-  g.revoked = v[9] != 0;
-  size_t n = static_cast<uint8_t>(v[10]);
-  g.expires = std::string(v.substr(11, n));
-  g.name = std::string(v.substr(11 + n));
+  g.compromised_since = get_be<uint64_t>(v, 8);
+  g.role = static_cast<KeyRole>(static_cast<uint8_t>(v[16]));
+  g.revoked = v[17] != 0;
+  size_t n = static_cast<uint8_t>(v[18]);
+  g.expires = std::string(v.substr(19, n));
+  g.name = std::string(v.substr(19 + n));
   return g;
 }
 
@@ -229,11 +232,26 @@ KeyGrant decode_grant(std::string_view k, std::string_view v) {
 void RecordStore::withdraw(WriteTxn& txn, uint32_t origin_index, const Header& revocation, const KeyGrant& grant) {
   StoreReader r(*this, txn);
   std::set<std::string> ids;
+  std::map<std::string, PublicKey> key_records;  // withdrawn delegations: id -> the key they named
   for (const auto& [local, id] : r.signed_by(revocation.origin, grant.key, grant.compromised_since, revocation.seq)) {
     txn.put(*withdrawn_, be(local), "");
     ids.insert(id);
+    if (auto view = r.at(local); view && id.starts_with("key-") && !view->is_stub())
+      if (auto g = read_key_grant(*view->load().body, 0)) key_records[id] = g->key;
   }
   for (const auto& id : ids) recompute_latest(txn, origin_index, id);
+  // A delegation the thief signed grants nothing any more: the key's grant is what its
+  // latest version not withdrawn states, or none.
+  for (const auto& [id, key] : key_records) {
+    std::optional<KeyGrant> now;
+    if (auto latest = r.latest(revocation.origin, id))
+      if (auto view = r.at(latest->local); view && !view->is_stub())
+        if (auto h = decode_header(view->header_bytes)) now = read_key_grant(*view->load().body, h.value().seq);
+    if (now && now->key == key)
+      txn.put(*grants_, grant_key(revocation.origin, key), encode_grant(*now));
+    else
+      txn.del(*grants_, grant_key(revocation.origin, key));
+  }
 }
 
 void RecordStore::recompute_latest(WriteTxn& txn, uint32_t idx, const std::string& id) {
@@ -251,7 +269,7 @@ void RecordStore::recompute_latest(WriteTxn& txn, uint32_t idx, const std::strin
     for (bool ok = c.seek(prefix); ok && c.key().starts_with(prefix); ok = c.next())
       versions.emplace_back(get_be<uint32_t>(c.key(), prefix.size()), get_be<uint64_t>(c.value()));
   }
-  if (versions.empty() && old) {
+  if (old && std::none_of(versions.begin(), versions.end(), [&](const auto& v) { return v.second == old->local; })) {
     versions.emplace_back(old->version, old->local);
     txn.put(versions_, version_key(idx, id, old->version), be(old->local));
   }
@@ -372,6 +390,9 @@ void RecordStore::append(WriteTxn& txn, std::span<const IncomingRecord* const> r
     // version is found through `latest`, so bulk loads of new records never touch it.
     if (old) {
       txn.put(versions_, version_key(idx, h.id, old->version), be(old->local));
+      txn.put(versions_, version_key(idx, h.id, h.version), local_key);
+    } else if (withdrawn_ && StoreReader(*this, txn).max_version(h.origin, h.id) > 0) {
+      // Every earlier version was withdrawn (no latest): the history keeps them and this one.
       txn.put(versions_, version_key(idx, h.id, h.version), local_key);
     }
     if (!old || h.version > old->version) {

@@ -45,7 +45,8 @@ std::optional<std::string> from_base64url(std::string_view in) {
 
 std::string checksum(const json& fields) { return to_hex(sha256(fields.dump())).substr(0, 8); }
 
-std::string storage_key(std::string_view secret) { return "invitation/" + to_hex(sha256(secret)); }
+std::string storage_key_of_id(std::string_view id) { return "invitation/" + std::string(id); }
+std::string storage_key(std::string_view secret) { return storage_key_of_id(to_hex(sha256(secret))); }
 
 }  // namespace
 
@@ -90,17 +91,19 @@ std::string new_invitation_secret() {
 
 void save_invitation(storage::RecordStore& store, storage::WriteTxn& txn, std::string_view secret,
                      const InvitationRecord& r) {
-  json j = {{"created_ms", r.created_ms},
-            {"expires_ms", r.expires_ms},
-            {"relation", r.relation},
-            {"used_by", r.used_by},
-            {"used_ms", r.used_ms}};
+  json j = {{"created_ms", r.created_ms}, {"expires_ms", r.expires_ms},    {"relation", r.relation},
+            {"used_by", r.used_by},       {"secret", std::string(secret)}, {"used_ms", r.used_ms}};
   store.put_meta(txn, storage_key(secret), j.dump());
 }
 
 std::optional<InvitationRecord> find_invitation(storage::RecordStore& store, const storage::Txn& txn,
                                                 std::string_view secret) {
-  auto v = store.meta(txn, storage_key(secret));
+  return find_invitation_by_id(store, txn, to_hex(sha256(secret)));
+}
+
+std::optional<InvitationRecord> find_invitation_by_id(storage::RecordStore& store, const storage::Txn& txn,
+                                                      std::string_view id) {
+  auto v = store.meta(txn, storage_key_of_id(id));
   if (!v) return std::nullopt;
   json j = json::parse(*v, nullptr, false);
   if (!j.is_object()) return std::nullopt;
@@ -110,6 +113,7 @@ std::optional<InvitationRecord> find_invitation(storage::RecordStore& store, con
   r.relation = j.value("relation", "");
   r.used_by = j.value("used_by", "");
   r.used_ms = j.value("used_ms", int64_t{0});
+  r.secret = j.value("secret", "");
   return r;
 }
 

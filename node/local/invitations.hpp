@@ -27,8 +27,9 @@ std::string encode_invitation(const Invitation& invitation);
 Result<Invitation> decode_invitation(std::string_view text);
 std::string new_invitation_secret();
 
-// What the inviting node keeps of an invitation, under the secret's hash.
+// What the inviting node keeps of an invitation, under the secret's hash (its id).
 struct InvitationRecord {
+  std::string secret;  // to check the proof a joining node's handshake carries
   int64_t created_ms = 0, expires_ms = 0;
   std::string relation;
   std::string used_by;  // the node id that used it; empty while unused
@@ -38,6 +39,9 @@ void save_invitation(storage::RecordStore& store, storage::WriteTxn& txn, std::s
                      const InvitationRecord& record);
 std::optional<InvitationRecord> find_invitation(storage::RecordStore& store, const storage::Txn& txn,
                                                 std::string_view secret);
+// By the id a handshake names (sync::invitation_id of the secret).
+std::optional<InvitationRecord> find_invitation_by_id(storage::RecordStore& store, const storage::Txn& txn,
+                                                      std::string_view id);
 // Why a presented invitation is refused at `now_ms` (unknown, used, expired), or nullopt.
 std::optional<std::string> invitation_problem(const std::optional<InvitationRecord>& record, int64_t now_ms);
 

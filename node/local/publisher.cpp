@@ -96,6 +96,8 @@ Prepared prepare(DataDir& dir, const storage::StoreReader& r, const std::vector<
         throw InvalidInput("id: \"" + res.id + "\" is already a " + std::string(kind_name(latest->kind)) +
                            " of this city, not a " + std::string(kind_name(in.kind)));
     }
+    if (!known)  // every version withdrawn (a compromised key's): numbering goes on above them
+      if (uint32_t withdrawn = r.max_version(dir.id(), res.id); withdrawn > 0) known = Known{withdrawn, 0, "", true};
     uint64_t prefix = hash_prefix(body_hashes[i]);
     if (known && !known->tombstone && known->body_prefix == prefix && known->visibility == in.visibility) {
       res.version = known->version;
@@ -313,7 +315,7 @@ PublishResult Publisher::publish_key(const KeyGrant& grant) {
     h.kind = Kind::key;
     h.id = id;
     h.key = dir_.delegated_key();
-    h.version = latest ? latest->version + 1 : 1;
+    h.version = std::max(latest ? latest->version : 0, r.max_version(dir_.id(), id)) + 1;
     h.ts = now_ms();
     std::string body = key_grant_body(grant);
     h.body_sha256 = sha256(body);

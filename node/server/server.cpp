@@ -132,6 +132,12 @@ void Server::Impl::check_external_writes() {
   last_txnid = id;
   // Another process (the CLI) wrote: new records, peers, partnerships.
   spdlog::debug("store changed (txn {})", id);
+  // `agora key rotate` writes records: the node key may have changed with them.
+  try {
+    if (dir.reload_key()) spdlog::info("node key is now {}", short_node_id(dir.key().public_key()));
+  } catch (const std::exception& e) {
+    spdlog::warn("cannot re-read the node key: {}", e.what());
+  }
   peers.peers_changed();
   records_stored();
 }
@@ -154,12 +160,6 @@ void Server::Impl::receive_notice() {
   notices.async_receive(asio::buffer(notice_buffer), [this](boost::system::error_code ec, size_t) {
     if (ec || stopping) return;
     check_external_writes();
-    // `agora key rotate` replaced the node key: handshakes from now on prove the new one.
-    try {
-      if (dir.reload_key()) spdlog::info("node key is now {}", short_node_id(dir.key().public_key()));
-    } catch (const std::exception& e) {
-      spdlog::warn("cannot re-read the node key: {}", e.what());
-    }
     receive_notice();
   });
 }

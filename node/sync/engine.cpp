@@ -128,6 +128,11 @@ BatchDecision decide_batch(std::span<const storage::IncomingRecord> records, std
   std::map<PublicKey, ChainTip> tips;                                // as the batch so far leaves them
   std::map<std::pair<PublicKey, uint64_t>, std::string_view> taken;  // records this batch stores
   std::map<std::pair<PublicKey, PublicKey>, KeyGrant> granted;       // key records this batch stores
+  std::map<std::pair<PublicKey, std::string>, Kind> kinds;           // ids this batch stores, as it leaves them
+  auto kind_of = [&](const PublicKey& origin, const std::string& id) -> std::optional<Kind> {
+    if (auto k = kinds.find({origin, id}); k != kinds.end()) return k->second;
+    return chains.latest_kind(origin, id);
+  };
   auto grant_of = [&](const PublicKey& origin, const PublicKey& key) -> std::optional<KeyGrant> {
     if (auto g = granted.find({origin, key}); g != granted.end()) return g->second;
     return chains.grant(origin, key);
@@ -190,6 +195,15 @@ BatchDecision decide_batch(std::span<const storage::IncomingRecord> records, std
             reject(where() + ": " + *why);
             break;
           }
+        // A delegated key may only replace a record of a kind its role may sign (a reporter
+        // cannot turn a practice into a report, nor retract it).
+        if (h.key && signer)
+          if (auto held_kind = kind_of(h.origin, h.id); held_kind && !role_may_sign(signer->role, *held_kind)) {
+            reject(where() + ": key " + short_node_id(*h.key) + " (" + signer->name + ") may not replace a " +
+                   std::string(kind_name(*held_kind)));
+            break;
+          }
+        if (h.kind != Kind::unknown) kinds[{h.origin, h.id}] = h.kind;
         if (grants) granted[{h.origin, grants->key}] = *grants;
         d.dispositions[i] = Disposition::store;
         ++d.to_store;

@@ -45,6 +45,8 @@ class ChainView {
   virtual std::optional<HeldRecord> held(const PublicKey& origin, uint64_t seq) const = 0;
   // What the origin's chain as held states of one of its delegated keys (nullopt: nothing).
   virtual std::optional<KeyGrant> grant(const PublicKey& origin, const PublicKey& key) const = 0;
+  // The kind of the latest version of (origin, id) held, if any.
+  virtual std::optional<Kind> latest_kind(const PublicKey& origin, const std::string& id) const = 0;
 };
 
 using Clock = std::chrono::steady_clock;

@@ -54,12 +54,16 @@ void PeerManager::reload_peers() {
   for (const auto& [key, p] : invited_) peers_.try_emplace(key, p);
 }
 
-std::optional<std::string> PeerManager::accept_invitation(const PublicKey& peer, const std::string& secret) {
+std::optional<std::string> PeerManager::accept_invitation(const PublicKey& peer, const std::string& proof,
+                                                          const std::string& challenge) {
   std::optional<InvitationRecord> record;
   {
     storage::ReadTxn txn(dir().store().env());
-    record = find_invitation(dir().store(), txn, secret);
+    record = find_invitation_by_id(dir().store(), txn, std::string_view(proof).substr(0, 64));
   }
+  // The proof binds the secret to this handshake: a secret seen in transit proves nothing.
+  if (record && (record->secret.empty() || invitation_proof(record->secret, challenge, peer) != proof)) record.reset();
+  const std::string secret = record ? record->secret : std::string();
   if (record && spent_invitations_.count(secret) && record->used_by.empty()) {
     record->used_by = "(a node)";
     record->used_ms = now_ms();

@@ -88,7 +88,9 @@ class PeerManager {
   void learn_own_head(uint64_t seq_at_peer);
   // A node this one does not list presented an invitation's secret (after proving its key):
   // lists it with the invitation's relation and spends the invitation, or says why not.
-  std::optional<std::string> accept_invitation(const PublicKey& peer, const std::string& secret);
+  // `proof` as sync::invitation_proof made it over `challenge` (this node's, of that handshake).
+  std::optional<std::string> accept_invitation(const PublicKey& peer, const std::string& proof,
+                                               const std::string& challenge);
   // Our `agora join` dial got in: the invitation is spent, the peer config forgets it.
   void invitation_spent(const PublicKey& peer);
 

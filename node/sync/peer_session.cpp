@@ -170,8 +170,12 @@ void PeerSession::handle(const Hello& m) {
   peer_challenge_ = m.challenge;
   version_ = common_version(m.versions);
   DataDir& dir = manager_.dir();
-  Auth auth{dir.id(),       challenge_,        dir.key().sign(auth_transcript(m.challenge, dir.id(), peer_)),
-            our_versions(), own_node_key(dir), invitation_};
+  Auth auth{dir.id(),
+            challenge_,
+            dir.key().sign(auth_transcript(m.challenge, dir.id(), peer_)),
+            our_versions(),
+            own_node_key(dir),
+            invitation_.empty() ? "" : invitation_proof(invitation_, m.challenge, dir.id())};
   stage_ = Stage::auth_sent;
   send(encode(auth));
 }
@@ -191,7 +195,7 @@ void PeerSession::handle(const Auth& m) {
     return fail(ErrorCode::bad_proof, "handshake proof does not verify");
   }
   if (!listed) {  // an `agora join`: the invitation lists it, once
-    if (auto why = manager_.accept_invitation(m.node, m.invitation)) {
+    if (auto why = manager_.accept_invitation(m.node, m.invitation, challenge_)) {
       spdlog::warn("refused {} from {}: invitation {}", short_node_id(m.node), address(), *why);
       return fail(ErrorCode::unknown_key, "invitation " + *why);
     }

@@ -33,6 +33,10 @@ class LmdbChainView final : public ChainView {
   std::optional<KeyGrant> grant(const PublicKey& origin, const PublicKey& key) const override {
     return reader_.grant(origin, key);
   }
+  std::optional<Kind> latest_kind(const PublicKey& origin, const std::string& id) const override {
+    auto latest = reader_.latest(origin, id);
+    return latest ? std::optional<Kind>(latest->kind) : std::nullopt;
+  }
 
  private:
   const storage::StoreReader& reader_;

@@ -73,8 +73,13 @@ int main(int argc, char** argv) {
   sync::NodeKeyProof proof{node_key.public_key(), delegation};
   write(sync, "hello-node-key", sync::encode(sync::Hello{key.public_key(), std::string(64, 'c'), {1, 2}, proof}));
   write(sync, "auth-node-key",
-        sync::encode(
-            sync::Auth{key.public_key(), std::string(64, 'd'), {}, {1, 2}, proof, "0123456789abcdef0123456789abcdef"}));
+        sync::encode(sync::Auth{
+            key.public_key(),
+            std::string(64, 'd'),
+            {},
+            {1, 2},
+            proof,
+            sync::invitation_proof("0123456789abcdef0123456789abcdef", std::string(64, 'c'), key.public_key())}));
   {
     std::map<PublicKey, uint64_t> many;
     for (int i = 0; i < 40; ++i) many[sha256(std::to_string(i))] = uint64_t(i + 1);

@@ -169,3 +169,18 @@ TEST_CASE("authority: a role newer than this node grants nothing here, without r
   KeyedChain copy = city;
   CHECK_THAT(refusal_of(node, copy.practice("p", &staff)), Catch::Contains("has a role newer than this node"));
 }
+
+TEST_CASE("authority: a delegated key replaces only records of kinds its role may sign", "[engine][identity]") {
+  KeyedChain city;
+  MemoryStore node;
+  SigningKey reporter = SigningKey::generate();
+  REQUIRE(outcome_of(node, city.practice("welcome-desk")) == Disposition::store);
+  REQUIRE(outcome_of(node, city.delegate(reporter, KeyRole::reporter)) == Disposition::store);
+  KeyedChain copy = city;
+  CHECK_THAT(refusal_of(node, copy.sign(Kind::report, "welcome-desk", R"({})", &reporter, 2)),
+             Catch::Contains("may not replace a practice"));
+  copy = city;  // nor a key record (its own included)
+  CHECK_THAT(refusal_of(node, copy.sign(Kind::report, key_record_id(reporter.public_key()), R"({})", &reporter, 2)),
+             Catch::Contains("may not replace a key"));
+  CHECK(outcome_of(node, city.sign(Kind::report, "r-2026", R"({})", &reporter)) == Disposition::store);
+}

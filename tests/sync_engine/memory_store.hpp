@@ -85,6 +85,14 @@ class MemoryStore final : public sync::StoreView, public sync::ChainView {
     if (!h) return std::nullopt;
     return HeldRecord{h->record.header_bytes, !h->record.body};
   }
+  std::optional<Kind> latest_kind(const PublicKey& origin, const std::string& id) const override {
+    std::optional<Kind> kind;
+    uint32_t best = 0;
+    if (auto it = chains_.find(origin); it != chains_.end())
+      for (const Held& h : it->second)
+        if (h.header.id == id && h.header.version > best) best = h.header.version, kind = h.header.kind;
+    return kind;
+  }
   std::optional<KeyGrant> grant(const PublicKey& origin, const PublicKey& key) const override {
     auto it = key_grants_.find({origin, key});
     if (it == key_grants_.end()) return std::nullopt;
