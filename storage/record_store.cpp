@@ -184,10 +184,22 @@ void RecordStore::index_grants_of_older_release() {
   }
   env_->write([&](WriteTxn& txn) {
     StoreReader r(*this, txn);
+    // In log order (each origin's chain order), under the rule a receiving node applies
+    // today: an older release stored them without knowing it.
+    std::map<std::pair<PublicKey, PublicKey>, KeyGrant> applied;
     r.scan_log(1, [&](const StoredRecordView& view) {
       if (view.header_bytes.find("\"kind\":\"key\"") == std::string_view::npos) return true;
       auto h = decode_header(view.header_bytes);
-      if (h && h.value().kind == Kind::key && !view.is_stub()) put_grant(txn, h.value(), *view.load().body);
+      if (!h || h.value().kind != Kind::key || view.is_stub()) return true;
+      std::string body = *view.load().body;
+      if (!validate_received_body(h.value(), body)) return true;
+      auto granted = read_key_grant(body, h.value().seq);
+      if (!granted) return true;
+      auto before = applied.find({h.value().origin, granted->key});
+      if (authority_problem(h.value(), nullptr, &*granted, before == applied.end() ? nullptr : &before->second))
+        return true;
+      applied[{h.value().origin, granted->key}] = *granted;
+      put_grant(txn, h.value(), body);
       return true;
     });
     txn.put(meta_, "grants", "1");
