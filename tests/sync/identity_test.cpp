@@ -15,6 +15,20 @@ using namespace agora;
 using namespace agora::test;
 using nlohmann::json;
 
+namespace {
+
+// Serves the nodes and peers each with the next (a line); restarts keep each node's
+// address, as a deployed node's do, so the peer lists never change.
+void serve_line(const std::vector<ServedNode*>& nodes) {
+  for (auto* n : nodes) {
+    n->serve();
+    n->listen = n->sync_url.substr(5, n->sync_url.rfind('/') - 5);
+  }
+  for (size_t i = 0; i + 1 < nodes.size(); ++i) peer_both(*nodes[i], *nodes[i + 1]);
+}
+
+}  // namespace
+
 TEST_CASE(
     "staff publish under the city's id with their own keys, and roles and revocation hold at publish and on "
     "every node",
@@ -110,13 +124,7 @@ TEST_CASE("records of an undelegated or revoked key are refused by the node and 
 TEST_CASE("node key rotation: peers keep syncing with the city under the same id, with no peer change",
           "[sync][identity]") {
   ServedNode lyon("Lyon", "FR"), cph("Copenhagen", "DK"), toronto("Toronto", "CA");
-  for (auto* n : {&lyon, &cph, &toronto}) {
-    n->serve();
-    // Restarts keep the address, as a deployed node's does: the peer lists never change.
-    n->listen = n->sync_url.substr(5, n->sync_url.rfind('/') - 5);
-  }
-  peer_both(lyon, cph);
-  peer_both(cph, toronto);
+  serve_line({&lyon, &cph, &toronto});
   lyon.publish(json::parse(practice_json("before-rotation")));
   REQUIRE(wait_until([&] { return toronto.head_of(lyon.id) == lyon.head_of(lyon.id); }));
 
@@ -247,12 +255,7 @@ TEST_CASE(
     "that was offline",
     "[sync][identity]") {
   ServedNode lyon("Lyon", "FR"), cph("Copenhagen", "DK"), toronto("Toronto", "CA");
-  for (auto* n : {&lyon, &cph, &toronto}) {
-    n->serve();
-    n->listen = n->sync_url.substr(5, n->sync_url.rfind('/') - 5);
-  }
-  peer_both(lyon, cph);
-  peer_both(cph, toronto);
+  serve_line({&lyon, &cph, &toronto});
   std::string ana = lyon.tmp.str("ana.key");
   REQUIRE(lyon.agora({"key", "add", "Ana", "--role", "publisher", "--out", ana}).exit_code == 0);
   auto practice = [](const std::string& id, const std::string& title) {
@@ -300,11 +303,7 @@ TEST_CASE(
 TEST_CASE("a city restored from its root key rotates, and the node key lost with the old machine is revoked",
           "[sync][identity]") {
   ServedNode lyon("Lyon", "FR"), cph("Copenhagen", "DK");
-  for (auto* n : {&lyon, &cph}) {
-    n->serve();
-    n->listen = n->sync_url.substr(5, n->sync_url.rfind('/') - 5);
-  }
-  peer_both(lyon, cph);
+  serve_line({&lyon, &cph});
   REQUIRE(lyon.agora({"key", "rotate"}).exit_code == 0);
   std::string root_copy = lyon.tmp.str("root-backup.key");
   std::filesystem::copy_file(lyon.data + "/root.key", root_copy);
