@@ -864,7 +864,9 @@ std::vector<Xapian::Query> filter_queries(const SearchFilter& f) {
 // query's language is unknown). MatchAll without words.
 Xapian::Query text_query(const std::string& text, std::vector<std::string>& words) {
   words = words_of(fold_text(text));
-  if (words.empty()) return Xapian::Query::MatchAll;
+  // A fresh match-all query: copying the shared Xapian::Query::MatchAll bumps a reference
+  // count that is not atomic, a data race between search threads (found by TSan).
+  if (words.empty()) return Xapian::Query(std::string());
   std::vector<Xapian::Query> all;
   for (const auto& w : words) {
     std::set<std::string> variants{term(kStem, w)};  // as a record without a stemmer holds it
