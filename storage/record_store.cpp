@@ -385,11 +385,8 @@ void RecordStore::append(WriteTxn& txn, std::span<const IncomingRecord* const> r
     head.seq = tip.seq, head.hash = tip.hash;
     if (h.kind == Kind::key && in.record.body) {
       put_grant(txn, h, *in.record.body);
-      if (auto g = read_key_grant(*in.record.body, h.seq); g && g->revoked && g->compromised_since) {
-        // What follows reads the chain as stored so far: write this origin's head first.
-        txn.put(heads_, be(it->second.first), encode_head(head));
-        withdraw(txn, it->second.first, h, *g);
-      }
+      if (auto g = read_key_grant(*in.record.body, h.seq); g && g->revoked && g->compromised_since)
+        withdraw(txn, it->second.first, h, *g);  // reads the chain by seq, written above
     }
     // A kind newer than this node is held in the log and relayed, but is no current data:
     // it enters neither the latest versions nor the indexes.
