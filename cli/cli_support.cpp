@@ -1,5 +1,10 @@
 #include "cli/cli_support.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -14,6 +19,15 @@ void add_data_option(CLI::App* verb, Context& ctx) {
 
 void add_json_option(CLI::App* verb, Context& ctx) {
   verb->add_flag("--json", ctx.json, "print machine-readable JSON on stdout");
+}
+
+void write_new_key_file(const std::filesystem::path& file, const SigningKey& key) {
+  std::string pem = key.to_pem();
+  int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) throw InvalidInput("cannot create " + file.string() + ": " + std::strerror(errno));
+  bool ok = ::write(fd, pem.data(), pem.size()) == static_cast<ssize_t>(pem.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) throw std::runtime_error("cannot write " + file.string() + ": " + std::strerror(errno));
 }
 
 DataDir open_to_publish(const Context& ctx) {

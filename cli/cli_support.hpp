@@ -25,6 +25,8 @@ void add_data_option(CLI::App* verb, Context& ctx);
 // Opens the data dir for a verb that signs records: with the key of --key / $AGORA_KEY
 // when one is given (a key the city delegated), else the node's own.
 DataDir open_to_publish(const Context& ctx);
+// Creates FILE (never overwriting one) readable by its owner only, holding the private key.
+void write_new_key_file(const std::filesystem::path& file, const SigningKey& key);
 void add_json_option(CLI::App* verb, Context& ctx);
 
 // Reads FILE, or standard input for "-"; throws InvalidInput naming the file.

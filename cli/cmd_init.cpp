@@ -6,13 +6,14 @@
 
 #include "cli/cli_support.hpp"
 #include "node/local/publisher.hpp"
+#include "protocol/hex.hpp"
 #include "protocol/unicode.hpp"
 
 namespace agora::cli {
 
 void register_init(CLI::App& app, Context& ctx) {
   struct Options {
-    std::string city, country, region, name, restore;
+    std::string city, country, region, name, restore, recovery_out;
     bool observer = false;
   };
   auto opts = std::make_shared<Options>();
@@ -23,6 +24,9 @@ void register_init(CLI::App& app, Context& ctx) {
   verb->add_option("--region", opts->region, "region or regional coalition (e.g. Europe)");
   verb->add_flag("--observer", opts->observer, "a node that holds no city (e.g. a research institute)");
   verb->add_option("--name", opts->name, "the observer's name");
+  verb->add_option("--recovery-key-out", opts->recovery_out,
+                   "where to write the city's recovery key (default: DATA/recovery.key); keep it offline")
+      ->excludes("--observer");
   verb->add_option("--restore", opts->restore,
                    "re-create this city's node from its backed-up key file; its records come back from its peers")
       ->check(CLI::ExistingFile);
@@ -60,9 +64,24 @@ void register_init(CLI::App& app, Context& ctx) {
     // Validate before anything touches the disk: bad input changes nothing.
     auto input = validate_input(profile, PublisherIdentity{});
     if (!input) throw InvalidInput("init: " + input.error().to_string());
+    // The recovery key: its hash goes into the genesis record, the key itself offline.
+    std::filesystem::path recovery_file =
+        opts->recovery_out.empty() ? path / "recovery.key" : std::filesystem::path(opts->recovery_out);
+    if (std::filesystem::exists(path / "node.key") || std::filesystem::exists(path / "node.json"))
+      throw InvalidInput("data dir " + path.string() + " already holds a node; init changes nothing");
+    if (std::filesystem::exists(recovery_file))
+      throw InvalidInput("--recovery-key-out: " + recovery_file.string() + " already exists; init changes nothing");
+    SigningKey recovery = SigningKey::generate();
+    profile["recovery"] = to_hex(recovery_commitment(recovery.public_key()));
+    input = validate_input(profile, PublisherIdentity{});
+    if (!input) throw InvalidInput("init: " + input.error().to_string());
     DataDir dir = DataDir::create(path, NodeRole::city, opts->city);
+    write_new_key_file(recovery_file, recovery);
     Publisher(dir).publish({input.value()});
     std::cout << node_id(dir.id()) << "\n";
+    std::cerr << "recovery key written to " << recovery_file.string()
+              << ": copy it to offline storage (a USB stick in a safe, or printed), then delete it from this "
+                 "machine. With it, `agora key recover` replaces a lost or stolen root key (docs/identity.md)\n";
   });
 }
 

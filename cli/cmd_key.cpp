@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <cstring>
@@ -22,16 +23,6 @@ namespace {
 
 using nlohmann::json;
 namespace fs = std::filesystem;
-
-// Creates FILE (never overwriting one) readable by its owner only, holding the private key.
-void write_key_file(const fs::path& file, const SigningKey& key) {
-  std::string pem = key.to_pem();
-  int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) throw InvalidInput("cannot create " + file.string() + ": " + std::strerror(errno));
-  bool ok = ::write(fd, pem.data(), pem.size()) == static_cast<ssize_t>(pem.size()) && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok) throw std::runtime_error("cannot write " + file.string() + ": " + std::strerror(errno));
-}
 
 // --expires: YYYY-MM-DD, or a number of days from today ("90d").
 std::string expiry_date(const std::string& text) {
@@ -106,6 +97,42 @@ uint64_t compromise_point(DataDir& dir, const KeyGrant& g, const std::string& te
   return std::max<uint64_t>(seq, 1);
 }
 
+// Whether the key this process signs with has the root's powers in the city's chain: the
+// genesis key while it is not retired, or a root key `key rotate-root`/`key recover` granted.
+bool signs_as_root(DataDir& dir) {
+  const PublicKey signer = dir.signing_key().public_key();
+  auto g = dir.store().read([&](const storage::StoreReader& r) { return r.grant(dir.id(), signer); });
+  if (signer == dir.id()) return !g || !g->revoked;
+  return g && g->role == KeyRole::root && !g->revoked;
+}
+
+std::string root_hint(DataDir& dir) {
+  return "run it with the root key: agora --key " + (dir.path() / "root.key").string() +
+         " … (or wherever the root key is kept)";
+}
+
+// Delegates a fresh node key with the key in use (a root key), revokes every other node key,
+// and installs it as this node's key. Returns the new key's delegation and the last revocation.
+std::pair<PublishResult, std::optional<PublishResult>> new_node_key(DataDir& dir, const std::string& expires,
+                                                                    SigningKey& fresh) {
+  KeyGrant g;
+  g.key = fresh.public_key();
+  g.name = "node key " + iso8601_utc(now_ms()).substr(0, 16) + "Z";
+  g.role = KeyRole::node;
+  g.expires = expires;
+  auto delegated = Publisher(dir).publish_key(g);
+  // One node key at a time: every earlier one signs nothing more (the one this node held,
+  // or, after a restore from the root key, the one lost with the old machine).
+  std::optional<PublishResult> revoked;
+  auto earlier = dir.store().read([&](const storage::StoreReader& r) { return r.grants(dir.id()); });
+  for (auto& grant : earlier)
+    if (grant.role == KeyRole::node && !grant.revoked && grant.key != fresh.public_key()) {
+      grant.revoked = true;
+      revoked = Publisher(dir).publish_key(grant);
+    }
+  return {delegated, revoked};
+}
+
 }  // namespace
 
 void register_key(CLI::App& app, Context& ctx) {
@@ -119,7 +146,7 @@ void register_key(CLI::App& app, Context& ctx) {
   gen->add_option("FILE", *gen_file, "the key file to create (mode 0600; never overwritten)")->required();
   gen->callback([gen_file] {
     SigningKey key = SigningKey::generate();
-    write_key_file(*gen_file, key);
+    write_new_key_file(*gen_file, key);
     std::cout << node_id(key.public_key()) << "\n";
     std::cerr << "key file " << *gen_file
               << " created; have the city delegate it: agora key add NAME --role R --public "
@@ -144,6 +171,7 @@ void register_key(CLI::App& app, Context& ctx) {
       if (auto near = nearest(a->role, key_role_names())) msg += "; did you mean \"" + *near + "\"?";
       throw InvalidInput(msg + " (admin, publisher, reporter, node)");
     }
+    if (*role == KeyRole::root) throw InvalidInput("--role root: a root key comes from `agora key rotate-root`");
     if (!a->public_key.empty() && !a->out.empty()) throw InvalidInput("--out: not with --public (no key is created)");
     DataDir dir = open_to_publish(ctx);
     KeyGrant g;
@@ -165,8 +193,8 @@ void register_key(CLI::App& app, Context& ctx) {
                            "); to change its role or expiry, revoke it and delegate a new key");
     } else {
       // Checked before a key file is written, so that a refusal leaves nothing behind.
-      if (dir.delegated_key() && *role == KeyRole::admin)
-        throw InvalidInput("refused: only the root key delegates or changes admin keys");
+      if (!signs_as_root(dir) && (*role == KeyRole::admin || *role == KeyRole::node))
+        throw InvalidInput("refused: only a root key delegates or changes admin and node keys");
       SigningKey key = SigningKey::generate();
       fs::path file = a->out;
       if (file.empty()) {
@@ -176,7 +204,7 @@ void register_key(CLI::App& app, Context& ctx) {
         file = dir.path() / "keys" /
                ((slug.empty() ? "key" : slug) + "-" + node_id(key.public_key()).substr(0, 8) + ".key");
       }
-      write_key_file(file, key);
+      write_new_key_file(file, key);
       g.key = key.public_key();
       created = file;
     }
@@ -201,14 +229,21 @@ void register_key(CLI::App& app, Context& ctx) {
     DataDir dir = DataDir::open(DataDir::resolve(ctx.data), /*read_only=*/true);
     auto grants = dir.store().read([&](const storage::StoreReader& r) { return r.grants(dir.id()); });
     json out = json::array();
-    out.push_back({{"key", node_id(dir.id())}, {"name", "root"}, {"role", "root"}, {"status", "active"}});
+    // The genesis key (the city id) first: the root key until a rotation or recovery retires it.
+    auto genesis = std::find_if(grants.begin(), grants.end(), [&](const KeyGrant& g) { return g.key == dir.id(); });
+    out.push_back({{"key", node_id(dir.id())},
+                   {"name", "genesis key (the city id)"},
+                   {"role", "root"},
+                   {"status", genesis != grants.end() ? "retired" : "active"}});
+    if (genesis != grants.end()) out.back()["seq"] = genesis->seq;
     for (const auto& g : grants)
-      out.push_back({{"key", node_id(g.key)},
-                     {"name", g.name},
-                     {"role", key_role_name(g.role)},
-                     {"expires", g.expires.empty() ? json() : json(g.expires)},
-                     {"status", status_of(g)},
-                     {"seq", g.seq}});
+      if (g.key != dir.id())
+        out.push_back({{"key", node_id(g.key)},
+                       {"name", g.name},
+                       {"role", key_role_name(g.role)},
+                       {"expires", g.expires.empty() ? json() : json(g.expires)},
+                       {"status", status_of(g)},
+                       {"seq", g.seq}});
     if (ctx.json) {
       std::cout << out.dump(2) << "\n";
       return;
@@ -228,27 +263,10 @@ void register_key(CLI::App& app, Context& ctx) {
   rotate->add_option("--expires", *rotate_expires, "last day the new node key may sign: YYYY-MM-DD or 90d");
   rotate->callback([&ctx, rotate_expires] {
     DataDir dir = open_to_publish(ctx);
-    if (dir.signing_key().public_key() != dir.id())
-      throw InvalidInput("key rotate: the root key delegates node keys; run it with the root key: agora --key " +
-                         (dir.path() / "root.key").string() + " key rotate (or wherever the root key is kept)");
+    if (!signs_as_root(dir)) throw InvalidInput("key rotate: a root key delegates node keys; " + root_hint(dir));
     PublicKey old = dir.key().public_key();
     SigningKey fresh = SigningKey::generate();
-    KeyGrant g;
-    g.key = fresh.public_key();
-    g.name = "node key " + iso8601_utc(now_ms()).substr(0, 16) + "Z";
-    g.role = KeyRole::node;
-    g.expires = expiry_date(*rotate_expires);
-    auto delegated = Publisher(dir).publish_key(g);
-    // One node key at a time: every earlier one signs nothing more (the one this node held,
-    // or, after a restore from the root key, the one lost with the old machine).
-    std::optional<PublishResult> revoked;
-    auto earlier = dir.store().read([&](const storage::StoreReader& r) { return r.grants(dir.id()); });
-    for (auto& grant : earlier)
-      if (grant.role == KeyRole::node && !grant.revoked && grant.key != fresh.public_key()) {
-        grant.revoked = true;
-        revoked = Publisher(dir).publish_key(grant);
-        old = grant.key;
-      }
+    auto [delegated, revoked] = new_node_key(dir, expiry_date(*rotate_expires), fresh);
     auto root_file = dir.install_node_key(fresh);
     dir.notify_change();  // a running node re-reads its key
     std::cout << "node key is now " << short_node_id(fresh.public_key()) << " (" << delegated.id << ", seq "
@@ -259,6 +277,99 @@ void register_key(CLI::App& app, Context& ctx) {
       std::cout
           << "the city's root key is now in " << root_file->string()
           << ": move it off this machine and keep it offline; use it with agora --key FILE key add|revoke|rotate\n";
+  });
+
+  auto rotate_root_out = std::make_shared<std::string>();
+  auto* rotate_root = verb->add_subcommand(
+      "rotate-root", "replace the city's root key with a new one and retire the old; the city id stays");
+  add_data_option(rotate_root, ctx);
+  rotate_root->add_option("--out", *rotate_root_out, "where to write the new root key (default: DATA/root.key)");
+  rotate_root->callback([&ctx, rotate_root_out] {
+    DataDir dir = open_to_publish(ctx);
+    if (!signs_as_root(dir)) throw InvalidInput("key rotate-root: " + root_hint(dir));
+    fs::path out = rotate_root_out->empty() ? dir.path() / "root.key" : fs::path(*rotate_root_out);
+    const PublicKey old_root = dir.signing_key().public_key();
+    const bool node_held_root = dir.key().public_key() == old_root;
+    SigningKey root = SigningKey::generate();
+    KeyGrant g;
+    g.key = root.public_key();
+    g.name = "root key " + iso8601_utc(now_ms()).substr(0, 16) + "Z";
+    g.role = KeyRole::root;
+    auto granted = Publisher(dir).publish_key(g);
+    // The new root retires the old one: the genesis key by a record naming it, a later
+    // root key by revoking its grant.
+    dir.sign_with(root);
+    KeyGrant retired;
+    if (old_root == dir.id()) {
+      retired.key = dir.id();
+      retired.name = "genesis key";
+      retired.role = KeyRole::root;
+    } else {
+      retired = *dir.store().read([&](const storage::StoreReader& r) { return r.grant(dir.id(), old_root); });
+    }
+    retired.revoked = true;
+    auto retirement = Publisher(dir).publish_key(retired);
+    std::optional<SigningKey> node_key;
+    if (node_held_root) {  // the node signed with the old root: it needs a node key of its own
+      node_key = SigningKey::generate();
+      new_node_key(dir, "", *node_key);
+      dir.install_node_key(*node_key);
+    }
+    DataDir::write_root_key(out, root);
+    dir.notify_change();
+    std::cout << "root key is now " << short_node_id(root.public_key()) << " (" << granted.id << ", seq " << granted.seq
+              << "); the old root key " << short_node_id(old_root) << " is retired (seq " << retirement.seq << ")\n";
+    if (node_key) std::cout << "node key is now " << short_node_id(node_key->public_key()) << "\n";
+    std::cout << "the new root key is in " << out.string()
+              << ": move it off this machine and keep it offline; destroy every copy of the old one\n"
+              << "the city id stays " << node_id(dir.id()) << ": peers follow without any change\n";
+  });
+
+  struct RecoverOptions {
+    std::string recovery_key, compromised_since, out;
+  };
+  auto rc = std::make_shared<RecoverOptions>();
+  auto* recover = verb->add_subcommand(
+      "recover",
+      "replace a lost or stolen root key with the recovery key; what came after a stated point is set aside");
+  add_data_option(recover, ctx);
+  recover->add_option("--recovery-key", rc->recovery_key, "the recovery key file `agora init` wrote")->required();
+  recover->add_option("--compromised-since", rc->compromised_since,
+                      "the last point you trust (a seq of this city's chain, or a time YYYY-MM-DD[THH:MM:SSZ]): "
+                      "every record after it is set aside on every node (default: nothing; the root key was lost, "
+                      "not stolen)");
+  recover->add_option("--out", rc->out, "where to write the new root key (default: DATA/root.key)");
+  recover->callback([&ctx, rc] {
+    DataDir dir = open_to_publish(ctx);
+    SigningKey recovery = DataDir::read_key_file(rc->recovery_key);
+    fs::path out = rc->out.empty() ? dir.path() / "root.key" : fs::path(rc->out);
+    uint64_t head = dir.store().read([&](const storage::StoreReader& r) {
+      auto h = r.head(dir.id());
+      return h ? h->seq : uint64_t{0};
+    });
+    uint64_t point = rc->compromised_since.empty() ? head : compromise_point(dir, KeyGrant{}, rc->compromised_since);
+    SigningKey root = SigningKey::generate();
+    KeyGrant g;
+    g.key = root.public_key();
+    g.name = "root key (recovered " + iso8601_utc(now_ms()).substr(0, 16) + "Z)";
+    g.role = KeyRole::root;
+    auto result = Publisher(dir).recover(recovery, g, point);
+    // A new node key from the new root: the old ones may be in the thief's hands too.
+    dir.sign_with(root);
+    SigningKey node_key = SigningKey::generate();
+    new_node_key(dir, "", node_key);
+    dir.install_node_key(node_key);
+    DataDir::write_root_key(out, root);
+    dir.notify_change();
+    std::cout << "recovered: root key is now " << short_node_id(root.public_key()) << " (seq " << result.record.seq
+              << ", signed by the recovery key); every earlier root key is retired\n";
+    if (result.set_aside)
+      std::cout << result.set_aside << " record(s) after seq " << point
+                << " set aside on this node, and on every node as the recovery reaches it; "
+                   "re-publish what of them was yours (agora show ID --history lists them)\n";
+    std::cout << "node key is now " << short_node_id(node_key.public_key()) << "; the new root key is in "
+              << out.string() << ": move it off this machine\n"
+              << "keep the recovery key offline again; the city id stays " << node_id(dir.id()) << "\n";
   });
 
   struct RevokeOptions {

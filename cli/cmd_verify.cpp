@@ -20,10 +20,14 @@ void register_verify(CLI::App& app, Context& ctx) {
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (!report.ok()) ctx.exit_code = kExitFailure;
     if (ctx.json) {
-      nlohmann::json j = {
-          {"ok", report.ok()},     {"records", report.records},   {"origins", report.origins},
-          {"stubs", report.stubs}, {"problems", report.problems}, {"problem_count", report.problem_count},
-          {"seconds", secs}};
+      nlohmann::json j = {{"ok", report.ok()},
+                          {"records", report.records},
+                          {"origins", report.origins},
+                          {"stubs", report.stubs},
+                          {"problems", report.problems},
+                          {"problem_count", report.problem_count},
+                          {"set_aside", report.set_aside},
+                          {"seconds", secs}};
       std::cout << j.dump() << "\n";
       return;
     }
@@ -32,7 +36,10 @@ void register_verify(CLI::App& app, Context& ctx) {
       std::printf("verified %llu records from %llu origins: every signature and chain holds (%.1f s, %.0f records/s)\n",
                   (unsigned long long)report.records, (unsigned long long)report.origins, secs,
                   secs > 0 ? report.records / secs : 0.0);
-    else
+    if (report.ok() && report.set_aside)
+      std::printf("%llu of them set aside by a recovery: kept as evidence, outside the chains\n",
+                  (unsigned long long)report.set_aside);
+    if (!report.ok())
       std::printf("verify found %llu problems in %llu records\n", (unsigned long long)report.problem_count,
                   (unsigned long long)report.records);
   });

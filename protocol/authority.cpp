@@ -1,6 +1,8 @@
 #include "protocol/authority.hpp"
 
+#include <algorithm>
 #include <array>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -11,7 +13,7 @@ namespace agora {
 
 namespace {
 
-constexpr std::array<std::string_view, 4> kRoles = {"admin", "publisher", "reporter", "node"};
+constexpr std::array<std::string_view, 5> kRoles = {"admin", "publisher", "reporter", "node", "root"};
 
 // Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
 int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
@@ -40,7 +42,9 @@ std::string short_key(const PublicKey& key) { return to_hex(key).substr(0, 12); 
 }  // namespace
 
 std::string_view key_role_name(KeyRole role) {
-  return role == KeyRole::unknown ? "unknown" : kRoles[static_cast<size_t>(role) - 1];
+  if (role == KeyRole::unknown) return "unknown";
+  if (role == KeyRole::recovery) return "recovery";
+  return kRoles[static_cast<size_t>(role) - 1];
 }
 
 std::optional<KeyRole> parse_key_role(std::string_view name) {
@@ -51,8 +55,14 @@ std::optional<KeyRole> parse_key_role(std::string_view name) {
 
 std::span<const std::string_view> key_role_names() { return kRoles; }
 
+bool has_root_powers(KeyRole role) { return role == KeyRole::root || role == KeyRole::recovery; }
+
 bool role_may_sign(KeyRole role, Kind kind) {
   switch (role) {
+    case KeyRole::root:
+      return true;
+    case KeyRole::recovery:
+      return kind == Kind::key;  // only a new root (authority_problem)
     case KeyRole::admin:
       return true;  // admin delegations are checked apart (authority_problem)
     case KeyRole::publisher:
@@ -64,6 +74,32 @@ bool role_may_sign(KeyRole role, Kind kind) {
       return false;
   }
   return false;
+}
+
+Hash recovery_commitment(const PublicKey& recovery_key) {
+  return sha256(std::string_view(reinterpret_cast<const char*>(recovery_key.data()), recovery_key.size()));
+}
+
+std::optional<Hash> read_recovery_commitment(std::string_view city_body) {
+  auto j = nlohmann::json::parse(city_body, nullptr, false);
+  if (!j.is_object()) return std::nullopt;
+  auto r = j.find("recovery");
+  Hash h{};
+  if (r == j.end() || !r->is_string() || !from_lower_hex(r->get<std::string>(), h.data(), h.size()))
+    return std::nullopt;
+  return h;
+}
+
+KeyGrant recovery_grant(const PublicKey& recovery_key) {
+  KeyGrant g;
+  g.key = recovery_key;
+  g.name = "recovery key";
+  g.role = KeyRole::recovery;
+  return g;
+}
+
+bool is_recovery(const Header& h, const KeyGrant* signer) {
+  return h.kind == Kind::key && h.key && signer && signer->role == KeyRole::recovery;
 }
 
 std::string key_record_id(const PublicKey& key) { return "key-" + to_hex(key).substr(0, 16); }
@@ -101,8 +137,10 @@ std::string key_grant_body(const KeyGrant& grant) {
 
 std::optional<std::string> authority_problem(const Header& h, const KeyGrant* signer, const KeyGrant* granted,
                                              const KeyGrant* before) {
-  const bool root = !h.key;
-  if (!root) {
+  const bool genesis = !h.key;
+  if (genesis && signer && signer->revoked)
+    return std::string("the city's genesis key was retired (a root rotation or a recovery) before this record");
+  if (!genesis) {
     const std::string who = "key " + short_key(*h.key);
     if (!signer) return who + " signed this record, but the city has not delegated that key before it";
     if (signer->revoked) return who + " (" + signer->name + ") was revoked before this record";
@@ -115,14 +153,21 @@ std::optional<std::string> authority_problem(const Header& h, const KeyGrant* si
              " key, which may not sign a " + std::string(header_kind_name(h));
   }
   if (h.kind != Kind::key) return std::nullopt;
+  const bool root = genesis || has_root_powers(signer->role);
   if (!granted) return std::string("a key record must carry its body");
   if (h.id != key_record_id(granted->key)) return "a key record's id is " + key_record_id(granted->key);
-  if (granted->key == h.origin) return std::string("a key record cannot name the city's root key");
-  if (!root && granted->key == *h.key) return std::string("a key cannot change its own delegation");
+  if (!genesis && signer->role == KeyRole::recovery && (granted->role != KeyRole::root || granted->revoked))
+    return std::string("the recovery key only grants a new root key");
+  if (granted->key == h.origin && (!granted->revoked || granted->role != KeyRole::root))
+    return std::string("the city's genesis key can only be retired (a revoked root key)");
+  if ((genesis && granted->key == h.origin) || (!genesis && granted->key == *h.key))
+    return std::string("a key cannot change its own delegation");
   if (!root && (granted->role == KeyRole::admin || (before && before->role == KeyRole::admin)))
-    return std::string("only the root key delegates or changes admin keys");
+    return std::string("only a root key delegates or changes admin keys");
   if (!root && (granted->role == KeyRole::node || (before && before->role == KeyRole::node)))
-    return std::string("only the root key delegates or changes node keys (they prove the city in handshakes)");
+    return std::string("only a root key delegates or changes node keys (they prove the city in handshakes)");
+  if (!root && (granted->role == KeyRole::root || (before && before->role == KeyRole::root)))
+    return std::string("only a root key grants or changes root keys");
   if (before && before->revoked && !granted->revoked)
     return "key " + short_key(granted->key) + " was revoked: a revoked key stays revoked";
   if (granted->compromised_since && (!granted->revoked || granted->compromised_since >= h.seq))
@@ -133,23 +178,73 @@ std::optional<std::string> authority_problem(const Header& h, const KeyGrant* si
   return std::nullopt;
 }
 
+namespace {
+
+// A key record of `node`'s chain that verifies, with the grant its valid body states.
+struct ProvenGrant {
+  Header header;
+  KeyGrant grant;
+};
+std::optional<std::string> read_proof_record(const PublicKey& node, const SignedRecord& record, ProvenGrant& out) {
+  auto h = verify_record(record);
+  if (!h) return "does not verify: " + h.error().to_string();
+  if (h.value().origin != node || h.value().kind != Kind::key || !record.body)
+    return std::string("is not a key record of that city");
+  if (auto valid = validate_received_body(h.value(), *record.body); !valid)
+    return "has an invalid body: " + valid.error().to_string();
+  auto granted = read_key_grant(*record.body, h.value().seq);
+  if (!granted) return std::string("has an invalid body");
+  out = ProvenGrant{h.value(), *granted};
+  return std::nullopt;
+}
+
+}  // namespace
+
 std::optional<std::string> node_key_problem(const PublicKey& node, const PublicKey& key, const SignedRecord& delegation,
-                                            const KeyGrant* held, int64_t now_ms) {
-  auto h = verify_record(delegation);
-  if (!h) return "its delegation does not verify: " + h.error().to_string();
-  const Header& header = h.value();
-  if (header.origin != node || header.key || header.kind != Kind::key || !delegation.body)
-    return std::string("its delegation is not a key record signed by the city's own key");
-  if (auto valid = validate_received_body(header, *delegation.body); !valid)
-    return "its delegation's body is invalid: " + valid.error().to_string();
-  auto granted = read_key_grant(*delegation.body, header.seq);
-  if (!granted || granted->key != key) return std::string("its delegation does not name that key");
+                                            std::span<const SignedRecord> path, const HeldGrant& held_grant,
+                                            int64_t now_ms) {
+  // The root keys the path shows, in order: each granted by the genesis key, an earlier
+  // one, or the recovery key the genesis record commits to.
+  std::vector<PublicKey> roots;
+  std::optional<Hash> commitment;
+  auto revoked_here = [&](const PublicKey& k) {
+    auto held = held_grant ? held_grant(k) : std::nullopt;
+    return held && held->revoked;
+  };
+  auto signed_by_root = [&](const Header& h) {
+    if (!h.key) return !revoked_here(node);
+    if (std::find(roots.begin(), roots.end(), *h.key) != roots.end()) return !revoked_here(*h.key);
+    if (commitment && recovery_commitment(*h.key) == *commitment) return true;
+    auto held = held_grant ? held_grant(*h.key) : std::nullopt;  // a root key this node's copy of the chain knows
+    return held && held->role == KeyRole::root && !held->revoked;
+  };
+  for (size_t i = 0; i < path.size(); ++i) {
+    const SignedRecord& record = path[i];
+    auto h = verify_record(record);
+    std::string which = "its proof's record " + std::to_string(i + 1) + " ";
+    if (!h) return which + "does not verify: " + h.error().to_string();
+    if (h.value().origin == node && h.value().seq == 1 && h.value().kind == Kind::city && !h.value().key &&
+        record.body) {
+      commitment = read_recovery_commitment(*record.body);
+      continue;
+    }
+    ProvenGrant step;
+    if (auto why = read_proof_record(node, record, step)) return which + *why;
+    if (step.grant.role != KeyRole::root || step.grant.revoked) return which + "does not grant a root key";
+    if (!signed_by_root(step.header)) return which + "is not signed by a root key of that city";
+    roots.push_back(step.grant.key);
+  }
+  ProvenGrant d;
+  if (auto why = read_proof_record(node, delegation, d)) return "its delegation " + *why;
+  if (!signed_by_root(d.header)) return std::string("its delegation is not signed by a root key of that city");
+  const KeyGrant& granted = d.grant;
+  if (granted.key != key) return std::string("its delegation does not name that key");
   // The role and expiry are the presented delegation's (every node decides alike); what
   // this node holds of the chain only adds a revocation it knows of.
-  if (granted->revoked || (held && held->revoked)) return "node key " + short_key(key) + " was revoked";
-  if (granted->role != KeyRole::node) return "key " + short_key(key) + " is not a node key of that city";
-  if (!granted->expires.empty() && now_ms >= end_of_day_ms(granted->expires))
-    return "node key " + short_key(key) + " expired on " + granted->expires;
+  if (granted.revoked || revoked_here(key)) return "node key " + short_key(key) + " was revoked";
+  if (granted.role != KeyRole::node) return "key " + short_key(key) + " is not a node key of that city";
+  if (!granted.expires.empty() && now_ms >= end_of_day_ms(granted.expires))
+    return "node key " + short_key(key) + " expired on " + granted.expires;
   return std::nullopt;
 }
 

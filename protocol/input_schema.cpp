@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "protocol/framework_catalog.hpp"
+#include "protocol/hex.hpp"
 #include "protocol/json_text.hpp"
 #include "protocol/limits.hpp"
 #include "protocol/record.hpp"
@@ -309,6 +310,12 @@ void validate_city(const Fields& f, ValidatedInput& out, const FrameworkCatalog&
   }
   if (auto* v = f.optional("links"))
     array_of(*v, f.path("links"), limits::kMaxListItems, false, [](const json& l, const std::string& p) { url(l, p); });
+  // The recovery key's SHA-256 (docs/identity.md): fixed by the first city record stating it.
+  if (auto* v = f.optional("recovery")) {
+    Hash h{};
+    if (!v->is_string() || !from_lower_hex(v->get<std::string>(), h.data(), h.size()))
+      fail(f.path("recovery"), "expected the recovery key's SHA-256 as 64 lowercase hex digits");
+  }
 }
 
 const FrameworkDef* framework_field(const Fields& f, const FrameworkCatalog& catalog) {
@@ -478,7 +485,9 @@ const std::vector<KindSpec>& kind_specs() {
        with_common({"title", "summary", "language", "themes", "body", "principles", "frameworks", "started", "ended",
                     "partners", "outcomes", "links", "contact"}),
        validate_practice},
-      {Kind::city, {"kind", "id", "visibility", "name", "country", "region", "languages", "links"}, validate_city},
+      {Kind::city,
+       {"kind", "id", "visibility", "name", "country", "region", "languages", "links", "recovery"},
+       validate_city},
       {Kind::plan, with_common({"title", "summary", "language", "framework", "period", "items"}), validate_plan},
       {Kind::report, with_common({"plan", "item", "indicator", "value", "date", "source", "note"}), validate_report},
       {Kind::adoption, with_common({"practice", "notes", "started", "themes"}), validate_adoption},

@@ -154,12 +154,30 @@ std::string invitation_proof(std::string_view secret, std::string_view server_ch
 
 namespace {
 
+json record_json(const SignedRecord& r) {
+  return {{"header", r.header_bytes}, {"signature", hex_of(r.signature)}, {"body", r.body.value_or("")}};
+}
+
 void put_node_key(json& out, const std::optional<NodeKeyProof>& p) {
   if (!p) return;
   out["key"] = hex_of(p->key);
-  out["delegation"] = {{"header", p->delegation.header_bytes},
-                       {"signature", hex_of(p->delegation.signature)},
-                       {"body", p->delegation.body.value_or("")}};
+  out["delegation"] = record_json(p->delegation);
+  if (!p->path.empty()) {
+    out["path"] = json::array();
+    for (const auto& r : p->path) out["path"].push_back(record_json(r));
+  }
+}
+
+// A key record (or genesis record) in a node-key proof, within its size limits.
+bool read_proof_record(const json& d, SignedRecord& out) {
+  if (!d.is_object()) return false;
+  auto header = d.find("header"), body = d.find("body");
+  if (header == d.end() || !header->is_string() || header->get_ref<const std::string&>().size() > 1024) return false;
+  if (body == d.end() || !body->is_string() || body->get_ref<const std::string&>().size() > 4096) return false;
+  if (!read_sig(d, "signature", out.signature)) return false;
+  out.header_bytes = header->get<std::string>();
+  out.body = body->get<std::string>();
+  return true;
 }
 
 // Absent: fine. Present: a key and its delegation record, each well formed.
@@ -168,13 +186,12 @@ bool read_node_key(const json& j, std::optional<NodeKeyProof>& out) {
   NodeKeyProof p;
   if (!read_key(j, "key", p.key)) return false;
   auto d = j.find("delegation");
-  if (d == j.end() || !d->is_object()) return false;
-  auto header = d->find("header"), body = d->find("body");
-  if (header == d->end() || !header->is_string() || header->get_ref<const std::string&>().size() > 1024) return false;
-  if (body == d->end() || !body->is_string() || body->get_ref<const std::string&>().size() > 4096) return false;
-  if (!read_sig(*d, "signature", p.delegation.signature)) return false;
-  p.delegation.header_bytes = header->get<std::string>();
-  p.delegation.body = body->get<std::string>();
+  if (d == j.end() || !read_proof_record(*d, p.delegation)) return false;
+  if (auto path = j.find("path"); path != j.end()) {
+    if (!path->is_array() || path->size() > kMaxNodeKeyPath) return false;
+    for (const auto& r : *path)
+      if (!read_proof_record(r, p.path.emplace_back())) return false;
+  }
   out = std::move(p);
   return true;
 }

@@ -41,7 +41,11 @@ inline constexpr size_t kNodeIdHexDigits = 64;
 struct NodeKeyProof {
   PublicKey key{};
   SignedRecord delegation;
+  // When a root key other than the genesis key signed the delegation: the records that show
+  // it is one (its root grants, and the genesis record when a recovery key granted one).
+  std::vector<SignedRecord> path;
 };
+inline constexpr size_t kMaxNodeKeyPath = 8;
 
 // Text frames. `t` names the type.
 struct Hello {  // server -> client, first message

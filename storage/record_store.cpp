@@ -160,6 +160,7 @@ RecordStore::RecordStore(const std::filesystem::path& dir, EnvOptions options) {
   forks_ = env_->open_table("forks");
   grants_ = env_->open_table_if_present("grants");
   withdrawn_ = env_->open_table_if_present("withdrawn");
+  recovery_ = env_->open_table_if_present("recovery");
 
   std::optional<uint32_t> found;
   {
@@ -326,6 +327,103 @@ void RecordStore::put_grant(WriteTxn& txn, const Header& h, std::string_view bod
   if (auto g = read_key_grant(body, h.seq)) txn.put(*grants_, grant_key(h.origin, g->key), encode_grant(*g));
 }
 
+void RecordStore::apply_statement(WriteTxn& txn, uint32_t idx, const Header& h, std::string_view body) {
+  StoreReader r(*this, txn);
+  if (h.kind == Kind::city) {  // the first commitment stated holds (docs/identity.md)
+    if (auto c = read_recovery_commitment(body); c && !r.recovery_commitment(h.origin)) {
+      std::string v(reinterpret_cast<const char*>(c->data()), c->size());
+      put_be(v, uint64_t{0});
+      txn.put(*recovery_, key_bytes(h.origin), v);
+    }
+    return;
+  }
+  auto g = read_key_grant(body, h.seq);
+  if (!g) return;
+  txn.put(*grants_, grant_key(h.origin, g->key), encode_grant(*g));
+  if (g->revoked && g->compromised_since) withdraw(txn, idx, h, *g);
+  auto commitment = r.recovery_commitment(h.origin);
+  if (!h.key || !commitment || recovery_commitment(*h.key) != *commitment) return;
+  // A recovery: the root key it grants is the city's only one. The genesis key and every
+  // other root key are retired as of this record.
+  KeyGrant genesis;
+  genesis.key = h.origin;
+  genesis.name = "genesis key";
+  genesis.role = KeyRole::root;
+  genesis.revoked = true;
+  genesis.seq = h.seq;
+  txn.put(*grants_, grant_key(h.origin, h.origin), encode_grant(genesis));
+  for (KeyGrant other : r.grants(h.origin))
+    if (other.role == KeyRole::root && other.key != g->key && other.key != h.origin && !other.revoked) {
+      other.revoked = true;
+      other.seq = h.seq;
+      txn.put(*grants_, grant_key(h.origin, other.key), encode_grant(other));
+    }
+  std::string v(reinterpret_cast<const char*>(commitment->data()), commitment->size());
+  put_be(v, h.seq);
+  txn.put(*recovery_, key_bytes(h.origin), v);
+}
+
+uint64_t RecordStore::set_aside(WriteTxn& txn, const PublicKey& origin, uint64_t from_seq) {
+  StoreReader r(*this, txn);
+  auto idx = r.origin_index(origin);
+  if (!idx || from_seq < 2) return 0;
+  auto head_value = txn.get(heads_, be(*idx));
+  if (!head_value) return 0;
+  OriginHead head = decode_head(*head_value);
+  if (head.seq < from_seq) return 0;
+  std::set<std::string> ids;
+  uint64_t count = 0;
+  for (uint64_t seq = from_seq; seq <= head.seq; ++seq) {
+    std::string seq_key = be(*idx);
+    put_be(seq_key, seq);
+    auto local = txn.get(by_origin_seq_, seq_key);
+    if (!local) continue;
+    std::string local_key(*local);
+    if (auto view = r.at(get_be<uint64_t>(local_key)))
+      if (auto h = decode_header(view->header_bytes)) ids.insert(h.value().id);
+    txn.put(*withdrawn_, local_key, "s");
+    txn.del(by_origin_seq_, seq_key);
+    ++count;
+  }
+  head.seq = from_seq - 1;
+  if (auto view = r.at(origin, head.seq)) head.hash = record_hash(view->header_bytes);
+  txn.put(heads_, be(*idx), encode_head(head));
+
+  // What the remaining chain states of the city's keys, read again in chain order: grants,
+  // compromise withdrawals, the commitment and recoveries.
+  {
+    std::vector<std::string> stale;
+    Cursor c(txn, *grants_);
+    for (bool ok = c.seek(key_bytes(origin)); ok && c.key().starts_with(key_bytes(origin)); ok = c.next())
+      stale.emplace_back(c.key());
+    for (const auto& k : stale) txn.del(*grants_, k);
+  }
+  {
+    std::vector<std::pair<std::string, std::string>> undone;  // log position, id
+    Cursor c(txn, *withdrawn_);
+    for (bool ok = c.first(); ok; ok = c.next()) {
+      if (c.value() == "s") continue;
+      if (auto view = r.at(get_be<uint64_t>(c.key())))
+        if (auto h = decode_header(view->header_bytes); h && h.value().origin == origin)
+          undone.emplace_back(std::string(c.key()), h.value().id);
+    }
+    for (const auto& [local, id] : undone) txn.del(*withdrawn_, local), ids.insert(id);
+  }
+  txn.del(*recovery_, key_bytes(origin));
+  for (uint64_t seq = 1; seq < from_seq; ++seq) {
+    auto view = r.at(origin, seq);
+    if (!view) break;
+    if (view->is_stub() || (view->header_bytes.find("\"kind\":\"key\"") == std::string_view::npos &&
+                            view->header_bytes.find("\"kind\":\"city\"") == std::string_view::npos))
+      continue;
+    auto h = decode_header(view->header_bytes);
+    if (h && (h.value().kind == Kind::key || h.value().kind == Kind::city))
+      apply_statement(txn, *idx, h.value(), *view->load().body);
+  }
+  for (const auto& id : ids) recompute_latest(txn, *idx, id);
+  return count;
+}
+
 uint32_t RecordStore::origin_index_for_write(WriteTxn& txn, const PublicKey& origin, uint32_t& next_index) {
   if (auto v = txn.get(origins_, key_bytes(origin))) return get_be<uint32_t>(*v);
   uint32_t index = next_index++;
@@ -383,11 +481,8 @@ void RecordStore::append(WriteTxn& txn, std::span<const IncomingRecord* const> r
 
     ChainTip tip = tip_after(h, in.record.header_bytes);
     head.seq = tip.seq, head.hash = tip.hash;
-    if (h.kind == Kind::key && in.record.body) {
-      put_grant(txn, h, *in.record.body);
-      if (auto g = read_key_grant(*in.record.body, h.seq); g && g->revoked && g->compromised_since)
-        withdraw(txn, it->second.first, h, *g);  // reads the chain by seq, written above
-    }
+    if ((h.kind == Kind::key || h.kind == Kind::city) && in.record.body)
+      apply_statement(txn, idx, h, *in.record.body);  // reads the chain by seq, written above
     // A kind newer than this node is held in the log and relayed, but is no current data:
     // it enters neither the latest versions nor the indexes.
     if (h.kind == Kind::unknown) continue;
@@ -627,7 +722,43 @@ std::optional<KeyGrant> StoreReader::grant(const PublicKey& origin, const Public
   std::string k = grant_key(origin, key);
   if (!store_.grants_) return std::nullopt;
   if (auto v = txn_.get(*store_.grants_, k)) return decode_grant(k, *v);
+  if (key != origin)  // the key the genesis record commits to recovers the city
+    if (auto c = recovery_commitment(origin); c && *c == agora::recovery_commitment(key)) return recovery_grant(key);
   return std::nullopt;
+}
+
+std::optional<Hash> StoreReader::recovery_commitment(const PublicKey& origin) const {
+  if (!store_.recovery_) return std::nullopt;
+  auto v = txn_.get(*store_.recovery_, key_bytes(origin));
+  if (!v || v->size() < 40) return std::nullopt;
+  Hash h{};
+  std::memcpy(h.data(), v->data(), 32);
+  return h;
+}
+
+uint64_t StoreReader::recovered_at(const PublicKey& origin) const {
+  if (!store_.recovery_) return 0;
+  auto v = txn_.get(*store_.recovery_, key_bytes(origin));
+  return v && v->size() >= 40 ? get_be<uint64_t>(*v, 32) : 0;
+}
+
+std::vector<std::pair<PublicKey, uint64_t>> StoreReader::recoveries() const {
+  std::vector<std::pair<PublicKey, uint64_t>> out;
+  if (!store_.recovery_) return out;
+  Cursor c(txn_, *store_.recovery_);
+  for (bool ok = c.first(); ok; ok = c.next()) {
+    if (c.value().size() < 40 || get_be<uint64_t>(c.value(), 32) == 0) continue;
+    PublicKey origin{};
+    std::memcpy(origin.data(), c.key().data(), 32);
+    out.emplace_back(origin, get_be<uint64_t>(c.value(), 32));
+  }
+  return out;
+}
+
+bool StoreReader::is_set_aside(uint64_t local) const {
+  if (!store_.withdrawn_) return false;
+  auto v = txn_.get(*store_.withdrawn_, be(local));
+  return v && *v == "s";
 }
 
 bool StoreReader::is_withdrawn(uint64_t local) const {

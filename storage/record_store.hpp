@@ -107,6 +107,14 @@ class StoreReader {
                                                           uint64_t before) const;
   // The highest version number (origin, id) ever had, withdrawn or not (0: none).
   uint32_t max_version(const PublicKey& origin, std::string_view id) const;
+  // The recovery key commitment the origin's chain states (its genesis record, or the first
+  // city record that states one), and the seq of its latest recovery record (0: none).
+  std::optional<Hash> recovery_commitment(const PublicKey& origin) const;
+  uint64_t recovered_at(const PublicKey& origin) const;
+  std::vector<std::pair<PublicKey, uint64_t>> recoveries() const;  // origins with a recovery: its seq
+  // Whether the version at `local` was set aside by a recovery (a branch of the chain the
+  // recovery record replaced); such versions are also is_withdrawn().
+  bool is_set_aside(uint64_t local) const;
 
  private:
   std::optional<uint32_t> origin_index(const PublicKey& origin) const;
@@ -136,6 +144,12 @@ class RecordStore {
   // inputs it did not consume.
   void append(WriteTxn& txn, std::span<const IncomingRecord* const> records);
 
+  // A recovery record is about to take seq `from_seq` of `origin`'s chain: the records held
+  // from there on leave the chain (kept in the log as evidence, withdrawn, never served as
+  // current), the head moves back to from_seq - 1, and what the remaining chain states of
+  // the city's keys is read again. Returns how many records were set aside.
+  uint64_t set_aside(WriteTxn& txn, const PublicKey& origin, uint64_t from_seq);
+
   // Completes a stub with its body (the caller checked it against the signed header):
   // rewrites the log entry and, when it is the latest version, indexes it. False if the
   // record is not held or not a stub.
@@ -158,6 +172,9 @@ class RecordStore {
   friend class StoreReader;
   uint32_t origin_index_for_write(WriteTxn& txn, const PublicKey& origin, uint32_t& next_index);
   void put_grant(WriteTxn& txn, const Header& h, std::string_view body);
+  // What a key or city record of origin `idx` states beyond its own version: a grant, a
+  // compromise withdrawal, a recovery's retirement of the other root keys, a commitment.
+  void apply_statement(WriteTxn& txn, uint32_t idx, const Header& h, std::string_view body);
   // A revocation with compromised_since: marks what the key signed after that point
   // withdrawn and gives each record touched its latest version not withdrawn.
   void withdraw(WriteTxn& txn, uint32_t origin_index, const Header& revocation, const KeyGrant& grant);
@@ -168,8 +185,10 @@ class RecordStore {
   MDB_dbi meta_, origins_, heads_, log_, by_origin_seq_, latest_, versions_, by_kind_, by_theme_, by_year_;
   MDB_dbi peers_, peer_state_, forks_;
   // Added in release 0.2: absent from a read-only view of an older release's store.
-  std::optional<MDB_dbi> grants_;     // origin + key -> what the latest key record of that key states
-  std::optional<MDB_dbi> withdrawn_;  // log position -> "": versions withdrawn by a compromised key's revocation
+  std::optional<MDB_dbi> grants_;  // origin + key -> what the latest key record of that key states
+  // log position -> "" (a compromised key's revocation) or "s" (set aside by a recovery)
+  std::optional<MDB_dbi> withdrawn_;
+  std::optional<MDB_dbi> recovery_;  // origin -> recovery key commitment (32) + seq of its latest recovery (8)
 };
 
 // A record does not extend its origin's chain (gap, fork, reordering or broken link).

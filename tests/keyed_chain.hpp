@@ -6,6 +6,7 @@
 #include <string>
 
 #include "protocol/authority.hpp"
+#include "protocol/hex.hpp"
 #include "protocol/record.hpp"
 
 namespace agora::test {
@@ -31,6 +32,12 @@ struct KeyedChain {
     SignedRecord r = sign_record(h, std::move(body), by ? *by : root);
     last = record_hash(r.header_bytes);
     return r;
+  }
+  // The genesis record (seq 1): the city's profile, committing to `recovery` when given.
+  SignedRecord genesis(const SigningKey* recovery = nullptr) {
+    std::string body = R"({"kind":"city","name":"Testville","country":"NL")";
+    if (recovery) body += R"(,"recovery":")" + to_hex(recovery_commitment(recovery->public_key())) + "\"";
+    return sign(Kind::city, "profile", body + "}");
   }
   SignedRecord practice(const std::string& id, const SigningKey* by = nullptr) {
     return sign(Kind::practice, id, R"({"title":"x"})", by);

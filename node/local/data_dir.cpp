@@ -128,15 +128,47 @@ DataDir DataDir::open(const fs::path& dir, bool read_only) {
 
 void DataDir::sign_with(SigningKey key) { signer_ = std::move(key); }
 
-std::optional<SignedRecord> DataDir::node_key_delegation() {
+std::optional<sync::NodeKeyProof> DataDir::node_key_proof() {
   if (key_->public_key() == city_) return std::nullopt;
-  return store_->read([&](const storage::StoreReader& r) -> std::optional<SignedRecord> {
-    auto latest = r.latest(city_, key_record_id(key_->public_key()));
-    if (!latest) return std::nullopt;
-    auto view = r.at(latest->local);
-    if (!view) return std::nullopt;
-    return view->load();
+  return store_->read([&](const storage::StoreReader& r) -> std::optional<sync::NodeKeyProof> {
+    auto latest_grant_of = [&](const PublicKey& key) -> std::optional<SignedRecord> {
+      auto latest = r.latest(city_, key_record_id(key));
+      if (!latest) return std::nullopt;
+      auto view = r.at(latest->local);
+      if (!view || view->is_stub()) return std::nullopt;
+      return view->load();
+    };
+    sync::NodeKeyProof proof;
+    proof.key = key_->public_key();
+    auto delegation = latest_grant_of(proof.key);
+    if (!delegation) return std::nullopt;
+    proof.delegation = *delegation;
+    // Back from the delegation's signer to the genesis key, through the root grants.
+    std::vector<SignedRecord> path;
+    auto h = decode_header(delegation->header_bytes);
+    while (h && h.value().key && path.size() < sync::kMaxNodeKeyPath) {
+      const PublicKey signer = *h.value().key;
+      auto g = r.grant(city_, signer);
+      if (g && g->role == KeyRole::recovery) {  // the genesis record shows its commitment
+        if (auto genesis = r.at(city_, 1); genesis && !genesis->is_stub()) path.push_back(genesis->load());
+        break;
+      }
+      auto grant = latest_grant_of(signer);
+      if (!grant) break;
+      path.push_back(*grant);
+      h = decode_header(grant->header_bytes);
+    }
+    proof.path.assign(path.rbegin(), path.rend());
+    return proof;
   });
+}
+
+void DataDir::write_root_key(const fs::path& file, const SigningKey& key) {
+  fs::path tmp = file;
+  tmp += ".new";
+  fs::remove(tmp);
+  write_file_durably(tmp, key.to_pem(), 0600);
+  fs::rename(tmp, file);
 }
 
 std::optional<fs::path> DataDir::install_node_key(const SigningKey& key) {

@@ -9,6 +9,7 @@
 
 #include "protocol/crypto.hpp"
 #include "protocol/input_schema.hpp"
+#include "protocol/sync_messages.hpp"
 #include "storage/record_store.hpp"
 
 namespace agora {
@@ -42,12 +43,17 @@ class DataDir {
   const SigningKey& key() const { return *key_; }
   // The city id (its root key's public key), whatever key the node holds.
   const PublicKey& id() const { return city_; }
-  // The key record granting key() the node role, when key() is not the city's own.
-  std::optional<SignedRecord> node_key_delegation();
+  // What proves key() a node key of the city in handshakes, when it is not the city's own:
+  // the key record granting it the node role, and the records that make its signer a root
+  // key (protocol.md §3). nullopt when the store lacks the delegation.
+  std::optional<sync::NodeKeyProof> node_key_proof();
   // Replaces the node's key file with `key` (a node key the city has just delegated): the
   // root key, if it was the node's key, is kept as DATA/root.key first. Returns that file
   // when it was written.
   std::optional<std::filesystem::path> install_node_key(const SigningKey& key);
+  // Writes the city's root key to `file` (replacing the file it had there: a rotated or
+  // recovered root key's file, mode 0600).
+  static void write_root_key(const std::filesystem::path& file, const SigningKey& key);
   // Reads the key file again (another process rotated it); true when it changed.
   bool reload_key();
   // Records this process publishes are signed with `key`, one the city delegated (`agora

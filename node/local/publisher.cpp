@@ -10,6 +10,7 @@
 
 #include "node/local/worker_pool.hpp"
 #include "protocol/hex.hpp"
+#include "protocol/key_state.hpp"
 #include "protocol/utf8.hpp"
 
 namespace agora {
@@ -20,12 +21,11 @@ struct HeadMoved {};  // another writer extended our chain between prepare and c
 
 // Refuses, before it is signed, what the key in use may not sign at this place in the
 // chain — the rule every receiving node applies (docs/identity.md).
-void check_signer(DataDir& dir, const storage::StoreReader& r, const Header& h, const KeyGrant* granted = nullptr,
-                  const KeyGrant* before = nullptr) {
-  if (!h.key && h.kind != Kind::key) return;
-  auto signer = h.key ? r.grant(dir.id(), *h.key) : std::nullopt;
-  if (auto why = authority_problem(h, signer ? &*signer : nullptr, granted, before))
-    throw InvalidInput("refused: " + *why);
+void check_signer(const storage::StoreReader& r, const Header& h,
+                  const std::optional<std::string>& body = std::nullopt) {
+  KeyState keys([&](const PublicKey& o, const PublicKey& k) { return r.grant(o, k); },
+                [&](const PublicKey& o) { return r.recovery_commitment(o); });
+  if (auto why = keys.problem(h, body)) throw InvalidInput("refused: " + *why);
 }
 
 uint64_t hash_prefix(const Hash& h) {
@@ -119,7 +119,7 @@ Prepared prepare(DataDir& dir, const storage::StoreReader& r, const std::vector<
     h.visibility = in.visibility;
     h.body_sha256 = body_hashes[i];
     h.body_size = static_cast<uint32_t>(in.body.size());
-    check_signer(dir, r, h);
+    check_signer(r, h);
     drafts.push_back({std::move(h), &in.body, in.keys});
     p.results.push_back(res);
   }
@@ -182,7 +182,7 @@ void commit(DataDir& dir, const Prepared& p) {
     auto head = r.head(dir.id());
     if ((head ? head->seq : 0) != p.head_before.seq) throw HeadMoved{};
     if (dir.delegated_key())  // a revocation may have landed since the records were signed
-      for (const auto& rec : p.records) check_signer(dir, r, rec.header);
+      for (const auto& rec : p.records) check_signer(r, rec.header);
     dir.store().append(txn, p.records);
   });
   dir.notify_change();
@@ -289,7 +289,7 @@ PublishResult Publisher::retract(std::string_view id) {
     // The tombstone travels to everyone who could read the record.
     if (auto view = r.at(latest->local))
       if (auto old = decode_header(view->header_bytes)) h.visibility = old.value().visibility;
-    check_signer(dir_, r, h);
+    check_signer(r, h);
     storage::IncomingRecord rec;
     rec.record = sign_record(h, "", dir_.signing_key());
     rec.header = decode_header(rec.record.header_bytes).value();
@@ -321,14 +321,54 @@ PublishResult Publisher::publish_key(const KeyGrant& grant) {
     h.body_sha256 = sha256(body);
     h.body_size = static_cast<uint32_t>(body.size());
     if (auto valid = validate_received_body(h, body); !valid) throw InvalidInput(valid.error().to_string());
-    auto before = r.grant(dir_.id(), grant.key);
-    KeyGrant stated = grant;
-    stated.seq = h.seq;
-    check_signer(dir_, r, h, &stated, before ? &*before : nullptr);
+    check_signer(r, h, body);
     storage::IncomingRecord rec;
     rec.record = sign_record(h, std::move(body), dir_.signing_key());
     rec.header = decode_header(rec.record.header_bytes).value();
     res = PublishResult{h.kind, h.id, h.version, h.seq, false};
+    dir_.store().append(txn, std::span(&rec, 1));
+  });
+  dir_.notify_change();
+  return res;
+}
+
+RecoveryResult Publisher::recover(const SigningKey& recovery_key, const KeyGrant& new_root, uint64_t after_seq) {
+  ensure_may_publish();
+  RecoveryResult res;
+  dir_.store().env().write([&](storage::WriteTxn& txn) {
+    storage::StoreReader r(dir_.store(), txn);
+    auto head = r.head(dir_.id());
+    if (!head || after_seq == 0 || after_seq > head->seq)
+      throw InvalidInput("the recovery point must be a seq of this city's chain, 1 to " +
+                         std::to_string(head ? head->seq : 0));
+    auto commitment = r.recovery_commitment(dir_.id());
+    if (!commitment)
+      throw InvalidInput("this city's chain commits to no recovery key (its genesis record has no \"recovery\")");
+    if (*commitment != recovery_commitment(recovery_key.public_key()))
+      throw InvalidInput("that is not the recovery key this city's genesis record commits to");
+    res.set_aside = dir_.store().set_aside(txn, dir_.id(), after_seq + 1);
+    storage::StoreReader fresh(dir_.store(), txn);
+    auto tip = fresh.head(dir_.id());
+    std::string id = key_record_id(new_root.key);
+    Header h;
+    h.origin = dir_.id();
+    h.seq = tip->seq + 1;
+    h.prev = tip->hash;
+    h.kind = Kind::key;
+    h.id = id;
+    h.key = recovery_key.public_key();
+    auto latest = fresh.latest(dir_.id(), id);
+    h.version = std::max(latest ? latest->version : 0, fresh.max_version(dir_.id(), id)) + 1;
+    h.ts = now_ms();
+    std::string body = key_grant_body(new_root);
+    h.body_sha256 = sha256(body);
+    h.body_size = static_cast<uint32_t>(body.size());
+    if (auto valid = validate_received_body(h, body); !valid) throw InvalidInput(valid.error().to_string());
+    check_signer(fresh, h, body);
+    storage::IncomingRecord rec;
+    rec.record = sign_record(h, std::move(body), recovery_key);
+    rec.header = decode_header(rec.record.header_bytes).value();
+    res.record = PublishResult{h.kind, h.id, h.version, h.seq, false};
     dir_.store().append(txn, std::span(&rec, 1));
   });
   dir_.notify_change();

@@ -21,6 +21,11 @@ struct PublishResult {
   bool unchanged = false;  // same body and visibility as the latest version
 };
 
+struct RecoveryResult {
+  PublishResult record;
+  uint64_t set_aside = 0;  // records of the city's chain after the recovery point
+};
+
 class Publisher {
  public:
   explicit Publisher(DataDir& dir) : dir_(dir) {}
@@ -42,6 +47,11 @@ class Publisher {
   // A signed key record: delegates grant.key with its role and expiry, or (grant.revoked)
   // revokes it. Throws InvalidInput when the key in use may not (docs/identity.md).
   PublishResult publish_key(const KeyGrant& grant);
+  // The city's recovery (`agora key recover`): the records after `after_seq` are set aside
+  // and a key record signed by `recovery_key` (the one the genesis record commits to) grants
+  // `new_root` the root role in their place, retiring every other root key. Throws
+  // InvalidInput, changing nothing, for another key or a seq outside the chain.
+  RecoveryResult recover(const SigningKey& recovery_key, const KeyGrant& new_root, uint64_t after_seq);
 
  private:
   void ensure_may_publish();  // throws InvalidInput for observers and restoring nodes

@@ -5,6 +5,7 @@
 
 #include "node/local/worker_pool.hpp"
 #include "protocol/chain.hpp"
+#include "protocol/key_state.hpp"
 #include "storage/body_codec.hpp"
 
 namespace agora {
@@ -17,7 +18,7 @@ struct Checked {
   Hash hash{};
   std::string_view header_bytes;  // into the chunk's views
   bool stub = false;
-  std::optional<KeyGrant> grants;  // what a key record states
+  std::optional<std::string> body;  // of a key or city record: what it states of the city's keys
   std::string problem;
 };
 
@@ -34,12 +35,8 @@ VerifyReport verify_store(storage::RecordStore& store) {
   };
   storage::ReadTxn txn(store.env());
   storage::StoreReader reader(store, txn);
-  std::map<PublicKey, storage::OriginHead> chain;              // per origin: last seq and hash seen in the log
-  std::map<std::pair<PublicKey, PublicKey>, KeyGrant> grants;  // (origin, key): as the log so far states
-  auto grant_of = [&](const PublicKey& origin, const PublicKey& key) -> const KeyGrant* {
-    auto g = grants.find({origin, key});
-    return g == grants.end() ? nullptr : &g->second;
-  };
+  std::map<PublicKey, storage::OriginHead> chain;  // per origin: last seq and hash seen in the log
+  KeyState keys;                                   // what each chain, read so far, states of its keys
 
   std::vector<storage::StoredRecordView> views;
   std::vector<Checked> checked;
@@ -60,7 +57,7 @@ VerifyReport verify_store(storage::RecordStore& store) {
           return;
         }
         c.header = h.value();
-        if (c.header->kind == Kind::key && rec.body) c.grants = read_key_grant(*rec.body, c.header->seq);
+        if (c.header->kind == Kind::key || c.header->kind == Kind::city) c.body = std::move(rec.body);
         c.hash = record_hash(rec.header_bytes);
         c.header_bytes = views[i].header_bytes;
       } catch (const std::exception& e) {
@@ -75,6 +72,11 @@ VerifyReport verify_store(storage::RecordStore& store) {
         continue;
       }
       const Header& h = *c.header;
+      // Set aside by a recovery: signed evidence, out of the chain that goes on without it.
+      if (reader.is_set_aside(c.local)) {
+        ++report.set_aside;
+        continue;
+      }
       auto [it, fresh] = chain.try_emplace(h.origin, storage::OriginHead{h.origin, 0, {}});
       storage::OriginHead& last = it->second;
       std::string where = short_node_id(h.origin) + "/" + std::to_string(h.seq) + " (" + h.id + ")";
@@ -91,13 +93,8 @@ VerifyReport verify_store(storage::RecordStore& store) {
       last.seq = h.seq;
       last.hash = c.hash;
       // Its signer's authority at this place in the chain (docs/identity.md).
-      if (h.key || h.kind == Kind::key) {
-        const KeyGrant* before = c.grants ? grant_of(h.origin, c.grants->key) : nullptr;
-        if (auto why = authority_problem(h, h.key ? grant_of(h.origin, *h.key) : nullptr,
-                                         c.grants ? &*c.grants : nullptr, before))
-          add_problem(where + ": " + *why);
-        if (c.grants) grants[{h.origin, c.grants->key}] = *c.grants;
-      }
+      if (auto why = keys.problem(h, c.body)) add_problem(where + ": " + *why);
+      keys.apply(h, c.body);
     }
     views.clear();
     // The scan has read these pages; let them go so RSS stays flat on large stores.

@@ -776,6 +776,7 @@ SearchIndex::Step SearchIndex::catch_up_step_unguarded(size_t max_entries) {
     // Sorted, so that one origin's records are indexed together (its city looked up once).
     std::set<std::pair<PublicKey, std::string>> touched;
     std::set<PublicKey> new_profiles;
+    std::set<PublicKey> recovered;
     uint64_t last = from;
     size_t seen = 0;
     r.scan_log(from + 1, [&](const storage::StoredRecordView& view) {
@@ -793,6 +794,10 @@ SearchIndex::Step SearchIndex::catch_up_step_unguarded(size_t max_entries) {
         new_profiles.insert(h.value().origin);
       else if (h.value().kind == Kind::practice || h.value().kind == Kind::plan)
         touched.insert({h.value().origin, h.value().id});
+      else if (h.value().kind == Kind::key && h.value().key &&
+               r.grant(h.value().origin, *h.value().key).value_or(KeyGrant{}).role == KeyRole::recovery)
+        // A recovery set a branch of the chain aside: every record of the city may change.
+        recovered.insert(h.value().origin);
       else if (h.value().kind == Kind::key && !view.is_stub())
         // A compromised key's revocation withdrew versions: their records change.
         if (auto g = read_key_grant(*view.load().body, h.value().seq); g && g->revoked && g->compromised_since)
@@ -800,6 +805,12 @@ SearchIndex::Step SearchIndex::catch_up_step_unguarded(size_t max_entries) {
             touched.insert({h.value().origin, id});
       return true;
     });
+    for (const auto& origin : recovered) {
+      new_profiles.insert(origin);  // what is current now, and below what was indexed and may be gone
+      std::string prefix = term(kRecordKey, node_id(origin) + "/");
+      for (auto t = impl_->writable->allterms_begin(prefix); t != impl_->writable->allterms_end(prefix); ++t)
+        touched.insert({origin, (*t).substr(prefix.size())});
+    }
     for (const auto& origin : new_profiles) {
       for (Kind kind : {Kind::practice, Kind::plan}) {
         storage::ListQuery q;

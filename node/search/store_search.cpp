@@ -156,6 +156,11 @@ std::optional<std::vector<std::string>> changed_since(const storage::StoreReader
     auto h = decode_header(view.header_bytes);
     if (!h) return true;
     if (h.value().kind == Kind::city && h.value().seq > 1) return within = false;  // renames a city everywhere
+    if (h.value().kind == Kind::key && !view.is_stub()) {  // a recovery or a compromise: many records change
+      if (h.value().key && r.grant(h.value().origin, *h.value().key).value_or(KeyGrant{}).role == KeyRole::recovery)
+        return within = false;
+      if (auto g = read_key_grant(*view.load().body, h.value().seq); g && g->compromised_since) return within = false;
+    }
     if (h.value().kind == Kind::practice || h.value().kind == Kind::plan)
       keys.push_back(node_id(h.value().origin) + "/" + h.value().id);
     return true;

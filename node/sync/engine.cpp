@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "protocol/key_state.hpp"
 #include "protocol/sync_messages.hpp"
 
 namespace agora::sync {
@@ -76,6 +77,22 @@ size_t Outbound::queue_newly_readable(const StoreView& store) {
   return queued;
 }
 
+size_t Outbound::queue_recoveries(const StoreView& store) {
+  if (!has_heads_) return 0;
+  Pending batch;
+  for (const auto& [origin, seq] : store.recoveries()) {
+    auto has = peer_has_.find(origin);
+    if (has == peer_has_.end() || has->second < seq) continue;  // it gets it in chain order
+    auto rec = store.record(origin, seq);
+    if (!rec) continue;
+    append_record(batch.records, *rec);
+    ++batch.count;
+  }
+  size_t queued = batch.count;
+  if (queued) pending_.push_back(std::move(batch));
+  return queued;
+}
+
 bool Outbound::on_ack(std::optional<uint64_t> number, Clock::time_point now) {
   if (unacked_ == 0) return false;
   if (number && *number != batches_sent_ - unacked_ + 1) return false;  // acks come in batch order
@@ -127,15 +144,17 @@ BatchDecision decide_batch(std::span<const storage::IncomingRecord> records, std
   d.reasons.resize(records.size());
   std::map<PublicKey, ChainTip> tips;                                // as the batch so far leaves them
   std::map<std::pair<PublicKey, uint64_t>, std::string_view> taken;  // records this batch stores
-  std::map<std::pair<PublicKey, PublicKey>, KeyGrant> granted;       // key records this batch stores
   std::map<std::pair<PublicKey, std::string>, Kind> kinds;           // ids this batch stores, as it leaves them
   auto kind_of = [&](const PublicKey& origin, const std::string& id) -> std::optional<Kind> {
     if (auto k = kinds.find({origin, id}); k != kinds.end()) return k->second;
     return chains.latest_kind(origin, id);
   };
-  auto grant_of = [&](const PublicKey& origin, const PublicKey& key) -> std::optional<KeyGrant> {
-    if (auto g = granted.find({origin, key}); g != granted.end()) return g->second;
-    return chains.grant(origin, key);
+  // What the chains, as the batch so far leaves them, state of their keys (docs/identity.md).
+  KeyState keys([&](const PublicKey& o, const PublicKey& k) { return chains.grant(o, k); },
+                [&](const PublicKey& o) { return chains.recovery_commitment(o); });
+  std::set<PublicKey> recovered;  // origins a recovery record of this batch reset
+  auto is_recovery_record = [&](const PublicKey& origin, const Header& h) {
+    return h.kind == Kind::key && h.key && keys.is_recovery_key(origin, *h.key);
   };
   for (size_t i = 0; i < records.size(); ++i) {
     auto reject = [&](std::string why) {
@@ -181,20 +200,26 @@ BatchDecision decide_batch(std::span<const storage::IncomingRecord> records, std
         held = chains.held(h.origin, h.seq);
     }
     auto where = [&] { return short_node_id(h.origin) + "/" + std::to_string(h.seq); };
+    // Whether its signer may sign it here: the chain before it delegates the signer (and,
+    // for a key record, may grant what it grants). docs/identity.md. Rejects when not.
+    auto check_authority = [&](std::optional<KeyGrant>& signer) {
+      if (auto why = keys.problem(h, in.record.body, &signer)) {
+        reject(where() + ": " + *why);
+        return false;
+      }
+      return true;
+    };
+    // What a record this batch stores states for the records after it.
+    auto note_stored = [&] {
+      if (h.kind != Kind::unknown) kinds[{h.origin, h.id}] = h.kind;
+      keys.apply(h, in.record.body);
+    };
     switch (chain_step(h, in.record.header_bytes, in.record.body.has_value(), tip->second, held ? &*held : nullptr)) {
       case ChainStep::extends: {
         // Whether its signer may sign it here: the chain before it delegates the signer
         // (and, for a key record, may grant what it grants). docs/identity.md.
-        std::optional<KeyGrant> signer, grants, before;
-        if (h.key) signer = grant_of(h.origin, *h.key);
-        if (h.kind == Kind::key && in.record.body)
-          if ((grants = read_key_grant(*in.record.body, h.seq))) before = grant_of(h.origin, grants->key);
-        if (h.key || h.kind == Kind::key)
-          if (auto why = authority_problem(h, signer ? &*signer : nullptr, grants ? &*grants : nullptr,
-                                           before ? &*before : nullptr)) {
-            reject(where() + ": " + *why);
-            break;
-          }
+        std::optional<KeyGrant> signer;
+        if (!check_authority(signer)) break;
         // A delegated key may only replace a record of a kind its role may sign (a reporter
         // cannot turn a practice into a report, nor retract it).
         if (h.key && signer)
@@ -203,8 +228,7 @@ BatchDecision decide_batch(std::span<const storage::IncomingRecord> records, std
                    std::string(kind_name(*held_kind)));
             break;
           }
-        if (h.kind != Kind::unknown) kinds[{h.origin, h.id}] = h.kind;
-        if (grants) granted[{h.origin, grants->key}] = *grants;
+        note_stored();
         d.dispositions[i] = Disposition::store;
         ++d.to_store;
         if (starts_origin) {
@@ -223,14 +247,60 @@ BatchDecision decide_batch(std::span<const storage::IncomingRecord> records, std
         d.dispositions[i] = Disposition::fill;
         ++d.fills;
         break;
-      case ChainStep::fork:
-        d.dispositions[i] = Disposition::fork;
-        ++d.forks;
+      case ChainStep::fork: {
+        // A recovery record wins its seq over any record but a recovery with a lower hash,
+        // when the chain before it is the one held (docs/identity.md, the race).
+        if (!is_recovery_record(h.origin, h) || h.seq < 2) {
+          d.dispositions[i] = Disposition::fork;
+          ++d.forks;
+          break;
+        }
+        std::optional<HeldRecord> before_it;
+        if (auto t = taken.find({h.origin, h.seq - 1}); t != taken.end())
+          before_it = HeldRecord{t->second, false};
+        else
+          before_it = chains.held(h.origin, h.seq - 1);
+        if (!before_it || record_hash(before_it->header_bytes) != h.prev) {
+          skip();  // a branch this node does not hold: nothing to blame
+          break;
+        }
+        if (held) {
+          auto other = decode_header(held->header_bytes);
+          if (other && is_recovery_record(h.origin, other.value()) &&
+              record_hash(held->header_bytes) <= record_hash(in.record.header_bytes)) {
+            d.dispositions[i] = Disposition::fork;  // the held recovery wins
+            ++d.forks;
+            break;
+          }
+        }
+        std::optional<KeyGrant> signer;
+        if (!check_authority(signer)) break;
+        for (auto t = taken.lower_bound({h.origin, h.seq}); t != taken.end() && t->first.first == h.origin;)
+          t = taken.erase(t);
+        note_stored();
+        recovered.insert(h.origin);
+        d.dispositions[i] = Disposition::recover;
+        ++d.recoveries;
+        tip->second = tip_after(h, in.record.header_bytes);
+        taken[{h.origin, h.seq}] = in.record.header_bytes;
         break;
+      }
       case ChainStep::gap:
+        // A recovery ahead of what this node holds comes again in chain order; after one, a
+        // peer on the branch it replaced sends on from where it believed this node was.
+        if (is_recovery_record(h.origin, h) || chains.recovered_at(h.origin) || recovered.count(h.origin)) {
+          skip();
+          break;
+        }
         reject(where() + ": gap after seq " + std::to_string(tip->second.seq));
         break;
       case ChainStep::unlinked:
+        // After a recovery, records of the branch it replaced still travel from peers that
+        // have not learned of it: refused without blame.
+        if (chains.recovered_at(h.origin) || recovered.count(h.origin) || is_recovery_record(h.origin, h)) {
+          skip();
+          break;
+        }
         reject(where() + ": does not link to the previous record's hash");
         break;
     }

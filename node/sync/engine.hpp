@@ -34,6 +34,8 @@ class StoreView {
   virtual void for_each_restricted_latest(const std::function<void(std::string_view header_bytes)>& visit) const = 0;
   // Whether `peer` is entitled to the body of a record (visibility, twins, coalitions).
   virtual bool may_read(const Header& header, const PublicKey& peer) const = 0;
+  // Each origin whose chain holds a recovery, with the seq of its latest recovery record.
+  virtual std::vector<std::pair<PublicKey, uint64_t>> recoveries() const = 0;
 };
 
 // What the receiving side reads of this node's chains (inside the writer's transaction).
@@ -47,6 +49,10 @@ class ChainView {
   virtual std::optional<KeyGrant> grant(const PublicKey& origin, const PublicKey& key) const = 0;
   // The kind of the latest version of (origin, id) held, if any.
   virtual std::optional<Kind> latest_kind(const PublicKey& origin, const std::string& id) const = 0;
+  // The recovery key commitment the origin's chain states, and the seq of its latest
+  // recovery record (0: none).
+  virtual std::optional<Hash> recovery_commitment(const PublicKey& origin) const = 0;
+  virtual uint64_t recovered_at(const PublicKey& origin) const = 0;
 };
 
 using Clock = std::chrono::steady_clock;
@@ -87,6 +93,9 @@ class Outbound {
   // stubs) and may now read: called when entitlements change. They go out through next(),
   // within the window and the batch limits like any batch. Returns the records queued.
   size_t queue_newly_readable(const StoreView& store);
+  // Queues the recovery records of the origins the peer holds at or past their place: a
+  // peer on a branch a recovery replaced learns of it whatever its head (docs/identity.md).
+  size_t queue_recoveries(const StoreView& store);
 
   // An ack for the oldest batch in flight; false when none was waiting for one, or when
   // `number` is given and is not that batch's number. `now` times the round trip.
@@ -127,6 +136,7 @@ enum class Disposition {
   duplicate,  // already held
   fill,       // fills in the body of a record held as a stub
   fork,       // a second, different record at a held seq: kept as evidence only
+  recover,    // a recovery record that wins its seq: the records held from there are set aside
   reject,     // failed verification, or a gap or a broken link in the chain
   skip,       // refused without blame: a newer envelope, or over the new-origin allowance
 };
@@ -145,7 +155,7 @@ struct IngestPolicy {
 struct BatchDecision {
   std::vector<Disposition> dispositions;
   std::vector<std::string> reasons;  // per record; set for rejects
-  uint32_t to_store = 0, duplicates = 0, fills = 0, forks = 0, rejected = 0, skipped = 0;
+  uint32_t to_store = 0, duplicates = 0, fills = 0, forks = 0, rejected = 0, skipped = 0, recoveries = 0;
   uint32_t new_origins = 0;  // origins this batch starts on this node (counted against the allowance)
   std::string first_error;
   std::map<PublicKey, uint64_t> sender_holds;  // highest valid seq per origin the sender sent

@@ -75,6 +75,24 @@ IngestOutcome store_batch(storage::RecordStore& store, const PublicKey& from, co
           case Disposition::store:
             accepted.push_back(&in);
             break;
+          case Disposition::recover: {
+            // Nothing of the batch before it extends this origin past its seq (one sender's
+            // chain), but be exact: those go with the branch.
+            std::erase_if(accepted, [&](const storage::IncomingRecord* r) {
+              return r->header.origin == in.header.origin && r->header.seq >= in.header.seq;
+            });
+            store.append(txn, accepted);
+            out.stored += static_cast<uint32_t>(accepted.size());
+            accepted.clear();
+            uint64_t aside = store.set_aside(txn, in.header.origin, in.header.seq);
+            spdlog::warn(
+                "recovery: {} replaced its chain from seq {} with a record signed by its recovery key; {} "
+                "records held from there are set aside (reported by {})",
+                short_node_id(in.header.origin), in.header.seq, aside, short_node_id(from));
+            accepted.push_back(&in);
+            out.recovered.push_back(in.header.origin);
+            break;
+          }
           case Disposition::fill:
             // The sender now counts this node as entitled to a body it holds as a stub.
             if (store.fill_body(txn, in.header.origin, in.header.seq, *in.record.body, in.keys))
@@ -99,7 +117,7 @@ IngestOutcome store_batch(storage::RecordStore& store, const PublicKey& from, co
         }
       }
       store.append(txn, accepted);
-      out.stored = static_cast<uint32_t>(accepted.size());
+      out.stored += static_cast<uint32_t>(accepted.size());
       out.rejected = d.rejected;
       out.skipped = d.skipped;
       out.new_origins = d.new_origins;

@@ -44,6 +44,11 @@ void PeerManager::start(std::shared_ptr<net::TlsContexts> tls) {
     }
   }
   restoring_ = dir().restoring();
+  dir().store().read([&](const storage::StoreReader& r) {
+    for (const auto& [origin, seq] : r.recoveries())
+      recovery_fingerprint_ += to_hex(origin) + std::to_string(seq) + ";";
+    return 0;
+  });
   if (restoring_) spdlog::info("restoring: waiting for a peer to send this city's records back");
 }
 
@@ -154,12 +159,25 @@ void PeerManager::store_changed() {
   // A connection proved with a node key this node now holds revoked ends: the key may be
   // in other hands (docs/identity.md). Collected first: failing a session changes ready_.
   std::vector<std::shared_ptr<PeerSession>> revoked;
+  std::string recoveries;
   dir().store().read([&](const storage::StoreReader& r) {
-    for (auto& [key, s] : ready_)
-      if (s->peer_key() != key)
-        if (auto g = r.grant(key, s->peer_key()); g && g->revoked) revoked.push_back(s);
+    for (auto& [key, s] : ready_)  // a node key, or a genesis key a rotation or recovery retired
+      if (auto g = r.grant(key, s->peer_key()); g && g->revoked) revoked.push_back(s);
+    for (const auto& [origin, seq] : r.recoveries()) recoveries += to_hex(origin) + std::to_string(seq) + ";";
     return 0;
   });
+  if (recoveries != recovery_fingerprint_) {
+    // A recovery moved a chain's head back: what each side believes the other holds is
+    // wrong for that origin. Start every connection again (docs/identity.md).
+    recovery_fingerprint_ = recoveries;
+    std::vector<std::shared_ptr<PeerSession>> all;
+    for (auto& [key, s] : ready_) all.push_back(s);
+    for (auto& s : all) {
+      spdlog::info("peer {}: reconnecting after a city's recovery, to compare chains again", short_node_id(s->peer()));
+      s->fail(ErrorCode::shutdown, "a city's chain was recovered here; reconnect to compare chains again");
+    }
+    revoked.clear();
+  }
   for (auto& s : revoked) {
     spdlog::warn("peer {}: its node key {} was revoked; closing the connection", short_node_id(s->peer()),
                  short_node_id(s->peer_key()));

@@ -121,6 +121,9 @@ class PeerManager {
   std::map<std::string, size_t> sessions_per_ip_;
   std::optional<Entitlements> entitlements_;
   std::string entitlement_fingerprint_;
+  // The origins whose chain a recovery reset, with its seq: when it changes, every connection
+  // starts again, so that both sides compare their heads anew.
+  std::string recovery_fingerprint_;
   // Bulk sync touches the whole log once; dropping those mapped pages now and then keeps
   // RSS to what the node is working on (the page cache still holds them).
   uint64_t traffic_bytes_ = 0, traffic_at_release_ = 0;

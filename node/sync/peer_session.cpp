@@ -19,13 +19,13 @@ namespace {
 // This node's node-key proof when its key is not the city's own (docs/identity.md).
 std::optional<NodeKeyProof> own_node_key(DataDir& dir) {
   if (dir.key().public_key() == dir.id()) return std::nullopt;
-  auto delegation = dir.node_key_delegation();
+  auto delegation = dir.node_key_proof();
   if (!delegation) {
     spdlog::error("node key {} has no delegation record in this store: peers will refuse its handshakes",
                   short_node_id(dir.key().public_key()));
     return std::nullopt;
   }
-  return NodeKeyProof{dir.key().public_key(), std::move(*delegation)};
+  return delegation;
 }
 
 }  // namespace
@@ -145,9 +145,21 @@ void PeerSession::on_message(std::string message, bool binary) {
 // The key the peer's proofs are by: its node id, or a node key its city delegated (shown
 // by the delegation it sent, and not revoked in this node's copy of its chain).
 std::optional<PublicKey> PeerSession::proving_key(const PublicKey& node, const std::optional<NodeKeyProof>& proof) {
-  if (!proof) return node;
-  auto held = manager_.dir().store().read([&](const storage::StoreReader& r) { return r.grant(node, proof->key); });
-  if (auto why = node_key_problem(node, proof->key, proof->delegation, held ? &*held : nullptr, now_ms())) {
+  if (!proof) {
+    // A city whose genesis key a root rotation or a recovery retired proves itself with a
+    // node key since: the genesis key may be in a thief's hands (docs/identity.md).
+    auto genesis = manager_.dir().store().read([&](const storage::StoreReader& r) { return r.grant(node, node); });
+    if (genesis && genesis->revoked) {
+      spdlog::warn("peer {} at {}: proved with its retired genesis key; refused", short_node_id(node), address());
+      fail(ErrorCode::bad_proof, "that city's genesis key was retired: it proves nothing any more");
+      return std::nullopt;
+    }
+    return node;
+  }
+  auto held = [&](const PublicKey& key) {
+    return manager_.dir().store().read([&](const storage::StoreReader& r) { return r.grant(node, key); });
+  };
+  if (auto why = node_key_problem(node, proof->key, proof->delegation, proof->path, held, now_ms())) {
     spdlog::warn("peer {} at {}: {}", short_node_id(node), address(), *why);
     fail(ErrorCode::bad_proof, "node key: " + *why);
     return std::nullopt;
@@ -229,6 +241,11 @@ void PeerSession::handle(const Heads& m) {
 
 void PeerSession::learned_heads(const std::map<PublicKey, uint64_t>& heads) {
   out_.on_heads(heads);
+  {
+    const Entitlements& ent = manager_.entitlements();
+    manager_.dir().store().read(
+        [&](const storage::StoreReader& r) { return out_.queue_recoveries(LmdbStoreView(r, ent)); });
+  }
   for (const auto& [origin, seq] : heads) {
     uint64_t& known = stats_.remote_heads[origin];
     known = std::max(known, seq);

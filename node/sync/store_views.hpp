@@ -18,6 +18,7 @@ class LmdbStoreView final : public StoreView {
   bool may_read(const Header& header, const PublicKey& peer) const override {
     return entitlements_.may_read(header, peer);
   }
+  std::vector<std::pair<PublicKey, uint64_t>> recoveries() const override { return reader_.recoveries(); }
 
  private:
   const storage::StoreReader& reader_;
@@ -37,6 +38,10 @@ class LmdbChainView final : public ChainView {
     auto latest = reader_.latest(origin, id);
     return latest ? std::optional<Kind>(latest->kind) : std::nullopt;
   }
+  std::optional<Hash> recovery_commitment(const PublicKey& origin) const override {
+    return reader_.recovery_commitment(origin);
+  }
+  uint64_t recovered_at(const PublicKey& origin) const override { return reader_.recovered_at(origin); }
 
  private:
   const storage::StoreReader& reader_;

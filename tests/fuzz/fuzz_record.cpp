@@ -40,7 +40,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       const KeyGrant* g = grant ? &*grant : nullptr;
       (void)authority_problem(h.value(), g, g, g);
       (void)authority_problem(h.value(), nullptr, g, nullptr);
-      if (grant) (void)node_key_problem(h.value().origin, grant->key, rec, g, 1700000000000);
+      if (grant) {
+        HeldGrant held = [&](const PublicKey&) { return grant; };
+        (void)node_key_problem(h.value().origin, grant->key, rec, std::span(&rec, 1), held, 1700000000000);
+      }
     }
   }
   for (int k = 1; k <= kKindCount; ++k) (void)validate_received_body(static_cast<Kind>(k), "x", "public", false, in);

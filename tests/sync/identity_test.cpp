@@ -6,7 +6,9 @@
 #include <nlohmann/json.hpp>
 
 #include "keyed_chain.hpp"
+#include "node/local/data_dir.hpp"
 #include "protocol/authority.hpp"
+#include "storage/record_store.hpp"
 #include "sync/http_json.hpp"
 #include "sync/served_node.hpp"
 #include "sync/test_peer.hpp"
@@ -326,4 +328,70 @@ TEST_CASE("a city restored from its root key rotates, and the node key lost with
   CHECK(keys.size() == 3);
   REQUIRE(wait_until([&] { return cph.head_of(lyon.id) == lyon.head_of(lyon.id); }));
   CHECK(cph.agora({"verify"}).exit_code == 0);
+}
+
+TEST_CASE("a thief with the stolen root key races the city's recovery key: the recovery wins on every node",
+          "[sync][identity][hostile]") {
+  ServedNode lyon("Lyon", "FR"), cph("Copenhagen", "DK"), toronto("Toronto", "CA");
+  serve_line({&lyon, &cph, &toronto});
+  REQUIRE(lyon.agora({"publish", "-"}, practice_json("mentors")).exit_code == 0);
+  const uint64_t trusted = lyon.head_of(lyon.id);
+  REQUIRE(wait_until([&] { return toronto.head_of(lyon.id) == trusted; }));
+
+  // The thief copied the genesis key (node.key, as `init` left it) and signs on from the
+  // last record while the city's node is down: 40 records, and a root key of its own.
+  SigningKey stolen = DataDir::read_key_file(lyon.data + "/node.key");
+  KeyedChain thief{stolen, trusted};
+  {
+    storage::RecordStore held(lyon.data + "/store", storage::EnvOptions{.read_only = true});
+    held.read([&](const storage::StoreReader& r) { return thief.last = r.head(*parse_node_id(lyon.id))->hash; });
+  }
+  CHECK(lyon.stop() == 0);
+  std::vector<SignedRecord> forged;
+  for (int i = 0; i < 39; ++i)
+    forged.push_back(
+        thief.sign(Kind::practice, "scam-" + std::to_string(i), practice_json("scam-" + std::to_string(i))));
+  forged.push_back(thief.delegate(SigningKey::generate(), KeyRole::root, nullptr, 1, false, "", "thief's root"));
+  {
+    TestPeer p;
+    connect_as(p, cph, stolen);
+    p.send(sync::encode(sync::Heads{}));
+    p.send(sync::encode(sync::RecordBatch{1, forged}), true);
+    REQUIRE(p.next_ack().stored == 40);
+  }
+  REQUIRE(wait_until([&] { return toronto.head_of(lyon.id) == trusted + 40; }));
+  // Offline, the city's coordinator published one more record: on the replaced branch too.
+  REQUIRE(lyon.agora({"publish", "-"}, practice_json("honest-but-late")).exit_code == 0);
+
+  auto recovered = lyon.agora({"key", "recover", "--recovery-key", lyon.data + "/recovery.key", "--compromised-since",
+                               std::to_string(trusted)});
+  INFO(recovered.out << recovered.err);
+  REQUIRE(recovered.exit_code == 0);
+  CHECK_THAT(recovered.out, Catch::Contains("1 record(s) after seq " + std::to_string(trusted) + " set aside"));
+  lyon.serve();
+  REQUIRE(lyon.agora({"publish", "-"}, practice_json("after-recovery")).exit_code == 0);
+  const uint64_t head = lyon.head_of(lyon.id);
+  REQUIRE(wait_until([&] { return cph.head_of(lyon.id) == head && toronto.head_of(lyon.id) == head; }));
+
+  for (auto* n : {&lyon, &cph, &toronto}) {
+    INFO(n->data);
+    CHECK(http_get(n->http_url, "/api/v1/practices/" + lyon.id + "/mentors").status == 200);
+    CHECK(http_get(n->http_url, "/api/v1/practices/" + lyon.id + "/after-recovery").status == 200);
+    CHECK(http_get(n->http_url, "/api/v1/practices/" + lyon.id + "/scam-7").status == 404);
+    CHECK(http_get(n->http_url, "/api/v1/practices/" + lyon.id + "/honest-but-late").status == 404);
+    REQUIRE(wait_for_search_index(n->http_url));
+    CHECK(get_json(*n, "/api/v1/practices?q=scam")["total"] == 0);
+    auto v = n->agora({"verify"});
+    INFO(v.out << v.err);
+    CHECK(v.exit_code == 0);
+  }
+  CHECK_THAT(cph.agora({"verify"}).out, Catch::Contains("40 of them set aside"));
+  // The genesis key proves nothing any more: the thief cannot log in as the city.
+  TestPeer again;
+  REQUIRE(again.connect(cph.sync_url));
+  auto hello = std::get<sync::Hello>(again.next_control());
+  again.send(sync::encode(auth_message(stolen, hello.challenge, hello.node)));
+  auto answer = again.next_control();
+  REQUIRE(std::holds_alternative<sync::ErrorMessage>(answer));
+  CHECK_THAT(std::get<sync::ErrorMessage>(answer).message, Catch::Contains("genesis key was retired"));
 }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "node/sync/engine.hpp"
+#include "protocol/key_state.hpp"
 #include "protocol/sync_messages.hpp"
 
 namespace agora::test {
@@ -46,8 +47,22 @@ class MemoryStore final : public sync::StoreView, public sync::ChainView {
   void put(const SignedRecord& r) {
     auto h = decode_header(r.header_bytes);
     chains_[h.value().origin].push_back(Held{r, h.value()});
-    if (h.value().kind == Kind::key && r.body)
-      if (auto g = read_key_grant(*r.body, h.value().seq)) key_grants_[{h.value().origin, g->key}] = *g;
+    if (h.value().kind == Kind::key && h.value().key && keys_.is_recovery_key(h.value().origin, *h.value().key))
+      recovered_[h.value().origin] = h.value().seq;
+    keys_.apply(h.value(), r.body);
+  }
+  // A recovery record replaced the chain from its seq on: the held records from there are
+  // set aside and what the chain states of keys is read again.
+  void set_aside(const PublicKey& origin, uint64_t from_seq) {
+    auto& chain = chains_[origin];
+    for (size_t i = from_seq - 1; i < chain.size(); ++i) set_aside_.push_back(chain[i].record.header_bytes);
+    chain.resize(from_seq - 1);
+    keys_ = KeyState{};
+    recovered_.clear();
+    auto all = std::move(chains_);
+    chains_.clear();
+    for (auto& [o, records] : all)
+      for (auto& held : records) put(held.record);
   }
   void grant(const std::string& record_id, const PublicKey& reader) { grants_.insert({record_id, reader}); }
 
@@ -94,15 +109,25 @@ class MemoryStore final : public sync::StoreView, public sync::ChainView {
     return kind;
   }
   std::optional<KeyGrant> grant(const PublicKey& origin, const PublicKey& key) const override {
-    auto it = key_grants_.find({origin, key});
-    if (it == key_grants_.end()) return std::nullopt;
-    return it->second;
+    return keys_.grant(origin, key);
+  }
+  std::optional<Hash> recovery_commitment(const PublicKey& origin) const override { return keys_.commitment(origin); }
+  uint64_t recovered_at(const PublicKey& origin) const override {
+    auto it = recovered_.find(origin);
+    return it == recovered_.end() ? 0 : it->second;
+  }
+  std::vector<std::pair<PublicKey, uint64_t>> recoveries() const override {
+    return {recovered_.begin(), recovered_.end()};
   }
 
   // Applies a decision the way the node's ingest does (store, fill; forks kept aside).
   void apply(const sync::BatchDecision& d, const std::vector<storage::IncomingRecord>& records) {
     for (size_t i = 0; i < records.size(); ++i) {
       if (d.dispositions[i] == sync::Disposition::store) put(records[i].record);
+      if (d.dispositions[i] == sync::Disposition::recover) {
+        set_aside(records[i].header.origin, records[i].header.seq);
+        put(records[i].record);
+      }
       if (d.dispositions[i] == sync::Disposition::fill)
         chains_[records[i].header.origin][records[i].header.seq - 1].record.body = records[i].record.body;
       if (d.dispositions[i] == sync::Disposition::fork) forks.push_back(records[i].record.header_bytes);
@@ -128,7 +153,11 @@ class MemoryStore final : public sync::StoreView, public sync::ChainView {
  private:
   std::map<PublicKey, std::vector<Held>> chains_;
   std::set<std::pair<std::string, PublicKey>> grants_;
-  std::map<std::pair<PublicKey, PublicKey>, KeyGrant> key_grants_;
+  KeyState keys_;                            // what the chains held state of their keys
+  std::map<PublicKey, uint64_t> recovered_;  // origin -> seq of its latest recovery record
+
+ public:
+  std::vector<std::string> set_aside_;  // header bytes of the records recoveries set aside
 };
 
 // A received batch frame as the ingest path sees it after verification: signature and
