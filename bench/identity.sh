@@ -26,7 +26,7 @@ now() { date +%s.%N; }
 
 # ---- verify: root-signed beside delegated-key-signed ----
 $agora init --data "$work/root" --city Lyon --country FR > /dev/null
-$agora import --data "$work/root" "$input" > /dev/null 2>&1
+$agora --key "$work/root/root.key" import --data "$work/root" "$input" > /dev/null 2>&1  # envelope 1, as before 0.2
 $agora init --data "$work/staff" --city Lyon --country FR > /dev/null
 $agora key add "Ana" --role publisher --out "$work/ana.key" --data "$work/staff" > /dev/null
 $agora --key "$work/ana.key" import --data "$work/staff" "$input" > /dev/null 2>&1

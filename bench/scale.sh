@@ -85,7 +85,7 @@ anon_peak "$pid_b" "$work/anon"; pids+=($!)
 total=$($agora status --data "$a" --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).log_length))')
 t=$(now)
 $agora peer add --data "$b" "$(awk '/^sync /{print $2}' "$work/a.out")" --key "$ida" >/dev/null
-until [ "$(curl -s "${url_b}health" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{console.log(JSON.parse(s).search_index.of)}catch(e){console.log(0)}})')" -ge "$((total + 1))" ]; do sleep 0.5; done
+until [ "$(curl -s "${url_b}health" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{console.log(JSON.parse(s).search_index.of)}catch(e){console.log(0)}})')" -ge "$((total + 2))" ]; do sleep 0.5; done
 sync_s=$(since "$t")
 out "agora.scale.n$n.full_sync.records_per_s $(awk -v n="$total" -v t="$sync_s" 'BEGIN {printf "%.0f", n / t}')"
 out "agora.scale.n$n.full_sync.rss_anon_peak_mib $(awk '{printf "%.0f", $1 / 1024}' "$work/anon")"

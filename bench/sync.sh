@@ -67,7 +67,7 @@ for run in $(seq 1 "$runs"); do
   $agora serve --data "$c" --listen 127.0.0.1:0 --http 127.0.0.1:0 --no-index > "$work/c.out" 2>"$work/c.out.err" &
   pid_c=$!; pids+=("$pid_c")
   for _ in $(seq 1 100); do grep -q '^http ' "$work/c.out" 2>/dev/null && break; sleep 0.05; done
-  head=$((n + 1))  # A's city profile, then the workload
+  head=$((n + 2))  # A's city profile and node key, then the workload
   ms=$($probe wait --data "$c" --origin "$ida" --seq "$head" -- $agora peer add --data "$c" "$url_a" --key "$ida")
   echo "$n $ms" | awk '{print $1/($2/1000)}' >> "$work/noindex_rate"
   stop "$pid_c"; $agora peer remove --data "$a" "$idc" >/dev/null; rm -rf "$c"

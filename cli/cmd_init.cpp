@@ -6,6 +6,7 @@
 
 #include "cli/cli_support.hpp"
 #include "node/local/publisher.hpp"
+#include "node/local/record_view.hpp"
 #include "protocol/hex.hpp"
 #include "protocol/unicode.hpp"
 
@@ -78,10 +79,23 @@ void register_init(CLI::App& app, Context& ctx) {
     DataDir dir = DataDir::create(path, NodeRole::city, opts->city);
     write_new_key_file(recovery_file, recovery);
     Publisher(dir).publish({input.value()});
+    // The node signs with a key of its own, delegated by the root key (the city id), which
+    // then leaves the node's key file: DATA/root.key, to be moved offline.
+    SigningKey node_key = SigningKey::generate();
+    KeyGrant grant;
+    grant.key = node_key.public_key();
+    grant.name = "node key " + iso8601_utc(now_ms()).substr(0, 16) + "Z";
+    grant.role = KeyRole::node;
+    Publisher(dir).publish_key(grant);
+    auto root_file = dir.install_node_key(node_key);
     std::cout << node_id(dir.id()) << "\n";
-    std::cerr << "recovery key written to " << recovery_file.string()
-              << ": copy it to offline storage (a USB stick in a safe, or printed), then delete it from this "
-                 "machine. With it, `agora key recover` replaces a lost or stolen root key (docs/identity.md)\n";
+    std::cerr << "city " << short_node_id(dir.id()) << " created with three keys (docs/identity.md):\n"
+              << "  node key      " << (path / "node.key").string() << "  stays here: the node signs with it\n"
+              << "  root key      " << (root_file ? root_file->string() : std::string("?"))
+              << "  delegates and revokes keys: move it off this machine, use it with agora --key FILE key …\n"
+              << "  recovery key  " << recovery_file.string()
+              << "  replaces a lost or stolen root key (agora key recover): keep it offline, apart from the root "
+                 "key\n";
   });
 }
 

@@ -111,6 +111,15 @@ std::string root_hint(DataDir& dir) {
          " … (or wherever the root key is kept)";
 }
 
+// Opens the data dir to sign key records: with --key FILE, else with DATA/root.key when the
+// root key is still on this machine, else with the node's key (which a root key must be).
+DataDir open_as_root(const Context& ctx) {
+  DataDir dir = open_to_publish(ctx);
+  if (ctx.key_file.empty() && fs::exists(dir.path() / "root.key"))
+    dir.sign_with(DataDir::read_key_file(dir.path() / "root.key"));
+  return dir;
+}
+
 // Delegates a fresh node key with the key in use (a root key), revokes every other node key,
 // and installs it as this node's key. Returns the new key's delegation and the last revocation.
 std::pair<PublishResult, std::optional<PublishResult>> new_node_key(DataDir& dir, const std::string& expires,
@@ -173,7 +182,7 @@ void register_key(CLI::App& app, Context& ctx) {
     }
     if (*role == KeyRole::root) throw InvalidInput("--role root: a root key comes from `agora key rotate-root`");
     if (!a->public_key.empty() && !a->out.empty()) throw InvalidInput("--out: not with --public (no key is created)");
-    DataDir dir = open_to_publish(ctx);
+    DataDir dir = open_as_root(ctx);
     KeyGrant g;
     g.name = a->name;
     g.role = *role;
@@ -262,7 +271,7 @@ void register_key(CLI::App& app, Context& ctx) {
   add_data_option(rotate, ctx);
   rotate->add_option("--expires", *rotate_expires, "last day the new node key may sign: YYYY-MM-DD or 90d");
   rotate->callback([&ctx, rotate_expires] {
-    DataDir dir = open_to_publish(ctx);
+    DataDir dir = open_as_root(ctx);
     if (!signs_as_root(dir)) throw InvalidInput("key rotate: a root key delegates node keys; " + root_hint(dir));
     PublicKey old = dir.key().public_key();
     SigningKey fresh = SigningKey::generate();
@@ -285,7 +294,7 @@ void register_key(CLI::App& app, Context& ctx) {
   add_data_option(rotate_root, ctx);
   rotate_root->add_option("--out", *rotate_root_out, "where to write the new root key (default: DATA/root.key)");
   rotate_root->callback([&ctx, rotate_root_out] {
-    DataDir dir = open_to_publish(ctx);
+    DataDir dir = open_as_root(ctx);
     if (!signs_as_root(dir)) throw InvalidInput("key rotate-root: " + root_hint(dir));
     fs::path out = rotate_root_out->empty() ? dir.path() / "root.key" : fs::path(*rotate_root_out);
     const PublicKey old_root = dir.signing_key().public_key();
@@ -384,7 +393,7 @@ void register_key(CLI::App& app, Context& ctx) {
                      "the key was in other hands after this point (a seq of this city's chain, or a time "
                      "YYYY-MM-DD[THH:MM:SSZ]): what it signed after it is withdrawn on every node");
   revoke->callback([&ctx, rv] {
-    DataDir dir = open_to_publish(ctx);
+    DataDir dir = open_as_root(ctx);
     KeyGrant g = find_grant(dir, rv->keyid);
     if (g.revoked && rv->compromised_since.empty())
       throw InvalidInput("key " + short_node_id(g.key) + " (" + g.name + ") is already revoked");

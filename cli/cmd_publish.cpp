@@ -19,6 +19,10 @@ void register_publish(CLI::App& app, Context& ctx) {
     std::string name = *file == "-" ? "<stdin>" : *file;
     auto input = parse_and_validate_input(text, dir.identity(), load_frameworks(dir.store()));
     if (!input) throw InvalidInput(name + ": " + input.error().to_string());
+    // The city profile is the root's (or an admin's) to sign: with no --key, the root key
+    // while it is still on this machine (docs/identity.md).
+    if (input.value().kind == Kind::city && ctx.key_file.empty() && std::filesystem::exists(dir.path() / "root.key"))
+      dir.sign_with(DataDir::read_key_file(dir.path() / "root.key"));
     auto result = Publisher(dir).publish({input.value()}).front();
     std::cout << kind_name(result.kind) << " " << result.id << " v" << result.version
               << (result.unchanged ? " (unchanged)" : "") << "\n";

@@ -115,7 +115,7 @@ class Replay {
       Signature sig{};
       bool ok = actual.is_string() && from_hex(actual.get<std::string>(), sig.data(), sig.size()) &&
                 verify_signature(
-                    *parse_node_id(node_.id),
+                    *parse_node_id(hello_key_.empty() ? node_.id : hello_key_),
                     sync::welcome_transcript(my_challenge_, *parse_node_id(node_.id), current().public_key()), sig);
       if (!ok) why = "welcome proof does not verify";
       return ok;
@@ -150,7 +150,10 @@ class Replay {
       }
       json j = json::parse(m->first, nullptr, false);
       REQUIRE(j.is_object());
-      if (j.value("t", "") == "hello") hello_challenge_ = j.value("challenge", "");
+      if (j.value("t", "") == "hello") {
+        hello_challenge_ = j.value("challenge", "");
+        hello_key_ = j.value("key", "");  // a city's node proves itself with its node key
+      }
       return j;
     }
   }
@@ -261,7 +264,7 @@ class Replay {
   std::map<std::string, SignedRecord> records_;
   std::unique_ptr<TestPeer> peer_;
   std::deque<std::string> frames_;
-  std::string current_key_, hello_challenge_, my_challenge_ = std::string(64, 'c');
+  std::string current_key_, hello_challenge_, hello_key_, my_challenge_ = std::string(64, 'c');
 };
 
 }  // namespace

@@ -102,7 +102,7 @@ TEST_CASE("exports stream every public record as NDJSON, as CSV a spreadsheet op
   CHECK(nd.content_type == "application/x-ndjson");
   CHECK(nd.headers["content-disposition"] == "attachment; filename=\"agora-export.ndjson\"");
   auto lines = lines_of(nd.body);
-  REQUIRE(lines.size() == 1 + 1 + 1500);  // the city profile, the public practices
+  REQUIRE(lines.size() == 1 + 1 + 1 + 1500);  // the city profile, the node key's delegation, the public practices
   std::set<std::string> ids;
   for (const auto& line : lines) ids.insert(json::parse(line)["id"].get<std::string>());
   CHECK(ids.size() == lines.size());  // each once
@@ -115,7 +115,7 @@ TEST_CASE("exports stream every public record as NDJSON, as CSV a spreadsheet op
   CHECK(csv.content_type.starts_with("text/csv; charset=utf-8"));
   REQUIRE(csv.body.starts_with("\xEF\xBB\xBF"));  // spreadsheets then read UTF-8
   auto rows = parse_csv(std::string_view(csv.body).substr(3));
-  REQUIRE(rows.size() == 1 + 1502);
+  REQUIRE(rows.size() == 1 + 1503);
   const auto& header = rows[0];
   auto col = [&](const std::string& name) {
     return static_cast<size_t>(std::find(header.begin(), header.end(), name) - header.begin());
@@ -139,7 +139,7 @@ TEST_CASE("exports stream every public record as NDJSON, as CSV a spreadsheet op
   CHECK(ld.content_type == "application/ld+json");
   json doc = json::parse(ld.body);
   CHECK(doc["@context"]["@vocab"] == "https://schema.org/");
-  REQUIRE(doc["@graph"].size() == 1502);
+  REQUIRE(doc["@graph"].size() == 1503);
   for (const auto& n : doc["@graph"]) {
     if (n["@id"] != "urn:agora:" + node.id + "/tricky") continue;
     CHECK(n["@type"] == "CreativeWork");
@@ -269,8 +269,8 @@ TEST_CASE("changes arrive live as Server-Sent Events and resume after Last-Event
   CHECK(events.find("Content-Type: text/event-stream") != std::string::npos);
   CHECK(events.find("Content-Encoding") == std::string::npos);
   CHECK(events.find("retry: 3000") != std::string::npos);
-  // The profile (1), "one" (2) from the backlog, then "two" (3) and "three" (5) live; the
-  // private record (4) is not an event.
+  // The profile (1), the node key's delegation (2), "one" (3) from the backlog, then "two"
+  // (4) and "three" (6) live; the private record (5) is not an event.
   auto at = [&](const std::string& s) { return events.find(s); };
   CHECK(at("id: 1\nevent: change\ndata: {") != std::string::npos);
   REQUIRE(at("\"id\":\"one\"") != std::string::npos);
@@ -278,13 +278,13 @@ TEST_CASE("changes arrive live as Server-Sent Events and resume after Last-Event
   REQUIRE(at("\"id\":\"three\"") != std::string::npos);
   CHECK(at("\"id\":\"one\"") < at("\"id\":\"two\""));
   CHECK(at("\"id\":\"two\"") < at("\"id\":\"three\""));
-  CHECK(at("id: 5\n") != std::string::npos);
+  CHECK(at("id: 6\n") != std::string::npos);
   CHECK(at("hidden") == std::string::npos);
-  CHECK(at("id: 4\n") == std::string::npos);
+  CHECK(at("id: 5\n") == std::string::npos);
 
   // A reconnecting EventSource sends the last id it saw: only what came after.
   std::string resumed =
-      raw_http(node.http_url, "GET /api/v1/changes?feed=eventsource HTTP/1.1\r\nHost: x\r\nLast-Event-ID: 3\r\n\r\n",
+      raw_http(node.http_url, "GET /api/v1/changes?feed=eventsource HTTP/1.1\r\nHost: x\r\nLast-Event-ID: 4\r\n\r\n",
                std::chrono::seconds(30), "\"id\":\"three\"");
   CHECK(resumed.find("\"id\":\"two\"") == std::string::npos);
   CHECK(resumed.find("\"id\":\"three\"") != std::string::npos);

@@ -42,6 +42,7 @@ TEST_CASE("decomposed and precomposed text are one for search, the city filter a
   const std::string old_title = "Malm" + o_nfd + "-modellen f" + o_nfd + "r l" + "a\xCC\x88" + "nkarbetare";
   {
     agora::DataDir dir = agora::DataDir::open(gbg.data);
+    dir.sign_with(agora::DataDir::read_key_file(gbg.data + "/root.key"));  // a profile is the root's to sign
     agora::Publisher(dir).publish(
         {signed_as_typed(agora::Kind::city, "profile", "{\"country\":\"SE\",\"name\":\"G" + o_nfd + "teborg\"}"),
          signed_as_typed(agora::Kind::practice, "modellen",

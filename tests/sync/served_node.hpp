@@ -128,6 +128,10 @@ inline void peer_both(const ServedNode& a, const ServedNode& b) {
   }
 }
 
+// What `agora init` writes to a new city's chain: the genesis record and the delegation of
+// the node's key (docs/identity.md).
+inline constexpr uint64_t kInitRecords = 2;
+
 inline std::string practice_json(const std::string& id, const std::string& visibility = "public") {
   return nlohmann::json{{"kind", "practice"},      {"id", id},         {"title", "Practice " + id},
                         {"summary", "Summary."},   {"language", "en"}, {"themes", {"employment"}},

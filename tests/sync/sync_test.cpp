@@ -50,11 +50,11 @@ TEST_CASE("two nodes sync both ways and push new records live", "[sync]") {
   import_into(a, "cph", 600);
   a.serve(), b.serve();
   peer_both(a, b);
-  bool synced = wait_until([&] { return b.head_of(a.id) == 601; });
+  bool synced = wait_until([&] { return b.head_of(a.id) == 600 + kInitRecords; });
   INFO("A:\n" << a.log() << "B:\n" << b.log());
   REQUIRE(synced);
   REQUIRE(b.agora({"publish", "-"}, practice_json("triec")).exit_code == 0);
-  REQUIRE(wait_until([&] { return a.head_of(b.id) == 2; }, std::chrono::seconds(10)));
+  REQUIRE(wait_until([&] { return a.head_of(b.id) == 1 + kInitRecords; }, std::chrono::seconds(10)));
   auto shown = json::parse(a.agora({"show", b.id + "/triec", "--json"}).out);
   CHECK(shown["city"] == "Toronto");
   check_verified_without_duplicates(a);
@@ -74,8 +74,8 @@ TEST_CASE("a chain of nodes relays records end to end", "[sync]") {
   import_into(toronto, "tor", 200);
   import_into(lyon, "lyo", 200);
   REQUIRE(wait_until([&] { return converged({&lyon, &cph, &toronto}); }));
-  CHECK(lyon.head_of(toronto.id) == 201);
-  CHECK(toronto.head_of(lyon.id) == 201);
+  CHECK(lyon.head_of(toronto.id) == 200 + kInitRecords);
+  CHECK(toronto.head_of(lyon.id) == 200 + kInitRecords);
   for (auto* n : {&lyon, &cph, &toronto}) check_verified_without_duplicates(*n);
 }
 
@@ -106,17 +106,17 @@ TEST_CASE("after kill -9 of the receiver mid-sync it resumes without loss or dup
   CHECK(b.kill9() == 128 + SIGKILL);
   uint64_t before = b.head_of(a.id);  // what survived the kill
   REQUIRE(before > 0);
-  REQUIRE(before < 4001);  // the kill came mid-sync
-  b.serve();               // new port: tell a
+  REQUIRE(before < 4000 + kInitRecords);  // the kill came mid-sync
+  b.serve();                              // new port: tell a
   a.agora({"peer", "add", b.sync_url, "--key", b.id});
-  REQUIRE(wait_until([&] { return b.head_of(a.id) == 4001; }, std::chrono::seconds(60)));
+  REQUIRE(wait_until([&] { return b.head_of(a.id) == 4000 + kInitRecords; }, std::chrono::seconds(60)));
   check_verified_without_duplicates(b);
   // The sender too can die and come back.
   a.kill9();
   a.serve();
   b.agora({"peer", "add", a.sync_url, "--key", a.id});
   REQUIRE(b.agora({"publish", "-"}, practice_json("after-restart")).exit_code == 0);
-  REQUIRE(wait_until([&] { return a.head_of(b.id) == 2; }));
+  REQUIRE(wait_until([&] { return a.head_of(b.id) == 1 + kInitRecords; }));
   check_verified_without_duplicates(a);
 }
 
@@ -151,7 +151,7 @@ TEST_CASE("a receiver whose store map must grow mid-sync keeps every record inta
   unsetenv("AGORA_MAP_INITIAL_MB");
   a.serve();
   peer_both(a, b);
-  bool synced = wait_until([&] { return b.head_of(a.id) == 3001; }, std::chrono::seconds(60));
+  bool synced = wait_until([&] { return b.head_of(a.id) == 3000 + kInitRecords; }, std::chrono::seconds(60));
   INFO("B:\n" << b.log() << "B's peers:\n" << b.agora({"peer", "list"}).out << "A:\n" << a.log());
   REQUIRE(synced);
   CHECK(b.log().find("map grown") != std::string::npos);
@@ -164,11 +164,12 @@ TEST_CASE("a city that lost its data dir gets its records back from a peer and n
   import_into(lyon, "lyon", 3);
   lyon.serve(), malmo.serve();
   peer_both(lyon, malmo);
-  REQUIRE(wait_until([&] { return malmo.head_of(lyon.id) == 4; }));
+  REQUIRE(wait_until([&] { return malmo.head_of(lyon.id) == 3 + kInitRecords; }));
 
   // The key was backed up; the data dir is lost.
+  // The root key was backed up (and kept off the machine); the data dir is lost.
   std::string backup = lyon.tmp.str("lyon-backup.key");
-  std::filesystem::copy_file(lyon.data + "/node.key", backup);
+  std::filesystem::copy_file(lyon.data + "/root.key", backup);
   lyon.kill9();
   std::filesystem::remove_all(lyon.data);
   auto restored = lyon.agora({"init", "--restore", backup});
@@ -184,7 +185,8 @@ TEST_CASE("a city that lost its data dir gets its records back from a peer and n
   lyon.serve();
   lyon.agora({"peer", "add", malmo.sync_url, "--key", malmo.id});
   malmo.agora({"peer", "add", lyon.sync_url, "--key", lyon.id});
-  bool back = wait_until([&] { return lyon.head_of(lyon.id) == 4 && lyon.status()["restoring"] == false; });
+  bool back =
+      wait_until([&] { return lyon.head_of(lyon.id) == 3 + kInitRecords && lyon.status()["restoring"] == false; });
   INFO("Lyon:\n" << lyon.log());
   REQUIRE(back);
   CHECK(json::parse(lyon.agora({"show", "lyon2", "--json"}).out)["title"] == "Practice lyon2");
@@ -192,7 +194,7 @@ TEST_CASE("a city that lost its data dir gets its records back from a peer and n
 
   // The next record continues the chain the peers hold: seq 5, accepted, no fork anywhere.
   REQUIRE(lyon.agora({"publish", "-"}, practice_json("after-restore")).exit_code == 0);
-  REQUIRE(wait_until([&] { return malmo.head_of(lyon.id) == 5; }));
+  REQUIRE(wait_until([&] { return malmo.head_of(lyon.id) == 4 + kInitRecords; }));
   CHECK(json::parse(malmo.agora({"peer", "list", "--json"}).out)["forks"].empty());
   check_verified_without_duplicates(lyon);
   check_verified_without_duplicates(malmo);
@@ -231,7 +233,8 @@ TEST_CASE("withheld bodies never reach a non-member, directly or through a relay
   REQUIRE(hague.agora({"publish", "-"}, practice_json("open")).exit_code == 0);
   peer_both(hague, joburg);
   peer_both(joburg, observer);  // the observer hears The Hague only through Johannesburg
-  REQUIRE(wait_until([&] { return observer.head_of(hague.id) == 5 && joburg.head_of(hague.id) == 5; }));
+  REQUIRE(wait_until(
+      [&] { return observer.head_of(hague.id) == 4 + kInitRecords && joburg.head_of(hague.id) == 4 + kInitRecords; }));
 
   auto twin_copy = json::parse(joburg.agora({"show", hague.id + "/twin-only", "--json"}).out);
   CHECK(twin_copy["title"] == "Practice twin-only");

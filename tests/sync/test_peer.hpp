@@ -101,7 +101,9 @@ inline std::string handshake(TestPeer& p, const SigningKey& key, const PublicKey
   std::string text = sync::encode(auth);
   p.send(text);
   auto welcome = std::get<sync::Welcome>(p.next_control());
-  CHECK(verify_signature(server, sync::welcome_transcript(auth.challenge, server, key.public_key()), welcome.proof));
+  // A city's node proves itself with its node key (the hello's delegation names it).
+  const PublicKey& proving = hello.node_key ? hello.node_key->key : server;
+  CHECK(verify_signature(proving, sync::welcome_transcript(auth.challenge, server, key.public_key()), welcome.proof));
   return text;
 }
 

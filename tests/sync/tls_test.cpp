@@ -33,10 +33,10 @@ TEST_CASE("peers sync over wss:// and a dialler checks the certificate", "[sync]
   a.agora({"peer", "add", "-", "--key", b.id});
   a.agora({"peer", "add", "-", "--key", untrusting.id});
   REQUIRE(b.agora({"peer", "add", a.sync_url, "--key", a.id}).exit_code == 0);
-  bool synced = wait_until([&] { return b.head_of(a.id) == 2; });
+  bool synced = wait_until([&] { return b.head_of(a.id) == 1 + kInitRecords; });
   INFO("A:\n" << a.log() << "B:\n" << b.log());
   REQUIRE(synced);
-  REQUIRE(wait_until([&] { return a.head_of(b.id) == 1; }));  // both directions over the one connection
+  REQUIRE(wait_until([&] { return a.head_of(b.id) == kInitRecords; }));  // both directions over the one connection
 
   // A node that does not trust the certificate never completes the TLS handshake.
   REQUIRE(untrusting.agora({"peer", "add", a.sync_url, "--key", a.id}).exit_code == 0);

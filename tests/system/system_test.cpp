@@ -52,7 +52,7 @@ struct Network {
   explicit Network(size_t n, std::vector<std::string> args = {}) : serve_args(std::move(args)) {
     for (size_t i = 0; i < n; ++i) {
       nodes.push_back(std::make_unique<ServedNode>("City " + std::to_string(i), "NL"));
-      published[nodes.back()->id] = 1;  // the city profile
+      published[nodes.back()->id] = kInitRecords;  // the city profile and the node key
     }
     for (auto& node : nodes) node->serve(serve_args);
   }
@@ -106,7 +106,7 @@ struct Outcome {
 Outcome audit(Network& net) {
   Outcome out;
   uint64_t practices = 0;
-  for (const auto& [origin, n] : net.published) practices += n - 1;
+  for (const auto& [origin, n] : net.published) practices += n - kInitRecords;
   out.published = practices;
   for (auto& node : net.nodes) {
     json s = node->status();
@@ -244,8 +244,8 @@ TEST_CASE("a partitioned 5-node network keeps publishing on both sides and conve
         return net.converged({0, 1}, {0, 1}) && net.converged({2, 3, 4}, {2, 3, 4});
       },
       std::chrono::seconds(60)));
-  CHECK(net.nodes[2]->head_of(net.nodes[0]->id) == 1);  // the partition held: nothing crossed
-  CHECK(net.nodes[0]->head_of(net.nodes[3]->id) == 1);
+  CHECK(net.nodes[2]->head_of(net.nodes[0]->id) == kInitRecords);  // the partition held: nothing crossed
+  CHECK(net.nodes[0]->head_of(net.nodes[3]->id) == kInitRecords);
   for (const auto& [ends, before] : crossed_before) CHECK(net.links[ends]->bytes_forwarded() == before);
 
   auto healed = Clock::now();
@@ -365,12 +365,13 @@ void long_link_sync(double loss, const std::string& scenario) {
     }
   }
   auto start = Clock::now();
-  bool done = wait_until([&] { return joburg.head_of(hague.id) == uint64_t(n + 1); }, std::chrono::seconds(600));
+  bool done =
+      wait_until([&] { return joburg.head_of(hague.id) == uint64_t(n) + kInitRecords; }, std::chrono::seconds(600));
   double converge_s = seconds_since(start);
-  INFO(mode << ": Johannesburg holds " << joburg.head_of(hague.id) << " of " << n + 1 << " after " << converge_s
-            << " s");
+  INFO(mode << ": Johannesburg holds " << joburg.head_of(hague.id) << " of " << n + kInitRecords << " after "
+            << converge_s << " s");
   REQUIRE(done);
-  Outcome o = audit_node(joburg, n, n + 2);
+  Outcome o = audit_node(joburg, n, n + 2 * kInitRecords);
   expect_whole(o);
   record_result(scenario, 1, o, converge_s, mode);
 }
@@ -415,18 +416,19 @@ TEST_CASE("disk full on one node: a clean error, no corruption, and it catches u
                      std::chrono::seconds(30)));
   CHECK(malmo.alive());
   uint64_t while_full = malmo.head_of(lyon.id);
-  CHECK(while_full < uint64_t(n + 1));
+  CHECK(while_full < uint64_t(n) + kInitRecords);
   CHECK(malmo.agora({"verify"}).exit_code == 0);                                   // what it holds is whole
   CHECK(malmo.log().find("cannot store records from peer") != std::string::npos);  // a clear error line
   CHECK(lyon.log().find("invalid-records") == std::string::npos);                  // and no blame on the peer
 
   auto freed = Clock::now();
   REQUIRE(sh("mount -o remount,size=256m " + data));
-  bool done = wait_until([&] { return malmo.head_of(lyon.id) == uint64_t(n + 1); }, std::chrono::seconds(120));
+  bool done =
+      wait_until([&] { return malmo.head_of(lyon.id) == uint64_t(n) + kInitRecords; }, std::chrono::seconds(120));
   double converge_s = seconds_since(freed);
-  INFO("Malmö holds " << malmo.head_of(lyon.id) << " of " << n + 1);
+  INFO("Malmö holds " << malmo.head_of(lyon.id) << " of " << n + kInitRecords);
   REQUIRE(done);
-  Outcome o = audit_node(malmo, n, n + 2);
+  Outcome o = audit_node(malmo, n, n + 2 * kInitRecords);
   expect_whole(o);
   malmo.stop();
   record_result("disk full on the receiving node (3 MiB tmpfs) during a 5,000-record sync, then freed", 1, o,
@@ -616,8 +618,8 @@ TEST_CASE("honest peers keep syncing while hostile peers attack the node", "[sys
   for (const auto& f : forks) CHECK(f["origin"] == listed_id);
   CHECK(lyon.alive());
   // Lyon holds Malmö's 2n practices and the listed key's genuine one; its log, those and
-  // the two city profiles, each once.
-  Outcome o = audit_node(lyon, 2 * n + 1, 2 * n + 3);
+  // the two cities' init records, each once.
+  Outcome o = audit_node(lyon, 2 * n + 1, 2 * n + 1 + 2 * kInitRecords);
   expect_whole(o);
   char detail[200];
   std::snprintf(detail, sizeof detail, "%zu attacks, %zu slow handshakes; %d rec/s calm, %d under attack",
@@ -648,7 +650,7 @@ TEST_CASE("HTTP under load: 1,000 connections on the API while the node syncs 10
   REQUIRE(sh("wrk -t2 -c1000 -d10s --timeout 10s --latency '" + url + "' > " + report + " 2>&1 || true"));
   double during_load = seconds_since(start);
   uint64_t synced_during_load = lyon.head_of(malmo.id);
-  REQUIRE(wait_until([&] { return lyon.head_of(malmo.id) == uint64_t(n + 1); }, std::chrono::seconds(120)));
+  REQUIRE(wait_until([&] { return lyon.head_of(malmo.id) == uint64_t(n) + kInitRecords; }, std::chrono::seconds(120)));
   double converge_s = seconds_since(start);
   std::ifstream in(report);
   std::string text((std::istreambuf_iterator<char>(in)), {});
@@ -662,7 +664,7 @@ TEST_CASE("HTTP under load: 1,000 connections on the API while the node syncs 10
   CHECK(text.find("Non-2xx or 3xx responses") == std::string::npos);  // every answer a 200
   CHECK(text.find("Socket errors") == std::string::npos);             // no refused, reset or timed-out connection
   CHECK(lyon.alive());
-  Outcome o = audit_node(lyon, n, n + 2);
+  Outcome o = audit_node(lyon, n, n + 2 * kInitRecords);
   expect_whole(o);
   char detail[160];
   std::snprintf(detail, sizeof detail, "%.0f req/s, all 200; %llu records synced under load (%.1f s)", rps,
