@@ -43,7 +43,7 @@ std::string expiry_date(const std::string& text) {
 }
 
 std::string status_of(const KeyGrant& g) {
-  if (g.revoked) return "revoked";
+  if (g.revoked) return g.role == KeyRole::root ? "retired" : "revoked";
   if (!g.expires.empty()) {
     std::string today = iso8601_utc(now_ms()).substr(0, 10);
     if (today > g.expires) return "expired";
@@ -117,6 +117,9 @@ DataDir open_as_root(const Context& ctx) {
   DataDir dir = open_to_publish(ctx);
   if (ctx.key_file.empty() && fs::exists(dir.path() / "root.key"))
     dir.sign_with(DataDir::read_key_file(dir.path() / "root.key"));
+  else if (ctx.key_file.empty() && dir.delegated_key())
+    throw InvalidInput("the root key is not on this machine (" + (dir.path() / "root.key").string() +
+                       "): run it with the root key or an admin key: agora --key FILE key …");
   return dir;
 }
 

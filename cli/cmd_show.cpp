@@ -43,6 +43,7 @@ void register_show(CLI::App& app, Context& ctx) {
                                    " is corrupt: its header does not decode (run `agora verify`)");
         versions.push_back(record_item(rec->header, rec->body(), cities.find(origin), cities.signer(rec->header)));
         if (r.is_withdrawn(local)) versions.back()["withdrawn"] = true;
+        if (r.is_set_aside(local)) versions.back()["set_aside"] = true;
       }
       if (ctx.json) {
         std::cout << (opts->history ? versions : versions.front()).dump(2) << "\n";
@@ -54,7 +55,10 @@ void register_show(CLI::App& app, Context& ctx) {
         if (item.value("city", nlohmann::json()).is_string())
           std::cout << "  " << item["city"].get<std::string>() << " (" << item.value("country", "") << ")";
         std::cout << (item.value("retracted", false) ? "  [retracted]" : "")
-                  << (item.value("withdrawn", false) ? "  [WITHDRAWN: signed by a compromised key]" : "") << "\n";
+                  << (item.value("set_aside", false)   ? "  [SET ASIDE: replaced by the city's recovery]"
+                      : item.value("withdrawn", false) ? "  [WITHDRAWN: signed by a compromised key]"
+                                                       : "")
+                  << "\n";
         std::cout << "  origin " << item["origin"].get<std::string>() << "  seq " << item["seq"].get<uint64_t>()
                   << "  published " << item["published"].get<std::string>() << "  visibility "
                   << item["visibility"].get<std::string>() << "\n";
@@ -64,7 +68,7 @@ void register_show(CLI::App& app, Context& ctx) {
                     << ")\n";
         nlohmann::json fields = item;
         for (const char* k : {"kind", "id", "origin", "city", "country", "version", "seq", "published", "visibility",
-                              "retracted", "signed_by", "withdrawn"})
+                              "retracted", "signed_by", "withdrawn", "set_aside"})
           fields.erase(k);
         for (auto& [k, v] : fields.items())
           std::cout << "  " << k << ": " << (v.is_string() ? v.get<std::string>() : v.dump()) << "\n";

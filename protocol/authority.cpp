@@ -143,7 +143,9 @@ std::optional<std::string> authority_problem(const Header& h, const KeyGrant* si
   if (!genesis) {
     const std::string who = "key " + short_key(*h.key);
     if (!signer) return who + " signed this record, but the city has not delegated that key before it";
-    if (signer->revoked) return who + " (" + signer->name + ") was revoked before this record";
+    if (signer->revoked)
+      return who + " (" + signer->name + ") was " + (signer->role == KeyRole::root ? "retired" : "revoked") +
+             " before this record";
     if (!signer->expires.empty() && h.ts >= end_of_day_ms(signer->expires))
       return who + " (" + signer->name + ") expired on " + signer->expires;
     if (signer->role == KeyRole::unknown)

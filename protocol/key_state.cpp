@@ -21,7 +21,12 @@ std::optional<KeyGrant> KeyState::grant(const PublicKey& origin, const PublicKey
   if (!g && is_recovery_key(origin, key)) g = recovery_grant(key);
   // A recovery read here retired the genesis key and the root keys granted before it.
   if (auto r = recovered_.find(origin); r != recovered_.end() && key != r->second.first) {
-    if (key == origin && !g) g = KeyGrant{origin, "genesis key", KeyRole::root};
+    if (key == origin && !g) {
+      g = KeyGrant{};
+      g->key = origin;
+      g->name = "genesis key";
+      g->role = KeyRole::root;
+    }
     if (g && g->role == KeyRole::root && g->seq < r->second.second) g->revoked = true;
   }
   return g;

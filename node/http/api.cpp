@@ -417,8 +417,9 @@ HttpResponse HttpApi::record(const std::string& collection, const std::string& o
       if (!rec) return std::nullopt;
       return std::make_pair(std::move(rec->header), std::move(rec->record));
     };
-    if (!latest && sub == "history") {
-      // Every version withdrawn (a compromised key's): no current version, the evidence stays.
+    if (!latest && (sub == "history" || version)) {
+      // Every version withdrawn (a compromised key's, or set aside by a recovery): no current
+      // version, the evidence stays.
       auto positions = r.history(*origin, id);
       if (positions.empty()) return not_found();
       auto last = load(positions.back());
@@ -437,15 +438,17 @@ HttpResponse HttpApi::record(const std::string& collection, const std::string& o
         if (!v || !is_public(v->first)) continue;
         versions.push_back(record_item(v->first, v->second.body, cities.find(*origin), cities.signer(v->first)));
         if (r.is_withdrawn(local)) versions.back()["withdrawn"] = true;  // evidence, not current
+        if (r.is_set_aside(local)) versions.back()["set_aside"] = true;  // a recovery replaced its branch
       }
       return json_response(200, {{"items", versions}});
     }
     std::optional<std::pair<Header, SignedRecord>> chosen;
-    bool withdrawn = false;
+    bool withdrawn = false, set_aside = false;
     if (version) {
       for (uint64_t local : r.history(*origin, id)) {
         auto v = load(local);
-        if (v && v->first.version == *version) chosen = std::move(v), withdrawn = r.is_withdrawn(local);
+        if (v && v->first.version == *version)
+          chosen = std::move(v), withdrawn = r.is_withdrawn(local), set_aside = r.is_set_aside(local);
       }
       if (!chosen || !is_public(chosen->first))
         return error(404, "no version " + std::to_string(*version) + " of " + origin_text + "/" + id, "version");
@@ -459,6 +462,7 @@ HttpResponse HttpApi::record(const std::string& collection, const std::string& o
     if (withdrawn) {
       json item = record_item(chosen->first, chosen->second.body, city ? &*city : nullptr, signer ? &*signer : nullptr);
       item["withdrawn"] = true;
+      if (set_aside) item["set_aside"] = true;
       return json_response(200, item);
     }
     return HttpResponse{

@@ -139,6 +139,8 @@ ChangesPage read_changes(const storage::StoreReader& r, uint64_t since, size_t l
                             {"version", hd.version},
                             {"retracted", hd.tombstone},
                             {"published", iso8601_utc(hd.ts)}});
+    // Withdrawn since (a compromised key's, or set aside by a recovery): not current.
+    if (r.is_withdrawn(view.local)) page.results.back()["withdrawn"] = true;
     return true;
   });
   return page;

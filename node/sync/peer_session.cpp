@@ -408,8 +408,8 @@ void PeerSession::ingested(uint64_t batch_no, const IngestOutcome& o) {
   if (o.skipped && !told_skipped_) {
     told_skipped_ = true;
     spdlog::warn(
-        "peer {}: skipped records (envelope newer than this node, or over the allowance of {} new "
-        "origins per 24 h); no penalty",
+        "peer {}: skipped records (envelope newer than this node, over the allowance of {} new "
+        "origins per 24 h, or a branch a city's recovery replaced); no penalty",
         short_node_id(peer_), manager_.limits().max_new_origins_per_day);
   }
   if (closing_) return;

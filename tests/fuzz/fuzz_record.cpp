@@ -8,6 +8,7 @@
 #include "protocol/input_schema.hpp"
 #include "protocol/json_text.hpp"
 #include "protocol/authority.hpp"
+#include "protocol/key_state.hpp"
 #include "protocol/record.hpp"
 
 using namespace agora;
@@ -40,6 +41,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       const KeyGrant* g = grant ? &*grant : nullptr;
       (void)authority_problem(h.value(), g, g, g);
       (void)authority_problem(h.value(), nullptr, g, nullptr);
+      KeyState keys;  // what the chain states of its keys: a commitment, a grant, a recovery
+      keys.apply(h.value(), rec.body);
+      (void)keys.problem(h.value(), rec.body);
       if (grant) {
         HeldGrant held = [&](const PublicKey&) { return grant; };
         (void)node_key_problem(h.value().origin, grant->key, rec, std::span(&rec, 1), held, 1700000000000);

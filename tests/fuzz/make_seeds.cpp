@@ -8,6 +8,7 @@
 
 #include "protocol/authority.hpp"
 #include "protocol/crypto.hpp"
+#include "protocol/hex.hpp"
 #include "protocol/record.hpp"
 #include "node/sync/reconcile.hpp"
 #include "protocol/sync_messages.hpp"
@@ -70,7 +71,7 @@ int main(int argc, char** argv) {
   kh.kind = Kind::key;
   kh.id = key_record_id(node_key.public_key());
   SignedRecord delegation = sign_record(kh, key_grant_body(grant), key);
-  sync::NodeKeyProof proof{node_key.public_key(), delegation};
+  sync::NodeKeyProof proof{node_key.public_key(), delegation, {}};
   write(sync, "hello-node-key", sync::encode(sync::Hello{key.public_key(), std::string(64, 'c'), {1, 2}, proof}));
   write(sync, "auth-node-key",
         sync::encode(sync::Auth{
@@ -80,6 +81,34 @@ int main(int argc, char** argv) {
             {1, 2},
             proof,
             sync::invitation_proof("0123456789abcdef0123456789abcdef", std::string(64, 'c'), key.public_key())}));
+  // A node key a recovered root delegated: the proof carries the genesis record and the
+  // recovery record (docs/identity.md, "The race").
+  SigningKey recovery = SigningKey::from_seed(std::array<uint8_t, 32>{8});
+  SigningKey new_root = SigningKey::from_seed(std::array<uint8_t, 32>{9});
+  Header gh = h;
+  gh.seq = 1;
+  gh.prev = Hash{};
+  gh.kind = Kind::city;
+  gh.id = "profile";
+  SignedRecord genesis = sign_record(
+      gh, R"({"country":"SE","name":"Malmö","recovery":")" + to_hex(recovery_commitment(recovery.public_key())) + "\"}",
+      key);
+  KeyGrant root_grant;
+  root_grant.key = new_root.public_key();
+  root_grant.name = "recovered root";
+  root_grant.role = KeyRole::root;
+  Header rh = kh;
+  rh.seq = 4;
+  rh.id = key_record_id(new_root.public_key());
+  rh.key = recovery.public_key();
+  SignedRecord recovery_record = sign_record(rh, key_grant_body(root_grant), recovery);
+  Header nh = kh;
+  nh.seq = 5;
+  nh.key = new_root.public_key();
+  SignedRecord by_new_root = sign_record(nh, key_grant_body(grant), new_root);
+  sync::NodeKeyProof path_proof{node_key.public_key(), by_new_root, {genesis, recovery_record}};
+  write(sync, "hello-node-key-path",
+        sync::encode(sync::Hello{key.public_key(), std::string(64, 'c'), {1, 2}, path_proof}));
   {
     std::map<PublicKey, uint64_t> many;
     for (int i = 0; i < 40; ++i) many[sha256(std::to_string(i))] = uint64_t(i + 1);
@@ -111,6 +140,8 @@ int main(int argc, char** argv) {
     v2.replace(v2.find("\"v\":1"), 5, "\"v\":3");
     write(rec, "newer-envelope", v2);
     write(rec, "key-record", joined(delegation));
+    write(rec, "genesis-with-recovery", joined(genesis));
+    write(rec, "recovery-record", joined(recovery_record));
     Header by_node = h;
     by_node.seq = 4;
     by_node.key = node_key.public_key();  // envelope 2
