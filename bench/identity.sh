@@ -55,7 +55,7 @@ head_of() {  # head_of NAME ORIGIN
 }
 base=$((20000 + RANDOM % 20000))
 names=(root n1 n2 n3 n4)
-for i in 1 2 3 4; do $agora init --data "$work/n$i" --city "City$i" --country NL > /dev/null; done
+for i in 1 2 3 4; do $agora init --data "$work/n$i" --city "City$i" --country NL > /dev/null 2>&1; done
 ids=(); for name in "${names[@]}"; do ids+=("$($agora id --data "$work/$name")"); done
 for i in 0 1 2 3; do  # a line: root - n1 - n2 - n3 - n4
   a=${names[$i]}; b=${names[$((i + 1))]}

@@ -69,7 +69,9 @@ KeyGrant find_grant(DataDir& dir, std::string keyid) {
 
 // --compromised-since: a seq of this city's chain, or the first record at or after a time
 // (its seq - 1).
-uint64_t compromise_point(DataDir& dir, const KeyGrant& g, const std::string& text) {
+// `through_head`: the point may be the last record held (a recovery that sets aside nothing
+// here, only the branch other nodes hold after it).
+uint64_t compromise_point(DataDir& dir, const std::string& text, bool through_head = false) {
   uint64_t head = dir.store().read([&](const storage::StoreReader& r) {
     auto h = r.head(dir.id());
     return h ? h->seq : uint64_t{0};
@@ -92,8 +94,8 @@ uint64_t compromise_point(DataDir& dir, const KeyGrant& g, const std::string& te
       return 0;
     });
   }
-  if (seq >= head) throw InvalidInput("--compromised-since: this city's chain ends at seq " + std::to_string(head));
-  (void)g;
+  if (seq > head || (seq == head && !through_head))
+    throw InvalidInput("--compromised-since: this city's chain ends at seq " + std::to_string(head));
   return std::max<uint64_t>(seq, 1);
 }
 
@@ -359,7 +361,7 @@ void register_key(CLI::App& app, Context& ctx) {
       auto h = r.head(dir.id());
       return h ? h->seq : uint64_t{0};
     });
-    uint64_t point = rc->compromised_since.empty() ? head : compromise_point(dir, KeyGrant{}, rc->compromised_since);
+    uint64_t point = rc->compromised_since.empty() ? head : compromise_point(dir, rc->compromised_since, true);
     SigningKey root = SigningKey::generate();
     KeyGrant g;
     g.key = root.public_key();
@@ -401,7 +403,7 @@ void register_key(CLI::App& app, Context& ctx) {
     if (g.revoked && rv->compromised_since.empty())
       throw InvalidInput("key " + short_node_id(g.key) + " (" + g.name + ") is already revoked");
     g.revoked = true;
-    if (!rv->compromised_since.empty()) g.compromised_since = compromise_point(dir, g, rv->compromised_since);
+    if (!rv->compromised_since.empty()) g.compromised_since = compromise_point(dir, rv->compromised_since);
     auto result = Publisher(dir).publish_key(g);
     std::cout << "key " << short_node_id(g.key) << " (" << g.name << ") revoked as " << result.id << " v"
               << result.version << " (seq " << result.seq << ")";

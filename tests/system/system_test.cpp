@@ -20,6 +20,8 @@
 #include <thread>
 
 #include "http_client.hpp"
+#include "node/local/data_dir.hpp"
+#include "storage/record_store.hpp"
 #include "sync/served_node.hpp"
 #include "sync/test_peer.hpp"
 #include "system/fault_proxy.hpp"
@@ -729,4 +731,91 @@ TEST_CASE("a stolen staff key: 1,000 records before and 1,000 after the compromi
       "--compromised-since on a 3-node line",
       1, o, converge_s, "loopback",
       std::to_string(n) + " withdrawn and " + std::to_string(n) + " kept on each of 3 nodes");
+}
+
+TEST_CASE("a stolen root key: the thief pushes 1,000 records while the city is down, then the recovery key wins",
+          "[system][identity]") {
+  std::vector<std::unique_ptr<ServedNode>> nodes;
+  for (const char* city : {"Lyon", "Copenhagen", "Toronto"}) nodes.push_back(std::make_unique<ServedNode>(city));
+  ServedNode& lyon = *nodes[0];
+  ServedNode& cph = *nodes[1];
+  for (auto& n : nodes) {
+    n->serve();
+    n->listen = n->sync_url.substr(5, n->sync_url.rfind('/') - 5);  // restarts keep the address
+  }
+  peer_both(*nodes[0], *nodes[1]);
+  peer_both(*nodes[1], *nodes[2]);  // Toronto hears of Lyon only through Copenhagen
+  int n = 1000 * soak();
+  std::string honest = lyon.tmp.str("honest.ndjson");
+  std::ofstream(honest) << practices_ndjson("honest-", n);
+  REQUIRE(lyon.agora({"import", honest}).exit_code == 0);
+  const uint64_t trusted = lyon.head_of(lyon.id);
+  REQUIRE(wait_until([&] { return nodes[2]->head_of(lyon.id) == trusted; }, std::chrono::seconds(60)));
+
+  // The thief holds the genesis key and Lyon's head; it signs on while Lyon is down.
+  SigningKey stolen = agora::DataDir::read_key_file(lyon.data + "/root.key");
+  agora::Hash prev{};
+  {
+    agora::storage::RecordStore held(lyon.data + "/store", agora::storage::EnvOptions{.read_only = true});
+    held.read([&](const agora::storage::StoreReader& r) { return prev = r.head(stolen.public_key())->hash; });
+  }
+  CHECK(lyon.stop() == 0);
+  {
+    TestPeer p;
+    connect_as(p, cph, stolen);
+    p.send(agora::sync::encode(agora::sync::Heads{}));
+    uint64_t seq = trusted;
+    for (int sent = 0, batch = 1; sent < n; ++batch) {
+      agora::sync::RecordBatch b;
+      b.batch = batch;
+      for (int i = 0; i < 500 && sent < n; ++i, ++sent) {
+        agora::Header h;
+        h.origin = stolen.public_key();
+        h.seq = ++seq;
+        h.prev = prev;
+        h.kind = agora::Kind::practice;
+        h.id = "thief-" + std::to_string(sent);
+        h.version = 1;
+        h.ts = 1700000000000;
+        b.records.push_back(agora::sign_record(h, practice_json(h.id), stolen));
+        prev = agora::record_hash(b.records.back().header_bytes);
+      }
+      p.send(agora::sync::encode(b), true);
+      REQUIRE(p.next_ack().stored == b.records.size());
+    }
+  }
+  REQUIRE(wait_until([&] { return nodes[2]->head_of(lyon.id) == trusted + n; }, std::chrono::seconds(60)));
+
+  auto recovered_at = Clock::now();
+  auto recovered = lyon.agora({"key", "recover", "--recovery-key", lyon.data + "/recovery.key", "--compromised-since",
+                               std::to_string(trusted)});
+  INFO(recovered.out << recovered.err);
+  REQUIRE(recovered.exit_code == 0);
+  lyon.serve();
+  const uint64_t head = lyon.head_of(lyon.id);
+  auto practices_of = [](const ServedNode& node) { return node.status()["records"].value("practice", uint64_t{0}); };
+  REQUIRE(wait_until(
+      [&] {
+        for (auto& node : nodes)
+          if (node->head_of(lyon.id) != head || practices_of(*node) != uint64_t(n)) return false;
+        return true;
+      },
+      std::chrono::seconds(60)));
+  double converge_s = seconds_since(recovered_at);
+  Outcome o;
+  o.published = n;
+  for (auto& node : nodes) {
+    INFO(node->data);
+    CHECK(http_get(node->http_url, "/api/v1/practices/" + lyon.id + "/honest-0").status == 200);  // kept
+    CHECK(http_get(node->http_url, "/api/v1/practices/" + lyon.id + "/thief-0").status == 404);   // set aside
+    if (practices_of(*node) != uint64_t(n)) ++o.lost;
+    if (node->agora({"verify"}).exit_code != 0) o.verified = false;
+  }
+  CHECK(cph.agora({"verify"}).out.find(std::to_string(n) + " of them set aside") != std::string::npos);
+  expect_whole(o);
+  record_result(
+      "a stolen root key: the thief pushes 1,000 records to a peer while the city is down; `key recover` on a "
+      "3-node line",
+      1, o, converge_s, "loopback",
+      std::to_string(n) + " set aside and " + std::to_string(n) + " kept on each of 3 nodes");
 }
