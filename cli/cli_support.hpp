@@ -17,6 +17,7 @@ inline constexpr int kExitOk = 0, kExitFailure = 1, kExitUsage = 2, kExitInvalid
 struct Context {
   std::string data;
   std::string key_file;  // --key FILE / $AGORA_KEY: sign with a key the city delegated
+  std::string remote;    // --remote CMD / $AGORA_REMOTE: a command that runs agora on the city's node
   bool json = false;
   int exit_code = kExitOk;
 };
@@ -35,7 +36,12 @@ std::string read_input(const std::string& file);
 // --year: "YYYY" or "YYYY-YYYY" as an inclusive range; throws InvalidInput otherwise.
 std::pair<int, int> parse_year_range(const std::string& text);
 
+// `publish` through the city's node (--remote): drafted there, signed here with --key,
+// stored there; returns the exit code.
+int publish_remotely(const Context& ctx, const std::string& input_text);
+
 using Registrar = void (*)(CLI::App& app, Context& ctx);
+void register_submission(CLI::App&, Context&);
 void register_init(CLI::App&, Context&);
 void register_id(CLI::App&, Context&);
 void register_status(CLI::App&, Context&);

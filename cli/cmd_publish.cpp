@@ -14,6 +14,10 @@ void register_publish(CLI::App& app, Context& ctx) {
   add_data_option(verb, ctx);
   verb->add_option("FILE", *file, "the record as a JSON file, or - for standard input")->required();
   verb->callback([&ctx, file] {
+    if (!ctx.remote.empty()) {
+      ctx.exit_code = publish_remotely(ctx, read_input(*file));
+      return;
+    }
     DataDir dir = open_to_publish(ctx);
     std::string text = read_input(*file);
     std::string name = *file == "-" ? "<stdin>" : *file;

@@ -204,6 +204,7 @@ bool DataDir::reload_key() {
 }
 
 std::optional<PublicKey> DataDir::delegated_key() const {
+  if (elsewhere_) return *elsewhere_;
   if (signing_key().public_key() == id()) return std::nullopt;
   return signing_key().public_key();
 }

@@ -60,6 +60,9 @@ class DataDir {
   // --key FILE`, docs/identity.md), instead of the node's own.
   void sign_with(SigningKey key);
   const SigningKey& signing_key() const { return signer_ ? *signer_ : *key_; }
+  // Records drafted here will be signed elsewhere by `key` (a staff member's laptop: `agora
+  // submission`); delegated_key() names it, nothing here signs with it.
+  void sign_elsewhere(const PublicKey& key) { elsewhere_ = key; }
   // The key records are signed with when it is not the city's own (envelope 2 names it).
   std::optional<PublicKey> delegated_key() const;
   // A private key file: PEM, readable by its owner only; throws naming the file otherwise.
@@ -91,6 +94,7 @@ class DataDir {
   std::optional<SigningKey> key_;
   PublicKey city_{};
   std::optional<SigningKey> signer_;
+  std::optional<PublicKey> elsewhere_;
   NodeRole role_;
   std::string name_;
   std::unique_ptr<storage::RecordStore> store_;

@@ -62,8 +62,9 @@ struct Draft {
 };
 
 // Assigns ids, versions and chain positions against the store as r sees it; signs in parallel.
+// `sign`: false for a draft another machine signs (the records carry no signature).
 Prepared prepare(DataDir& dir, const storage::StoreReader& r, const std::vector<ValidatedInput>& inputs,
-                 std::vector<Hash>& body_hashes, const Pending* pending = nullptr) {
+                 std::vector<Hash>& body_hashes, const Pending* pending = nullptr, bool sign = true) {
   Prepared p;
   p.head_before.origin = dir.id();
   std::vector<Draft> drafts;
@@ -137,8 +138,9 @@ Prepared prepare(DataDir& dir, const storage::StoreReader& r, const std::vector<
   if (!drafts.empty()) p.head_after.seq = drafts.back().header.seq, p.head_after.hash = prev;
   parallel_for(drafts.size(), [&](size_t i) {
     auto& rec = p.records[i].record;
-    rec.signature = dir.signing_key().sign(rec.header_bytes);
     rec.body = *drafts[i].body;
+    if (!sign) return;
+    rec.signature = dir.signing_key().sign(rec.header_bytes);
     storage::prepare_log_value(p.records[i]);
   });
   return p;
@@ -373,6 +375,55 @@ RecoveryResult Publisher::recover(const SigningKey& recovery_key, const KeyGrant
   });
   dir_.notify_change();
   return res;
+}
+
+SubmissionDraft Publisher::draft(const ValidatedInput& input, const PublicKey& signer) {
+  ensure_may_publish();
+  ReferenceChecker(dir_.store(), dir_.id()).check(input);
+  auto grant = dir_.store().read([&](const storage::StoreReader& r) { return r.grant(dir_.id(), signer); });
+  if (!grant || grant->revoked || grant->role == KeyRole::recovery)
+    throw InvalidInput("refused: key " + short_node_id(signer) + " is not a key this city delegated" +
+                       (grant && grant->revoked ? " (it was revoked)" : "") + " (agora key list)");
+  if (!role_may_sign(grant->role, input.kind))  // also when the record would be unchanged
+    throw InvalidInput("refused: key " + short_node_id(signer) + " (" + grant->name + ") is a " +
+                       std::string(key_role_name(grant->role)) + " key, which may not sign a " +
+                       std::string(kind_name(input.kind)));
+  dir_.sign_elsewhere(signer);
+  std::vector<Hash> body_hashes = {sha256(input.body)};
+  Prepared p = dir_.store().read(
+      [&](const storage::StoreReader& r) { return prepare(dir_, r, {input}, body_hashes, nullptr, /*sign=*/false); });
+  SubmissionDraft d;
+  d.result = p.results.front();
+  if (!p.records.empty()) d.header_bytes = p.records.front().record.header_bytes, d.body = input.body;
+  return d;
+}
+
+PublishResult Publisher::submit(const SignedRecord& record) {
+  ensure_may_publish();
+  auto verified = verify_record(record);
+  if (!verified) throw InvalidInput("submission: " + verified.error().to_string());
+  const Header& h = verified.value();
+  if (h.origin != dir_.id()) throw InvalidInput("submission: the record is not of this city");
+  if (!h.key) throw InvalidInput("submission: the record must be signed by a key the city delegated");
+  if (!record.body) throw InvalidInput("submission: the record carries no body");
+  auto keys = validate_received_body(h, *record.body);
+  if (!keys) throw InvalidInput("submission: " + keys.error().to_string());
+  storage::IncomingRecord in;
+  in.record = record;
+  in.header = h;
+  in.keys = keys.value();
+  storage::prepare_log_value(in);
+  dir_.store().env().write([&](storage::WriteTxn& txn) {
+    storage::StoreReader r(dir_.store(), txn);
+    auto head = r.head(dir_.id());
+    if (h.seq != (head ? head->seq : 0) + 1 || h.prev != (head ? head->hash : Hash{}))
+      throw SubmissionMoved("the city's chain moved since the draft (now at seq " +
+                            std::to_string(head ? head->seq : 0) + ")");
+    check_signer(r, h, record.body);
+    dir_.store().append(txn, std::span(&in, 1));
+  });
+  dir_.notify_change();
+  return PublishResult{h.kind, h.id, h.version, h.seq, false};
 }
 
 }  // namespace agora

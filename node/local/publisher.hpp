@@ -2,6 +2,8 @@
 // and one LMDB transaction per call.
 #pragma once
 
+#include <stdexcept>
+
 #include <functional>
 #include <string>
 #include <string_view>
@@ -19,6 +21,19 @@ struct PublishResult {
   uint32_t version = 0;
   uint64_t seq = 0;        // 0 when unchanged (nothing was written)
   bool unchanged = false;  // same body and visibility as the latest version
+};
+
+// A record drafted for a key held elsewhere: the header bytes it signs and the body.
+struct SubmissionDraft {
+  PublishResult result;      // result.unchanged: nothing to sign
+  std::string header_bytes;  // canonical header: its signer signs exactly these bytes
+  std::string body;
+};
+
+// The chain moved between a submission's draft and its signed return: draft it again.
+class SubmissionMoved : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
 };
 
 struct RecoveryResult {
@@ -52,6 +67,14 @@ class Publisher {
   // `new_root` the root role in their place, retiring every other root key. Throws
   // InvalidInput, changing nothing, for another key or a seq outside the chain.
   RecoveryResult recover(const SigningKey& recovery_key, const KeyGrant& new_root, uint64_t after_seq);
+
+  // Submission from a key held elsewhere (docs/identity.md, "Several staff at once"): the
+  // node drafts the record (id, version, chain position, exactly as publish() would) for
+  // `signer`, which signs the header bytes where it is; submit() then stores the signed
+  // record if it still extends the chain (else SubmissionMoved) and its signer may sign it
+  // there (else InvalidInput). Nothing is written by draft().
+  SubmissionDraft draft(const ValidatedInput& input, const PublicKey& signer);
+  PublishResult submit(const SignedRecord& record);
 
  private:
   void ensure_may_publish();  // throws InvalidInput for observers and restoring nodes

@@ -334,3 +334,43 @@ TEST_CASE("agora search finds inflected words without accents and marks them", "
   CHECK(json_out["total"] == 1);
   CHECK(json_out["items"][0]["city"] == "København");
 }
+
+TEST_CASE("staff publish from their own machine through --remote: the key stays there, the node sequences",
+          "[cli][identity]") {
+  Node node("Lyon", "FR");
+  std::string ana = node.tmp.str("ana.key"), bo = node.tmp.str("bo.key");
+  REQUIRE(run_agora({"key", "add", "Ana", "--role", "publisher", "--out", ana, "--data", node.data}).exit_code == 0);
+  REQUIRE(run_agora({"key", "add", "Bo", "--role", "reporter", "--out", bo, "--data", node.data}).exit_code == 0);
+  // How a laptop reaches the node: here a local command; in the field `ssh lyon-node agora`.
+  const std::string remote = "env AGORA_DATA=" + node.data + " " + AGORA_BINARY;
+  // Four publishes at once each get a position of their own: nothing forks.
+  std::vector<Background> running;
+  for (int i = 0; i < 4; ++i) {
+    std::string file = node.tmp.str("p" + std::to_string(i) + ".json");
+    write_file(file, practice_line("remote-" + std::to_string(i), "employment"));
+    running.push_back(start_agora({"--key", ana, "--remote", remote, "publish", file},
+                                  node.tmp.str("err" + std::to_string(i)), node.tmp.str("out" + std::to_string(i))));
+  }
+  for (auto& b : running) CHECK(wait_exit(b.pid) == 0);
+  auto status = json::parse(run_agora({"status", "--data", node.data, "--json"}).out);
+  CHECK(status["records"]["practice"] == 4);
+  CHECK(run_agora({"verify", "--data", node.data}).exit_code == 0);
+  auto shown = json::parse(run_agora({"show", "remote-2", "--data", node.data, "--json"}).out);
+  CHECK(shown["signed_by"]["name"] == "Ana");
+
+  std::string again = node.tmp.str("p0.json");
+  CHECK_THAT(run_agora({"--key", ana, "--remote", remote, "publish", again}).out, Catch::Contains("(unchanged)"));
+  std::string before = store_state(node.data);
+  auto by_reporter = run_agora({"--key", bo, "--remote", remote, "publish", node.tmp.str("p1.json")});
+  CHECK(by_reporter.exit_code == 3);
+  CHECK_THAT(by_reporter.err, Catch::Contains("reporter key, which may not sign a practice"));
+  std::string stranger = node.tmp.str("stranger.key");
+  REQUIRE(run_agora({"key", "generate", stranger}).exit_code == 0);
+  auto by_stranger = run_agora({"--key", stranger, "--remote", remote, "publish", node.tmp.str("p1.json")});
+  CHECK(by_stranger.exit_code == 3);
+  CHECK_THAT(by_stranger.err, Catch::Contains("not a key this city delegated"));
+  CHECK(store_state(node.data) == before);  // refusals change nothing
+  auto no_key = run_agora({"--remote", remote, "publish", node.tmp.str("p1.json")});
+  CHECK(no_key.exit_code == 3);
+  CHECK_THAT(no_key.err, Catch::Contains("needs your key"));
+}
