@@ -242,6 +242,7 @@ void register_key(CLI::App& app, Context& ctx) {
   list->callback([&ctx] {
     DataDir dir = DataDir::open(DataDir::resolve(ctx.data), /*read_only=*/true);
     auto grants = dir.store().read([&](const storage::StoreReader& r) { return r.grants(dir.id()); });
+    std::sort(grants.begin(), grants.end(), [](const KeyGrant& a, const KeyGrant& b) { return a.seq < b.seq; });
     json out = json::array();
     // The genesis key (the city id) first: the root key until a rotation or recovery retires it.
     auto genesis = std::find_if(grants.begin(), grants.end(), [&](const KeyGrant& g) { return g.key == dir.id(); });

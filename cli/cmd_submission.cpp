@@ -55,20 +55,17 @@ std::pair<int, std::string> run_remote(const std::string& command, const std::st
   return {WIFEXITED(status) ? WEXITSTATUS(status) : kExitFailure, out};
 }
 
-std::string shell_quoted(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
 }  // namespace
 
 int publish_remotely(const Context& ctx, const std::string& text) {
   if (ctx.key_file.empty())
-    throw InvalidInput("--remote: publishing through the city's node needs your key: agora --key FILE --remote …");
+    throw CLI::ValidationError("--remote",
+                               "publishing through the city's node needs your key: agora --key FILE --remote …");
   SigningKey key = DataDir::read_key_file(ctx.key_file);
   for (int attempt = 0; attempt < 5; ++attempt) {
     auto [code, out] = run_remote(ctx.remote + " submission draft - --signer " + node_id(key.public_key()), text);
+    if (code == 126 || code == 127)
+      throw std::runtime_error("--remote: \"" + ctx.remote + "\" could not run (exit " + std::to_string(code) + ")");
     if (code != 0) return code;  // the node said why on standard error
     json d = json::parse(out, nullptr, false);
     if (!d.is_object() || !d.contains("kind"))
@@ -134,7 +131,7 @@ void register_submission(CLI::App& app, Context& ctx) {
       auto r = Publisher(dir).submit(record);
       std::cout << kind_name(r.kind) << " " << r.id << " v" << r.version << "\n";
     } catch (const SubmissionMoved& e) {
-      std::cerr << "moved: " << e.what() << "\n";
+      std::cout << "moved: " << e.what() << "\n";  // the laptop drafts again: no error of anyone's
       ctx.exit_code = kExitMoved;
     }
   });

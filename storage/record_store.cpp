@@ -755,6 +755,15 @@ std::vector<std::pair<PublicKey, uint64_t>> StoreReader::recoveries() const {
   return out;
 }
 
+std::set<uint64_t> StoreReader::set_aside_positions() const {
+  std::set<uint64_t> out;
+  if (!store_.withdrawn_) return out;
+  Cursor c(txn_, *store_.withdrawn_);
+  for (bool ok = c.first(); ok; ok = c.next())
+    if (c.value() == "s") out.insert(get_be<uint64_t>(c.key()));
+  return out;
+}
+
 bool StoreReader::is_set_aside(uint64_t local) const {
   if (!store_.withdrawn_) return false;
   auto v = txn_.get(*store_.withdrawn_, be(local));

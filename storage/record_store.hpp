@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -115,6 +116,7 @@ class StoreReader {
   // Whether the version at `local` was set aside by a recovery (a branch of the chain the
   // recovery record replaced); such versions are also is_withdrawn().
   bool is_set_aside(uint64_t local) const;
+  std::set<uint64_t> set_aside_positions() const;  // every one (a few: recoveries are rare)
 
  private:
   std::optional<uint32_t> origin_index(const PublicKey& origin) const;

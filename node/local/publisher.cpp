@@ -381,9 +381,10 @@ SubmissionDraft Publisher::draft(const ValidatedInput& input, const PublicKey& s
   ensure_may_publish();
   ReferenceChecker(dir_.store(), dir_.id()).check(input);
   auto grant = dir_.store().read([&](const storage::StoreReader& r) { return r.grant(dir_.id(), signer); });
-  if (!grant || grant->revoked || grant->role == KeyRole::recovery)
-    throw InvalidInput("refused: key " + short_node_id(signer) + " is not a key this city delegated" +
-                       (grant && grant->revoked ? " (it was revoked)" : "") + " (agora key list)");
+  if (grant && grant->revoked)
+    throw InvalidInput("refused: key " + short_node_id(signer) + " (" + grant->name + ") was revoked");
+  if (!grant || grant->role == KeyRole::recovery)
+    throw InvalidInput("refused: key " + short_node_id(signer) + " is not a key this city delegated (agora key list)");
   if (!role_may_sign(grant->role, input.kind))  // also when the record would be unchanged
     throw InvalidInput("refused: key " + short_node_id(signer) + " (" + grant->name + ") is a " +
                        std::string(key_role_name(grant->role)) + " key, which may not sign a " +
