@@ -389,6 +389,7 @@ TEST_CASE("a thief with the stolen root key races the city's recovery key: the r
     CHECK(http_get(n->http_url, "/api/v1/practices/" + lyon.id + "/honest-but-late").status == 404);
     REQUIRE(wait_for_search_index(n->http_url));
     CHECK(get_json(*n, "/api/v1/practices?q=scam")["total"] == 0);
+    CHECK(json::parse(n->agora({"peer", "list", "--json"}).out)["forks"].empty());  // replaced, not forked
     auto v = n->agora({"verify"});
     INFO(v.out << v.err);
     CHECK(v.exit_code == 0);

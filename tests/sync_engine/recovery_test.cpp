@@ -175,3 +175,42 @@ TEST_CASE("rotate-root: the new root retires the genesis key, and a later root i
   CHECK_THAT(refused(node, copy.practice("by-root2", &root2)), Catch::Contains("was retired"));
   CHECK(decided(node, city.practice("by-root3", &root3)) == Disposition::store);
 }
+
+TEST_CASE("node-key proofs: a path of root grants is read in order, so a loop of grants proves nothing",
+          "[engine][identity][hostile]") {
+  KeyedChain city;
+  SigningKey recovery = SigningKey::generate(), a = SigningKey::generate(), b = SigningKey::generate();
+  SigningKey node_key = SigningKey::generate();
+  SignedRecord genesis = city.genesis(&recovery);
+  auto none = [](const PublicKey&) { return std::optional<KeyGrant>(); };
+  const PublicKey origin = city.root.public_key();
+  // A grants B root and B grants A root: neither is signed by a root key the proof shows first.
+  KeyedChain loop = city;
+  SignedRecord a_grants_b = loop.delegate(b, KeyRole::root, &a);
+  SignedRecord b_grants_a = loop.delegate(a, KeyRole::root, &b);
+  SignedRecord by_a = loop.delegate(node_key, KeyRole::node, &a);
+  std::vector<SignedRecord> path = {a_grants_b, b_grants_a};
+  CHECK_THAT(node_key_problem(origin, node_key.public_key(), by_a, path, none, 1700000000000).value_or(""),
+             Catch::Contains("is not signed by a root key of that city"));
+  // The honest chain of proof: the genesis record, the recovery record, the delegation.
+  KeyedChain honest = city;
+  SignedRecord recovered = honest.delegate(a, KeyRole::root, &recovery);
+  SignedRecord delegation = honest.delegate(node_key, KeyRole::node, &a);
+  std::vector<SignedRecord> proof = {genesis, recovered};
+  CHECK_FALSE(node_key_problem(origin, node_key.public_key(), delegation, proof, none, 1700000000000));
+  // Without the genesis record the recovery key is no one's.
+  std::vector<SignedRecord> short_proof = {recovered};
+  CHECK(node_key_problem(origin, node_key.public_key(), delegation, short_proof, none, 1700000000000));
+  // A root key the receiver holds retired proves nothing, whatever the path says.
+  auto retired = [&](const PublicKey& k) {
+    std::optional<KeyGrant> g;
+    if (k == a.public_key()) {
+      g = KeyGrant{};
+      g->key = k;
+      g->role = KeyRole::root;
+      g->revoked = true;
+    }
+    return g;
+  };
+  CHECK(node_key_problem(origin, node_key.public_key(), delegation, proof, retired, 1700000000000));
+}
