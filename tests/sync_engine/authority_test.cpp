@@ -5,44 +5,15 @@
 #include "protocol/authority.hpp"
 #include "protocol/hex.hpp"
 #include "keyed_chain.hpp"
+#include "sync_engine/decide.hpp"
 #include "sync_engine/memory_store.hpp"
 
 using namespace agora;
 using agora::test::KeyedChain;
 using agora::test::MemoryStore;
+using agora::test::outcome_of;
+using agora::test::refusal_of;
 using sync::Disposition;
-
-namespace {
-
-// Verifies and decides records as the node's ingest does, then stores what was accepted.
-sync::BatchDecision decide_and_store(MemoryStore& store, const std::vector<SignedRecord>& records) {
-  std::vector<storage::IncomingRecord> in(records.size());
-  std::vector<std::string> errors(records.size());
-  for (size_t i = 0; i < records.size(); ++i) {
-    auto h = verify_record(records[i]);
-    if (!h) {
-      errors[i] = h.error().to_string();
-      continue;
-    }
-    in[i].header = h.value();
-    in[i].record = records[i];
-  }
-  auto d = sync::decide_batch(in, errors, store);
-  store.apply(d, in);
-  return d;
-}
-
-Disposition outcome_of(MemoryStore& store, const SignedRecord& r) {
-  return decide_and_store(store, {r}).dispositions.at(0);
-}
-
-std::string refusal_of(MemoryStore& store, const SignedRecord& r) {
-  auto d = decide_and_store(store, {r});
-  REQUIRE(d.dispositions.at(0) == Disposition::reject);
-  return d.reasons.at(0);
-}
-
-}  // namespace
 
 TEST_CASE("authority: a delegated key signs what its role allows, nothing else", "[engine][identity]") {
   KeyedChain city;

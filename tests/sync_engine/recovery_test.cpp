@@ -6,41 +6,18 @@
 
 #include "keyed_chain.hpp"
 #include "protocol/authority.hpp"
+#include "sync_engine/decide.hpp"
 #include "sync_engine/memory_store.hpp"
 
 using namespace agora;
+using agora::test::decide_and_store;
 using agora::test::KeyedChain;
 using agora::test::MemoryStore;
+using agora::test::outcome_of;
+using agora::test::refusal_of;
 using sync::Disposition;
 
 namespace {
-
-sync::BatchDecision decide_and_keep(MemoryStore& store, const std::vector<SignedRecord>& records) {
-  std::vector<storage::IncomingRecord> in(records.size());
-  std::vector<std::string> errors(records.size());
-  for (size_t i = 0; i < records.size(); ++i) {
-    auto h = verify_record(records[i]);
-    if (!h) {
-      errors[i] = h.error().to_string();
-      continue;
-    }
-    in[i].header = h.value();
-    in[i].record = records[i];
-  }
-  auto d = sync::decide_batch(in, errors, store);
-  store.apply(d, in);
-  return d;
-}
-
-Disposition decided(MemoryStore& store, const SignedRecord& r) {
-  return decide_and_keep(store, {r}).dispositions.at(0);
-}
-
-std::string refused(MemoryStore& store, const SignedRecord& r) {
-  auto d = decide_and_keep(store, {r});
-  REQUIRE(d.dispositions.at(0) == Disposition::reject);
-  return d.reasons.at(0);
-}
 
 // The key record, signed by the recovery key, that grants `root` the root role.
 SignedRecord recovery_record(KeyedChain& chain, const SigningKey& recovery, const SigningKey& root) {
@@ -53,33 +30,33 @@ TEST_CASE("recovery: the recovery key's record wins its seq over a thief's branc
   KeyedChain honest;
   SigningKey recovery = SigningKey::generate(), new_root = SigningKey::generate();
   MemoryStore node;
-  REQUIRE(decided(node, honest.genesis(&recovery)) == Disposition::store);
-  REQUIRE(decided(node, honest.practice("before")) == Disposition::store);
+  REQUIRE(outcome_of(node, honest.genesis(&recovery)) == Disposition::store);
+  REQUIRE(outcome_of(node, honest.practice("before")) == Disposition::store);
 
   // The thief holds the genesis key and extends the chain first: seq 3 to 5 on this node.
   KeyedChain thief = honest;
   for (int i = 0; i < 3; ++i)
-    REQUIRE(decided(node, thief.practice("thief-" + std::to_string(i))) == Disposition::store);
+    REQUIRE(outcome_of(node, thief.practice("thief-" + std::to_string(i))) == Disposition::store);
   // It even rotates the root to a key of its own.
   SigningKey thief_root = SigningKey::generate();
-  REQUIRE(decided(node, thief.delegate(thief_root, KeyRole::root)) == Disposition::store);
+  REQUIRE(outcome_of(node, thief.delegate(thief_root, KeyRole::root)) == Disposition::store);
 
   // The city recovers from seq 2, the last record it trusts.
   SignedRecord r = recovery_record(honest, recovery, new_root);
-  auto d = decide_and_keep(node, {r});
+  auto d = decide_and_store(node, {r});
   REQUIRE(d.dispositions.at(0) == Disposition::recover);
   CHECK(node.tip(honest.root.public_key()).seq == 3);
   CHECK(node.set_aside_.size() == 4);
 
   // The new root signs on; the genesis key, the thief's root and the thief's branch do not.
-  CHECK(decided(node, honest.practice("after", &new_root)) == Disposition::store);
+  CHECK(outcome_of(node, honest.practice("after", &new_root)) == Disposition::store);
   KeyedChain late_thief = honest;
   late_thief.seq = honest.seq;
-  CHECK_THAT(refused(node, late_thief.practice("thief-late")), Catch::Contains("genesis key was retired"));
-  CHECK_THAT(refused(node, honest.practice("by-thief-root", &thief_root)), Catch::Contains("not delegated"));
+  CHECK_THAT(refusal_of(node, late_thief.practice("thief-late")), Catch::Contains("genesis key was retired"));
+  CHECK_THAT(refusal_of(node, honest.practice("by-thief-root", &thief_root)), Catch::Contains("not delegated"));
   // A record of the replaced branch (relayed by a peer that has not learned of the
   // recovery) is refused without blame.
-  CHECK(decided(node, thief.practice("thief-relayed")) == Disposition::skip);
+  CHECK(outcome_of(node, thief.practice("thief-relayed")) == Disposition::skip);
 }
 
 TEST_CASE("recovery: a thief without the recovery key cannot win, nor change the commitment",
@@ -87,20 +64,20 @@ TEST_CASE("recovery: a thief without the recovery key cannot win, nor change the
   KeyedChain city;
   SigningKey recovery = SigningKey::generate(), fake = SigningKey::generate();
   MemoryStore node;
-  REQUIRE(decided(node, city.genesis(&recovery)) == Disposition::store);
+  REQUIRE(outcome_of(node, city.genesis(&recovery)) == Disposition::store);
   // A later profile naming another recovery key changes nothing: the first commitment holds.
-  REQUIRE(decided(node, city.sign(Kind::city, "profile",
-                                  R"({"kind":"city","name":"T","country":"NL","recovery":")" +
-                                      to_hex(recovery_commitment(fake.public_key())) + "\"}",
-                                  nullptr, 2)) == Disposition::store);
+  REQUIRE(outcome_of(node, city.sign(Kind::city, "profile",
+                                     R"({"kind":"city","name":"T","country":"NL","recovery":")" +
+                                         to_hex(recovery_commitment(fake.public_key())) + "\"}",
+                                     nullptr, 2)) == Disposition::store);
   KeyedChain copy = city;
-  CHECK_THAT(refused(node, recovery_record(copy, fake, SigningKey::generate())), Catch::Contains("not delegated"));
+  CHECK_THAT(refusal_of(node, recovery_record(copy, fake, SigningKey::generate())), Catch::Contains("not delegated"));
   // The recovery key only grants a new root.
   copy = city;
-  CHECK_THAT(refused(node, copy.practice("by-recovery", &recovery)),
+  CHECK_THAT(refusal_of(node, copy.practice("by-recovery", &recovery)),
              Catch::Contains("recovery key, which may not sign"));
   copy = city;
-  CHECK_THAT(refused(node, copy.delegate(SigningKey::generate(), KeyRole::publisher, &recovery)),
+  CHECK_THAT(refusal_of(node, copy.delegate(SigningKey::generate(), KeyRole::publisher, &recovery)),
              Catch::Contains("only grants a new root"));
   // No key record grants the recovery role itself, and the genesis key is only retired.
   copy = city;
@@ -108,7 +85,7 @@ TEST_CASE("recovery: a thief without the recovery key cannot win, nor change the
   g.key = city.root.public_key();
   g.name = "genesis";
   g.role = KeyRole::root;
-  CHECK_THAT(refused(node, copy.sign(Kind::key, key_record_id(g.key), key_grant_body(g))),
+  CHECK_THAT(refusal_of(node, copy.sign(Kind::key, key_record_id(g.key), key_grant_body(g))),
              Catch::Contains("genesis key can only be retired"));
 }
 
@@ -117,15 +94,15 @@ TEST_CASE("recovery: between two recovery records at one seq the lower hash wins
   SigningKey recovery = SigningKey::generate();
   MemoryStore a, b;
   std::vector<SignedRecord> base = {city.genesis(&recovery), city.practice("p")};
-  decide_and_keep(a, base);
-  decide_and_keep(b, base);
+  decide_and_store(a, base);
+  decide_and_store(b, base);
   KeyedChain one = city, two = city;
   SignedRecord r1 = recovery_record(one, recovery, SigningKey::generate());
   SignedRecord r2 = recovery_record(two, recovery, SigningKey::generate());
-  decide_and_keep(a, {r1});
-  decide_and_keep(a, {r2});
-  decide_and_keep(b, {r2});
-  decide_and_keep(b, {r1});
+  decide_and_store(a, {r1});
+  decide_and_store(a, {r2});
+  decide_and_store(b, {r2});
+  decide_and_store(b, {r1});
   const SignedRecord& lower = record_hash(r1.header_bytes) < record_hash(r2.header_bytes) ? r1 : r2;
   CHECK(a.record(city.root.public_key(), 3)->header_bytes == lower.header_bytes);
   CHECK(b.record(city.root.public_key(), 3)->header_bytes == lower.header_bytes);
@@ -135,17 +112,17 @@ TEST_CASE("recovery: on a branch this node does not hold, a recovery waits witho
   KeyedChain city;
   SigningKey recovery = SigningKey::generate();
   MemoryStore node;
-  decide_and_keep(node, {city.genesis(&recovery)});
+  decide_and_store(node, {city.genesis(&recovery)});
   KeyedChain thief = city;
-  REQUIRE(decided(node, thief.practice("thief")) == Disposition::store);     // seq 2: the thief's
+  REQUIRE(outcome_of(node, thief.practice("thief")) == Disposition::store);  // seq 2: the thief's
   city.practice("honest");                                                   // seq 2 elsewhere
   SignedRecord r = recovery_record(city, recovery, SigningKey::generate());  // seq 3 after the honest 2
-  CHECK(decided(node, r) == Disposition::skip);
+  CHECK(outcome_of(node, r) == Disposition::skip);
   CHECK(node.tip(city.root.public_key()).seq == 2);
   // A recovery ahead of the chain held waits too.
   MemoryStore behind;
-  decide_and_keep(behind, {node.record(city.root.public_key(), 1).value()});
-  CHECK(decided(behind, r) == Disposition::skip);
+  decide_and_store(behind, {node.record(city.root.public_key(), 1).value()});
+  CHECK(outcome_of(behind, r) == Disposition::skip);
 }
 
 TEST_CASE("rotate-root: the new root retires the genesis key, and a later root is replaced the same way",
@@ -153,27 +130,27 @@ TEST_CASE("rotate-root: the new root retires the genesis key, and a later root i
   KeyedChain city;
   SigningKey root2 = SigningKey::generate(), root3 = SigningKey::generate(), admin = SigningKey::generate();
   MemoryStore node;
-  decide_and_keep(node, {city.genesis()});
-  REQUIRE(decided(node, city.delegate(root2, KeyRole::root)) == Disposition::store);
+  decide_and_store(node, {city.genesis()});
+  REQUIRE(outcome_of(node, city.delegate(root2, KeyRole::root)) == Disposition::store);
   KeyGrant retire;
   retire.key = city.root.public_key();
   retire.name = "genesis key";
   retire.role = KeyRole::root;
   retire.revoked = true;
-  REQUIRE(decided(node, city.sign(Kind::key, key_record_id(retire.key), key_grant_body(retire), &root2)) ==
+  REQUIRE(outcome_of(node, city.sign(Kind::key, key_record_id(retire.key), key_grant_body(retire), &root2)) ==
           Disposition::store);
   KeyedChain copy = city;
-  CHECK_THAT(refused(node, copy.practice("by-genesis")), Catch::Contains("genesis key was retired"));
+  CHECK_THAT(refusal_of(node, copy.practice("by-genesis")), Catch::Contains("genesis key was retired"));
   // The new root has the root's powers: admin and root grants.
-  REQUIRE(decided(node, city.delegate(admin, KeyRole::admin, &root2)) == Disposition::store);
+  REQUIRE(outcome_of(node, city.delegate(admin, KeyRole::admin, &root2)) == Disposition::store);
   copy = city;
-  CHECK_THAT(refused(node, copy.delegate(SigningKey::generate(), KeyRole::root, &admin)),
+  CHECK_THAT(refusal_of(node, copy.delegate(SigningKey::generate(), KeyRole::root, &admin)),
              Catch::Contains("only a root key"));
-  REQUIRE(decided(node, city.delegate(root3, KeyRole::root, &root2)) == Disposition::store);
-  REQUIRE(decided(node, city.delegate(root2, KeyRole::root, &root3, 2, true)) == Disposition::store);
+  REQUIRE(outcome_of(node, city.delegate(root3, KeyRole::root, &root2)) == Disposition::store);
+  REQUIRE(outcome_of(node, city.delegate(root2, KeyRole::root, &root3, 2, true)) == Disposition::store);
   copy = city;
-  CHECK_THAT(refused(node, copy.practice("by-root2", &root2)), Catch::Contains("was retired"));
-  CHECK(decided(node, city.practice("by-root3", &root3)) == Disposition::store);
+  CHECK_THAT(refusal_of(node, copy.practice("by-root2", &root2)), Catch::Contains("was retired"));
+  CHECK(outcome_of(node, city.practice("by-root3", &root3)) == Disposition::store);
 }
 
 TEST_CASE("node-key proofs: a path of root grants is read in order, so a loop of grants proves nothing",
