@@ -25,6 +25,8 @@ int main(int argc, char** argv) {
   app.fallthrough();  // `agora publish FILE --key K` as well as `agora --key K publish FILE`
   app.set_version_flag("--version", "agora 0.1.0");
   Context ctx;
+  // Before the verb as well as after it (`agora --data DIR init` reads as `agora init --data DIR`).
+  app.add_option("--data", ctx.data, "data directory (default: $AGORA_DATA, else ./agora-data)");
   app.add_option("--key", ctx.key_file,
                  "sign with this private key file, one the city delegated (`agora key add`), instead of the node's")
       ->envname("AGORA_KEY");

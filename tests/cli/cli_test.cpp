@@ -67,6 +67,12 @@ TEST_CASE("init creates a key file readable only by the owner and prints the nod
   auto id = run_agora({"id", "--data", node.data});
   CHECK(id.exit_code == 0);
   CHECK(id.out == node.id + "\n");
+  CHECK(run_agora({"--data", node.data, "id"}).out == node.id + "\n");  // before the verb, too
+  // init made three keys, each readable by its owner only: the node's, the root, the recovery key.
+  for (const char* file : {"root.key", "recovery.key"}) {
+    REQUIRE(stat((node.data + "/" + file).c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+  }
   // The private key never appears in what agora prints.
   std::ifstream key_file(node.data + "/node.key");
   std::stringstream key;
