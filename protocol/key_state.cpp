@@ -13,6 +13,8 @@ bool KeyState::is_recovery_key(const PublicKey& origin, const PublicKey& key) co
 }
 
 std::optional<KeyGrant> KeyState::grant(const PublicKey& origin, const PublicKey& key) const {
+  // The committed recovery key is what the commitment says, whatever a key record claims.
+  if (is_recovery_key(origin, key)) return recovery_grant(key);
   std::optional<KeyGrant> g;
   if (auto here = grants_.find({origin, key}); here != grants_.end())
     g = here->second;
@@ -38,6 +40,9 @@ std::optional<std::string> KeyState::problem(const Header& h, const std::optiona
   if (h.kind == Kind::key && body)
     if ((granted = read_key_grant(*body, h.seq))) before = grant(h.origin, granted->key);
   if (signer_out) *signer_out = signer;
+  // No key record touches the recovery key: a thief holding a root key would revoke it.
+  if (granted && is_recovery_key(h.origin, granted->key))
+    return std::string("a key record cannot name the city's recovery key");
   return authority_problem(h, signer ? &*signer : nullptr, granted ? &*granted : nullptr, before ? &*before : nullptr);
 }
 

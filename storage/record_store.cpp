@@ -721,9 +721,10 @@ void StoreReader::list(const ListQuery& q,
 std::optional<KeyGrant> StoreReader::grant(const PublicKey& origin, const PublicKey& key) const {
   std::string k = grant_key(origin, key);
   if (!store_.grants_) return std::nullopt;
-  if (auto v = txn_.get(*store_.grants_, k)) return decode_grant(k, *v);
-  if (key != origin)  // the key the genesis record commits to recovers the city
+  // The key the genesis record commits to recovers the city, whatever a key record says.
+  if (key != origin)
     if (auto c = recovery_commitment(origin); c && *c == agora::recovery_commitment(key)) return recovery_grant(key);
+  if (auto v = txn_.get(*store_.grants_, k)) return decode_grant(k, *v);
   return std::nullopt;
 }
 

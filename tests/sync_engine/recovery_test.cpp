@@ -79,6 +79,10 @@ TEST_CASE("recovery: a thief without the recovery key cannot win, nor change the
   copy = city;
   CHECK_THAT(refusal_of(node, copy.delegate(SigningKey::generate(), KeyRole::publisher, &recovery)),
              Catch::Contains("only grants a new root"));
+  // A thief with the root key cannot revoke (or re-delegate) the recovery key.
+  copy = city;
+  CHECK_THAT(refusal_of(node, copy.delegate(recovery, KeyRole::publisher, nullptr, 1, true)),
+             Catch::Contains("cannot name the city's recovery key"));
   // No key record grants the recovery role itself, and the genesis key is only retired.
   copy = city;
   KeyGrant g;
