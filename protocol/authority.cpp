@@ -158,8 +158,13 @@ std::optional<std::string> authority_problem(const Header& h, const KeyGrant* si
   const bool root = genesis || has_root_powers(signer->role);
   if (!granted) return std::string("a key record must carry its body");
   if (h.id != key_record_id(granted->key)) return "a key record's id is " + key_record_id(granted->key);
-  if (!genesis && signer->role == KeyRole::recovery && (granted->role != KeyRole::root || granted->revoked))
-    return std::string("the recovery key only grants a new root key");
+  if (!genesis && signer->role == KeyRole::recovery) {
+    if (granted->role != KeyRole::root || granted->revoked || granted->key == h.origin)
+      return std::string("the recovery key only grants a new root key");
+    // What the chain said of that key before does not count: a recovery overrides the
+    // branch it replaces, where a thief may have revoked the new root in advance.
+    return std::nullopt;
+  }
   if (granted->key == h.origin && (!granted->revoked || granted->role != KeyRole::root))
     return std::string("the city's genesis key can only be retired (a revoked root key)");
   if ((genesis && granted->key == h.origin) || (!genesis && granted->key == *h.key))
@@ -204,7 +209,7 @@ std::optional<std::string> read_proof_record(const PublicKey& node, const Signed
 
 std::optional<std::string> node_key_problem(const PublicKey& node, const PublicKey& key, const SignedRecord& delegation,
                                             std::span<const SignedRecord> path, const HeldGrant& held_grant,
-                                            int64_t now_ms) {
+                                            const HeldHeader& held_header, int64_t now_ms) {
   // The root keys the path shows, in order: each granted by the genesis key, an earlier
   // one, or the recovery key the genesis record commits to.
   std::vector<PublicKey> roots;
@@ -213,12 +218,25 @@ std::optional<std::string> node_key_problem(const PublicKey& node, const PublicK
     auto held = held_grant ? held_grant(k) : std::nullopt;
     return held && held->revoked;
   };
-  auto signed_by_root = [&](const Header& h) {
-    if (!h.key) return !revoked_here(node);
-    if (std::find(roots.begin(), roots.end(), *h.key) != roots.end()) return !revoked_here(*h.key);
+  // A record at a seq this node holds must be the one it holds.
+  auto unlike_held = [&](const std::string& header_bytes, uint64_t seq) {
+    auto held = held_header ? held_header(seq) : std::nullopt;
+    return held && *held != header_bytes;
+  };
+  // Whether key k could sign the record at seq: not revoked (retired) as held here, or the
+  // record is from before that and is the very record held there (a retired key cannot
+  // sign a new past).
+  auto valid_at = [&](const PublicKey& k, uint64_t seq, const std::string& header_bytes) {
+    auto held = held_grant ? held_grant(k) : std::nullopt;
+    return !held || !held->revoked || (seq < held->seq && !unlike_held(header_bytes, seq));
+  };
+  auto signed_by_root = [&](const Header& h, const std::string& header_bytes) {
+    if (!h.key) return valid_at(node, h.seq, header_bytes);
+    if (std::find(roots.begin(), roots.end(), *h.key) != roots.end()) return valid_at(*h.key, h.seq, header_bytes);
     if (commitment && recovery_commitment(*h.key) == *commitment) return true;
     auto held = held_grant ? held_grant(*h.key) : std::nullopt;  // a root key this node's copy of the chain knows
-    return held && held->role == KeyRole::root && !held->revoked;
+    return held && held->role == KeyRole::root &&
+           (!held->revoked || (h.seq < held->seq && !unlike_held(header_bytes, h.seq)));
   };
   for (size_t i = 0; i < path.size(); ++i) {
     const SignedRecord& record = path[i];
@@ -227,18 +245,20 @@ std::optional<std::string> node_key_problem(const PublicKey& node, const PublicK
     if (!h) return which + "does not verify: " + h.error().to_string();
     if (h.value().origin == node && h.value().seq == 1 && h.value().kind == Kind::city && !h.value().key &&
         record.body) {
+      if (unlike_held(record.header_bytes, 1)) return which + "is not the genesis record this node holds";
       commitment = read_recovery_commitment(*record.body);
       continue;
     }
     ProvenGrant step;
     if (auto why = read_proof_record(node, record, step)) return which + *why;
     if (step.grant.role != KeyRole::root || step.grant.revoked) return which + "does not grant a root key";
-    if (!signed_by_root(step.header)) return which + "is not signed by a root key of that city";
+    if (!signed_by_root(step.header, record.header_bytes)) return which + "is not signed by a root key of that city";
     roots.push_back(step.grant.key);
   }
   ProvenGrant d;
   if (auto why = read_proof_record(node, delegation, d)) return "its delegation " + *why;
-  if (!signed_by_root(d.header)) return std::string("its delegation is not signed by a root key of that city");
+  if (!signed_by_root(d.header, delegation.header_bytes))
+    return std::string("its delegation is not signed by a root key of that city");
   const KeyGrant& granted = d.grant;
   if (granted.key != key) return std::string("its delegation does not name that key");
   // The role and expiry are the presented delegation's (every node decides alike); what

@@ -80,10 +80,14 @@ std::optional<std::string> authority_problem(const Header& h, const KeyGrant* si
 // role, each signed by the genesis key, a root key before it in the path, or the recovery
 // key the city's genesis record in `path` commits to). `held_grant(k)` is what this node's
 // copy of the city's chain states of key k (nullopt: nothing): it adds the revocations
-// this node knows of, of the node key and of every root key in the proof.
+// this node knows of — of the node key, and of every root key in the proof signing after
+// its revocation (a record signed before a key's retirement stays valid). `held_header(s)`
+// is the header this node holds at seq s of the city's chain: a proof record at a seq it
+// holds must be that very record (a retired key cannot sign a new past).
 using HeldGrant = std::function<std::optional<KeyGrant>(const PublicKey&)>;
+using HeldHeader = std::function<std::optional<std::string>(uint64_t seq)>;
 std::optional<std::string> node_key_problem(const PublicKey& node, const PublicKey& key, const SignedRecord& delegation,
                                             std::span<const SignedRecord> path, const HeldGrant& held_grant,
-                                            int64_t now_ms);
+                                            const HeldHeader& held_header, int64_t now_ms);
 
 }  // namespace agora

@@ -48,8 +48,8 @@ std::optional<std::string> KeyState::problem(const Header& h, const std::optiona
 
 void KeyState::apply(const Header& h, const std::optional<std::string>& body) {
   if (!body) return;
-  if (h.kind == Kind::city) {
-    if (!commitment(h.origin))
+  if (h.kind == Kind::city) {  // only the genesis record commits (seq 1: signed by the genesis key)
+    if (h.seq == 1 && !commitment(h.origin))
       if (auto c = read_recovery_commitment(*body)) commitments_[h.origin] = *c;
     return;
   }

@@ -329,8 +329,8 @@ void RecordStore::put_grant(WriteTxn& txn, const Header& h, std::string_view bod
 
 void RecordStore::apply_statement(WriteTxn& txn, uint32_t idx, const Header& h, std::string_view body) {
   StoreReader r(*this, txn);
-  if (h.kind == Kind::city) {  // the first commitment stated holds (docs/identity.md)
-    if (auto c = read_recovery_commitment(body); c && !r.recovery_commitment(h.origin)) {
+  if (h.kind == Kind::city) {  // the genesis record's commitment (docs/identity.md)
+    if (auto c = read_recovery_commitment(body); h.seq == 1 && c && !r.recovery_commitment(h.origin)) {
       std::string v(reinterpret_cast<const char*>(c->data()), c->size());
       put_be(v, uint64_t{0});
       txn.put(*recovery_, key_bytes(h.origin), v);

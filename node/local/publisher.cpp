@@ -421,6 +421,14 @@ PublishResult Publisher::submit(const SignedRecord& record) {
       throw SubmissionMoved("the city's chain moved since the draft (now at seq " +
                             std::to_string(head ? head->seq : 0) + ")");
     check_signer(r, h, record.body);
+    // As every receiving node: a delegated key replaces only a record of a kind it may sign,
+    // and an id keeps its kind.
+    if (auto latest = r.latest(dir_.id(), h.id)) {
+      auto signer = r.grant(dir_.id(), *h.key);
+      if (latest->kind != h.kind || !signer || !role_may_sign(signer->role, latest->kind))
+        throw InvalidInput("refused: " + h.id + " is a " + std::string(kind_name(latest->kind)) +
+                           " of this city, which this key may not replace by a " + std::string(kind_name(h.kind)));
+    }
     dir_.store().append(txn, std::span(&in, 1));
   });
   dir_.notify_change();

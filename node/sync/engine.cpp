@@ -183,6 +183,12 @@ BatchDecision decide_batch(std::span<const storage::IncomingRecord> records, std
       skip();
       continue;
     }
+    // After a recovery in this batch, the rest of its origin is judged on the next connection
+    // (every connection restarts), against the chain the recovery left, not the branch it replaced.
+    if (recovered.count(h.origin)) {
+      skip();
+      continue;
+    }
     uint64_t& holds = d.sender_holds[h.origin];
     holds = std::max(holds, h.seq);
     auto tip = tips.find(h.origin);

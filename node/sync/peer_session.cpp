@@ -159,7 +159,13 @@ std::optional<PublicKey> PeerSession::proving_key(const PublicKey& node, const s
   auto held = [&](const PublicKey& key) {
     return manager_.dir().store().read([&](const storage::StoreReader& r) { return r.grant(node, key); });
   };
-  if (auto why = node_key_problem(node, proof->key, proof->delegation, proof->path, held, now_ms())) {
+  auto held_header = [&](uint64_t seq) {
+    return manager_.dir().store().read([&](const storage::StoreReader& r) -> std::optional<std::string> {
+      auto view = r.at(node, seq);
+      return view ? std::optional<std::string>(std::string(view->header_bytes)) : std::nullopt;
+    });
+  };
+  if (auto why = node_key_problem(node, proof->key, proof->delegation, proof->path, held, held_header, now_ms())) {
     spdlog::warn("peer {} at {}: {}", short_node_id(node), address(), *why);
     fail(ErrorCode::bad_proof, "node key: " + *why);
     return std::nullopt;

@@ -46,7 +46,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       (void)keys.problem(h.value(), rec.body);
       if (grant) {
         HeldGrant held = [&](const PublicKey&) { return grant; };
-        (void)node_key_problem(h.value().origin, grant->key, rec, std::span(&rec, 1), held, 1700000000000);
+        (void)node_key_problem(h.value().origin, grant->key, rec, std::span(&rec, 1), held, {}, 1700000000000);
       }
     }
   }

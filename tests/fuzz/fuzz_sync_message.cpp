@@ -37,7 +37,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string again = std::visit([](const auto& m) { return sync::encode(m); }, control.value());
     if (!sync::decode_control(again)) __builtin_trap();  // our own encoding must decode
     auto check_node_key = [](const PublicKey& node, const std::optional<sync::NodeKeyProof>& p) {
-      if (p) (void)node_key_problem(node, p->key, p->delegation, p->path, {}, 1700000000000);
+      if (p) (void)node_key_problem(node, p->key, p->delegation, p->path, {}, {}, 1700000000000);
     };
     if (auto* hello = std::get_if<sync::Hello>(&control.value())) check_node_key(hello->node, hello->node_key);
     if (auto* auth = std::get_if<sync::Auth>(&control.value())) check_node_key(auth->node, auth->node_key);

@@ -404,3 +404,21 @@ TEST_CASE("a thief with the stolen root key races the city's recovery key: the r
   REQUIRE(std::holds_alternative<sync::ErrorMessage>(answer));
   CHECK_THAT(std::get<sync::ErrorMessage>(answer).message, Catch::Contains("genesis key was retired"));
 }
+
+TEST_CASE("after key rotate-root the city's node still proves itself to peers that know the old root retired",
+          "[sync][identity]") {
+  ServedNode lyon("Lyon", "FR"), cph("Copenhagen", "DK");
+  serve_line({&lyon, &cph});
+  auto rotated = lyon.agora({"key", "rotate-root"});
+  INFO(rotated.out << rotated.err);
+  REQUIRE(rotated.exit_code == 0);
+  REQUIRE(wait_until([&] { return cph.head_of(lyon.id) == lyon.head_of(lyon.id); }));
+  // New connections: Copenhagen holds the genesis key retired; the node key it delegated
+  // before the retirement still proves the city.
+  CHECK(lyon.stop() == 0);
+  lyon.serve();
+  REQUIRE(lyon.agora({"publish", "-"}, practice_json("after-rotate-root")).exit_code == 0);
+  INFO("Copenhagen:\n" << cph.log());
+  REQUIRE(wait_until([&] { return cph.head_of(lyon.id) == lyon.head_of(lyon.id); }));
+  CHECK(cph.agora({"verify"}).exit_code == 0);
+}

@@ -171,17 +171,17 @@ TEST_CASE("node-key proofs: a path of root grants is read in order, so a loop of
   SignedRecord b_grants_a = loop.delegate(a, KeyRole::root, &b);
   SignedRecord by_a = loop.delegate(node_key, KeyRole::node, &a);
   std::vector<SignedRecord> path = {a_grants_b, b_grants_a};
-  CHECK_THAT(node_key_problem(origin, node_key.public_key(), by_a, path, none, 1700000000000).value_or(""),
+  CHECK_THAT(node_key_problem(origin, node_key.public_key(), by_a, path, none, {}, 1700000000000).value_or(""),
              Catch::Contains("is not signed by a root key of that city"));
   // The honest chain of proof: the genesis record, the recovery record, the delegation.
   KeyedChain honest = city;
   SignedRecord recovered = honest.delegate(a, KeyRole::root, &recovery);
   SignedRecord delegation = honest.delegate(node_key, KeyRole::node, &a);
   std::vector<SignedRecord> proof = {genesis, recovered};
-  CHECK_FALSE(node_key_problem(origin, node_key.public_key(), delegation, proof, none, 1700000000000));
+  CHECK_FALSE(node_key_problem(origin, node_key.public_key(), delegation, proof, none, {}, 1700000000000));
   // Without the genesis record the recovery key is no one's.
   std::vector<SignedRecord> short_proof = {recovered};
-  CHECK(node_key_problem(origin, node_key.public_key(), delegation, short_proof, none, 1700000000000));
+  CHECK(node_key_problem(origin, node_key.public_key(), delegation, short_proof, none, {}, 1700000000000));
   // A root key the receiver holds retired proves nothing, whatever the path says.
   auto retired = [&](const PublicKey& k) {
     std::optional<KeyGrant> g;
@@ -193,5 +193,28 @@ TEST_CASE("node-key proofs: a path of root grants is read in order, so a loop of
     }
     return g;
   };
-  CHECK(node_key_problem(origin, node_key.public_key(), delegation, proof, retired, 1700000000000));
+  CHECK(node_key_problem(origin, node_key.public_key(), delegation, proof, retired, {}, 1700000000000));
+}
+
+TEST_CASE("recovery: a thief who revoked the new root in advance, or relays its keys after it, changes nothing",
+          "[engine][identity][hostile]") {
+  KeyedChain honest;
+  SigningKey recovery = SigningKey::generate(), new_root = SigningKey::generate(), thief_key = SigningKey::generate();
+  MemoryStore node;
+  REQUIRE(outcome_of(node, honest.genesis(&recovery)) == Disposition::store);
+  REQUIRE(outcome_of(node, honest.practice("before")) == Disposition::store);
+  KeyedChain thief = honest;
+  // On its branch the thief revokes the root key the recovery grants (it saw it spread)
+  // and delegates a key of its own.
+  REQUIRE(outcome_of(node, thief.delegate(new_root, KeyRole::root, nullptr, 1, true)) == Disposition::store);
+  REQUIRE(outcome_of(node, thief.delegate(thief_key, KeyRole::publisher)) == Disposition::store);
+  SignedRecord r = recovery_record(honest, recovery, new_root);
+  // The same batch carries, after the recovery, a record by the thief's key at the next seq.
+  KeyedChain after = honest;
+  SignedRecord by_thief_key = after.practice("by-thief-key", &thief_key);
+  auto d = decide_and_store(node, {r, by_thief_key});
+  CHECK(d.dispositions.at(0) == Disposition::recover);
+  CHECK(d.dispositions.at(1) == Disposition::skip);  // judged on the next connection
+  CHECK_THAT(refusal_of(node, by_thief_key), Catch::Contains("not delegated"));
+  CHECK(outcome_of(node, honest.practice("after", &new_root)) == Disposition::store);
 }
