@@ -80,6 +80,15 @@ int publish_remotely(const Context& ctx, const std::string& text) {
     auto h = decode_header(header);
     if (!h || !h.value().key || *h.value().key != key.public_key() || h.value().body_sha256 != sha256(body))
       throw std::runtime_error("--remote: the node's draft is not a record for this key with this body; not signed");
+    // And the record this input asked for: its kind, its id when it named one, its visibility.
+    json asked = json::parse(text, nullptr, false);
+    auto asked_for = [&](const char* field, const std::string& fallback) {
+      return asked.is_object() && asked.contains(field) && asked[field].is_string() ? asked[field].get<std::string>()
+                                                                                    : fallback;
+    };
+    if (asked_for("kind", "") != header_kind_name(h.value()) || asked_for("id", h.value().id) != h.value().id ||
+        asked_for("visibility", "public") != h.value().visibility)
+      throw std::runtime_error("--remote: the node's draft is not the record this input describes; not signed");
     json signed_record = {{"header", header}, {"signature", to_hex(key.sign(header))}, {"body", body}};
     auto [put_code, put_out] = run_remote(ctx.remote + " submission put -", signed_record.dump());
     if (put_code == kExitMoved) continue;  // another publish came first: draft again
