@@ -294,7 +294,7 @@ BatchDecision decide_batch(std::span<const storage::IncomingRecord> records, std
       case ChainStep::gap:
         // A recovery ahead of what this node holds comes again in chain order; after one, a
         // peer on the branch it replaced sends on from where it believed this node was.
-        if (is_recovery_record(h.origin, h) || chains.recovered_at(h.origin) || recovered.count(h.origin)) {
+        if (is_recovery_record(h.origin, h) || chains.recovered_at(h.origin)) {
           skip();
           break;
         }
@@ -303,7 +303,7 @@ BatchDecision decide_batch(std::span<const storage::IncomingRecord> records, std
       case ChainStep::unlinked:
         // After a recovery, records of the branch it replaced still travel from peers that
         // have not learned of it: refused without blame.
-        if (chains.recovered_at(h.origin) || recovered.count(h.origin) || is_recovery_record(h.origin, h)) {
+        if (chains.recovered_at(h.origin) || is_recovery_record(h.origin, h)) {
           skip();
           break;
         }

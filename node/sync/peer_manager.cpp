@@ -24,6 +24,13 @@ void fold_session_counters(PeerState& total, const PeerState& session, bool head
   if (!session.last_error.empty()) total.last_error = session.last_error;
 }
 
+// The recoveries a store holds, as one string: it changes when a recovery is stored.
+std::string recovery_fingerprint(const storage::StoreReader& r) {
+  std::string out;
+  for (const auto& [origin, seq] : r.recoveries()) out += to_hex(origin) + std::to_string(seq) + ";";
+  return out;
+}
+
 }  // namespace
 
 PeerManager::PeerManager(Services services, SyncLimits limits, net::TransportLimits transport)
@@ -44,11 +51,7 @@ void PeerManager::start(std::shared_ptr<net::TlsContexts> tls) {
     }
   }
   restoring_ = dir().restoring();
-  dir().store().read([&](const storage::StoreReader& r) {
-    for (const auto& [origin, seq] : r.recoveries())
-      recovery_fingerprint_ += to_hex(origin) + std::to_string(seq) + ";";
-    return 0;
-  });
+  recovery_fingerprint_ = dir().store().read(recovery_fingerprint);
   if (restoring_) spdlog::info("restoring: waiting for a peer to send this city's records back");
 }
 
@@ -163,7 +166,7 @@ void PeerManager::store_changed() {
   dir().store().read([&](const storage::StoreReader& r) {
     for (auto& [key, s] : ready_)  // a node key, or a genesis key a rotation or recovery retired
       if (auto g = r.grant(key, s->peer_key()); g && g->revoked) revoked.push_back(s);
-    for (const auto& [origin, seq] : r.recoveries()) recoveries += to_hex(origin) + std::to_string(seq) + ";";
+    recoveries = recovery_fingerprint(r);
     return 0;
   });
   if (recoveries != recovery_fingerprint_) {
