@@ -170,16 +170,10 @@ void PeerManager::store_changed() {
     return 0;
   });
   if (recoveries != recovery_fingerprint_) {
-    // A recovery moved a chain's head back: what each side believes the other holds is
-    // wrong for that origin. Start every connection again (docs/identity.md).
     recovery_fingerprint_ = recoveries;
-    std::vector<std::shared_ptr<PeerSession>> all;
-    for (auto& [key, s] : ready_) all.push_back(s);
-    for (auto& s : all) {
-      spdlog::info("peer {}: reconnecting after a city's recovery, to compare chains again", short_node_id(s->peer()));
-      s->fail(ErrorCode::shutdown, "a city's chain was recovered here; reconnect to compare chains again");
-    }
-    revoked.clear();
+    recovery_restart_pending_ = true;
+    restart_after_recovery();
+    if (!recovery_restart_pending_) revoked.clear();  // every connection is closing anyway
   }
   for (auto& s : revoked) {
     spdlog::warn("peer {}: its node key {} was revoked; closing the connection", short_node_id(s->peer()),
@@ -197,8 +191,27 @@ void PeerManager::ingested(uint32_t stored, uint32_t filled) {
   if (stored && restoring_) check_restore_done();
 }
 
+// A recovery moved a chain's head back: what each side believes the other holds is wrong for
+// that origin. Every connection starts again (docs/identity.md), at most once per interval.
+void PeerManager::restart_after_recovery() {
+  if (!recovery_restart_pending_ || stopping_) return;
+  auto now = Clock::now();
+  if (last_recovery_restart_ &&
+      now - *last_recovery_restart_ < std::chrono::milliseconds(limits_.recovery_restart_interval_ms))
+    return;  // tick() comes back to it
+  recovery_restart_pending_ = false;
+  last_recovery_restart_ = now;
+  std::vector<std::shared_ptr<PeerSession>> all;
+  for (auto& [key, s] : ready_) all.push_back(s);
+  for (auto& s : all) {
+    spdlog::info("peer {}: reconnecting after a city's recovery, to compare chains again", short_node_id(s->peer()));
+    s->fail(ErrorCode::shutdown, "a city's chain was recovered here; reconnect to compare chains again");
+  }
+}
+
 void PeerManager::tick() {
   if (stopping_) return;
+  restart_after_recovery();
   dial_due_peers();
   if (Clock::now() - last_state_save_ > std::chrono::seconds(2)) save_states();
   if (traffic_bytes_ - traffic_at_release_ > (uint64_t{32} << 20)) {

@@ -37,6 +37,10 @@ struct SyncLimits {
   size_t max_connections_per_ip = 16;
   int backoff_initial_ms = 500;
   int backoff_max_ms = 60000;
+  // Connections restart when a city's chain is recovered here; further recoveries within
+  // this interval wait for its end, so a city publishing recoveries in a loop cannot keep
+  // every connection of the network restarting.
+  int recovery_restart_interval_ms = 60000;
 };
 
 class PeerSession;
@@ -124,6 +128,9 @@ class PeerManager {
   // The origins whose chain a recovery reset, with its seq: when it changes, every connection
   // starts again, so that both sides compare their heads anew.
   std::string recovery_fingerprint_;
+  bool recovery_restart_pending_ = false;
+  std::optional<Clock::time_point> last_recovery_restart_;
+  void restart_after_recovery();  // now, or when the interval since the last restart ends
   // Bulk sync touches the whole log once; dropping those mapped pages now and then keeps
   // RSS to what the node is working on (the page cache still holds them).
   uint64_t traffic_bytes_ = 0, traffic_at_release_ = 0;

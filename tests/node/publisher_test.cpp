@@ -11,6 +11,7 @@
 #include "node/local/publisher.hpp"
 #include "node/local/verifier.hpp"
 #include "storage/keys.hpp"
+#include "keyed_chain.hpp"
 #include "temp_dir.hpp"
 
 using namespace agora;
@@ -144,4 +145,28 @@ TEST_CASE("a title typed with a combining diaeresis is signed and stored in NFC"
   auto again = validate_input(in, dir.identity());
   REQUIRE(again);
   CHECK(Publisher(dir).publish({again.value()})[0].unchanged);
+}
+
+TEST_CASE("verify finds a delegated key's record that replaced a kind its role may not sign", "[node][identity]") {
+  // Written around the node's checks (as a damaged or hand-edited store would hold it): a
+  // reporter key turning the city's practice into a report.
+  test::TempDir tmp;
+  storage::RecordStore store(tmp.path() / "store");
+  test::KeyedChain city;
+  SigningKey reporter = SigningKey::generate();
+  std::vector<SignedRecord> chain = {city.genesis(), city.delegate(reporter, KeyRole::reporter), city.practice("p1"),
+                                     city.sign(Kind::report, "r1", "{}", &reporter)};
+  auto append_all = [&] {
+    std::vector<storage::IncomingRecord> in;
+    for (const auto& r : chain) in.push_back({r, verify_record(r).value(), {}, {}});
+    store.env().write([&](storage::WriteTxn& t) { store.append(t, in); });
+  };
+  append_all();
+  REQUIRE(verify_store(store).ok());  // a reporter may sign reports
+
+  chain = {city.sign(Kind::report, "p1", "{}", &reporter, 2)};
+  append_all();
+  VerifyReport report = verify_store(store);
+  REQUIRE(report.problem_count == 1);
+  CHECK_THAT(report.problems.at(0), Catch::Matchers::Contains("may not replace a practice"));
 }
