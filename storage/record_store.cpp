@@ -173,7 +173,32 @@ RecordStore::RecordStore(const std::filesystem::path& dir, EnvOptions options) {
                              std::to_string(kStoreFormatVersion) + ")");
   if (!found && !options.read_only)
     env_->write([&](WriteTxn& txn) { txn.put(meta_, "format", be(kStoreFormatVersion)); });
-  if (!options.read_only) index_grants_of_older_release();
+  if (!options.read_only) {
+    index_grants_of_older_release();
+    index_recovery_commitments_of_older_release();
+  }
+}
+
+// A release before recovery keys stored genesis records without reading their commitment:
+// it is read from each held genesis record once, or that city's recovery would be refused.
+void RecordStore::index_recovery_commitments_of_older_release() {
+  {
+    ReadTxn txn(*env_);
+    if (txn.get(meta_, "recovery")) return;
+  }
+  env_->write([&](WriteTxn& txn) {
+    StoreReader r(*this, txn);
+    for (const OriginHead& head : r.heads()) {
+      auto view = r.at(head.origin, 1);
+      if (!view || view->is_stub()) continue;
+      auto h = decode_header(view->header_bytes);
+      if (!h || h.value().kind != Kind::city || r.recovery_commitment(head.origin)) continue;
+      std::string body = *view->load().body;
+      if (!validate_received_body(h.value(), body)) continue;
+      if (auto idx = r.origin_index(head.origin)) apply_statement(txn, *idx, h.value(), body);
+    }
+    txn.put(meta_, "recovery", "1");
+  });
 }
 
 // A release before key records held any a peer relayed as a kind it did not know: their

@@ -182,6 +182,7 @@ class RecordStore {
   void withdraw(WriteTxn& txn, uint32_t origin_index, const Header& revocation, const KeyGrant& grant);
   void recompute_latest(WriteTxn& txn, uint32_t origin_index, const std::string& id);
   void index_grants_of_older_release();
+  void index_recovery_commitments_of_older_release();
 
   std::unique_ptr<Env> env_;
   MDB_dbi meta_, origins_, heads_, log_, by_origin_seq_, latest_, versions_, by_kind_, by_theme_, by_year_;

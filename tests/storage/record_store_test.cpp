@@ -4,6 +4,7 @@
 
 #include "storage/keys.hpp"
 #include "storage/record_store.hpp"
+#include "keyed_chain.hpp"
 #include "temp_dir.hpp"
 
 using namespace agora;
@@ -210,6 +211,37 @@ TEST_CASE("a read-only view of a store from before key records reads its new tab
   RecordStore writable(dir.path());  // a writer creates them
   writable.read([&](const StoreReader& r) {
     CHECK(r.grants(someone).empty());
+    return 0;
+  });
+}
+
+TEST_CASE("a store of a release before recovery keys reads the commitments of the genesis records it holds",
+          "[storage][identity]") {
+  test::TempDir dir;
+  test::KeyedChain city;
+  SigningKey recovery = SigningKey::generate();
+  SignedRecord genesis = city.genesis(&recovery);
+  {
+    RecordStore store(dir.path());
+    IncomingRecord in{genesis, verify_record(genesis).value(), {}, {}};
+    store.env().write([&](WriteTxn& t) { store.append(t, std::span<const IncomingRecord>(&in, 1)); });
+    // What such a release left: the genesis record held, its commitment never read.
+    store.env().write([&](WriteTxn& txn) {
+      MDB_dbi dbi = 0;
+      REQUIRE(mdb_dbi_open(txn.raw(), "recovery", 0, &dbi) == 0);
+      REQUIRE(mdb_drop(txn.raw(), dbi, 0) == 0);
+      store.erase_meta(txn, "recovery");
+    });
+    store.read([&](const StoreReader& r) {
+      CHECK_FALSE(r.recovery_commitment(city.root.public_key()));
+      return 0;
+    });
+  }
+  RecordStore reopened(dir.path());
+  reopened.read([&](const StoreReader& r) {
+    auto c = r.recovery_commitment(city.root.public_key());
+    REQUIRE(c);
+    CHECK(*c == recovery_commitment(recovery.public_key()));
     return 0;
   });
 }
