@@ -4,6 +4,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
+
 #include <cerrno>
 #include <cstring>
 #include <iostream>
@@ -39,6 +41,7 @@ std::pair<int, std::string> run_remote(const std::string& command, const std::st
   }
   ::close(to_child[0]);
   ::close(from_child[1]);
+  ::signal(SIGPIPE, SIG_IGN);  // a remote that went away is an exit code below, not our death
   // The node reads all its input before it answers, and the input is bounded (512 KiB).
   for (size_t done = 0; done < input.size();) {
     ssize_t n = ::write(to_child[1], input.data() + done, input.size() - done);
@@ -52,7 +55,13 @@ std::pair<int, std::string> run_remote(const std::string& command, const std::st
   ::close(from_child[0]);
   int status = 0;
   ::waitpid(pid, &status, 0);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : kExitFailure, out};
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), out};
+}
+
+// Exit codes agora itself ends with; any other means the way to the node broke (ssh says
+// 255, a killed command 128 + its signal).
+bool agora_answered(int code) {
+  return code == kExitOk || code == kExitFailure || code == kExitUsage || code == kExitInvalid || code == kExitMoved;
 }
 
 }  // namespace
@@ -66,6 +75,9 @@ int publish_remotely(const Context& ctx, const std::string& text) {
     auto [code, out] = run_remote(ctx.remote + " submission draft - --signer " + node_id(key.public_key()), text);
     if (code == 126 || code == 127)
       throw std::runtime_error("--remote: \"" + ctx.remote + "\" could not run (exit " + std::to_string(code) + ")");
+    if (!agora_answered(code))
+      throw std::runtime_error("--remote: the connection to the node ended before it answered (exit " +
+                               std::to_string(code) + "); nothing was published");
     if (code != 0) return code;  // the node said why on standard error
     json d = json::parse(out, nullptr, false);
     if (!d.is_object() || !d.contains("kind"))
@@ -92,6 +104,11 @@ int publish_remotely(const Context& ctx, const std::string& text) {
     json signed_record = {{"header", header}, {"signature", to_hex(key.sign(header))}, {"body", body}};
     auto [put_code, put_out] = run_remote(ctx.remote + " submission put -", signed_record.dump());
     if (put_code == kExitMoved) continue;  // another publish came first: draft again
+    if (!agora_answered(put_code))
+      throw std::runtime_error("--remote: the connection to the node ended while it stored the record (exit " +
+                               std::to_string(put_code) +
+                               "); it may or may not be published: run the same command again (an unchanged "
+                               "record is reported as such, never published twice)");
     if (put_code != 0) return put_code;
     std::cout << put_out;
     return kExitOk;

@@ -380,3 +380,48 @@ TEST_CASE("staff publish from their own machine through --remote: the key stays 
   CHECK(no_key.exit_code == 2);  // usage: a missing option
   CHECK_THAT(no_key.err, Catch::Contains("needs your key"));
 }
+
+TEST_CASE("a --remote connection that drops before or during a submission leaves one clear line and no fork",
+          "[cli][identity]") {
+  Node node("Lyon", "FR");
+  std::string ana = node.tmp.str("ana.key");
+  REQUIRE(run_agora({"key", "add", "Ana", "--role", "publisher", "--out", ana, "--data", node.data}).exit_code == 0);
+  const std::string agora = "env AGORA_DATA=" + node.data + " " + AGORA_BINARY;
+  // Stand-ins for an ssh link that breaks (ssh exits 255) at one step of the exchange.
+  auto link = [&](const std::string& name, const std::string& on_draft, const std::string& on_put) {
+    std::string path = node.tmp.str(name + ".sh");
+    write_file(path, "#!/bin/sh\ncase \"$*\" in\n  *\"submission draft\"*) " + on_draft + " ;;\n  *) " + on_put +
+                         " ;;\nesac\n");
+    ::chmod(path.c_str(), 0755);
+    return path;
+  };
+  std::string file = node.tmp.str("p.json");
+  write_file(file, practice_line("remote-1"));
+  const std::string before = store_state(node.data);
+
+  // Gone before the node read anything (the laptop's input meets a closed pipe).
+  auto dead = run_agora({"--key", ana, "--remote", link("dead", "exit 255", "exit 255"), "publish", file});
+  CHECK(dead.exit_code == 1);
+  CHECK_THAT(dead.err, Catch::Contains("ended before it answered (exit 255); nothing was published"));
+  // Gone after the draft, before the signed record reached the node.
+  auto before_put = run_agora(
+      {"--key", ana, "--remote", link("before", agora + " \"$@\"", "cat >/dev/null; exit 255"), "publish", file});
+  CHECK(before_put.exit_code == 1);
+  CHECK_THAT(before_put.err, Catch::Contains("may or may not be published"));
+  CHECK(store_state(node.data) == before);
+
+  // Gone after the node stored it, before its answer came back: running again is safe.
+  auto after_put =
+      run_agora({"--key", ana, "--remote", link("after", agora + " \"$@\"", agora + " \"$@\" >/dev/null; exit 255"),
+                 "publish", file});
+  CHECK(after_put.exit_code == 1);
+  CHECK_THAT(after_put.err, Catch::Contains("run the same command again"));
+  auto again = run_agora({"--key", ana, "--remote", agora, "publish", file});
+  CHECK(again.exit_code == 0);
+  CHECK_THAT(again.out, Catch::Contains("(unchanged)"));
+  auto status = json::parse(run_agora({"status", "--data", node.data, "--json"}).out);
+  CHECK(status["records"]["practice"] == 1);
+  auto history = json::parse(run_agora({"show", "remote-1", "--history", "--data", node.data, "--json"}).out);
+  CHECK(history.size() == 1);
+  CHECK(run_agora({"verify", "--data", node.data}).exit_code == 0);
+}
