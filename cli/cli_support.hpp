@@ -38,7 +38,7 @@ std::pair<int, int> parse_year_range(const std::string& text);
 
 // `publish` through the city's node (--remote): drafted there, signed here with --key,
 // stored there; returns the exit code.
-int publish_remotely(const Context& ctx, const std::string& input_text);
+int publish_remotely(const Context& ctx, const std::string& input_text, bool revive = false);
 
 using Registrar = void (*)(CLI::App& app, Context& ctx);
 void register_submission(CLI::App&, Context&);
@@ -50,6 +50,8 @@ void register_import(CLI::App&, Context&);
 void register_list(CLI::App&, Context&);
 void register_show(CLI::App&, Context&);
 void register_retract(CLI::App&, Context&);
+void register_erase(CLI::App&, Context&);
+void register_compact(CLI::App&, Context&);
 void register_verify(CLI::App&, Context&);
 void register_export(CLI::App&, Context&);
 void register_serve(CLI::App&, Context&);

@@ -16,6 +16,7 @@ void register_import(CLI::App& app, Context& ctx) {
   struct Options {
     std::string file;
     size_t batch = 1536;
+    bool revive = false;
   };
   auto opts = std::make_shared<Options>();
   auto* verb = app.add_subcommand(
@@ -24,12 +25,14 @@ void register_import(CLI::App& app, Context& ctx) {
   add_json_option(verb, ctx);
   verb->add_option("FILE", opts->file, "NDJSON file: one input record per line")->required();
   verb->add_option("--batch", opts->batch, "records per transaction (default 1536)")->check(CLI::Range(1, 100000));
+  verb->add_flag("--revive", opts->revive, "bring back records that were retracted or erased (else refused)");
   verb->callback([&ctx, opts] {
     DataDir dir = open_to_publish(ctx);
     auto start = std::chrono::steady_clock::now();
     bool tty = isatty(STDERR_FILENO);
     ImportOptions options;
     options.batch_size = opts->batch;
+    options.revive = opts->revive;
     options.on_committed = [&](size_t done, size_t total) {
       // Each line is printed after its transaction committed: what it reports is durable.
       if (tty)

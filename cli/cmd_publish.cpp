@@ -9,13 +9,15 @@ namespace agora::cli {
 
 void register_publish(CLI::App& app, Context& ctx) {
   auto file = std::make_shared<std::string>();
+  auto revive = std::make_shared<bool>(false);
   auto* verb =
       app.add_subcommand("publish", "validate, sign and store one input record (JSON); prints KIND ID vVERSION");
   add_data_option(verb, ctx);
   verb->add_option("FILE", *file, "the record as a JSON file, or - for standard input")->required();
-  verb->callback([&ctx, file] {
+  verb->add_flag("--revive", *revive, "bring back a record that was retracted or erased (else refused, exit 3)");
+  verb->callback([&ctx, file, revive] {
     if (!ctx.remote.empty()) {
-      ctx.exit_code = publish_remotely(ctx, read_input(*file));
+      ctx.exit_code = publish_remotely(ctx, read_input(*file), *revive);
       return;
     }
     DataDir dir = open_to_publish(ctx);
@@ -27,7 +29,7 @@ void register_publish(CLI::App& app, Context& ctx) {
     // while it is still on this machine (docs/identity.md).
     if (input.value().kind == Kind::city && ctx.key_file.empty() && std::filesystem::exists(dir.path() / "root.key"))
       dir.sign_with(DataDir::read_key_file(dir.path() / "root.key"));
-    auto result = Publisher(dir).publish({input.value()}).front();
+    auto result = Publisher(dir).allow_revive(*revive).publish({input.value()}).front();
     std::cout << kind_name(result.kind) << " " << result.id << " v" << result.version
               << (result.unchanged ? " (unchanged)" : "") << "\n";
   });

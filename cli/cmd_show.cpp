@@ -42,8 +42,7 @@ void register_show(CLI::App& app, Context& ctx) {
           throw std::runtime_error("stored record at log position " + std::to_string(local) +
                                    " is corrupt: its header does not decode (run `agora verify`)");
         versions.push_back(record_item(rec->header, rec->body(), cities.find(origin), cities.signer(rec->header)));
-        if (r.is_withdrawn(local)) versions.back()["withdrawn"] = true;
-        if (r.is_set_aside(local)) versions.back()["set_aside"] = true;
+        mark_item(r, local, versions.back());
       }
       if (ctx.json) {
         std::cout << (opts->history ? versions : versions.front()).dump(2) << "\n";
@@ -54,7 +53,11 @@ void register_show(CLI::App& app, Context& ctx) {
                   << item["version"].get<uint32_t>();
         if (item.value("city", nlohmann::json()).is_string())
           std::cout << "  " << item["city"].get<std::string>() << " (" << item.value("country", "") << ")";
-        std::cout << (item.value("retracted", false) ? "  [retracted]" : "")
+        std::string erased;
+        if (auto e = item.find("erased"); e != item.end())
+          erased = "  [ERASED on " + e->value("on", std::string("?")).substr(0, 10) + ": " +
+                   e->value("reason", std::string("no reason held")) + "]";
+        std::cout << (item.value("retracted", false) ? "  [retracted]" : "") << erased
                   << (item.value("set_aside", false)   ? "  [SET ASIDE: replaced by the city's recovery]"
                       : item.value("withdrawn", false) ? "  [WITHDRAWN: signed by a compromised key]"
                                                        : "")
@@ -68,7 +71,7 @@ void register_show(CLI::App& app, Context& ctx) {
                     << ")\n";
         nlohmann::json fields = item;
         for (const char* k : {"kind", "id", "origin", "city", "country", "version", "seq", "published", "visibility",
-                              "retracted", "signed_by", "withdrawn", "set_aside"})
+                              "retracted", "signed_by", "withdrawn", "set_aside", "erased"})
           fields.erase(k);
         for (auto& [k, v] : fields.items())
           std::cout << "  " << k << ": " << (v.is_string() ? v.get<std::string>() : v.dump()) << "\n";

@@ -66,13 +66,14 @@ bool agora_answered(int code) {
 
 }  // namespace
 
-int publish_remotely(const Context& ctx, const std::string& text) {
+int publish_remotely(const Context& ctx, const std::string& text, bool revive) {
   if (ctx.key_file.empty())
     throw CLI::ValidationError("--remote",
                                "publishing through the city's node needs your key: agora --key FILE --remote …");
   SigningKey key = DataDir::read_key_file(ctx.key_file);
   for (int attempt = 0; attempt < 5; ++attempt) {
-    auto [code, out] = run_remote(ctx.remote + " submission draft - --signer " + node_id(key.public_key()), text);
+    auto [code, out] = run_remote(
+        ctx.remote + " submission draft - --signer " + node_id(key.public_key()) + (revive ? " --revive" : ""), text);
     if (code == 126 || code == 127)
       throw std::runtime_error("--remote: \"" + ctx.remote + "\" could not run (exit " + std::to_string(code) + ")");
     if (!agora_answered(code))
@@ -122,18 +123,20 @@ void register_submission(CLI::App& app, Context& ctx) {
   verb->require_subcommand(1);
   auto signer = std::make_shared<std::string>();
   auto file = std::make_shared<std::string>();
+  auto revive = std::make_shared<bool>(false);
   auto* draft = verb->add_subcommand("draft", "validate an input record and draft it for SIGNER; prints JSON");
   add_data_option(draft, ctx);
   draft->add_option("FILE", *file, "the input record (JSON), or - for standard input")->required();
   draft->add_option("--signer", *signer, "the id (64 hex digits) of the key that will sign it")->required();
-  draft->callback([&ctx, signer, file] {
+  draft->add_flag("--revive", *revive, "it may bring back a record that was retracted or erased");
+  draft->callback([&ctx, signer, file, revive] {
     auto key = parse_node_id(*signer);
     if (!key || signer->size() != 64) throw InvalidInput("--signer: expected a key id (64 hex digits)");
     DataDir dir = DataDir::open(DataDir::resolve(ctx.data));
     std::string text = read_input(*file);
     auto input = parse_and_validate_input(text, dir.identity(), load_frameworks(dir.store()));
     if (!input) throw InvalidInput((*file == "-" ? "<stdin>" : *file) + ": " + input.error().to_string());
-    auto d = Publisher(dir).draft(input.value(), *key);
+    auto d = Publisher(dir).allow_revive(*revive).draft(input.value(), *key);
     json out = {{"kind", kind_name(d.result.kind)},
                 {"id", d.result.id},
                 {"version", d.result.version},

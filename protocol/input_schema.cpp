@@ -473,6 +473,26 @@ void validate_key(const Fields& f, ValidatedInput& out, const FrameworkCatalog&)
     fail("id", "a key record's id is \"key-\" + the first 16 hex digits of its key");
 }
 
+// An erasure names versions of one of the city's own records whose bodies every node drops
+// (the node checks that they exist and may be erased; docs/data-model.md).
+void validate_erasure(const Fields& f, ValidatedInput& out, const FrameworkCatalog&) {
+  if (out.id && !out.id->starts_with("erasure-")) fail("id", "an erasure's id starts with \"erasure-\"");
+  if (out.visibility != "public") fail("visibility", "an erasure is always public");
+  const json& target = f.required("target");
+  if (!target.is_string() || !is_valid_record_id(target.get<std::string>()) ||
+      target.get<std::string>().starts_with("erasure-"))
+    fail(f.path("target"), "expected the id of one of the city's records (not an erasure)");
+  uint64_t last = 0;
+  array_of(f.required("versions"), f.path("versions"), limits::kMaxErasedVersions, true,
+           [&](const json& v, const std::string& p) {
+             if (!v.is_number_unsigned() || v.get<uint64_t>() == 0 || v.get<uint64_t>() > (1u << 30))
+               fail(p, "expected a version number (1, 2, ...)");
+             if (v.get<uint64_t>() <= last) fail(p, "versions are listed once each, in increasing order");
+             last = v.get<uint64_t>();
+           });
+  out.title = text(f.required("reason"), f.path("reason"), limits::kMaxShortTextChars);
+}
+
 struct KindSpec {
   Kind kind;
   std::vector<std::string> fields;
@@ -498,6 +518,7 @@ const std::vector<KindSpec>& kind_specs() {
        validate_framework},
       {Kind::key, with_common({"key", "name", "role", "expires", "revoked", "reason", "compromised_since"}),
        validate_key},
+      {Kind::erasure, with_common({"target", "versions", "reason"}), validate_erasure},
   };
   return specs;
 }
@@ -592,6 +613,7 @@ Result<ValidatedInput> validate_as_is(const json& in, const PublisherIdentity& s
     }
     if (*kind == Kind::key && !tl_received)
       fail("kind", "key records are written by `agora key add` and `agora key revoke`, not published");
+    if (*kind == Kind::erasure && !tl_received) fail("kind", "erasures are written by `agora erase`, not published");
     const auto& specs = kind_specs();
     const KindSpec& spec =
         *std::find_if(specs.begin(), specs.end(), [&](const KindSpec& s) { return s.kind == *kind; });
@@ -788,6 +810,7 @@ IndexKeys index_keys_for(Kind kind, std::string_view body) {
       break;
     case Kind::city:
     case Kind::key:
+    case Kind::erasure:
     case Kind::unknown:
       break;
   }

@@ -15,7 +15,8 @@ inline constexpr size_t kMaxMarkdownBytes = 128 * 1024;  // practice "body"
 inline constexpr size_t kMaxShortTextChars = 500;        // partner names, contact, indicator names
 inline constexpr size_t kMaxKeyNameChars = 100;          // a delegated key's name ("Ana, laptop")
 inline constexpr size_t kMaxUrlChars = 2000;
-inline constexpr size_t kMaxListItems = 100;  // partners, outcomes, links, items
+inline constexpr size_t kMaxErasedVersions = 1000;  // versions one erasure names
+inline constexpr size_t kMaxListItems = 100;        // partners, outcomes, links, items
 // Lists of vocabulary values: fixed numbers, not the vocabulary's size today, so that a
 // record of a later release with more values defined still passes an earlier node.
 inline constexpr size_t kMaxThemes = 32;  // themes, topics, principles

@@ -6,8 +6,8 @@
 namespace agora {
 
 namespace {
-constexpr std::array<std::string_view, 9> kKinds = {"city",        "practice",  "plan",      "report", "adoption",
-                                                    "partnership", "coalition", "framework", "key"};
+constexpr std::array<std::string_view, 10> kKinds = {"city",        "practice",  "plan",      "report", "adoption",
+                                                     "partnership", "coalition", "framework", "key",    "erasure"};
 constexpr std::array<std::string_view, 12> kThemes = {"employment",
                                                       "housing",
                                                       "education",

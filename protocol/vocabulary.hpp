@@ -21,9 +21,10 @@ enum class Kind : uint8_t {
   partnership,
   coalition,
   framework,
-  key
+  key,
+  erasure  // drops the bodies of earlier versions of one of the city's records (docs/data-model.md)
 };
-inline constexpr int kKindCount = 9;
+inline constexpr int kKindCount = 10;
 
 std::string_view kind_name(Kind k);
 std::optional<Kind> parse_kind(std::string_view name);

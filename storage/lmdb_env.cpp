@@ -72,6 +72,12 @@ std::optional<MDB_dbi> Env::open_table_if_present(const char* name) {
   return dbi;
 }
 
+void Env::copy_compacted(const std::filesystem::path& to_dir) const {
+  std::filesystem::create_directories(to_dir);
+  std::shared_lock lock(resize_mutex_);
+  check(mdb_env_copy2(env_, to_dir.c_str(), MDB_CP_COMPACT), ("mdb_env_copy2 " + to_dir.string()).c_str());
+}
+
 size_t Env::map_size() const {
   std::shared_lock lock(resize_mutex_);
   return map_size_locked();

@@ -133,6 +133,9 @@ class Env {
   // Drops this process's resident pages of the map (they stay in the page cache): keeps RSS
   // bounded while scanning a large store. Only for a read-only map (no WRITEMAP).
   void release_resident_pages() const;
+  // Writes a copy of the environment holding only its live pages (mdb_env_copy2 with
+  // MDB_CP_COMPACT) as `to_dir`/data.mdb: what free pages held (erased bodies) is not in it.
+  void copy_compacted(const std::filesystem::path& to_dir) const;
 
  private:
   friend class Txn;

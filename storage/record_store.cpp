@@ -6,6 +6,7 @@
 #include <set>
 
 #include "protocol/chain.hpp"
+#include "protocol/erasure.hpp"
 #include "storage/body_codec.hpp"
 #include "storage/keys.hpp"
 
@@ -161,6 +162,7 @@ RecordStore::RecordStore(const std::filesystem::path& dir, EnvOptions options) {
   grants_ = env_->open_table_if_present("grants");
   withdrawn_ = env_->open_table_if_present("withdrawn");
   recovery_ = env_->open_table_if_present("recovery");
+  erased_ = env_->open_table_if_present("erased");
 
   std::optional<uint32_t> found;
   {
@@ -314,7 +316,10 @@ void RecordStore::recompute_latest(WriteTxn& txn, uint32_t idx, const std::strin
   std::optional<std::pair<uint32_t, uint64_t>> best;
   for (const auto& v : versions)
     if (!r.is_withdrawn(v.second) && (!best || v.first > best->first)) best = v;
-  if (old && best && old->local == best->second) return;
+  // An erased current version stays the latest (the record is gone, not back at an earlier
+  // version) but is no current data, like a retraction.
+  const bool erased = best && r.erased_by(best->second);
+  if (old && best && old->local == best->second && (!erased || old->tombstone)) return;
   if (old && !old->tombstone) {
     IndexEntries e = index_entries(old->kind, old->keys, old->local);
     txn.del(by_kind_, e.by_kind);
@@ -334,9 +339,9 @@ void RecordStore::recompute_latest(WriteTxn& txn, uint32_t idx, const std::strin
   entry.local = best->second;
   entry.version = best->first;
   entry.kind = h.value().kind;
-  entry.tombstone = h.value().tombstone;
+  entry.tombstone = h.value().tombstone || erased;
   entry.is_public = is_public(h.value());
-  entry.keys = h.value().tombstone || !rec.body ? IndexKeys{} : index_keys_for(entry.kind, *rec.body);
+  entry.keys = entry.tombstone || !rec.body ? IndexKeys{} : index_keys_for(entry.kind, *rec.body);
   entry.body_hash_prefix =
       get_be<uint64_t>(std::string_view(reinterpret_cast<const char*>(h.value().body_sha256.data()), 8));
   txn.put(latest_, rk, encode_latest(entry));
@@ -508,6 +513,7 @@ void RecordStore::append(WriteTxn& txn, std::span<const IncomingRecord* const> r
     head.seq = tip.seq, head.hash = tip.hash;
     if ((h.kind == Kind::key || h.kind == Kind::city) && in.record.body)
       apply_statement(txn, idx, h, *in.record.body);  // reads the chain by seq, written above
+    if (h.kind == Kind::erasure && in.record.body) apply_erasure(txn, idx, h, *in.record.body, local);
     // A kind newer than this node is held in the log and relayed, but is no current data:
     // it enters neither the latest versions nor the indexes.
     if (h.kind == Kind::unknown) continue;
@@ -565,7 +571,7 @@ bool RecordStore::fill_body(WriteTxn& txn, const PublicKey& origin, uint64_t seq
                             const IndexKeys& keys) {
   StoreReader r(*this, txn);
   auto view = r.at(origin, seq);
-  if (!view || !view->is_stub()) return false;
+  if (!view || !view->is_stub() || r.erased_by(view->local)) return false;  // an erased body never comes back
   SignedRecord rec;
   rec.header_bytes = std::string(view->header_bytes);
   rec.signature = view->signature;
@@ -576,6 +582,7 @@ bool RecordStore::fill_body(WriteTxn& txn, const PublicKey& origin, uint64_t seq
   const Header& h = header.value();
   txn.put(log_, be(local), encode_log_value(rec));
   auto idx = r.origin_index(origin);
+  if (h.kind == Kind::erasure) apply_erasure(txn, *idx, h, body, local);
   std::string rk = record_key(*idx, h.id);
   if (auto v = txn.get(latest_, rk)) {
     LatestEntry entry = decode_latest(*v);
@@ -592,6 +599,30 @@ bool RecordStore::fill_body(WriteTxn& txn, const PublicKey& origin, uint64_t seq
     }
   }
   return true;
+}
+
+void RecordStore::apply_erasure(WriteTxn& txn, uint32_t idx, const Header& erasure, std::string_view body,
+                                uint64_t erasure_local) {
+  auto e = read_erasure(body);
+  if (!e) return;
+  StoreReader r(*this, txn);
+  bool touched = false;
+  for (uint64_t local : r.history(erasure.origin, e->target)) {
+    auto view = r.at(local);
+    if (!view || r.erased_by(local)) continue;
+    auto h = decode_header(view->header_bytes);
+    // Only what came before the erasure in its own chain, of a kind that can be erased.
+    if (!h || h.value().seq >= erasure.seq || !is_erasable(h.value().kind) ||
+        !std::binary_search(e->versions.begin(), e->versions.end(), h.value().version))
+      continue;
+    SignedRecord header_only;
+    header_only.header_bytes = std::string(view->header_bytes);
+    header_only.signature = view->signature;
+    txn.put(log_, be(local), encode_log_value(header_only));  // the body's pages go to the free list
+    txn.put(*erased_, be(local), be(erasure_local));
+    touched = true;
+  }
+  if (touched) recompute_latest(txn, idx, e->target);
 }
 
 // ---- StoreReader ----
@@ -645,6 +676,13 @@ std::optional<StoredRecordView> StoreReader::at(const PublicKey& origin, uint64_
   auto v = txn_.get(store_.by_origin_seq_, key);
   if (!v) return std::nullopt;
   return at(get_be<uint64_t>(*v));
+}
+
+std::optional<uint64_t> StoreReader::erased_by(uint64_t local) const {
+  if (!store_.erased_) return std::nullopt;
+  auto v = txn_.get(*store_.erased_, be(local));
+  if (!v) return std::nullopt;
+  return get_be<uint64_t>(*v);
 }
 
 std::vector<uint64_t> StoreReader::history(const PublicKey& origin, std::string_view id) const {

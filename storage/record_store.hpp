@@ -117,6 +117,9 @@ class StoreReader {
   // recovery record replaced); such versions are also is_withdrawn().
   bool is_set_aside(uint64_t local) const;
   std::set<uint64_t> set_aside_positions() const;  // every one (a few: recoveries are rare)
+  // The log position of the erasure record that dropped the body of the version at `local`
+  // (its header stays: the chain still verifies); nullopt when it was not erased.
+  std::optional<uint64_t> erased_by(uint64_t local) const;
 
  private:
   std::optional<uint32_t> origin_index(const PublicKey& origin) const;
@@ -183,6 +186,10 @@ class RecordStore {
   void recompute_latest(WriteTxn& txn, uint32_t origin_index, const std::string& id);
   void index_grants_of_older_release();
   void index_recovery_commitments_of_older_release();
+  // An erasure record (at log position `erasure_local`) was stored with its body: the
+  // versions it names lose their bodies, and the record its current version.
+  void apply_erasure(WriteTxn& txn, uint32_t origin_index, const Header& erasure, std::string_view body,
+                     uint64_t erasure_local);
 
   std::unique_ptr<Env> env_;
   MDB_dbi meta_, origins_, heads_, log_, by_origin_seq_, latest_, versions_, by_kind_, by_theme_, by_year_;
@@ -191,6 +198,7 @@ class RecordStore {
   std::optional<MDB_dbi> grants_;  // origin + key -> what the latest key record of that key states
   // log position -> "" (a compromised key's revocation) or "s" (set aside by a recovery)
   std::optional<MDB_dbi> withdrawn_;
+  std::optional<MDB_dbi> erased_;    // log position -> the erasure record's log position
   std::optional<MDB_dbi> recovery_;  // origin -> recovery key commitment (32) + seq of its latest recovery (8)
 };
 

@@ -437,24 +437,32 @@ HttpResponse HttpApi::record(const std::string& collection, const std::string& o
         auto v = load(local);
         if (!v || !is_public(v->first)) continue;
         versions.push_back(record_item(v->first, v->second.body, cities.find(*origin), cities.signer(v->first)));
-        if (r.is_withdrawn(local)) versions.back()["withdrawn"] = true;  // evidence, not current
-        if (r.is_set_aside(local)) versions.back()["set_aside"] = true;  // a recovery replaced its branch
+        mark_item(r, local, versions.back());  // erased, withdrawn, set aside
       }
       return json_response(200, {{"items", versions}});
     }
     std::optional<std::pair<Header, SignedRecord>> chosen;
     bool withdrawn = false, set_aside = false;
+    uint64_t chosen_local = latest->local;
     if (version) {
       for (uint64_t local : r.history(*origin, id)) {
         auto v = load(local);
         if (v && v->first.version == *version)
-          chosen = std::move(v), withdrawn = r.is_withdrawn(local), set_aside = r.is_set_aside(local);
+          chosen = std::move(v), withdrawn = r.is_withdrawn(local), set_aside = r.is_set_aside(local),
+          chosen_local = local;
       }
       if (!chosen || !is_public(chosen->first))
         return error(404, "no version " + std::to_string(*version) + " of " + origin_text + "/" + id, "version");
     } else {
       chosen = std::move(newest);
     }
+    // Its body was erased: gone, with the reason (docs/data-model.md, "Erasure").
+    if (auto note = erasure_note(r, chosen_local))
+      return json_response(410, {{"error", "version " + std::to_string(chosen->first.version) + " of " + origin_text +
+                                               "/" + id + " was erased: " + note->value("reason", std::string("?"))},
+                                 {"param", nullptr},
+                                 {"erased", *note},
+                                 {"version", chosen->first.version}});
     // No ETag of the version's own: the item names the city as its profile says now, so
     // its tag is that of the body (net::answer_conditionally), like every answer's.
     auto city = profile_of(r, *origin, emptied);

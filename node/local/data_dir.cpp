@@ -2,11 +2,13 @@
 #include "storage/stored_record.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
@@ -61,10 +63,40 @@ fs::path DataDir::resolve(const std::string& flag) {
   return "agora-data";
 }
 
+namespace {
+
+constexpr const char* kLockFile = "agora.lock";
+
+// A shared lock on DATA/agora.lock for as long as the DataDir lives; waits while `agora
+// compact` holds it exclusively. None where the file cannot be opened (a read-only copy).
+std::shared_ptr<void> lock_shared(const fs::path& dir) {
+  int fd = ::open((dir / kLockFile).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) fd = ::open((dir / kLockFile).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return nullptr;
+  while (::flock(fd, LOCK_SH) != 0 && errno == EINTR) {
+  }
+  return std::shared_ptr<void>(nullptr, [fd](void*) { ::close(fd); });
+}
+
+}  // namespace
+
+ExclusiveDataDirLock::ExclusiveDataDirLock(const fs::path& dir) {
+  fd_ = ::open((dir / kLockFile).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd_ < 0) throw std::runtime_error("cannot open " + (dir / kLockFile).string() + ": " + std::strerror(errno));
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd_);
+    throw InvalidInput("the data dir " + dir.string() +
+                       " is in use by another agora process (a running node or a command): stop it first");
+  }
+}
+
+ExclusiveDataDirLock::~ExclusiveDataDirLock() { ::close(fd_); }
+
 DataDir::DataDir(fs::path dir, SigningKey key, NodeRole role, std::string name, bool read_only,
                  std::optional<PublicKey> city)
     : dir_(std::move(dir)), key_(std::move(key)), role_(role), name_(std::move(name)) {
   city_ = city.value_or(key_->public_key());
+  in_use_ = lock_shared(dir_);
   store_ = std::make_unique<storage::RecordStore>(dir_ / kStoreDir, env_options(read_only));
 }
 

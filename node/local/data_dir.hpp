@@ -97,7 +97,22 @@ class DataDir {
   std::optional<PublicKey> elsewhere_;
   NodeRole role_;
   std::string name_;
+  std::shared_ptr<void> in_use_;  // a shared lock on DATA/agora.lock while this is open
   std::unique_ptr<storage::RecordStore> store_;
+};
+
+// Holds DATA/agora.lock exclusively, so that no other agora process has the data dir open
+// (every DataDir holds it shared): what compaction needs before it swaps files. Throws
+// InvalidInput when another process has it open.
+class ExclusiveDataDirLock {
+ public:
+  explicit ExclusiveDataDirLock(const std::filesystem::path& dir);
+  ~ExclusiveDataDirLock();
+  ExclusiveDataDirLock(const ExclusiveDataDirLock&) = delete;
+  ExclusiveDataDirLock& operator=(const ExclusiveDataDirLock&) = delete;
+
+ private:
+  int fd_ = -1;
 };
 
 // The city record of an origin (name, country, region), if this node holds it.

@@ -49,8 +49,9 @@ class LineReader {
 };
 
 // Validates a chunk in parallel; throws InvalidInput for the first bad line.
-std::vector<ValidatedInput> validate_chunk(const std::vector<Line>& lines, const PublisherIdentity& self,
-                                           const std::filesystem::path& file, ReferenceChecker& references) {
+std::vector<ValidatedInput> validate_chunk(DataDir& dir, const std::vector<Line>& lines, const PublisherIdentity& self,
+                                           const std::filesystem::path& file, ReferenceChecker& references,
+                                           bool revive) {
   std::vector<std::optional<ValidatedInput>> out(lines.size());
   std::vector<std::optional<Error>> errors(lines.size());
   const FrameworkCatalog& frameworks = references.frameworks();  // loaded here, not in the workers
@@ -74,6 +75,18 @@ std::vector<ValidatedInput> validate_chunk(const std::vector<Line>& lines, const
     }
     valid.push_back(std::move(*out[i]));
   }
+  // A retracted or erased record comes back only when asked (--revive): found here, before
+  // anything is written, as every other bad line.
+  if (!revive)
+    dir.store().read([&](const storage::StoreReader& r) {
+      for (size_t i = 0; i < valid.size(); ++i)
+        if (valid[i].id)
+          if (auto latest = r.latest(dir.id(), *valid[i].id); latest && latest->tombstone)
+            throw InvalidInput(file.string() + ":" + std::to_string(lines[i].number) + ": id: \"" + *valid[i].id +
+                               "\" was " + (r.erased_by(latest->local) ? "erased" : "retracted") +
+                               "; importing it again needs --revive");
+      return 0;
+    });
   return valid;
 }
 
@@ -165,7 +178,7 @@ ImportSummary import_ndjson(DataDir& dir, const std::filesystem::path& file, con
     LineReader reader(file);
     std::vector<Line> lines;
     while (reader.next_chunk(lines, options.batch_size)) {
-      for (const auto& in : validate_chunk(lines, self, file, references)) spool.write(in);
+      for (const auto& in : validate_chunk(dir, lines, self, file, references, options.revive)) spool.write(in);
       summary.records += lines.size();
     }
   }
@@ -174,6 +187,7 @@ ImportSummary import_ndjson(DataDir& dir, const std::filesystem::path& file, con
 
   // Pass 2: sign and store in batches; each batch is one durable transaction.
   Publisher publisher(dir);
+  publisher.allow_revive(options.revive);
   size_t stored = 0;
   auto next_batch = [&](std::vector<ValidatedInput>& batch) {
     batch.clear();

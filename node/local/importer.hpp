@@ -14,6 +14,7 @@ namespace agora {
 
 struct ImportOptions {
   size_t batch_size = 1536;  // records per transaction (one fsync each)
+  bool revive = false;       // may bring back records that were retracted or erased
   // Called after each committed batch with (records stored so far, records in the file).
   std::function<void(size_t, size_t)> on_committed;
 };

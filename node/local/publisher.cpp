@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "node/local/worker_pool.hpp"
+#include "protocol/erasure.hpp"
 #include "protocol/hex.hpp"
 #include "protocol/key_state.hpp"
 #include "protocol/utf8.hpp"
@@ -63,8 +64,11 @@ struct Draft {
 
 // Assigns ids, versions and chain positions against the store as r sees it; signs in parallel.
 // `sign`: false for a draft another machine signs (the records carry no signature).
+// `revive`: a record whose current version is a retraction or an erasure may be published
+// again; otherwise that is refused (nothing comes back by accident).
 Prepared prepare(DataDir& dir, const storage::StoreReader& r, const std::vector<ValidatedInput>& inputs,
-                 std::vector<Hash>& body_hashes, const Pending* pending = nullptr, bool sign = true) {
+                 std::vector<Hash>& body_hashes, const Pending* pending = nullptr, bool sign = true,
+                 bool revive = false) {
   Prepared p;
   p.head_before.origin = dir.id();
   std::vector<Draft> drafts;
@@ -96,6 +100,9 @@ Prepared prepare(DataDir& dir, const storage::StoreReader& r, const std::vector<
       if (latest->kind != in.kind)
         throw InvalidInput("id: \"" + res.id + "\" is already a " + std::string(kind_name(latest->kind)) +
                            " of this city, not a " + std::string(kind_name(in.kind)));
+      if (latest->tombstone && !revive)
+        throw InvalidInput("id: \"" + res.id + "\" was " + (r.erased_by(latest->local) ? "erased" : "retracted") +
+                           "; publishing it again needs --revive");
     }
     if (!known)  // every version withdrawn (a compromised key's): numbering goes on above them
       if (uint32_t withdrawn = r.max_version(dir.id(), res.id); withdrawn > 0) known = Known{withdrawn, 0, "", true};
@@ -147,9 +154,10 @@ Prepared prepare(DataDir& dir, const storage::StoreReader& r, const std::vector<
 }
 
 // The same against a snapshot taken now: the chain may move before the commit (HeadMoved).
-Prepared prepare(DataDir& dir, const std::vector<ValidatedInput>& inputs, std::vector<Hash>& body_hashes,
+Prepared prepare(DataDir& dir, const std::vector<ValidatedInput>& inputs, std::vector<Hash>& body_hashes, bool revive,
                  const Pending* pending = nullptr) {
-  return dir.store().read([&](const storage::StoreReader& r) { return prepare(dir, r, inputs, body_hashes, pending); });
+  return dir.store().read(
+      [&](const storage::StoreReader& r) { return prepare(dir, r, inputs, body_hashes, pending, true, revive); });
 }
 
 }  // namespace
@@ -221,7 +229,7 @@ void Publisher::publish_stream(const std::function<bool(std::vector<ValidatedInp
     parallel_for(inputs.size(), [&](size_t i) { body_hashes[i] = sha256(inputs[i].body); });
     std::optional<Pending> pending;
     if (inflight) pending = Pending{inflight->head_after, &inflight->written};
-    Prepared next = prepare(dir_, inputs, body_hashes, pending ? &*pending : nullptr);
+    Prepared next = prepare(dir_, inputs, body_hashes, revive_, pending ? &*pending : nullptr);
     finish_inflight();
     if (sequential) {  // the batch just prepared chained onto one that was re-done
       on_committed(publish(inputs));
@@ -244,7 +252,7 @@ std::vector<PublishResult> Publisher::publish(const std::vector<ValidatedInput>&
   // on meanwhile; when they keep moving our chain, sign under the lock so this publish
   // cannot starve.
   for (int attempt = 0; attempt < 2; ++attempt) {
-    Prepared p = prepare(dir_, inputs, body_hashes);
+    Prepared p = prepare(dir_, inputs, body_hashes, revive_);
     if (p.records.empty()) return p.results;
     try {
       commit(dir_, p);
@@ -255,7 +263,7 @@ std::vector<PublishResult> Publisher::publish(const std::vector<ValidatedInput>&
   std::vector<PublishResult> results;
   size_t written = 0;
   dir_.store().env().write([&](storage::WriteTxn& txn) {
-    Prepared p = prepare(dir_, storage::StoreReader(dir_.store(), txn), inputs, body_hashes);
+    Prepared p = prepare(dir_, storage::StoreReader(dir_.store(), txn), inputs, body_hashes, nullptr, true, revive_);
     dir_.store().append(txn, p.records);
     results = std::move(p.results);
     written = p.records.size();
@@ -296,6 +304,87 @@ PublishResult Publisher::retract(std::string_view id) {
     rec.record = sign_record(h, "", dir_.signing_key());
     rec.header = decode_header(rec.record.header_bytes).value();
     res = PublishResult{h.kind, h.id, h.version, h.seq, false};
+    dir_.store().append(txn, std::span(&rec, 1));
+  });
+  dir_.notify_change();
+  return res;
+}
+
+ErasureResult Publisher::erase(const ErasureRequest& request) {
+  ensure_may_publish();
+  const std::string& id = request.id;
+  if (request.reason.empty()) throw InvalidInput("erase: --reason: say why (it is shown with the erased versions)");
+  ErasureResult res;
+  dir_.store().env().write([&](storage::WriteTxn& txn) {
+    storage::StoreReader r(dir_.store(), txn);
+    // Every version this node holds, in order, and whether its body can still go.
+    std::vector<std::pair<Header, bool>> versions;  // header, body held
+    for (uint64_t local : r.history(dir_.id(), id)) {
+      auto view = r.at(local);
+      if (!view || r.is_set_aside(local)) continue;
+      if (auto h = decode_header(view->header_bytes))
+        versions.emplace_back(h.value(), !view->is_stub() && !h.value().tombstone && !r.erased_by(local));
+    }
+    if (versions.empty()) throw InvalidInput("erase: this city has no record \"" + id + "\"");
+    res.target_kind = versions.back().first.kind;
+    if (!is_erasable(res.target_kind))
+      throw InvalidInput("erase: \"" + id + "\" is a " + std::string(kind_name(res.target_kind)) +
+                         "; only practices, plans, reports and adoptions can be erased (publish a new version, "
+                         "or retract it)");
+    ErasureStatement e;
+    e.target = id;
+    e.reason = request.reason;
+    auto has_text = [&](uint32_t v) {
+      return std::any_of(versions.begin(), versions.end(),
+                         [&](const auto& x) { return x.first.version == v && x.second; });
+    };
+    if (request.version) {
+      if (std::none_of(versions.begin(), versions.end(),
+                       [&](const auto& x) { return x.first.version == *request.version; }))
+        throw InvalidInput("erase: --version: \"" + id + "\" has no version " + std::to_string(*request.version) +
+                           " (it has 1 to " + std::to_string(versions.back().first.version) + ")");
+      if (!has_text(*request.version))
+        throw InvalidInput("erase: --version: version " + std::to_string(*request.version) + " of \"" + id +
+                           "\" holds no text (already erased, or a retraction)");
+      e.versions = {*request.version};
+    } else if (request.all_versions) {
+      for (const auto& [h, text] : versions)
+        if (text) e.versions.push_back(h.version);
+      if (e.versions.empty()) throw InvalidInput("erase: every version of \"" + id + "\" is already erased");
+    } else {
+      const auto& [current, text] = versions.back();
+      if (current.tombstone)
+        throw InvalidInput("erase: \"" + id +
+                           "\" was retracted: name the versions to erase (--version N or "
+                           "--all-versions)");
+      if (!text) throw InvalidInput("erase: the current version of \"" + id + "\" is already erased");
+      e.versions = {current.version};
+    }
+    for (const auto& [h, text] : versions)
+      if (text && !std::binary_search(e.versions.begin(), e.versions.end(), h.version)) res.kept.push_back(h.version);
+    res.erased = e.versions;
+
+    auto head = r.head(dir_.id());
+    Header h;
+    h.origin = dir_.id();
+    h.seq = head->seq + 1;
+    h.prev = head->hash;
+    h.kind = Kind::erasure;
+    h.id = erasure_id(e, h.seq);
+    h.version = 1;
+    h.ts = now_ms();
+    h.key = dir_.delegated_key();
+    std::string body = erasure_body(e);
+    if (auto valid = validate_received_body(h, body); !valid) throw InvalidInput("erase: " + valid.error().to_string());
+    check_signer(r, h);
+    if (auto signer = h.key ? r.grant(h.origin, *h.key) : std::nullopt;
+        signer && !role_may_sign(signer->role, res.target_kind))
+      throw InvalidInput("erase: refused: this key (" + signer->name + ") may not sign a " +
+                         std::string(kind_name(res.target_kind)));
+    storage::IncomingRecord rec;
+    rec.record = sign_record(h, std::move(body), dir_.signing_key());
+    rec.header = decode_header(rec.record.header_bytes).value();
+    res.record = PublishResult{h.kind, h.id, h.version, h.seq, false};
     dir_.store().append(txn, std::span(&rec, 1));
   });
   dir_.notify_change();
@@ -391,8 +480,9 @@ SubmissionDraft Publisher::draft(const ValidatedInput& input, const PublicKey& s
                        std::string(kind_name(input.kind)));
   dir_.sign_elsewhere(signer);
   std::vector<Hash> body_hashes = {sha256(input.body)};
-  Prepared p = dir_.store().read(
-      [&](const storage::StoreReader& r) { return prepare(dir_, r, {input}, body_hashes, nullptr, /*sign=*/false); });
+  Prepared p = dir_.store().read([&](const storage::StoreReader& r) {
+    return prepare(dir_, r, {input}, body_hashes, nullptr, /*sign=*/false, revive_);
+  });
   SubmissionDraft d;
   d.result = p.results.front();
   if (!p.records.empty()) d.header_bytes = p.records.front().record.header_bytes, d.body = input.body;

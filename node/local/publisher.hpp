@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,9 +42,30 @@ struct RecoveryResult {
   uint64_t set_aside = 0;  // records of the city's chain after the recovery point
 };
 
+// What `agora erase` asks for: which versions of one of the city's records lose their bodies.
+struct ErasureRequest {
+  std::string id;
+  std::optional<uint32_t> version;  // one version; neither this nor all_versions: the current one
+  bool all_versions = false;
+  std::string reason;
+};
+
+struct ErasureResult {
+  PublishResult record;  // the erasure record
+  Kind target_kind = Kind::practice;
+  std::vector<uint32_t> erased;  // versions whose bodies are gone
+  std::vector<uint32_t> kept;    // versions of the record that still hold their text
+};
+
 class Publisher {
  public:
   explicit Publisher(DataDir& dir) : dir_(dir) {}
+  // Lets publish(), publish_stream() and draft() bring back records whose current version
+  // is a retraction or an erasure (`--revive`); without it they are refused.
+  Publisher& allow_revive(bool revive = true) {
+    revive_ = revive;
+    return *this;
+  }
 
   // Signs and stores all inputs in order, in one transaction: all or nothing. Safe against
   // another process publishing at the same time (the batch is re-chained if the head moved).
@@ -58,6 +80,12 @@ class Publisher {
   // A signed tombstone for one of this city's records; throws InvalidInput if there is no
   // such live record.
   PublishResult retract(std::string_view id);
+
+  // A signed erasure (docs/data-model.md): the bodies of the named versions are dropped
+  // here at once and on every node that holds them. Throws InvalidInput, changing nothing,
+  // for a record this city does not have, a kind that cannot be erased, or versions that
+  // do not exist or were erased already.
+  ErasureResult erase(const ErasureRequest& request);
 
   // A signed key record: delegates grant.key with its role and expiry, or (grant.revoked)
   // revokes it. Throws InvalidInput when the key in use may not (docs/identity.md).
@@ -79,6 +107,7 @@ class Publisher {
  private:
   void ensure_may_publish();  // throws InvalidInput for observers and restoring nodes
   DataDir& dir_;
+  bool revive_ = false;
 };
 
 // The id given to an input without one: a slug of its title and a short body hash.

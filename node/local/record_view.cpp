@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <ctime>
 
+#include "protocol/erasure.hpp"
 #include "protocol/hex.hpp"
 #include "protocol/json_text.hpp"
 #include "protocol/utf8.hpp"
@@ -66,6 +67,32 @@ json record_item(const Header& h, const std::optional<std::string>& body, const 
   if (h.tombstone) item["retracted"] = true;
   if (!body) item["withheld"] = true;
   return item;
+}
+
+std::optional<json> erasure_note(const storage::StoreReader& r, uint64_t local) {
+  auto by = r.erased_by(local);
+  if (!by) return std::nullopt;
+  json note = {{"erasure", nullptr}, {"on", nullptr}, {"reason", nullptr}, {"seq", nullptr}};
+  if (auto view = r.at(*by)) {
+    SignedRecord rec = view->load();
+    if (auto h = decode_header(rec.header_bytes)) {
+      note["erasure"] = h.value().id;
+      note["on"] = iso8601_utc(h.value().ts);
+      note["seq"] = h.value().seq;
+    }
+    if (rec.body)
+      if (auto e = read_erasure(*rec.body)) note["reason"] = e->reason;
+  }
+  return note;
+}
+
+void mark_item(const storage::StoreReader& r, uint64_t local, json& item) {
+  if (auto note = erasure_note(r, local)) {
+    item.erase("withheld");
+    item["erased"] = std::move(*note);
+  }
+  if (r.is_withdrawn(local)) item["withdrawn"] = true;  // evidence, not current
+  if (r.is_set_aside(local)) item["set_aside"] = true;  // a recovery replaced its branch
 }
 
 std::string record_item_text(const Header& h, const std::optional<std::string>& body, const CityProfile* city,
@@ -141,6 +168,12 @@ ChangesPage read_changes(const storage::StoreReader& r, uint64_t since, size_t l
                             {"published", iso8601_utc(hd.ts)}});
     // Withdrawn since (a compromised key's, or set aside by a recovery): not current.
     if (r.is_withdrawn(view.local)) page.results.back()["withdrawn"] = true;
+    // Erased since: its body is gone here and from copies a pipeline keeps (the erasure
+    // comes later in this feed, naming what it erases).
+    if (r.erased_by(view.local)) page.results.back()["erased"] = true;
+    if (hd.kind == Kind::erasure && !view.is_stub())
+      if (auto e = read_erasure(*view.load().body))
+        page.results.back()["erases"] = {{"id", e->target}, {"versions", e->versions}};
     return true;
   });
   return page;

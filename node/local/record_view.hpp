@@ -38,6 +38,13 @@ nlohmann::json record_item(const Header& h, const std::optional<std::string>& bo
 std::string record_item_text(const Header& h, const std::optional<std::string>& body, const CityProfile* city,
                              const KeyGrant* signer = nullptr);
 
+// For a version whose body an erasure dropped: {"on": time, "reason", "erasure": its id,
+// "seq": its seq}; nullopt otherwise. Items of erased versions carry it as "erased".
+std::optional<nlohmann::json> erasure_note(const storage::StoreReader& reader, uint64_t local);
+// Marks an item of the version at `local`: erased, withdrawn, set aside (what show, the API
+// and the changes feed say of it).
+void mark_item(const storage::StoreReader& reader, uint64_t local, nlohmann::json& item);
+
 // One page of the public changes feed (GET /api/v1/changes and its event stream): record
 // versions in the order this node stored them, after log position `since`. Scans at most
 // 100 x limit log entries, so a feed of mostly non-public records still answers promptly.

@@ -22,6 +22,7 @@
 
 #include "node/local/job_thread.hpp"
 #include "node/local/record_view.hpp"
+#include "protocol/erasure.hpp"
 #include "protocol/hex.hpp"
 #include "protocol/json_text.hpp"
 #include "protocol/utf8.hpp"
@@ -710,6 +711,22 @@ std::unique_ptr<SearchIndex> SearchIndex::open_writable_unguarded(DataDir& dir) 
   return std::unique_ptr<SearchIndex>(new SearchIndex(std::move(impl)));
 }
 
+void SearchIndex::compact_files(const fs::path& index_dir) {
+  fs::path copy = index_dir.string() + ".compact", old = index_dir.string() + ".old";
+  fs::remove_all(copy);
+  fs::remove_all(old);
+  try {
+    Xapian::Database(index_dir.string()).compact(copy.string());
+  } catch (const Xapian::Error& e) {
+    fs::remove_all(copy);
+    throw std::runtime_error("search index " + index_dir.string() + ": " + e.get_description());
+  }
+  // Between the two renames there is no index: a node started then rebuilds it.
+  fs::rename(index_dir, old);
+  fs::rename(copy, index_dir);
+  fs::remove_all(old);
+}
+
 std::unique_ptr<SearchIndex> SearchIndex::open_readonly(DataDir& dir) {
   fs::path path = dir.path() / "search";
   if (!fs::exists(path)) return nullptr;
@@ -794,8 +811,11 @@ SearchIndex::Step SearchIndex::catch_up_step_unguarded(size_t max_entries) {
         new_profiles.insert(h.value().origin);
       else if (h.value().kind == Kind::practice || h.value().kind == Kind::plan)
         touched.insert({h.value().origin, h.value().id});
-      else if (h.value().kind == Kind::key && h.value().key &&
-               r.grant(h.value().origin, *h.value().key).value_or(KeyGrant{}).role == KeyRole::recovery)
+      else if (h.value().kind == Kind::erasure && !view.is_stub()) {
+        // Its record's text is gone from the store: from the index too.
+        if (auto e = read_erasure(*view.load().body)) touched.insert({h.value().origin, e->target});
+      } else if (h.value().kind == Kind::key && h.value().key &&
+                 r.grant(h.value().origin, *h.value().key).value_or(KeyGrant{}).role == KeyRole::recovery)
         // A recovery set a branch of the chain aside: every record of the city may change.
         recovered.insert(h.value().origin);
       else if (h.value().kind == Kind::key && !view.is_stub())

@@ -72,6 +72,9 @@ class SearchIndex {
   static std::unique_ptr<SearchIndex> open_writable(DataDir& dir);
   // Opens it read-only; nullopt when it does not exist yet.
   static std::unique_ptr<SearchIndex> open_readonly(DataDir& dir);
+  // Rewrites the index at `index_dir` with only its live blocks (Xapian's compaction), for
+  // `agora compact` on a stopped node: what deleted documents left is not in the copy.
+  static void compact_files(const std::filesystem::path& index_dir);
   ~SearchIndex();
 
   // Indexes every log entry after the last one seen (all of them after a rebuild),

@@ -6,6 +6,7 @@
 #include <queue>
 
 #include "node/search/record_facts.hpp"
+#include "protocol/erasure.hpp"
 #include "protocol/vocabulary.hpp"
 #include "storage/stored_record.hpp"
 
@@ -163,6 +164,8 @@ std::optional<std::vector<std::string>> changed_since(const storage::StoreReader
     }
     if (h.value().kind == Kind::practice || h.value().kind == Kind::plan)
       keys.push_back(node_id(h.value().origin) + "/" + h.value().id);
+    if (h.value().kind == Kind::erasure && !view.is_stub())
+      if (auto e = read_erasure(*view.load().body)) keys.push_back(node_id(h.value().origin) + "/" + e->target);
     return true;
   });
   if (!within) return std::nullopt;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "protocol/erasure.hpp"
 #include "protocol/key_state.hpp"
 #include "protocol/sync_messages.hpp"
 
@@ -234,6 +235,22 @@ BatchDecision decide_batch(std::span<const storage::IncomingRecord> records, std
                    std::string(kind_name(*held_kind)));
             break;
           }
+        // An erasure names a record of its own chain of a kind that can be erased, and one
+        // its signer may sign (docs/data-model.md, "Erasure").
+        if (h.kind == Kind::erasure && in.record.body) {
+          auto e = read_erasure(*in.record.body);
+          auto target = e ? kind_of(h.origin, e->target) : std::nullopt;
+          if (target && !is_erasable(*target)) {
+            reject(where() + ": erases a " + std::string(kind_name(*target)) +
+                   "; only practices, plans, reports and adoptions can be erased");
+            break;
+          }
+          if (target && signer && !role_may_sign(signer->role, *target)) {
+            reject(where() + ": key " + short_node_id(*h.key) + " (" + signer->name + ") may not erase a " +
+                   std::string(kind_name(*target)));
+            break;
+          }
+        }
         note_stored();
         d.dispositions[i] = Disposition::store;
         ++d.to_store;

@@ -95,10 +95,16 @@ IngestOutcome store_batch(storage::RecordStore& store, const PublicKey& from, co
           }
           case Disposition::fill:
             // The sender now counts this node as entitled to a body it holds as a stub.
-            if (store.fill_body(txn, in.header.origin, in.header.seq, *in.record.body, in.keys))
+            if (store.fill_body(txn, in.header.origin, in.header.seq, *in.record.body, in.keys)) {
               ++out.filled;
-            else
+            } else if (auto at = reader.at(in.header.origin, in.header.seq); at && reader.erased_by(at->local)) {
+              // An erased body never comes back; no blame (a peer may not have heard yet).
+              ++out.skipped;
+              spdlog::info("peer {} sent the body of {}/{}, which was erased: dropped", short_node_id(from),
+                           short_node_id(in.header.origin), in.header.seq);
+            } else {
               ++out.duplicate;
+            }
             break;
           case Disposition::duplicate:
             ++out.duplicate;
@@ -119,7 +125,7 @@ IngestOutcome store_batch(storage::RecordStore& store, const PublicKey& from, co
       store.append(txn, accepted);
       out.stored += static_cast<uint32_t>(accepted.size());
       out.rejected = d.rejected;
-      out.skipped = d.skipped;
+      out.skipped += d.skipped;
       out.new_origins = d.new_origins;
       out.first_error = d.first_error;
       out.sender_holds = std::move(d.sender_holds);
