@@ -425,3 +425,88 @@ TEST_CASE("a --remote connection that drops before or during a submission leaves
   CHECK(history.size() == 1);
   CHECK(run_agora({"verify", "--data", node.data}).exit_code == 0);
 }
+
+TEST_CASE("erase and --revive: bad requests get one clear line and change nothing", "[cli][erasure]") {
+  Node node("Lyon", "FR");
+  std::string file = node.tmp.str("p.json");
+  write_file(file, practice_line("mentoring"));
+  REQUIRE(run_agora({"publish", file, "--data", node.data}).exit_code == 0);
+  const std::string before = store_state(node.data);
+  auto refused = [&](const std::vector<std::string>& args, const std::string& says) {
+    auto r = run_agora(args);
+    INFO(r.out << r.err);
+    CHECK(r.exit_code != 0);
+    CHECK_THAT(r.err, Catch::Contains(says));
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    CHECK(store_state(node.data) == before);
+  };
+  refused({"erase", "mentoring", "--data", node.data}, "--reason is required");
+  refused({"erase", "nothing-here", "--reason", "x", "--data", node.data}, "no record \"nothing-here\"");
+  refused({"erase", "profile", "--reason", "x", "--data", node.data}, "only practices, plans, reports and adoptions");
+  refused({"erase", "mentoring", "--version", "7", "--reason", "x", "--data", node.data}, "has no version 7");
+  refused({"erase", "mentoring", "--version", "1", "--all-versions", "--reason", "x", "--data", node.data}, "excludes");
+  Node other("Malmö", "SE");
+  refused({"erase", other.id + "/profile", "--reason", "x", "--data", node.data}, "belongs to another city");
+
+  auto erased = run_agora({"erase", "mentoring", "--reason", "names a person", "--data", node.data});
+  INFO(erased.err);
+  REQUIRE(erased.exit_code == 0);
+  CHECK_THAT(erased.out, Catch::Contains("practice mentoring: v1 erased"));
+  const std::string after = store_state(node.data);
+  auto twice = run_agora({"erase", "mentoring", "--reason", "again", "--data", node.data});
+  CHECK(twice.exit_code == 3);
+  CHECK_THAT(twice.err, Catch::Contains("already erased"));
+  // Publishing or importing the id again brings it back only when asked.
+  auto again = run_agora({"publish", file, "--data", node.data});
+  CHECK(again.exit_code == 3);
+  CHECK_THAT(again.err, Catch::Contains("\"mentoring\" was erased; publishing it again needs --revive"));
+  std::string lines = node.tmp.str("lines.ndjson");
+  write_file(lines, practice_line("fresh") + "\n" + practice_line("mentoring") + "\n");
+  auto imported = run_agora({"import", lines, "--data", node.data});
+  CHECK(imported.exit_code == 3);
+  CHECK_THAT(imported.err, Catch::Contains("lines.ndjson:2: id: \"mentoring\" was erased"));
+  CHECK(store_state(node.data) == after);
+  auto revived = run_agora({"publish", file, "--revive", "--data", node.data});
+  CHECK(revived.exit_code == 0);
+  CHECK_THAT(revived.out, Catch::Contains("practice mentoring v2"));
+  auto history = json::parse(run_agora({"show", "mentoring", "--history", "--json", "--data", node.data}).out);
+  REQUIRE(history.size() == 2);
+  CHECK(history[0]["erased"]["reason"] == "names a person");
+  CHECK_FALSE(history[0].contains("summary"));
+  CHECK(history[1]["summary"] == "What was done.");
+  CHECK(run_agora({"verify", "--data", node.data}).exit_code == 0);
+
+  // A retraction, too, is undone only with --revive.
+  REQUIRE(run_agora({"retract", "mentoring", "--data", node.data}).exit_code == 0);
+  auto after_retract = run_agora({"publish", file, "--data", node.data});
+  CHECK(after_retract.exit_code == 3);
+  CHECK_THAT(after_retract.err, Catch::Contains("was retracted; publishing it again needs --revive"));
+}
+
+TEST_CASE("compact refuses a data dir a running node holds, and keeps every record", "[cli][erasure]") {
+  Node node("Lyon", "FR");
+  std::string file = node.tmp.str("p.json");
+  write_file(file, practice_line("mentoring"));
+  REQUIRE(run_agora({"publish", file, "--data", node.data}).exit_code == 0);
+  std::string out = node.tmp.str("serve.out");
+  auto serving = start_agora({"serve", "--data", node.data, "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"},
+                             node.tmp.str("serve.err"), out);
+  for (int i = 0; i < 200; ++i) {
+    std::ifstream in(out);
+    std::string line;
+    if (std::getline(in, line) && std::getline(in, line)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  auto busy = run_agora({"compact", "--data", node.data});
+  CHECK(busy.exit_code == 3);
+  CHECK_THAT(busy.err, Catch::Contains("in use by another agora process"));
+  ::kill(serving.pid, SIGTERM);
+  wait_exit(serving.pid);
+  const std::string before = store_state(node.data);
+  auto compacted = run_agora({"compact", "--data", node.data});
+  INFO(compacted.err);
+  CHECK(compacted.exit_code == 0);
+  CHECK_THAT(compacted.out, Catch::Contains("compacted: store"));
+  CHECK(store_state(node.data) == before);
+  CHECK(run_agora({"verify", "--data", node.data}).exit_code == 0);
+}

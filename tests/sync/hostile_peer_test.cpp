@@ -15,20 +15,6 @@ using namespace agora;
 using namespace agora::test;
 using nlohmann::json;
 
-namespace {
-
-// After the handshake: the key's first two records, a valid chain, both stored.
-std::pair<SignedRecord, SignedRecord> send_first_two(TestPeer& p, const SigningKey& key) {
-  p.send(sync::encode(sync::Heads{}));
-  SignedRecord r1 = record(key, 1, Hash{}, "first");
-  SignedRecord r2 = record(key, 2, record_hash(r1.header_bytes), "second");
-  p.send(sync::encode(sync::RecordBatch{1, {r1, r2}}), true);
-  REQUIRE(p.next_ack().stored == 2);
-  return {r1, r2};
-}
-
-}  // namespace
-
 TEST_CASE("a replayed handshake is refused", "[sync][hostile]") {
   ServedNode a("Lyon", "FR");
   SigningKey key = listed_key(a);

@@ -132,6 +132,16 @@ inline void connect_as(TestPeer& p, const ServedNode& node, const SigningKey& ke
   handshake(p, key, *parse_node_id(node.id));
 }
 
+// After the handshake: the key's first two records, a valid chain, both stored.
+inline std::pair<SignedRecord, SignedRecord> send_first_two(TestPeer& p, const SigningKey& key) {
+  p.send(sync::encode(sync::Heads{}));
+  SignedRecord r1 = record(key, 1, Hash{}, "first");
+  SignedRecord r2 = record(key, 2, record_hash(r1.header_bytes), "second");
+  p.send(sync::encode(sync::RecordBatch{1, {r1, r2}}), true);
+  REQUIRE(p.next_ack().stored == 2);
+  return {r1, r2};
+}
+
 // A serving node and a test peer connected to it under a key the node lists.
 struct ListedPeerConnected {
   ServedNode a{"Lyon", "FR"};
