@@ -151,8 +151,10 @@ std::optional<std::string> authority_problem(const Header& h, const KeyGrant* si
     if (signer->role == KeyRole::unknown)
       return who + " (" + signer->name + ") has a role newer than this node, which signs nothing here";
     if (!role_may_sign(signer->role, h.kind))
-      return who + " (" + signer->name + ") is a " + std::string(key_role_name(signer->role)) +
-             " key, which may not sign a " + std::string(header_kind_name(h));
+      return who + " (" + signer->name + ") is a" + (signer->role == KeyRole::admin ? "n " : " ") +
+             std::string(key_role_name(signer->role)) + " key, which may not sign " +
+             (header_kind_name(h).starts_with('e') || header_kind_name(h).starts_with('a') ? "an " : "a ") +
+             std::string(header_kind_name(h));
   }
   if (h.kind != Kind::key) return std::nullopt;
   const bool root = genesis || has_root_powers(signer->role);

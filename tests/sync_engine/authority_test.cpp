@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "protocol/authority.hpp"
+#include "protocol/erasure.hpp"
 #include "protocol/hex.hpp"
 #include "keyed_chain.hpp"
 #include "sync_engine/decide.hpp"
@@ -154,4 +155,26 @@ TEST_CASE("authority: a delegated key replaces only records of kinds its role ma
   CHECK_THAT(refusal_of(node, copy.sign(Kind::report, key_record_id(reporter.public_key()), R"({})", &reporter, 2)),
              Catch::Contains("may not replace a key"));
   CHECK(outcome_of(node, city.sign(Kind::report, "r-2026", R"({})", &reporter)) == Disposition::store);
+}
+
+TEST_CASE("erasure: only of the chain's own erasable records, by a key that may sign their kind", "[engine][erasure]") {
+  KeyedChain city;
+  MemoryStore node;
+  SigningKey publisher = SigningKey::generate(), reporter = SigningKey::generate();
+  REQUIRE(outcome_of(node, city.genesis()) == Disposition::store);
+  REQUIRE(outcome_of(node, city.delegate(publisher, KeyRole::publisher)) == Disposition::store);
+  REQUIRE(outcome_of(node, city.delegate(reporter, KeyRole::reporter)) == Disposition::store);
+  REQUIRE(outcome_of(node, city.practice("mentoring", &publisher)) == Disposition::store);
+  auto erasure = [&](const std::string& target, const SigningKey* by) {
+    ErasureStatement e{target, {1}, "names a person"};
+    return city.sign(Kind::erasure, erasure_id(e, city.seq + 1), erasure_body(e), by);
+  };
+  KeyedChain copy = city;
+  CHECK_THAT(refusal_of(node, erasure("profile", &publisher)),
+             Catch::Contains("erases a city; only practices, plans, reports and adoptions can be erased"));
+  city = copy;
+  CHECK_THAT(refusal_of(node, erasure("mentoring", &reporter)),
+             Catch::Contains("is a reporter key, which may not sign an erasure"));
+  city = copy;
+  CHECK(outcome_of(node, erasure("mentoring", &publisher)) == Disposition::store);
 }
