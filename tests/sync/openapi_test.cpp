@@ -332,6 +332,13 @@ TEST_CASE("every answer of every documented route matches the schema openapi.jso
                  {"themes", {"housing"}}});
   run_ok(malmo, {"retract", "gammal"});
   malmo.publish({{"kind", "practice"},
+                 {"id", "namngiven"},
+                 {"title", "Namngiven kontaktperson"},
+                 {"summary", "Ring Anna Andersson."},
+                 {"language", "sv"},
+                 {"themes", {"housing"}}});
+  run_ok(malmo, {"erase", "namngiven", "--reason", "namnger en person"});
+  malmo.publish({{"kind", "practice"},
                  {"id", "intern"},
                  {"title", "Internt"},
                  {"summary", "Inte offentligt."},
@@ -376,6 +383,10 @@ TEST_CASE("every answer of every documented route matches the schema openapi.jso
   malmo.publish(plan);
   plan["items"][0]["status"] = "delayed";
   malmo.publish(plan);
+  json draft = plan;
+  draft["id"] = "utkast";
+  malmo.publish(draft);
+  run_ok(malmo, {"erase", "utkast", "--reason", "a draft that named staff"});
   const std::string indicator = "länkarbetare anställda";
   run_ok(malmo,
          {"report", "eccar-2024", "lankarbetare", "--indicator", indicator, "--value", "6", "--date", "2024-09-30"});
@@ -504,6 +515,11 @@ TEST_CASE("every answer of every documented route matches the schema openapi.jso
   CHECK(json::parse(
             get("/api/v1/practices/{origin}/{id}", "/api/v1/practices/" + origin + "/gammal").body)["retracted"] ==
         true);
+  // Erased: the latest of one practice, and an earlier version of the plan.
+  CHECK(get("/api/v1/practices/{origin}/{id}", "/api/v1/practices/" + origin + "/namngiven").status == 410);
+  CHECK(get("/api/v1/plans/{origin}/{id}", "/api/v1/plans/" + origin + "/utkast").status == 410);
+  get("/api/v1/plans/{origin}/{id}/history", "/api/v1/plans/" + origin + "/utkast/history");
+  get("/api/v1/practices/{origin}/{id}/history", "/api/v1/practices/" + origin + "/namngiven/history");
   for (const std::string query : {"since=3&limit=2", "kind=plan", "kind=report&limit=1", "feed=normal&since=0"})
     get("/api/v1/changes", "/api/v1/changes?" + query);
   for (const std::string query : {"kind=plan", "framework=eccar-equality-data", "framework=coe-res281&country=SE",
