@@ -64,6 +64,16 @@ void register_list(CLI::App& app, Context& ctx) {
           items.push_back(std::move(item));
         } else {
           std::string title = item.value("title", item.value("name", item.value("indicator", "")));
+          // A report: what was measured, its value and date, and whether a correction replaced it.
+          if (rec->header.kind == Kind::report && item.contains("value")) {
+            char value[32];
+            std::snprintf(value, sizeof value, "%.10g", item["value"].is_number() ? item["value"].get<double>() : 0.0);
+            title = item.value("indicator", "") + " = " + value + " on " + item.value("date", "") +
+                    (rec->header.version > 1 ? " (corrected)" : "");
+          }
+          if (rec->header.kind == Kind::erasure)
+            if (auto e = item.find("target"); e != item.end() && e->is_string())
+              title = "erases " + e->get<std::string>() + " " + item.value("versions", nlohmann::json()).dump();
           if (utf8_length(title) > 60) {
             size_t cut = 0, chars = 0;
             while (cut < title.size() && chars < 57) cut += 1, chars += (title[cut] & 0xc0) != 0x80;

@@ -10,6 +10,7 @@
 #include "node/local/frameworks.hpp"
 #include "node/local/publisher.hpp"
 #include "node/local/record_view.hpp"
+#include "storage/stored_record.hpp"
 
 namespace agora::cli {
 
@@ -73,10 +74,16 @@ void register_plan(CLI::App& app, Context& ctx) {
   auto* plan = app.add_subcommand("plan", "action plans: publish one (see `agora progress` to follow it)");
   plan->require_subcommand(1);
   auto file = std::make_shared<std::string>();
+  auto renames = std::make_shared<std::vector<std::string>>();
+  auto drops = std::make_shared<std::vector<std::string>>();
   auto* pub = plan->add_subcommand("publish", "validate, sign and store a plan (JSON with \"kind\": \"plan\")");
   add_data_option(pub, ctx);
   pub->add_option("FILE", *file, "the plan as a JSON file, or - for standard input")->required();
-  pub->callback([&ctx, file] {
+  pub->add_option("--rename-indicator", *renames,
+                  "OLD=NEW: an indicator renamed in this version; its reports move to the new name (repeatable)");
+  pub->add_option("--drop-indicator", *drops,
+                  "NAME: an indicator with reports that this version drops on purpose (repeatable)");
+  pub->callback([&ctx, file, renames, drops] {
     DataDir dir = open_to_publish(ctx);
     std::string name = *file == "-" ? "<stdin>" : *file;
     auto input = parse_and_validate_input(read_input(*file), dir.identity(), load_frameworks(dir.store()));
@@ -84,13 +91,37 @@ void register_plan(CLI::App& app, Context& ctx) {
     if (input.value().kind != Kind::plan)
       throw InvalidInput(name + ": kind: expected \"plan\", got \"" + std::string(kind_name(input.value().kind)) +
                          "\" (use `agora publish` for other records)");
-    print_result(Publisher(dir).publish({input.value()}).front());
+    // An update may not cut reports off their indicator by accident (renamed or dropped).
+    IndicatorChanges changes;
+    for (const auto& r : *renames) {
+      auto eq = r.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == r.size())
+        throw InvalidInput("--rename-indicator: expected OLD=NEW, got \"" + r + "\"");
+      changes.renames[r.substr(0, eq)] = r.substr(eq + 1);
+    }
+    changes.drops.insert(drops->begin(), drops->end());
+    const ValidatedInput& plan_input = input.value();
+    std::string id = plan_input.id ? *plan_input.id : generated_id(plan_input);
+    std::vector<json> carried = dir.store().read([&](const storage::StoreReader& r) {
+      return reports_to_carry(r, dir.id(), id, json::parse(plan_input.body), changes);
+    });
+    std::vector<ValidatedInput> batch = {plan_input};
+    for (const auto& report : carried) {
+      auto valid = validate_input(report, dir.identity(), report.dump());
+      if (!valid) throw InvalidInput("report " + report.value("id", "") + ": " + valid.error().to_string());
+      batch.push_back(valid.value());
+    }
+    auto results = Publisher(dir).publish(batch);  // the plan and its carried reports, all or nothing
+    print_result(results.front());
+    if (results.size() > 1)
+      std::cout << results.size() - 1 << " report" << (results.size() == 2 ? "" : "s")
+                << " carried over to the renamed indicator" << (changes.renames.size() == 1 ? "" : "s") << "\n";
   });
 }
 
 void register_report(CLI::App& app, Context& ctx) {
   struct Options {
-    std::string plan, item, indicator, value, date, source, note, visibility = "public";
+    std::string plan, item, indicator, value, date, source, note, visibility = "public", corrects;
   };
   auto o = std::make_shared<Options>();
   auto* verb = app.add_subcommand("report", "record one measurement of a plan's indicator (a signed report)");
@@ -103,15 +134,34 @@ void register_report(CLI::App& app, Context& ctx) {
   verb->add_option("--source", o->source, "where the figure comes from");
   verb->add_option("--note", o->note, "a remark on the figure");
   verb->add_option("--visibility", o->visibility, "public (default), partners, coalition:NAME or private");
+  verb->add_option("--corrects", o->corrects,
+                   "REPORTID: this value replaces a wrong one (the report's next version; its history keeps the old)");
   verb->callback([&ctx, o] {
     DataDir dir = open_to_publish(ctx);
+    std::string corrected_date;
+    if (!o->corrects.empty()) {
+      // A correction is the report's next version: progress takes it, history keeps the first.
+      auto body = dir.store().read([&](const storage::StoreReader& r) -> std::optional<json> {
+        auto latest = r.latest(dir.id(), o->corrects);
+        if (!latest || latest->tombstone || latest->kind != Kind::report) return std::nullopt;
+        auto rec = storage::read_record(r, latest->local);
+        return rec ? rec->body_json() : std::nullopt;
+      });
+      if (!body) throw InvalidInput("--corrects: this city has no report \"" + o->corrects + "\"");
+      if (body->value("plan", "") != o->plan)
+        throw InvalidInput("--corrects: report \"" + o->corrects + "\" is of plan \"" + body->value("plan", "") +
+                           "\", not \"" + o->plan + "\"; a correction stays within its plan");
+      corrected_date = body->value("date", "");
+    }
     char* end = nullptr;
     double value = std::strtod(o->value.c_str(), &end);
     if (o->value.empty() || *end != '\0' || !std::isfinite(value))
       throw InvalidInput("--value: expected a number, got \"" + o->value + "\"");
+    std::string date = !o->date.empty() ? o->date : !corrected_date.empty() ? corrected_date : today_utc();
     json input = {{"kind", "report"},           {"plan", o->plan}, {"item", o->item},
-                  {"indicator", o->indicator},  {"value", value},  {"date", o->date.empty() ? today_utc() : o->date},
+                  {"indicator", o->indicator},  {"value", value},  {"date", date},
                   {"visibility", o->visibility}};
+    if (!o->corrects.empty()) input["id"] = o->corrects;
     if (!o->source.empty()) input["source"] = o->source;
     if (!o->note.empty()) input["note"] = o->note;
     print_result(publish_one(dir, input, "report"));

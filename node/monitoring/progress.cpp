@@ -89,8 +89,8 @@ PlanProgress compute_progress(const json& plan, const std::vector<json>& reports
   for (const auto& r : reports) {
     auto it = by_name.find({r.value("item", ""), r.value("indicator", "")});
     if (it == by_name.end() || !r.contains("value") || !r["value"].is_number()) continue;
-    it->second->history.push_back(
-        {r.value("date", ""), r["value"].get<double>(), r.value("source", ""), r.value("note", "")});
+    it->second->history.push_back({r.value("date", ""), r["value"].get<double>(), r.value("source", ""),
+                                   r.value("note", ""), r.value("id", ""), r.value("version", 1) > 1});
   }
   for (auto& item : out.items) {
     if (item.overdue) ++out.overdue;
@@ -114,6 +114,8 @@ json to_json(const PlanProgress& p) {
         json h = {{"date", m.date}, {"value", m.value}};
         if (!m.source.empty()) h["source"] = m.source;
         if (!m.note.empty()) h["note"] = m.note;
+        if (!m.report.empty()) h["report"] = m.report;
+        if (m.corrected) h["corrected"] = true;
         history.push_back(std::move(h));
       }
       inds.push_back({{"name", ind.name},
@@ -172,14 +174,75 @@ std::optional<PlanProgress> load_progress(const storage::StoreReader& r, const P
   q.origin = origin;
   r.list(q, [&](const PublicKey&, std::string_view, const storage::LatestEntry& e) {
     if (public_only && !e.is_public) return true;
-    if (auto body = body_of(r, e.local); body && body->value("plan", "") == plan_id)
+    if (auto body = body_of(r, e.local); body && body->value("plan", "") == plan_id) {
+      if (auto view = r.at(e.local))
+        if (auto h = decode_header(view->header_bytes)) (*body)["id"] = h.value().id;
+      (*body)["version"] = e.version;
       reports.push_back(std::move(*body));
+    }
     return true;
   });
   PlanProgress p = compute_progress(*plan, reports, today);
   p.origin = node_id(origin);
   p.id = plan_id;
   return p;
+}
+
+std::vector<json> reports_to_carry(const storage::StoreReader& r, const PublicKey& origin, const std::string& plan_id,
+                                   const json& new_plan, const IndicatorChanges& changes) {
+  std::set<std::pair<std::string, std::string>> kept;  // (item, indicator) in the new version
+  for (const auto& it : new_plan.value("items", json::array()))
+    if (it.is_object())
+      for (const auto& ind : it.value("indicators", json::array()))
+        if (ind.is_object()) kept.insert({it.value("id", ""), ind.value("name", "")});
+  std::vector<json> carried;
+  std::set<std::string> renamed_used, dropped_used;
+  std::map<std::pair<std::string, std::string>, size_t> cut_off;  // (item, indicator) -> reports
+  storage::ListQuery q;
+  q.kind = Kind::report;
+  q.origin = origin;
+  r.list(q, [&](const PublicKey&, std::string_view id, const storage::LatestEntry& e) {
+    auto rec = storage::read_record(r, e.local);
+    auto body = rec ? rec->body_json() : std::nullopt;
+    if (!body || body->value("plan", "") != plan_id) return true;
+    std::string item = body->value("item", ""), indicator = body->value("indicator", "");
+    if (kept.count({item, indicator})) return true;
+    if (auto to = changes.renames.find(indicator); to != changes.renames.end()) {
+      if (!kept.count({item, to->second}))
+        throw InvalidInput("--rename-indicator: item \"" + item + "\" has no indicator \"" + to->second +
+                           "\" in the new version of " + plan_id);
+      renamed_used.insert(indicator);
+      json input = *body;
+      input["kind"] = "report";
+      input["id"] = std::string(id);
+      input["indicator"] = to->second;
+      input["visibility"] = rec->header.visibility;
+      carried.push_back(std::move(input));
+    } else if (changes.drops.count(indicator)) {
+      dropped_used.insert(indicator);
+    } else {
+      ++cut_off[{item, indicator}];
+    }
+    return true;
+  });
+  if (!cut_off.empty()) {
+    const auto& [which, n] = *cut_off.begin();
+    throw InvalidInput(
+        "indicator \"" + which.second + "\" of item \"" + which.first + "\" has " + std::to_string(n) + " report" +
+        (n == 1 ? "" : "s") + " and is not in this version of " + plan_id +
+        ": keep it, carry its reports with --rename-indicator \"" + which.second +
+        "=NEW NAME\", or leave them behind with --drop-indicator \"" + which.second + "\"" +
+        (cut_off.size() > 1 ? " (" + std::to_string(cut_off.size() - 1) + " more such indicators)" : ""));
+  }
+  for (const auto& [from, to] : changes.renames)
+    if (!renamed_used.count(from))
+      throw InvalidInput("--rename-indicator: no report of " + plan_id + " that this version cuts off names \"" + from +
+                         "\"");
+  for (const auto& name : changes.drops)
+    if (!dropped_used.count(name))
+      throw InvalidInput("--drop-indicator: no report of " + plan_id + " that this version cuts off names \"" + name +
+                         "\"");
+  return carried;
 }
 
 std::vector<std::string> plan_ids(const storage::StoreReader& r, const PublicKey& origin) {

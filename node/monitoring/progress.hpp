@@ -2,7 +2,9 @@
 // target, the trend between the last two reports, and items past their due date.
 #pragma once
 
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -16,6 +18,8 @@ struct Measurement {
   std::string date;  // YYYY-MM-DD
   double value = 0;
   std::string source, note;
+  std::string report;      // the report's id (when known)
+  bool corrected = false;  // this value is a correction of what the report first said
 };
 
 struct IndicatorProgress {
@@ -42,7 +46,8 @@ struct PlanProgress {
   size_t indicators = 0, reported = 0, targets_met = 0, overdue = 0;
 };
 
-// reports: bodies of the plan's report records (plan, item, indicator, value, date, ...).
+// reports: bodies of the plan's report records (plan, item, indicator, value, date, ...),
+// with "id" and "version" set from their headers (a version above 1 is a correction).
 // Reports naming an item or indicator the plan does not have are ignored; two reports for
 // one indicator on one date: the later in the list wins.
 PlanProgress compute_progress(const nlohmann::json& plan_body, const std::vector<nlohmann::json>& reports,
@@ -56,6 +61,21 @@ nlohmann::json to_json(const PlanProgress& progress);
 std::optional<PlanProgress> load_progress(const storage::StoreReader& reader, const PublicKey& origin,
                                           const std::string& plan_id, const std::string& today,
                                           bool public_only = false);
+// What a plan update says of indicators that have reports: `--rename-indicator OLD=NEW`
+// (the reports move to NEW) and `--drop-indicator NAME` (they are left behind, on purpose).
+struct IndicatorChanges {
+  std::map<std::string, std::string> renames;
+  std::set<std::string> drops;
+};
+// The reports of `plan_id` that a new version `new_plan` (its body or input) would cut off:
+// each one naming an (item, indicator) the new version lacks. Returns the inputs that carry
+// renamed ones over (new versions of those reports, naming the new indicator); throws
+// InvalidInput naming the indicator when one is neither kept, renamed nor dropped, or when
+// a rename or drop names nothing reported.
+std::vector<nlohmann::json> reports_to_carry(const storage::StoreReader& reader, const PublicKey& origin,
+                                             const std::string& plan_id, const nlohmann::json& new_plan,
+                                             const IndicatorChanges& changes);
+
 // Ids of the live plans of `origin`.
 std::vector<std::string> plan_ids(const storage::StoreReader& reader, const PublicKey& origin);
 

@@ -156,3 +156,81 @@ TEST_CASE("plans and reports that refer to what does not exist are refused and n
   refused({"progress", "nope"}, "no plan \"nope\"");
   CHECK(node.log_length() == before);
 }
+
+TEST_CASE("a wrong report is corrected, and a plan update cannot cut reports off their indicator by accident",
+          "[cli][plan][corrections]") {
+  CityNode city;
+  REQUIRE(city.run({"plan", "publish", "-"}, plan_input().dump()).exit_code == 0);
+  auto report = [&](const std::string& value, const std::string& date, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"report",  "eccar-2024", "linkworkers", "--indicator", "linkworkers employed",
+                                     "--value", value,        "--date",      date};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return city.run(args);
+  };
+  REQUIRE(report("5", "2024-06-30").exit_code == 0);
+  auto wrong = report("70", "2024-12-31");  // a typo: 7 was meant
+  REQUIRE(wrong.exit_code == 0);
+  std::string wrong_id = wrong.out.substr(7, wrong.out.find(" v1") - 7);  // "report ID v1"
+
+  // Bad corrections change nothing.
+  std::string before = city.log_length();
+  auto no_such = report("7", "2024-12-31", {"--corrects", "no-such-report"});
+  CHECK(no_such.exit_code == 3);
+  CHECK_THAT(no_such.err, Catch::Contains("no report \"no-such-report\""));
+  json other = plan_input();
+  other["id"] = "other-plan";
+  REQUIRE(city.run({"plan", "publish", "-"}, other.dump()).exit_code == 0);
+  before = city.log_length();
+  auto other_plan = city.run({"report", "other-plan", "linkworkers", "--indicator", "linkworkers employed", "--value",
+                              "7", "--corrects", wrong_id});
+  CHECK(other_plan.exit_code == 3);
+  CHECK_THAT(other_plan.err, Catch::Contains("is of plan \"eccar-2024\", not \"other-plan\""));
+  CHECK(city.log_length() == before);
+
+  auto fixed = city.run({"report", "eccar-2024", "linkworkers", "--indicator", "linkworkers employed", "--value", "7",
+                         "--corrects", wrong_id});
+  INFO(fixed.err);
+  REQUIRE(fixed.exit_code == 0);
+  CHECK_THAT(fixed.out, Catch::Contains("report " + wrong_id + " v2"));
+  auto progress = json::parse(city.run({"progress", "eccar-2024", "--json", "--today", "2025-01-01"}).out);
+  json ind = progress["items"][0]["indicators"][0];
+  CHECK(ind["latest"] == 7);  // the correction, on the corrected report's date
+  REQUIRE(ind["history"].size() == 2);
+  CHECK(ind["history"][1]["date"] == "2024-12-31");
+  CHECK(ind["history"][1]["corrected"] == true);
+  CHECK(ind["history"][1]["report"] == wrong_id);
+  auto listed = city.run({"list", "--kind", "report"});
+  CHECK_THAT(listed.out, Catch::Contains("linkworkers employed = 7 on 2024-12-31 (corrected)"));
+  CHECK_THAT(listed.out, Catch::Contains("linkworkers employed = 5 on 2024-06-30"));
+
+  // Renaming the indicator in an update: refused unless the reports move with it.
+  json renamed = plan_input();
+  renamed["items"][0]["indicators"][0]["name"] = "link workers in post";
+  before = city.log_length();
+  auto cut = city.run({"plan", "publish", "-"}, renamed.dump());
+  CHECK(cut.exit_code == 3);
+  CHECK_THAT(cut.err, Catch::Contains("indicator \"linkworkers employed\" of item \"linkworkers\" has 2 reports"));
+  CHECK_THAT(cut.err, Catch::Contains("--rename-indicator"));
+  auto bad_rename = city.run({"plan", "publish", "-", "--rename-indicator", "linkworkers employed=no such indicator"},
+                             renamed.dump());
+  CHECK(bad_rename.exit_code == 3);
+  CHECK_THAT(bad_rename.err, Catch::Contains("has no indicator \"no such indicator\""));
+  CHECK(city.log_length() == before);
+  auto moved = city.run({"plan", "publish", "-", "--rename-indicator", "linkworkers employed=link workers in post"},
+                        renamed.dump());
+  INFO(moved.err);
+  REQUIRE(moved.exit_code == 0);
+  CHECK_THAT(moved.out, Catch::Contains("2 reports carried over"));
+  progress = json::parse(city.run({"progress", "eccar-2024", "--json", "--today", "2025-01-01"}).out);
+  ind = progress["items"][0]["indicators"][0];
+  CHECK(ind["name"] == "link workers in post");
+  CHECK(ind["latest"] == 7);
+  CHECK(ind["history"].size() == 2);
+
+  // Dropping it: only when said so.
+  json dropped = renamed;
+  dropped["items"][0]["indicators"].erase(0);
+  CHECK(city.run({"plan", "publish", "-"}, dropped.dump()).exit_code == 3);
+  CHECK(city.run({"plan", "publish", "-", "--drop-indicator", "link workers in post"}, dropped.dump()).exit_code == 0);
+  CHECK(city.run({"verify"}).exit_code == 0);
+}
