@@ -52,6 +52,7 @@ void register_show(CLI::App&, Context&);
 void register_retract(CLI::App&, Context&);
 void register_erase(CLI::App&, Context&);
 void register_compact(CLI::App&, Context&);
+void register_block(CLI::App&, Context&);  // block and unblock
 void register_verify(CLI::App&, Context&);
 void register_export(CLI::App&, Context&);
 void register_serve(CLI::App&, Context&);

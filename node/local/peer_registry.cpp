@@ -1,5 +1,7 @@
 #include "node/local/peer_registry.hpp"
 
+#include <cstring>
+
 #include <nlohmann/json.hpp>
 
 #include "protocol/hex.hpp"
@@ -54,6 +56,33 @@ bool remove_peer(storage::RecordStore& store, storage::WriteTxn& txn, const Publ
   txn.del(store.peer_state_table(), key_bytes(key));
   txn.del(store.peer_state_table(), std::string(key_bytes(key)) + "h");
   return txn.del(store.peers_table(), key_bytes(key));
+}
+
+namespace {
+// Blocks live in the peers table under 'B' + the key (33 bytes): load_peers reads 32-byte keys only.
+std::string block_key(const PublicKey& key) { return "B" + std::string(key_bytes(key)); }
+}  // namespace
+
+std::vector<Block> load_blocks(storage::RecordStore& store, const storage::Txn& txn) {
+  std::vector<Block> out;
+  storage::Cursor c(txn, store.peers_table());
+  for (bool ok = c.seek("B"); ok && c.key().size() == 33 && c.key()[0] == 'B'; ok = c.next()) {
+    Block b;
+    std::memcpy(b.key.data(), c.key().data() + 1, 32);
+    json j = json::parse(c.value(), nullptr, false);
+    if (j.is_object()) b.reason = j.value("reason", ""), b.since_ms = j.value("since_ms", int64_t{0});
+    out.push_back(std::move(b));
+  }
+  return out;
+}
+
+void save_block(storage::RecordStore& store, storage::WriteTxn& txn, const Block& block) {
+  txn.put(store.peers_table(), block_key(block.key),
+          json{{"reason", block.reason}, {"since_ms", block.since_ms}}.dump());
+}
+
+bool remove_block(storage::RecordStore& store, storage::WriteTxn& txn, const PublicKey& key) {
+  return txn.del(store.peers_table(), block_key(key));
 }
 
 std::map<PublicKey, PeerState> load_peer_states(storage::RecordStore& store, const storage::Txn& txn) {

@@ -53,6 +53,17 @@ std::optional<PeerConfig> find_peer(storage::RecordStore& store, const storage::
 void save_peer(storage::RecordStore& store, storage::WriteTxn& txn, const PeerConfig& peer);
 bool remove_peer(storage::RecordStore& store, storage::WriteTxn& txn, const PublicKey& key);
 
+// Ids this node blocks (`agora block`): as an origin, their records are neither stored nor
+// relayed; as a peer, their connections are refused and never dialled.
+struct Block {
+  PublicKey key{};
+  std::string reason;
+  int64_t since_ms = 0;
+};
+std::vector<Block> load_blocks(storage::RecordStore& store, const storage::Txn& txn);
+void save_block(storage::RecordStore& store, storage::WriteTxn& txn, const Block& block);
+bool remove_block(storage::RecordStore& store, storage::WriteTxn& txn, const PublicKey& key);
+
 std::map<PublicKey, PeerState> load_peer_states(storage::RecordStore& store, const storage::Txn& txn);
 // `with_heads`: also write remote_heads (kept under a key of its own, as it can hold an
 // entry per origin); otherwise the heads saved before stay.

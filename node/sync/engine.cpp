@@ -180,6 +180,10 @@ BatchDecision decide_batch(std::span<const storage::IncomingRecord> records, std
       reject(errors[i]);
       continue;
     }
+    if (policy.refused_origins.count(h.origin)) {
+      skip();
+      continue;
+    }
     if (auto b = policy.blocked.find(h.origin); b != policy.blocked.end() && h.seq >= b->second) {
       skip();
       continue;
@@ -274,6 +278,12 @@ BatchDecision decide_batch(std::span<const storage::IncomingRecord> records, std
         // A recovery record wins its seq over any record but a recovery with a lower hash,
         // when the chain before it is the one held (docs/identity.md, the race).
         if (!is_recovery_record(h.origin, h) || h.seq < 2) {
+          // At or past a recovery, a second record is the replaced branch, relayed by a peer
+          // that has not heard of the recovery yet: nothing to blame, nothing to keep.
+          if (uint64_t at = chains.recovered_at(h.origin); at && h.seq >= at) {
+            skip();
+            break;
+          }
           d.dispositions[i] = Disposition::fork;
           ++d.forks;
           break;

@@ -149,6 +149,8 @@ struct IngestPolicy {
   // origin -> first seq skipped: the chain cannot be checked past it, so the rest of that
   // origin is skipped too on this connection (not rejected as a gap).
   std::map<PublicKey, uint64_t> blocked;
+  // Origins the operator blocks (`agora block`): skipped without blame, never stored.
+  std::set<PublicKey> refused_origins;
 };
 
 // What a received batch means: one disposition per record, and the counts acked.

@@ -57,6 +57,8 @@ void PeerManager::start(std::shared_ptr<net::TlsContexts> tls) {
 
 void PeerManager::reload_peers() {
   storage::ReadTxn txn(dir().store().env());
+  blocked_.clear();
+  for (const auto& b : load_blocks(dir().store(), txn)) blocked_.insert(b.key);
   peers_.clear();
   for (auto& p : load_peers(dir().store(), txn)) peers_[p.key] = p;
   for (const auto& [key, p] : invited_) peers_.try_emplace(key, p);
@@ -139,10 +141,18 @@ bool PeerManager::in_backoff(const PublicKey& key) const {
 }
 
 void PeerManager::peers_changed() {
+  std::set<PublicKey> blocked_before = blocked_;
   reload_peers();
+  // A changed block list changes what each connection accepts and sends: they start again.
+  const bool blocks_changed = blocked_ != blocked_before;
   for (auto it = ready_.begin(); it != ready_.end();) {
     auto s = (it++)->second;
-    if (!peers_.count(s->peer())) s->fail(ErrorCode::removed, "this node no longer lists you as a peer");
+    if (!peers_.count(s->peer()))
+      s->fail(ErrorCode::removed, "this node no longer lists you as a peer");
+    else if (blocked_.count(s->peer()))
+      s->fail(ErrorCode::removed, "this node blocks your key");
+    else if (blocks_changed)
+      s->fail(ErrorCode::shutdown, "this node's block list changed; reconnect");
   }
   dial_due_peers();
 }
@@ -259,7 +269,7 @@ int PeerManager::schedule_retry(Backoff& b) {
 void PeerManager::dial_due_peers() {
   auto now = Clock::now();
   for (const auto& [key, peer] : peers_) {
-    if (peer.url.empty() || ready_.count(key)) continue;
+    if (peer.url.empty() || ready_.count(key) || blocked_.count(key)) continue;
     Backoff& b = backoff_[key];
     if (b.dialing || now < b.next) continue;
     dial(peer);
@@ -376,6 +386,7 @@ IngestPolicy PeerManager::ingest_policy(const PublicKey& peer) {
   size_t used = static_cast<size_t>(st.new_origins_in_window);
   policy.new_origins_left = used >= limits_.max_new_origins_per_day ? 0 : limits_.max_new_origins_per_day - used;
   policy.exempt.insert(dir().id());
+  policy.refused_origins = blocked_;
   for (const auto& [key, config] : peers_) policy.exempt.insert(key);
   return policy;
 }

@@ -68,6 +68,7 @@ class PeerManager {
   void shutdown();       // tells every peer, saves peer state
   PeerSnapshot snapshot();
   size_t connected() const { return ready_.size(); }
+  const std::set<PublicKey>& blocked() const { return blocked_; }  // `agora block`
 
   // ---- for peer sessions (peer_session.cpp) ----
   boost::asio::io_context& io() { return services_.io; }
@@ -128,6 +129,7 @@ class PeerManager {
   // The origins whose chain a recovery reset, with its seq: when it changes, every connection
   // starts again, so that both sides compare their heads anew.
   std::string recovery_fingerprint_;
+  std::set<PublicKey> blocked_;
   bool recovery_restart_pending_ = false;
   std::optional<Clock::time_point> last_recovery_restart_;
   void restart_after_recovery();  // now, or when the interval since the last restart ends

@@ -105,8 +105,9 @@ void PeerSession::fail(ErrorCode code, const std::string& message) {
 void PeerSession::queue_newly_readable() {
   if (!is_ready() || closing_) return;
   const Entitlements& ent = manager_.entitlements();
-  manager_.dir().store().read(
-      [&](const storage::StoreReader& r) { return out_.queue_newly_readable(LmdbStoreView(r, ent)); });
+  manager_.dir().store().read([&](const storage::StoreReader& r) {
+    return out_.queue_newly_readable(LmdbStoreView(r, ent, &manager_.blocked()));
+  });
 }
 
 void PeerSession::pump() {
@@ -114,8 +115,8 @@ void PeerSession::pump() {
   const Entitlements& ent = manager_.entitlements();
   // The window bounds batches in flight; the transport's queue bounds what waits for the socket.
   while (transport_->queued_bytes() < 4 * manager_.limits().send.batch_bytes) {
-    std::optional<OutgoingBatch> b =
-        manager_.dir().store().read([&](const storage::StoreReader& r) { return out_.next(LmdbStoreView(r, ent)); });
+    std::optional<OutgoingBatch> b = manager_.dir().store().read(
+        [&](const storage::StoreReader& r) { return out_.next(LmdbStoreView(r, ent, &manager_.blocked())); });
     if (!b) return;
     stats_.records_out += b->count;
     send(b->frame(), true);
@@ -201,6 +202,10 @@ void PeerSession::handle(const Hello& m) {
 void PeerSession::handle(const Auth& m) {
   if (outbound_ || stage_ != Stage::start) return fail(ErrorCode::protocol, "unexpected auth");
   DataDir& dir = manager_.dir();
+  if (manager_.blocked().count(m.node)) {
+    spdlog::warn("refused blocked key {} from {}", node_id(m.node), address());
+    return fail(ErrorCode::unknown_key, "this node blocks your key");
+  }
   bool listed = manager_.lists(m.node);
   if (!listed && m.invitation.empty()) {
     spdlog::warn("refused unknown key {} from {}", node_id(m.node), address());
@@ -249,8 +254,9 @@ void PeerSession::learned_heads(const std::map<PublicKey, uint64_t>& heads) {
   out_.on_heads(heads);
   {
     const Entitlements& ent = manager_.entitlements();
-    manager_.dir().store().read(
-        [&](const storage::StoreReader& r) { return out_.queue_recoveries(LmdbStoreView(r, ent)); });
+    manager_.dir().store().read([&](const storage::StoreReader& r) {
+      return out_.queue_recoveries(LmdbStoreView(r, ent, &manager_.blocked()));
+    });
   }
   for (const auto& [origin, seq] : heads) {
     uint64_t& known = stats_.remote_heads[origin];

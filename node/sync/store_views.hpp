@@ -1,6 +1,8 @@
 // The sync engine's views over the real store: LMDB readers and the city's entitlements.
 #pragma once
 
+#include <set>
+
 #include "node/local/entitlements.hpp"
 #include "node/sync/engine.hpp"
 #include "storage/record_store.hpp"
@@ -10,9 +12,16 @@ namespace agora::sync {
 // Reads for the sending side, valid while the reader's transaction is open.
 class LmdbStoreView final : public StoreView {
  public:
-  LmdbStoreView(const storage::StoreReader& reader, const Entitlements& entitlements)
-      : reader_(reader), entitlements_(entitlements) {}
-  std::vector<storage::OriginHead> heads() const override { return reader_.heads(); }
+  // `withheld`: origins never sent (blocked by the operator).
+  LmdbStoreView(const storage::StoreReader& reader, const Entitlements& entitlements,
+                const std::set<PublicKey>* withheld = nullptr)
+      : reader_(reader), entitlements_(entitlements), withheld_(withheld) {}
+  std::vector<storage::OriginHead> heads() const override {
+    auto heads = reader_.heads();
+    if (withheld_ && !withheld_->empty())
+      std::erase_if(heads, [&](const storage::OriginHead& h) { return withheld_->count(h.origin) > 0; });
+    return heads;
+  }
   std::optional<SignedRecord> record(const PublicKey& origin, uint64_t seq) const override;
   void for_each_restricted_latest(const std::function<void(std::string_view header_bytes)>& visit) const override;
   bool may_read(const Header& header, const PublicKey& peer) const override {
@@ -23,6 +32,7 @@ class LmdbStoreView final : public StoreView {
  private:
   const storage::StoreReader& reader_;
   const Entitlements& entitlements_;
+  const std::set<PublicKey>* withheld_;
 };
 
 // Reads for the receiving side, inside the writer's transaction.

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iterator>
 #include <memory>
+#include <thread>
 #include <nlohmann/json.hpp>
 #include <zstd.h>
 
@@ -151,4 +152,41 @@ TEST_CASE_METHOD(ListedPeerConnected, "a peer that sends an erased body again is
   get_json(a, path, 410);
   get_json(a, path + "?version=1", 410);
   CHECK(a.agora({"verify"}).exit_code == 0);
+}
+
+TEST_CASE("a blocked city's records are neither stored nor relayed, and a blocked peer is refused", "[sync][block]") {
+  ServedNode lyon("Lyon", "FR"), cph("Copenhagen", "DK"), toronto("Toronto", "CA");
+  for (auto* n : {&lyon, &cph, &toronto}) n->serve();
+  peer_both(lyon, cph);
+  peer_both(cph, toronto);  // Toronto hears of Lyon only through Copenhagen
+  REQUIRE(wait_until([&] { return toronto.head_of(lyon.id) == kInitRecords; }));
+
+  auto own = cph.agora({"block", cph.id});
+  CHECK(own.exit_code == 3);
+  CHECK_THAT(own.err, Catch::Contains("this node's own city"));
+  auto blocked = cph.agora({"block", "Lyon", "--reason", "spam"});
+  INFO(blocked.err);
+  REQUIRE(blocked.exit_code == 0);
+  CHECK_THAT(cph.agora({"block", "--list"}).out, Catch::Contains(lyon.id + "  since"));
+  REQUIRE(lyon.agora({"publish", "-"}, practice_json("while-blocked")).exit_code == 0);
+  REQUIRE(wait_until([&] {
+    auto peers = json::parse(lyon.agora({"peer", "list", "--json"}).out)["peers"];
+    return !peers.empty() && peers[0].value("last_error", "").find("blocks your key") != std::string::npos;
+  }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  CHECK(cph.head_of(lyon.id) == kInitRecords);
+  CHECK(toronto.head_of(lyon.id) == kInitRecords);
+
+  REQUIRE(cph.agora({"unblock", "Lyon"}).exit_code == 0);
+  REQUIRE(wait_until([&] { return toronto.head_of(lyon.id) == kInitRecords + 1; }));
+
+  // An origin blocked further along: relayed by a peer that is not blocked, still refused.
+  REQUIRE(toronto.agora({"block", lyon.id}).exit_code == 0);
+  REQUIRE(lyon.agora({"publish", "-"}, practice_json("after-toronto-blocked")).exit_code == 0);
+  REQUIRE(wait_until([&] { return cph.head_of(lyon.id) == kInitRecords + 2; }));
+  REQUIRE(cph.agora({"publish", "-"}, practice_json("from-copenhagen")).exit_code == 0);
+  const uint64_t cph_head = cph.head_of(cph.id);
+  REQUIRE(wait_until([&] { return toronto.head_of(cph.id) == cph_head; }));  // the link still works
+  CHECK(toronto.head_of(lyon.id) == kInitRecords + 1);
+  CHECK(toronto.agora({"verify"}).exit_code == 0);
 }

@@ -35,8 +35,11 @@ TEST_CASE("recovery: the recovery key's record wins its seq over a thief's branc
 
   // The thief holds the genesis key and extends the chain first: seq 3 to 5 on this node.
   KeyedChain thief = honest;
-  for (int i = 0; i < 3; ++i)
-    REQUIRE(outcome_of(node, thief.practice("thief-" + std::to_string(i))) == Disposition::store);
+  std::vector<SignedRecord> branch;
+  for (int i = 0; i < 3; ++i) {
+    branch.push_back(thief.practice("thief-" + std::to_string(i)));
+    REQUIRE(outcome_of(node, branch.back()) == Disposition::store);
+  }
   // It even rotates the root to a key of its own.
   SigningKey thief_root = SigningKey::generate();
   REQUIRE(outcome_of(node, thief.delegate(thief_root, KeyRole::root)) == Disposition::store);
@@ -57,6 +60,8 @@ TEST_CASE("recovery: the recovery key's record wins its seq over a thief's branc
   // A record of the replaced branch (relayed by a peer that has not learned of the
   // recovery) is refused without blame.
   CHECK(outcome_of(node, thief.practice("thief-relayed")) == Disposition::skip);
+  // So is one at a seq the recovered chain holds again (seq 4: not a fork).
+  CHECK(outcome_of(node, branch.at(1)) == Disposition::skip);
 }
 
 TEST_CASE("recovery: a thief without the recovery key cannot win, nor change the commitment",
