@@ -8,6 +8,7 @@
 
 #include "protocol/authority.hpp"
 #include "protocol/crypto.hpp"
+#include "protocol/erasure.hpp"
 #include "protocol/hex.hpp"
 #include "protocol/record.hpp"
 #include "node/sync/reconcile.hpp"
@@ -146,6 +147,12 @@ int main(int argc, char** argv) {
     by_node.seq = 4;
     by_node.key = node_key.public_key();  // envelope 2
     write(rec, "envelope-2", joined(sign_record(by_node, body, node_key)));
+    Header erasure = h;
+    erasure.seq = 5;
+    erasure.kind = Kind::erasure;
+    ErasureStatement statement{"jobspor", {1, 2}, "names a person"};
+    erasure.id = erasure_id(statement, 5);
+    write(rec, "erasure", joined(sign_record(erasure, erasure_body(statement), key)));
   }
   write(
       rec, "plan-body",
