@@ -38,6 +38,7 @@ fi
 step http env POUCH="${POUCH:-$peers}" bash bench/http.sh "$n" "$runs"
 step origins bash bench/origins.sh "$origins"
 step identity bash bench/identity.sh "$n" "$runs"
+step erasure bash bench/erasure.sh "$(( n / 10 ))"
 
 # Every `key value` line (values numeric) of every step.
 cat "$out"/*.txt | awk 'NF >= 2 && $2 ~ /^-?[0-9.]+$/ {print $1, $2}' | sort -u -k1,1 > "$out/all.txt"
