@@ -59,7 +59,13 @@ void register_block(CLI::App& app, Context& ctx) {
     }
     PublicKey key = resolve_id(dir, o->id);
     if (key == dir.id()) throw InvalidInput("block: " + short_node_id(key) + " is this node's own city");
-    dir.store().env().write([&](storage::WriteTxn& txn) { save_block(dir.store(), txn, {key, o->reason, now_ms()}); });
+    dir.store().env().write([&](storage::WriteTxn& txn) {
+      // Blocking again keeps the first date, and the reason unless a new one is given.
+      Block block{key, o->reason, now_ms()};
+      for (const auto& b : load_blocks(dir.store(), txn))
+        if (b.key == key) block.since_ms = b.since_ms, block.reason = o->reason.empty() ? b.reason : o->reason;
+      save_block(dir.store(), txn, block);
+    });
     dir.notify_change();
     std::cout << "blocked " << short_node_id(key)
               << ": its records are no longer stored or relayed here, its connections refused\n";

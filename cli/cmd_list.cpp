@@ -69,7 +69,7 @@ void register_list(CLI::App& app, Context& ctx) {
             char value[32];
             std::snprintf(value, sizeof value, "%.10g", item["value"].is_number() ? item["value"].get<double>() : 0.0);
             title = item.value("indicator", "") + " = " + value + " on " + item.value("date", "") +
-                    (rec->header.version > 1 ? " (corrected)" : "");
+                    (item.contains("corrects") ? " (corrected)" : "");
           }
           if (rec->header.kind == Kind::erasure)
             if (auto e = item.find("target"); e != item.end() && e->is_string())

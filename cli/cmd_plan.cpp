@@ -97,7 +97,8 @@ void register_plan(CLI::App& app, Context& ctx) {
       auto eq = r.find('=');
       if (eq == std::string::npos || eq == 0 || eq + 1 == r.size())
         throw InvalidInput("--rename-indicator: expected OLD=NEW, got \"" + r + "\"");
-      changes.renames[r.substr(0, eq)] = r.substr(eq + 1);
+      if (!changes.renames.emplace(r.substr(0, eq), r.substr(eq + 1)).second)
+        throw InvalidInput("--rename-indicator: \"" + r.substr(0, eq) + "\" is renamed twice");
     }
     changes.drops.insert(drops->begin(), drops->end());
     const ValidatedInput& plan_input = input.value();
@@ -111,7 +112,8 @@ void register_plan(CLI::App& app, Context& ctx) {
       if (!valid) throw InvalidInput("report " + report.value("id", "") + ": " + valid.error().to_string());
       batch.push_back(valid.value());
     }
-    auto results = Publisher(dir).publish(batch);  // the plan and its carried reports, all or nothing
+    // The plan and its carried reports, all or nothing.
+    auto results = Publisher(dir).allow_dropped_indicators(changes.drops).publish(batch);
     print_result(results.front());
     if (results.size() > 1)
       std::cout << results.size() - 1 << " report" << (results.size() == 2 ? "" : "s")
@@ -139,6 +141,7 @@ void register_report(CLI::App& app, Context& ctx) {
   verb->callback([&ctx, o] {
     DataDir dir = open_to_publish(ctx);
     std::string corrected_date;
+    uint32_t corrected_version = 0;
     if (!o->corrects.empty()) {
       // A correction is the report's next version: progress takes it, history keeps the first.
       auto body = dir.store().read([&](const storage::StoreReader& r) -> std::optional<json> {
@@ -151,7 +154,18 @@ void register_report(CLI::App& app, Context& ctx) {
       if (body->value("plan", "") != o->plan)
         throw InvalidInput("--corrects: report \"" + o->corrects + "\" is of plan \"" + body->value("plan", "") +
                            "\", not \"" + o->plan + "\"; a correction stays within its plan");
+      if (body->value("item", "") != o->item || body->value("indicator", "") != o->indicator)
+        throw InvalidInput("--corrects: report \"" + o->corrects + "\" measures \"" + body->value("indicator", "") +
+                           "\" of item \"" + body->value("item", "") +
+                           "\"; a correction fixes its value or date, not what it measures");
       corrected_date = body->value("date", "");
+      // What the correction does not restate stays as the report said it.
+      if (o->source.empty()) o->source = body->value("source", "");
+      if (o->note.empty()) o->note = body->value("note", "");
+      corrected_version = dir.store().read([&](const storage::StoreReader& r) {
+        auto latest = r.latest(dir.id(), o->corrects);
+        return latest ? latest->version : uint32_t{0};
+      });
     }
     char* end = nullptr;
     double value = std::strtod(o->value.c_str(), &end);
@@ -161,7 +175,7 @@ void register_report(CLI::App& app, Context& ctx) {
     json input = {{"kind", "report"},           {"plan", o->plan}, {"item", o->item},
                   {"indicator", o->indicator},  {"value", value},  {"date", date},
                   {"visibility", o->visibility}};
-    if (!o->corrects.empty()) input["id"] = o->corrects;
+    if (!o->corrects.empty()) input["id"] = o->corrects, input["corrects"] = corrected_version;
     if (!o->source.empty()) input["source"] = o->source;
     if (!o->note.empty()) input["note"] = o->note;
     print_result(publish_one(dir, input, "report"));

@@ -383,6 +383,9 @@ void validate_report(const Fields& f, ValidatedInput& out, const FrameworkCatalo
   out.keys.year = static_cast<uint16_t>(std::stoi(date(f.required("date"), f.path("date")).substr(0, 4)));
   if (auto* v = f.optional("source")) text(*v, f.path("source"), limits::kMaxShortTextChars);
   if (auto* v = f.optional("note")) text(*v, f.path("note"), limits::kMaxSummaryChars, true);
+  if (auto* v = f.optional("corrects"))
+    if (!v->is_number_unsigned() || v->get<uint64_t>() == 0 || v->get<uint64_t>() > (1u << 30))
+      fail(f.path("corrects"), "expected the version number this report corrects");
 }
 
 void validate_adoption(const Fields& f, ValidatedInput& out, const FrameworkCatalog&) {
@@ -509,7 +512,8 @@ const std::vector<KindSpec>& kind_specs() {
        {"kind", "id", "visibility", "name", "country", "region", "languages", "links", "recovery"},
        validate_city},
       {Kind::plan, with_common({"title", "summary", "language", "framework", "period", "items"}), validate_plan},
-      {Kind::report, with_common({"plan", "item", "indicator", "value", "date", "source", "note"}), validate_report},
+      {Kind::report, with_common({"plan", "item", "indicator", "value", "date", "source", "note", "corrects"}),
+       validate_report},
       {Kind::adoption, with_common({"practice", "notes", "started", "themes"}), validate_adoption},
       {Kind::partnership, with_common({"with", "relation", "coalition", "topics", "since", "notes"}),
        validate_partnership},

@@ -621,6 +621,13 @@ HttpResponse HttpApi::plan_monitoring(const std::string& origin_text, const std:
     auto not_found = [&] { return error(404, "no public plan " + origin_text + "/" + id); };
     if (!origin) return not_found();
     auto latest = r.latest(*origin, id);
+    if (latest && latest->kind == Kind::plan && latest->is_public)
+      if (auto note = erasure_note(r, latest->local))  // as the plan itself answers
+        return json_response(410, {{"error", "plan " + origin_text + "/" + id +
+                                                 " was erased: " + note->value("reason", std::string("?"))},
+                                   {"param", nullptr},
+                                   {"erased", *note},
+                                   {"version", latest->version}});
     if (!latest || latest->kind != Kind::plan || !latest->is_public || latest->tombstone) return not_found();
     auto progress = load_progress(r, *origin, id, today, /*public_only=*/true);
     if (!progress) return not_found();

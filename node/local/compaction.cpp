@@ -43,6 +43,8 @@ CompactionReport compact_data_dir(const fs::path& dir, const std::function<void(
     storage::Env env(store, storage::EnvOptions{});
     env.copy_compacted(copy);
   }
+  // Readable by the node's user only, as LMDB creates it (the copy follows the umask).
+  fs::permissions(copy / "data.mdb", fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
   sync_path(copy / "data.mdb");
   fs::rename(copy / "data.mdb", store / "data.mdb");  // atomic: the old store or the new, whole
   sync_path(store);

@@ -181,6 +181,11 @@ ImportSummary import_ndjson(DataDir& dir, const std::filesystem::path& file, con
       for (const auto& in : validate_chunk(dir, lines, self, file, references, options.revive)) spool.write(in);
       summary.records += lines.size();
     }
+    try {  // a plan update that leaves reports without their indicator, anywhere in the file
+      references.finish();
+    } catch (const InvalidInput& e) {
+      throw InvalidInput(file.string() + ": " + e.what());
+    }
   }
   if (summary.records == 0) throw InvalidInput(file.string() + ": no records (empty file)");
   spool.finish_writing();

@@ -245,7 +245,9 @@ void Publisher::publish_stream(const std::function<bool(std::vector<ValidatedInp
 std::vector<PublishResult> Publisher::publish(const std::vector<ValidatedInput>& inputs) {
   ensure_may_publish();
   ReferenceChecker references(dir_.store(), dir_.id());
+  references.allow_dropped_indicators(dropped_indicators_);
   for (const auto& in : inputs) references.check(in);
+  references.finish();
   std::vector<Hash> body_hashes(inputs.size());
   parallel_for(inputs.size(), [&](size_t i) { body_hashes[i] = sha256(inputs[i].body); });
   // Signing outside the write lock lets other writers (a running node, another import) go
@@ -281,7 +283,9 @@ PublishResult Publisher::retract(std::string_view id) {
     storage::StoreReader r(dir_.store(), txn);
     auto latest = r.latest(dir_.id(), id);
     if (!latest) throw InvalidInput("retract: this city has no record \"" + std::string(id) + "\"");
-    if (latest->tombstone) throw InvalidInput("retract: \"" + std::string(id) + "\" is already retracted");
+    if (latest->tombstone)
+      throw InvalidInput("retract: \"" + std::string(id) + "\" is already " +
+                         (r.erased_by(latest->local) ? "erased" : "retracted"));
     if (latest->kind == Kind::city) throw InvalidInput("retract: the city profile cannot be retracted");
     auto head = r.head(dir_.id());
     Header h;
@@ -328,9 +332,13 @@ ErasureResult Publisher::erase(const ErasureRequest& request) {
     if (versions.empty()) throw InvalidInput("erase: this city has no record \"" + id + "\"");
     res.target_kind = versions.back().first.kind;
     if (!is_erasable(res.target_kind))
-      throw InvalidInput("erase: \"" + id + "\" is a " + std::string(kind_name(res.target_kind)) +
-                         "; only practices, plans, reports and adoptions can be erased (publish a new version, "
-                         "or retract it)");
+      throw InvalidInput("erase: \"" + id + "\" is a" + (res.target_kind == Kind::erasure ? "n " : " ") +
+                         std::string(kind_name(res.target_kind)) +
+                         "; only practices, plans, reports and adoptions can be erased" +
+                         (res.target_kind == Kind::key       ? " (revoke a key with `agora key revoke`)"
+                          : res.target_kind == Kind::city    ? " (publish a new version of the profile instead)"
+                          : res.target_kind == Kind::erasure ? ""
+                                                             : " (publish a new version, or retract it)"));
     ErasureStatement e;
     e.target = id;
     e.reason = request.reason;
@@ -468,7 +476,11 @@ RecoveryResult Publisher::recover(const SigningKey& recovery_key, const KeyGrant
 
 SubmissionDraft Publisher::draft(const ValidatedInput& input, const PublicKey& signer) {
   ensure_may_publish();
-  ReferenceChecker(dir_.store(), dir_.id()).check(input);
+  {
+    ReferenceChecker references(dir_.store(), dir_.id());
+    references.check(input);
+    references.finish();
+  }
   auto grant = dir_.store().read([&](const storage::StoreReader& r) { return r.grant(dir_.id(), signer); });
   if (grant && grant->revoked)
     throw InvalidInput("refused: key " + short_node_id(signer) + " (" + grant->name + ") was revoked");

@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -66,6 +67,11 @@ class Publisher {
     revive_ = revive;
     return *this;
   }
+  // Indicators a plan update may drop although reports name them (`--drop-indicator`).
+  Publisher& allow_dropped_indicators(std::set<std::string> names) {
+    dropped_indicators_ = std::move(names);
+    return *this;
+  }
 
   // Signs and stores all inputs in order, in one transaction: all or nothing. Safe against
   // another process publishing at the same time (the batch is re-chained if the head moved).
@@ -108,6 +114,7 @@ class Publisher {
   void ensure_may_publish();  // throws InvalidInput for observers and restoring nodes
   DataDir& dir_;
   bool revive_ = false;
+  std::set<std::string> dropped_indicators_;
 };
 
 // The id given to an input without one: a slug of its title and a short body hash.

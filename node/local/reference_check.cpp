@@ -55,12 +55,47 @@ const json* ReferenceChecker::plan(const std::string& id) {
   return &plans_.emplace(id, std::move(*body)).first->second;
 }
 
+void ReferenceChecker::note_cut_off_reports(const std::string& plan_id, const json& new_plan) {
+  std::set<std::pair<std::string, std::string>> kept;
+  for (const auto& it : new_plan.value("items", json::array()))
+    if (it.is_object())
+      for (const auto& ind : it.value("indicators", json::array()))
+        if (ind.is_object()) kept.insert({it.value("id", ""), ind.value("name", "")});
+  store_.read([&](const storage::StoreReader& r) {
+    storage::ListQuery q;
+    q.kind = Kind::report;
+    q.origin = self_;
+    r.list(q, [&](const PublicKey&, std::string_view id, const storage::LatestEntry& e) {
+      auto rec = storage::read_record(r, e.local);
+      auto body = rec ? rec->body_json() : std::nullopt;
+      if (!body || body->value("plan", "") != plan_id) return true;
+      std::string item = body->value("item", ""), indicator = body->value("indicator", "");
+      if (kept.count({item, indicator}) || dropped_.count(indicator)) return true;
+      cut_off_.emplace(std::string(id), "indicator " + ::agora::q(indicator) + " of item " + ::agora::q(item) +
+                                            " has reports and is not in this version of " + plan_id +
+                                            ": keep it, carry its reports with `agora plan publish FILE "
+                                            "--rename-indicator \"" +
+                                            indicator + "=NEW NAME\"`, or leave them behind with --drop-indicator \"" +
+                                            indicator + "\"");
+      return true;
+    });
+    return 0;
+  });
+}
+
+void ReferenceChecker::finish() {
+  if (!cut_off_.empty()) throw InvalidInput(cut_off_.begin()->second);
+}
+
 void ReferenceChecker::check(const ValidatedInput& input) {
   if (input.kind == Kind::plan && input.id) {
     json body = json::parse(input.body, nullptr, false);
-    if (body.is_object()) plans_[*input.id] = std::move(body);
+    if (!body.is_object()) return;
+    if (plan(*input.id)) note_cut_off_reports(*input.id, body);  // an update of a held plan
+    plans_[*input.id] = std::move(body);
     return;
   }
+  if (input.kind == Kind::report && input.id) cut_off_.erase(*input.id);  // carried in this batch
   if (input.kind == Kind::coalition) {  // this city leads a coalition it declares first
     json body = json::parse(input.body, nullptr, false);
     std::string name = body.value("name", "");

@@ -22,6 +22,12 @@ class ReferenceChecker {
   // Throws InvalidInput naming the field ("item", "indicator", "date", "practice"). Plans
   // checked before (in the same batch or import) count as held.
   void check(const ValidatedInput& input);
+  // A plan update may not leave this city's reports naming an (item, indicator) it no
+  // longer has: they must come again in the same batch (carried to a renamed indicator)
+  // or their indicator be named here (`--drop-indicator`). finish() throws InvalidInput
+  // for the first report left behind; call it after the batch's last check().
+  void allow_dropped_indicators(std::set<std::string> names) { dropped_ = std::move(names); }
+  void finish();
   // The frameworks inputs are validated against (built-in and held).
   const FrameworkCatalog& frameworks() { return held().frameworks; }
 
@@ -40,6 +46,9 @@ class ReferenceChecker {
   std::optional<HeldNetwork> held_;
   std::map<std::string, nlohmann::json> plans_;  // by id: bodies seen or loaded
   std::set<std::string> coalitions_declared_;    // by this city in this batch, led by no other
+  std::set<std::string> dropped_;
+  std::map<std::string, std::string> cut_off_;  // report id -> why, until the batch carries it
+  void note_cut_off_reports(const std::string& plan_id, const nlohmann::json& new_plan);
 };
 
 }  // namespace agora

@@ -90,7 +90,7 @@ PlanProgress compute_progress(const json& plan, const std::vector<json>& reports
     auto it = by_name.find({r.value("item", ""), r.value("indicator", "")});
     if (it == by_name.end() || !r.contains("value") || !r["value"].is_number()) continue;
     it->second->history.push_back({r.value("date", ""), r["value"].get<double>(), r.value("source", ""),
-                                   r.value("note", ""), r.value("id", ""), r.value("version", 1) > 1});
+                                   r.value("note", ""), r.value("id", ""), r.contains("corrects")});
   }
   for (auto& item : out.items) {
     if (item.overdue) ++out.overdue;
@@ -177,7 +177,6 @@ std::optional<PlanProgress> load_progress(const storage::StoreReader& r, const P
     if (auto body = body_of(r, e.local); body && body->value("plan", "") == plan_id) {
       if (auto view = r.at(e.local))
         if (auto h = decode_header(view->header_bytes)) (*body)["id"] = h.value().id;
-      (*body)["version"] = e.version;
       reports.push_back(std::move(*body));
     }
     return true;
@@ -195,6 +194,20 @@ std::vector<json> reports_to_carry(const storage::StoreReader& r, const PublicKe
     if (it.is_object())
       for (const auto& ind : it.value("indicators", json::array()))
         if (ind.is_object()) kept.insert({it.value("id", ""), ind.value("name", "")});
+  // (item, indicator) of the version held now: a rename may not merge into one of them.
+  std::set<std::pair<std::string, std::string>> held;
+  if (auto latest = r.latest(origin, plan_id); latest && !latest->tombstone)
+    if (auto rec = storage::read_record(r, latest->local))
+      if (auto old = rec->body_json())
+        for (const auto& it : old->value("items", json::array()))
+          if (it.is_object())
+            for (const auto& ind : it.value("indicators", json::array()))
+              if (ind.is_object()) held.insert({it.value("id", ""), ind.value("name", "")});
+  for (const auto& [from, to] : changes.renames)
+    for (const auto& [item, name] : held)
+      if (name == to)
+        throw InvalidInput("--rename-indicator: \"" + to + "\" is already an indicator of item \"" + item +
+                           "\"; a rename may not merge two indicators' reports");
   std::vector<json> carried;
   std::set<std::string> renamed_used, dropped_used;
   std::map<std::pair<std::string, std::string>, size_t> cut_off;  // (item, indicator) -> reports

@@ -47,7 +47,7 @@ struct PlanProgress {
 };
 
 // reports: bodies of the plan's report records (plan, item, indicator, value, date, ...),
-// with "id" and "version" set from their headers (a version above 1 is a correction).
+// with "id" set from their headers; one with "corrects" is a correction.
 // Reports naming an item or indicator the plan does not have are ignored; two reports for
 // one indicator on one date: the later in the list wins.
 PlanProgress compute_progress(const nlohmann::json& plan_body, const std::vector<nlohmann::json>& reports,

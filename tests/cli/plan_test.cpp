@@ -1,6 +1,7 @@
 // agora plan publish, report, progress and adopt: the real binary on temp data dirs.
 #include <catch2/catch.hpp>
 
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "cli/process.hpp"
@@ -185,6 +186,10 @@ TEST_CASE("a wrong report is corrected, and a plan update cannot cut reports off
                               "7", "--corrects", wrong_id});
   CHECK(other_plan.exit_code == 3);
   CHECK_THAT(other_plan.err, Catch::Contains("is of plan \"eccar-2024\", not \"other-plan\""));
+  auto other_indicator = city.run({"report", "eccar-2024", "linkworkers", "--indicator", "weeks to first contact",
+                                   "--value", "7", "--corrects", wrong_id});
+  CHECK(other_indicator.exit_code == 3);
+  CHECK_THAT(other_indicator.err, Catch::Contains("not what it measures"));
   CHECK(city.log_length() == before);
 
   auto fixed = city.run({"report", "eccar-2024", "linkworkers", "--indicator", "linkworkers employed", "--value", "7",
@@ -211,6 +216,25 @@ TEST_CASE("a wrong report is corrected, and a plan update cannot cut reports off
   CHECK(cut.exit_code == 3);
   CHECK_THAT(cut.err, Catch::Contains("indicator \"linkworkers employed\" of item \"linkworkers\" has 2 reports"));
   CHECK_THAT(cut.err, Catch::Contains("--rename-indicator"));
+  // Not through the other verbs either: publish and import apply the same rule.
+  auto by_publish = city.run({"publish", "-"}, renamed.dump());
+  CHECK(by_publish.exit_code == 3);
+  CHECK_THAT(by_publish.err, Catch::Contains("has reports and is not in this version"));
+  std::string lines = city.tmp.str("plan.ndjson");
+  std::ofstream(lines) << renamed.dump() << "\n";
+  auto by_import = city.run({"import", lines});
+  CHECK(by_import.exit_code == 3);
+  CHECK_THAT(by_import.err, Catch::Contains("has reports and is not in this version"));
+  // A rename may not merge two indicators' reports, nor name one indicator twice.
+  auto merge = city.run({"plan", "publish", "-", "--rename-indicator", "linkworkers employed=weeks to first contact"},
+                        renamed.dump());
+  CHECK(merge.exit_code == 3);
+  CHECK_THAT(merge.err, Catch::Contains("may not merge two indicators"));
+  auto twice = city.run({"plan", "publish", "-", "--rename-indicator", "linkworkers employed=a", "--rename-indicator",
+                         "linkworkers employed=b"},
+                        renamed.dump());
+  CHECK(twice.exit_code == 3);
+  CHECK_THAT(twice.err, Catch::Contains("is renamed twice"));
   auto bad_rename = city.run({"plan", "publish", "-", "--rename-indicator", "linkworkers employed=no such indicator"},
                              renamed.dump());
   CHECK(bad_rename.exit_code == 3);

@@ -519,6 +519,10 @@ TEST_CASE("every answer of every documented route matches the schema openapi.jso
   CHECK(get("/api/v1/practices/{origin}/{id}", "/api/v1/practices/" + origin + "/namngiven").status == 410);
   CHECK(get("/api/v1/plans/{origin}/{id}", "/api/v1/plans/" + origin + "/utkast").status == 410);
   get("/api/v1/plans/{origin}/{id}/history", "/api/v1/plans/" + origin + "/utkast/history");
+  CHECK(get("/api/v1/plans/{origin}/{id}/progress", "/api/v1/plans/" + origin + "/utkast/progress").status == 410);
+  CHECK(get("/api/v1/plans/{origin}/{id}/chart.svg",
+            "/api/v1/plans/" + origin + "/utkast/chart.svg?item=lankarbetare&indicator=" + enc(indicator))
+            .status == 410);
   get("/api/v1/practices/{origin}/{id}/history", "/api/v1/practices/" + origin + "/namngiven/history");
   for (const std::string query : {"since=3&limit=2", "kind=plan", "kind=report&limit=1", "feed=normal&since=0"})
     get("/api/v1/changes", "/api/v1/changes?" + query);
