@@ -123,7 +123,7 @@ void register_plan(CLI::App& app, Context& ctx) {
 
 void register_report(CLI::App& app, Context& ctx) {
   struct Options {
-    std::string plan, item, indicator, value, date, source, note, visibility = "public", corrects;
+    std::string plan, item, indicator, value, date, source, note, visibility, corrects;
   };
   auto o = std::make_shared<Options>();
   auto* verb = app.add_subcommand("report", "record one measurement of a plan's indicator (a signed report)");
@@ -148,7 +148,9 @@ void register_report(CLI::App& app, Context& ctx) {
         auto latest = r.latest(dir.id(), o->corrects);
         if (!latest || latest->tombstone || latest->kind != Kind::report) return std::nullopt;
         auto rec = storage::read_record(r, latest->local);
-        return rec ? rec->body_json() : std::nullopt;
+        auto out = rec ? rec->body_json() : std::nullopt;
+        if (out) (*out)["visibility"] = rec->header.visibility;  // the header's, for the default below
+        return out;
       });
       if (!body) throw InvalidInput("--corrects: this city has no report \"" + o->corrects + "\"");
       if (body->value("plan", "") != o->plan)
@@ -162,6 +164,7 @@ void register_report(CLI::App& app, Context& ctx) {
       // What the correction does not restate stays as the report said it.
       if (o->source.empty()) o->source = body->value("source", "");
       if (o->note.empty()) o->note = body->value("note", "");
+      if (o->visibility.empty()) o->visibility = body->value("visibility", "");  // restricted stays restricted
       corrected_version = dir.store().read([&](const storage::StoreReader& r) {
         auto latest = r.latest(dir.id(), o->corrects);
         return latest ? latest->version : uint32_t{0};
@@ -172,9 +175,13 @@ void register_report(CLI::App& app, Context& ctx) {
     if (o->value.empty() || *end != '\0' || !std::isfinite(value))
       throw InvalidInput("--value: expected a number, got \"" + o->value + "\"");
     std::string date = !o->date.empty() ? o->date : !corrected_date.empty() ? corrected_date : today_utc();
-    json input = {{"kind", "report"},           {"plan", o->plan}, {"item", o->item},
-                  {"indicator", o->indicator},  {"value", value},  {"date", date},
-                  {"visibility", o->visibility}};
+    json input = {{"kind", "report"},
+                  {"plan", o->plan},
+                  {"item", o->item},
+                  {"indicator", o->indicator},
+                  {"value", value},
+                  {"date", date},
+                  {"visibility", o->visibility.empty() ? "public" : o->visibility}};
     if (!o->corrects.empty()) input["id"] = o->corrects, input["corrects"] = corrected_version;
     if (!o->source.empty()) input["source"] = o->source;
     if (!o->note.empty()) input["note"] = o->note;

@@ -747,6 +747,7 @@ Result<IndexKeys> check_received_body(Kind kind, std::string_view kind_text, std
   if (!agrees("id", id)) return make_error("body.id", "differs from the signed header");
   if (!agrees("visibility", visibility)) return make_error("body.visibility", "differs from the signed header");
   if (kind == Kind::unknown) return IndexKeys{};  // a kind newer than this node: not interpreted
+  if (kind == Kind::erasure && visibility != "public") return make_error("visibility", "an erasure is always public");
   in["kind"] = kind_name(kind);
   in["id"] = std::string(id);  // a framework's id is part of what it states
   in.erase("visibility");

@@ -66,7 +66,9 @@ std::string block_key(const PublicKey& key) { return "B" + std::string(key_bytes
 std::vector<Block> load_blocks(storage::RecordStore& store, const storage::Txn& txn) {
   std::vector<Block> out;
   storage::Cursor c(txn, store.peers_table());
-  for (bool ok = c.seek("B"); ok && c.key().size() == 33 && c.key()[0] == 'B'; ok = c.next()) {
+  // Peer keys (32 bytes) starting with the byte 'B' sort among the blocks: passed over.
+  for (bool ok = c.seek("B"); ok && !c.key().empty() && c.key()[0] == 'B'; ok = c.next()) {
+    if (c.key().size() != 33) continue;
     Block b;
     std::memcpy(b.key.data(), c.key().data() + 1, 32);
     json j = json::parse(c.value(), nullptr, false);

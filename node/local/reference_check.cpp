@@ -61,6 +61,7 @@ void ReferenceChecker::note_cut_off_reports(const std::string& plan_id, const js
     if (it.is_object())
       for (const auto& ind : it.value("indicators", json::array()))
         if (ind.is_object()) kept.insert({it.value("id", ""), ind.value("name", "")});
+  std::erase_if(cut_off_, [&](const auto& entry) { return entry.second.first == plan_id; });
   store_.read([&](const storage::StoreReader& r) {
     storage::ListQuery q;
     q.kind = Kind::report;
@@ -71,12 +72,14 @@ void ReferenceChecker::note_cut_off_reports(const std::string& plan_id, const js
       if (!body || body->value("plan", "") != plan_id) return true;
       std::string item = body->value("item", ""), indicator = body->value("indicator", "");
       if (kept.count({item, indicator}) || dropped_.count(indicator)) return true;
-      cut_off_.emplace(std::string(id), "indicator " + ::agora::q(indicator) + " of item " + ::agora::q(item) +
-                                            " has reports and is not in this version of " + plan_id +
-                                            ": keep it, carry its reports with `agora plan publish FILE "
-                                            "--rename-indicator \"" +
-                                            indicator + "=NEW NAME\"`, or leave them behind with --drop-indicator \"" +
-                                            indicator + "\"");
+      cut_off_.emplace(
+          std::string(id),
+          std::make_pair(plan_id, "indicator " + ::agora::q(indicator) + " of item " + ::agora::q(item) +
+                                      " has reports and is not in this version of " + plan_id +
+                                      ": keep it, carry its reports with `agora plan publish FILE "
+                                      "--rename-indicator \"" +
+                                      indicator + "=NEW NAME\"`, or leave them behind with --drop-indicator \"" +
+                                      indicator + "\""));
       return true;
     });
     return 0;
@@ -84,7 +87,7 @@ void ReferenceChecker::note_cut_off_reports(const std::string& plan_id, const js
 }
 
 void ReferenceChecker::finish() {
-  if (!cut_off_.empty()) throw InvalidInput(cut_off_.begin()->second);
+  if (!cut_off_.empty()) throw InvalidInput(cut_off_.begin()->second.second);
 }
 
 void ReferenceChecker::check(const ValidatedInput& input) {

@@ -47,7 +47,8 @@ class ReferenceChecker {
   std::map<std::string, nlohmann::json> plans_;  // by id: bodies seen or loaded
   std::set<std::string> coalitions_declared_;    // by this city in this batch, led by no other
   std::set<std::string> dropped_;
-  std::map<std::string, std::string> cut_off_;  // report id -> why, until the batch carries it
+  // report id -> (plan, why), until the batch carries it; a later version of the plan redoes it
+  std::map<std::string, std::pair<std::string, std::string>> cut_off_;
   void note_cut_off_reports(const std::string& plan_id, const nlohmann::json& new_plan);
 };
 

@@ -203,11 +203,6 @@ std::vector<json> reports_to_carry(const storage::StoreReader& r, const PublicKe
           if (it.is_object())
             for (const auto& ind : it.value("indicators", json::array()))
               if (ind.is_object()) held.insert({it.value("id", ""), ind.value("name", "")});
-  for (const auto& [from, to] : changes.renames)
-    for (const auto& [item, name] : held)
-      if (name == to)
-        throw InvalidInput("--rename-indicator: \"" + to + "\" is already an indicator of item \"" + item +
-                           "\"; a rename may not merge two indicators' reports");
   std::vector<json> carried;
   std::set<std::string> renamed_used, dropped_used;
   std::map<std::pair<std::string, std::string>, size_t> cut_off;  // (item, indicator) -> reports
@@ -224,6 +219,9 @@ std::vector<json> reports_to_carry(const storage::StoreReader& r, const PublicKe
       if (!kept.count({item, to->second}))
         throw InvalidInput("--rename-indicator: item \"" + item + "\" has no indicator \"" + to->second +
                            "\" in the new version of " + plan_id);
+      if (held.count({item, to->second}))
+        throw InvalidInput("--rename-indicator: \"" + to->second + "\" is already an indicator of item \"" + item +
+                           "\"; a rename may not merge two indicators' reports");
       renamed_used.insert(indicator);
       json input = *body;
       input["kind"] = "report";

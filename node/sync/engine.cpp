@@ -241,7 +241,12 @@ BatchDecision decide_batch(std::span<const storage::IncomingRecord> records, std
           }
         // An erasure names a record of its own chain of a kind that can be erased, and one
         // its signer may sign (docs/data-model.md, "Erasure").
-        if (h.kind == Kind::erasure && in.record.body) {
+        if (h.kind == Kind::erasure && (!in.record.body || !is_public(h))) {
+          // Public and whole, always: a stub of one would keep the text it erases alive.
+          reject(where() + ": an erasure is public and carries its body");
+          break;
+        }
+        if (h.kind == Kind::erasure) {
           auto e = read_erasure(*in.record.body);
           auto target = e ? kind_of(h.origin, e->target) : std::nullopt;
           if (target && !is_erasable(*target)) {
@@ -281,8 +286,19 @@ BatchDecision decide_batch(std::span<const storage::IncomingRecord> records, std
           // At or past a recovery, a second record is the replaced branch, relayed by a peer
           // that has not heard of the recovery yet: nothing to blame, nothing to keep.
           if (uint64_t at = chains.recovered_at(h.origin); at && h.seq >= at) {
-            skip();
-            break;
+            bool links_to_held = false;  // on the chain the recovery left: a real fork
+            if (h.seq > at) {
+              std::optional<HeldRecord> before_it;
+              if (auto t = taken.find({h.origin, h.seq - 1}); t != taken.end())
+                before_it = HeldRecord{t->second, false};
+              else
+                before_it = chains.held(h.origin, h.seq - 1);
+              links_to_held = before_it && record_hash(before_it->header_bytes) == h.prev;
+            }
+            if (!links_to_held) {
+              skip();
+              break;
+            }
           }
           d.dispositions[i] = Disposition::fork;
           ++d.forks;

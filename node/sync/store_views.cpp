@@ -9,8 +9,8 @@ std::optional<SignedRecord> LmdbStoreView::record(const PublicKey& origin, uint6
 }
 
 void LmdbStoreView::for_each_restricted_latest(const std::function<void(std::string_view)>& visit) const {
-  reader_.list({}, [&](const PublicKey&, std::string_view, const storage::LatestEntry& e) {
-    if (e.is_public) return true;
+  reader_.list({}, [&](const PublicKey& origin, std::string_view, const storage::LatestEntry& e) {
+    if (e.is_public || (withheld_ && withheld_->count(origin))) return true;
     auto view = reader_.at(e.local);
     if (view && !view->is_stub()) visit(view->header_bytes);
     return true;

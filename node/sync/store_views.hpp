@@ -27,7 +27,11 @@ class LmdbStoreView final : public StoreView {
   bool may_read(const Header& header, const PublicKey& peer) const override {
     return entitlements_.may_read(header, peer);
   }
-  std::vector<std::pair<PublicKey, uint64_t>> recoveries() const override { return reader_.recoveries(); }
+  std::vector<std::pair<PublicKey, uint64_t>> recoveries() const override {
+    auto out = reader_.recoveries();
+    if (withheld_) std::erase_if(out, [&](const auto& r) { return withheld_->count(r.first) > 0; });
+    return out;
+  }
 
  private:
   const storage::StoreReader& reader_;

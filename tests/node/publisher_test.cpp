@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "node/local/importer.hpp"
+#include "node/local/peer_registry.hpp"
 #include "node/local/publisher.hpp"
 #include "node/local/verifier.hpp"
 #include "storage/keys.hpp"
@@ -169,4 +170,19 @@ TEST_CASE("verify finds a delegated key's record that replaced a kind its role m
   VerifyReport report = verify_store(store);
   REQUIRE(report.problem_count == 1);
   CHECK_THAT(report.problems.at(0), Catch::Matchers::Contains("may not replace a practice"));
+}
+
+TEST_CASE("the block list is read whole, whatever peer keys sort among its entries", "[node][block]") {
+  test::TempDir tmp;
+  DataDir dir = make_city(tmp);
+  PublicKey a{}, b{}, peer{};
+  a[0] = 1, b[0] = 0xff, peer[0] = 'B';  // a peer key starting with the byte 'B'
+  dir.store().env().write([&](storage::WriteTxn& txn) {
+    save_block(dir.store(), txn, {a, "one", 1});
+    save_block(dir.store(), txn, {b, "two", 2});
+    save_peer(dir.store(), txn, PeerConfig{peer, "", "", 3, ""});
+  });
+  storage::ReadTxn txn(dir.store().env());
+  CHECK(load_blocks(dir.store(), txn).size() == 2);
+  CHECK(load_peers(dir.store(), txn).size() == 1);
 }

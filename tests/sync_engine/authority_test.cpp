@@ -176,5 +176,9 @@ TEST_CASE("erasure: only of the chain's own erasable records, by a key that may 
   CHECK_THAT(refusal_of(node, erasure("mentoring", &reporter)),
              Catch::Contains("is a reporter key, which may not sign an erasure"));
   city = copy;
+  SignedRecord stub = erasure("mentoring", &publisher);  // relayed without its body
+  stub.body.reset();
+  CHECK_THAT(refusal_of(node, stub), Catch::Contains("an erasure is public and carries its body"));
+  city = copy;
   CHECK(outcome_of(node, erasure("mentoring", &publisher)) == Disposition::store);
 }

@@ -62,6 +62,12 @@ TEST_CASE("recovery: the recovery key's record wins its seq over a thief's branc
   CHECK(outcome_of(node, thief.practice("thief-relayed")) == Disposition::skip);
   // So is one at a seq the recovered chain holds again (seq 4: not a fork).
   CHECK(outcome_of(node, branch.at(1)) == Disposition::skip);
+  // But a second record on the recovered chain itself (linking to what is held) is a fork.
+  KeyedChain twin = honest;
+  const uint64_t tip = node.tip(honest.root.public_key()).seq;
+  twin.seq = tip - 1;
+  twin.last = record_hash(node.held(honest.root.public_key(), tip - 1)->header_bytes);
+  CHECK(outcome_of(node, twin.practice("other", &new_root)) == Disposition::fork);
 }
 
 TEST_CASE("recovery: a thief without the recovery key cannot win, nor change the commitment",
