@@ -44,7 +44,12 @@ step erasure bash bench/erasure.sh "$(( n / 10 ))"
 cat "$out"/*.txt | awk 'NF >= 2 && $2 ~ /^-?[0-9.]+$/ {print $1, $2}' | sort -u -k1,1 > "$out/all.txt"
 
 # Lower is better for times, sizes and memory; higher for rates and ratios.
-lower_is_better() { [[ $1 =~ (_ms|_s|_mib|bytes|latency|p50|p99|p90|median)(\.|$) ]] && [[ ! $1 =~ _per_s ]]; }
+# Ratios (ratio.*) are peer-over-Agora or Agora-over-limit figures, higher is better, but
+# for the data dir's size over its input's.
+lower_is_better() {
+  [[ $1 == ratio.data_dir_vs_input ]] && return 0
+  [[ ! $1 =~ ^ratio\. ]] && [[ $1 =~ (_ms|_s|_mib|bytes|latency|p50|p99|p90|median)(\.|$)|\.ms$ ]] && [[ ! $1 =~ _per_s ]]
+}
 baseline=bench/baseline.txt
 table=$out/table.md
 {
@@ -58,7 +63,7 @@ table=$out/table.md
       pct=$(awk -v a="$value" -v b="$last" 'BEGIN {printf "%+.0f%%", (a - b) / b * 100}')
       if lower_is_better "$key"; then bad=$(awk -v a="$value" -v b="$last" 'BEGIN {print (a > b * 1.15)}')
       else bad=$(awk -v a="$value" -v b="$last" 'BEGIN {print (a < b * 0.85)}'); fi
-      case $key in machine.*|*.input_bytes) bad=0 ;; esac  # the machine's own figures: context, not ours
+      case $key in machine.*|*.input_bytes|*loadavg*) bad=0 ;; esac  # the machine's own figures: context, not ours
       change=$pct
       [ "$bad" = 1 ] && change="$pct **worse**" && worse=$((worse + 1))
     fi
