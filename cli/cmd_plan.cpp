@@ -149,7 +149,10 @@ void register_report(CLI::App& app, Context& ctx) {
         if (!latest || latest->tombstone || latest->kind != Kind::report) return std::nullopt;
         auto rec = storage::read_record(r, latest->local);
         auto out = rec ? rec->body_json() : std::nullopt;
-        if (out) (*out)["visibility"] = rec->header.visibility;  // the header's, for the default below
+        if (out) {  // the header's, for what the correction carries over below
+          (*out)["visibility"] = rec->header.visibility;
+          (*out)["version"] = latest->version;
+        }
         return out;
       });
       if (!body) throw InvalidInput("--corrects: this city has no report \"" + o->corrects + "\"");
@@ -165,10 +168,7 @@ void register_report(CLI::App& app, Context& ctx) {
       if (o->source.empty()) o->source = body->value("source", "");
       if (o->note.empty()) o->note = body->value("note", "");
       if (o->visibility.empty()) o->visibility = body->value("visibility", "");  // restricted stays restricted
-      corrected_version = dir.store().read([&](const storage::StoreReader& r) {
-        auto latest = r.latest(dir.id(), o->corrects);
-        return latest ? latest->version : uint32_t{0};
-      });
+      corrected_version = body->value("version", uint32_t{0});
     }
     char* end = nullptr;
     double value = std::strtod(o->value.c_str(), &end);

@@ -35,6 +35,14 @@ HttpResponse error(int status, const std::string& message, const std::string& pa
   return error_answer(status, message, param);
 }
 
+// 410 Gone for a version whose text an erasure dropped (docs/api.md).
+HttpResponse gone(const std::string& what, const json& note, uint32_t version) {
+  return json_response(410, {{"error", what + " was erased: " + note.value("reason", std::string("?"))},
+                             {"param", nullptr},
+                             {"erased", note},
+                             {"version", version}});
+}
+
 struct BadParam {
   std::string param, message;
 };
@@ -458,11 +466,8 @@ HttpResponse HttpApi::record(const std::string& collection, const std::string& o
     }
     // Its body was erased: gone, with the reason (docs/data-model.md, "Erasure").
     if (auto note = erasure_note(r, chosen_local))
-      return json_response(410, {{"error", "version " + std::to_string(chosen->first.version) + " of " + origin_text +
-                                               "/" + id + " was erased: " + note->value("reason", std::string("?"))},
-                                 {"param", nullptr},
-                                 {"erased", *note},
-                                 {"version", chosen->first.version}});
+      return gone("version " + std::to_string(chosen->first.version) + " of " + origin_text + "/" + id, *note,
+                  chosen->first.version);
     // No ETag of the version's own: the item names the city as its profile says now, so
     // its tag is that of the body (net::answer_conditionally), like every answer's.
     auto city = profile_of(r, *origin, emptied);
@@ -623,11 +628,7 @@ HttpResponse HttpApi::plan_monitoring(const std::string& origin_text, const std:
     auto latest = r.latest(*origin, id);
     if (latest && latest->kind == Kind::plan && latest->is_public)
       if (auto note = erasure_note(r, latest->local))  // as the plan itself answers
-        return json_response(410, {{"error", "plan " + origin_text + "/" + id +
-                                                 " was erased: " + note->value("reason", std::string("?"))},
-                                   {"param", nullptr},
-                                   {"erased", *note},
-                                   {"version", latest->version}});
+        return gone("plan " + origin_text + "/" + id, *note, latest->version);
     if (!latest || latest->kind != Kind::plan || !latest->is_public || latest->tombstone) return not_found();
     auto progress = load_progress(r, *origin, id, today, /*public_only=*/true);
     if (!progress) return not_found();

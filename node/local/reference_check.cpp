@@ -19,6 +19,15 @@ std::string q(const std::string& s) { return "\"" + s + "\""; }
 
 }  // namespace
 
+std::set<std::pair<std::string, std::string>> plan_indicators(const json& plan) {
+  std::set<std::pair<std::string, std::string>> out;
+  for (const auto& it : plan.value("items", json::array()))
+    if (it.is_object())
+      for (const auto& ind : it.value("indicators", json::array()))
+        if (ind.is_object()) out.insert({it.value("id", ""), ind.value("name", "")});
+  return out;
+}
+
 ReferenceChecker::ReferenceChecker(storage::RecordStore& store, const PublicKey& self) : store_(store), self_(self) {}
 
 const ReferenceChecker::HeldNetwork& ReferenceChecker::held() {
@@ -56,11 +65,7 @@ const json* ReferenceChecker::plan(const std::string& id) {
 }
 
 void ReferenceChecker::note_cut_off_reports(const std::string& plan_id, const json& new_plan) {
-  std::set<std::pair<std::string, std::string>> kept;
-  for (const auto& it : new_plan.value("items", json::array()))
-    if (it.is_object())
-      for (const auto& ind : it.value("indicators", json::array()))
-        if (ind.is_object()) kept.insert({it.value("id", ""), ind.value("name", "")});
+  const auto kept = plan_indicators(new_plan);
   std::erase_if(cut_off_, [&](const auto& entry) { return entry.second.first == plan_id; });
   store_.read([&](const storage::StoreReader& r) {
     storage::ListQuery q;

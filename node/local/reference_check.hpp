@@ -16,6 +16,9 @@
 
 namespace agora {
 
+// The (item id, indicator name) pairs a plan body declares.
+std::set<std::pair<std::string, std::string>> plan_indicators(const nlohmann::json& plan);
+
 class ReferenceChecker {
  public:
   ReferenceChecker(storage::RecordStore& store, const PublicKey& self);

@@ -1,4 +1,5 @@
 #include "node/monitoring/progress.hpp"
+#include "node/local/reference_check.hpp"
 #include "storage/stored_record.hpp"
 
 #include "protocol/utf8.hpp"
@@ -189,20 +190,12 @@ std::optional<PlanProgress> load_progress(const storage::StoreReader& r, const P
 
 std::vector<json> reports_to_carry(const storage::StoreReader& r, const PublicKey& origin, const std::string& plan_id,
                                    const json& new_plan, const IndicatorChanges& changes) {
-  std::set<std::pair<std::string, std::string>> kept;  // (item, indicator) in the new version
-  for (const auto& it : new_plan.value("items", json::array()))
-    if (it.is_object())
-      for (const auto& ind : it.value("indicators", json::array()))
-        if (ind.is_object()) kept.insert({it.value("id", ""), ind.value("name", "")});
+  const auto kept = plan_indicators(new_plan);  // (item, indicator) in the new version
   // (item, indicator) of the version held now: a rename may not merge into one of them.
   std::set<std::pair<std::string, std::string>> held;
   if (auto latest = r.latest(origin, plan_id); latest && !latest->tombstone)
     if (auto rec = storage::read_record(r, latest->local))
-      if (auto old = rec->body_json())
-        for (const auto& it : old->value("items", json::array()))
-          if (it.is_object())
-            for (const auto& ind : it.value("indicators", json::array()))
-              if (ind.is_object()) held.insert({it.value("id", ""), ind.value("name", "")});
+      if (auto old = rec->body_json()) held = plan_indicators(*old);
   std::vector<json> carried;
   std::set<std::string> renamed_used, dropped_used;
   std::map<std::pair<std::string, std::string>, size_t> cut_off;  // (item, indicator) -> reports
