@@ -228,8 +228,21 @@ std::optional<fs::path> DataDir::install_node_key(const SigningKey& key) {
   return root_file;
 }
 
+namespace {
+// What changes when node.key is replaced or rewritten; empty when it cannot be read.
+std::string file_stamp(const fs::path& file) {
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0) return {};
+  return std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" + std::to_string(st.st_ctim.tv_sec) + "." +
+         std::to_string(st.st_ctim.tv_nsec);
+}
+}  // namespace
+
 bool DataDir::reload_key() {
+  std::string stamp = file_stamp(dir_ / kKeyFile);
+  if (!stamp.empty() && stamp == key_file_stamp_) return false;
   auto key = SigningKey::from_pem(read_file(dir_ / kKeyFile));
+  key_file_stamp_ = stamp;
   if (!key || key->public_key() == key_->public_key()) return false;
   key_ = std::move(*key);
   return true;

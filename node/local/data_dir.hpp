@@ -54,7 +54,10 @@ class DataDir {
   // Writes the city's root key to `file` (replacing the file it had there: a rotated or
   // recovered root key's file, mode 0600).
   static void write_root_key(const std::filesystem::path& file, const SigningKey& key);
-  // Reads the key file again (another process rotated it); true when it changed.
+  // Reads the key file again when it changed on disk (another process rotated it: a new
+  // file renamed into place); true when the key changed. Cheap when it did not: the node
+  // calls it on every change to the store, and parsing the PEM costs a good part of a
+  // millisecond.
   bool reload_key();
   // Records this process publishes are signed with `key`, one the city delegated (`agora
   // --key FILE`, docs/identity.md), instead of the node's own.
@@ -92,6 +95,7 @@ class DataDir {
 
   std::filesystem::path dir_;
   std::optional<SigningKey> key_;
+  std::string key_file_stamp_;  // inode, size and change time of node.key when key_ was read
   PublicKey city_{};
   std::optional<SigningKey> signer_;
   std::optional<PublicKey> elsewhere_;
