@@ -53,6 +53,7 @@ void register_retract(CLI::App&, Context&);
 void register_erase(CLI::App&, Context&);
 void register_compact(CLI::App&, Context&);
 void register_block(CLI::App&, Context&);  // block and unblock
+void register_moderate(CLI::App&, Context&);
 void register_verify(CLI::App&, Context&);
 void register_export(CLI::App&, Context&);
 void register_serve(CLI::App&, Context&);

@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "cli/cli_support.hpp"
+#include "node/local/entitlements.hpp"
 #include "node/local/record_view.hpp"
 #include "storage/stored_record.hpp"
 #include "protocol/utf8.hpp"
@@ -55,11 +56,18 @@ void register_list(CLI::App& app, Context& ctx) {
         if (!q.origin) throw InvalidInput("--city: no city \"" + opts->city + "\" is known to this node");
       }
       CityDirectory cities(r);
+      const Entitlements entitlements = Entitlements::load(r);
+      const CoalitionModeration& moderation = entitlements.moderation();
       if (!ctx.json) std::printf("%-12s %-18s %-44s %4s  %s\n", "KIND", "CITY", "ID", "V", "TITLE");
       r.list(q, [&](const PublicKey& origin, std::string_view, const storage::LatestEntry& e) {
         auto rec = storage::read_record(r, e.local);
         if (!rec) return true;
+        // Withdrawn from its coalition's scope by the coalition's moderators: left out here
+        // (`show` still says who decided what), except on its own city's node.
+        const ModerationDecision* moderated = moderation.decision_for(rec->header);
+        if (moderated && moderated->statement.action == ModerationAction::withdraw && origin != dir.id()) return true;
         nlohmann::json item = record_item(rec->header, rec->body(), cities.find(origin), cities.signer(rec->header));
+        if (moderated) item["moderation"] = moderation_note(*moderated, cities);
         if (ctx.json) {
           items.push_back(std::move(item));
         } else {
@@ -74,6 +82,11 @@ void register_list(CLI::App& app, Context& ctx) {
           if (rec->header.kind == Kind::erasure)
             if (auto e = item.find("target"); e != item.end() && e->is_string())
               title = "erases " + e->get<std::string>() + " " + item.value("versions", nlohmann::json()).dump();
+          if (rec->header.kind == Kind::moderation && item.contains("action"))
+            title = item.value("coalition", "") + ": " + item.value("action", "") + " " + item.value("target", "");
+          if (moderated)
+            title =
+                (moderated->statement.action == ModerationAction::withdraw ? "[withdrawn] " : "[disputed] ") + title;
           if (utf8_length(title) > 60) {
             size_t cut = 0, chars = 0;
             while (cut < title.size() && chars < 57) cut += 1, chars += (title[cut] & 0xc0) != 0x80;

@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "cli/cli_support.hpp"
+#include "node/local/entitlements.hpp"
 #include "node/local/record_view.hpp"
 #include "storage/stored_record.hpp"
 
@@ -34,6 +35,7 @@ void register_show(CLI::App& app, Context& ctx) {
                            (evidence ? " (withdrawn: see --history)" : ""));
       }
       CityDirectory cities(r);
+      const Entitlements entitlements = Entitlements::load(r);
       nlohmann::json versions = nlohmann::json::array();
       for (uint64_t local : positions) {
         auto rec = storage::read_record(r, local);
@@ -43,6 +45,8 @@ void register_show(CLI::App& app, Context& ctx) {
                                    " is corrupt: its header does not decode (run `agora verify`)");
         versions.push_back(record_item(rec->header, rec->body(), cities.find(origin), cities.signer(rec->header)));
         mark_item(r, local, versions.back());
+        if (const ModerationDecision* d = entitlements.moderation().decision_for(rec->header))
+          versions.back()["moderation"] = moderation_note(*d, cities);
       }
       if (ctx.json) {
         std::cout << (opts->history ? versions : versions.front()).dump(2) << "\n";
@@ -62,6 +66,15 @@ void register_show(CLI::App& app, Context& ctx) {
                       : item.value("withdrawn", false) ? "  [WITHDRAWN: signed by a compromised key]"
                                                        : "")
                   << "\n";
+        if (auto m = item.find("moderation"); m != item.end()) {
+          const auto& by = (*m)["by"];
+          std::cout << "  [" << ((*m)["action"] == "withdraw" ? "WITHDRAWN FROM COALITION " : "DISPUTED in coalition ")
+                    << (*m)["coalition"].get<std::string>() << " by "
+                    << (by["city"].is_string() ? by["city"].get<std::string>()
+                                               : by["node"].get<std::string>().substr(0, 12))
+                    << " on " << (*m)["on"].get<std::string>().substr(0, 10) << ": "
+                    << (*m)["reason"].get<std::string>() << "]\n";
+        }
         std::cout << "  origin " << item["origin"].get<std::string>() << "  seq " << item["seq"].get<uint64_t>()
                   << "  published " << item["published"].get<std::string>() << "  visibility "
                   << item["visibility"].get<std::string>() << "\n";
@@ -71,7 +84,7 @@ void register_show(CLI::App& app, Context& ctx) {
                     << ")\n";
         nlohmann::json fields = item;
         for (const char* k : {"kind", "id", "origin", "city", "country", "version", "seq", "published", "visibility",
-                              "retracted", "signed_by", "withdrawn", "set_aside", "erased"})
+                              "retracted", "signed_by", "withdrawn", "set_aside", "erased", "moderation"})
           fields.erase(k);
         for (auto& [k, v] : fields.items())
           std::cout << "  " << k << ": " << (v.is_string() ? v.get<std::string>() : v.dump()) << "\n";

@@ -13,6 +13,7 @@
 #include "protocol/hex.hpp"
 #include "protocol/json_text.hpp"
 #include "protocol/limits.hpp"
+#include "protocol/moderation.hpp"
 #include "protocol/record.hpp"
 #include "protocol/unicode.hpp"
 #include "protocol/utf8.hpp"
@@ -422,6 +423,12 @@ void validate_coalition(const Fields& f, ValidatedInput& out, const FrameworkCat
     array_of(*v, f.path("members"), 1000, false, [](const json& m, const std::string& p) { node_ref(m, p); });
     unique_strings(*v, f.path("members"));
   }
+  // Members the lead names to moderate with it (docs/data-model.md, "moderation").
+  if (auto* v = f.optional("admins")) {
+    array_of(*v, f.path("admins"), limits::kMaxCoalitionAdmins, false,
+             [](const json& m, const std::string& p) { node_ref(m, p); });
+    unique_strings(*v, f.path("admins"));
+  }
   if (auto* v = f.optional("since")) out.keys.year = static_cast<uint16_t>(year_of(*v, f.path("since")));
 }
 
@@ -496,6 +503,26 @@ void validate_erasure(const Fields& f, ValidatedInput& out, const FrameworkCatal
   out.title = text(f.required("reason"), f.path("reason"), limits::kMaxShortTextChars);
 }
 
+// A coalition moderator's decision: its id names the (coalition, target) it decides about;
+// whether its signer may moderate is decided by the node that applies it (docs/data-model.md).
+void validate_moderation(const Fields& f, ValidatedInput& out, const FrameworkCatalog&) {
+  if (out.visibility != "public") fail("visibility", "a moderation record is always public");
+  const json& coalition = f.required("coalition");
+  if (!coalition.is_string() || !is_valid_coalition_name(coalition.get<std::string>()))
+    fail(f.path("coalition"), "expected a coalition name (lowercase letters, digits, '-')");
+  const json& action = f.required("action");
+  auto a = action.is_string() ? parse_moderation_action(action.get<std::string>()) : std::nullopt;
+  if (!a) fail(f.path("action"), "expected remove-member, dispute or withdraw");
+  const json& target = f.required("target");
+  if (!target.is_string() || !is_valid_moderation_target(*a, target.get<std::string>()))
+    fail(f.path("target"), *a == ModerationAction::remove_member
+                               ? "expected a node id (64 lowercase hex digits)"
+                               : "expected ORIGIN/ID (a node id, a slash, a record id)");
+  if (out.id && *out.id != moderation_id(coalition.get<std::string>(), target.get<std::string>()))
+    fail("id", "a moderation record's id is \"moderation-\" + 16 hex digits of SHA-256(coalition, newline, target)");
+  out.title = text(f.required("reason"), f.path("reason"), limits::kMaxShortTextChars);
+}
+
 struct KindSpec {
   Kind kind;
   std::vector<std::string> fields;
@@ -517,12 +544,14 @@ const std::vector<KindSpec>& kind_specs() {
       {Kind::adoption, with_common({"practice", "notes", "started", "themes"}), validate_adoption},
       {Kind::partnership, with_common({"with", "relation", "coalition", "topics", "since", "notes"}),
        validate_partnership},
-      {Kind::coalition, with_common({"name", "title", "region", "framework", "members", "since"}), validate_coalition},
+      {Kind::coalition, with_common({"name", "title", "region", "framework", "members", "admins", "since"}),
+       validate_coalition},
       {Kind::framework, with_common({"title", "coalition", "commitments", "summary", "language", "adopted", "links"}),
        validate_framework},
       {Kind::key, with_common({"key", "name", "role", "expires", "revoked", "reason", "compromised_since"}),
        validate_key},
       {Kind::erasure, with_common({"target", "versions", "reason"}), validate_erasure},
+      {Kind::moderation, with_common({"coalition", "action", "target", "reason"}), validate_moderation},
   };
   return specs;
 }
@@ -618,6 +647,8 @@ Result<ValidatedInput> validate_as_is(const json& in, const PublisherIdentity& s
     if (*kind == Kind::key && !tl_received)
       fail("kind", "key records are written by `agora key add` and `agora key revoke`, not published");
     if (*kind == Kind::erasure && !tl_received) fail("kind", "erasures are written by `agora erase`, not published");
+    if (*kind == Kind::moderation && !tl_received)
+      fail("kind", "moderation records are written by `agora moderate`, not published");
     const auto& specs = kind_specs();
     const KindSpec& spec =
         *std::find_if(specs.begin(), specs.end(), [&](const KindSpec& s) { return s.kind == *kind; });
@@ -748,6 +779,8 @@ Result<IndexKeys> check_received_body(Kind kind, std::string_view kind_text, std
   if (!agrees("visibility", visibility)) return make_error("body.visibility", "differs from the signed header");
   if (kind == Kind::unknown) return IndexKeys{};  // a kind newer than this node: not interpreted
   if (kind == Kind::erasure && visibility != "public") return make_error("visibility", "an erasure is always public");
+  if (kind == Kind::moderation && visibility != "public")
+    return make_error("visibility", "a moderation record is always public");
   in["kind"] = kind_name(kind);
   in["id"] = std::string(id);  // a framework's id is part of what it states
   in.erase("visibility");
@@ -816,6 +849,7 @@ IndexKeys index_keys_for(Kind kind, std::string_view body) {
     case Kind::city:
     case Kind::key:
     case Kind::erasure:
+    case Kind::moderation:
     case Kind::unknown:
       break;
   }

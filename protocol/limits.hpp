@@ -16,6 +16,7 @@ inline constexpr size_t kMaxShortTextChars = 500;        // partner names, conta
 inline constexpr size_t kMaxKeyNameChars = 100;          // a delegated key's name ("Ana, laptop")
 inline constexpr size_t kMaxUrlChars = 2000;
 inline constexpr size_t kMaxErasedVersions = 1000;  // versions one erasure names
+inline constexpr size_t kMaxCoalitionAdmins = 32;   // members a coalition lead names to moderate with it
 inline constexpr size_t kMaxListItems = 100;        // partners, outcomes, links, items
 // Lists of vocabulary values: fixed numbers, not the vocabulary's size today, so that a
 // record of a later release with more values defined still passes an earlier node.

@@ -6,8 +6,9 @@
 namespace agora {
 
 namespace {
-constexpr std::array<std::string_view, 10> kKinds = {"city",        "practice",  "plan",      "report", "adoption",
-                                                     "partnership", "coalition", "framework", "key",    "erasure"};
+constexpr std::array<std::string_view, kKindCount> kKinds = {"city",     "practice",    "plan",      "report",
+                                                             "adoption", "partnership", "coalition", "framework",
+                                                             "key",      "erasure",     "moderation"};
 constexpr std::array<std::string_view, 12> kThemes = {"employment",
                                                       "housing",
                                                       "education",

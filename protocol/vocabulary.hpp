@@ -22,9 +22,10 @@ enum class Kind : uint8_t {
   coalition,
   framework,
   key,
-  erasure  // drops the bodies of earlier versions of one of the city's records (docs/data-model.md)
+  erasure,    // drops the bodies of earlier versions of one of the city's records (docs/data-model.md)
+  moderation  // a coalition lead's or admin's decision on a member or a coalition-scoped record
 };
-inline constexpr int kKindCount = 10;
+inline constexpr int kKindCount = 11;
 
 std::string_view kind_name(Kind k);
 std::optional<Kind> parse_kind(std::string_view name);

@@ -16,6 +16,7 @@ struct KeyedChain {
   uint64_t seq = 0;
   Hash last{};
   int64_t ts = 1700000000000;
+  std::string visibility = "public";  // of the records signed next
 
   // The next record; signed by `by` (envelope 2) unless that is null or the root key.
   SignedRecord sign(Kind kind, const std::string& id, std::string body, const SigningKey* by = nullptr,
@@ -28,6 +29,7 @@ struct KeyedChain {
     h.id = id;
     h.version = version;
     h.ts = ts;
+    h.visibility = visibility;
     if (by && by->public_key() != root.public_key()) h.key = by->public_key();
     SignedRecord r = sign_record(h, std::move(body), by ? *by : root);
     last = record_hash(r.header_bytes);
@@ -38,6 +40,22 @@ struct KeyedChain {
     std::string body = R"({"kind":"city","name":"Testville","country":"NL")";
     if (recovery) body += R"(,"recovery":")" + to_hex(recovery_commitment(recovery->public_key())) + "\"";
     return sign(Kind::city, "profile", body + "}");
+  }
+  // A retraction (tombstone) of `id` as its version `version`.
+  SignedRecord retract(Kind kind, const std::string& id, uint32_t version) {
+    Header h;
+    h.origin = root.public_key();
+    h.seq = ++seq;
+    h.prev = last;
+    h.kind = kind;
+    h.id = id;
+    h.version = version;
+    h.ts = ts;
+    h.visibility = visibility;
+    h.tombstone = true;
+    SignedRecord r = sign_record(h, "", root);
+    last = record_hash(r.header_bytes);
+    return r;
   }
   SignedRecord practice(const std::string& id, const SigningKey* by = nullptr) {
     return sign(Kind::practice, id, R"({"title":"x"})", by);

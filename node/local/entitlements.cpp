@@ -55,14 +55,28 @@ Entitlements Entitlements::load(const storage::StoreReader& r) {
       it->second = std::move(d);
     return true;
   });
+  std::map<std::string, DeclaredCoalition> declared;
   for (const auto& [name, d] : first) {
     e.leads_[name] = d.origin;
-    auto& members = e.members_[name];
-    members.insert(d.origin);
+    DeclaredCoalition& c = declared[name];
+    c.lead = d.origin;
+    c.members.insert(d.origin);
     if (auto m = d.body.find("members"); m != d.body.end() && m->is_array())
       for (const auto& id : *m)
         if (id.is_string())
-          if (auto key = parse_node_id(id.get<std::string>()); key && accepted[name].count(*key)) members.insert(*key);
+          if (auto key = parse_node_id(id.get<std::string>()); key && accepted[name].count(*key))
+            c.members.insert(*key);
+    if (auto a = d.body.find("admins"); a != d.body.end() && a->is_array())
+      for (const auto& id : *a)
+        if (id.is_string())
+          if (auto key = parse_node_id(id.get<std::string>()); key && c.members.count(*key) && *key != c.lead)
+            c.admins.insert(*key);
+  }
+  e.moderation_ = CoalitionModeration::evaluate(r, declared);
+  for (auto& [name, c] : declared) {
+    auto& members = e.members_[name];
+    for (const auto& m : c.members)
+      if (!e.moderation_.removal(name, m)) members.insert(m);
   }
   return e;
 }
@@ -82,7 +96,8 @@ bool Entitlements::may_read(const Header& h, const PublicKey& reader) const {
   if (h.visibility == "partners") return twins(h.origin, reader);
   if (h.visibility.starts_with("coalition:")) {
     std::string name = h.visibility.substr(10);
-    return member(name, reader);
+    // Withdrawn from the coalition's scope by its moderators: only its origin reads it.
+    return member(name, reader) && !moderation_.withdrawn(h);
   }
   return false;  // private
 }

@@ -1,11 +1,12 @@
-// Who may read which record: visibility rules over the partnership and coalition records
-// this node holds (docs/protocol.md, "Visibility").
+// Who may read which record: visibility rules over the partnership, coalition and
+// moderation records this node holds (docs/protocol.md, "Visibility").
 #pragma once
 
 #include <map>
 #include <set>
 #include <string>
 
+#include "node/local/moderation.hpp"
 #include "protocol/record.hpp"
 #include "storage/record_store.hpp"
 
@@ -24,11 +25,14 @@ class Entitlements {
   const std::set<std::pair<PublicKey, PublicKey>>& twin_pairs() const { return twins_; }
   const std::map<std::string, std::set<PublicKey>>& coalitions() const { return members_; }
   const std::map<std::string, PublicKey>& coalition_leads() const { return leads_; }
+  // The coalitions' moderation decisions in effect (members above are after removals).
+  const CoalitionModeration& moderation() const { return moderation_; }
 
  private:
   std::set<std::pair<PublicKey, PublicKey>> twins_;     // (a, b) with a < b, both declared
   std::map<std::string, std::set<PublicKey>> members_;  // coalition -> lead + accepted members
   std::map<std::string, PublicKey> leads_;
+  CoalitionModeration moderation_;
 };
 
 }  // namespace agora

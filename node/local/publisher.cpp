@@ -8,7 +8,10 @@
 #include <map>
 #include <optional>
 
+#include "node/local/entitlements.hpp"
+#include "node/local/record_view.hpp"
 #include "node/local/worker_pool.hpp"
+#include "storage/stored_record.hpp"
 #include "protocol/erasure.hpp"
 #include "protocol/hex.hpp"
 #include "protocol/key_state.hpp"
@@ -396,6 +399,87 @@ ErasureResult Publisher::erase(const ErasureRequest& request) {
     dir_.store().append(txn, std::span(&rec, 1));
   });
   dir_.notify_change();
+  return res;
+}
+
+PublishResult Publisher::moderate(const ModerationStatement& m) {
+  ensure_may_publish();
+  const std::string& name = m.coalition;
+  if (m.reason.empty()) throw InvalidInput("moderate: --reason: say why (members see it with the decision)");
+  PublishResult res;
+  dir_.store().env().write([&](storage::WriteTxn& txn) {
+    storage::StoreReader r(dir_.store(), txn);
+    Entitlements ent = Entitlements::load(r);
+    auto lead = ent.coalition_leads().find(name);
+    if (lead == ent.coalition_leads().end())
+      throw InvalidInput("moderate: no coalition \"" + name + "\" is declared on this node");
+    CityDirectory cities(r);
+    auto city_name = [&](const PublicKey& key) {
+      const CityProfile* p = cities.find(key);
+      return p ? p->name : short_node_id(key);
+    };
+    const PublicKey self = dir_.id();
+    const auto& admins = ent.moderation().admins(name);
+    if (self != lead->second && !admins.count(self))
+      throw InvalidInput("moderate: refused: only the lead of \"" + name + "\" (" + city_name(lead->second) +
+                         ") or an admin it names in its coalition record may moderate it");
+    if (!is_valid_moderation_target(m.action, m.target))
+      throw InvalidInput(
+          std::string("moderate: ") +
+          (m.action == ModerationAction::remove_member ? "expected a member's node id" : "expected ORIGIN/ID") +
+          ", got \"" + m.target + "\"");
+    if (m.action == ModerationAction::remove_member) {
+      PublicKey target = parse_node_id(m.target).value();
+      if (target == lead->second)
+        throw InvalidInput("moderate: the lead of \"" + name + "\" (" + city_name(target) + ") cannot be removed");
+      if (self != lead->second && admins.count(target))
+        throw InvalidInput("moderate: " + city_name(target) + " is an admin of \"" + name +
+                           "\"; only the lead removes an admin");
+      if (!ent.member(name, target) && !ent.moderation().removal(name, target))
+        throw InvalidInput("moderate: " + city_name(target) + " is not a member of \"" + name + "\"");
+    } else {
+      auto origin = parse_node_id(m.target.substr(0, 64)).value();
+      std::string id = m.target.substr(65);
+      std::optional<Header> header;
+      if (auto held = r.latest(origin, id))
+        if (auto view = r.at(held->local))
+          if (auto decoded = decode_header(view->header_bytes)) header = decoded.value();
+      if (!header) throw InvalidInput("moderate: no record " + m.target + " is held on this node");
+      if (header->visibility != "coalition:" + name)
+        throw InvalidInput("moderate: " + city_name(origin) + "/" + id + " is " + header->visibility +
+                           ", not shared with coalition \"" + name + "\" (visibility coalition:" + name +
+                           "): moderation never hides a city's records outside the coalition's scope");
+    }
+    std::string id = moderation_id(name, m.target);
+    auto latest = r.latest(self, id);
+    std::string body = moderation_body(m);
+    if (latest && !latest->tombstone)
+      if (auto rec = storage::read_record(r, latest->local); rec && rec->body() && *rec->body() == body) {
+        res = PublishResult{Kind::moderation, id, latest->version, 0, true};
+        return;
+      }
+    auto head = r.head(self);
+    Header h;
+    h.origin = self;
+    h.seq = head->seq + 1;
+    h.prev = head->hash;
+    h.kind = Kind::moderation;
+    h.id = id;
+    h.version = std::max(latest ? latest->version : 0, r.max_version(self, id)) + 1;
+    h.ts = now_ms();
+    h.key = dir_.delegated_key();
+    h.body_sha256 = sha256(body);
+    h.body_size = static_cast<uint32_t>(body.size());
+    if (auto valid = validate_received_body(h, body); !valid)
+      throw InvalidInput("moderate: " + valid.error().to_string());
+    check_signer(r, h, body);
+    storage::IncomingRecord rec;
+    rec.record = sign_record(h, std::move(body), dir_.signing_key());
+    rec.header = decode_header(rec.record.header_bytes).value();
+    res = PublishResult{h.kind, h.id, h.version, h.seq, false};
+    dir_.store().append(txn, std::span(&rec, 1));
+  });
+  if (!res.unchanged) dir_.notify_change();
   return res;
 }
 

@@ -14,6 +14,7 @@
 #include "node/local/data_dir.hpp"
 #include "protocol/authority.hpp"
 #include "protocol/input_schema.hpp"
+#include "protocol/moderation.hpp"
 
 namespace agora {
 
@@ -92,6 +93,14 @@ class Publisher {
   // for a record this city does not have, a kind that cannot be erased, or versions that
   // do not exist or were erased already.
   ErasureResult erase(const ErasureRequest& request);
+
+  // A signed moderation decision of a coalition's lead or admin (docs/data-model.md,
+  // "moderation"): a new version of this city's decision on that target. Throws
+  // InvalidInput, changing nothing, when this city may not moderate the coalition, for the
+  // lead as the member to remove, an admin removed by an admin, a member the coalition does
+  // not have, or a record this node does not hold shared with that coalition. An unchanged
+  // decision writes nothing. `retract(moderation_id(...))` lifts a decision.
+  PublishResult moderate(const ModerationStatement& m);
 
   // A signed key record: delegates grant.key with its role and expiry, or (grant.revoked)
   // revokes it. Throws InvalidInput when the key in use may not (docs/identity.md).

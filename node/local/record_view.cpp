@@ -69,6 +69,16 @@ json record_item(const Header& h, const std::optional<std::string>& body, const 
   return item;
 }
 
+json moderation_note(const ModerationDecision& d, CityDirectory& cities) {
+  const CityProfile* by = cities.find(d.by);
+  return {{"coalition", d.statement.coalition},
+          {"action", moderation_action_name(d.statement.action)},
+          {"by", {{"node", node_id(d.by)}, {"city", by ? json(by->name) : json()}}},
+          {"on", iso8601_utc(d.ts)},
+          {"reason", d.statement.reason},
+          {"record", d.record}};
+}
+
 std::optional<json> erasure_note(const storage::StoreReader& r, uint64_t local) {
   auto by = r.erased_by(local);
   if (!by) return std::nullopt;

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "node/local/data_dir.hpp"
+#include "node/local/moderation.hpp"
 
 namespace agora {
 
@@ -44,6 +45,10 @@ std::optional<nlohmann::json> erasure_note(const storage::StoreReader& reader, u
 // Marks an item of the version at `local`: erased, withdrawn, set aside (what show, the API
 // and the changes feed say of it).
 void mark_item(const storage::StoreReader& reader, uint64_t local, nlohmann::json& item);
+
+// A coalition moderator's decision as shown with the record it concerns (`show`, `list
+// --json`): {"coalition", "action", "by": {"node", "city"}, "on", "reason", "record"}.
+nlohmann::json moderation_note(const ModerationDecision& d, CityDirectory& cities);
 
 // One page of the public changes feed (GET /api/v1/changes and its event stream): record
 // versions in the order this node stored them, after log position `since`. Scans at most

@@ -73,19 +73,34 @@ json network_view(const NetworkViewInput& in) {
     }
     json members = json::array();
     const auto& accepted = in.entitlements.coalitions().at(name);
+    const CoalitionModeration& moderation = in.entitlements.moderation();
     for (const auto& k : accepted) {
       json m = city_ref(k);
       m["lead"] = k == lead;
+      if (moderation.admins(name).count(k)) m["admin"] = true;
       members.push_back(m);
     }
+    // Members the coalition's moderators removed: who decided, when and why (public records).
+    json removed = json::array();
+    for (const auto& d : moderation.in_effect())
+      if (d.statement.coalition == name && d.statement.action == ModerationAction::remove_member) {
+        json m = city_ref(parse_node_id(d.statement.target).value());
+        m["by"] = city_ref(d.by);
+        m["on"] = iso8601_utc(d.ts);
+        m["reason"] = d.statement.reason;
+        m["record"] = d.record;
+        removed.push_back(std::move(m));
+      }
     json c = {{"name", name}, {"lead", city_ref(lead)}, {"members", members}};
+    if (!removed.empty()) c["removed"] = std::move(removed);
     if (decl) {
       c["title"] = decl->body.value("title", "");
       c["region"] = decl->body.value("region", "");
       c["framework"] = decl->body.value("framework", "");
       if (auto listed = decl->body.find("members"); listed != decl->body.end() && listed->is_array())
         for (const auto& id : *listed)
-          if (auto k = parse_node_id(id.is_string() ? id.get<std::string>() : ""); k && !accepted.count(*k))
+          if (auto k = parse_node_id(id.is_string() ? id.get<std::string>() : "");
+              k && !accepted.count(*k) && !moderation.removal(name, *k))
             pending.push_back({{"type", "coalition-invitation"},
                                {"coalition", name},
                                {"from", city_ref(lead)},
@@ -182,8 +197,13 @@ std::string network_text(const json& v) {
     if (c.contains("framework") && !c["framework"].get<std::string>().empty())
       out << "  framework  " << c["framework"].get<std::string>() << "\n";
     out << "  members    ";
-    for (size_t i = 0; i < c["members"].size(); ++i) out << (i ? ", " : "") << name(c["members"][i]);
+    for (size_t i = 0; i < c["members"].size(); ++i)
+      out << (i ? ", " : "") << name(c["members"][i]) << (c["members"][i].value("admin", false) ? " (admin)" : "");
     out << "\n";
+    if (c.contains("removed"))
+      for (const auto& m : c["removed"])
+        out << "  removed    " << name(m) << " by " << name(m["by"]) << " on "
+            << m["on"].get<std::string>().substr(0, 10) << ": " << m["reason"].get<std::string>() << "\n";
     if (c.contains("also_declared_by")) {
       out << "  also declared by (not leading): ";
       for (size_t i = 0; i < c["also_declared_by"].size(); ++i)

@@ -167,6 +167,7 @@ void PeerManager::store_changed() {
     fingerprint += name;
     for (const auto& m : members) fingerprint += to_hex(m);
   }
+  fingerprint += ent.moderation().fingerprint();  // a lifted withdrawal makes bodies readable again
   bool changed = fingerprint != entitlement_fingerprint_;
   entitlement_fingerprint_ = fingerprint;
   // A connection proved with a node key this node now holds revoked ends: the key may be

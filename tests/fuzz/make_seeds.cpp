@@ -9,6 +9,7 @@
 #include "protocol/authority.hpp"
 #include "protocol/crypto.hpp"
 #include "protocol/erasure.hpp"
+#include "protocol/moderation.hpp"
 #include "protocol/hex.hpp"
 #include "protocol/record.hpp"
 #include "node/sync/reconcile.hpp"
@@ -153,6 +154,13 @@ int main(int argc, char** argv) {
     ErasureStatement statement{"jobspor", {1, 2}, "names a person"};
     erasure.id = erasure_id(statement, 5);
     write(rec, "erasure", joined(sign_record(erasure, erasure_body(statement), key)));
+    Header moderation = h;
+    moderation.seq = 6;
+    moderation.kind = Kind::moderation;
+    ModerationStatement decision{"eccar", ModerationAction::dispute, node_id(other.public_key()) + "/cbsi",
+                                 "figures not verified"};
+    moderation.id = moderation_id(decision.coalition, decision.target);
+    write(rec, "moderation", joined(sign_record(moderation, moderation_body(decision), key)));
   }
   write(
       rec, "plan-body",

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "protocol/input_schema.hpp"
+#include "protocol/moderation.hpp"
 
 using namespace agora;
 using nlohmann::json;
@@ -198,4 +199,37 @@ TEST_CASE("published frameworks: their schema, and references checked against th
   CHECK(validate_received_body(Kind::practice, "x", "public", false, body.dump()));
   body["frameworks"][0]["framework"] = "Not An Id";
   CHECK_FALSE(validate_received_body(Kind::practice, "x", "public", false, body.dump()));
+}
+
+TEST_CASE("moderation records: written by `agora moderate`, public, their id derived from what they decide",
+          "[protocol][schema][moderation]") {
+  json in = {{"kind", "moderation"}, {"coalition", "eccar"}, {"action", "dispute"}, {"target", "x"}, {"reason", "r"}};
+  CHECK(error_of(in).find("written by `agora moderate`") != std::string::npos);
+
+  const std::string member(64, 'b'), ref = std::string(64, 'c') + "/job-fair";
+  ModerationStatement dispute{"eccar", ModerationAction::dispute, ref, "figures not verified"};
+  std::string id = moderation_id("eccar", ref);
+  CHECK(id.starts_with("moderation-"));
+  CHECK(id.size() == 11 + 16);
+  CHECK(validate_received_body(Kind::moderation, id, "public", false, moderation_body(dispute)));
+  CHECK(read_moderation(moderation_body(dispute))->target == ref);
+  // Another id, visibility, action or target shape: refused as received.
+  CHECK_FALSE(validate_received_body(Kind::moderation, moderation_id("eccar", member), "public", false,
+                                     moderation_body(dispute)));
+  CHECK_FALSE(validate_received_body(Kind::moderation, id, "coalition:eccar", false, moderation_body(dispute)));
+  json body = json::parse(moderation_body(dispute));
+  body["action"] = "ban";
+  CHECK_FALSE(validate_received_body(Kind::moderation, id, "public", false, body.dump()));
+  body["action"] = "remove-member";  // needs a node id, not ORIGIN/ID
+  CHECK_FALSE(validate_received_body(Kind::moderation, id, "public", false, body.dump()));
+  ModerationStatement removal{"eccar", ModerationAction::remove_member, member, "left"};
+  CHECK(validate_received_body(Kind::moderation, moderation_id("eccar", member), "public", false,
+                               moderation_body(removal)));
+  CHECK_FALSE(read_moderation(R"({"action":"remove-member","coalition":"eccar","target":"B"})"));
+  // A coalition record may name admins: node ids, each once.
+  json coalition = {{"kind", "coalition"}, {"name", "eccar"},           {"title", "ECCAR"},
+                    {"region", "Europe"},  {"framework", "eccar-10pt"}, {"admins", {member, member}}};
+  CHECK(error_of(coalition).find("admins") != std::string::npos);
+  coalition["admins"] = {member};
+  CHECK(error_of(coalition) == "OK");
 }

@@ -278,6 +278,7 @@ TEST_CASE("every answer of every documented route matches the schema openapi.jso
                  {"region", "Europe"},
                  {"framework", "eccar-10pt"},
                  {"members", {toronto.id}},
+                 {"admins", {toronto.id}},
                  {"since", 2024}});
   malmo.publish({{"kind", "framework"},
                  {"id", "eccar-equality-data"},

@@ -1,0 +1,157 @@
+// agora moderate: a coalition lead's (or admin's) signed decisions on members and on
+// records shared with the coalition, and the list of decisions this node applies.
+#include <iostream>
+
+#include "cli/cli_support.hpp"
+#include "node/local/entitlements.hpp"
+#include "node/local/publisher.hpp"
+#include "node/local/record_view.hpp"
+
+namespace agora::cli {
+
+namespace {
+
+// A member to remove: a city name, node id or id prefix (docs/data-model.md, "moderation").
+std::string member_target(const storage::StoreReader& r, const std::string& city) {
+  auto key = resolve_city(r, city);
+  if (!key) throw InvalidInput("moderate: no city \"" + city + "\" is known to this node");
+  return node_id(*key);
+}
+
+std::string record_target(const storage::StoreReader& r, const PublicKey& self, const std::string& ref) {
+  auto [origin, id] = resolve_ref(r, self, ref);
+  return node_id(origin) + "/" + id;
+}
+
+void print_decisions(const storage::StoreReader& r, const CoalitionModeration& m, const std::string& only, bool json) {
+  CityDirectory cities(r);
+  auto target_text = [&](const ModerationStatement& s) {
+    std::string node = s.target.substr(0, 64);
+    const CityProfile* p = parse_node_id(node) ? cities.find(*parse_node_id(node)) : nullptr;
+    std::string who = p ? p->name : node.substr(0, 12);
+    return s.action == ModerationAction::remove_member ? who : who + "/" + s.target.substr(65);
+  };
+  nlohmann::json in_effect = nlohmann::json::array(), ignored = nlohmann::json::array();
+  for (const auto& d : m.in_effect())
+    if (only.empty() || d.statement.coalition == only) {
+      auto note = moderation_note(d, cities);
+      note["target"] = d.statement.target;
+      in_effect.push_back(std::move(note));
+    }
+  for (const auto& i : m.ignored())
+    if (only.empty() || i.decision.statement.coalition == only) {
+      auto note = moderation_note(i.decision, cities);
+      note["target"] = i.decision.statement.target;
+      note["ignored"] = i.why;
+      ignored.push_back(std::move(note));
+    }
+  if (json) {
+    std::cout << nlohmann::json{{"in_effect", in_effect}, {"ignored", ignored}}.dump(2) << "\n";
+    return;
+  }
+  auto line = [&](const nlohmann::json& n) {
+    const auto& by = n["by"];
+    ModerationStatement s{n["coalition"], *parse_moderation_action(n["action"].get<std::string>()), n["target"], ""};
+    std::cout << n["coalition"].get<std::string>() << "  " << n["action"].get<std::string>() << " " << target_text(s)
+              << "  by "
+              << (by["city"].is_string() ? by["city"].get<std::string>() : by["node"].get<std::string>().substr(0, 12))
+              << " on " << n["on"].get<std::string>().substr(0, 10) << ": " << n["reason"].get<std::string>() << "\n";
+  };
+  if (in_effect.empty()) std::cout << "no moderation decision in effect\n";
+  for (const auto& n : in_effect) line(n);
+  if (!ignored.empty()) std::cout << "\nnot applied:\n";
+  for (const auto& n : ignored) {
+    std::cout << "  ";
+    line(n);
+    std::cout << "    (" << n["ignored"].get<std::string>() << ")\n";
+  }
+}
+
+}  // namespace
+
+void register_moderate(CLI::App& app, Context& ctx) {
+  auto* verb = app.add_subcommand(
+      "moderate",
+      "a coalition lead's or admin's signed decisions: remove a member, dispute or withdraw a record "
+      "shared with the coalition, lift a decision; list those in effect");
+  verb->require_subcommand(1);
+  struct Options {
+    std::string coalition, target, reason;
+  };
+  auto opts = std::make_shared<Options>();
+  auto decide = [&ctx, opts](ModerationAction action) {
+    DataDir dir = open_to_publish(ctx);
+    ModerationStatement m;
+    m.coalition = opts->coalition;
+    m.action = action;
+    m.reason = opts->reason;
+    m.target = dir.store().read([&](const storage::StoreReader& r) {
+      return action == ModerationAction::remove_member ? member_target(r, opts->target)
+                                                       : record_target(r, dir.id(), opts->target);
+    });
+    PublishResult res = Publisher(dir).moderate(m);
+    std::cout << opts->coalition << ": " << moderation_action_name(action) << " " << opts->target
+              << (res.unchanged ? " (unchanged)" : "") << " (" << res.id << " v" << res.version
+              << (res.unchanged ? "" : ", seq " + std::to_string(res.seq)) << ")\n";
+  };
+  struct Action {
+    const char* name;
+    ModerationAction action;
+    const char* help;
+    const char* target_help;
+  };
+  for (const Action& a : {Action{"remove-member", ModerationAction::remove_member,
+                                 "remove a member: it no longer receives what members share with the coalition",
+                                 "the member: city name, node id or id prefix"},
+                          Action{"dispute", ModerationAction::dispute,
+                                 "mark a record shared with the coalition as disputed, with the reason",
+                                 "ORIGIN/ID of a record whose visibility is coalition:NAME"},
+                          Action{"withdraw", ModerationAction::withdraw,
+                                 "withdraw a record from the coalition's scope: members stop listing and passing it on",
+                                 "ORIGIN/ID of a record whose visibility is coalition:NAME"}}) {
+    auto* sub = verb->add_subcommand(a.name, a.help);
+    add_data_option(sub, ctx);
+    sub->add_option("COALITION", opts->coalition, "the coalition's name")->required();
+    sub->add_option("TARGET", opts->target, a.target_help)->required();
+    sub->add_option("--reason", opts->reason, "why (public: every node shows it with the decision)")->required();
+    ModerationAction action = a.action;
+    sub->callback([decide, action] { decide(action); });
+  }
+  auto* lift = verb->add_subcommand("lift", "lift this city's decision on a member or record (a signed retraction)");
+  add_data_option(lift, ctx);
+  lift->add_option("COALITION", opts->coalition, "the coalition's name")->required();
+  lift->add_option("TARGET", opts->target, "the member (city) or record (ORIGIN/ID) the decision is about")->required();
+  lift->callback([&ctx, opts] {
+    DataDir dir = open_to_publish(ctx);
+    std::string id = dir.store().read([&](const storage::StoreReader& r) -> std::string {
+      // A record ref has a slash; a city name does not.
+      std::string target = opts->target.find('/') != std::string::npos ? record_target(r, dir.id(), opts->target)
+                                                                       : member_target(r, opts->target);
+      std::string id = moderation_id(opts->coalition, target);
+      auto latest = r.latest(dir.id(), id);
+      if (!latest || latest->tombstone)
+        throw InvalidInput("moderate lift: this city has no decision in force on " + opts->target + " in \"" +
+                           opts->coalition + "\"");
+      return id;
+    });
+    PublishResult res = Publisher(dir).retract(id);
+    std::cout << opts->coalition << ": decision on " << opts->target << " lifted (" << res.id << " v" << res.version
+              << ", seq " << res.seq << ")\n";
+  });
+  auto* list = verb->add_subcommand("list", "the decisions this node applies, and the ones it does not, with why");
+  add_data_option(list, ctx);
+  add_json_option(list, ctx);
+  list->add_option("COALITION", opts->coalition, "only this coalition");
+  list->callback([&ctx, opts] {
+    DataDir dir = DataDir::open(DataDir::resolve(ctx.data), /*read_only=*/true);
+    dir.store().read([&](const storage::StoreReader& r) {
+      Entitlements ent = Entitlements::load(r);
+      if (!opts->coalition.empty() && !ent.coalition_leads().count(opts->coalition))
+        throw InvalidInput("moderate list: no coalition \"" + opts->coalition + "\" is declared on this node");
+      print_decisions(r, ent.moderation(), opts->coalition, ctx.json);
+      return 0;
+    });
+  });
+}
+
+}  // namespace agora::cli
