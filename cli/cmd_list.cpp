@@ -82,6 +82,9 @@ void register_list(CLI::App& app, Context& ctx) {
           if (rec->header.kind == Kind::erasure)
             if (auto e = item.find("target"); e != item.end() && e->is_string())
               title = "erases " + e->get<std::string>() + " " + item.value("versions", nlohmann::json()).dump();
+          if (rec->header.kind == Kind::retraction && item.contains("target"))
+            title = "retracts " + item.value("target", "") + " v" +
+                    std::to_string(item.value("tombstone_version", 0u)) + ": " + item.value("reason", "");
           if (rec->header.kind == Kind::moderation && item.contains("action"))
             title = item.value("coalition", "") + ": " + item.value("action", "") + " " + item.value("target", "");
           if (moderated)

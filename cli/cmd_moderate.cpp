@@ -18,9 +18,18 @@ std::string member_target(const storage::StoreReader& r, const std::string& city
   return node_id(*key);
 }
 
+// A record to dispute or withdraw: ORIGIN/ID (ORIGIN a city name, node id or prefix), or ID
+// for this city's own; it must be held here.
 std::string record_target(const storage::StoreReader& r, const PublicKey& self, const std::string& ref) {
-  auto [origin, id] = resolve_ref(r, self, ref);
-  return node_id(origin) + "/" + id;
+  try {
+    auto [origin, id] = resolve_ref(r, self, ref);
+    if (!r.latest(origin, id))
+      throw InvalidInput("no record \"" + ref + "\" is held on this node (a record is ORIGIN/ID, or ID for " +
+                         "this city's own)");
+    return node_id(origin) + "/" + id;
+  } catch (const InvalidInput& e) {
+    throw InvalidInput(std::string("moderate: ") + e.what());
+  }
 }
 
 void print_decisions(const storage::StoreReader& r, const CoalitionModeration& m, const std::string& only, bool json) {
@@ -124,14 +133,16 @@ void register_moderate(CLI::App& app, Context& ctx) {
   lift->callback([&ctx, opts] {
     DataDir dir = open_to_publish(ctx);
     std::string id = dir.store().read([&](const storage::StoreReader& r) -> std::string {
+      if (!Entitlements::load(r).coalition_leads().count(opts->coalition))
+        throw InvalidInput("moderate lift: no coalition \"" + opts->coalition + "\" is declared on this node");
       // A record ref has a slash; a city name does not.
       std::string target = opts->target.find('/') != std::string::npos ? record_target(r, dir.id(), opts->target)
                                                                        : member_target(r, opts->target);
       std::string id = moderation_id(opts->coalition, target);
       auto latest = r.latest(dir.id(), id);
       if (!latest || latest->tombstone)
-        throw InvalidInput("moderate lift: this city has no decision in force on " + opts->target + " in \"" +
-                           opts->coalition + "\"");
+        throw InvalidInput("moderate lift: this city has no decision on " + opts->target + " in \"" + opts->coalition +
+                           "\" to lift");
       return id;
     });
     PublishResult res = Publisher(dir).retract(id);
@@ -145,7 +156,7 @@ void register_moderate(CLI::App& app, Context& ctx) {
   list->callback([&ctx, opts] {
     DataDir dir = DataDir::open(DataDir::resolve(ctx.data), /*read_only=*/true);
     dir.store().read([&](const storage::StoreReader& r) {
-      Entitlements ent = Entitlements::load(r);
+      Entitlements ent = Entitlements::load(r, /*explain_moderation=*/true);
       if (!opts->coalition.empty() && !ent.coalition_leads().count(opts->coalition))
         throw InvalidInput("moderate list: no coalition \"" + opts->coalition + "\" is declared on this node");
       print_decisions(r, ent.moderation(), opts->coalition, ctx.json);

@@ -9,16 +9,20 @@ namespace agora::cli {
 
 void register_retract(CLI::App& app, Context& ctx) {
   auto ref = std::make_shared<std::string>();
-  auto* verb = app.add_subcommand("retract", "publish a signed tombstone for one of this city's records");
+  auto reason = std::make_shared<std::string>();
+  auto* verb = app.add_subcommand(
+      "retract", "publish a signed tombstone for one of this city's records (its history stays readable)");
   add_data_option(verb, ctx);
   verb->add_option("REF", *ref, "ID (or ORIGIN/ID naming this city)")->required();
-  verb->callback([&ctx, ref] {
+  verb->add_option("--reason", *reason, "why (shown with the retraction wherever the record's history is read)");
+  verb->callback([&ctx, ref, reason] {
     DataDir dir = open_to_publish(ctx);
     auto [origin, id] = dir.store().read([&](const storage::StoreReader& r) { return resolve_ref(r, dir.id(), *ref); });
     if (origin != dir.id())
       throw InvalidInput("retract: \"" + *ref + "\" belongs to another city; a city retracts only its own records");
-    auto result = Publisher(dir).retract(id);
-    std::cout << kind_name(result.kind) << " " << result.id << " v" << result.version << " retracted\n";
+    auto result = Publisher(dir).retract(id, *reason);
+    std::cout << kind_name(result.kind) << " " << result.id << " v" << result.version << " retracted"
+              << (reason->empty() ? "" : " (reason published with it)") << "\n";
   });
 }
 

@@ -61,7 +61,10 @@ void register_show(CLI::App& app, Context& ctx) {
         if (auto e = item.find("erased"); e != item.end())
           erased = "  [ERASED on " + e->value("on", std::string("?")).substr(0, 10) + ": " +
                    e->value("reason", std::string("no reason held")) + "]";
-        std::cout << (item.value("retracted", false) ? "  [retracted]" : "") << erased
+        std::string retracted = item.value("retracted", false) ? "  [retracted]" : "";
+        if (auto n = item.find("retraction"); n != item.end())
+          retracted = "  [retracted: " + (*n)["reason"].get<std::string>() + "]";
+        std::cout << retracted << erased
                   << (item.value("set_aside", false)   ? "  [SET ASIDE: replaced by the city's recovery]"
                       : item.value("withdrawn", false) ? "  [WITHDRAWN: signed by a compromised key]"
                                                        : "")
@@ -84,7 +87,7 @@ void register_show(CLI::App& app, Context& ctx) {
                     << ")\n";
         nlohmann::json fields = item;
         for (const char* k : {"kind", "id", "origin", "city", "country", "version", "seq", "published", "visibility",
-                              "retracted", "signed_by", "withdrawn", "set_aside", "erased", "moderation"})
+                              "retracted", "retraction", "signed_by", "withdrawn", "set_aside", "erased", "moderation"})
           fields.erase(k);
         for (auto& [k, v] : fields.items())
           std::cout << "  " << k << ": " << (v.is_string() ? v.get<std::string>() : v.dump()) << "\n";

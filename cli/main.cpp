@@ -51,6 +51,20 @@ int main(int argc, char** argv) {
     std::cerr << "error: unknown verb \"" << argv[1] << "\" (see `agora --help`)\n";
     return kExitUsage;
   }
+  // A verb made of sub-verbs (key, peer, moderate ...) given an unknown one: say which.
+  if (argc > 2 && argv[2][0] != '-')
+    for (CLI::App* verb : app.get_subcommands({}))
+      if (verb->check_name(argv[1]) && verb->get_require_subcommand_min() > 0) {
+        std::vector<std::string> names;
+        bool known = false;
+        for (const CLI::App* sub : verb->get_subcommands({}))
+          names.push_back(sub->get_name()), known |= sub->check_name(argv[2]);
+        if (known) break;
+        auto near = agora::nearest(argv[2], names);
+        std::cerr << "error: unknown " << argv[1] << " action \"" << argv[2] << "\""
+                  << (near ? "; did you mean \"" + *near + "\"?" : "") << " (see `agora " << argv[1] << " --help`)\n";
+        return kExitUsage;
+      }
   try {
     app.parse(argc, argv);
     return ctx.exit_code;

@@ -14,6 +14,7 @@
 #include "protocol/json_text.hpp"
 #include "protocol/limits.hpp"
 #include "protocol/moderation.hpp"
+#include "protocol/retraction.hpp"
 #include "protocol/record.hpp"
 #include "protocol/unicode.hpp"
 #include "protocol/utf8.hpp"
@@ -512,6 +513,13 @@ void validate_moderation(const Fields& f, ValidatedInput& out, const FrameworkCa
     fail(f.path("coalition"), "expected a coalition name (lowercase letters, digits, '-')");
   const json& action = f.required("action");
   auto a = action.is_string() ? parse_moderation_action(action.get<std::string>()) : std::nullopt;
+  // An action newer than this node, from a peer: kept and relayed, never applied.
+  if (!a && tl_received && action.is_string() && is_vocabulary_token(action.get<std::string>())) {
+    if (!f.required("target").is_string() || f.required("target").get<std::string>().size() > 64 + 1 + 80)
+      fail(f.path("target"), "expected a string of at most 145 characters");
+    out.title = text(f.required("reason"), f.path("reason"), limits::kMaxShortTextChars);
+    return;
+  }
   if (!a) fail(f.path("action"), "expected remove-member, dispute or withdraw");
   const json& target = f.required("target");
   if (!target.is_string() || !is_valid_moderation_target(*a, target.get<std::string>()))
@@ -520,6 +528,20 @@ void validate_moderation(const Fields& f, ValidatedInput& out, const FrameworkCa
                                : "expected ORIGIN/ID (a node id, a slash, a record id)");
   if (out.id && *out.id != moderation_id(coalition.get<std::string>(), target.get<std::string>()))
     fail("id", "a moderation record's id is \"moderation-\" + 16 hex digits of SHA-256(coalition, newline, target)");
+  out.title = text(f.required("reason"), f.path("reason"), limits::kMaxShortTextChars);
+}
+
+// A retraction note: why the city retracted one of its records (its tombstone is version
+// `version` of `target`; the node does not require that it holds them).
+void validate_retraction(const Fields& f, ValidatedInput& out, const FrameworkCatalog&) {
+  const json& target = f.required("target");
+  if (!target.is_string() || !is_valid_record_id(target.get<std::string>()))
+    fail(f.path("target"), "expected the id of one of the city's records");
+  const json& version = f.required("tombstone_version");
+  if (!version.is_number_unsigned() || version.get<uint64_t>() < 2 || version.get<uint64_t>() > (1u << 31))
+    fail(f.path("tombstone_version"), "expected the tombstone's version (2, 3, ...)");
+  if (out.id && *out.id != retraction_id(target.get<std::string>(), version.get<uint32_t>()))
+    fail("id", "a retraction note's id is \"retraction-\" + 16 hex digits of SHA-256(target \"/\" tombstone_version)");
   out.title = text(f.required("reason"), f.path("reason"), limits::kMaxShortTextChars);
 }
 
@@ -552,6 +574,7 @@ const std::vector<KindSpec>& kind_specs() {
        validate_key},
       {Kind::erasure, with_common({"target", "versions", "reason"}), validate_erasure},
       {Kind::moderation, with_common({"coalition", "action", "target", "reason"}), validate_moderation},
+      {Kind::retraction, with_common({"target", "tombstone_version", "reason"}), validate_retraction},
   };
   return specs;
 }
@@ -649,6 +672,8 @@ Result<ValidatedInput> validate_as_is(const json& in, const PublisherIdentity& s
     if (*kind == Kind::erasure && !tl_received) fail("kind", "erasures are written by `agora erase`, not published");
     if (*kind == Kind::moderation && !tl_received)
       fail("kind", "moderation records are written by `agora moderate`, not published");
+    if (*kind == Kind::retraction && !tl_received)
+      fail("kind", "retraction notes are written by `agora retract --reason`, not published");
     const auto& specs = kind_specs();
     const KindSpec& spec =
         *std::find_if(specs.begin(), specs.end(), [&](const KindSpec& s) { return s.kind == *kind; });
@@ -850,6 +875,7 @@ IndexKeys index_keys_for(Kind kind, std::string_view body) {
     case Kind::key:
     case Kind::erasure:
     case Kind::moderation:
+    case Kind::retraction:
     case Kind::unknown:
       break;
   }

@@ -22,10 +22,11 @@ enum class Kind : uint8_t {
   coalition,
   framework,
   key,
-  erasure,    // drops the bodies of earlier versions of one of the city's records (docs/data-model.md)
-  moderation  // a coalition lead's or admin's decision on a member or a coalition-scoped record
+  erasure,     // drops the bodies of earlier versions of one of the city's records (docs/data-model.md)
+  moderation,  // a coalition lead's or admin's decision on a member or a coalition-scoped record
+  retraction   // why the city retracted one of its records (the tombstone's body stays empty)
 };
-inline constexpr int kKindCount = 11;
+inline constexpr int kKindCount = 12;
 
 std::string_view kind_name(Kind k);
 std::optional<Kind> parse_kind(std::string_view name);

@@ -178,7 +178,51 @@ RecordStore::RecordStore(const std::filesystem::path& dir, EnvOptions options) {
   if (!options.read_only) {
     index_grants_of_older_release();
     index_recovery_commitments_of_older_release();
+    index_kinds_of_older_release();
   }
+}
+
+// A release that did not know a kind held its records in the log as an unknown kind,
+// outside every index (docs/data-model.md, "Evolution"). Once per new kind count, such
+// records are indexed in log order as append() would have: the latest versions, and an
+// erasure's effect. Without it an upgraded node would ignore moderation and erasures it
+// already holds, and compute other members than its peers.
+void RecordStore::index_kinds_of_older_release() {
+  // A store without the mark predates it: its release knew the kinds up to `key` at least.
+  uint32_t known = static_cast<uint32_t>(Kind::key);
+  {
+    ReadTxn txn(*env_);
+    if (auto v = txn.get(meta_, "kinds"); v && v->size() == 4) known = get_be<uint32_t>(*v);
+  }
+  if (known >= static_cast<uint32_t>(kKindCount)) return;
+  env_->write([&](WriteTxn& txn) {
+    StoreReader r(*this, txn);
+    uint64_t last = 0;
+    {
+      Cursor c(txn, log_);
+      if (c.last()) last = get_be<uint64_t>(c.key());
+    }
+    for (uint64_t local = 1; local <= last; ++local) {
+      auto view = r.at(local);
+      if (!view) continue;
+      // Only headers naming a kind beyond `known` are decoded.
+      auto at = view->header_bytes.find("\"kind\":\"");
+      if (at == std::string_view::npos) continue;
+      auto name = view->header_bytes.substr(at + 8, view->header_bytes.find('"', at + 8) - (at + 8));
+      auto kind = parse_kind(name);
+      if (!kind || static_cast<uint32_t>(*kind) <= known || r.is_set_aside(local) || r.is_withdrawn(local)) continue;
+      auto h = decode_header(view->header_bytes);
+      if (!h) continue;
+      auto idx = r.origin_index(h.value().origin);
+      if (!idx) continue;
+      if (auto latest = r.latest(h.value().origin, h.value().id); latest && latest->version >= h.value().version)
+        continue;  // indexed already
+      std::optional<std::string> body = view->is_stub() ? std::nullopt : view->load().body;
+      if (h.value().kind == Kind::erasure && body) apply_erasure(txn, *idx, h.value(), *body, local);
+      index_latest(txn, *idx, h.value(), local, body ? index_keys_for(h.value().kind, *body) : IndexKeys{});
+    }
+    txn.put(meta_, "kinds", be(static_cast<uint32_t>(kKindCount)));
+  });
 }
 
 // A release before recovery keys stored genesis records without reading their commitment:
@@ -462,6 +506,47 @@ uint32_t RecordStore::origin_index_for_write(WriteTxn& txn, const PublicKey& ori
   return index;
 }
 
+// Makes the record at `local` the latest version of (origin, id) when it is newer, and
+// indexes it by kind, year and theme; the older latest version's entries go.
+void RecordStore::index_latest(WriteTxn& txn, uint32_t idx, const Header& h, uint64_t local, const IndexKeys& keys) {
+  std::string local_key = be(local);
+  std::string rk = record_key(idx, h.id);
+  std::optional<LatestEntry> old;
+  if (auto v = txn.get(latest_, rk)) old = decode_latest(*v);
+  // The versions table only lists records that have more than one version: a first
+  // version is found through `latest`, so bulk loads of new records never touch it.
+  if (old) {
+    txn.put(versions_, version_key(idx, h.id, old->version), be(old->local));
+    txn.put(versions_, version_key(idx, h.id, h.version), local_key);
+  } else if (withdrawn_ && StoreReader(*this, txn).max_version(h.origin, h.id) > 0) {
+    // Every earlier version was withdrawn (no latest): the history keeps them and this one.
+    txn.put(versions_, version_key(idx, h.id, h.version), local_key);
+  }
+  if (!old || h.version > old->version) {
+    if (old && !old->tombstone) {
+      IndexEntries e = index_entries(old->kind, old->keys, old->local);
+      txn.del(by_kind_, e.by_kind);
+      if (!e.by_year.empty()) txn.del(by_year_, e.by_year);
+      for (const auto& t : e.by_theme) txn.del(by_theme_, t);
+    }
+    LatestEntry entry;
+    entry.local = local;
+    entry.version = h.version;
+    entry.kind = h.kind;
+    entry.tombstone = h.tombstone;
+    entry.is_public = is_public(h);
+    entry.keys = h.tombstone ? IndexKeys{} : keys;
+    entry.body_hash_prefix = get_be<uint64_t>(std::string_view(reinterpret_cast<const char*>(h.body_sha256.data()), 8));
+    txn.put(latest_, rk, encode_latest(entry));
+    if (!h.tombstone) {
+      IndexEntries e = index_entries(h.kind, entry.keys, local);
+      txn.put(by_kind_, e.by_kind, "");
+      if (!e.by_year.empty()) txn.put(by_year_, e.by_year, "");
+      for (const auto& t : e.by_theme) txn.put(by_theme_, t, "");
+    }
+  }
+}
+
 void RecordStore::append(WriteTxn& txn, std::span<const IncomingRecord> records) {
   std::vector<const IncomingRecord*> refs;
   refs.reserve(records.size());
@@ -518,42 +603,7 @@ void RecordStore::append(WriteTxn& txn, std::span<const IncomingRecord* const> r
     // it enters neither the latest versions nor the indexes.
     if (h.kind == Kind::unknown) continue;
 
-    std::string rk = record_key(idx, h.id);
-    std::optional<LatestEntry> old;
-    if (auto v = txn.get(latest_, rk)) old = decode_latest(*v);
-    // The versions table only lists records that have more than one version: a first
-    // version is found through `latest`, so bulk loads of new records never touch it.
-    if (old) {
-      txn.put(versions_, version_key(idx, h.id, old->version), be(old->local));
-      txn.put(versions_, version_key(idx, h.id, h.version), local_key);
-    } else if (withdrawn_ && StoreReader(*this, txn).max_version(h.origin, h.id) > 0) {
-      // Every earlier version was withdrawn (no latest): the history keeps them and this one.
-      txn.put(versions_, version_key(idx, h.id, h.version), local_key);
-    }
-    if (!old || h.version > old->version) {
-      if (old && !old->tombstone) {
-        IndexEntries e = index_entries(old->kind, old->keys, old->local);
-        txn.del(by_kind_, e.by_kind);
-        if (!e.by_year.empty()) txn.del(by_year_, e.by_year);
-        for (const auto& t : e.by_theme) txn.del(by_theme_, t);
-      }
-      LatestEntry entry;
-      entry.local = local;
-      entry.version = h.version;
-      entry.kind = h.kind;
-      entry.tombstone = h.tombstone;
-      entry.is_public = is_public(h);
-      entry.keys = h.tombstone ? IndexKeys{} : in.keys;
-      entry.body_hash_prefix =
-          get_be<uint64_t>(std::string_view(reinterpret_cast<const char*>(h.body_sha256.data()), 8));
-      txn.put(latest_, rk, encode_latest(entry));
-      if (!h.tombstone) {
-        IndexEntries e = index_entries(h.kind, entry.keys, local);
-        txn.put(by_kind_, e.by_kind, "");
-        if (!e.by_year.empty()) txn.put(by_year_, e.by_year, "");
-        for (const auto& t : e.by_theme) txn.put(by_theme_, t, "");
-      }
-    }
+    index_latest(txn, idx, h, local, in.keys);
   }
   for (const auto& [origin, entry] : heads) txn.put(heads_, be(entry.first), encode_head(entry.second));
 }

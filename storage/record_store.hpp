@@ -186,6 +186,8 @@ class RecordStore {
   void recompute_latest(WriteTxn& txn, uint32_t origin_index, const std::string& id);
   void index_grants_of_older_release();
   void index_recovery_commitments_of_older_release();
+  void index_kinds_of_older_release();
+  void index_latest(WriteTxn& txn, uint32_t origin_index, const Header& h, uint64_t local, const IndexKeys& keys);
   // An erasure record (at log position `erasure_local`) was stored with its body: the
   // versions it names lose their bodies, and the record its current version.
   void apply_erasure(WriteTxn& txn, uint32_t origin_index, const Header& erasure, std::string_view body,

@@ -478,6 +478,13 @@ HttpResponse HttpApi::record(const std::string& collection, const std::string& o
       if (set_aside) item["set_aside"] = true;
       return json_response(200, item);
     }
+    if (chosen->first.tombstone)  // with the reason its city published, if any
+      if (auto note = retraction_note(r, *origin, id, chosen->first.version)) {
+        json item =
+            record_item(chosen->first, chosen->second.body, city ? &*city : nullptr, signer ? &*signer : nullptr);
+        item["retraction"] = std::move(*note);
+        return json_response(200, item);
+      }
     return HttpResponse{
         200,
         "application/json",

@@ -14,11 +14,11 @@ std::optional<json> body_of(const storage::StoreReader& r, const storage::Latest
 }
 }  // namespace
 
-Entitlements Entitlements::load(const storage::StoreReader& r) {
+Entitlements Entitlements::load(const storage::StoreReader& r, bool explain_moderation) {
   Entitlements e;
   // Partnerships: (declarer, other, relation, coalition).
   std::set<std::pair<PublicKey, PublicKey>> twin_claims;
-  std::map<std::string, std::set<PublicKey>> accepted;
+  std::map<std::string, std::set<std::pair<PublicKey, PublicKey>>> accepted;  // name -> (member, its lead)
   storage::ListQuery q;
   q.kind = Kind::partnership;
   r.list(q, [&](const PublicKey& origin, std::string_view, const storage::LatestEntry& entry) {
@@ -27,13 +27,14 @@ Entitlements Entitlements::load(const storage::StoreReader& r) {
     auto with = parse_node_id(body->value("with", ""));
     std::string relation = body->value("relation", "");
     if (relation == "twin" && with) twin_claims.insert({origin, *with});
-    if (relation == "coalition-member") accepted[body->value("coalition", "")].insert(origin);
+    if (relation == "coalition-member" && with) accepted[body->value("coalition", "")].insert({origin, *with});
     return true;
   });
   for (const auto& [a, b] : twin_claims)
     if (a < b && twin_claims.count({b, a})) e.twins_.insert({a, b});
-  // Two cities may declare a coalition of the same name: the earliest declaration (header
-  // time, then node id) leads it, so that every node computes the same members.
+  // Two cities may declare a coalition of the same name: the earliest declaration (the header
+  // time of its first version, then node id) leads it, so that every node computes the same
+  // members, and a later version of the lead's record (new members, admins) keeps its place.
   struct Declaration {
     int64_t ts;
     PublicKey origin;
@@ -41,13 +42,18 @@ Entitlements Entitlements::load(const storage::StoreReader& r) {
   };
   std::map<std::string, Declaration> first;
   q.kind = Kind::coalition;
-  r.list(q, [&](const PublicKey& origin, std::string_view, const storage::LatestEntry& entry) {
+  r.list(q, [&](const PublicKey& origin, std::string_view id, const storage::LatestEntry& entry) {
     auto rec = storage::read_record(r, entry.local);
     auto body = rec ? rec->body_json() : std::nullopt;
     if (!body) return true;
     std::string name = body->value("name", "");
     if (name.empty()) return true;
-    Declaration d{rec->header.ts, origin, std::move(*body)};
+    int64_t declared = rec->header.ts;
+    if (entry.version > 1)
+      if (auto positions = r.history(origin, std::string(id)); !positions.empty())
+        if (auto first_version = r.at(positions.front()))
+          if (auto h = decode_header(first_version->header_bytes)) declared = h.value().ts;
+    Declaration d{declared, origin, std::move(*body)};
     auto it = first.find(name);
     if (it == first.end())
       first.emplace(name, std::move(d));
@@ -64,7 +70,8 @@ Entitlements Entitlements::load(const storage::StoreReader& r) {
     if (auto m = d.body.find("members"); m != d.body.end() && m->is_array())
       for (const auto& id : *m)
         if (id.is_string())
-          if (auto key = parse_node_id(id.get<std::string>()); key && accepted[name].count(*key))
+          // A member accepts this lead's coalition: its partnership names the lead.
+          if (auto key = parse_node_id(id.get<std::string>()); key && accepted[name].count({*key, d.origin}))
             c.members.insert(*key);
     if (auto a = d.body.find("admins"); a != d.body.end() && a->is_array())
       for (const auto& id : *a)
@@ -72,7 +79,7 @@ Entitlements Entitlements::load(const storage::StoreReader& r) {
           if (auto key = parse_node_id(id.get<std::string>()); key && c.members.count(*key) && *key != c.lead)
             c.admins.insert(*key);
   }
-  e.moderation_ = CoalitionModeration::evaluate(r, declared);
+  e.moderation_ = CoalitionModeration::evaluate(r, declared, explain_moderation);
   for (auto& [name, c] : declared) {
     auto& members = e.members_[name];
     for (const auto& m : c.members)

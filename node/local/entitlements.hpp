@@ -14,7 +14,9 @@ namespace agora {
 
 class Entitlements {
  public:
-  static Entitlements load(const storage::StoreReader& reader);
+  // With explain_moderation, moderation().ignored() also lists decisions by cities that are
+  // no moderator (`agora moderate list`); the node itself skips them unread.
+  static Entitlements load(const storage::StoreReader& reader, bool explain_moderation = false);
 
   // True when `reader` may receive the body of a record with this header.
   bool may_read(const Header& h, const PublicKey& reader) const;

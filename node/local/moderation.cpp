@@ -18,13 +18,23 @@ bool outranks(const ModerationDecision& a, const ModerationDecision& b, const Pu
 }  // namespace
 
 CoalitionModeration CoalitionModeration::evaluate(const storage::StoreReader& r,
-                                                  const std::map<std::string, DeclaredCoalition>& coalitions) {
+                                                  const std::map<std::string, DeclaredCoalition>& coalitions,
+                                                  bool explain) {
   CoalitionModeration m;
+  // Only leads' and named admins' records can count: anyone else's are read only to explain
+  // why they do not (`agora moderate list`), so that no city can make every store change
+  // cost this node more by publishing moderation records.
+  std::set<PublicKey> moderators;
+  for (const auto& [name, c] : coalitions) {
+    moderators.insert(c.lead);
+    moderators.insert(c.admins.begin(), c.admins.end());
+  }
   std::vector<ModerationDecision> all;
   storage::ListQuery q;
   q.kind = Kind::moderation;
   r.list(q, [&](const PublicKey& origin, std::string_view id, const storage::LatestEntry& e) {
     if (e.tombstone) return true;  // a retraction lifts the decision
+    if (!explain && !moderators.count(origin)) return true;
     auto rec = storage::read_record(r, e.local);
     if (!rec || rec->is_stub()) return true;
     auto statement = read_moderation(*rec->body());
@@ -32,7 +42,7 @@ CoalitionModeration CoalitionModeration::evaluate(const storage::StoreReader& r,
     all.push_back({std::move(*statement), origin, std::string(id), rec->header.version, rec->header.ts});
     return true;
   });
-  for (const auto& [name, c] : coalitions) m.admins_[name] = c.admins;
+  for (const auto& [name, c] : coalitions) m.admins_[name] = m.named_admins_[name] = c.admins;
 
   auto ignore = [&](const ModerationDecision& d, std::string why) { m.ignored_.push_back({d, std::move(why)}); };
   // Only the coalition's moderators count: its lead, and admins it names who are members.
@@ -86,22 +96,16 @@ CoalitionModeration CoalitionModeration::evaluate(const storage::StoreReader& r,
     auto [it, fresh] = m.on_records_.try_emplace({d->statement.coalition, d->statement.target}, *d);
     if (!fresh && outranks(*d, it->second, c.lead)) it->second = *d;
   }
-  for (const auto& [key, d] : m.removals_) m.in_effect_.push_back(d);
-  for (const auto& [key, d] : m.on_records_) m.in_effect_.push_back(d);
+  std::set<std::pair<PublicKey, std::string>> accounted;  // (by, record) in effect or ignored
+  for (const auto& [key, d] : m.removals_) m.in_effect_.push_back(d), accounted.insert({d.by, d.record});
+  for (const auto& [key, d] : m.on_records_) m.in_effect_.push_back(d), accounted.insert({d.by, d.record});
+  for (const auto& i : m.ignored_) accounted.insert({i.decision.by, i.decision.record});
   // A decision outranked by another on the same target is not in effect either.
-  auto in_effect = [&](const ModerationDecision& d) {
-    return std::any_of(m.in_effect_.begin(), m.in_effect_.end(),
-                       [&](const ModerationDecision& e) { return e.by == d.by && e.record == d.record; });
-  };
   for (const ModerationDecision* d : removals)
-    if (!in_effect(*d) && std::none_of(m.ignored_.begin(), m.ignored_.end(), [&](const IgnoredModeration& i) {
-          return i.decision.by == d->by && i.decision.record == d->record;
-        }))
+    if (!accounted.count({d->by, d->record}))
       ignore(*d, "another moderator's decision on the same member holds (the lead's, else the latest)");
   for (const ModerationDecision* d : on_records)
-    if (!in_effect(*d) && std::none_of(m.ignored_.begin(), m.ignored_.end(), [&](const IgnoredModeration& i) {
-          return i.decision.by == d->by && i.decision.record == d->record;
-        }))
+    if (!accounted.count({d->by, d->record}))
       ignore(*d, "another moderator's decision on the same record holds (the lead's, else the latest)");
   return m;
 }
@@ -126,6 +130,12 @@ const std::set<PublicKey>& CoalitionModeration::admins(const std::string& coalit
   static const std::set<PublicKey> kNone;
   auto it = admins_.find(coalition);
   return it == admins_.end() ? kNone : it->second;
+}
+
+const std::set<PublicKey>& CoalitionModeration::named_admins(const std::string& coalition) const {
+  static const std::set<PublicKey> kNone;
+  auto it = named_admins_.find(coalition);
+  return it == named_admins_.end() ? kNone : it->second;
 }
 
 std::string CoalitionModeration::fingerprint() const {

@@ -37,8 +37,10 @@ struct DeclaredCoalition {
 
 class CoalitionModeration {
  public:
+  // With `explain`, decisions by cities that are no moderator are read too, to be listed
+  // among the ignored ones; without, they are skipped unread.
   static CoalitionModeration evaluate(const storage::StoreReader& reader,
-                                      const std::map<std::string, DeclaredCoalition>& coalitions);
+                                      const std::map<std::string, DeclaredCoalition>& coalitions, bool explain = false);
 
   // The removal in effect for `member` of `coalition`, or null.
   const ModerationDecision* removal(const std::string& coalition, const PublicKey& member) const;
@@ -48,6 +50,8 @@ class CoalitionModeration {
   bool withdrawn(const Header& h) const;
   // The admins that may moderate `coalition` now (named, members, not removed).
   const std::set<PublicKey>& admins(const std::string& coalition) const;
+  // The admins the lead's coalition record names (and that are members), removed or not.
+  const std::set<PublicKey>& named_admins(const std::string& coalition) const;
 
   // Every decision in effect, by coalition then target; and the ones that are not, with why.
   const std::vector<ModerationDecision>& in_effect() const { return in_effect_; }
@@ -58,7 +62,7 @@ class CoalitionModeration {
  private:
   std::map<std::pair<std::string, PublicKey>, ModerationDecision> removals_;
   std::map<std::pair<std::string, std::string>, ModerationDecision> on_records_;  // (coalition, ORIGIN/ID)
-  std::map<std::string, std::set<PublicKey>> admins_;
+  std::map<std::string, std::set<PublicKey>> admins_, named_admins_;
   std::vector<ModerationDecision> in_effect_;
   std::vector<IgnoredModeration> ignored_;
 };

@@ -15,6 +15,7 @@
 #include "protocol/erasure.hpp"
 #include "protocol/hex.hpp"
 #include "protocol/key_state.hpp"
+#include "protocol/retraction.hpp"
 #include "protocol/utf8.hpp"
 
 namespace agora {
@@ -277,7 +278,7 @@ std::vector<PublishResult> Publisher::publish(const std::vector<ValidatedInput>&
   return results;
 }
 
-PublishResult Publisher::retract(std::string_view id) {
+PublishResult Publisher::retract(std::string_view id, std::string_view reason) {
   ensure_may_publish();
   // One signature: cheap enough to make under the write lock, so no other writer can move
   // the chain between reading the head and appending the tombstone.
@@ -307,11 +308,38 @@ PublishResult Publisher::retract(std::string_view id) {
     if (auto view = r.at(latest->local))
       if (auto old = decode_header(view->header_bytes)) h.visibility = old.value().visibility;
     check_signer(r, h);
-    storage::IncomingRecord rec;
-    rec.record = sign_record(h, "", dir_.signing_key());
-    rec.header = decode_header(rec.record.header_bytes).value();
+    std::vector<storage::IncomingRecord> recs(1);
+    recs[0].record = sign_record(h, "", dir_.signing_key());
+    recs[0].header = decode_header(recs[0].record.header_bytes).value();
     res = PublishResult{h.kind, h.id, h.version, h.seq, false};
-    dir_.store().append(txn, std::span(&rec, 1));
+    if (!reason.empty()) {
+      // The reason travels as a note right after the tombstone, with its visibility: a
+      // tombstone's body stays empty (docs/data-model.md, "Retraction").
+      RetractionNote note{std::string(id), h.version, std::string(reason)};
+      Header n;
+      n.origin = h.origin;
+      n.seq = h.seq + 1;
+      n.prev = record_hash(recs[0].record.header_bytes);
+      n.kind = Kind::retraction;
+      n.id = retraction_id(note.target, note.version);
+      n.version = 1;
+      n.ts = h.ts;
+      n.visibility = h.visibility;
+      n.key = h.key;
+      std::string body = retraction_body(note);
+      n.body_sha256 = sha256(body);
+      n.body_size = static_cast<uint32_t>(body.size());
+      if (auto valid = validate_received_body(n, body); !valid)
+        throw InvalidInput("retract: --reason: " + valid.error().to_string());
+      if (auto signer = n.key ? r.grant(n.origin, *n.key) : std::nullopt;
+          signer && !role_may_sign(signer->role, Kind::retraction))
+        throw InvalidInput("retract: --reason: this key (" + signer->name +
+                           ") may not sign a retraction note; retract without --reason");
+      recs.emplace_back();
+      recs[1].record = sign_record(n, std::move(body), dir_.signing_key());
+      recs[1].header = decode_header(recs[1].record.header_bytes).value();
+    }
+    dir_.store().append(txn, recs);
   });
   dir_.notify_change();
   return res;
@@ -420,6 +448,10 @@ PublishResult Publisher::moderate(const ModerationStatement& m) {
     };
     const PublicKey self = dir_.id();
     const auto& admins = ent.moderation().admins(name);
+    const auto& named = ent.moderation().named_admins(name);
+    if (self != lead->second && named.count(self) && !admins.count(self))
+      throw InvalidInput("moderate: refused: the lead of \"" + name + "\" (" + city_name(lead->second) +
+                         ") removed this city from the coalition, so it moderates no more");
     if (self != lead->second && !admins.count(self))
       throw InvalidInput("moderate: refused: only the lead of \"" + name + "\" (" + city_name(lead->second) +
                          ") or an admin it names in its coalition record may moderate it");
@@ -432,7 +464,7 @@ PublishResult Publisher::moderate(const ModerationStatement& m) {
       PublicKey target = parse_node_id(m.target).value();
       if (target == lead->second)
         throw InvalidInput("moderate: the lead of \"" + name + "\" (" + city_name(target) + ") cannot be removed");
-      if (self != lead->second && admins.count(target))
+      if (self != lead->second && named.count(target))
         throw InvalidInput("moderate: " + city_name(target) + " is an admin of \"" + name +
                            "\"; only the lead removes an admin");
       if (!ent.member(name, target) && !ent.moderation().removal(name, target))

@@ -85,8 +85,9 @@ class Publisher {
                       const std::function<void(const std::vector<PublishResult>&)>& on_committed);
 
   // A signed tombstone for one of this city's records; throws InvalidInput if there is no
-  // such live record.
-  PublishResult retract(std::string_view id);
+  // such live record. With a reason, a retraction note follows it in the same transaction
+  // (docs/data-model.md, "Retraction").
+  PublishResult retract(std::string_view id, std::string_view reason = {});
 
   // A signed erasure (docs/data-model.md): the bodies of the named versions are dropped
   // here at once and on every node that holds them. Throws InvalidInput, changing nothing,

@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "protocol/erasure.hpp"
+#include "protocol/retraction.hpp"
 #include "protocol/hex.hpp"
 #include "protocol/json_text.hpp"
 #include "protocol/utf8.hpp"
@@ -96,7 +97,22 @@ std::optional<json> erasure_note(const storage::StoreReader& r, uint64_t local) 
   return note;
 }
 
+std::optional<json> retraction_note(const storage::StoreReader& r, const PublicKey& origin, const std::string& id,
+                                    uint32_t version) {
+  auto latest = r.latest(origin, retraction_id(id, version));
+  if (!latest || latest->tombstone || latest->kind != Kind::retraction) return std::nullopt;
+  auto rec = storage::read_record(r, latest->local);
+  if (!rec || !rec->body()) return std::nullopt;
+  auto note = read_retraction(*rec->body());
+  if (!note || note->target != id || note->version != version) return std::nullopt;
+  return json{{"reason", note->reason}, {"record", rec->header.id}};
+}
+
 void mark_item(const storage::StoreReader& r, uint64_t local, json& item) {
+  if (item.value("retracted", false) && item["origin"].is_string() && item["id"].is_string())
+    if (auto origin = parse_node_id(item["origin"].get<std::string>()))
+      if (auto note = retraction_note(r, *origin, item["id"].get<std::string>(), item.value("version", 0u)))
+        item["retraction"] = std::move(*note);
   if (auto note = erasure_note(r, local)) {
     item.erase("withheld");
     item["erased"] = std::move(*note);

@@ -42,8 +42,12 @@ std::string record_item_text(const Header& h, const std::optional<std::string>& 
 // For a version whose body an erasure dropped: {"on": time, "reason", "erasure": its id,
 // "seq": its seq}; nullopt otherwise. Items of erased versions carry it as "erased".
 std::optional<nlohmann::json> erasure_note(const storage::StoreReader& reader, uint64_t local);
-// Marks an item of the version at `local`: erased, withdrawn, set aside (what show, the API
-// and the changes feed say of it).
+// Why the city retracted (origin, id) at `version`, when a retraction note says so:
+// {"reason", "record": the note's id}.
+std::optional<nlohmann::json> retraction_note(const storage::StoreReader& reader, const PublicKey& origin,
+                                              const std::string& id, uint32_t version);
+// Marks an item of the version at `local`: erased, withdrawn, set aside, and a retraction's
+// reason as "retraction" (what show, the API and the changes feed say of it).
 void mark_item(const storage::StoreReader& reader, uint64_t local, nlohmann::json& item);
 
 // A coalition moderator's decision as shown with the record it concerns (`show`, `list

@@ -139,13 +139,17 @@ json network_view(const NetworkViewInput& in) {
   for (const auto& p : partnerships) {
     if (p.body.value("relation", "") != "coalition-member") continue;
     std::string name = p.body.value("coalition", "");
-    if (in.entitlements.member(name, p.origin)) continue;
+    if (in.entitlements.member(name, p.origin) || in.entitlements.moderation().removal(name, p.origin))
+      continue;  // a member, or one the coalition removed (listed under "removed")
+    auto lead = in.entitlements.coalition_leads().find(name);
+    auto with = parse_node_id(p.body.value("with", ""));
     pending.push_back({{"type", "coalition-acceptance"},
                        {"coalition", name},
                        {"from", city_ref(p.origin)},
-                       {"missing", in.entitlements.coalition_leads().count(name)
-                                       ? "the lead city's coalition record listing this city"
-                                       : "a coalition record of this name"}});
+                       {"missing", lead == in.entitlements.coalition_leads().end() ? "a coalition record of this name"
+                                   : with != lead->second
+                                       ? "a partnership naming the lead city (\"with\": its node id), not another city"
+                                       : "the lead city's coalition record listing this city"}});
   }
 
   json peers = json::array();

@@ -56,13 +56,18 @@ std::optional<OutgoingBatch> Outbound::next(const StoreView& store, Clock::time_
 
 size_t Outbound::queue_newly_readable(const StoreView& store) {
   if (!has_heads_) return 0;
+  // Bodies queued on an earlier change and not sent yet were readable then: a removal or a
+  // withdrawal since may have taken that away, so they are queued again from now's rules.
+  std::erase_if(pending_, [](const Pending& p) { return p.newly_readable; });
   size_t queued = 0;
   Pending batch;
+  batch.newly_readable = true;
   auto flush = [&] {
     if (batch.count == 0) return;
     queued += batch.count;
     pending_.push_back(std::move(batch));
     batch = Pending{};
+    batch.newly_readable = true;
   };
   store.for_each_restricted_latest([&](std::string_view header_bytes) {
     auto h = decode_header(header_bytes);

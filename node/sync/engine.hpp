@@ -117,6 +117,7 @@ class Outbound {
   struct Pending {
     std::string records;
     uint32_t count = 0;
+    bool newly_readable = false;  // bodies queued by queue_newly_readable (re-queued on a change)
   };
   PublicKey peer_;
   SendLimits limits_;

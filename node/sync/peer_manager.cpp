@@ -127,6 +127,29 @@ const Entitlements& PeerManager::entitlements() {
   return *entitlements_;
 }
 
+bool PeerManager::entitlements_changed_for(const PublicKey& peer) {
+  std::string now = entitlement_fingerprint();
+  auto [it, fresh] = fingerprint_sent_.try_emplace(peer, now);
+  if (fresh) return true;
+  if (it->second == now) return false;
+  it->second = std::move(now);
+  return true;
+}
+
+// What peers may read, as one string: it changes when a twin pair, a coalition's members or
+// a withdrawal does.
+std::string PeerManager::entitlement_fingerprint() {
+  const Entitlements& ent = entitlements();
+  std::string fingerprint;
+  for (const auto& [a, b] : ent.twin_pairs()) fingerprint += to_hex(a) + to_hex(b);
+  for (const auto& [name, members] : ent.coalitions()) {
+    fingerprint += name;
+    for (const auto& m : members) fingerprint += to_hex(m);
+  }
+  fingerprint += ent.moderation().fingerprint();  // a lifted withdrawal makes bodies readable again
+  return fingerprint;
+}
+
 bool PeerManager::lists(const PublicKey& key) {
   // A key added a moment ago may not have been noticed yet: read the registry itself.
   if (!peers_.count(key)) reload_peers();
@@ -160,16 +183,10 @@ void PeerManager::peers_changed() {
 void PeerManager::store_changed() {
   entitlements_.reset();
   // New twin or coalition declarations can entitle a peer to bodies it got as stubs.
-  const Entitlements& ent = entitlements();
-  std::string fingerprint;
-  for (const auto& [a, b] : ent.twin_pairs()) fingerprint += to_hex(a) + to_hex(b);
-  for (const auto& [name, members] : ent.coalitions()) {
-    fingerprint += name;
-    for (const auto& m : members) fingerprint += to_hex(m);
-  }
-  fingerprint += ent.moderation().fingerprint();  // a lifted withdrawal makes bodies readable again
-  bool changed = fingerprint != entitlement_fingerprint_;
+  std::string fingerprint = entitlement_fingerprint();
+  bool changed = fingerprint != entitlement_fingerprint_ || stubs_filled_;
   entitlement_fingerprint_ = fingerprint;
+  stubs_filled_ = false;
   // A connection proved with a node key this node now holds revoked ends: the key may be
   // in other hands (docs/identity.md). Collected first: failing a session changes ready_.
   std::vector<std::shared_ptr<PeerSession>> revoked;
@@ -192,12 +209,15 @@ void PeerManager::store_changed() {
     s->fail(ErrorCode::bad_proof, "the node key this connection proved was revoked");
   }
   for (auto& [key, s] : ready_) {
-    if (changed) s->queue_newly_readable();
+    if (changed) s->queue_newly_readable(), fingerprint_sent_[s->peer()] = entitlement_fingerprint_;
     s->pump();
   }
 }
 
 void PeerManager::ingested(uint32_t stored, uint32_t filled) {
+  // A body that filled a stub may be one this node relayed as a stub to a peer entitled to
+  // it (it held only the stub then): it goes to them now, as newly readable bodies do.
+  if (filled) stubs_filled_ = true;
   if (stored || filled) services_.on_records_stored();
   if (stored && restoring_) check_restore_done();
 }

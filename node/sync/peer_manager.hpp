@@ -78,6 +78,9 @@ class PeerManager {
   const SyncLimits& limits() const { return limits_; }
   const net::TransportLimits& transport_limits() const { return transport_; }
   const Entitlements& entitlements();
+  // Whether what peers may read changed since a connection with `peer` last queued the
+  // bodies it may read (and notes that one is queueing them now).
+  bool entitlements_changed_for(const PublicKey& peer);
   bool lists(const PublicKey& key);             // re-reads the list once when the key is not in it
   bool in_backoff(const PublicKey& key) const;  // serving a penalty now
   void session_ready(const std::shared_ptr<PeerSession>& s);
@@ -111,6 +114,8 @@ class PeerManager {
   int schedule_retry(Backoff& b);  // after a failed dial or handshake; returns the delay (ms)
   void check_restore_done();
   void save_states();
+  // What peers may read, as one string: it changes with twins, members and withdrawals.
+  std::string entitlement_fingerprint();
 
   Services services_;
   SyncLimits limits_;
@@ -126,6 +131,8 @@ class PeerManager {
   std::map<std::string, size_t> sessions_per_ip_;
   std::optional<Entitlements> entitlements_;
   std::string entitlement_fingerprint_;
+  std::map<PublicKey, std::string> fingerprint_sent_;  // per peer: entitlements its bodies were last queued under
+  bool stubs_filled_ = false;                          // since the last store_changed(): bodies to pass on (ingested)
   // The origins whose chain a recovery reset, with its seq: when it changes, every connection
   // starts again, so that both sides compare their heads anew.
   std::string recovery_fingerprint_;

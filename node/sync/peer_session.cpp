@@ -258,6 +258,13 @@ void PeerSession::learned_heads(const std::map<PublicKey, uint64_t>& heads) {
       return out_.queue_recoveries(LmdbStoreView(r, ent, &manager_.blocked()));
     });
   }
+  // The peer may hold as stubs bodies it became entitled to while not connected to this
+  // node (heads count stubs as held): the first heads of a connection send them, unless
+  // nothing changed since this process last did so for this peer.
+  if (!checked_newly_readable_) {
+    checked_newly_readable_ = true;
+    if (manager_.entitlements_changed_for(peer_)) queue_newly_readable();
+  }
   for (const auto& [origin, seq] : heads) {
     uint64_t& known = stats_.remote_heads[origin];
     known = std::max(known, seq);

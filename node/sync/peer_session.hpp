@@ -96,6 +96,7 @@ class PeerSession : public std::enable_shared_from_this<PeerSession> {
   std::shared_ptr<IngestPolicy> policy_ = std::make_shared<IngestPolicy>();
   Stage stage_ = Stage::start;
   bool closing_ = false, rate_waiting_ = false, told_skipped_ = false;
+  bool checked_newly_readable_ = false;  // on the connection's first heads
   Outbound out_;
   int in_pipeline_ = 0;
   size_t bad_batches_ = 0;

@@ -243,6 +243,23 @@ TEST_CASE("list filters by kind, city and theme, and export carries only public 
   CHECK(json::parse(run_agora({"list", "--data", node.data, "--theme", "housing", "--json"}).out).size() == 2);
   auto shown = json::parse(run_agora({"show", "--data", node.data, "a", "--json"}).out);
   CHECK(shown["retracted"] == true);
+  CHECK_FALSE(shown.contains("retraction"));
+
+  // With a reason: the tombstone and, right after it, a note saying why (data-model.md).
+  CHECK(run_agora({"retract", "--data", node.data, "b", "--reason", "project ended in 2025"}).out ==
+        "practice b v2 retracted (reason published with it)\n");
+  shown = json::parse(run_agora({"show", "--data", node.data, "b", "--json"}).out);
+  CHECK(shown["retraction"]["reason"] == "project ended in 2025");
+  CHECK(run_agora({"show", "--data", node.data, "b", "--history"}).out.find("[retracted: project ended in 2025]") !=
+        std::string::npos);
+  CHECK(run_agora({"list", "--data", node.data, "--kind", "retraction"}).out.find("retracts b v2: project ended") !=
+        std::string::npos);
+  CHECK(run_agora({"verify", "--data", node.data}).exit_code == 0);
+  // A note is written only by retract: published by hand, it is refused.
+  auto forged = run_agora({"publish", "--data", node.data, "-"},
+                          R"({"kind":"retraction","target":"a","tombstone_version":2,"reason":"x"})");
+  CHECK(forged.exit_code == 3);
+  CHECK(forged.err.find("written by `agora retract --reason`") != std::string::npos);
 }
 
 TEST_CASE("usage errors exit 2 and every verb has --help", "[cli]") {

@@ -79,7 +79,8 @@ TEST_CASE("coalition moderation: only the lead and its admins decide, the lead h
   chain.push_back(decide(malmo, ModerationAction::dispute, t1_ref, 1000));
   store_all();
 
-  auto load = [&] { return store.read([](const storage::StoreReader& r) { return Entitlements::load(r); }); };
+  // Explained, as `agora moderate list` loads them: outsiders' decisions listed as ignored too.
+  auto load = [&] { return store.read([](const storage::StoreReader& r) { return Entitlements::load(r, true); }); };
   {
     Entitlements ent = load();
     const CoalitionModeration& m = ent.moderation();
@@ -124,4 +125,55 @@ TEST_CASE("coalition moderation: only the lead and its admins decide, the lead h
     CHECK(m.decision_for(header(l1))->statement.action == ModerationAction::dispute);
     CHECK(ent.may_read(header(l1), malmo.root.public_key()));
   }
+
+  // The node itself does not read outsiders' decisions at all: only to explain them.
+  auto ignored = [&](bool explain) {
+    return store.read(
+        [&](const storage::StoreReader& r) { return Entitlements::load(r, explain).moderation().ignored(); });
+  };
+  CHECK(ignored(true).size() == 4);   // Rome's, Malmo's removals of Lyon and Turin, Malmo's dispute of l1
+  CHECK(ignored(false).size() == 3);  // Rome's is not read
+
+  // Rome declares "eccar" too, after Lyon's first version and before its second: Lyon's
+  // edit (a new version) keeps the lead, and Rome's listing wins it no member.
+  rome.ts = 1700000000001;
+  chain.push_back(rome.sign(Kind::coalition, "eccar",
+                            json{{"name", "eccar"},
+                                 {"title", "ECCAR"},
+                                 {"region", "Europe"},
+                                 {"framework", "eccar-10pt"},
+                                 {"members", {id_of(malmo)}}}
+                                .dump()));
+  lyon.ts = 1800000000000;
+  coalition["admins"] = {id_of(malmo)};
+  chain.push_back(lyon.sign(Kind::coalition, "eccar", coalition.dump(), nullptr, 2));
+  store_all();
+  {
+    Entitlements ent = load();
+    CHECK(ent.coalition_leads().at("eccar") == lyon.root.public_key());
+    CHECK(ent.member("eccar", malmo.root.public_key()));
+    CHECK_FALSE(ent.moderation().admins("eccar").count(turin.root.public_key()));  // no longer named
+    CHECK_FALSE(ent.member("eccar", rome.root.public_key()));
+  }
+}
+
+TEST_CASE("a coalition's members accept its lead: a partnership naming another city makes no member",
+          "[node][moderation]") {
+  test::TempDir tmp;
+  storage::RecordStore store(tmp.path() / "store");
+  test::KeyedChain lead, member, other;
+  std::vector<SignedRecord> chain;
+  for (auto* c : {&lead, &member, &other}) chain.push_back(c->genesis());
+  chain.push_back(lead.sign(
+      Kind::coalition, "c",
+      json{{"name", "c"}, {"title", "C"}, {"region", "R"}, {"framework", "eccar-10pt"}, {"members", {id_of(member)}}}
+          .dump()));
+  chain.push_back(
+      member.sign(Kind::partnership, "p",
+                  json{{"with", id_of(other)}, {"relation", "coalition-member"}, {"coalition", "c"}}.dump()));
+  std::vector<storage::IncomingRecord> in;
+  for (const auto& r : chain) in.push_back({r, verify_record(r).value(), {}, {}});
+  store.env().write([&](storage::WriteTxn& t) { store.append(t, in); });
+  Entitlements ent = store.read([](const storage::StoreReader& r) { return Entitlements::load(r); });
+  CHECK_FALSE(ent.member("c", member.root.public_key()));
 }

@@ -218,7 +218,7 @@ TEST_CASE("moderation records: written by `agora moderate`, public, their id der
                                      moderation_body(dispute)));
   CHECK_FALSE(validate_received_body(Kind::moderation, id, "coalition:eccar", false, moderation_body(dispute)));
   json body = json::parse(moderation_body(dispute));
-  body["action"] = "ban";
+  body["action"] = 7;
   CHECK_FALSE(validate_received_body(Kind::moderation, id, "public", false, body.dump()));
   body["action"] = "remove-member";  // needs a node id, not ORIGIN/ID
   CHECK_FALSE(validate_received_body(Kind::moderation, id, "public", false, body.dump()));
@@ -226,6 +226,10 @@ TEST_CASE("moderation records: written by `agora moderate`, public, their id der
   CHECK(validate_received_body(Kind::moderation, moderation_id("eccar", member), "public", false,
                                moderation_body(removal)));
   CHECK_FALSE(read_moderation(R"({"action":"remove-member","coalition":"eccar","target":"B"})"));
+  // An action newer than this node, from a peer: stored and relayed, applied by no one.
+  json newer = {{"action", "suspend-member"}, {"coalition", "eccar"}, {"reason", "r"}, {"target", member}};
+  CHECK(validate_received_body(Kind::moderation, moderation_id("eccar", member), "public", false, newer.dump()));
+  CHECK_FALSE(read_moderation(newer.dump()));
   // A coalition record may name admins: node ids, each once.
   json coalition = {{"kind", "coalition"}, {"name", "eccar"},           {"title", "ECCAR"},
                     {"region", "Europe"},  {"framework", "eccar-10pt"}, {"admins", {member, member}}};

@@ -2,6 +2,8 @@
 
 #include <random>
 
+#include "protocol/erasure.hpp"
+#include "protocol/moderation.hpp"
 #include "storage/keys.hpp"
 #include "storage/record_store.hpp"
 #include "keyed_chain.hpp"
@@ -242,6 +244,62 @@ TEST_CASE("a store of a release before recovery keys reads the commitments of th
     auto c = r.recovery_commitment(city.root.public_key());
     REQUIRE(c);
     CHECK(*c == recovery_commitment(recovery.public_key()));
+    return 0;
+  });
+}
+
+TEST_CASE("records of kinds an older release did not know are indexed, and erasures applied, on upgrade",
+          "[storage][evolution]") {
+  // An older release held an erasure and a moderation record as an unknown kind: in the log,
+  // outside every index, the erasure not applied.
+  test::TempDir dir;
+  test::KeyedChain city;
+  std::vector<SignedRecord> chain = {city.genesis(), city.practice("named-person")};
+  ErasureStatement erased{"named-person", {1}, "names a person"};
+  chain.push_back(city.sign(Kind::erasure, erasure_id(erased, 3), erasure_body(erased)));
+  ModerationStatement decision{"eccar", ModerationAction::remove_member, std::string(64, 'b'), "left"};
+  chain.push_back(city.sign(Kind::moderation, moderation_id("eccar", decision.target), moderation_body(decision)));
+  const PublicKey origin = city.root.public_key();
+  {
+    RecordStore store(dir.path());
+    std::vector<IncomingRecord> in;
+    for (const auto& r : chain) {
+      in.push_back({r, verify_record(r).value(), {}, {}});
+      if (in.back().header.kind == Kind::erasure || in.back().header.kind == Kind::moderation)
+        in.back().header.kind = Kind::unknown;  // as that release decoded it
+    }
+    store.env().write([&](WriteTxn& t) {
+      store.append(t, in);
+      store.put_meta(t, "kinds", std::string("\0\0\0\x09", 4));  // it knew kinds up to `key`
+    });
+    store.read([&](const StoreReader& r) {
+      CHECK_FALSE(r.latest(origin, moderation_id("eccar", decision.target)));
+      CHECK(r.latest(origin, "named-person"));  // its text still there
+      return 0;
+    });
+  }
+  RecordStore reopened(dir.path());
+  reopened.read([&](const StoreReader& r) {
+    auto m = r.latest(origin, moderation_id("eccar", decision.target));
+    REQUIRE(m);
+    CHECK(m->kind == Kind::moderation);
+    ListQuery q;
+    q.kind = Kind::moderation;
+    size_t listed = 0;
+    r.list(q, [&](const PublicKey&, std::string_view, const LatestEntry&) { return ++listed, true; });
+    CHECK(listed == 1);
+    auto practice = r.history(origin, "named-person");
+    REQUIRE(practice.size() == 1);
+    CHECK(r.erased_by(practice[0]));
+    auto view = r.at(practice[0]);
+    REQUIRE(view);
+    CHECK(view->is_stub());
+    return 0;
+  });
+  // Done once: the mark says this release's kinds are indexed.
+  RecordStore again(dir.path());
+  again.read([&](const StoreReader& r) {
+    CHECK(r.latest(origin, moderation_id("eccar", decision.target)));
     return 0;
   });
 }

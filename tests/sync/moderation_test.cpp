@@ -60,9 +60,12 @@ TEST_CASE("coalition moderation: lead and admin decide, members apply, others ar
               {"moderate", "remove-member", "eccar", "Malmo", "--reason", "x"},
               "only the lead removes an admin"},
              {&lyon, {"moderate", "dispute", "nordic", shared, "--reason", "x"}, "no coalition \"nordic\""},
-             {&lyon, {"moderate", "dispute", "eccar", "Turin/no-such-record", "--reason", "x"}, "no record"},
+             {&lyon,
+              {"moderate", "dispute", "eccar", "Turin/no-such-record", "--reason", "x"},
+              "moderate: no record \"Turin/no-such-record\" is held"},
              {&lyon, {"moderate", "dispute", "eccar", shared, "--reason", ""}, "--reason"},
-             {&lyon, {"moderate", "lift", "eccar", "Malmo"}, "no decision in force"},
+             {&lyon, {"moderate", "lift", "eccar", "Malmo"}, "no decision on Malmo"},
+             {&lyon, {"moderate", "lift", "nordic", "Malmo"}, "no coalition \"nordic\""},
          }) {
       auto r = c.node->agora(c.args);
       INFO(c.args[1] << " " << c.args[3] << ": " << r.err);

@@ -118,3 +118,32 @@ TEST_CASE("an observer node receives public records and stubs of the rest", "[sy
   CHECK(refused.err.find("observer") != std::string::npos);
   CHECK(institute->head_of(institute->id) == 0);  // nothing was written
 }
+
+TEST_CASE("in a full mesh every member ends up with every member's coalition bodies", "[sync][network][visibility]") {
+  // Published before any node runs: who relays what first is a race. A node that relayed a
+  // stub (it held no more, or the peer was not yet entitled) must pass the body on later,
+  // and a connection must send bodies its peer holds only as stubs.
+  ServedNode lead("Lyon", "FR"), b("Malmo", "SE"), c("Turin", "IT");
+  lead.publish({{"kind", "coalition"},
+                {"name", "co"},
+                {"title", "Co"},
+                {"region", "Europe"},
+                {"framework", "eccar-10pt"},
+                {"members", {b.id, c.id}}});
+  for (auto* n : {&b, &c}) {
+    n->publish({{"kind", "partnership"}, {"with", lead.id}, {"relation", "coalition-member"}, {"coalition", "co"}});
+    n->publish(json::parse(practice_json("shared-by-" + n->id.substr(0, 8), "coalition:co")));
+  }
+  for (auto* n : {&lead, &b, &c}) n->serve();
+  peer_both(lead, b);
+  peer_both(lead, c);
+  peer_both(b, c);
+  auto has_body = [](const ServedNode& at, const ServedNode& from) {
+    json shown =
+        json::parse(at.agora({"show", from.id + "/shared-by-" + from.id.substr(0, 8), "--json"}).out, nullptr, false);
+    return shown.is_object() && shown.contains("title");
+  };
+  bool all = wait_until([&] { return has_body(b, c) && has_body(c, b) && has_body(lead, b) && has_body(lead, c); });
+  INFO("Malmo:\n" << b.log());
+  CHECK(all);
+}
