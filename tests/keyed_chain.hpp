@@ -18,9 +18,8 @@ struct KeyedChain {
   int64_t ts = 1700000000000;
   std::string visibility = "public";  // of the records signed next
 
-  // The next record; signed by `by` (envelope 2) unless that is null or the root key.
-  SignedRecord sign(Kind kind, const std::string& id, std::string body, const SigningKey* by = nullptr,
-                    uint32_t version = 1) {
+  // The next record's header, chained after the last one.
+  Header next_header(Kind kind, const std::string& id, uint32_t version) {
     Header h;
     h.origin = root.public_key();
     h.seq = ++seq;
@@ -30,6 +29,12 @@ struct KeyedChain {
     h.version = version;
     h.ts = ts;
     h.visibility = visibility;
+    return h;
+  }
+  // The next record; signed by `by` (envelope 2) unless that is null or the root key.
+  SignedRecord sign(Kind kind, const std::string& id, std::string body, const SigningKey* by = nullptr,
+                    uint32_t version = 1) {
+    Header h = next_header(kind, id, version);
     if (by && by->public_key() != root.public_key()) h.key = by->public_key();
     SignedRecord r = sign_record(h, std::move(body), by ? *by : root);
     last = record_hash(r.header_bytes);
@@ -43,15 +48,7 @@ struct KeyedChain {
   }
   // A retraction (tombstone) of `id` as its version `version`.
   SignedRecord retract(Kind kind, const std::string& id, uint32_t version) {
-    Header h;
-    h.origin = root.public_key();
-    h.seq = ++seq;
-    h.prev = last;
-    h.kind = kind;
-    h.id = id;
-    h.version = version;
-    h.ts = ts;
-    h.visibility = visibility;
+    Header h = next_header(kind, id, version);
     h.tombstone = true;
     SignedRecord r = sign_record(h, "", root);
     last = record_hash(r.header_bytes);

@@ -33,6 +33,16 @@ void check_signer(const storage::StoreReader& r, const Header& h,
   if (auto why = keys.problem(h, body)) throw InvalidInput("refused: " + *why);
 }
 
+// Signs h with `key` and appends it to the log, in the caller's transaction.
+PublishResult append_signed(storage::RecordStore& store, storage::WriteTxn& txn, const Header& h, std::string body,
+                            const SigningKey& key) {
+  storage::IncomingRecord rec;
+  rec.record = sign_record(h, std::move(body), key);
+  rec.header = decode_header(rec.record.header_bytes).value();
+  store.append(txn, std::span(&rec, 1));
+  return PublishResult{h.kind, h.id, h.version, h.seq, false};
+}
+
 uint64_t hash_prefix(const Hash& h) {
   uint64_t v = 0;
   for (int i = 0; i < 8; ++i) v = v << 8 | h[i];
@@ -420,11 +430,7 @@ ErasureResult Publisher::erase(const ErasureRequest& request) {
         signer && !role_may_sign(signer->role, res.target_kind))
       throw InvalidInput("erase: refused: this key (" + signer->name + ") may not sign a " +
                          std::string(kind_name(res.target_kind)));
-    storage::IncomingRecord rec;
-    rec.record = sign_record(h, std::move(body), dir_.signing_key());
-    rec.header = decode_header(rec.record.header_bytes).value();
-    res.record = PublishResult{h.kind, h.id, h.version, h.seq, false};
-    dir_.store().append(txn, std::span(&rec, 1));
+    res.record = append_signed(dir_.store(), txn, h, std::move(body), dir_.signing_key());
   });
   dir_.notify_change();
   return res;
@@ -505,11 +511,7 @@ PublishResult Publisher::moderate(const ModerationStatement& m) {
     if (auto valid = validate_received_body(h, body); !valid)
       throw InvalidInput("moderate: " + valid.error().to_string());
     check_signer(r, h, body);
-    storage::IncomingRecord rec;
-    rec.record = sign_record(h, std::move(body), dir_.signing_key());
-    rec.header = decode_header(rec.record.header_bytes).value();
-    res = PublishResult{h.kind, h.id, h.version, h.seq, false};
-    dir_.store().append(txn, std::span(&rec, 1));
+    res = append_signed(dir_.store(), txn, h, std::move(body), dir_.signing_key());
   });
   if (!res.unchanged) dir_.notify_change();
   return res;
@@ -537,11 +539,7 @@ PublishResult Publisher::publish_key(const KeyGrant& grant) {
     h.body_size = static_cast<uint32_t>(body.size());
     if (auto valid = validate_received_body(h, body); !valid) throw InvalidInput(valid.error().to_string());
     check_signer(r, h, body);
-    storage::IncomingRecord rec;
-    rec.record = sign_record(h, std::move(body), dir_.signing_key());
-    rec.header = decode_header(rec.record.header_bytes).value();
-    res = PublishResult{h.kind, h.id, h.version, h.seq, false};
-    dir_.store().append(txn, std::span(&rec, 1));
+    res = append_signed(dir_.store(), txn, h, std::move(body), dir_.signing_key());
   });
   dir_.notify_change();
   return res;

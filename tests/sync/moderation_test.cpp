@@ -21,15 +21,7 @@ bool shows_body(const ServedNode& n, const std::string& ref) {
 TEST_CASE("coalition moderation: lead and admin decide, members apply, others are refused",
           "[sync][moderation][visibility]") {
   ServedNode lyon("Lyon", "FR"), malmo("Malmo", "SE"), turin("Turin", "IT"), lisbon("Lisbon", "PT");
-  lyon.publish({{"kind", "coalition"},
-                {"name", "eccar"},
-                {"title", "European Coalition of Cities against Racism"},
-                {"region", "Europe"},
-                {"framework", "eccar-10pt"},
-                {"members", {malmo.id, turin.id, lisbon.id}},
-                {"admins", {malmo.id}}});
-  for (auto* n : {&malmo, &turin, &lisbon})
-    n->publish({{"kind", "partnership"}, {"with", lyon.id}, {"relation", "coalition-member"}, {"coalition", "eccar"}});
+  form_coalition(lyon, "eccar", {&malmo, &turin, &lisbon}, {&malmo});
   turin.publish(json::parse(practice_json("turin-shared", "coalition:eccar")));
   turin.publish(json::parse(practice_json("turin-public")));
   for (auto* n : {&lyon, &malmo, &turin, &lisbon}) n->serve();

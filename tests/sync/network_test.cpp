@@ -124,16 +124,8 @@ TEST_CASE("in a full mesh every member ends up with every member's coalition bod
   // stub (it held no more, or the peer was not yet entitled) must pass the body on later,
   // and a connection must send bodies its peer holds only as stubs.
   ServedNode lead("Lyon", "FR"), b("Malmo", "SE"), c("Turin", "IT");
-  lead.publish({{"kind", "coalition"},
-                {"name", "co"},
-                {"title", "Co"},
-                {"region", "Europe"},
-                {"framework", "eccar-10pt"},
-                {"members", {b.id, c.id}}});
-  for (auto* n : {&b, &c}) {
-    n->publish({{"kind", "partnership"}, {"with", lead.id}, {"relation", "coalition-member"}, {"coalition", "co"}});
-    n->publish(json::parse(practice_json("shared-by-" + n->id.substr(0, 8), "coalition:co")));
-  }
+  form_coalition(lead, "co", {&b, &c});
+  for (auto* n : {&b, &c}) n->publish(json::parse(practice_json("shared-by-" + n->id.substr(0, 8), "coalition:co")));
   for (auto* n : {&lead, &b, &c}) n->serve();
   peer_both(lead, b);
   peer_both(lead, c);

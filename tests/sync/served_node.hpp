@@ -139,6 +139,21 @@ inline std::string practice_json(const std::string& id, const std::string& visib
       .dump();
 }
 
+// A coalition NAME led by `lead`, listing `members` (and `admins`), each of which accepts it.
+inline void form_coalition(const ServedNode& lead, const std::string& name,
+                           const std::vector<const ServedNode*>& members,
+                           const std::vector<const ServedNode*>& admins = {}) {
+  nlohmann::json ids = nlohmann::json::array(), admin_ids = nlohmann::json::array();
+  for (const auto* m : members) ids.push_back(m->id);
+  for (const auto* a : admins) admin_ids.push_back(a->id);
+  nlohmann::json coalition = {{"kind", "coalition"}, {"name", name},   {"title", "Coalition " + name},
+                              {"region", "Europe"},  {"members", ids}, {"framework", "eccar-10pt"}};
+  if (!admins.empty()) coalition["admins"] = admin_ids;
+  lead.publish(coalition);
+  for (const auto* m : members)
+    m->publish({{"kind", "partnership"}, {"with", lead.id}, {"relation", "coalition-member"}, {"coalition", name}});
+}
+
 inline std::string practices_ndjson(const std::string& prefix, int n) {
   std::string text;
   for (int i = 0; i < n; ++i) text += practice_json(prefix + std::to_string(i)) + "\n";
