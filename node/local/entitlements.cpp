@@ -3,6 +3,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <tuple>
+
 namespace agora {
 
 using nlohmann::json;
@@ -32,13 +34,24 @@ Entitlements Entitlements::load(const storage::StoreReader& r, bool explain_mode
   });
   for (const auto& [a, b] : twin_claims)
     if (a < b && twin_claims.count({b, a})) e.twins_.insert({a, b});
-  // Two cities may declare a coalition of the same name: the earliest declaration (the header
-  // time of its first version, then node id) leads it, so that every node computes the same
-  // members, and a later version of the lead's record (new members, admins) keeps its place.
+  // Two cities may declare a coalition of the same name. The one more listed members accept
+  // (their partnership names it) leads it; then the earlier declaration (the header time of
+  // its version 1, so that the lead's edits keep its place), then the smaller node id: every
+  // node computes the same members, and a city declaring a name it does not lead, however
+  // early it dates its record, wins no member and takes no coalition from its lead.
   struct Declaration {
+    size_t accepted = 0;
     int64_t ts;
     PublicKey origin;
     json body;
+  };
+  auto accepted_members = [&](const std::string& name, const PublicKey& lead, const json& body) {
+    size_t n = 0;
+    if (auto m = body.find("members"); m != body.end() && m->is_array())
+      for (const auto& id : *m)
+        if (id.is_string())
+          if (auto key = parse_node_id(id.get<std::string>()); key && accepted[name].count({*key, lead})) ++n;
+    return n;
   };
   std::map<std::string, Declaration> first;
   q.kind = Kind::coalition;
@@ -53,11 +66,12 @@ Entitlements Entitlements::load(const storage::StoreReader& r, bool explain_mode
       if (auto positions = r.history(origin, std::string(id)); !positions.empty())
         if (auto first_version = r.at(positions.front()))
           if (auto h = decode_header(first_version->header_bytes)) declared = h.value().ts;
-    Declaration d{declared, origin, std::move(*body)};
+    Declaration d{accepted_members(name, origin, *body), declared, origin, std::move(*body)};
     auto it = first.find(name);
+    auto rank = [](const Declaration& x) { return std::make_tuple(-static_cast<int64_t>(x.accepted), x.ts, x.origin); };
     if (it == first.end())
       first.emplace(name, std::move(d));
-    else if (std::tie(d.ts, d.origin) < std::tie(it->second.ts, it->second.origin))
+    else if (rank(d) < rank(it->second))
       it->second = std::move(d);
     return true;
   });

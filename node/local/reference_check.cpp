@@ -45,8 +45,9 @@ void ReferenceChecker::check_framework(const ValidatedInput& input) {
   auto lead = held().leads.find(coalition);
   bool is_lead = lead != held().leads.end() ? lead->second == self_ : coalitions_declared_.count(coalition) > 0;
   if (!is_lead)
-    fail("coalition", "this city does not lead a coalition " + q(coalition) +
-                          "; a framework is published by the lead city (the one whose coalition record came first)");
+    fail("coalition",
+         "this city does not lead a coalition " + q(coalition) +
+             "; a framework is published by the lead city (the one whose coalition record its members accept)");
   const FrameworkDef* existing = held().frameworks.find(*input.id);
   if (existing && existing->origin != node_id(self_))
     fail("id", "framework " + q(*input.id) + " is already published by " + existing->origin.substr(0, 12) + "…");

@@ -134,9 +134,9 @@ TEST_CASE("coalition moderation: only the lead and its admins decide, the lead h
   CHECK(ignored(true).size() == 4);   // Rome's, Malmo's removals of Lyon and Turin, Malmo's dispute of l1
   CHECK(ignored(false).size() == 3);  // Rome's is not read
 
-  // Rome declares "eccar" too, after Lyon's first version and before its second: Lyon's
-  // edit (a new version) keeps the lead, and Rome's listing wins it no member.
-  rome.ts = 1700000000001;
+  // Rome declares "eccar" too, dated before Lyon's first version: listing Malmo wins it no
+  // member (Malmo accepted Lyon), so it leads nothing; and Lyon's edit keeps its lead.
+  rome.ts = 1600000000000;
   chain.push_back(rome.sign(Kind::coalition, "eccar",
                             json{{"name", "eccar"},
                                  {"title", "ECCAR"},
