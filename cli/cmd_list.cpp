@@ -82,6 +82,7 @@ void register_list(CLI::App& app, Context& ctx) {
           if (rec->header.kind == Kind::erasure)
             if (auto e = item.find("target"); e != item.end() && e->is_string())
               title = "erases " + e->get<std::string>() + " " + item.value("versions", nlohmann::json()).dump();
+          if (rec->is_stub()) title = "(withheld: this node holds the header only)";
           if (rec->header.kind == Kind::retraction && item.contains("target"))
             title = "retracts " + item.value("target", "") + " v" +
                     std::to_string(item.value("tombstone_version", 0u)) + ": " + item.value("reason", "");

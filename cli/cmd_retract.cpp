@@ -14,8 +14,11 @@ void register_retract(CLI::App& app, Context& ctx) {
       "retract", "publish a signed tombstone for one of this city's records (its history stays readable)");
   add_data_option(verb, ctx);
   verb->add_option("REF", *ref, "ID (or ORIGIN/ID naming this city)")->required();
-  verb->add_option("--reason", *reason, "why (shown with the retraction wherever the record's history is read)");
-  verb->callback([&ctx, ref, reason] {
+  auto* reason_option =
+      verb->add_option("--reason", *reason, "why (shown with the retraction wherever the record's history is read)");
+  verb->callback([&ctx, ref, reason, reason_option] {
+    if (reason_option->count() && reason->empty())
+      throw InvalidInput("retract: --reason: say why, or leave --reason out");
     DataDir dir = open_to_publish(ctx);
     auto [origin, id] = dir.store().read([&](const storage::StoreReader& r) { return resolve_ref(r, dir.id(), *ref); });
     if (origin != dir.id())

@@ -42,29 +42,40 @@ int main(int argc, char** argv) {
         register_block,    register_moderate})
     r(app, ctx);
 
-  auto is_verb = [&](const std::string& name) {
-    for (const CLI::App* verb : app.get_subcommands({}))
-      if (verb->check_name(name)) return true;
-    return false;
-  };
-  if (argc > 1 && argv[1][0] != '-' && !is_verb(argv[1])) {
-    std::cerr << "error: unknown verb \"" << argv[1] << "\" (see `agora --help`)\n";
-    return kExitUsage;
-  }
-  // A verb made of sub-verbs (key, peer, moderate ...) given an unknown one: say which.
-  if (argc > 2 && argv[2][0] != '-')
+  auto find_verb = [&](const std::string& name) -> CLI::App* {
     for (CLI::App* verb : app.get_subcommands({}))
-      if (verb->check_name(argv[1]) && verb->get_require_subcommand_min() > 0) {
-        std::vector<std::string> names;
-        bool known = false;
-        for (const CLI::App* sub : verb->get_subcommands({}))
-          names.push_back(sub->get_name()), known |= sub->check_name(argv[2]);
-        if (known) break;
-        auto near = agora::nearest(argv[2], names);
-        std::cerr << "error: unknown " << argv[1] << " action \"" << argv[2] << "\""
-                  << (near ? "; did you mean \"" + *near + "\"?" : "") << " (see `agora " << argv[1] << " --help`)\n";
-        return kExitUsage;
-      }
+      if (verb->check_name(name)) return verb;
+    return nullptr;
+  };
+  // The verb is the first word that is not an option or the value of a global one
+  // (`agora --data DIR VERB ...`); a misspelt verb or sub-verb is named, with a suggestion.
+  int at = 1;
+  while (at < argc && argv[at][0] == '-') {
+    std::string option = argv[at];
+    at += (option == "--data" || option == "--key" || option == "--remote") ? 2 : 1;
+  }
+  auto unknown = [&](const std::string& what, const std::string& word, const std::vector<std::string>& names,
+                     const std::string& help) {
+    auto near = agora::nearest(word, names);
+    std::cerr << "error: unknown " << what << " \"" << word << "\"" << (near ? "; did you mean \"" + *near + "\"?" : "")
+              << " (see `" << help << " --help`)\n";
+    return kExitUsage;
+  };
+  if (at < argc) {
+    std::vector<std::string> verbs;
+    for (const CLI::App* verb : app.get_subcommands({})) verbs.push_back(verb->get_name());
+    CLI::App* verb = find_verb(argv[at]);
+    if (!verb) return unknown("verb", argv[at], verbs, "agora");
+    // A verb made of sub-verbs (key, peer, moderate ...): its first word must name one.
+    if (verb->get_require_subcommand_min() > 0 && at + 1 < argc && argv[at + 1][0] != '-') {
+      std::vector<std::string> names;
+      bool known = false;
+      for (const CLI::App* sub : verb->get_subcommands({}))
+        names.push_back(sub->get_name()), known |= sub->check_name(argv[at + 1]);
+      if (!known)
+        return unknown(std::string(argv[at]) + " action", argv[at + 1], names, "agora " + std::string(argv[at]));
+    }
+  }
   try {
     app.parse(argc, argv);
     return ctx.exit_code;

@@ -479,7 +479,7 @@ HttpResponse HttpApi::record(const std::string& collection, const std::string& o
       return json_response(200, item);
     }
     if (chosen->first.tombstone)  // with the reason its city published, if any
-      if (auto note = retraction_note(r, *origin, id, chosen->first.version)) {
+      if (auto note = retraction_note(r, *origin, id, chosen->first.version, chosen->first.visibility)) {
         json item =
             record_item(chosen->first, chosen->second.body, city ? &*city : nullptr, signer ? &*signer : nullptr);
         item["retraction"] = std::move(*note);

@@ -29,7 +29,9 @@ Entitlements Entitlements::load(const storage::StoreReader& r, bool explain_mode
     auto with = parse_node_id(body->value("with", ""));
     std::string relation = body->value("relation", "");
     if (relation == "twin" && with) twin_claims.insert({origin, *with});
-    if (relation == "coalition-member" && with) accepted[body->value("coalition", "")].insert({origin, *with});
+    // Only a public acceptance counts: every node must hold its body to compute the same members.
+    if (relation == "coalition-member" && with && entry.is_public)
+      accepted[body->value("coalition", "")].insert({origin, *with});
     return true;
   });
   for (const auto& [a, b] : twin_claims)
@@ -50,7 +52,9 @@ Entitlements Entitlements::load(const storage::StoreReader& r, bool explain_mode
     if (auto m = body.find("members"); m != body.end() && m->is_array())
       for (const auto& id : *m)
         if (id.is_string())
-          if (auto key = parse_node_id(id.get<std::string>()); key && accepted[name].count({*key, lead})) ++n;
+          if (auto key = parse_node_id(id.get<std::string>());
+              key && *key != lead && accepted[name].count({*key, lead}))  // not the declarer itself
+            ++n;
     return n;
   };
   std::map<std::string, Declaration> first;

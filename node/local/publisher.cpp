@@ -340,7 +340,7 @@ PublishResult Publisher::retract(std::string_view id, std::string_view reason) {
       n.body_sha256 = sha256(body);
       n.body_size = static_cast<uint32_t>(body.size());
       if (auto valid = validate_received_body(n, body); !valid)
-        throw InvalidInput("retract: --reason: " + valid.error().to_string());
+        throw InvalidInput("retract: --reason: " + valid.error().message);
       if (auto signer = n.key ? r.grant(n.origin, *n.key) : std::nullopt;
           signer && !role_may_sign(signer->role, Kind::retraction))
         throw InvalidInput("retract: --reason: this key (" + signer->name +

@@ -98,20 +98,23 @@ std::optional<json> erasure_note(const storage::StoreReader& r, uint64_t local) 
 }
 
 std::optional<json> retraction_note(const storage::StoreReader& r, const PublicKey& origin, const std::string& id,
-                                    uint32_t version) {
+                                    uint32_t version, std::string_view visibility) {
   auto latest = r.latest(origin, retraction_id(id, version));
   if (!latest || latest->tombstone || latest->kind != Kind::retraction) return std::nullopt;
   auto rec = storage::read_record(r, latest->local);
   if (!rec || !rec->body()) return std::nullopt;
   auto note = read_retraction(*rec->body());
-  if (!note || note->target != id || note->version != version) return std::nullopt;
+  // Only a note shared as the tombstone is: a public tombstone never shows a restricted reason.
+  if (!note || note->target != id || note->version != version || rec->header.visibility != visibility)
+    return std::nullopt;
   return json{{"reason", note->reason}, {"record", rec->header.id}};
 }
 
 void mark_item(const storage::StoreReader& r, uint64_t local, json& item) {
   if (item.value("retracted", false) && item["origin"].is_string() && item["id"].is_string())
     if (auto origin = parse_node_id(item["origin"].get<std::string>()))
-      if (auto note = retraction_note(r, *origin, item["id"].get<std::string>(), item.value("version", 0u)))
+      if (auto note = retraction_note(r, *origin, item["id"].get<std::string>(), item.value("version", 0u),
+                                      item.value("visibility", std::string())))
         item["retraction"] = std::move(*note);
   if (auto note = erasure_note(r, local)) {
     item.erase("withheld");

@@ -42,10 +42,10 @@ std::string record_item_text(const Header& h, const std::optional<std::string>& 
 // For a version whose body an erasure dropped: {"on": time, "reason", "erasure": its id,
 // "seq": its seq}; nullopt otherwise. Items of erased versions carry it as "erased".
 std::optional<nlohmann::json> erasure_note(const storage::StoreReader& reader, uint64_t local);
-// Why the city retracted (origin, id) at `version`, when a retraction note says so:
-// {"reason", "record": the note's id}.
+// Why the city retracted (origin, id) at `version`, when a retraction note of the
+// tombstone's `visibility` says so: {"reason", "record": the note's id}.
 std::optional<nlohmann::json> retraction_note(const storage::StoreReader& reader, const PublicKey& origin,
-                                              const std::string& id, uint32_t version);
+                                              const std::string& id, uint32_t version, std::string_view visibility);
 // Marks an item of the version at `local`: erased, withdrawn, set aside, and a retraction's
 // reason as "retraction" (what show, the API and the changes feed say of it).
 void mark_item(const storage::StoreReader& reader, uint64_t local, nlohmann::json& item);

@@ -83,6 +83,28 @@ size_t Outbound::queue_newly_readable(const StoreView& store) {
   return queued;
 }
 
+size_t Outbound::queue_filled(const StoreView& store, const std::vector<std::pair<PublicKey, uint64_t>>& records) {
+  if (!has_heads_) return 0;
+  size_t queued = 0;
+  Pending batch;
+  for (const auto& [origin, seq] : records) {
+    auto has = peer_has_.find(origin);
+    if (has == peer_has_.end() || has->second < seq) continue;  // it gets the body in chain order
+    auto rec = store.record(origin, seq);
+    if (!rec || !rec->body) continue;
+    auto h = decode_header(rec->header_bytes);
+    if (!h || !store.may_read(h.value(), peer_)) continue;
+    append_record(batch.records, *rec);
+    ++queued;
+    if (++batch.count >= limits_.batch_records || batch.records.size() >= limits_.batch_bytes) {
+      pending_.push_back(std::move(batch));
+      batch = Pending{};
+    }
+  }
+  if (batch.count) pending_.push_back(std::move(batch));
+  return queued;
+}
+
 size_t Outbound::queue_recoveries(const StoreView& store) {
   if (!has_heads_) return 0;
   Pending batch;

@@ -93,6 +93,9 @@ class Outbound {
   // stubs) and may now read: called when entitlements change. They go out through next(),
   // within the window and the batch limits like any batch. Returns the records queued.
   size_t queue_newly_readable(const StoreView& store);
+  // Queues the bodies of these records (stubs this node just filled) when the peer holds
+  // them, as it may then hold them as stubs, and may read them. Returns how many.
+  size_t queue_filled(const StoreView& store, const std::vector<std::pair<PublicKey, uint64_t>>& records);
   // Queues the recovery records of the origins the peer holds at or past their place: a
   // peer on a branch a recovery replaced learns of it whatever its head (docs/identity.md).
   size_t queue_recoveries(const StoreView& store);

@@ -97,6 +97,7 @@ IngestOutcome store_batch(storage::RecordStore& store, const PublicKey& from, co
             // The sender now counts this node as entitled to a body it holds as a stub.
             if (store.fill_body(txn, in.header.origin, in.header.seq, *in.record.body, in.keys)) {
               ++out.filled;
+              out.filled_at.emplace_back(in.header.origin, in.header.seq);
             } else if (auto at = reader.at(in.header.origin, in.header.seq); at && reader.erased_by(at->local)) {
               // An erased body never comes back; no blame (a peer may not have heard yet).
               ++out.skipped;

@@ -25,9 +25,10 @@ struct VerifiedBatch {
 struct IngestOutcome {
   uint32_t stored = 0, duplicate = 0, rejected = 0, forks = 0, filled = 0, skipped = 0, new_origins = 0;
   std::string first_error;
-  std::map<PublicKey, uint64_t> sender_holds;  // highest valid seq per origin the sender sent
-  std::vector<PublicKey> recovered;            // origins a recovery record of this batch reset
-  bool local_failure = false;                  // this node could not write (disk full, ...): not the peer's fault
+  std::map<PublicKey, uint64_t> sender_holds;             // highest valid seq per origin the sender sent
+  std::vector<PublicKey> recovered;                       // origins a recovery record of this batch reset
+  std::vector<std::pair<PublicKey, uint64_t>> filled_at;  // (origin, seq) of each stub this batch filled
+  bool local_failure = false;  // this node could not write (disk full, ...): not the peer's fault
 };
 
 // Verifies every record on the worker pool and encodes the stored form there too, so the

@@ -184,9 +184,8 @@ void PeerManager::store_changed() {
   entitlements_.reset();
   // New twin or coalition declarations can entitle a peer to bodies it got as stubs.
   std::string fingerprint = entitlement_fingerprint();
-  bool changed = fingerprint != entitlement_fingerprint_ || stubs_filled_;
+  bool changed = fingerprint != entitlement_fingerprint_;
   entitlement_fingerprint_ = fingerprint;
-  stubs_filled_ = false;
   // A connection proved with a node key this node now holds revoked ends: the key may be
   // in other hands (docs/identity.md). Collected first: failing a session changes ready_.
   std::vector<std::shared_ptr<PeerSession>> revoked;
@@ -209,15 +208,21 @@ void PeerManager::store_changed() {
     s->fail(ErrorCode::bad_proof, "the node key this connection proved was revoked");
   }
   for (auto& [key, s] : ready_) {
-    if (changed) s->queue_newly_readable(), fingerprint_sent_[s->peer()] = entitlement_fingerprint_;
+    if (changed && s->queue_newly_readable()) fingerprint_sent_[s->peer()] = entitlement_fingerprint_;
     s->pump();
   }
 }
 
-void PeerManager::ingested(uint32_t stored, uint32_t filled) {
+void PeerManager::ingested(const PublicKey& from, uint32_t stored, uint32_t filled,
+                           const std::vector<std::pair<PublicKey, uint64_t>>& filled_at) {
   // A body that filled a stub may be one this node relayed as a stub to a peer entitled to
-  // it (it held only the stub then): it goes to them now, as newly readable bodies do.
-  if (filled) stubs_filled_ = true;
+  // it (it held only the stub then): those bodies, and only those, go to the peers that hold
+  // the records; a peer not connected now gets every body it may read when it next is.
+  if (!filled_at.empty()) {
+    for (auto& [key, s] : ready_)
+      if (key != from) s->queue_filled(filled_at);
+    std::erase_if(fingerprint_sent_, [&](const auto& entry) { return !ready_.count(entry.first); });
+  }
   if (stored || filled) services_.on_records_stored();
   if (stored && restoring_) check_restore_done();
 }

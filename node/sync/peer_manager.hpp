@@ -86,7 +86,9 @@ class PeerManager {
   void session_ready(const std::shared_ptr<PeerSession>& s);
   void session_closed(const std::shared_ptr<PeerSession>& s, const std::string& reason);
   void penalize(const PublicKey& peer, const std::string& why);
-  void ingested(uint32_t stored, uint32_t filled);  // a peer's batch was stored
+  // A batch from `from` was stored; `filled_at`: the stubs it filled, (origin, seq).
+  void ingested(const PublicKey& from, uint32_t stored, uint32_t filled,
+                const std::vector<std::pair<PublicKey, uint64_t>>& filled_at);
   // What a new connection of `peer` may still bring: its allowance of new origins left in
   // the current 24 h window, and the origins exempt from it.
   IngestPolicy ingest_policy(const PublicKey& peer);

@@ -102,11 +102,21 @@ void PeerSession::fail(ErrorCode code, const std::string& message) {
   transport_->close(name);
 }
 
-void PeerSession::queue_newly_readable() {
-  if (!is_ready() || closing_) return;
+bool PeerSession::queue_newly_readable() {
+  // Before the peer's heads are known nothing can be queued: its first heads do it then.
+  if (!is_ready() || closing_ || !checked_newly_readable_) return false;
   const Entitlements& ent = manager_.entitlements();
   manager_.dir().store().read([&](const storage::StoreReader& r) {
     return out_.queue_newly_readable(LmdbStoreView(r, ent, &manager_.blocked()));
+  });
+  return true;
+}
+
+void PeerSession::queue_filled(const std::vector<std::pair<PublicKey, uint64_t>>& records) {
+  if (!is_ready() || closing_ || !checked_newly_readable_) return;
+  const Entitlements& ent = manager_.entitlements();
+  manager_.dir().store().read([&](const storage::StoreReader& r) {
+    return out_.queue_filled(LmdbStoreView(r, ent, &manager_.blocked()), records);
   });
 }
 
@@ -440,7 +450,7 @@ void PeerSession::ingested(uint64_t batch_no, const IngestOutcome& o) {
     return fail(ErrorCode::local_error, "this node cannot store records now; try later");
   }
   send(encode(Ack{batch_no, o.stored, o.duplicate, o.rejected, o.forks, o.skipped}));
-  manager_.ingested(o.stored, o.filled);
+  manager_.ingested(peer_, o.stored, o.filled, o.filled_at);
   if (o.rejected) {
     ++stats_.errors;
     ++bad_batches_;

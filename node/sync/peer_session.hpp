@@ -36,7 +36,11 @@ class PeerSession : public std::enable_shared_from_this<PeerSession> {
   void pump();
   // Queues, with bodies, the latest restricted records the peer holds and may now read;
   // the next pump() sends them.
-  void queue_newly_readable();
+  // Queues the bodies the peer may now read (after a change of entitlements); false when
+  // its heads are not known yet (its first heads queue them).
+  bool queue_newly_readable();
+  // Queues the bodies of stubs this node just filled, which the peer may hold as stubs.
+  void queue_filled(const std::vector<std::pair<PublicKey, uint64_t>>& records);
 
   bool outbound() const { return outbound_; }
   bool is_ready() const { return stage_ == Stage::ready; }

@@ -176,4 +176,29 @@ TEST_CASE("a coalition's members accept its lead: a partnership naming another c
   store.env().write([&](storage::WriteTxn& t) { store.append(t, in); });
   Entitlements ent = store.read([](const storage::StoreReader& r) { return Entitlements::load(r); });
   CHECK_FALSE(ent.member("c", member.root.public_key()));
+  CHECK(ent.coalition_leads().at("c") == lead.root.public_key());
+
+  // `other` declares "c" too, listing itself and `member`, and accepts itself: the declarer
+  // does not count. `member` accepts `other`, but in a partners-only record, which not every
+  // node can read: it does not count either. The first declaration keeps the lead.
+  other.ts = lead.ts + 1;
+  chain = {other.sign(Kind::coalition, "c",
+                      json{{"name", "c"},
+                           {"title", "C"},
+                           {"region", "R"},
+                           {"framework", "eccar-10pt"},
+                           {"members", {id_of(other), id_of(member)}}}
+                          .dump()),
+           other.sign(Kind::partnership, "self",
+                      json{{"with", id_of(other)}, {"relation", "coalition-member"}, {"coalition", "c"}}.dump())};
+  member.visibility = "partners";
+  chain.push_back(member.sign(Kind::partnership, "p",
+                              json{{"with", id_of(other)}, {"relation", "coalition-member"}, {"coalition", "c"}}.dump(),
+                              nullptr, 2));
+  in.clear();
+  for (const auto& r : chain) in.push_back({r, verify_record(r).value(), {}, {}});
+  store.env().write([&](storage::WriteTxn& t) { store.append(t, in); });
+  ent = store.read([](const storage::StoreReader& r) { return Entitlements::load(r); });
+  CHECK(ent.coalition_leads().at("c") == lead.root.public_key());
+  CHECK_FALSE(ent.member("c", member.root.public_key()));
 }
