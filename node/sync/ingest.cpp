@@ -109,6 +109,9 @@ IngestOutcome store_batch(storage::RecordStore& store, const PublicKey& from, co
             break;
           case Disposition::duplicate:
             ++out.duplicate;
+            if (!in.record.body && !in.header.tombstone && in.header.body_size > 0)
+              if (auto held = reader.at(in.header.origin, in.header.seq); held && !held->is_stub())
+                out.stubs_of_held_bodies.emplace_back(in.header.origin, in.header.seq);
             break;
           case Disposition::fork:
             ++out.forks;

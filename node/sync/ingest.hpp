@@ -28,6 +28,9 @@ struct IngestOutcome {
   std::map<PublicKey, uint64_t> sender_holds;             // highest valid seq per origin the sender sent
   std::vector<PublicKey> recovered;                       // origins a recovery record of this batch reset
   std::vector<std::pair<PublicKey, uint64_t>> filled_at;  // (origin, seq) of each stub this batch filled
+  // (origin, seq) of each stub the sender sent of a record this node holds whole: the sender
+  // may be entitled to the body (it got the stub from a relay that had no more).
+  std::vector<std::pair<PublicKey, uint64_t>> stubs_of_held_bodies;
   bool local_failure = false;  // this node could not write (disk full, ...): not the peer's fault
 };
 

@@ -451,6 +451,11 @@ void PeerSession::ingested(uint64_t batch_no, const IngestOutcome& o) {
   }
   send(encode(Ack{batch_no, o.stored, o.duplicate, o.rejected, o.forks, o.skipped}));
   manager_.ingested(peer_, o.stored, o.filled, o.filled_at);
+  // It sent stubs of records this node holds whole: the bodies it may read go back to it.
+  if (!o.stubs_of_held_bodies.empty()) {
+    queue_filled(o.stubs_of_held_bodies);
+    pump();
+  }
   if (o.rejected) {
     ++stats_.errors;
     ++bad_batches_;

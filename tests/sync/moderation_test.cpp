@@ -3,8 +3,13 @@
 // sends; bad moderation is refused with nothing written.
 #include <catch2/catch.hpp>
 
+#include <memory>
+#include <thread>
+
 #include "http_client.hpp"
+#include "node/local/data_dir.hpp"
 #include "sync/served_node.hpp"
+#include "sync/test_peer.hpp"
 
 using namespace agora::test;
 using nlohmann::json;
@@ -136,4 +141,102 @@ TEST_CASE("coalition moderation: lead and admin decide, members apply, others ar
     CHECK_FALSE(again.contains("removed"));
     for (auto* n : {&lyon, &malmo, &turin, &lisbon}) CHECK(n->agora({"verify"}).exit_code == 0);
   }
+}
+
+TEST_CASE("an entitled peer that sends a stub of a record this node holds whole gets the body back",
+          "[sync][visibility][hostile]") {
+  // P, a member, got a coalition record as a stub (from a relay that had no more) after its
+  // lead already counted it as held: only P's own stub, sent on, tells the lead to send it.
+  ServedNode lyon("Lyon", "FR"), malmo("Malmo", "SE");
+  SigningKey p_key = SigningKey::generate();
+  const std::string p_id = node_id(p_key.public_key());
+  lyon.publish({{"kind", "coalition"},
+                {"name", "co"},
+                {"title", "Co"},
+                {"region", "Europe"},
+                {"framework", "eccar-10pt"},
+                {"members", {malmo.id, p_id}}});
+  malmo.publish({{"kind", "partnership"}, {"with", lyon.id}, {"relation", "coalition-member"}, {"coalition", "co"}});
+  malmo.publish(json::parse(practice_json("shared", "coalition:co")));
+  for (auto* n : {&lyon, &malmo}) n->serve();
+  peer_both(lyon, malmo);
+  const std::string shared = malmo.id + "/shared";
+  REQUIRE(wait_until([&] { return shows_body(lyon, shared); }));
+  const uint64_t malmo_head = malmo.head_of(malmo.id);
+  REQUIRE(lyon.agora({"peer", "add", "-", "--key", p_id}).exit_code == 0);
+
+  // First connection: P's city and its acceptance of Lyon's coalition make it a member.
+  auto own = [&](uint64_t seq, const Hash& prev, Kind kind, const std::string& id, const json& body) {
+    Header h;
+    h.origin = p_key.public_key();
+    h.seq = seq;
+    h.prev = prev;
+    h.kind = kind;
+    h.id = id;
+    h.version = 1;
+    h.ts = 1700000000000;
+    return sign_record(h, body.dump(), p_key);
+  };
+  SignedRecord city = own(1, Hash{}, Kind::city, "profile", {{"name", "Porto"}, {"country", "PT"}});
+  SignedRecord accept = own(2, record_hash(city.header_bytes), Kind::partnership, "co",
+                            {{"with", lyon.id}, {"relation", "coalition-member"}, {"coalition", "co"}});
+  {
+    TestPeer p;
+    connect_as(p, lyon, p_key);
+    p.send(sync::encode(sync::Heads{}));
+    p.send(sync::encode(sync::RecordBatch{1, {city, accept}}), true);
+    REQUIRE(p.next_ack().stored == 2);
+  }
+  REQUIRE(wait_until([&] {
+    auto view = json::parse(lyon.agora({"network", "--json"}).out);
+    for (const auto& m : view["coalitions"].at(0)["members"])
+      if (m["node"] == p_id) return true;
+    return false;
+  }));
+
+  // Second connection: P says it holds Malmo's chain (as stubs, which heads do not tell),
+  // so Lyon sends nothing of it; then P relays its stub of the shared record.
+  // Until Lyon has seen the first connection close, a second one is refused as a duplicate.
+  std::unique_ptr<TestPeer> connected;
+  for (int attempt = 0; attempt < 50 && !connected; ++attempt) {
+    auto p = std::make_unique<TestPeer>();
+    REQUIRE(p->connect(lyon.sync_url));
+    auto hello = p->try_control();
+    REQUIRE(hello);
+    auto challenge = std::get<sync::Hello>(*hello).challenge;
+    p->send(sync::encode(auth_message(p_key, challenge, *parse_node_id(lyon.id))));
+    auto answer = p->try_control();
+    if (answer && std::holds_alternative<sync::Welcome>(*answer))
+      connected = std::move(p);
+    else
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  REQUIRE(connected);
+  TestPeer& p = *connected;
+  p.send(sync::encode(sync::Heads{{{p_key.public_key(), 2}, {*parse_node_id(malmo.id), malmo_head}}}));
+  SignedRecord stub = [&] {
+    DataDir dir = DataDir::open(malmo.data, /*read_only=*/true);
+    return dir.store().read([&](const storage::StoreReader& r) {
+      auto latest = r.latest(*parse_node_id(malmo.id), "shared");
+      SignedRecord rec = r.at(latest->local)->load();
+      rec.body.reset();
+      return rec;
+    });
+  }();
+  const uint64_t stub_seq = decode_header(stub.header_bytes).value().seq;
+  p.send(sync::encode(sync::RecordBatch{1, {stub}}), true);
+  bool body_back = false;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!body_back && std::chrono::steady_clock::now() < deadline) {
+    auto m = p.next();
+    if (!m) break;
+    if (!m->second) continue;
+    auto batch = sync::decode_batch(m->first);
+    if (!batch) continue;
+    for (const auto& rec : batch.value().records)
+      if (auto h = decode_header(rec.header_bytes);
+          h && h.value().seq == stub_seq && rec.body && node_id(h.value().origin) == malmo.id)
+        body_back = true;
+  }
+  CHECK(body_back);
 }
