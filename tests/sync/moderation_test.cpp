@@ -10,6 +10,7 @@
 #include "node/local/data_dir.hpp"
 #include "sync/served_node.hpp"
 #include "sync/test_peer.hpp"
+#include "keyed_chain.hpp"
 
 using namespace agora::test;
 using nlohmann::json;
@@ -148,7 +149,8 @@ TEST_CASE("an entitled peer that sends a stub of a record this node holds whole 
   // P, a member, got a coalition record as a stub (from a relay that had no more) after its
   // lead already counted it as held: only P's own stub, sent on, tells the lead to send it.
   ServedNode lyon("Lyon", "FR"), malmo("Malmo", "SE");
-  SigningKey p_key = SigningKey::generate();
+  KeyedChain p_chain;  // P's own chain: its city, then its acceptance
+  const SigningKey& p_key = p_chain.root;
   const std::string p_id = node_id(p_key.public_key());
   lyon.publish({{"kind", "coalition"},
                 {"name", "co"},
@@ -166,20 +168,9 @@ TEST_CASE("an entitled peer that sends a stub of a record this node holds whole 
   REQUIRE(lyon.agora({"peer", "add", "-", "--key", p_id}).exit_code == 0);
 
   // First connection: P's city and its acceptance of Lyon's coalition make it a member.
-  auto own = [&](uint64_t seq, const Hash& prev, Kind kind, const std::string& id, const json& body) {
-    Header h;
-    h.origin = p_key.public_key();
-    h.seq = seq;
-    h.prev = prev;
-    h.kind = kind;
-    h.id = id;
-    h.version = 1;
-    h.ts = 1700000000000;
-    return sign_record(h, body.dump(), p_key);
-  };
-  SignedRecord city = own(1, Hash{}, Kind::city, "profile", {{"name", "Porto"}, {"country", "PT"}});
-  SignedRecord accept = own(2, record_hash(city.header_bytes), Kind::partnership, "co",
-                            {{"with", lyon.id}, {"relation", "coalition-member"}, {"coalition", "co"}});
+  SignedRecord city = p_chain.genesis();
+  SignedRecord accept = p_chain.sign(
+      Kind::partnership, "co", json{{"with", lyon.id}, {"relation", "coalition-member"}, {"coalition", "co"}}.dump());
   {
     TestPeer p;
     connect_as(p, lyon, p_key);
