@@ -134,7 +134,6 @@ class PeerManager {
   std::optional<Entitlements> entitlements_;
   std::string entitlement_fingerprint_;
   std::map<PublicKey, std::string> fingerprint_sent_;  // per peer: entitlements its bodies were last queued under
-  bool stubs_filled_ = false;                          // since the last store_changed(): bodies to pass on (ingested)
   // The origins whose chain a recovery reset, with its seq: when it changes, every connection
   // starts again, so that both sides compare their heads anew.
   std::string recovery_fingerprint_;
