@@ -8,6 +8,7 @@
 #include "protocol/hex.hpp"
 #include "protocol/json_text.hpp"
 #include "protocol/utf8.hpp"
+#include "storage/stored_record.hpp"
 
 namespace agora {
 

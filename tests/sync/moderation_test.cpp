@@ -12,6 +12,7 @@
 #include "sync/test_peer.hpp"
 #include "keyed_chain.hpp"
 
+using namespace agora;
 using namespace agora::test;
 using nlohmann::json;
 
