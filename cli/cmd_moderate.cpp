@@ -34,46 +34,46 @@ std::string record_target(const storage::StoreReader& r, const PublicKey& self, 
 
 void print_decisions(const storage::StoreReader& r, const CoalitionModeration& m, const std::string& only, bool json) {
   CityDirectory cities(r);
-  auto target_text = [&](const ModerationStatement& s) {
-    std::string node = s.target.substr(0, 64);
-    const CityProfile* p = parse_node_id(node) ? cities.find(*parse_node_id(node)) : nullptr;
-    std::string who = p ? p->name : node.substr(0, 12);
-    return s.action == ModerationAction::remove_member ? who : who + "/" + s.target.substr(65);
+  auto city = [&](const PublicKey& key) {
+    const CityProfile* p = cities.find(key);
+    return p ? p->name : short_node_id(key);
   };
-  nlohmann::json in_effect = nlohmann::json::array(), ignored = nlohmann::json::array();
-  for (const auto& d : m.in_effect())
-    if (only.empty() || d.statement.coalition == only) {
-      auto note = moderation_note(d, cities);
-      note["target"] = d.statement.target;
-      in_effect.push_back(std::move(note));
-    }
-  for (const auto& i : m.ignored())
-    if (only.empty() || i.decision.statement.coalition == only) {
-      auto note = moderation_note(i.decision, cities);
-      note["target"] = i.decision.statement.target;
-      note["ignored"] = i.why;
-      ignored.push_back(std::move(note));
-    }
+  auto wanted = [&](const ModerationDecision& d) { return only.empty() || d.statement.coalition == only; };
   if (json) {
+    nlohmann::json in_effect = nlohmann::json::array(), ignored = nlohmann::json::array();
+    for (const auto& d : m.in_effect())
+      if (wanted(d)) {
+        in_effect.push_back(moderation_note(d, cities));
+        in_effect.back()["target"] = d.statement.target;
+      }
+    for (const auto& i : m.ignored())
+      if (wanted(i.decision)) {
+        ignored.push_back(moderation_note(i.decision, cities));
+        ignored.back()["target"] = i.decision.statement.target;
+        ignored.back()["ignored"] = i.why;
+      }
     std::cout << nlohmann::json{{"in_effect", in_effect}, {"ignored", ignored}}.dump(2) << "\n";
     return;
   }
-  auto line = [&](const nlohmann::json& n) {
-    const auto& by = n["by"];
-    ModerationStatement s{n["coalition"], *parse_moderation_action(n["action"].get<std::string>()), n["target"], ""};
-    std::cout << n["coalition"].get<std::string>() << "  " << n["action"].get<std::string>() << " " << target_text(s)
-              << "  by "
-              << (by["city"].is_string() ? by["city"].get<std::string>() : by["node"].get<std::string>().substr(0, 12))
-              << " on " << n["on"].get<std::string>().substr(0, 10) << ": " << n["reason"].get<std::string>() << "\n";
+  auto line = [&](const ModerationDecision& d) {
+    const ModerationStatement& s = d.statement;
+    std::string target = city(*parse_node_id(s.target.substr(0, 64)));
+    if (s.action != ModerationAction::remove_member) target += "/" + s.target.substr(65);
+    std::cout << s.coalition << "  " << moderation_action_name(s.action) << " " << target << "  by " << city(d.by)
+              << " on " << iso8601_utc(d.ts).substr(0, 10) << ": " << s.reason << "\n";
   };
-  if (in_effect.empty()) std::cout << "no moderation decision in effect\n";
-  for (const auto& n : in_effect) line(n);
-  if (!ignored.empty()) std::cout << "\nnot applied:\n";
-  for (const auto& n : ignored) {
-    std::cout << "  ";
-    line(n);
-    std::cout << "    (" << n["ignored"].get<std::string>() << ")\n";
-  }
+  size_t shown = 0;
+  for (const auto& d : m.in_effect())
+    if (wanted(d)) line(d), ++shown;
+  if (!shown) std::cout << "no moderation decision in effect\n";
+  bool header = false;
+  for (const auto& i : m.ignored())
+    if (wanted(i.decision)) {
+      std::cout << (header ? "" : "\nnot applied:\n") << "  ";
+      header = true;
+      line(i.decision);
+      std::cout << "    (" << i.why << ")\n";
+    }
 }
 
 }  // namespace

@@ -54,21 +54,21 @@ std::optional<OutgoingBatch> Outbound::next(const StoreView& store, Clock::time_
   return take(std::move(records), count, now);
 }
 
+void Outbound::queue(const SignedRecord& rec, bool newly_readable) {
+  // Into the last waiting batch of the same sort while it has room, else a new one.
+  if (pending_.empty() || pending_.back().newly_readable != newly_readable ||
+      pending_.back().count >= limits_.batch_records || pending_.back().records.size() >= limits_.batch_bytes)
+    pending_.push_back(Pending{{}, 0, newly_readable});
+  append_record(pending_.back().records, rec);
+  ++pending_.back().count;
+}
+
 size_t Outbound::queue_newly_readable(const StoreView& store) {
   if (!has_heads_) return 0;
   // Bodies queued on an earlier change and not sent yet were readable then: a removal or a
   // withdrawal since may have taken that away, so they are queued again from now's rules.
   std::erase_if(pending_, [](const Pending& p) { return p.newly_readable; });
   size_t queued = 0;
-  Pending batch;
-  batch.newly_readable = true;
-  auto flush = [&] {
-    if (batch.count == 0) return;
-    queued += batch.count;
-    pending_.push_back(std::move(batch));
-    batch = Pending{};
-    batch.newly_readable = true;
-  };
   store.for_each_restricted_latest([&](std::string_view header_bytes) {
     auto h = decode_header(header_bytes);
     if (!h) return;
@@ -76,17 +76,15 @@ size_t Outbound::queue_newly_readable(const StoreView& store) {
     if (has == peer_has_.end() || h.value().seq > has->second || !store.may_read(h.value(), peer_)) return;
     auto rec = store.record(h.value().origin, h.value().seq);
     if (!rec || !rec->body) return;
-    append_record(batch.records, *rec);
-    if (++batch.count >= limits_.batch_records || batch.records.size() >= limits_.batch_bytes) flush();
+    queue(*rec, true);
+    ++queued;
   });
-  flush();
   return queued;
 }
 
 size_t Outbound::queue_filled(const StoreView& store, const std::vector<std::pair<PublicKey, uint64_t>>& records) {
   if (!has_heads_) return 0;
   size_t queued = 0;
-  Pending batch;
   for (const auto& [origin, seq] : records) {
     auto has = peer_has_.find(origin);
     if (has == peer_has_.end() || has->second < seq) continue;  // it gets the body in chain order
@@ -94,30 +92,23 @@ size_t Outbound::queue_filled(const StoreView& store, const std::vector<std::pai
     if (!rec || !rec->body) continue;
     auto h = decode_header(rec->header_bytes);
     if (!h || !store.may_read(h.value(), peer_)) continue;
-    append_record(batch.records, *rec);
+    queue(*rec, false);
     ++queued;
-    if (++batch.count >= limits_.batch_records || batch.records.size() >= limits_.batch_bytes) {
-      pending_.push_back(std::move(batch));
-      batch = Pending{};
-    }
   }
-  if (batch.count) pending_.push_back(std::move(batch));
   return queued;
 }
 
 size_t Outbound::queue_recoveries(const StoreView& store) {
   if (!has_heads_) return 0;
-  Pending batch;
+  size_t queued = 0;
   for (const auto& [origin, seq] : store.recoveries()) {
     auto has = peer_has_.find(origin);
     if (has == peer_has_.end() || has->second < seq) continue;  // it gets it in chain order
     auto rec = store.record(origin, seq);
     if (!rec) continue;
-    append_record(batch.records, *rec);
-    ++batch.count;
+    queue(*rec, false);
+    ++queued;
   }
-  size_t queued = batch.count;
-  if (queued) pending_.push_back(std::move(batch));
   return queued;
 }
 

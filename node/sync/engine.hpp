@@ -117,6 +117,8 @@ class Outbound {
  private:
   OutgoingBatch take(std::string records, uint32_t count, Clock::time_point now);
 
+  // Appends rec to the batches waiting for the window (newly_readable: re-queued on a change).
+  void queue(const SignedRecord& rec, bool newly_readable);
   struct Pending {
     std::string records;
     uint32_t count = 0;
@@ -124,7 +126,7 @@ class Outbound {
   };
   PublicKey peer_;
   SendLimits limits_;
-  std::deque<Pending> pending_;  // newly readable bodies waiting for the window
+  std::deque<Pending> pending_;  // bodies and recoveries waiting for the window, sent before chain order
   bool has_heads_ = false;
   std::map<PublicKey, uint64_t> peer_has_;
   size_t unacked_ = 0;
