@@ -12,6 +12,7 @@
 #include "protocol/framework_catalog.hpp"
 #include "protocol/hex.hpp"
 #include "protocol/json_text.hpp"
+#include "protocol/languages.hpp"
 #include "protocol/limits.hpp"
 #include "protocol/moderation.hpp"
 #include "protocol/retraction.hpp"
@@ -167,6 +168,21 @@ int vocab(const json& v, const std::string& path, std::span<const std::string_vi
   fail(path, msg);
 }
 
+// A language tag (protocol/languages.hpp), in its canonical form: validate_input has put
+// it in that form already, received records are checked as they were signed.
+void language(const json& v, const std::string& path) {
+  if (!v.is_string()) fail(path, "expected a language tag (string), got " + type_name(v));
+  const auto& s = v.get_ref<const std::string&>();
+  if (auto canonical = canonical_language_tag(s); canonical && *canonical == s) return;
+  if (tl_received && is_vocabulary_token(s)) return;  // a tag newer rules allow
+  std::string msg = "unknown language " + in_quotes(s);
+  if (auto near = language_suggestion(s))
+    msg += "; did you mean " + in_quotes(*near) + " (" + std::string(find_language(*near)->name) + ")?";
+  else
+    msg += "; expected an ISO 639-1 code, optionally with a script and a region (\"pt-BR\", \"zh-Hant\")";
+  fail(path, msg);
+}
+
 void unique_strings(const json& arr, const std::string& path) {
   std::set<std::string> seen;
   for (size_t i = 0; i < arr.size(); ++i)
@@ -264,7 +280,7 @@ std::vector<std::string> with_common(std::initializer_list<std::string> fields) 
 void validate_practice(const Fields& f, ValidatedInput& out, const FrameworkCatalog& catalog) {
   out.title = text(f.required("title"), f.path("title"), limits::kMaxTitleChars);
   text(f.required("summary"), f.path("summary"), limits::kMaxSummaryChars, true);
-  vocab(f.required("language"), f.path("language"), language_codes(), "language");
+  language(f.required("language"), f.path("language"));
   out.keys.themes = theme_bits(f.required("themes"), f.path("themes"), true);
   if (auto* v = f.optional("body")) {
     if (!v->is_string()) fail(f.path("body"), "expected Markdown text (string), got " + type_name(*v));
@@ -307,7 +323,7 @@ void validate_city(const Fields& f, ValidatedInput& out, const FrameworkCatalog&
   if (auto* v = f.optional("region")) text(*v, f.path("region"), limits::kMaxNameChars);
   if (auto* v = f.optional("languages")) {
     array_of(*v, f.path("languages"), limits::kMaxLanguages, false,
-             [](const json& l, const std::string& p) { vocab(l, p, language_codes(), "language"); });
+             [](const json& l, const std::string& p) { language(l, p); });
     unique_strings(*v, f.path("languages"));
   }
   if (auto* v = f.optional("links"))
@@ -328,7 +344,7 @@ void validate_plan(const Fields& f, ValidatedInput& out, const FrameworkCatalog&
   const FrameworkDef* framework = framework_field(f, catalog);
   out.title = text(f.required("title"), f.path("title"), limits::kMaxTitleChars);
   if (auto* v = f.optional("summary")) text(*v, f.path("summary"), limits::kMaxSummaryChars, true);
-  if (auto* v = f.optional("language")) vocab(*v, f.path("language"), language_codes(), "language");
+  if (auto* v = f.optional("language")) language(*v, f.path("language"));
   static const std::vector<std::string> kPeriodFields = {"from", "to"};
   Fields period(f.required("period"), f.path("period"), kPeriodFields);
   std::string from = date(period.required("from"), period.path("from"));
@@ -447,7 +463,7 @@ void validate_framework(const Fields& f, ValidatedInput& out, const FrameworkCat
   if (!c.is_string() || !is_valid_coalition_name(c.get<std::string>()))
     fail(f.path("coalition"), "expected a coalition name (lowercase letters, digits, '-')");
   if (auto* v = f.optional("summary")) text(*v, f.path("summary"), limits::kMaxSummaryChars, true);
-  if (auto* v = f.optional("language")) vocab(*v, f.path("language"), language_codes(), "language");
+  if (auto* v = f.optional("language")) language(*v, f.path("language"));
   if (auto* v = f.optional("adopted")) out.keys.year = static_cast<uint16_t>(year_of(*v, f.path("adopted")));
   if (auto* v = f.optional("links"))
     array_of(*v, f.path("links"), limits::kMaxListItems, false,
@@ -651,6 +667,24 @@ void normalize_strings(json& v) {
   }
 }
 
+// Puts the record's language tags ("language", and a city's "languages") in canonical case
+// in *out (nullptr: only tells); true when one was not.
+bool canonicalize_language_tags(json* out, const json& in) {
+  if (!in.is_object()) return false;
+  bool changed = false;
+  auto fix = [&](const json& v, json* target) {
+    if (!v.is_string()) return;
+    auto canonical = canonical_language_tag(v.get_ref<const std::string&>());
+    if (!canonical || *canonical == v.get_ref<const std::string&>()) return;
+    changed = true;
+    if (target) *target = *canonical;
+  };
+  if (auto it = in.find("language"); it != in.end()) fix(*it, out ? &(*out)["language"] : nullptr);
+  if (auto it = in.find("languages"); it != in.end() && it->is_array())
+    for (size_t i = 0; i < it->size(); ++i) fix((*it)[i], out ? &(*out)["languages"][i] : nullptr);
+  return changed;
+}
+
 // Validates the input as it is (validate_input normalizes it first; bodies from peers are
 // checked exactly as they were signed).
 Result<ValidatedInput> validate_as_is(const json& in, const PublisherIdentity& self, std::string_view source_text,
@@ -736,12 +770,15 @@ Result<ValidatedInput> validate_input(const json& in, const PublisherIdentity& s
   TextForm form = text_form(in);
   if (form == TextForm::too_deep)
     return make_error("record", "nested more than " + std::to_string(kMaxInputDepth) + " levels deep");
-  if (form == TextForm::nfc) return validate_as_is(in, self, source_text, frameworks);
-  // Text is signed in NFC ("Malmö" precomposed, never "o" + U+0308): lengths, claims and
-  // generated ids are taken from the normalized text, and the source, no longer the bytes
-  // to sign, gives way to the canonical serialisation of the normalized input.
+  if (form == TextForm::nfc && !canonicalize_language_tags(nullptr, in))
+    return validate_as_is(in, self, source_text, frameworks);
+  // Text is signed in NFC ("Malmö" precomposed, never "o" + U+0308) and language tags in
+  // their canonical case ("pt-BR"): lengths, claims and generated ids are taken from the
+  // normalized text, and the source, no longer the bytes to sign, gives way to the
+  // canonical serialisation of the normalized input.
   json normalized = in;
-  normalize_strings(normalized);
+  if (form != TextForm::nfc) normalize_strings(normalized);
+  canonicalize_language_tags(&normalized, normalized);
   return validate_as_is(normalized, self, {}, frameworks);
 }
 

@@ -3,6 +3,7 @@
 // decomposed ("o" + U+0308) are the same text.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -18,5 +19,23 @@ bool is_nfc(std::string_view s);
 // rewritten. Never throws on valid UTF-8; text that is not valid UTF-8 is returned
 // unchanged (the callers validate UTF-8 and report it themselves).
 std::string nfc(std::string_view s);
+
+// The code point at s[i] (advancing i past it); U+FFFD, one byte on, for a byte that does
+// not start a well-formed sequence.
+uint32_t next_code_point(std::string_view s, size_t& i);
+void append_utf8(uint32_t cp, std::string& out);
+
+// What a character is to the search's word splitting (docs/api.md, "How text is matched"):
+// part of a word (letters, digits, combining marks, ZWNJ/ZWJ), a character of a script
+// written without spaces between words (Han, Hiragana, Katakana, Hangul, Thai, Lao, Khmer,
+// Myanmar: indexed as n-grams), or a separator (spaces, punctuation, symbols).
+enum class WordChar { separator, letter, ngram };
+WordChar word_char(uint32_t cp);
+
+// Appends a character from U+0370 on, folded for matching: case folded (Greek final sigma
+// included); Greek accents, Hebrew points and Arabic harakat and tatweel dropped; ё as е;
+// Arabic alef forms as bare alef, alef maksura and Persian yeh as yeh, teh marbuta as heh,
+// keheh as kaf; fullwidth ASCII as ASCII. Other characters are appended as they are.
+void append_folded(uint32_t cp, std::string& out);
 
 }  // namespace agora

@@ -232,17 +232,19 @@ std::string fold_for_match(std::string_view text) {
     if (c < 0x80) {
       out.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c));
       ++i;
-    } else if ((c & 0xe0) == 0xc0 && i + 1 < s.size()) {
-      uint32_t cp = (c & 0x1f) << 6 | (p[i + 1] & 0x3f);
-      if (const char* f = fold_codepoint(cp)) {
-        out += f;
-      } else {
-        out.append(s.substr(i, 2));
-      }
-      i += 2;
     } else {
-      out.push_back(static_cast<char>(c));
-      ++i;
+      size_t at = i;
+      uint32_t cp = next_code_point(s, i);
+      if (cp == 0xfffd && i - at == 1) {
+        out.push_back(static_cast<char>(c));  // not UTF-8: kept as it is
+      } else if (cp < 0x370) {
+        if (const char* f = fold_codepoint(cp))
+          out += f;
+        else
+          out.append(s.substr(at, i - at));
+      } else {
+        append_folded(cp, out);  // Greek, Cyrillic, Arabic, Hebrew, CJK, ... (protocol/unicode.cpp)
+      }
     }
   }
   return out;

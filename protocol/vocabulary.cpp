@@ -25,11 +25,6 @@ constexpr std::array<std::string_view, 12> kThemes = {"employment",
 constexpr std::array<std::string_view, 7> kPrinciples = {
     "subsidiarity", "coherence-coordination",    "partnerships",       "human-rights",
     "consultation", "monitoring-accountability", "diversity-promotion"};
-// ISO 639-1 codes of the languages the cities publish in (and search can stem).
-constexpr std::array<std::string_view, 26> kLanguages = {"en", "da", "sv", "nl", "fr", "de", "es", "pt", "it",
-                                                         "fi", "nb", "nn", "no", "ro", "ru", "hu", "tr", "ar",
-                                                         "el", "pl", "af", "zu", "xh", "ca", "eu", "ga"};
-
 constexpr FrameworkRef kEccar[] = {
     {"1", "Greater Vigilance Against Racism"},
     {"2", "Assessing Racism and Discrimination and Monitoring Municipal Policies"},
@@ -113,7 +108,6 @@ std::vector<std::string> kind_names() { return {kKinds.begin(), kKinds.end()}; }
 
 std::span<const std::string_view> themes() { return kThemes; }
 std::span<const std::string_view> principles() { return kPrinciples; }
-std::span<const std::string_view> language_codes() { return kLanguages; }
 
 int vocabulary_index(std::span<const std::string_view> list, std::string_view value) {
   auto it = std::find(list.begin(), list.end(), value);

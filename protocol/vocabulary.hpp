@@ -1,4 +1,5 @@
-// The controlled vocabularies: record kinds, themes, principles, built-in frameworks, languages.
+// The controlled vocabularies: record kinds, themes, principles, built-in frameworks
+// (languages: protocol/languages.hpp).
 #pragma once
 
 #include <optional>
@@ -37,7 +38,6 @@ std::vector<std::string> kind_names();
 // Released values; a value is never renamed once released (order gives the stored code).
 std::span<const std::string_view> themes();
 std::span<const std::string_view> principles();
-std::span<const std::string_view> language_codes();
 // Index of value in list, or -1.
 int vocabulary_index(std::span<const std::string_view> list, std::string_view value);
 

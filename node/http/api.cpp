@@ -17,6 +17,7 @@
 #include "node/local/record_view.hpp"
 #include "protocol/hex.hpp"
 #include "protocol/input_schema.hpp"
+#include "protocol/languages.hpp"
 #include "protocol/utf8.hpp"
 #include "protocol/vocabulary.hpp"
 #include "storage/stored_record.hpp"
@@ -107,8 +108,16 @@ void read_text_and_place(const Params& p, SearchQuery& q) {
 
 // ... then language, year_from, year_to.
 void read_language_and_years(const Params& p, SearchQuery& q) {
-  q.filter.language = p.get("language");
-  check_vocabulary("language", q.filter.language, language_codes());
+  // A language (ISO 639-1: every tag of it matches) or a whole tag ("pt-BR"), any case.
+  if (std::string language = p.get("language"); !language.empty()) {
+    auto canonical = canonical_language_tag(language);
+    if (!canonical) {
+      auto near = language_suggestion(language);
+      throw BadParam{"language", "unknown language \"" + language + "\"" +
+                                     (near ? "; did you mean \"" + *near + "\"?" : "; expected an ISO 639-1 code")};
+    }
+    q.filter.language = *canonical;
+  }
   if (auto y = p.integer("year_from", 1900, 2100)) q.filter.year_from = static_cast<int>(*y);
   if (auto y = p.integer("year_to", 1900, 2100)) q.filter.year_to = static_cast<int>(*y);
 }

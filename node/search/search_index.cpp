@@ -25,6 +25,8 @@
 #include "protocol/erasure.hpp"
 #include "protocol/hex.hpp"
 #include "protocol/json_text.hpp"
+#include "protocol/languages.hpp"
+#include "protocol/unicode.hpp"
 #include "protocol/utf8.hpp"
 
 namespace agora {
@@ -41,25 +43,35 @@ namespace {
 //    node of an earlier version signed) is indexed as its precomposed form is.
 // 6: stems only (STEM_ALL_Z), no unstemmed copy of each word: half the terms, builds ~2x faster.
 // 7: city, themes and commitments only in the facets slot (they were also in slots 3-5).
-constexpr const char* kFormat = "7";
+// 8: every language (a stemmer for each of Xapian's, by the tag's ISO 639-1 code; the tag
+//    and its language as filter terms); Greek, Cyrillic, Arabic and Hebrew folded; words
+//    split by Unicode character classes; Chinese, Japanese, Korean and Thai as n-grams.
+constexpr const char* kFormat = "8";
 
 using namespace index_schema;
 
-constexpr const char* kLanguages[][2] = {{"en", "english"}, {"da", "danish"},     {"sv", "swedish"},
-                                         {"nl", "dutch"},   {"fr", "french"},     {"de", "german"},
-                                         {"es", "spanish"}, {"pt", "portuguese"}, {"it", "italian"},
-                                         {"fi", "finnish"}, {"no", "norwegian"},  {"nb", "norwegian"}};
-
-// This thread's stemmer for a language code (none: a stemmer that leaves words as they
+// This thread's stemmer for a language tag (none: a stemmer that leaves words as they
 // are). Making one is not cheap, and queries and snippets ask for them all the time.
 const Xapian::Stem& stemmer_for(const std::string& language) {
   thread_local std::unordered_map<std::string, Xapian::Stem> by_language;
   auto found = by_language.find(language);
   if (found != by_language.end()) return found->second;
   Xapian::Stem stem;
-  for (const auto& [code, name] : kLanguages)
-    if (language == code) stem = Xapian::Stem(name);
+  if (const Language* l = find_language(primary_language(language)); l && !l->stemmer.empty())
+    stem = Xapian::Stem(std::string(l->stemmer));
   return by_language.emplace(language, std::move(stem)).first->second;
+}
+
+// One language for each of Xapian's stemmers: a query word is looked up as each stems it.
+const std::vector<std::string>& stemmed_languages() {
+  static const std::vector<std::string> codes = [] {
+    std::vector<std::string> out;
+    std::set<std::string_view> stemmers;
+    for (const auto& l : languages())
+      if (!l.stemmer.empty() && stemmers.insert(l.stemmer).second) out.emplace_back(l.code);
+    return out;
+  }();
+  return codes;
 }
 
 std::string record_key(const std::string& origin_hex, std::string_view id) {
@@ -196,25 +208,54 @@ class FacetSpy : public Xapian::MatchSpy {
   uint64_t seen_ = 0;
 };
 
-// The words of a folded text (runs of ASCII letters and digits and non-ASCII bytes), as
-// views into it: documents and queries are split by this one rule.
-std::vector<std::string_view> word_views(std::string_view folded) {
+// The words of a folded text, as views into it: documents and queries are split by this
+// one rule. A word is a run of letters, digits and marks (protocol/unicode.hpp, word_char).
+// Scripts written without spaces (Chinese, Japanese, Korean, Thai...) are split into
+// n-grams, as Xapian's CJK support does: a document's run gives each character and each
+// pair of neighbours; a query's run gives its pairs (its character when it has one), all
+// of which must match.
+std::vector<std::string_view> word_views(std::string_view folded, bool query = false) {
   std::vector<std::string_view> out;
-  size_t start = std::string_view::npos;
-  for (size_t i = 0; i <= folded.size(); ++i) {
-    auto u = i < folded.size() ? static_cast<unsigned char>(folded[i]) : 0;
-    bool in_word = i < folded.size() && (std::isalnum(u) || u >= 0x80);
-    if (in_word && start == std::string_view::npos) start = i;
-    if (!in_word && start != std::string_view::npos) {
-      out.push_back(folded.substr(start, i - start));
+  size_t start = std::string_view::npos;  // of the current word
+  std::vector<size_t> run;                // byte offsets of the current n-gram run's characters
+  auto end_run = [&](size_t end) {
+    if (run.empty()) return;
+    run.push_back(end);
+    size_t n = run.size() - 1;
+    if (n == 1) {
+      out.push_back(folded.substr(run[0], run[1] - run[0]));
+    } else {
+      if (!query)
+        for (size_t k = 0; k < n; ++k) out.push_back(folded.substr(run[k], run[k + 1] - run[k]));
+      for (size_t k = 0; k + 1 < n; ++k) out.push_back(folded.substr(run[k], run[k + 2] - run[k]));
+    }
+    run.clear();
+  };
+  for (size_t i = 0; i < folded.size();) {
+    size_t at = i;
+    auto u = static_cast<unsigned char>(folded[i]);
+    WordChar kind;
+    if (u < 0x80) {
+      kind = std::isalnum(u) ? WordChar::letter : WordChar::separator;
+      ++i;
+    } else {
+      kind = word_char(next_code_point(folded, i));
+    }
+    if (kind != WordChar::letter && start != std::string_view::npos) {
+      out.push_back(folded.substr(start, at - start));
       start = std::string_view::npos;
     }
+    if (kind != WordChar::ngram) end_run(at);
+    if (kind == WordChar::letter && start == std::string_view::npos) start = at;
+    if (kind == WordChar::ngram) run.push_back(at);
   }
+  if (start != std::string_view::npos) out.push_back(folded.substr(start));
+  end_run(folded.size());
   return out;
 }
 
 std::vector<std::string> words_of(std::string_view folded) {
-  auto views = word_views(folded);
+  auto views = word_views(folded, /*query=*/true);
   return {views.begin(), views.end()};
 }
 
@@ -354,8 +395,12 @@ RecordFacts record_facts(const std::string& origin_hex, std::string_view id, con
     f.terms.push_back(term(kCountry, fold_text(city->country)));
     if (!city->region.empty()) f.terms.push_back(term(kRegion, fold_text(city->region)));
   }
+  // The tag and its language: a filter on "pt" finds "pt-BR" too.
   std::string language = body.value("language", "");
-  if (!language.empty()) f.terms.push_back(term(kLanguage, language));
+  if (!language.empty()) {
+    f.terms.push_back(term(kLanguage, language));
+    f.terms.push_back(term(kLanguage, std::string(primary_language(language))));
+  }
   std::string themes_value, commitments_value;
   for (const auto& t : body.value("themes", json::array()))
     if (t.is_string()) {
@@ -901,7 +946,7 @@ Xapian::Query text_query(const std::string& text, std::vector<std::string>& word
   std::vector<Xapian::Query> all;
   for (const auto& w : words) {
     std::set<std::string> variants{term(kStem, w)};  // as a record without a stemmer holds it
-    for (const auto& [code, name] : kLanguages) variants.insert(term(kStem, stemmer_for(code)(w)));
+    for (const auto& code : stemmed_languages()) variants.insert(term(kStem, stemmer_for(code)(w)));
     std::vector<Xapian::Query> any(variants.begin(), variants.end());
     all.emplace_back(Xapian::Query::OP_SYNONYM, any.begin(), any.end());
   }

@@ -297,3 +297,72 @@ TEST_CASE("a large step (built on helper threads) indexes exactly what a record-
   }
   CHECK(ids(b) == ids(exact));  // the page itself is never an estimate
 }
+
+TEST_CASE("search in any language: stems, folds Greek, Cyrillic and Arabic, n-grams Chinese, Japanese and Korean",
+          "[node][search][languages]") {
+  test::TempDir tmp;
+  DataDir dir = make_city(tmp, "Casablanca", "MA");
+  auto practice = [&](const std::string& id, const std::string& language, const std::string& title,
+                      const std::string& summary) {
+    publish(dir, {{"kind", "practice"},
+                  {"id", id},
+                  {"title", title},
+                  {"summary", summary},
+                  {"language", language},
+                  {"themes", {"employment"}}});
+  };
+  practice("zh", "zh-Hans", "移民就业支持计划", "为新移民提供职业培训和反歧视咨询，帮助他们找到工作。");
+  practice("ja", "ja", "外国人住民の就労支援", "多文化共生のための日本語教室と職業紹介を行います。");
+  practice("ko", "ko", "이주민 고용 지원", "이주민의 고용을 위한 직업 훈련과 차별 상담을 제공합니다.");
+  practice("ar", "ar", "دعم توظيف المهاجرين", "برنامج المدينة لمكافحة العنصرية والتمييز في التوظيف.");
+  practice("ru", "ru", "Поддержка занятости мигрантов", "Городская программа против расизма и дискриминации.");
+  practice("pt", "pt-BR", "Emprego para imigrantes", "Programa municipal contra a discriminação no emprego.");
+  practice("el", "el", "Απασχόληση μεταναστών", "Πρόγραμμα κατά του ρατσισμού στην εργασία.");
+  practice("tr", "tr", "Göçmenler için istihdam", "Ayrımcılığa karşı belediye programları.");
+  auto index = SearchIndex::open_writable(dir);
+  CHECK(index->catch_up() == 8);
+  using V = std::vector<std::string>;
+
+  // Chinese and Japanese: two characters find a longer run; one character finds it too.
+  CHECK(ids(find(*index, "就业")) == V{"zh"});
+  CHECK(ids(find(*index, "歧视")) == V{"zh"});
+  CHECK(ids(find(*index, "移民就业")) == V{"zh"});
+  CHECK(ids(find(*index, "就业 培训")) == V{"zh"});
+  CHECK(ids(find(*index, "日本語")) == V{"ja"});
+  CHECK(ids(find(*index, "就労")) == V{"ja"});
+  CHECK(find(*index, "就业歧视咨询").hits.empty());  // every pair must be there
+  // Korean: a word without its particle (고용을 -> 고용).
+  CHECK(ids(find(*index, "고용")) == V{"ko"});
+  CHECK(ids(find(*index, "차별")) == V{"ko"});
+  // Arabic: stems (the article and plural forms), and without harakat or hamza on alef.
+  CHECK(ids(find(*index, "توظيف")) == V{"ar"});
+  CHECK(ids(find(*index, "العنصرية")) == V{"ar"});
+  CHECK(ids(find(*index, "عُنصرية")) == V{"ar"});
+  CHECK(ids(find(*index, "مهاجرين")) == V{"ar"});
+  // Russian: inflected forms, any case; ё and е are one letter.
+  CHECK(ids(find(*index, "занятость")) == V{"ru"});
+  CHECK(ids(find(*index, "РАСИЗМ")) == V{"ru"});
+  CHECK(ids(find(*index, "мигрант")) == V{"ru"});
+  // Portuguese (a tag with a region), Greek without accents, Turkish stems and dotless i.
+  CHECK(ids(find(*index, "discriminacao")) == V{"pt"});
+  CHECK(ids(find(*index, "empregos")) == V{"pt"});
+  CHECK(ids(find(*index, "απασχοληση")) == V{"el"});
+  CHECK(ids(find(*index, "ΡΑΤΣΙΣΜΟΎ")) == V{"el"});
+  CHECK(ids(find(*index, "istihdam")) == V{"tr"});
+  CHECK(ids(find(*index, "gocmenler")) == V{"tr"});
+
+  // A language filter: the ISO 639-1 code finds every tag of it, a whole tag only itself.
+  SearchFilter pt;
+  pt.language = "pt";
+  CHECK(ids(find(*index, "", pt)) == V{"pt"});
+  pt.language = "pt-BR";
+  CHECK(ids(find(*index, "", pt)) == V{"pt"});
+  pt.language = "pt-PT";
+  CHECK(find(*index, "", pt).hits.empty());
+  SearchFilter zh;
+  zh.language = "zh";
+  CHECK(ids(find(*index, "", zh)) == V{"zh"});
+
+  // Punctuation of any script separates words: "，" and "«»" are not part of them.
+  CHECK(ids(find(*index, "咨询")) == V{"zh"});
+}

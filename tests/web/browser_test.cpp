@@ -300,3 +300,53 @@ TEST_CASE(
                        "document.getElementById('commitment-title') && "
                        "document.getElementById('commitment-title').textContent.startsWith('eccar-10pt 2:')"));
 }
+
+TEST_CASE("practices in Arabic read right to left and a two-character Chinese search finds its practice",
+          "[web][languages]") {
+  ServedNode rabat("Rabat", "MA");
+  publish(rabat, {{"kind", "practice"},
+                  {"id", "tawzif"},
+                  {"title", "دعم توظيف المهاجرين"},
+                  {"summary", "برنامج المدينة لمكافحة العنصرية والتمييز في التوظيف."},
+                  {"language", "ar"},
+                  {"themes", {"employment"}}});
+  publish(rabat, {{"kind", "practice"},
+                  {"id", "jiuye"},
+                  {"title", "移民就业支持计划"},
+                  {"summary", "为新移民提供职业培训和反歧视咨询。"},
+                  {"language", "zh-Hans"},
+                  {"themes", {"employment"}}});
+  rabat.serve();
+  TempDir tmp;
+  Browser browser(tmp);
+  browser.open(rabat.http_url);
+  REQUIRE(browser.wait_for("document.querySelectorAll('#results li').length == 2"));
+  // The Arabic title and summary lay out right to left, the Chinese ones left to right.
+  std::string arabic = "[...document.querySelectorAll('#results li a')].find(a => a.lang == 'ar')";
+  CHECK(browser.eval("getComputedStyle(" + arabic + ").direction") == "rtl");
+  CHECK(browser.eval("(" + arabic + ").matches(':dir(rtl)')") == true);
+  std::string chinese = "[...document.querySelectorAll('#results li a')].find(a => a.lang == 'zh-Hans')";
+  CHECK(browser.eval("(" + chinese + ").matches(':dir(ltr)')") == true);
+
+  browser.eval(
+      "document.getElementById('q').value = '就业'; "
+      "document.getElementById('search-form').requestSubmit(); true");
+  REQUIRE(
+      browser.wait_for("document.querySelectorAll('#results li').length == 1 && "
+                       "document.getElementById('summary').textContent.startsWith('1 practice')"));
+  CHECK(browser.eval("document.querySelector('#results li a').textContent") == "移民就业支持计划");
+  browser.eval("document.querySelector('#results li a').click(); true");
+  REQUIRE(browser.wait_for("document.getElementById('record-title')"));
+  CHECK(browser.eval("document.getElementById('record-title').lang") == "zh-Hans");
+
+  browser.eval(
+      "location.hash = '#/'; document.getElementById('q').value = 'العنصرية'; "
+      "document.getElementById('search-form').requestSubmit(); true");
+  REQUIRE(
+      browser.wait_for("document.querySelectorAll('#results li').length == 1 && "
+                       "document.querySelector('#results li a').lang == 'ar'"));
+  json shot = browser.call("Page.captureScreenshot", {{"format", "png"}});
+  std::string png = base64_decode(shot["data"]);
+  REQUIRE(png.substr(1, 3) == "PNG");
+  std::ofstream(std::string(AGORA_BUILD_DIR) + "/browsing-page-arabic.png", std::ios::binary) << png;
+}

@@ -72,11 +72,16 @@ function renderFacets(facets) {
   }
 }
 
+// A record's own text: in its language, and right to left when its script is (dir=auto:
+// the browser follows the text's first strong character, so Arabic, Hebrew, Persian or Urdu
+// read right to left whatever the page's direction).
+const textOf = (item) => ` lang="${esc(item.language || '')}" dir="auto"`;
+
 function renderItems(items, append) {
   const html = items.map((it) => `<li class="result">
-      <a href="#/practice/${encodeURIComponent(it.origin)}/${encodeURIComponent(it.id)}">${esc(it.title)}</a>
+      <a href="#/practice/${encodeURIComponent(it.origin)}/${encodeURIComponent(it.id)}"${textOf(it)}>${esc(it.title)}</a>
       <div class="meta">${esc(it.city)} (${esc(it.country)}) · ${esc((it.themes || []).join(', '))} · v${it.version} · ${esc(it.language)}</div>
-      <div class="snippet">${it.snippet !== undefined ? it.snippet : esc((it.summary || '').slice(0, 200))}</div>
+      <div class="snippet"${textOf(it)}>${it.snippet !== undefined ? it.snippet : esc((it.summary || '').slice(0, 200))}</div>
     </li>`).join('');
   if (append) $('results').insertAdjacentHTML('beforeend', html); else $('results').innerHTML = html;
 }
@@ -106,9 +111,9 @@ async function showRecord(origin, id) {
     const signer = (v) => (v.signed_by ? `${esc(v.signed_by.name || v.signed_by.key.slice(0, 12))} (${esc(v.signed_by.role || 'key')})` : 'the city');
     const rows = history.items.map((v) => `<tr><td>v${v.version}</td><td>${esc(v.published)}</td><td>${esc(v.title)}</td><td class="signer">${signer(v)}</td></tr>`).join('');
     view.innerHTML = `<article class="record">
-      <h2 id="record-title">${esc(item.title)}</h2>
+      <h2 id="record-title"${textOf(item)}>${esc(item.title)}</h2>
       <p class="meta">${esc(item.city)} (${esc(item.country)}) · ${esc(item.language)} · version ${item.version}, ${esc(item.published)} · signed by ${signer(item)}</p>
-      <p>${esc(item.summary)}</p>
+      <p${textOf(item)}>${esc(item.summary)}</p>
       ${item.themes ? `<p><b>Themes:</b> ${esc(item.themes.join(', '))}</p>` : ''}
       ${item.frameworks ? `<p><b>Commitments:</b> ${item.frameworks.map((f) => `<a href="#/commitment/${encodeURIComponent(f.framework)}/${encodeURIComponent(f.ref)}">${esc(f.framework + ' ' + f.ref)}</a>`).join(', ')}</p>` : ''}
       ${item.partners ? `<p><b>Partners:</b> ${esc(item.partners.join(', '))}</p>` : ''}
