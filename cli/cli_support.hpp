@@ -50,6 +50,7 @@ void register_import(CLI::App&, Context&);
 void register_list(CLI::App&, Context&);
 void register_show(CLI::App&, Context&);
 void register_retract(CLI::App&, Context&);
+void register_translate(CLI::App&, Context&);
 void register_erase(CLI::App&, Context&);
 void register_compact(CLI::App&, Context&);
 void register_block(CLI::App&, Context&);  // block and unblock

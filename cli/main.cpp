@@ -35,11 +35,11 @@ int main(int argc, char** argv) {
                  "(with --key: the key stays on this machine)")
       ->envname("AGORA_REMOTE");
   for (Registrar r :
-       {register_init,     register_id,      register_status,  register_publish, register_import, register_list,
-        register_show,     register_retract, register_erase,   register_compact, register_verify, register_export,
-        register_serve,    register_peer,    register_network, register_search,  register_plan,   register_report,
-        register_progress, register_adopt,   register_demo,    register_key,     register_invite, register_submission,
-        register_block,    register_moderate})
+       {register_init,     register_id,       register_status,   register_publish, register_import, register_list,
+        register_show,     register_retract,  register_erase,    register_compact, register_verify, register_export,
+        register_serve,    register_peer,     register_network,  register_search,  register_plan,   register_report,
+        register_progress, register_adopt,    register_demo,     register_key,     register_invite, register_submission,
+        register_block,    register_moderate, register_translate})
     r(app, ctx);
 
   auto find_verb = [&](const std::string& name) -> CLI::App* {

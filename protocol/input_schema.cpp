@@ -16,6 +16,7 @@
 #include "protocol/limits.hpp"
 #include "protocol/moderation.hpp"
 #include "protocol/retraction.hpp"
+#include "protocol/translation.hpp"
 #include "protocol/record.hpp"
 #include "protocol/unicode.hpp"
 #include "protocol/utf8.hpp"
@@ -547,6 +548,54 @@ void validate_moderation(const Fields& f, ValidatedInput& out, const FrameworkCa
   out.title = text(f.required("reason"), f.path("reason"), limits::kMaxShortTextChars);
 }
 
+// A translation of one version of a practice or plan (its own or another city's): the
+// texts a reader needs, by position where the source has lists (its outcomes' indicators, a
+// plan's items by id). docs/data-model.md, "Translations".
+void validate_translation(const Fields& f, ValidatedInput& out, const FrameworkCatalog&) {
+  const json& of = f.required("of");
+  std::optional<PublicKey> origin;
+  std::string source_id;
+  if (of.is_string()) {
+    const auto& ref = of.get_ref<const std::string&>();
+    size_t slash = ref.find('/');
+    if (slash != std::string::npos) {
+      origin = parse_node_id(ref.substr(0, slash));
+      source_id = ref.substr(slash + 1);
+    }
+  }
+  if (!origin || !is_valid_record_id(source_id))
+    fail(f.path("of"), "expected the translated record as ORIGIN/ID (the city's 64-hex node id, '/', the record id)");
+  const json& version = f.required("of_version");
+  if (!version.is_number_unsigned() || version.get<uint64_t>() < 1 || version.get<uint64_t>() > (1u << 31))
+    fail(f.path("of_version"), "expected the version translated (1, 2, ...)");
+  language(f.required("language"), f.path("language"));
+  std::string id = translation_id(*origin, source_id, f.required("language").get<std::string>());
+  if (out.id && *out.id != id)
+    fail("id",
+         "a translation's id is \"translation-\" + 16 hex digits of SHA-256(ORIGIN \"/\" ID \"/\" LANGUAGE): " + id);
+  out.id = id;
+  out.title = text(f.required("title"), f.path("title"), limits::kMaxTitleChars);
+  if (auto* v = f.optional("summary")) text(*v, f.path("summary"), limits::kMaxSummaryChars, true);
+  if (auto* v = f.optional("body")) {
+    if (!v->is_string()) fail(f.path("body"), "expected Markdown text (string), got " + type_name(*v));
+    text(*v, f.path("body"), limits::kMaxMarkdownBytes, true);
+  }
+  if (auto* v = f.optional("outcomes"))
+    array_of(*v, f.path("outcomes"), limits::kMaxListItems, true,
+             [](const json& o, const std::string& p) { text(o, p, limits::kMaxShortTextChars); });
+  if (auto* v = f.optional("items")) {
+    std::set<std::string> item_ids;
+    array_of(*v, f.path("items"), limits::kMaxListItems, true, [&](const json& it, const std::string& p) {
+      static const std::vector<std::string> kItemFields = {"id", "action"};
+      Fields item(it, p, kItemFields);
+      std::string item_id = text(item.required("id"), item.path("id"), limits::kMaxIdLength);
+      if (!is_valid_record_id(item_id)) fail(item.path("id"), "expected the id of one of the plan's items");
+      if (!item_ids.insert(item_id).second) fail(item.path("id"), "duplicate item id " + in_quotes(item_id));
+      text(item.required("action"), item.path("action"), limits::kMaxSummaryChars, true);
+    });
+  }
+}
+
 // A retraction note: why the city retracted one of its records (its tombstone is version
 // `version` of `target`; the node does not require that it holds them).
 void validate_retraction(const Fields& f, ValidatedInput& out, const FrameworkCatalog&) {
@@ -591,6 +640,9 @@ const std::vector<KindSpec>& kind_specs() {
       {Kind::erasure, with_common({"target", "versions", "reason"}), validate_erasure},
       {Kind::moderation, with_common({"coalition", "action", "target", "reason"}), validate_moderation},
       {Kind::retraction, with_common({"target", "tombstone_version", "reason"}), validate_retraction},
+      {Kind::translation,
+       with_common({"of", "of_version", "language", "title", "summary", "body", "outcomes", "items"}),
+       validate_translation},
   };
   return specs;
 }
@@ -913,6 +965,7 @@ IndexKeys index_keys_for(Kind kind, std::string_view body) {
     case Kind::erasure:
     case Kind::moderation:
     case Kind::retraction:
+    case Kind::translation:
     case Kind::unknown:
       break;
   }

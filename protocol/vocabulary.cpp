@@ -6,9 +6,9 @@
 namespace agora {
 
 namespace {
-constexpr std::array<std::string_view, kKindCount> kKinds = {"city",     "practice",    "plan",       "report",
-                                                             "adoption", "partnership", "coalition",  "framework",
-                                                             "key",      "erasure",     "moderation", "retraction"};
+constexpr std::array<std::string_view, kKindCount> kKinds = {
+    "city",      "practice", "plan",    "report",     "adoption",   "partnership", "coalition",
+    "framework", "key",      "erasure", "moderation", "retraction", "translation"};
 static_assert(!kKinds.back().empty(), "every kind of the enum has its name here");
 constexpr std::array<std::string_view, 12> kThemes = {"employment",
                                                       "housing",

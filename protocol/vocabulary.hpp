@@ -25,9 +25,10 @@ enum class Kind : uint8_t {
   key,
   erasure,     // drops the bodies of earlier versions of one of the city's records (docs/data-model.md)
   moderation,  // a coalition lead's or admin's decision on a member or a coalition-scoped record
-  retraction   // why the city retracted one of its records (the tombstone's body stays empty)
+  retraction,  // why the city retracted one of its records (the tombstone's body stays empty)
+  translation  // one version of a practice or plan in another language (protocol/translation.hpp)
 };
-inline constexpr int kKindCount = 12;
+inline constexpr int kKindCount = 13;
 
 std::string_view kind_name(Kind k);
 std::optional<Kind> parse_kind(std::string_view name);

@@ -7,6 +7,7 @@
 
 #include "protocol/chain.hpp"
 #include "protocol/erasure.hpp"
+#include "protocol/translation.hpp"
 #include "storage/body_codec.hpp"
 #include "storage/keys.hpp"
 
@@ -163,6 +164,7 @@ RecordStore::RecordStore(const std::filesystem::path& dir, EnvOptions options) {
   withdrawn_ = env_->open_table_if_present("withdrawn");
   recovery_ = env_->open_table_if_present("recovery");
   erased_ = env_->open_table_if_present("erased");
+  translations_ = env_->open_table_if_present("translations");
 
   std::optional<uint32_t> found;
   {
@@ -219,6 +221,7 @@ void RecordStore::index_kinds_of_older_release() {
         continue;  // indexed already
       std::optional<std::string> body = view->is_stub() ? std::nullopt : view->load().body;
       if (h.value().kind == Kind::erasure && body) apply_erasure(txn, *idx, h.value(), *body, local);
+      if (h.value().kind == Kind::translation && body) note_translation(txn, h.value(), *body);
       index_latest(txn, *idx, h.value(), local, body ? index_keys_for(h.value().kind, *body) : IndexKeys{});
     }
     txn.put(meta_, "kinds", be(static_cast<uint32_t>(kKindCount)));
@@ -599,6 +602,7 @@ void RecordStore::append(WriteTxn& txn, std::span<const IncomingRecord* const> r
     if ((h.kind == Kind::key || h.kind == Kind::city) && in.record.body)
       apply_statement(txn, idx, h, *in.record.body);  // reads the chain by seq, written above
     if (h.kind == Kind::erasure && in.record.body) apply_erasure(txn, idx, h, *in.record.body, local);
+    if (h.kind == Kind::translation && in.record.body) note_translation(txn, h, *in.record.body);
     // A kind newer than this node is held in the log and relayed, but is no current data:
     // it enters neither the latest versions nor the indexes.
     if (h.kind == Kind::unknown) continue;
@@ -633,6 +637,7 @@ bool RecordStore::fill_body(WriteTxn& txn, const PublicKey& origin, uint64_t seq
   txn.put(log_, be(local), encode_log_value(rec));
   auto idx = r.origin_index(origin);
   if (h.kind == Kind::erasure) apply_erasure(txn, *idx, h, body, local);
+  if (h.kind == Kind::translation) note_translation(txn, h, body);
   std::string rk = record_key(*idx, h.id);
   if (auto v = txn.get(latest_, rk)) {
     LatestEntry entry = decode_latest(*v);
@@ -675,7 +680,42 @@ void RecordStore::apply_erasure(WriteTxn& txn, uint32_t idx, const Header& erasu
   if (touched) recompute_latest(txn, idx, e->target);
 }
 
+namespace {
+// translations: source origin (32) + source id + '\0' + translator (32) + translation id.
+std::string translation_key(const PublicKey& origin, std::string_view id) {
+  std::string k(reinterpret_cast<const char*>(origin.data()), origin.size());
+  k += id;
+  k.push_back('\0');
+  return k;
+}
+}  // namespace
+
+void RecordStore::note_translation(WriteTxn& txn, const Header& h, std::string_view body) {
+  auto of = read_translation_of(body);
+  if (!of || !translations_ || h.id != translation_id(of->origin, of->id, of->language)) return;
+  std::string k = translation_key(of->origin, of->id);
+  k.append(reinterpret_cast<const char*>(h.origin.data()), h.origin.size());
+  k += h.id;
+  txn.put(*translations_, k, "");
+}
+
 // ---- StoreReader ----
+
+std::vector<std::pair<PublicKey, std::string>> StoreReader::translations_of(const PublicKey& origin,
+                                                                            std::string_view id) const {
+  std::vector<std::pair<PublicKey, std::string>> out;
+  if (!store_.translations_) return out;
+  std::string prefix = translation_key(origin, id);
+  Cursor c(txn_, *store_.translations_);
+  for (bool ok = c.seek(prefix); ok && c.key().starts_with(prefix); ok = c.next()) {
+    std::string_view rest = c.key().substr(prefix.size());
+    if (rest.size() <= 32) continue;
+    PublicKey translator{};
+    std::copy(rest.begin(), rest.begin() + 32, reinterpret_cast<char*>(translator.data()));
+    out.emplace_back(translator, std::string(rest.substr(32)));
+  }
+  return out;
+}
 
 std::optional<uint32_t> StoreReader::origin_index(const PublicKey& origin) const {
   auto v = txn_.get(store_.origins_, key_bytes(origin));

@@ -120,6 +120,9 @@ class StoreReader {
   // The log position of the erasure record that dropped the body of the version at `local`
   // (its header stays: the chain still verifies); nullopt when it was not erased.
   std::optional<uint64_t> erased_by(uint64_t local) const;
+  // The translations of (origin, id) this node holds with their bodies, any version of the
+  // source, current or not: (translator, translation record id). Read each with latest().
+  std::vector<std::pair<PublicKey, std::string>> translations_of(const PublicKey& origin, std::string_view id) const;
 
  private:
   std::optional<uint32_t> origin_index(const PublicKey& origin) const;
@@ -190,6 +193,8 @@ class RecordStore {
   void index_latest(WriteTxn& txn, uint32_t origin_index, const Header& h, uint64_t local, const IndexKeys& keys);
   // An erasure record (at log position `erasure_local`) was stored with its body: the
   // versions it names lose their bodies, and the record its current version.
+  // A translation's body names its source: remembered for StoreReader::translations_of.
+  void note_translation(WriteTxn& txn, const Header& h, std::string_view body);
   void apply_erasure(WriteTxn& txn, uint32_t origin_index, const Header& erasure, std::string_view body,
                      uint64_t erasure_local);
 
@@ -200,8 +205,9 @@ class RecordStore {
   std::optional<MDB_dbi> grants_;  // origin + key -> what the latest key record of that key states
   // log position -> "" (a compromised key's revocation) or "s" (set aside by a recovery)
   std::optional<MDB_dbi> withdrawn_;
-  std::optional<MDB_dbi> erased_;    // log position -> the erasure record's log position
-  std::optional<MDB_dbi> recovery_;  // origin -> recovery key commitment (32) + seq of its latest recovery (8)
+  std::optional<MDB_dbi> erased_;        // log position -> the erasure record's log position
+  std::optional<MDB_dbi> translations_;  // source (origin + id) + translator + translation id -> ""
+  std::optional<MDB_dbi> recovery_;      // origin -> recovery key commitment (32) + seq of its latest recovery (8)
 };
 
 // A record does not extend its origin's chain (gap, fork, reordering or broken link).

@@ -15,8 +15,10 @@
 #include "node/net/http_headers.hpp"
 #include "node/monitoring/progress.hpp"
 #include "node/local/record_view.hpp"
+#include "node/local/translations.hpp"
 #include "protocol/hex.hpp"
 #include "protocol/input_schema.hpp"
+#include "protocol/json_text.hpp"
 #include "protocol/languages.hpp"
 #include "protocol/utf8.hpp"
 #include "protocol/vocabulary.hpp"
@@ -273,10 +275,14 @@ uint64_t HttpApi::log_end() const {
   return static_cast<uint64_t>(days.count()) << 44 | end;
 }
 
+std::string HttpApi::record_cache_key(const HttpRequest& req) {
+  return req.accept_language.empty() ? req.target : req.target + "\n" + req.accept_language;
+}
+
 std::optional<HttpResponse> HttpApi::cached_answer(const HttpRequest& req) {
   if (log_end() != seen_log_end_) return std::nullopt;
   std::lock_guard lock(cache_mutex_);
-  if (const HttpResponse* hit = record_cache_.find(req.target)) return *hit;
+  if (const HttpResponse* hit = record_cache_.find(record_cache_key(req))) return *hit;
   if (const HttpResponse* hit = list_cache_.find(req.target)) return *hit;
   return std::nullopt;
 }
@@ -301,8 +307,13 @@ HttpResponse HttpApi::handle(const HttpRequest& req) {
     if (seg.size() == 5 && seg[2] == "commitments")
       return cached(list_cache_, req.target, [&] { return commitment(seg[3], seg[4], raw.value()); });
     if (seg.size() >= 5 && seg.size() <= 6 && (seg[2] == "practices" || seg[2] == "plans")) {
-      return cached(record_cache_, req.target,
-                    [&] { return record(seg[2], seg[3], seg[4], seg.size() == 6 ? seg[5] : "", raw.value()); });
+      // The answer depends on Accept-Language too (a translation may be chosen by it).
+      return cached(record_cache_, record_cache_key(req), [&] {
+        HttpResponse res =
+            record(seg[2], seg[3], seg[4], seg.size() == 6 ? seg[5] : "", raw.value(), req.accept_language);
+        res.headers.emplace_back("Vary", "Accept-Language");
+        return res;
+      });
     }
     if (seg.size() == 3 && seg[2] == "cities") return cities(raw.value());
     if (seg.size() == 3 && seg[2] == "openapi.json") {
@@ -412,12 +423,24 @@ HttpResponse HttpApi::list(const std::string& collection, const std::vector<std:
 }
 
 HttpResponse HttpApi::record(const std::string& collection, const std::string& origin_text, const std::string& id,
-                             const std::string& sub, const std::vector<std::pair<std::string, std::string>>& raw) {
+                             const std::string& sub, const std::vector<std::pair<std::string, std::string>>& raw,
+                             const std::string& accept_language) {
   if (!sub.empty() && sub != "history") return error(404, "no such API route", "path");
   // /history takes no parameters: every version is in it.
-  Params p(raw, sub.empty() ? std::initializer_list<const char*>{"version"} : std::initializer_list<const char*>{});
+  Params p(raw,
+           sub.empty() ? std::initializer_list<const char*>{"version", "lang"} : std::initializer_list<const char*>{});
   Kind kind = collection == "practices" ? Kind::practice : Kind::plan;
   auto version = p.integer("version", 1, 1u << 30);
+  std::string lang;  // a language asked for: ?lang=, else the best of Accept-Language on offer
+  if (p.has("lang")) {
+    auto tag = canonical_language_tag(p.get("lang"));
+    if (!tag) {
+      auto near = language_suggestion(p.get("lang"));
+      throw BadParam{"lang", "unknown language \"" + p.get("lang") + "\"" +
+                                 (near ? "; did you mean \"" + *near + "\"?" : "; expected a language tag such as fr")};
+    }
+    lang = *tag;
+  }
   uint64_t emptied = times_emptied();
   return dir_.store().read([&](const storage::StoreReader& r) -> HttpResponse {
     auto origin = city_named(r, origin_text, "origin");
@@ -494,11 +517,42 @@ HttpResponse HttpApi::record(const std::string& collection, const std::string& o
         item["retraction"] = std::move(*note);
         return json_response(200, item);
       }
-    return HttpResponse{
-        200,
-        "application/json",
-        record_item_text(chosen->first, chosen->second.body, city ? &*city : nullptr, signer ? &*signer : nullptr),
-        {}};
+    // Translations (docs/data-model.md, "Translations"): public ones of a public record.
+    auto translations =
+        current_translations(r, *origin, id, latest->version, [](const Header& h) { return is_public(h); });
+    if (lang.empty() && !accept_language.empty() && !translations.empty()) {
+      std::vector<std::string> on_offer;
+      if (auto members = chosen->second.body ? raw_members(*chosen->second.body) : std::nullopt)
+        for (const auto& m : *members)
+          if (m.key == "language" && m.value.size() > 2) on_offer.emplace_back(m.value.substr(1, m.value.size() - 2));
+      for (const auto& t : translations) on_offer.push_back(t.language);
+      if (auto preferred = preferred_language(accept_language, on_offer)) lang = *preferred;
+    }
+    if (translations.empty() && lang.empty())
+      return HttpResponse{
+          200,
+          "application/json",
+          record_item_text(chosen->first, chosen->second.body, city ? &*city : nullptr, signer ? &*signer : nullptr),
+          {}};
+    json item = record_item(chosen->first, chosen->second.body, city ? &*city : nullptr, signer ? &*signer : nullptr);
+    if (!translations.empty()) item["translations"] = translations_json(translations, cities);
+    std::string original = item.value("language", "");
+    if (!lang.empty() && primary_language(original) != primary_language(lang)) {
+      // With ?version=N only a translation of that version renders it.
+      std::vector<TranslationEntry> usable;
+      for (const auto& t : translations)
+        if (!version || t.of_version == chosen->first.version) usable.push_back(t);
+      const TranslationEntry* t = pick_translation(usable, *origin, lang);
+      auto body = t ? storage::read_record(r, t->local) : std::nullopt;
+      auto parsed = body ? body->body_json() : std::nullopt;
+      if (t && parsed) {
+        apply_translation(item, *t, *parsed, cities);
+      } else {
+        item["translation"] = nullptr;  // none into that language: the original, saying so
+        item["language_requested"] = lang;
+      }
+    }
+    return json_response(200, item);
   });
 }
 

@@ -46,7 +46,8 @@ class HttpApi {
   using RawParams = std::vector<std::pair<std::string, std::string>>;
   net::HttpResponse list(const std::string& collection, const RawParams& params);
   net::HttpResponse record(const std::string& collection, const std::string& origin, const std::string& id,
-                           const std::string& sub, const RawParams& params);
+                           const std::string& sub, const RawParams& params, const std::string& accept_language);
+  static std::string record_cache_key(const net::HttpRequest& req);
   net::HttpResponse cities(const RawParams& params);
   net::HttpResponse changes(const RawParams& params, const std::string& last_event_id);
   net::HttpResponse export_records(const RawParams& params);

@@ -60,6 +60,7 @@ struct HttpRequest {
   std::string if_none_match, origin;  // the request headers the API looks at
   bool accepts_gzip = false;          // Accept-Encoding accepts gzip (net::accepts_gzip)
   std::string last_event_id;          // an EventSource resuming a stream
+  std::string accept_language;        // the languages a reader prefers (records' translations)
 };
 // A body produced piece by piece and sent chunked (exports, event streams): the connection
 // asks for the next piece only once the previous one is written, so a slow client holds

@@ -426,7 +426,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
                         joined(req, http::field::if_none_match),
                         std::string(req[http::field::origin]),
                         accepts_gzip(joined(req, http::field::accept_encoding)),
-                        std::string(req["Last-Event-ID"])};
+                        std::string(req["Last-Event-ID"]),
+                        joined(req, http::field::accept_language).substr(0, 200)};
     bool head = req.method() == http::verb::head;
     bool keep_alive = req.keep_alive(), http11 = req.version() >= 11;
     if (!http_) return respond(404, error_body("not found"), keep_alive);
