@@ -4,6 +4,7 @@
 #include "cli/cli_support.hpp"
 #include "node/local/entitlements.hpp"
 #include "node/local/record_view.hpp"
+#include "node/local/translations.hpp"
 #include "storage/stored_record.hpp"
 
 namespace agora::cli {
@@ -48,6 +49,11 @@ void register_show(CLI::App& app, Context& ctx) {
         if (const ModerationDecision* d = entitlements.moderation().decision_for(rec->header))
           versions.back()["moderation"] = moderation_note(*d, cities);
       }
+      // Its translations this node holds (any visibility: this is the city's own node).
+      if (latest && !versions.empty()) {
+        auto translations = current_translations(r, origin, id, latest->version, [](const Header&) { return true; });
+        if (!translations.empty()) versions.back()["translations"] = translations_json(translations, cities);
+      }
       if (ctx.json) {
         std::cout << (opts->history ? versions : versions.front()).dump(2) << "\n";
         return 0;
@@ -86,11 +92,18 @@ void register_show(CLI::App& app, Context& ctx) {
                     << s->value("role", std::string("?")) << " key " << (*s)["key"].get<std::string>().substr(0, 12)
                     << ")\n";
         nlohmann::json fields = item;
-        for (const char* k : {"kind", "id", "origin", "city", "country", "version", "seq", "published", "visibility",
-                              "retracted", "retraction", "signed_by", "withdrawn", "set_aside", "erased", "moderation"})
+        for (const char* k :
+             {"kind", "id", "origin", "city", "country", "version", "seq", "published", "visibility", "retracted",
+              "retraction", "signed_by", "withdrawn", "set_aside", "erased", "moderation", "translations"})
           fields.erase(k);
         for (auto& [k, v] : fields.items())
           std::cout << "  " << k << ": " << (v.is_string() ? v.get<std::string>() : v.dump()) << "\n";
+        if (auto t = item.find("translations"); t != item.end())
+          for (const auto& one : *t)
+            std::cout << "  translation " << one["language"].get<std::string>() << " by "
+                      << one["translator"].value("city", std::string("?")) << " (" << one["record"].get<std::string>()
+                      << " v" << one["version"] << ", of v" << one["of_version"]
+                      << (one["outdated"] == true ? ", OUTDATED" : "") << ")\n";
         if (&item != &versions.back()) std::cout << "\n";
       }
       return 0;

@@ -22,10 +22,12 @@
 
 #include "node/local/job_thread.hpp"
 #include "node/local/record_view.hpp"
+#include "node/local/translations.hpp"
 #include "protocol/erasure.hpp"
 #include "protocol/hex.hpp"
 #include "protocol/json_text.hpp"
 #include "protocol/languages.hpp"
+#include "protocol/translation.hpp"
 #include "protocol/unicode.hpp"
 #include "protocol/utf8.hpp"
 
@@ -46,7 +48,8 @@ namespace {
 // 8: every language (a stemmer for each of Xapian's, by the tag's ISO 639-1 code; the tag
 //    and its language as filter terms); Greek, Cyrillic, Arabic and Hebrew folded; words
 //    split by Unicode character classes; Chinese, Japanese, Korean and Thai as n-grams.
-constexpr const char* kFormat = "8";
+// 9: a record's public translations indexed with it (stemmed in their languages).
+constexpr const char* kFormat = "9";
 
 using namespace index_schema;
 
@@ -328,6 +331,30 @@ std::string fold_text(std::string_view text) {
   return out;
 }
 
+namespace {
+// A ranked hit's snippet, and the language of the translation its words matched in when
+// they are not in its own title or summary ("" when they are, or in no translation).
+std::pair<std::string, std::string> snippet_of_hit(const storage::StoreReader& r, const Header& h,
+                                                   const std::string& title, const std::string& summary,
+                                                   const std::string& language, const std::vector<std::string>& terms) {
+  std::string own = snippet(summary, terms, language);
+  if (own.find("<mark>") != std::string::npos || snippet(title, terms, language).find("<mark>") != std::string::npos)
+    return {own, ""};
+  auto latest = r.latest(h.origin, h.id);
+  for (const auto& t : current_translations(r, h.origin, h.id, latest ? latest->version : h.version,
+                                            [](const Header& th) { return is_public(th); })) {
+    auto rec = storage::read_record(r, t.local);
+    auto body = rec ? rec->body_json() : std::nullopt;
+    if (!body) continue;
+    std::string translated = snippet(body->value("summary", ""), terms, t.language);
+    if (translated.find("<mark>") != std::string::npos) return {translated, t.language};
+    if (snippet(body->value("title", ""), terms, t.language).find("<mark>") != std::string::npos)
+      return {own, t.language};
+  }
+  return {own, ""};
+}
+}  // namespace
+
 json result_items(const storage::StoreReader& r, const SearchResult& result, bool ranked) {
   json items = json::array();
   CityDirectory cities(r);
@@ -337,7 +364,10 @@ json result_items(const storage::StoreReader& r, const SearchResult& result, boo
     json item = record_item(rec->header, rec->body(), cities.find(rec->header.origin), cities.signer(rec->header));
     if (ranked) {
       item["score"] = hit.score;
-      item["snippet"] = snippet(item.value("summary", ""), result.terms, item.value("language", ""));
+      auto [text, matched_in] = snippet_of_hit(r, rec->header, item.value("title", ""), item.value("summary", ""),
+                                               item.value("language", ""), result.terms);
+      item["snippet"] = text;
+      if (!matched_in.empty()) item["matched_in"] = matched_in;
     }
     items.push_back(std::move(item));
   }
@@ -369,14 +399,17 @@ std::string result_items_text(const storage::StoreReader& r, const SearchResult&
     if (ranked) {
       // The score and snippet added to the spliced item, read from the body's own members.
       auto members = body ? raw_members(*body) : std::nullopt;
-      std::string summary, language;
+      std::string title, summary, language;
       if (members) {
+        title = string_member(*members, "title");
         summary = string_member(*members, "summary");
         language = string_member(*members, "language");
       }
+      auto [text, matched_in] = snippet_of_hit(r, rec->header, title, summary, language, result.terms);
       item.pop_back();  // the closing brace
       item += ",\"score\":" + json(hit.score).dump();
-      item += ",\"snippet\":" + json(snippet(summary, result.terms, language)).dump() + "}";
+      if (!matched_in.empty()) item += ",\"matched_in\":" + json(matched_in).dump();
+      item += ",\"snippet\":" + json(text).dump() + "}";
     }
     out += item;
   }
@@ -573,6 +606,29 @@ struct SearchIndex::Impl {
     add_words(folded, 1);
     std::string place = city ? fold_text(city->name + " " + city->country + " " + city->region) : "";
     add_words(place, 1);
+    // Its public translations: the record is found in their languages too, each stemmed by
+    // its own language's stemmer.
+    auto latest_version = r.latest(origin, std::string(id));
+    for (const auto& t :
+         current_translations(r, origin, std::string(id), latest_version ? latest_version->version : h.version,
+                              [](const Header& th) { return is_public(th); })) {
+      auto rec = storage::read_record(r, t.local);
+      auto translated = rec ? rec->body_json() : std::nullopt;
+      if (!translated) continue;
+      WordStems& translated_stems = stems_for(t.language);  // not trimmed here: counts holds views into it
+      for (std::string_view word : word_views(fold_text(translated->value("title", ""))))
+        if (word.size() <= kMaxWordBytes) counts[translated_stems.of(word)] += 3;
+      std::string translated_text;
+      append_text(translated_text, translated->value("summary", json()));
+      append_text(translated_text, translated->value("body", json()));
+      for (const auto& o : translated->value("outcomes", json::array())) append_text(translated_text, o);
+      for (const auto& item : translated->value("items", json::array()))
+        if (item.is_object()) append_text(translated_text, item.value("action", json()));
+      std::string folded_translation = fold_text(translated_text);
+      for (std::string_view word : word_views(folded_translation))
+        if (word.size() <= kMaxWordBytes) counts[translated_stems.of(word)] += 1;
+      doc.add_boolean_term(term(kTranslatedInto, t.language));
+    }
     for (const auto& [stem, n] : counts) doc.add_term(std::string(stem), n);
 
     RecordFacts facts = record_facts(node_id(origin), id, h, body, city);
@@ -856,7 +912,10 @@ SearchIndex::Step SearchIndex::catch_up_step_unguarded(size_t max_entries) {
         new_profiles.insert(h.value().origin);
       else if (h.value().kind == Kind::practice || h.value().kind == Kind::plan)
         touched.insert({h.value().origin, h.value().id});
-      else if (h.value().kind == Kind::erasure && !view.is_stub()) {
+      else if (h.value().kind == Kind::translation && !view.is_stub()) {
+        // Its source is found by the translation's words too.
+        if (auto of = read_translation_of(*view.load().body)) touched.insert({of->origin, of->id});
+      } else if (h.value().kind == Kind::erasure && !view.is_stub()) {
         // Its record's text is gone from the store: from the index too.
         if (auto e = read_erasure(*view.load().body)) touched.insert({h.value().origin, e->target});
       } else if (h.value().kind == Kind::key && h.value().key &&

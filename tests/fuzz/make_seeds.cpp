@@ -10,6 +10,7 @@
 #include "protocol/crypto.hpp"
 #include "protocol/erasure.hpp"
 #include "protocol/moderation.hpp"
+#include "protocol/translation.hpp"
 #include "protocol/hex.hpp"
 #include "protocol/record.hpp"
 #include "node/sync/reconcile.hpp"
@@ -134,7 +135,7 @@ int main(int argc, char** argv) {
   {  // a kind and a body field newer than this node; an envelope newer than it reads
     Header later = h;
     later.kind = Kind::unknown;
-    later.unknown_kind = "translation";
+    later.unknown_kind = "glossary";
     write(rec, "unknown-kind", joined(sign_record(later, R"({"of":"jobspor","language":"fr","x":{"y":[1]}})", key)));
     std::string extra = R"({"title":"J","summary":"S.","language":"zh","themes":["employment","later"],"score":7})";
     write(rec, "unknown-field", joined(sign_record(h, extra, key)));
@@ -161,6 +162,14 @@ int main(int argc, char** argv) {
                                  "figures not verified"};
     moderation.id = moderation_id(decision.coalition, decision.target);
     write(rec, "moderation", joined(sign_record(moderation, moderation_body(decision), key)));
+    Header translation = h;
+    translation.seq = 7;
+    translation.kind = Kind::translation;
+    translation.id = translation_id(other.public_key(), "cbsi", "zh-Hant");
+    std::string translated =
+        R"({"language":"zh-Hant","of":")" + node_id(other.public_key()) +
+        R"(/cbsi","of_version":2,"outcomes":["就業人數"],"summary":"就業支持。","title":"移民就業"})";
+    write(rec, "translation", joined(sign_record(translation, translated, key)));
   }
   write(
       rec, "plan-body",
@@ -170,6 +179,10 @@ int main(int argc, char** argv) {
   write(
       input, "practice",
       R"({"kind":"practice","id":"citizenship-fund","title":"Citizenship Fund","summary":"Yearly fund.","language":"en","themes":["participation"],"principles":["subsidiarity"],"frameworks":[{"framework":"eccar-10pt","ref":"4"}],"started":2007,"partners":["A"],"outcomes":[{"indicator":"budget","value":1000000,"unit":"EUR"}],"links":["https://example.org/"],"visibility":"public"})");
+  write(
+      input, "translation",
+      R"({"kind":"translation","of":")" + std::string(64, 'a') +
+          R"(/jobspor","of_version":1,"language":"pt-br","title":"Emprego","summary":"Programa.","outcomes":["pessoas"],"items":[{"id":"a","action":"Ação."}]})");
   write(
       input, "plan",
       R"({"kind":"plan","id":"p","title":"Plan","framework":"coe-res281","period":{"from":"2025-01-01","to":"2027-12-31"},"items":[{"id":"d","commitment":"d","action":"Review.","start":"2025-03-01","due":"2027-06-30","status":"in-progress","themes":["employment"],"indicators":[{"name":"weeks","unit":"weeks","baseline":14,"target":6,"direction":"decrease"}]}]})");

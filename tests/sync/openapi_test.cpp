@@ -675,10 +675,19 @@ TEST_CASE("every answer of every documented route matches the schema openapi.jso
   for (const std::string path : {"/api/v1/practices", "/api/v1/plans"})
     cursors[path] = json::parse(http_get(url, path + "?limit=1").body)["next"].get<std::string>();
   auto sensible = [&](const std::string& path, const std::string& name) -> std::vector<std::string> {
-    static const std::map<std::string, std::string> kValues = {
-        {"q", "l%C3%A4nkarbetare"}, {"country", "SE"},       {"region", "Sk%C3%A5ne"}, {"framework", "eccar-10pt"},
-        {"year_from", "2000"},      {"year_to", "2030"},     {"updated_since", "0"},   {"limit", "5"},
-        {"version", "1"},           {"today", "2025-07-01"}, {"since", "0"},           {"item", "lankarbetare"}};
+    static const std::map<std::string, std::string> kValues = {{"q", "l%C3%A4nkarbetare"},
+                                                               {"country", "SE"},
+                                                               {"region", "Sk%C3%A5ne"},
+                                                               {"framework", "eccar-10pt"},
+                                                               {"year_from", "2000"},
+                                                               {"year_to", "2030"},
+                                                               {"updated_since", "0"},
+                                                               {"limit", "5"},
+                                                               {"version", "1"},
+                                                               {"today", "2025-07-01"},
+                                                               {"since", "0"},
+                                                               {"item", "lankarbetare"},
+                                                               {"lang", "fr"}};
     if (name == "city") return {path == "/api/v1/adoptions" ? "Toronto" : "Malm%C3%B6"};
     if (name == "ref") return {"framework=eccar-10pt&ref=6"};
     if (name == "cursor" && cursors.count(path)) return {cursors.at(path)};

@@ -156,7 +156,7 @@ std::vector<SignedRecord> newer_records(const SigningKey& key, const std::string
                    {"themes", {"employment", "climate-justice"}},
                    {"impact_score", 7}};
   add("practice", "newer-" + tag, 1, practice);
-  add("translation", "tr-" + tag, 1, {{"of", "newer-" + tag}, {"language", "fr"}, {"title", "Pratique " + tag}});
+  add("glossary", "gl-" + tag, 1, {{"of", "newer-" + tag}, {"language", "fr"}, {"title", "Pratique " + tag}});
   practice["summary"] = "Second version.";
   add("practice", "newer-" + tag, 2, practice);
   return out;
@@ -208,8 +208,8 @@ TEST_CASE("records of a kind, field and vocabulary newer than the node are store
     CHECK(practice.body.find("Second version.") != std::string::npos);
     auto changes = http_get(n->http_url, "/api/v1/changes?since=0");
     CHECK(changes.status == 200);
-    CHECK(changes.body.find("tr-one") == std::string::npos);
-    CHECK(changes.body.find("tr-two") == std::string::npos);
+    CHECK(changes.body.find("gl-one") == std::string::npos);
+    CHECK(changes.body.find("gl-two") == std::string::npos);
     CHECK(n->log().find("rejected") == std::string::npos);
     auto peers = json::parse(n->agora({"peer", "list", "--json"}).out)["peers"];
     for (const auto& peer : peers) CHECK(peer["errors"] == 0);
