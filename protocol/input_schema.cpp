@@ -16,6 +16,7 @@
 #include "protocol/limits.hpp"
 #include "protocol/moderation.hpp"
 #include "protocol/retraction.hpp"
+#include "protocol/theme_names.hpp"
 #include "protocol/translation.hpp"
 #include "protocol/record.hpp"
 #include "protocol/unicode.hpp"
@@ -258,6 +259,15 @@ void framework_refs(const json& v, const std::string& path, const FrameworkCatal
 uint16_t theme_bits(const json& v, const std::string& path, bool required_non_empty) {
   uint16_t bits = 0;
   array_of(v, path, limits::kMaxThemes, required_non_empty, [&](const json& t, const std::string& p) {
+    // A theme's name in an interface language ("emploi") is answered with the theme, not
+    // taken for it: the record states the vocabulary value every node reads.
+    if (!tl_received && t.is_string() && vocabulary_index(themes(), t.get<std::string>()) < 0) {
+      std::string folded = fold_for_match(t.get<std::string>());
+      for (const auto& n : theme_names())
+        if (fold_for_match(n.name) == folded && n.language != "en")
+          fail(p, "unknown theme " + in_quotes(t.get<std::string>()) + "; did you mean " + in_quotes(n.theme) +
+                      " (its " + std::string(find_language(n.language)->name) + " name)?");
+    }
     if (int i = vocab(t, p, themes(), "theme"); i >= 0) bits |= static_cast<uint16_t>(1u << i);
   });
   unique_strings(v, path);

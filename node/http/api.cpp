@@ -418,6 +418,12 @@ HttpResponse HttpApi::list(const std::string& collection, const std::vector<std:
   std::string body = "{\"items\":" + items + ",\"next\":" + next.dump() + ",\"total\":" + std::to_string(result.total);
   if (q.facets) body += ",\"facets\":" + json(result.facets).dump();
   if (result.estimated) body += ",\"estimated\":true";
+  if (!result.interpreted.empty()) {
+    json interpreted = json::array();
+    for (const auto& m : result.interpreted)
+      interpreted.push_back({{"word", m.word}, {"theme", m.theme}, {"language", m.language}});
+    body += ",\"interpreted\":" + interpreted.dump();
+  }
   body += '}';
   return HttpResponse{200, "application/json", std::move(body), {}};
 }

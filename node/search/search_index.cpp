@@ -27,6 +27,7 @@
 #include "protocol/hex.hpp"
 #include "protocol/json_text.hpp"
 #include "protocol/languages.hpp"
+#include "protocol/theme_names.hpp"
 #include "protocol/translation.hpp"
 #include "protocol/unicode.hpp"
 #include "protocol/utf8.hpp"
@@ -997,19 +998,94 @@ std::vector<Xapian::Query> filter_queries(const SearchFilter& f) {
 
 // The free-text part: every word, as itself or its stem in any indexed language (the
 // query's language is unknown). MatchAll without words.
-Xapian::Query text_query(const std::string& text, std::vector<std::string>& words) {
-  words = words_of(fold_text(text));
+// The themes' search words (protocol/theme_names.hpp) by their folded form and by their
+// stem in their own language: what a query word is looked up as.
+const std::unordered_map<std::string, std::vector<const ThemeName*>>& theme_words() {
+  static const auto by_form = [] {
+    std::unordered_map<std::string, std::vector<const ThemeName*>> m;
+    for (const auto& w : theme_search_words()) {
+      std::string folded = fold_text(w.name);
+      std::set<std::string> forms{folded, stemmer_for(std::string(w.language))(folded)};
+      for (const auto& f : forms) m[f].push_back(&w);
+    }
+    return m;
+  }();
+  return by_form;
+}
+
+// The query's words as typed: runs of letters, digits, marks and unspaced scripts, with no
+// n-gram split (a theme word is looked up whole: "种族主义").
+std::vector<std::string_view> query_segments(std::string_view folded) {
+  std::vector<std::string_view> out;
+  size_t start = std::string_view::npos;
+  for (size_t i = 0; i <= folded.size();) {
+    size_t at = i;
+    bool in_word = false;
+    if (i < folded.size()) {
+      auto u = static_cast<unsigned char>(folded[i]);
+      if (u < 0x80) {
+        in_word = std::isalnum(u);
+        ++i;
+      } else {
+        in_word = word_char(next_code_point(folded, i)) != WordChar::separator;
+      }
+    } else {
+      ++i;
+    }
+    if (in_word && start == std::string_view::npos) start = at;
+    if (!in_word && start != std::string_view::npos) {
+      out.push_back(folded.substr(start, at - start));
+      start = std::string_view::npos;
+    }
+  }
+  return out;
+}
+
+Xapian::Query text_query(const std::string& text, std::vector<std::string>& words,
+                         std::vector<ThemeWordMatch>* interpreted = nullptr) {
+  std::string folded = fold_text(text);
+  words = words_of(folded);
   // A fresh match-all query: copying the shared Xapian::Query::MatchAll bumps a reference
   // count that is not atomic, a data race between search threads (found by TSan).
   if (words.empty()) return Xapian::Query(std::string());
   std::vector<Xapian::Query> all;
-  for (const auto& w : words) {
-    std::set<std::string> variants{term(kStem, w)};  // as a record without a stemmer holds it
-    for (const auto& code : stemmed_languages()) variants.insert(term(kStem, stemmer_for(code)(w)));
-    std::vector<Xapian::Query> any(variants.begin(), variants.end());
-    all.emplace_back(Xapian::Query::OP_SYNONYM, any.begin(), any.end());
+  for (std::string_view segment : query_segments(folded)) {
+    std::vector<Xapian::Query> parts;
+    std::set<std::string> forms{std::string(segment)};
+    for (std::string_view w : word_views(segment, /*query=*/true)) {
+      std::string word(w);
+      std::set<std::string> variants{term(kStem, word)};  // as a record without a stemmer holds it
+      for (const auto& code : stemmed_languages()) {
+        std::string stem = stemmer_for(code)(word);
+        variants.insert(term(kStem, stem));
+        if (w.size() == segment.size()) forms.insert(stem);
+      }
+      std::vector<Xapian::Query> any(variants.begin(), variants.end());
+      parts.emplace_back(Xapian::Query::OP_SYNONYM, any.begin(), any.end());
+    }
+    if (parts.empty()) continue;
+    Xapian::Query words_of_segment =
+        parts.size() == 1 ? parts.front() : Xapian::Query(Xapian::Query::OP_AND, parts.begin(), parts.end());
+    // A theme's word in any interface language also finds the records tagged with it.
+    std::set<std::string_view> themes;
+    std::vector<std::string> lookups{std::string(segment)};  // the word as typed first: its language is the one named
+    for (const auto& f : forms)
+      if (f != segment) lookups.push_back(f);
+    for (const auto& f : lookups)
+      if (auto found = theme_words().find(f); found != theme_words().end())
+        for (const ThemeName* t : found->second)
+          if (themes.insert(t->theme).second && interpreted)
+            interpreted->push_back({std::string(segment), std::string(t->theme), std::string(t->language)});
+    if (themes.empty()) {
+      all.push_back(words_of_segment);
+      continue;
+    }
+    std::vector<Xapian::Query> any{words_of_segment};
+    for (auto theme : themes) any.emplace_back(term(kTheme, std::string(theme)));
+    all.emplace_back(Xapian::Query::OP_OR, any.begin(), any.end());
   }
-  return Xapian::Query(Xapian::Query::OP_AND, all.begin(), all.end());
+  if (all.empty()) return Xapian::Query(std::string());
+  return all.size() == 1 ? all.front() : Xapian::Query(Xapian::Query::OP_AND, all.begin(), all.end());
 }
 
 Xapian::Query filtered(const Xapian::Query& text, const std::vector<Xapian::Query>& filters,
@@ -1053,7 +1129,7 @@ SearchResult search_in(const Xapian::Database& db, const SearchQuery& q, bool sh
   SearchResult out;
   std::vector<Xapian::Query> filters = filter_queries(q.filter);
   std::vector<std::string> words;
-  Xapian::Query query_text = text_query(q.text, words);
+  Xapian::Query query_text = text_query(q.text, words, &out.interpreted);
   out.terms = words;
   bool ranked_order = !words.empty() && q.sort == SearchQuery::Sort::relevance;
   Xapian::valueno order_slot = q.sort == SearchQuery::Sort::updated ? kUpdatedSlot

@@ -49,12 +49,18 @@ struct SearchHit {
   std::string sort_value;  // for SearchQuery::after
 };
 
+// A query word read as a theme's name ("emploi": employment, French).
+struct ThemeWordMatch {
+  std::string word, theme, language;
+};
+
 struct SearchResult {
   std::vector<SearchHit> hits;
   uint64_t total = 0;  // every match of the query's filter and words (not only this page's)
   std::map<std::string, std::map<std::string, uint64_t>> facets;  // facet -> value -> count
-  bool estimated = false;          // total and facets are estimates (SearchQuery::count_bound was reached)
-  std::vector<std::string> terms;  // the folded query words, for highlighting
+  bool estimated = false;                   // total and facets are estimates (SearchQuery::count_bound was reached)
+  std::vector<std::string> terms;           // the folded query words, for highlighting
+  std::vector<ThemeWordMatch> interpreted;  // query words that also matched a theme
 };
 
 // Counts over every match of a query (GET /api/v1/stats).

@@ -309,7 +309,7 @@ TEST_CASE("search in any language: stems, folds Greek, Cyrillic and Arabic, n-gr
                   {"title", title},
                   {"summary", summary},
                   {"language", language},
-                  {"themes", {"employment"}}});
+                  {"themes", {"media"}}});  // not a theme the query words below name
   };
   practice("zh", "zh-Hans", "移民就业支持计划", "为新移民提供职业培训和反歧视咨询，帮助他们找到工作。");
   practice("ja", "ja", "外国人住民の就労支援", "多文化共生のための日本語教室と職業紹介を行います。");
@@ -365,4 +365,42 @@ TEST_CASE("search in any language: stems, folds Greek, Cyrillic and Arabic, n-gr
 
   // Punctuation of any script separates words: "，" and "«»" are not part of them.
   CHECK(ids(find(*index, "咨询")) == V{"zh"});
+}
+
+TEST_CASE("a theme's name in any interface language finds the records tagged with it, and says how it was read",
+          "[node][search][languages]") {
+  test::TempDir tmp;
+  DataDir dir = make_city(tmp, "København", "DK");
+  publish(dir, {{"kind", "practice"},
+                {"id", "jobspor"},
+                {"title", "Jobspor for nyankomne"},
+                {"summary", "Et program for flygtninge."},
+                {"language", "da"},
+                {"themes", {"employment"}}});
+  publish(dir, {{"kind", "practice"},
+                {"id", "antiracisme"},
+                {"title", "Dialog i boligområder"},
+                {"summary", "Naboer mødes hver uge."},
+                {"language", "da"},
+                {"themes", {"non-discrimination", "housing"}}});
+  auto index = SearchIndex::open_writable(dir);
+  CHECK(index->catch_up() == 2);
+  using V = std::vector<std::string>;
+  for (std::string word : {"employment", "emploi", "emplois", "Beschäftigung", "empleo", "werkgelegenheid",
+                           "sysselsättning", "emprego", "التوظيف", "就业", "travail"}) {
+    INFO(word);
+    CHECK(ids(find(*index, word)) == V{"jobspor"});
+  }
+  for (std::string word :
+       {"racism", "racisme", "Rassismus", "racismo", "rasism", "discrimination", "العنصرية", "种族主义"}) {
+    INFO(word);
+    CHECK(ids(find(*index, word)) == V{"antiracisme"});
+  }
+  auto read = find(*index, "emploi");
+  REQUIRE(read.interpreted.size() == 1);
+  CHECK(read.interpreted[0].theme == "employment");
+  CHECK(read.interpreted[0].language == "fr");
+  CHECK(ids(find(*index, "logement racisme")) == V{"antiracisme"});  // both themes of one record
+  CHECK(find(*index, "logement emploi").hits.empty());               // every word must match
+  CHECK(find(*index, "nyankomne").interpreted.empty());
 }

@@ -67,6 +67,12 @@ TEST_CASE("input in any language validates, its tags signed in canonical case", 
   REQUIRE_FALSE(named);
   CHECK(named.error().path == "language");
   CHECK(named.error().message == "unknown language \"french\"; did you mean \"fr\" (French)?");
+  auto localized = practice("zh");
+  localized["themes"] = {"emploi"};
+  auto theme = validate_input(localized, self);
+  REQUIRE_FALSE(theme);
+  CHECK(theme.error().path == "themes[0]");
+  CHECK(theme.error().message == "unknown theme \"emploi\"; did you mean \"employment\" (its French name)?");
   auto typo = validate_input(practice("zhh"), self);
   REQUIRE_FALSE(typo);
   CHECK(typo.error().path == "language");

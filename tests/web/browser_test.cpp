@@ -309,7 +309,7 @@ TEST_CASE("practices in Arabic read right to left and a two-character Chinese se
                   {"title", "دعم توظيف المهاجرين"},
                   {"summary", "برنامج المدينة لمكافحة العنصرية والتمييز في التوظيف."},
                   {"language", "ar"},
-                  {"themes", {"employment"}}});
+                  {"themes", {"housing"}}});
   publish(rabat, {{"kind", "practice"},
                   {"id", "jiuye"},
                   {"title", "移民就业支持计划"},
