@@ -18,6 +18,7 @@
 #include <regex>
 #include <thread>
 
+#include "sync/http_json.hpp"
 #include "sync/served_node.hpp"
 
 using namespace agora::test;
@@ -327,6 +328,7 @@ TEST_CASE("practices in Arabic read right to left and a two-character Chinese se
   CHECK(browser.eval("(" + arabic + ").matches(':dir(rtl)')") == true);
   std::string chinese = "[...document.querySelectorAll('#results li a')].find(a => a.lang == 'zh-Hans')";
   CHECK(browser.eval("(" + chinese + ").matches(':dir(ltr)')") == true);
+  REQUIRE(wait_for_search_index(rabat.http_url));  // else the page lists without the words
 
   browser.eval(
       "document.getElementById('q').value = '就业'; "
