@@ -20,6 +20,7 @@
 #include "protocol/input_schema.hpp"
 #include "protocol/json_text.hpp"
 #include "protocol/languages.hpp"
+#include "protocol/regions.hpp"
 #include "protocol/utf8.hpp"
 #include "protocol/vocabulary.hpp"
 #include "storage/stored_record.hpp"
@@ -656,12 +657,18 @@ HttpResponse HttpApi::stats(const std::vector<std::pair<std::string, std::string
   for (const auto& c : framework.commitments) refs.push_back({{"ref", c.ref}, {"title", c.title}});
   std::string prefix = framework.id + ":";
   json rows = json::array();
+  std::map<std::string, uint64_t> by_region;
+  auto wanted_region = region_named(q.filter.region);  // a coalition region: its cities are the rows
   dir_.store().read([&](const storage::StoreReader& r) {
-    // Every city this node knows is a row, so the gaps in the matrix show.
+    // Every city this node knows is a row (of the region asked for), so the gaps in the matrix show.
     for (const auto& h : r.heads()) {
       auto city = city_profile(r, h.origin);
       if (!city) continue;
+      auto region = city_region(city->region, city->country);
+      if (wanted_region && region != wanted_region) continue;
       std::string origin = node_id(h.origin);
+      if (auto n = st.by_origin.find(origin); n != st.by_origin.end() && region)
+        by_region[std::string(*region)] += n->second;
       json counts = json::object();
       uint64_t covered = 0;
       if (auto row = st.coverage.find(origin); row != st.coverage.end())
@@ -670,6 +677,7 @@ HttpResponse HttpApi::stats(const std::vector<std::pair<std::string, std::string
       rows.push_back({{"origin", origin},
                       {"city", city->name},
                       {"country", city->country},
+                      {"region", region ? json(std::string(*region)) : json()},
                       {"records", st.by_origin.count(origin) ? st.by_origin.at(origin) : 0},
                       {"commitments_covered", covered},
                       {"counts", counts}});
@@ -684,6 +692,7 @@ HttpResponse HttpApi::stats(const std::vector<std::pair<std::string, std::string
       200, {{"kind", kind},
             {"total", st.total},
             {"by_theme", st.by_theme},
+            {"by_region", by_region},
             {"by_year", by_year},
             {"coverage", {{"framework", framework.id}, {"title", framework.title}, {"refs", refs}, {"rows", rows}}}});
 }
@@ -911,6 +920,11 @@ HttpResponse HttpApi::cities(const std::vector<std::pair<std::string, std::strin
                        {"city", city->name},
                        {"country", city->country},
                        {"region", city->region.empty() ? json() : json(city->region)},
+                       {"coalition_region",
+                        [&] {
+                          auto region = city_region(city->region, city->country);
+                          return region ? json(std::string(*region)) : json();
+                        }()},
                        {"practices", practices},
                        {"plans", plans},
                        {"records", h.seq}});

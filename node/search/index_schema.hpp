@@ -9,18 +9,19 @@
 namespace agora::index_schema {
 
 // Boolean filter terms: prefix + value.
-inline constexpr std::string_view kRecordKey = "Q";        // ORIGIN/ID: one document per record
-inline constexpr std::string_view kKind = "K";             // practice, plan
-inline constexpr std::string_view kOrigin = "XO";          // origin node id (hex)
-inline constexpr std::string_view kCountry = "XN";         // folded country name
-inline constexpr std::string_view kRegion = "XR";          // folded region name
-inline constexpr std::string_view kLanguage = "XL";        // language code
-inline constexpr std::string_view kTheme = "XT";           // theme
-inline constexpr std::string_view kPrinciple = "XP";       // principle
-inline constexpr std::string_view kFramework = "XF";       // framework a record commits to
-inline constexpr std::string_view kCommitment = "XE";      // "framework:ref"
-inline constexpr std::string_view kYear = "XY";            // start year
-inline constexpr std::string_view kTranslatedInto = "XI";  // language of a public translation
+inline constexpr std::string_view kRecordKey = "Q";         // ORIGIN/ID: one document per record
+inline constexpr std::string_view kKind = "K";              // practice, plan
+inline constexpr std::string_view kOrigin = "XO";           // origin node id (hex)
+inline constexpr std::string_view kCountry = "XN";          // folded country name
+inline constexpr std::string_view kRegion = "XR";           // folded region name
+inline constexpr std::string_view kCoalitionRegion = "XG";  // coalition region id (protocol/regions.hpp)
+inline constexpr std::string_view kLanguage = "XL";         // language code
+inline constexpr std::string_view kTheme = "XT";            // theme
+inline constexpr std::string_view kPrinciple = "XP";        // principle
+inline constexpr std::string_view kFramework = "XF";        // framework a record commits to
+inline constexpr std::string_view kCommitment = "XE";       // "framework:ref"
+inline constexpr std::string_view kYear = "XY";             // start year
+inline constexpr std::string_view kTranslatedInto = "XI";   // language of a public translation
 // Free text: the stem of each word in its record's language (TermGenerator::STEM_ALL_Z;
 // the folded word itself where the language has no stemmer).
 inline constexpr std::string_view kStem = "Z";

@@ -27,6 +27,7 @@
 #include "protocol/hex.hpp"
 #include "protocol/json_text.hpp"
 #include "protocol/languages.hpp"
+#include "protocol/regions.hpp"
 #include "protocol/theme_names.hpp"
 #include "protocol/translation.hpp"
 #include "protocol/unicode.hpp"
@@ -50,7 +51,9 @@ namespace {
 //    and its language as filter terms); Greek, Cyrillic, Arabic and Hebrew folded; words
 //    split by Unicode character classes; Chinese, Japanese, Korean and Thai as n-grams.
 // 9: a record's public translations indexed with it (stemmed in their languages).
-constexpr const char* kFormat = "9";
+// 10: the coalition region of each record's city (its profile's region naming one, else
+//     its country's).
+constexpr const char* kFormat = "10";
 
 using namespace index_schema;
 
@@ -428,6 +431,8 @@ RecordFacts record_facts(const std::string& origin_hex, std::string_view id, con
   if (city) {
     f.terms.push_back(term(kCountry, fold_text(city->country)));
     if (!city->region.empty()) f.terms.push_back(term(kRegion, fold_text(city->region)));
+    if (auto region = city_region(city->region, city->country))  // the coalition's region
+      f.terms.push_back(term(kCoalitionRegion, std::string(*region)));
   }
   // The tag and its language: a filter on "pt" finds "pt-BR" too.
   std::string language = body.value("language", "");
@@ -542,7 +547,12 @@ FilterSpec filter_spec(const SearchFilter& f) {
     spec.any_of.push_back(std::move(any));
   }
   filter_on(kCountry, fold_text(f.country));
-  filter_on(kRegion, fold_text(f.region));
+  // A coalition region (its id, name or alias) matches the cities of that region, by
+  // their profile's region or else their country; other text matches the profiles' region.
+  if (auto region = region_named(f.region))
+    filter_on(kCoalitionRegion, std::string(*region));
+  else
+    filter_on(kRegion, fold_text(f.region));
   filter_on(kTheme, f.theme);
   filter_on(kPrinciple, f.principle);
   filter_on(kLanguage, f.language);

@@ -404,3 +404,37 @@ TEST_CASE("a theme's name in any interface language finds the records tagged wit
   CHECK(find(*index, "logement emploi").hits.empty());               // every word must match
   CHECK(find(*index, "nyankomne").interpreted.empty());
 }
+
+TEST_CASE("a region filter takes the coalition's regions, by profile or country, and free text as before",
+          "[node][search][regions]") {
+  test::TempDir tmp;
+  DataDir dir = DataDir::create(tmp.path() / "node", NodeRole::city, "Malmö");
+  auto profile = validate_input(json{{"kind", "city"}, {"name", "Malmö"}, {"country", "SE"}, {"region", "Skåne"}}, {});
+  Publisher(dir).publish({profile.value()});
+  publish(dir, {{"kind", "practice"},
+                {"id", "linkworkers"},
+                {"title", "Länkarbetare"},
+                {"summary", "Nyanlända hittar arbete."},
+                {"language", "sv"},
+                {"themes", {"employment"}}});
+  auto index = SearchIndex::open_writable(dir);
+  CHECK(index->catch_up() == 1);
+  using V = std::vector<std::string>;
+  for (std::string region : {"europe", "Europe", "Skåne", "skane"}) {
+    SearchFilter f;
+    f.region = region;
+    INFO(region);
+    CHECK(ids(find(*index, "", f)) == V{"linkworkers"});
+  }
+  for (std::string region : {"africa", "arab-states", "Arab region", "Sjælland"}) {
+    SearchFilter f;
+    f.region = region;
+    INFO(region);
+    CHECK(find(*index, "", f).hits.empty());
+  }
+  // The LMDB answer (before an index exists) filters by the same rule.
+  SearchQuery q;
+  q.filter.region = "europe";
+  auto from_store = dir.store().read([&](const storage::StoreReader& r) { return search_store(r, q); });
+  CHECK(ids(from_store) == V{"linkworkers"});
+}
