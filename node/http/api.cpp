@@ -21,6 +21,7 @@
 #include "protocol/json_text.hpp"
 #include "protocol/languages.hpp"
 #include "protocol/regions.hpp"
+#include "protocol/theme_names.hpp"
 #include "protocol/utf8.hpp"
 #include "protocol/vocabulary.hpp"
 #include "storage/stored_record.hpp"
@@ -329,6 +330,10 @@ HttpResponse HttpApi::handle(const HttpRequest& req) {
       return cached(list_cache_, req.target, [&] { return adoptions(raw.value()); });
     if (seg.size() == 3 && seg[2] == "frameworks")
       return cached(list_cache_, req.target, [&] { return frameworks(raw.value()); });
+    if (seg.size() == 3 && seg[2] == "vocabulary") {
+      Params none(raw.value(), {});
+      return vocabulary();
+    }
   } catch (const BadParam& e) {
     return error(400, e.message, e.param);
   } catch (const NotFound& e) {
@@ -803,6 +808,34 @@ HttpResponse HttpApi::commitment(const std::string& framework_id, const std::str
 }
 
 // The frameworks records may refer to: built in, and those coalition leads published publicly.
+// The vocabularies with their names, for pages and clients: themes in the interface
+// languages, the coalition's regions, every language with its English name and direction.
+HttpResponse HttpApi::vocabulary() {
+  static const std::string body = [] {
+    json themes_out = json::array();
+    for (std::string_view theme : themes()) {
+      json names = json::object();
+      for (const auto& n : theme_names())
+        if (n.theme == theme) names[std::string(n.language)] = n.name;
+      themes_out.push_back({{"theme", theme}, {"names", names}});
+    }
+    json regions_out = json::array();
+    for (const auto& r : regions()) regions_out.push_back({{"region", r.id}, {"name", r.name}});
+    json languages_out = json::array();
+    for (const auto& l : languages())
+      languages_out.push_back({{"code", l.code}, {"name", l.name}, {"rtl", is_right_to_left(l.code)}});
+    json interface = json::array();
+    for (auto l : interface_languages()) interface.push_back(l);
+    return json{{"themes", themes_out},
+                {"principles", principles()},
+                {"regions", regions_out},
+                {"languages", languages_out},
+                {"interface_languages", interface}}
+        .dump();
+  }();
+  return HttpResponse{200, "application/json", body, {}};
+}
+
 HttpResponse HttpApi::frameworks(const std::vector<std::pair<std::string, std::string>>& raw) {
   Params none(raw, {});
   FrameworkCatalog catalog = load_frameworks(dir_.store(), /*public_only=*/true);

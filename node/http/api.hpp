@@ -53,6 +53,7 @@ class HttpApi {
   net::HttpResponse export_records(const RawParams& params);
   net::HttpResponse stats(const RawParams& params);
   net::HttpResponse frameworks(const RawParams& params);
+  net::HttpResponse vocabulary();
   net::HttpResponse adoptions(const RawParams& params);
   net::HttpResponse plan_monitoring(const std::string& origin, const std::string& id, const std::string& view,
                                     const RawParams& params);

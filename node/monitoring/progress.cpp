@@ -307,6 +307,18 @@ std::string indicator_svg(const IndicatorProgress& ind, const std::string& title
   out += "<line x1=\"" + fmt(left) + "\" y1=\"" + fmt(H - bottom) + "\" x2=\"" + fmt(W - right) + "\" y2=\"" +
          fmt(H - bottom) + "\" stroke=\"#888\"/>\n<line x1=\"" + fmt(left) + "\" y1=\"" + fmt(top) + "\" x2=\"" +
          fmt(left) + "\" y2=\"" + fmt(H - bottom) + "\" stroke=\"#888\"/>\n";
+  // Axes with their scales and units: ticks on the value axis, what each axis measures.
+  for (int i = 0; i <= 4; ++i) {
+    double v = lo + (hi - lo) * i / 4;
+    out += "<line x1=\"" + fmt(left - 4) + "\" y1=\"" + fmt(y(v)) + "\" x2=\"" + fmt(left) + "\" y2=\"" + fmt(y(v)) +
+           "\" stroke=\"#888\"/>\n<text class=\"tick\" x=\"" + fmt(left - 6) + "\" y=\"" + fmt(y(v) + 4) +
+           "\" text-anchor=\"end\" fill=\"#555\" font-size=\"10\">" + fmt(std::round(v * 100) / 100) + "</text>\n";
+  }
+  out += "<text class=\"axis-y\" transform=\"translate(14 " + fmt(top + (H - top - bottom) / 2) +
+         ") rotate(-90)\" text-anchor=\"middle\" fill=\"#555\">" +
+         escape_markup(ind.unit.empty() ? ind.name : ind.name + " (" + ind.unit + ")") + "</text>\n";
+  out += "<text class=\"axis-x\" x=\"" + fmt(left + (W - left - right) / 2) + "\" y=\"" + fmt(H - 8) +
+         "\" text-anchor=\"middle\" fill=\"#555\">report date</text>\n";
   auto reference = [&](double v, const std::string& label, const char* colour) {
     out += "<line class=\"" + label + "\" x1=\"" + fmt(left) + "\" y1=\"" + fmt(y(v)) + "\" x2=\"" + fmt(W - right) +
            "\" y2=\"" + fmt(y(v)) + "\" stroke=\"" + colour + "\" stroke-dasharray=\"6 4\"/>\n<text x=\"" +

@@ -269,7 +269,8 @@ TEST_CASE("openapi.json describes exactly the routes the server has, and the bro
                                   "/api/v1/plans/{origin}/{id}/progress",
                                   "/api/v1/plans/{origin}/{id}/chart.svg",
                                   "/api/v1/commitments/{framework}/{ref}",
-                                  "/api/v1/frameworks"};
+                                  "/api/v1/frameworks",
+                                  "/api/v1/vocabulary"};
   CHECK(documented == served);
 
   auto page = http_get(lyon.http_url, "/");

@@ -75,8 +75,9 @@ TEST_CASE("conditional requests, CORS, content negotiation and limits hold on ev
   REQUIRE(wait_until([&] { return http_get(url, "/api/v1/practices").status == 200; }));
 
   // An ETag on lists, stats, adoptions and the rest; If-None-Match with one tag, a list, or *.
-  for (std::string target : {"/api/v1/practices", "/api/v1/stats", "/api/v1/adoptions", "/api/v1/cities",
-                             "/api/v1/practices/Lyon/mediation", "/api/v1/frameworks", "/health"}) {
+  for (std::string target :
+       {"/api/v1/practices", "/api/v1/stats", "/api/v1/adoptions", "/api/v1/cities", "/api/v1/practices/Lyon/mediation",
+        "/api/v1/frameworks", "/api/v1/vocabulary", "/health"}) {
     INFO(target);
     auto first = http_get(url, target);
     REQUIRE(first.status == 200);

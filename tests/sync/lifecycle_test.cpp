@@ -201,6 +201,7 @@ TEST_CASE("thousands of clients leave at random points of every route, and the n
                                            "/api/v1/cities",
                                            "/api/v1/adoptions",
                                            "/api/v1/frameworks",
+                                           "/api/v1/vocabulary",
                                            "/api/v1/changes?limit=500",
                                            "/api/v1/changes?feed=eventsource",
                                            "/api/v1/export?format=ndjson",
