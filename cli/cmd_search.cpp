@@ -6,6 +6,9 @@
 #include "cli/cli_support.hpp"
 #include "node/local/record_view.hpp"
 #include "node/search/search_index.hpp"
+#include "protocol/languages.hpp"
+#include "protocol/theme_names.hpp"
+#include "protocol/utf8.hpp"
 
 namespace agora::cli {
 
@@ -51,7 +54,8 @@ void register_search(CLI::App& app, Context& ctx) {
   verb->add_option("--city", opts->city, "only this city: its name, node id or id prefix");
   verb->add_option("--country", opts->country, "only cities of this country (ISO code)");
   verb->add_option("--theme", opts->theme, "only records with this theme");
-  verb->add_option("--language", opts->language, "only records in this language (ISO 639-1)");
+  verb->add_option("--language", opts->language,
+                   "only records in this language: an ISO 639-1 code (every tag of it) or a tag such as pt-BR");
   verb->add_option("--framework", opts->framework, "only records committing to this framework");
   verb->add_option("--ref", opts->ref, "with --framework: only this commitment");
   verb->add_option("--year", opts->year, "YYYY or YYYY-YYYY (practice: started; plan: period start)");
@@ -67,12 +71,26 @@ void register_search(CLI::App& app, Context& ctx) {
         throw InvalidInput("--kind: search covers practice and plan, got \"" + opts->kind + "\"");
     }
     if (!opts->theme.empty() && vocabulary_index(themes(), opts->theme) < 0) {
-      auto near = nearest(opts->theme, themes());
+      std::optional<std::string> near;
+      for (const auto& n : theme_names())  // a theme's name in an interface language
+        if (!near && fold_for_match(n.name) == fold_for_match(opts->theme)) near = std::string(n.theme);
+      if (!near) near = nearest(opts->theme, themes());
       throw InvalidInput("--theme: unknown theme \"" + opts->theme + "\"" +
                          (near ? "; did you mean \"" + *near + "\"?" : ""));
     }
+    std::string language;
+    if (!opts->language.empty()) {  // as the API's language= (docs/api.md)
+      auto tag = canonical_language_tag(opts->language);
+      if (!tag) {
+        auto near = language_suggestion(opts->language);
+        throw InvalidInput(
+            "--language: unknown language \"" + opts->language + "\"" +
+            (near ? "; did you mean \"" + *near + "\" (" + std::string(find_language(*near)->name) + ")?" : ""));
+      }
+      language = *tag;
+    }
     if (!opts->ref.empty() && opts->framework.empty()) throw InvalidInput("--ref: needs --framework");
-    q.filter.country = opts->country, q.filter.theme = opts->theme, q.filter.language = opts->language;
+    q.filter.country = opts->country, q.filter.theme = opts->theme, q.filter.language = language;
     q.filter.framework = opts->framework, q.filter.ref = opts->ref;
     if (!opts->year.empty()) std::tie(q.filter.year_from, q.filter.year_to) = parse_year_range(opts->year);
     if (!opts->city.empty()) {
@@ -92,10 +110,17 @@ void register_search(CLI::App& app, Context& ctx) {
     SearchResult result = index->search(q);
     nlohmann::json items =
         dir.store().read([&](const storage::StoreReader& r) { return result_items(r, result, !result.terms.empty()); });
+    nlohmann::json interpreted = nlohmann::json::array();
+    for (const auto& m : result.interpreted)
+      interpreted.push_back({{"word", m.word}, {"theme", m.theme}, {"language", m.language}});
     if (ctx.json) {
-      std::cout << nlohmann::json{{"total", result.total}, {"items", items}}.dump(2) << "\n";
+      nlohmann::json out{{"total", result.total}, {"items", items}};
+      if (!interpreted.empty()) out["interpreted"] = interpreted;
+      std::cout << out.dump(2) << "\n";
       return;
     }
+    for (const auto& m : result.interpreted)
+      std::cout << "(\"" << m.word << "\" also finds the theme " << m.theme << ", its " << m.language << " name)\n";
     bool tty = isatty(STDOUT_FILENO);
     for (const auto& item : items) {
       std::cout << item.value("kind", "") << "  " << item.value("city", "") << "  " << item.value("id", "") << "  "

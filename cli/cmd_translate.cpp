@@ -39,8 +39,9 @@ void register_translate(CLI::App& app, Context& ctx) {
     auto tag = canonical_language_tag(*language);
     if (!tag) {
       auto near = language_suggestion(*language);
-      throw InvalidInput("translate: --language: unknown language \"" + *language + "\"" +
-                         (near ? "; did you mean \"" + *near + "\"?" : ""));
+      throw InvalidInput(
+          "translate: --language: unknown language \"" + *language + "\"" +
+          (near ? "; did you mean \"" + *near + "\" (" + std::string(find_language(*near)->name) + ")?" : ""));
     }
     json texts = json::parse(read_input(*file), nullptr, false);
     if (!texts.is_object()) throw InvalidInput(name + ": expected a JSON object with the translated texts");
@@ -54,7 +55,8 @@ void register_translate(CLI::App& app, Context& ctx) {
       auto [origin, id] = resolve_ref(r, dir.id(), *ref);
       std::string shown = node_id(origin).substr(0, 12) + "/" + id;
       auto latest = r.latest(origin, id);
-      if (!latest || latest->tombstone) throw InvalidInput("translate: no current record " + shown);
+      if (latest && latest->tombstone) throw InvalidInput("translate: " + shown + " was retracted");
+      if (!latest) throw InvalidInput("translate: no current record " + shown);
       if (latest->kind != Kind::practice && latest->kind != Kind::plan)
         throw InvalidInput("translate: " + shown + " is a " + std::string(kind_name(latest->kind)) +
                            "; practices and plans are translated");
@@ -68,8 +70,11 @@ void register_translate(CLI::App& app, Context& ctx) {
         throw InvalidInput("translate: " + shown + " is not public (" + visibility +
                            "); only its own city can translate it");
       std::string original = source->value("language", "");
-      if (!original.empty() && primary_language(original) == primary_language(*tag))
-        throw InvalidInput("translate: " + shown + " is written in " + original + " already");
+      if (original == *tag) throw InvalidInput("translate: " + shown + " is written in " + original + " already");
+      // Only texts the record has: a translation renders the record, it does not add to it.
+      for (const char* field : {"summary", "body", "outcomes", "items"})
+        if (texts.contains(field) && !source->contains(field))
+          throw InvalidInput(name + ": " + field + ": " + shown + " has no " + field + " to translate");
       if (texts.contains("outcomes") && texts["outcomes"].is_array() &&
           texts["outcomes"].size() > source->value("outcomes", json::array()).size())
         throw InvalidInput(name + ": outcomes: " + std::to_string(texts["outcomes"].size()) + " names for the " +

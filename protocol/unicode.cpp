@@ -168,12 +168,8 @@ void append_folded(uint32_t cp, std::string& out) {
     case 0x0671:
       cp = 0x0627;  // alef with madda or hamza, wasla -> alef
       break;
-    case 0x0649:
     case 0x06cc:
-      cp = 0x064a;  // alef maksura, Farsi yeh -> yeh
-      break;
-    case 0x0629:
-      cp = 0x0647;  // teh marbuta -> heh
+      cp = 0x064a;  // Farsi yeh -> yeh (teh marbuta and alef maksura stay: the Arabic stemmer reads them)
       break;
     case 0x06a9:
       cp = 0x0643;  // keheh -> kaf

@@ -34,8 +34,9 @@ WordChar word_char(uint32_t cp);
 
 // Appends a character from U+0370 on, folded for matching: case folded (Greek final sigma
 // included); Greek accents, Hebrew points and Arabic harakat and tatweel dropped; ё as е;
-// Arabic alef forms as bare alef, alef maksura and Persian yeh as yeh, teh marbuta as heh,
-// keheh as kaf; fullwidth ASCII as ASCII. Other characters are appended as they are.
+// Arabic alef forms as bare alef, Persian yeh as yeh, keheh as kaf (teh marbuta and alef
+// maksura stay: Xapian's Arabic stemmer reads them); fullwidth ASCII as ASCII. Other
+// characters are appended as they are.
 void append_folded(uint32_t cp, std::string& out);
 
 }  // namespace agora

@@ -549,17 +549,23 @@ HttpResponse HttpApi::record(const std::string& collection, const std::string& o
     json item = record_item(chosen->first, chosen->second.body, city ? &*city : nullptr, signer ? &*signer : nullptr);
     if (!translations.empty()) item["translations"] = translations_json(translations, cities);
     std::string original = item.value("language", "");
-    if (!lang.empty() && primary_language(original) != primary_language(lang)) {
-      // With ?version=N only a translation of that version renders it.
+    if (!lang.empty() && lang != original) {
+      // With ?version=N only a translation of that version renders it. The same tag first;
+      // then the original when it is in that language ("zh" of a "zh-Hant" record); then a
+      // translation into another variant of the language.
       std::vector<TranslationEntry> usable;
       for (const auto& t : translations)
         if (!version || t.of_version == chosen->first.version) usable.push_back(t);
-      const TranslationEntry* t = pick_translation(usable, *origin, lang);
+      const TranslationEntry* t = nullptr;
+      for (const auto& u : usable)
+        if (u.language == lang && (!t || u.translator == *origin)) t = &u;
+      bool original_serves = !t && primary_language(original) == primary_language(lang);
+      if (!t && !original_serves) t = pick_translation(usable, *origin, lang);
       auto body = t ? storage::read_record(r, t->local) : std::nullopt;
       auto parsed = body ? body->body_json() : std::nullopt;
       if (t && parsed) {
         apply_translation(item, *t, *parsed, cities);
-      } else {
+      } else if (!original_serves) {
         item["translation"] = nullptr;  // none into that language: the original, saying so
         item["language_requested"] = lang;
       }

@@ -338,12 +338,23 @@ std::string fold_text(std::string_view text) {
 namespace {
 // A ranked hit's snippet, and the language of the translation its words matched in when
 // they are not in its own title or summary ("" when they are, or in no translation).
+// Whether text holds one of the query's terms: a word of it (snippet marks it), or an
+// n-gram of a script written without spaces (found as a substring of the folded text).
+bool mentions(const std::string& text, const std::vector<std::string>& terms, const std::string& language) {
+  std::string folded;
+  for (const auto& t : terms)
+    if (!t.empty() && static_cast<unsigned char>(t[0]) >= 0xe0) {
+      if (folded.empty()) folded = fold_text(text);
+      if (folded.find(t) != std::string::npos) return true;
+    }
+  return snippet(text, terms, language, text.size() + 1).find("<mark>") != std::string::npos;
+}
+
 std::pair<std::string, std::string> snippet_of_hit(const storage::StoreReader& r, const Header& h,
                                                    const std::string& title, const std::string& summary,
                                                    const std::string& language, const std::vector<std::string>& terms) {
   std::string own = snippet(summary, terms, language);
-  if (own.find("<mark>") != std::string::npos || snippet(title, terms, language).find("<mark>") != std::string::npos)
-    return {own, ""};
+  if (own.find("<mark>") != std::string::npos || mentions(title + "\n" + summary, terms, language)) return {own, ""};
   auto latest = r.latest(h.origin, h.id);
   for (const auto& t : current_translations(r, h.origin, h.id, latest ? latest->version : h.version,
                                             [](const Header& th) { return is_public(th); })) {
@@ -352,8 +363,14 @@ std::pair<std::string, std::string> snippet_of_hit(const storage::StoreReader& r
     if (!body) continue;
     std::string translated = snippet(body->value("summary", ""), terms, t.language);
     if (translated.find("<mark>") != std::string::npos) return {translated, t.language};
-    if (snippet(body->value("title", ""), terms, t.language).find("<mark>") != std::string::npos)
-      return {own, t.language};
+    // Elsewhere in it (title, body, outcome names, plan actions): its summary as the snippet.
+    std::string rest = body->value("title", "") + "\n" + body->value("body", "");
+    for (const auto& o : body->value("outcomes", json::array()))
+      if (o.is_string()) rest += "\n" + o.get<std::string>();
+    for (const auto& item : body->value("items", json::array()))
+      if (item.is_object() && item.value("action", json()).is_string())
+        rest += "\n" + item["action"].get<std::string>();
+    if (mentions(rest + "\n" + body->value("summary", ""), terms, t.language)) return {translated, t.language};
   }
   return {own, ""};
 }
@@ -627,7 +644,8 @@ struct SearchIndex::Impl {
       auto translated = rec ? rec->body_json() : std::nullopt;
       if (!translated) continue;
       WordStems& translated_stems = stems_for(t.language);  // not trimmed here: counts holds views into it
-      for (std::string_view word : word_views(fold_text(translated->value("title", ""))))
+      std::string translated_title = fold_text(translated->value("title", ""));  // the views below point into it
+      for (std::string_view word : word_views(translated_title))
         if (word.size() <= kMaxWordBytes) counts[translated_stems.of(word)] += 3;
       std::string translated_text;
       append_text(translated_text, translated->value("summary", json()));
@@ -923,9 +941,15 @@ SearchIndex::Step SearchIndex::catch_up_step_unguarded(size_t max_entries) {
         new_profiles.insert(h.value().origin);
       else if (h.value().kind == Kind::practice || h.value().kind == Kind::plan)
         touched.insert({h.value().origin, h.value().id});
-      else if (h.value().kind == Kind::translation && !view.is_stub()) {
-        // Its source is found by the translation's words too.
-        if (auto of = read_translation_of(*view.load().body)) touched.insert({of->origin, of->id});
+      else if (h.value().kind == Kind::translation) {
+        // Its source is found by the translation's words too; a retracted or erased
+        // translation no longer: the source named by any version of it is indexed again.
+        for (uint64_t local : r.history(h.value().origin, h.value().id)) {
+          auto version = r.at(local);
+          if (!version || version->is_stub()) continue;
+          auto body = version->load().body;
+          if (auto of = body ? read_translation_of(*body) : std::nullopt) touched.insert({of->origin, of->id});
+        }
       } else if (h.value().kind == Kind::erasure && !view.is_stub()) {
         // Its record's text is gone from the store: from the index too.
         if (auto e = read_erasure(*view.load().body)) touched.insert({h.value().origin, e->target});
@@ -1252,6 +1276,8 @@ std::string snippet(std::string_view text, const std::vector<std::string>& folde
   // first two letters of a word, so only words starting like a wanted stem are stemmed.
   std::set<std::string> stem_starts;
   for (const auto& st : wanted_stems) stem_starts.insert(st.substr(0, 2));
+  // Arabic and Indonesian stems drop prefixes: every word is stemmed.
+  const bool prefixes = primary_language(language) == "ar" || primary_language(language) == "id";
   // Words of the original text with their byte spans.
   struct Word {
     size_t begin, end;
@@ -1275,7 +1301,8 @@ std::string snippet(std::string_view text, const std::vector<std::string>& folde
       } else {
         folded = fold_text(word);
       }
-      bool hit = wanted.count(folded) || (stem_starts.count(folded.substr(0, 2)) && wanted_stems.count(stem(folded)));
+      bool hit = wanted.count(folded) ||
+                 ((prefixes || stem_starts.count(folded.substr(0, 2))) && wanted_stems.count(stem(folded)));
       words.push_back({i, j, hit});
       i = j;
     } else {

@@ -162,3 +162,54 @@ TEST_CASE("translate refuses what it cannot translate and writes nothing", "[syn
   auto elsewhere = lyon.agora({"translate", malmo.id + "/linkworkers", "--language", "fr", texts});
   CHECK(elsewhere.exit_code == 3);
 }
+
+TEST_CASE("a translation's every text finds its source until it is retracted, and variants of a language translate",
+          "[sync][translation]") {
+  ServedNode taipei("Taipei", "TW");
+  taipei.publish({{"kind", "practice"},
+                  {"id", "jobsupport"},
+                  {"title", "新住民就業支持"},
+                  {"summary", "為新住民提供職業訓練。"},
+                  {"language", "zh-Hant"},
+                  {"themes", {"media"}},
+                  {"outcomes", {{{"indicator", "就業人數"}, {"value", 40}}}}});
+  taipei.serve();
+  std::string fr = taipei.tmp.str("fr.json");
+  write_file(fr, {{"title", "Soutien zorblatique aux nouveaux résidents"},
+                  {"summary", "Formation professionnelle pour les nouveaux résidents."},
+                  {"outcomes", {"personnes quixendor en emploi"}}});
+  auto translated = taipei.agora({"translate", "jobsupport", "--language", "fr", fr});
+  INFO(translated.err);
+  REQUIRE(translated.exit_code == 0);
+  std::string tid = translated.out.substr(12, translated.out.find(' ', 12) - 12);
+  std::string hans = taipei.tmp.str("hans.json");
+  write_file(hans, {{"title", "新住民就业支持"}, {"summary", "为新住民提供职业训练。"}});
+  auto simplified = taipei.agora({"translate", "jobsupport", "--language", "zh-Hans", hans});
+  INFO(simplified.err);
+  REQUIRE(simplified.exit_code == 0);  // another script of the same language
+  std::string body = taipei.tmp.str("body.json");
+  write_file(body, {{"title", "Soutien"}, {"body", "Un texte que la source n'a pas."}});
+  auto added = taipei.agora({"translate", "jobsupport", "--language", "de", body});
+  CHECK(added.exit_code == 3);
+  CHECK_THAT(added.err, Catch::Contains("body: ") && Catch::Contains("has no body to translate"));
+
+  REQUIRE(wait_for_search_index(taipei.http_url));
+  auto found = [&](const std::string& q) { return get_json(taipei, "/api/v1/practices?q=" + q)["items"]; };
+  REQUIRE(wait_until([&] { return found("zorblatique").size() == 1; }));  // a word of the title only
+  CHECK(found("zorblatique")[0]["matched_in"] == "fr");
+  CHECK(found("quixendor").size() == 1);  // of an outcome's name only
+  CHECK(found("quixendor")[0]["matched_in"] == "fr");
+  CHECK(found("%E5%B0%B1%E6%A5%AD")[0].count("matched_in") == 0);  // 就業: in the original itself
+
+  std::string path = "/api/v1/practices/" + taipei.id + "/jobsupport";
+  CHECK(get_json(taipei, path + "?lang=zh-Hans")["title"] == "新住民就业支持");
+  auto zh = get_json(taipei, path + "?lang=zh");  // the original is Chinese: no fallback note
+  CHECK(zh["title"] == "新住民就業支持");
+  CHECK_FALSE(zh.contains("language_requested"));
+
+  // Retracted, the translation no longer finds its source.
+  REQUIRE(taipei.agora({"retract", tid}).exit_code == 0);
+  REQUIRE(wait_until([&] { return found("zorblatique").empty(); }));
+  CHECK(found("quixendor").empty());
+  CHECK(get_json(taipei, path)["translations"].size() == 1);  // zh-Hans only
+}
