@@ -53,7 +53,8 @@ namespace {
 // 9: a record's public translations indexed with it (stemmed in their languages).
 // 10: the coalition region of each record's city (its profile's region naming one, else
 //     its country's).
-constexpr const char* kFormat = "10";
+// 11: Arabic teh marbuta and alef maksura no longer folded (the Arabic stemmer reads them).
+constexpr const char* kFormat = "11";
 
 using namespace index_schema;
 
