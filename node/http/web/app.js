@@ -1,8 +1,190 @@
 // The browsing page: everything comes from this node's /api/v1 (nothing from the internet).
+// Its language is ?lang= in the page's address, else the browser's first one it offers;
+// every search, filter, sort and page lives in the address (#/?q=…&theme=…&pages=2).
 'use strict';
 const $ = (id) => document.getElementById(id);
 const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
-const state = { q: '', filters: {}, next: null };
+const state = { q: '', filters: {}, sort: '', pages: 1, next: null };
+
+// Interface strings in the page's languages (written for the project). {x}: a value.
+const STRINGS = {
+  en: { practices: 'Practices', plans: 'Plans', coverage: 'Coverage', network: 'Network', search: 'Search', language: 'Language',
+    placeholder: 'Search practices in any language (e.g. beskæftigelse, housing, 就业, Malmo)', more: 'More results', noFilters: 'No filters.',
+    theme: 'Theme', city: 'City', commitment: 'Commitment', region: 'Region', sort: 'Sort', relevance: 'relevance', byTitle: 'title', updated: 'latest',
+    results: '{n} practices', result1: '1 practice', matching: 'matching “{q}”', readAs: '“{word}” also finds the theme {theme} ({lang})',
+    matchedIn: 'found in its {lang} translation', export: 'Export these results:', version: 'version', signedBy: 'signed by', theCity: 'the city',
+    themes: 'Themes', principles: 'Principles', commitments: 'Commitments', partners: 'Partners', outcomes: 'Outcomes', indicator: 'indicator',
+    value: 'value', unit: 'unit', year: 'year', started: 'Started', ended: 'Ended', links: 'Links', contact: 'Contact', translations: 'Translations',
+    history: 'Version history', published: 'published', title: 'title', changes: 'changes', first: 'first version', back: '← back to the results',
+    translatedBy: 'Translated from {from} by {city}', outdated: 'outdated: the original has changed since', original: 'show the original',
+    noTranslation: 'No translation into {lang}: the original ({from}).', coverageTitle: 'Commitment coverage', framework: 'Framework',
+    covered: 'covered', byTheme: 'By theme', byYear: 'By year started', byRegion: 'By region', publicPractices: '{n} public practices',
+    plansTitle: 'Action plans', plan: 'Plan', period: 'Period', items: 'Items', noPlans: 'No public plans yet.', coalitions: 'Coalitions',
+    twins: 'Twin cities', travelled: 'Practices that travelled', none: 'none declared', legendTwin: 'twin cities', legendCoalition: 'coalition member – lead',
+    indexBuilding: 'The search index is being built ({indexed} of {of} records read): words are matched once it is ready; showing the list without them meanwhile.',
+    indexOff: 'This node runs without a search index: words are not matched; showing the list without them.' },
+  fr: { practices: 'Pratiques', plans: 'Plans', coverage: 'Couverture', network: 'Réseau', search: 'Rechercher', language: 'Langue',
+    placeholder: 'Chercher des pratiques dans toutes les langues (ex. emploi, logement, 就业, Malmo)', more: 'Plus de résultats', noFilters: 'Aucun filtre.',
+    theme: 'Thème', city: 'Ville', commitment: 'Engagement', region: 'Région', sort: 'Trier', relevance: 'pertinence', byTitle: 'titre', updated: 'plus récentes',
+    results: '{n} pratiques', result1: '1 pratique', matching: 'pour « {q} »', readAs: '« {word} » trouve aussi le thème {theme} ({lang})',
+    matchedIn: 'trouvée dans sa traduction en {lang}', export: 'Exporter ces résultats :', version: 'version', signedBy: 'signé par', theCity: 'la ville',
+    themes: 'Thèmes', principles: 'Principes', commitments: 'Engagements', partners: 'Partenaires', outcomes: 'Résultats', indicator: 'indicateur',
+    value: 'valeur', unit: 'unité', year: 'année', started: 'Début', ended: 'Fin', links: 'Liens', contact: 'Contact', translations: 'Traductions',
+    history: 'Historique des versions', published: 'publiée', title: 'titre', changes: 'modifications', first: 'première version', back: '← retour aux résultats',
+    translatedBy: 'Traduit de {from} par {city}', outdated: 'à mettre à jour : l’original a changé depuis', original: 'voir l’original',
+    noTranslation: 'Pas de traduction en {lang} : l’original ({from}).', coverageTitle: 'Couverture des engagements', framework: 'Cadre',
+    covered: 'couverts', byTheme: 'Par thème', byYear: 'Par année de début', byRegion: 'Par région', publicPractices: '{n} pratiques publiques',
+    plansTitle: 'Plans d’action', plan: 'Plan', period: 'Période', items: 'Actions', noPlans: 'Aucun plan public pour l’instant.', coalitions: 'Coalitions',
+    twins: 'Villes jumelles', travelled: 'Pratiques qui ont voyagé', none: 'aucune déclarée', legendTwin: 'villes jumelles', legendCoalition: 'membre – ville chef de file',
+    indexBuilding: 'L’index de recherche est en construction ({indexed} sur {of}) : les mots seront pris en compte ensuite ; liste sans les mots en attendant.',
+    indexOff: 'Ce nœud n’a pas d’index de recherche : les mots ne sont pas pris en compte.' },
+  es: { practices: 'Prácticas', plans: 'Planes', coverage: 'Cobertura', network: 'Red', search: 'Buscar', language: 'Idioma',
+    placeholder: 'Buscar prácticas en cualquier idioma (p. ej. empleo, vivienda, 就业, Malmo)', more: 'Más resultados', noFilters: 'Sin filtros.',
+    theme: 'Tema', city: 'Ciudad', commitment: 'Compromiso', region: 'Región', sort: 'Ordenar', relevance: 'relevancia', byTitle: 'título', updated: 'más recientes',
+    results: '{n} prácticas', result1: '1 práctica', matching: 'para «{q}»', readAs: '«{word}» también encuentra el tema {theme} ({lang})',
+    matchedIn: 'encontrada en su traducción al {lang}', export: 'Exportar estos resultados:', version: 'versión', signedBy: 'firmado por', theCity: 'la ciudad',
+    themes: 'Temas', principles: 'Principios', commitments: 'Compromisos', partners: 'Socios', outcomes: 'Resultados', indicator: 'indicador',
+    value: 'valor', unit: 'unidad', year: 'año', started: 'Inicio', ended: 'Fin', links: 'Enlaces', contact: 'Contacto', translations: 'Traducciones',
+    history: 'Historial de versiones', published: 'publicada', title: 'título', changes: 'cambios', first: 'primera versión', back: '← volver a los resultados',
+    translatedBy: 'Traducido del {from} por {city}', outdated: 'desactualizada: el original ha cambiado', original: 'ver el original',
+    noTranslation: 'No hay traducción al {lang}: el original ({from}).', coverageTitle: 'Cobertura de compromisos', framework: 'Marco',
+    covered: 'cubiertos', byTheme: 'Por tema', byYear: 'Por año de inicio', byRegion: 'Por región', publicPractices: '{n} prácticas públicas',
+    plansTitle: 'Planes de acción', plan: 'Plan', period: 'Periodo', items: 'Acciones', noPlans: 'Aún no hay planes públicos.', coalitions: 'Coaliciones',
+    twins: 'Ciudades hermanadas', travelled: 'Prácticas que viajaron', none: 'ninguna declarada', legendTwin: 'ciudades hermanadas', legendCoalition: 'miembro – ciudad líder',
+    indexBuilding: 'Se está construyendo el índice de búsqueda ({indexed} de {of}): las palabras se tendrán en cuenta cuando esté listo.',
+    indexOff: 'Este nodo no tiene índice de búsqueda: no se buscan palabras.' },
+  de: { practices: 'Praktiken', plans: 'Pläne', coverage: 'Abdeckung', network: 'Netzwerk', search: 'Suchen', language: 'Sprache',
+    placeholder: 'Praktiken in jeder Sprache suchen (z. B. Beschäftigung, Wohnen, 就业, Malmo)', more: 'Weitere Ergebnisse', noFilters: 'Keine Filter.',
+    theme: 'Thema', city: 'Stadt', commitment: 'Verpflichtung', region: 'Region', sort: 'Sortieren', relevance: 'Relevanz', byTitle: 'Titel', updated: 'neueste',
+    results: '{n} Praktiken', result1: '1 Praxis', matching: 'zu „{q}“', readAs: '„{word}“ findet auch das Thema {theme} ({lang})',
+    matchedIn: 'gefunden in der Übersetzung ({lang})', export: 'Diese Ergebnisse exportieren:', version: 'Version', signedBy: 'signiert von', theCity: 'der Stadt',
+    themes: 'Themen', principles: 'Grundsätze', commitments: 'Verpflichtungen', partners: 'Partner', outcomes: 'Ergebnisse', indicator: 'Indikator',
+    value: 'Wert', unit: 'Einheit', year: 'Jahr', started: 'Beginn', ended: 'Ende', links: 'Links', contact: 'Kontakt', translations: 'Übersetzungen',
+    history: 'Versionsverlauf', published: 'veröffentlicht', title: 'Titel', changes: 'Änderungen', first: 'erste Version', back: '← zurück zu den Ergebnissen',
+    translatedBy: 'Übersetzt aus dem {from} von {city}', outdated: 'veraltet: das Original hat sich seitdem geändert', original: 'Original anzeigen',
+    noTranslation: 'Keine Übersetzung ins {lang}: das Original ({from}).', coverageTitle: 'Abdeckung der Verpflichtungen', framework: 'Rahmen',
+    covered: 'abgedeckt', byTheme: 'Nach Thema', byYear: 'Nach Startjahr', byRegion: 'Nach Region', publicPractices: '{n} öffentliche Praktiken',
+    plansTitle: 'Aktionspläne', plan: 'Plan', period: 'Zeitraum', items: 'Maßnahmen', noPlans: 'Noch keine öffentlichen Pläne.', coalitions: 'Koalitionen',
+    twins: 'Partnerstädte', travelled: 'Praktiken, die gereist sind', none: 'keine erklärt', legendTwin: 'Partnerstädte', legendCoalition: 'Mitglied – federführende Stadt',
+    indexBuilding: 'Der Suchindex wird aufgebaut ({indexed} von {of}): Wörter werden berücksichtigt, sobald er fertig ist.',
+    indexOff: 'Dieser Knoten hat keinen Suchindex: Wörter werden nicht berücksichtigt.' },
+  nl: { practices: 'Praktijken', plans: 'Plannen', coverage: 'Dekking', network: 'Netwerk', search: 'Zoeken', language: 'Taal',
+    placeholder: 'Zoek praktijken in elke taal (bijv. werkgelegenheid, huisvesting, 就业, Malmo)', more: 'Meer resultaten', noFilters: 'Geen filters.',
+    theme: 'Thema', city: 'Stad', commitment: 'Verbintenis', region: 'Regio', sort: 'Sorteren', relevance: 'relevantie', byTitle: 'titel', updated: 'nieuwste',
+    results: '{n} praktijken', result1: '1 praktijk', matching: 'voor ‘{q}’', readAs: '‘{word}’ vindt ook het thema {theme} ({lang})',
+    matchedIn: 'gevonden in de vertaling ({lang})', export: 'Deze resultaten exporteren:', version: 'versie', signedBy: 'ondertekend door', theCity: 'de stad',
+    themes: 'Thema’s', principles: 'Principes', commitments: 'Verbintenissen', partners: 'Partners', outcomes: 'Resultaten', indicator: 'indicator',
+    value: 'waarde', unit: 'eenheid', year: 'jaar', started: 'Begin', ended: 'Einde', links: 'Links', contact: 'Contact', translations: 'Vertalingen',
+    history: 'Versiegeschiedenis', published: 'gepubliceerd', title: 'titel', changes: 'wijzigingen', first: 'eerste versie', back: '← terug naar de resultaten',
+    translatedBy: 'Vertaald uit het {from} door {city}', outdated: 'verouderd: het origineel is sindsdien gewijzigd', original: 'origineel tonen',
+    noTranslation: 'Geen vertaling naar het {lang}: het origineel ({from}).', coverageTitle: 'Dekking van de verbintenissen', framework: 'Kader',
+    covered: 'gedekt', byTheme: 'Per thema', byYear: 'Per startjaar', byRegion: 'Per regio', publicPractices: '{n} openbare praktijken',
+    plansTitle: 'Actieplannen', plan: 'Plan', period: 'Periode', items: 'Acties', noPlans: 'Nog geen openbare plannen.', coalitions: 'Coalities',
+    twins: 'Zustersteden', travelled: 'Praktijken die reisden', none: 'geen gemeld', legendTwin: 'zustersteden', legendCoalition: 'lid – trekkende stad',
+    indexBuilding: 'De zoekindex wordt opgebouwd ({indexed} van {of}): woorden tellen mee zodra hij klaar is.',
+    indexOff: 'Deze node heeft geen zoekindex: woorden tellen niet mee.' },
+  da: { practices: 'Praksisser', plans: 'Planer', coverage: 'Dækning', network: 'Netværk', search: 'Søg', language: 'Sprog',
+    placeholder: 'Søg praksisser på alle sprog (f.eks. beskæftigelse, bolig, 就业, Malmo)', more: 'Flere resultater', noFilters: 'Ingen filtre.',
+    theme: 'Tema', city: 'By', commitment: 'Forpligtelse', region: 'Region', sort: 'Sortér', relevance: 'relevans', byTitle: 'titel', updated: 'nyeste',
+    results: '{n} praksisser', result1: '1 praksis', matching: 'for »{q}«', readAs: '»{word}« finder også temaet {theme} ({lang})',
+    matchedIn: 'fundet i oversættelsen ({lang})', export: 'Eksportér disse resultater:', version: 'version', signedBy: 'underskrevet af', theCity: 'byen',
+    themes: 'Temaer', principles: 'Principper', commitments: 'Forpligtelser', partners: 'Partnere', outcomes: 'Resultater', indicator: 'indikator',
+    value: 'værdi', unit: 'enhed', year: 'år', started: 'Start', ended: 'Slut', links: 'Links', contact: 'Kontakt', translations: 'Oversættelser',
+    history: 'Versionshistorik', published: 'udgivet', title: 'titel', changes: 'ændringer', first: 'første version', back: '← tilbage til resultaterne',
+    translatedBy: 'Oversat fra {from} af {city}', outdated: 'forældet: originalen er ændret siden', original: 'vis originalen',
+    noTranslation: 'Ingen oversættelse til {lang}: originalen ({from}).', coverageTitle: 'Dækning af forpligtelser', framework: 'Ramme',
+    covered: 'dækket', byTheme: 'Efter tema', byYear: 'Efter startår', byRegion: 'Efter region', publicPractices: '{n} offentlige praksisser',
+    plansTitle: 'Handlingsplaner', plan: 'Plan', period: 'Periode', items: 'Indsatser', noPlans: 'Ingen offentlige planer endnu.', coalitions: 'Koalitioner',
+    twins: 'Venskabsbyer', travelled: 'Praksisser der rejste', none: 'ingen erklæret', legendTwin: 'venskabsbyer', legendCoalition: 'medlem – ledende by',
+    indexBuilding: 'Søgeindekset bygges ({indexed} af {of}): ord tælles med, når det er klar.',
+    indexOff: 'Denne node har intet søgeindeks: ord tælles ikke med.' },
+  sv: { practices: 'Praktiker', plans: 'Planer', coverage: 'Täckning', network: 'Nätverk', search: 'Sök', language: 'Språk',
+    placeholder: 'Sök praktiker på alla språk (t.ex. sysselsättning, boende, 就业, Malmo)', more: 'Fler resultat', noFilters: 'Inga filter.',
+    theme: 'Tema', city: 'Stad', commitment: 'Åtagande', region: 'Region', sort: 'Sortera', relevance: 'relevans', byTitle: 'titel', updated: 'senaste',
+    results: '{n} praktiker', result1: '1 praktik', matching: 'för ”{q}”', readAs: '”{word}” hittar också temat {theme} ({lang})',
+    matchedIn: 'hittad i översättningen ({lang})', export: 'Exportera dessa resultat:', version: 'version', signedBy: 'signerad av', theCity: 'staden',
+    themes: 'Teman', principles: 'Principer', commitments: 'Åtaganden', partners: 'Partner', outcomes: 'Resultat', indicator: 'indikator',
+    value: 'värde', unit: 'enhet', year: 'år', started: 'Start', ended: 'Slut', links: 'Länkar', contact: 'Kontakt', translations: 'Översättningar',
+    history: 'Versionshistorik', published: 'publicerad', title: 'titel', changes: 'ändringar', first: 'första versionen', back: '← tillbaka till resultaten',
+    translatedBy: 'Översatt från {from} av {city}', outdated: 'inaktuell: originalet har ändrats sedan dess', original: 'visa originalet',
+    noTranslation: 'Ingen översättning till {lang}: originalet ({from}).', coverageTitle: 'Täckning av åtaganden', framework: 'Ramverk',
+    covered: 'täckta', byTheme: 'Per tema', byYear: 'Per startår', byRegion: 'Per region', publicPractices: '{n} offentliga praktiker',
+    plansTitle: 'Handlingsplaner', plan: 'Plan', period: 'Period', items: 'Åtgärder', noPlans: 'Inga offentliga planer ännu.', coalitions: 'Koalitioner',
+    twins: 'Vänorter', travelled: 'Praktiker som spridits', none: 'inga angivna', legendTwin: 'vänorter', legendCoalition: 'medlem – ledande stad',
+    indexBuilding: 'Sökindexet byggs ({indexed} av {of}): ord räknas när det är klart.',
+    indexOff: 'Denna nod har inget sökindex: ord räknas inte.' },
+  pt: { practices: 'Práticas', plans: 'Planos', coverage: 'Cobertura', network: 'Rede', search: 'Pesquisar', language: 'Idioma',
+    placeholder: 'Pesquisar práticas em qualquer língua (ex. emprego, habitação, 就业, Malmo)', more: 'Mais resultados', noFilters: 'Sem filtros.',
+    theme: 'Tema', city: 'Cidade', commitment: 'Compromisso', region: 'Região', sort: 'Ordenar', relevance: 'relevância', byTitle: 'título', updated: 'mais recentes',
+    results: '{n} práticas', result1: '1 prática', matching: 'para «{q}»', readAs: '«{word}» também encontra o tema {theme} ({lang})',
+    matchedIn: 'encontrada na sua tradução ({lang})', export: 'Exportar estes resultados:', version: 'versão', signedBy: 'assinado por', theCity: 'a cidade',
+    themes: 'Temas', principles: 'Princípios', commitments: 'Compromissos', partners: 'Parceiros', outcomes: 'Resultados', indicator: 'indicador',
+    value: 'valor', unit: 'unidade', year: 'ano', started: 'Início', ended: 'Fim', links: 'Ligações', contact: 'Contacto', translations: 'Traduções',
+    history: 'Histórico de versões', published: 'publicada', title: 'título', changes: 'alterações', first: 'primeira versão', back: '← voltar aos resultados',
+    translatedBy: 'Traduzido do {from} por {city}', outdated: 'desatualizada: o original mudou desde então', original: 'ver o original',
+    noTranslation: 'Sem tradução para {lang}: o original ({from}).', coverageTitle: 'Cobertura dos compromissos', framework: 'Quadro',
+    covered: 'cobertos', byTheme: 'Por tema', byYear: 'Por ano de início', byRegion: 'Por região', publicPractices: '{n} práticas públicas',
+    plansTitle: 'Planos de ação', plan: 'Plano', period: 'Período', items: 'Ações', noPlans: 'Ainda não há planos públicos.', coalitions: 'Coligações',
+    twins: 'Cidades geminadas', travelled: 'Práticas que viajaram', none: 'nenhuma declarada', legendTwin: 'cidades geminadas', legendCoalition: 'membro – cidade líder',
+    indexBuilding: 'O índice de pesquisa está a ser construído ({indexed} de {of}): as palavras contam quando estiver pronto.',
+    indexOff: 'Este nó não tem índice de pesquisa: as palavras não contam.' },
+  ar: { practices: 'الممارسات', plans: 'الخطط', coverage: 'التغطية', network: 'الشبكة', search: 'بحث', language: 'اللغة',
+    placeholder: 'ابحث عن الممارسات بأي لغة (مثل التوظيف، السكن، 就业)', more: 'مزيد من النتائج', noFilters: 'لا توجد مرشحات.',
+    theme: 'الموضوع', city: 'المدينة', commitment: 'الالتزام', region: 'المنطقة', sort: 'ترتيب', relevance: 'الصلة', byTitle: 'العنوان', updated: 'الأحدث',
+    results: '{n} ممارسة', result1: 'ممارسة واحدة', matching: 'تطابق «{q}»', readAs: '«{word}» يجد أيضاً موضوع {theme} ({lang})',
+    matchedIn: 'وُجدت في ترجمتها ({lang})', export: 'تصدير هذه النتائج:', version: 'الإصدار', signedBy: 'موقّع من', theCity: 'المدينة',
+    themes: 'المواضيع', principles: 'المبادئ', commitments: 'الالتزامات', partners: 'الشركاء', outcomes: 'النتائج', indicator: 'المؤشر',
+    value: 'القيمة', unit: 'الوحدة', year: 'السنة', started: 'البداية', ended: 'النهاية', links: 'روابط', contact: 'الاتصال', translations: 'الترجمات',
+    history: 'سجل الإصدارات', published: 'نُشر', title: 'العنوان', changes: 'التغييرات', first: 'الإصدار الأول', back: '→ العودة إلى النتائج',
+    translatedBy: 'ترجمة من {from} بواسطة {city}', outdated: 'قديمة: تغيّر الأصل منذ ذلك الحين', original: 'عرض الأصل',
+    noTranslation: 'لا توجد ترجمة إلى {lang}: الأصل ({from}).', coverageTitle: 'تغطية الالتزامات', framework: 'الإطار',
+    covered: 'مغطاة', byTheme: 'حسب الموضوع', byYear: 'حسب سنة البدء', byRegion: 'حسب المنطقة', publicPractices: '{n} ممارسة عامة',
+    plansTitle: 'خطط العمل', plan: 'الخطة', period: 'الفترة', items: 'الإجراءات', noPlans: 'لا توجد خطط عامة بعد.', coalitions: 'التحالفات',
+    twins: 'المدن التوأم', travelled: 'ممارسات انتقلت', none: 'لا شيء', legendTwin: 'مدن توأم', legendCoalition: 'عضو – المدينة الرائدة',
+    indexBuilding: 'يجري بناء فهرس البحث ({indexed} من {of}): تُحتسب الكلمات عند اكتماله.',
+    indexOff: 'لا يملك هذا الخادم فهرس بحث: لا تُحتسب الكلمات.' },
+  zh: { practices: '实践', plans: '计划', coverage: '覆盖', network: '网络', search: '搜索', language: '语言',
+    placeholder: '用任何语言搜索实践（例如 就业、住房、emploi、Malmo）', more: '更多结果', noFilters: '无筛选条件。',
+    theme: '主题', city: '城市', commitment: '承诺', region: '地区', sort: '排序', relevance: '相关性', byTitle: '标题', updated: '最新',
+    results: '{n} 项实践', result1: '1 项实践', matching: '匹配“{q}”', readAs: '“{word}”也匹配主题 {theme}（{lang}）',
+    matchedIn: '在其{lang}译文中找到', export: '导出这些结果：', version: '版本', signedBy: '签署者', theCity: '本市',
+    themes: '主题', principles: '原则', commitments: '承诺', partners: '合作伙伴', outcomes: '成果', indicator: '指标',
+    value: '数值', unit: '单位', year: '年份', started: '开始', ended: '结束', links: '链接', contact: '联系方式', translations: '译文',
+    history: '版本历史', published: '发布', title: '标题', changes: '修改', first: '第一版', back: '← 返回结果',
+    translatedBy: '由{city}译自{from}', outdated: '已过时：原文此后已修改', original: '查看原文',
+    noTranslation: '没有{lang}译文：显示原文（{from}）。', coverageTitle: '承诺覆盖情况', framework: '框架',
+    covered: '已覆盖', byTheme: '按主题', byYear: '按开始年份', byRegion: '按地区', publicPractices: '{n} 项公开实践',
+    plansTitle: '行动计划', plan: '计划', period: '期间', items: '行动', noPlans: '尚无公开计划。', coalitions: '联盟',
+    twins: '友好城市', travelled: '传播开来的实践', none: '无', legendTwin: '友好城市', legendCoalition: '成员 – 牵头城市',
+    indexBuilding: '正在建立搜索索引（{indexed}/{of}）：完成后才匹配词语。',
+    indexOff: '此节点没有搜索索引：不匹配词语。' },
+};
+const LANGUAGE_NAMES = { en: 'English', fr: 'Français', es: 'Español', de: 'Deutsch', nl: 'Nederlands', da: 'Dansk', sv: 'Svenska', pt: 'Português', ar: 'العربية', zh: '中文' };
+
+const UI = (() => {
+  const asked = new URLSearchParams(location.search).get('lang');
+  if (asked && STRINGS[asked]) return asked;
+  for (const l of navigator.languages || []) if (STRINGS[l.slice(0, 2)]) return l.slice(0, 2);
+  return 'en';
+})();
+const t = (key, values = {}) => String((STRINGS[UI] || STRINGS.en)[key] ?? STRINGS.en[key] ?? key).replace(/\{(\w+)\}/g, (_, k) => values[k] ?? '');
+const vocab = { themes: {} };  // theme -> its name in the page's language (GET /api/v1/vocabulary)
+const themeName = (th) => vocab.themes[th] || th;
+const languageName = (code) => { try { return new Intl.DisplayNames([UI], { type: 'language' }).of(code); } catch (e) { return code; } };
+
+function localizePage() {
+  document.documentElement.lang = UI;
+  document.documentElement.dir = UI === 'ar' ? 'rtl' : 'ltr';
+  for (const el of document.querySelectorAll('[data-t]')) el.textContent = t(el.dataset.t);
+  $('q').placeholder = t('placeholder');
+  const select = $('ui-lang');
+  select.innerHTML = Object.entries(LANGUAGE_NAMES).map(([code, name]) => `<option value="${code}"${code === UI ? ' selected' : ''}>${esc(name)}</option>`).join('');
+  select.addEventListener('change', () => {
+    const url = new URL(location.href);
+    url.searchParams.set('lang', select.value);
+    location.href = url.toString();  // the view (#…) stays
+  });
+}
 
 async function api(path) {
   const res = await fetch(path, { headers: { Accept: 'application/json' } });
@@ -21,9 +203,7 @@ async function api(path) {
 let indexRetry = null;
 async function searchWithoutWords(err, more) {
   const { indexed, of, state: st } = err.index;
-  const note = st === 'off'
-    ? 'This node runs without a search index: words are not matched; showing the list without them.'
-    : `The search index is being built (${indexed} of ${of} records read): words are matched once it is ready; showing the list without them meanwhile.`;
+  const note = st === 'off' ? t('indexOff') : t('indexBuilding', { indexed, of });
   const words = state.q;
   state.q = '';
   try {
@@ -36,16 +216,61 @@ async function searchWithoutWords(err, more) {
     indexRetry = setTimeout(() => { indexRetry = null; if (state.q === words) search(); }, Math.max(2, err.retryAfter) * 1000);
 }
 
-function listUrl(cursor) {
+function listParams() {
   const p = new URLSearchParams();
   if (state.q) p.set('q', state.q);
   for (const [k, v] of Object.entries(state.filters)) p.set(k, v);
+  if (state.sort) p.set('sort', state.sort);
+  return p;
+}
+
+function listUrl(cursor) {
+  const p = listParams();
   if (cursor) p.set('cursor', cursor);
   return '/api/v1/practices?' + p.toString();
 }
 
+// The view's address: what is searched, filtered, sorted and how many pages are shown.
+function viewHash() {
+  const p = listParams();
+  if (state.pages > 1) p.set('pages', state.pages);
+  const query = p.toString();
+  return '#/' + (query ? '?' + query : '');
+}
+function navigate() {
+  const hash = viewHash();
+  if (location.hash !== hash) location.hash = hash;  // hashchange runs the search
+  else search();
+}
+
+// The current results as a file, made here from the API's pages (at most 10,000 records).
+async function exportResults(format) {
+  const items = [];
+  let cursor = null;
+  do {
+    const p = listParams();
+    p.set('limit', '100');
+    p.set('facets', 'false');
+    if (cursor) p.set('cursor', cursor);
+    const page = await api('/api/v1/practices?' + p.toString());
+    items.push(...page.items);
+    cursor = page.next;
+  } while (cursor && items.length < 10000);
+  const columns = ['origin', 'id', 'city', 'country', 'title', 'language', 'themes', 'started', 'version', 'published'];
+  const cell = (v) => { const s = Array.isArray(v) ? v.join(';') : String(v ?? ''); return /[",\n;]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s; };
+  const text = format === 'csv'
+    ? [columns.join(','), ...items.map((it) => columns.map((c) => cell(it[c])).join(','))].join('\n') + '\n'
+    : items.map((it) => JSON.stringify(it)).join('\n') + '\n';
+  const link = document.createElement('a');
+  link.href = URL.createObjectURL(new Blob([text], { type: format === 'csv' ? 'text/csv' : 'application/x-ndjson' }));
+  link.download = 'practices.' + (format === 'csv' ? 'csv' : 'ndjson');
+  document.body.appendChild(link);
+  link.click();
+  link.remove();
+}
+
 function renderFacets(facets) {
-  const names = { theme: 'Theme', city: 'City', commitment: 'Commitment' };
+  const names = { theme: t('theme'), city: t('city'), commitment: t('commitment') };
   const param = { theme: 'theme', city: 'city', commitment: 'ref' };
   let html = '';
   for (const facet of ['theme', 'city', 'commitment']) {
@@ -56,10 +281,11 @@ function renderFacets(facets) {
       const checked = facet === 'commitment'
         ? state.filters.framework + ':' + state.filters.ref === value
         : state.filters[param[facet]] === value;
-      html += `<label><input type="checkbox" data-facet="${facet}" data-value="${esc(value)}" ${checked ? 'checked' : ''}> ${esc(value)} <span class="count">(${count})</span></label>`;
+      const shown = facet === 'theme' ? themeName(value) : value;
+      html += `<label><input type="checkbox" data-facet="${facet}" data-value="${esc(value)}" ${checked ? 'checked' : ''}> ${esc(shown)} <span class="count">(${count})</span></label>`;
     }
   }
-  $('facets').innerHTML = html || '<p>No filters.</p>';
+  $('facets').innerHTML = html || `<p>${esc(t('noFilters'))}</p>`;
   for (const box of $('facets').querySelectorAll('input')) {
     box.addEventListener('change', () => {
       const { facet, value } = box.dataset;
@@ -67,7 +293,8 @@ function renderFacets(facets) {
         const [fw, ref] = value.split(':');
         if (box.checked) { state.filters.framework = fw; state.filters.ref = ref; } else { delete state.filters.framework; delete state.filters.ref; }
       } else if (box.checked) state.filters[param[facet]] = value; else delete state.filters[param[facet]];
-      search();
+      state.pages = 1;
+      navigate();
     });
   }
 }
@@ -80,7 +307,7 @@ const textOf = (item) => ` lang="${esc(item.language || '')}" dir="auto"`;
 function renderItems(items, append) {
   const html = items.map((it) => `<li class="result">
       <a href="#/practice/${encodeURIComponent(it.origin)}/${encodeURIComponent(it.id)}"${textOf(it)}>${esc(it.title)}</a>
-      <div class="meta">${esc(it.city)} (${esc(it.country)}) · ${esc((it.themes || []).join(', '))} · v${it.version} · ${esc(it.language)}</div>
+      <div class="meta">${esc(it.city)} (${esc(it.country)}) · ${esc((it.themes || []).map(themeName).join(', '))} · v${it.version} · ${esc(it.language)}${it.matched_in ? ' · ' + esc(t('matchedIn', { lang: languageName(it.matched_in) })) : ''}</div>
       <div class="snippet"${textOf(it)}>${it.snippet !== undefined ? it.snippet : esc((it.summary || '').slice(0, 200))}</div>
     </li>`).join('');
   if (append) $('results').insertAdjacentHTML('beforeend', html); else $('results').innerHTML = html;
@@ -88,11 +315,20 @@ function renderItems(items, append) {
 
 async function search(more) {
   try {
-    const page = await api(listUrl(more ? state.next : null));
+    let page = await api(listUrl(more ? state.next : null));
     state.next = page.next;
     renderItems(page.items, more);
     if (!more) renderFacets(page.facets);
-    $('summary').textContent = `${page.total} practice${page.total === 1 ? '' : 's'}` + (state.q ? ` matching “${state.q}”` : '');
+    // A reloaded or shared address shows as many pages as it says.
+    for (let shown = 1; !more && shown < state.pages && state.next; ++shown) {
+      page = Object.assign(await api(listUrl(state.next)), { total: page.total, interpreted: page.interpreted });
+      state.next = page.next;
+      renderItems(page.items, true);
+    }
+    const count = page.total === 1 ? t('result1') : t('results', { n: page.total });
+    $('summary').textContent = count + (state.q ? ' ' + t('matching', { q: state.q }) : '');
+    for (const m of page.interpreted || [])
+      $('summary').insertAdjacentHTML('beforeend', ` <span class="notice">${esc(t('readAs', { word: m.word, theme: themeName(m.theme), lang: languageName(m.language) }))}</span>`);
     $('more').hidden = !page.next;
   } catch (e) {
     if (e.index && state.q) return searchWithoutWords(e, more);
@@ -100,25 +336,62 @@ async function search(more) {
   }
 }
 
-async function showRecord(origin, id) {
+// One practice: every field a researcher needs, in the page's language when a translation
+// exists (#/practice/ORIGIN/ID?original=1 for the original), and what each version changed.
+async function showRecord(origin, id, options = {}) {
   const view = $('record-view');
   try {
-    const [item, history] = await Promise.all([
-      api(`/api/v1/practices/${encodeURIComponent(origin)}/${encodeURIComponent(id)}`),
-      api(`/api/v1/practices/${encodeURIComponent(origin)}/${encodeURIComponent(id)}/history`),
+    const base = `/api/v1/practices/${encodeURIComponent(origin)}/${encodeURIComponent(id)}`;
+    const [item, history, frameworks] = await Promise.all([
+      api(options.original ? base : `${base}?lang=${encodeURIComponent(options.tr || UI)}`),
+      api(`${base}/history`),
+      api('/api/v1/frameworks').catch(() => ({ items: [] })),
     ]);
     // Who signed a version: the city's own key, or a key it delegated (docs/identity.md).
-    const signer = (v) => (v.signed_by ? `${esc(v.signed_by.name || v.signed_by.key.slice(0, 12))} (${esc(v.signed_by.role || 'key')})` : 'the city');
-    const rows = history.items.map((v) => `<tr><td>v${v.version}</td><td>${esc(v.published)}</td><td>${esc(v.title)}</td><td class="signer">${signer(v)}</td></tr>`).join('');
+    const signer = (v) => (v.signed_by ? `${esc(v.signed_by.name || v.signed_by.key.slice(0, 12))} (${esc(v.signed_by.role || 'key')})` : esc(t('theCity')));
+    const titleOf = (fw, ref) => {
+      const f = frameworks.items.find((x) => x.id === fw);
+      const c = f && (f.commitments || []).find((x) => x.ref === ref);
+      return c ? c.title : '';
+    };
+    // What changed from one version to the next: the fields, with the old and new values.
+    const changed = (v, prev) => {
+      if (!prev) return esc(t('first'));
+      const keys = new Set([...Object.keys(v), ...Object.keys(prev)]);
+      const skip = new Set(['version', 'published', 'seq', 'signed_by', 'retracted', 'retraction', 'erased', 'withdrawn']);
+      const out = [];
+      for (const k of keys) {
+        if (skip.has(k) || JSON.stringify(v[k]) === JSON.stringify(prev[k])) continue;
+        const show = (x) => esc(typeof x === 'string' ? x : JSON.stringify(x ?? '—'));
+        out.push(`<details><summary>${esc(k)}</summary><del>${show(prev[k])}</del> → <ins>${show(v[k])}</ins></details>`);
+      }
+      return out.join('') || '—';
+    };
+    const rows = history.items.map((v, i) => `<tr><td>v${v.version}</td><td>${esc(v.published)}</td><td>${esc(v.title)}</td><td class="signer">${signer(v)}</td><td class="diff">${changed(v, history.items[i - 1])}</td></tr>`).join('');
+    const tr = item.translation;
+    const note = tr
+      ? `<p class="notice translation-note">${esc(t('translatedBy', { from: languageName(tr.original_language), city: tr.translator.city }))}${tr.outdated ? ' — ' + esc(t('outdated')) : ''} · <a href="#/practice/${encodeURIComponent(origin)}/${encodeURIComponent(id)}?original=1">${esc(t('original'))}</a></p>`
+      : tr === null ? `<p class="notice translation-note">${esc(t('noTranslation', { lang: languageName(item.language_requested), from: languageName(item.language) }))}</p>` : '';
+    const outcomes = (item.outcomes || []).map((o) => `<tr><td>${esc(o.indicator)}</td><td>${fmt(o.value)}</td><td>${esc(o.unit || '')}</td><td>${esc(o.year || '')}</td></tr>`).join('');
+    const translations = (item.translations || []).map((x) => `<li><a href="#/practice/${encodeURIComponent(origin)}/${encodeURIComponent(id)}?tr=${encodeURIComponent(x.language)}">${esc(languageName(x.language))}</a> — ${esc(x.translator.city)}${x.outdated ? ' (' + esc(t('outdated')) + ')' : ''}</li>`).join('');
+    const field = (label, html) => (html ? `<p><b>${esc(label)}:</b> ${html}</p>` : '');
     view.innerHTML = `<article class="record">
       <h2 id="record-title"${textOf(item)}>${esc(item.title)}</h2>
-      <p class="meta">${esc(item.city)} (${esc(item.country)}) · ${esc(item.language)} · version ${item.version}, ${esc(item.published)} · signed by ${signer(item)}</p>
-      <p${textOf(item)}>${esc(item.summary)}</p>
-      ${item.themes ? `<p><b>Themes:</b> ${esc(item.themes.join(', '))}</p>` : ''}
-      ${item.frameworks ? `<p><b>Commitments:</b> ${item.frameworks.map((f) => `<a href="#/commitment/${encodeURIComponent(f.framework)}/${encodeURIComponent(f.ref)}">${esc(f.framework + ' ' + f.ref)}</a>`).join(', ')}</p>` : ''}
-      ${item.partners ? `<p><b>Partners:</b> ${esc(item.partners.join(', '))}</p>` : ''}
-      <h3>Version history</h3><table class="versions"><tr><th>version</th><th>published</th><th>title</th><th>signed by</th></tr>${rows}</table>
-      <p><a href="#/">← back to the results</a></p></article>`;
+      <p class="meta">${esc(item.city)} (${esc(item.country)}) · ${esc(item.language)} · ${esc(t('version'))} ${item.version}, ${esc(item.published)} · ${esc(t('signedBy'))} ${signer(item)}</p>
+      ${note}
+      <p id="record-summary"${textOf(item)}>${esc(item.summary)}</p>
+      ${item.body ? `<div class="body"${textOf(item)}>${esc(item.body)}</div>` : ''}
+      ${field(t('themes'), esc((item.themes || []).map(themeName).join(', ')))}
+      ${field(t('principles'), esc((item.principles || []).join(', ')))}
+      ${field(t('commitments'), (item.frameworks || []).map((f) => `<a href="#/commitment/${encodeURIComponent(f.framework)}/${encodeURIComponent(f.ref)}" title="${esc(titleOf(f.framework, f.ref))}">${esc(f.framework + ' ' + f.ref)}</a> ${esc(titleOf(f.framework, f.ref))}`).join('; '))}
+      ${field(t('started'), esc(item.started || ''))}${field(t('ended'), esc(item.ended || ''))}
+      ${field(t('partners'), esc((item.partners || []).join(', ')))}
+      ${outcomes ? `<h3>${esc(t('outcomes'))}</h3><table id="outcomes" class="progress"><thead><tr><th>${esc(t('indicator'))}</th><th>${esc(t('value'))}</th><th>${esc(t('unit'))}</th><th>${esc(t('year'))}</th></tr></thead><tbody>${outcomes}</tbody></table>` : ''}
+      ${field(t('links'), (item.links || []).map((l) => `<a href="${esc(l)}" rel="noopener noreferrer">${esc(l)}</a>`).join(', '))}
+      ${field(t('contact'), esc(item.contact || ''))}
+      ${translations ? `<h3>${esc(t('translations'))}</h3><ul id="translations">${translations}</ul>` : ''}
+      <h3>${esc(t('history'))}</h3><table class="versions"><tr><th>${esc(t('version'))}</th><th>${esc(t('published'))}</th><th>${esc(t('title'))}</th><th>${esc(t('signedBy'))}</th><th>${esc(t('changes'))}</th></tr>${rows}</table>
+      <p><a href="${esc(state.searched || '#/')}">${esc(t('back'))}</a></p></article>`;
   } catch (e) {
     view.innerHTML = `<p class="error">${esc(e.message)}</p>`;
   }
@@ -152,9 +425,13 @@ async function showNetwork() {
     const twins = net.twins.map((t) => `<li>${esc(t.cities[0].city)} – ${esc(t.cities[1].city)} ${t.topics.length ? '(' + esc(t.topics.join(', ')) + ')' : ''}</li>`).join('');
     const adopted = await api('/api/v1/adoptions');
     const travels = adopted.items.map((a) => `<li><a href="#/practice/${encodeURIComponent(a.from.origin)}/${encodeURIComponent(a.practice.split('/')[1])}">${esc(a.from.title || a.practice)}</a>: ${esc(a.from.city || '?')} → ${esc(a.city || '?')}${a.started ? ' (' + esc(a.started) + ')' : ''}${a.notes ? ' — ' + esc(a.notes) : ''}</li>`).join('');
-    view.innerHTML = `<h2>Network</h2><svg id="network-svg" width="520" height="400" role="img" aria-label="network graph">${svg}</svg>
-      <h3>Coalitions</h3><ul>${coalitions || '<li>none declared</li>'}</ul><h3>Twin cities</h3><ul>${twins || '<li>none declared</li>'}</ul>
-      <h3>Practices that travelled</h3><ul id="adoptions">${travels || '<li>no adoptions recorded</li>'}</ul>`;
+    const legend = `<svg id="network-legend" width="420" height="24" role="img" aria-label="legend">
+      <line x1="4" y1="12" x2="40" y2="12" stroke="#c05" stroke-width="2"></line><text x="46" y="16" font-size="12">${esc(t('legendTwin'))}</text>
+      <line x1="190" y1="12" x2="226" y2="12" stroke="#27a" stroke-dasharray="4"></line><text x="232" y="16" font-size="12">${esc(t('legendCoalition'))}</text></svg>`;
+    view.innerHTML = `<h2>${esc(t('network'))}</h2><svg id="network-svg" width="520" height="400" role="img" aria-label="network graph">${svg}</svg>
+      <div>${legend}</div>
+      <h3>${esc(t('coalitions'))}</h3><ul>${coalitions || `<li>${esc(t('none'))}</li>`}</ul><h3>${esc(t('twins'))}</h3><ul>${twins || `<li>${esc(t('none'))}</li>`}</ul>
+      <h3>${esc(t('travelled'))}</h3><ul id="adoptions">${travels || `<li>${esc(t('none'))}</li>`}</ul>`;
   } catch (e) {
     view.innerHTML = `<p class="error">${esc(e.message)}</p>`;
   }
@@ -182,13 +459,14 @@ async function showCoverage(framework) {
     const frameworks = await api('/api/v1/frameworks');
     const options = frameworks.items.map((f) => `<option value="${esc(f.id)}"${f.id === cov.framework ? ' selected' : ''}>${esc(f.id)}</option>`).join('');
     const legend = cov.refs.map((r) => `<li><a href="#/commitment/${encodeURIComponent(cov.framework)}/${encodeURIComponent(r.ref)}"><b>${esc(r.ref)}</b> ${esc(r.title)}</a></li>`).join('');
-    const themes = Object.entries(st.by_theme).sort((a, b) => b[1] - a[1]).map(([t, n]) => `<li>${esc(t)} <span class="count">${n}</span></li>`).join('');
+    const themes = Object.entries(st.by_theme).sort((a, b) => b[1] - a[1]).map(([th, n]) => `<li>${esc(themeName(th))} <span class="count">${n}</span></li>`).join('');
+    const regions = Object.entries(st.by_region || {}).sort((a, b) => b[1] - a[1]).map(([r, n]) => `<li>${esc(r)} <span class="count">${n}</span></li>`).join('');
     const years = Object.entries(st.by_year).map(([y, n]) => `<li>${esc(y)} <span class="count">${n}</span></li>`).join('');
-    view.innerHTML = `<h2>Commitment coverage</h2>
-      <label>Framework <select id="framework-select">${options}</select></label> — ${esc(cov.title)}; ${st.total} public practices
-      <table id="coverage-matrix" class="matrix"><thead><tr><th>City</th>${head}<th>covered</th></tr></thead><tbody>${rows}</tbody></table>
+    view.innerHTML = `<h2>${esc(t('coverageTitle'))}</h2>
+      <label>${esc(t('framework'))} <select id="framework-select">${options}</select></label> — ${esc(cov.title)}; ${esc(t('publicPractices', { n: st.total }))}
+      <table id="coverage-matrix" class="matrix"><thead><tr><th>${esc(t('city'))}</th>${head}<th>${esc(t('covered'))}</th></tr></thead><tbody>${rows}</tbody></table>
       <ul class="legend">${legend}</ul>
-      <div class="columns"><div><h3>By theme</h3><ul>${themes}</ul></div><div><h3>By year started</h3><ul>${years}</ul></div></div>`;
+      <div class="columns"><div><h3>${esc(t('byTheme'))}</h3><ul>${themes}</ul></div><div><h3>${esc(t('byRegion'))}</h3><ul>${regions}</ul></div><div><h3>${esc(t('byYear'))}</h3><ul>${years}</ul></div></div>`;
     $('framework-select').addEventListener('change', (e) => showCoverage(e.target.value));
   } catch (e) {
     view.innerHTML = `<p class="error">${esc(e.message)}</p>`;
@@ -269,11 +547,22 @@ function route() {
   const hash = location.hash || '#/';
   const [path, query] = hash.slice(2).split('?');
   const parts = path.split('/').map(decodeURIComponent);
-  if (parts[0] === '' && query !== undefined) {  // a link with filters, e.g. from the coverage matrix
-    state.filters = Object.fromEntries(new URLSearchParams(query));
-    state.q = '';
-    $('q').value = '';
-    search();
+  const params = new URLSearchParams(query || '');
+  if (parts[0] === '') {
+    // The address is the view: read it (a reload, a shared link, the back button, the
+    // coverage matrix's links) and search when it differs from what is shown.
+    const view = '#/' + (query ? '?' + query : '');
+    if (view !== state.searched) {
+      state.q = params.get('q') || '';
+      state.sort = params.get('sort') || '';
+      state.pages = Math.max(1, Math.min(50, Number(params.get('pages')) || 1));
+      state.filters = {};
+      for (const [k, v] of params) if (!['q', 'sort', 'pages'].includes(k)) state.filters[k] = v;
+      $('q').value = state.q;
+      $('sort').value = state.sort;
+      state.searched = view;
+      search();
+    }
   }
   $('search-view').hidden = parts[0] !== '';
   $('record-view').hidden = parts[0] !== 'practice';
@@ -282,7 +571,7 @@ function route() {
   $('plans-view').hidden = parts[0] !== 'plans';
   $('plan-view').hidden = parts[0] !== 'plan';
   $('commitment-view').hidden = parts[0] !== 'commitment';
-  if (parts[0] === 'practice') showRecord(parts[1], parts[2]);
+  if (parts[0] === 'practice') showRecord(parts[1], parts[2], { original: params.has('original'), tr: params.get('tr') });
   else if (parts[0] === 'plans') showPlans();
   else if (parts[0] === 'plan') showPlan(parts[1], parts[2]);
   else if (parts[0] === 'commitment') showCommitment(parts[1], parts[2]);
@@ -290,8 +579,22 @@ function route() {
   else if (parts[0] === 'network') showNetwork();
 }
 
-$('search-form').addEventListener('submit', (e) => { e.preventDefault(); state.q = $('q').value.trim(); search(); });
-$('more').addEventListener('click', () => search(true));
-window.addEventListener('hashchange', route);
-route();
-search();
+$('search-form').addEventListener('submit', (e) => { e.preventDefault(); state.q = $('q').value.trim(); state.pages = 1; navigate(); });
+$('sort').addEventListener('change', () => { state.sort = $('sort').value; state.pages = 1; navigate(); });
+$('more').addEventListener('click', () => {
+  state.pages += 1;
+  state.searched = viewHash();  // the address follows; the next page is added, not reloaded
+  history.replaceState(null, '', state.searched);
+  search(true);
+});
+$('export-csv').addEventListener('click', () => exportResults('csv'));
+$('export-ndjson').addEventListener('click', () => exportResults('ndjson'));
+(async () => {
+  localizePage();
+  try {
+    const v = await api('/api/v1/vocabulary');
+    for (const th of v.themes) vocab.themes[th.theme] = th.names[UI] || th.theme;
+  } catch (e) { /* names stay the vocabulary's values */ }
+  window.addEventListener('hashchange', route);
+  route();
+})();
