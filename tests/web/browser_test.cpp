@@ -352,3 +352,125 @@ TEST_CASE("practices in Arabic read right to left and a two-character Chinese se
   REQUIRE(png.substr(1, 3) == "PNG");
   std::ofstream(std::string(AGORA_BUILD_DIR) + "/browsing-page-arabic.png", std::ios::binary) << png;
 }
+
+namespace {
+void save_screenshot(Browser& browser, const std::string& name) {
+  json shot = browser.call("Page.captureScreenshot", {{"format", "png"}});
+  std::string png = base64_decode(shot["data"]);
+  REQUIRE(png.substr(1, 3) == "PNG");
+  std::ofstream(std::string(AGORA_BUILD_DIR) + "/" + name, std::ios::binary) << png;
+}
+}  // namespace
+
+TEST_CASE("the page in French, Arabic and Chinese: interface, theme names, translations, and the view in the address",
+          "[web][languages]") {
+  ServedNode lyon("Lyon", "FR");
+  publish(lyon, {{"kind", "practice"},
+                 {"id", "linkworkers"},
+                 {"title", "Link workers at the job centre"},
+                 {"summary", "Link workers help newcomers find work."},
+                 {"language", "en"},
+                 {"themes", {"employment"}},
+                 {"started", 2015},
+                 {"partners", {"Job centre"}},
+                 {"contact", "inclusion@example.org"},
+                 {"links", {"https://example.org/linkworkers"}},
+                 {"outcomes", {{{"indicator", "people in work"}, {"value", 120}, {"unit", "people"}, {"year", 2024}}}},
+                 {"frameworks", {{{"framework", "eccar-10pt"}, {"ref", "6"}}}}});
+  publish(lyon, {{"kind", "practice"},
+                 {"id", "housing"},
+                 {"title", "Housing first for newcomers"},
+                 {"summary", "Flats before everything else."},
+                 {"language", "en"},
+                 {"themes", {"housing"}}});
+  std::string fr = lyon.tmp.str("fr.json");
+  std::ofstream(fr) << json{{"title", "Agents de liaison à l'agence pour l'emploi"},
+                            {"summary", "Des agents aident les nouveaux arrivants à trouver du travail."},
+                            {"outcomes", {"personnes en emploi"}}}
+                           .dump();
+  REQUIRE(lyon.agora({"translate", "linkworkers", "--language", "fr", fr}).exit_code == 0);
+  lyon.serve();
+  REQUIRE(wait_for_search_index(lyon.http_url));
+  TempDir tmp;
+  Browser browser(tmp);
+
+  // French: the interface, the theme facet's names, a search read as a theme, the address.
+  browser.open(lyon.http_url + "?lang=fr");  // DevTools opens no #fragment: set below
+  REQUIRE(browser.wait_for("document.getElementById('summary') && document.documentElement.lang == 'fr'"));
+  browser.eval("location.hash = '#/?q=emploi'; true");
+  REQUIRE(browser.wait_for("document.getElementById('summary').textContent.startsWith('1 pratique')"));
+  CHECK(browser.eval("document.documentElement.lang") == "fr");
+  CHECK(browser.eval("document.querySelector('nav a').textContent") == "Pratiques");
+  CHECK(browser.eval("document.querySelector('#search-form button[type=submit]').textContent") == "Rechercher");
+  CHECK_THAT(browser.eval("document.getElementById('summary').textContent").get<std::string>(),
+             Catch::Contains("« emploi » trouve aussi le thème emploi"));
+  REQUIRE(browser.wait_for("document.querySelector('#facets label')"));
+  CHECK_THAT(browser.eval("document.getElementById('facets').textContent").get<std::string>(),
+             Catch::Contains("emploi"));
+  // The practice in French, with every field; the original one click away.
+  browser.eval("document.querySelector('#results li a').click(); true");
+  REQUIRE(browser.wait_for("document.getElementById('record-title')"));
+  CHECK(browser.eval("document.getElementById('record-title').textContent") ==
+        "Agents de liaison à l'agence pour l'emploi");
+  CHECK_THAT(browser.eval("document.querySelector('.translation-note').textContent").get<std::string>(),
+             Catch::Contains("Lyon"));
+  CHECK(browser.eval("document.querySelector('#outcomes tbody td').textContent") == "personnes en emploi");
+  CHECK_THAT(browser.eval("document.querySelector('#outcomes tbody tr').textContent").get<std::string>(),
+             Catch::Contains("120") && Catch::Contains("people") && Catch::Contains("2024"));
+  CHECK_THAT(browser.eval("document.querySelector('.record').textContent").get<std::string>(),
+             Catch::Contains("inclusion@example.org") && Catch::Contains("Job centre") && Catch::Contains("2015") &&
+                 Catch::Contains("The City as an Equal Opportunities Employer and Service Provider"));
+  save_screenshot(browser, "browsing-page-fr.png");
+  browser.eval("document.querySelector('.translation-note a').click(); true");
+  REQUIRE(
+      browser.wait_for("document.getElementById('record-title') && "
+                       "document.getElementById('record-title').textContent == 'Link workers at the job centre'"));
+
+  // The view lives in the address: a filter and a sort survive a reload and the back button.
+  browser.eval("location.hash = '#/'; true");
+  REQUIRE(browser.wait_for("document.querySelectorAll('#results li').length == 2"));
+  REQUIRE(browser.wait_for("document.querySelector('#facets input[data-value=\"housing\"]')"));
+  browser.eval("document.querySelector('#facets input[data-value=\"housing\"]').click(); true");
+  REQUIRE(browser.wait_for("document.querySelectorAll('#results li').length == 1"));
+  browser.eval(
+      "document.getElementById('sort').value = 'title'; document.getElementById('sort').dispatchEvent(new "
+      "Event('change')); true");
+  REQUIRE(browser.wait_for("location.hash.includes('sort=title') && location.hash.includes('theme=housing')"));
+  browser.eval("location.reload(); true");
+  REQUIRE(
+      browser.wait_for("document.readyState == 'complete' && document.getElementById('sort') && "
+                       "document.getElementById('sort').value == 'title' && "
+                       "document.querySelectorAll('#results li').length == 1"));
+  CHECK(browser.eval("document.querySelector('#results li a').textContent") == "Housing first for newcomers");
+  CHECK(browser.eval("document.documentElement.lang") == "fr");  // the language stays too
+  browser.eval("history.back(); true");                          // the filter without the sort
+  REQUIRE(browser.wait_for(
+      "document.getElementById('sort') && document.getElementById('sort').value == '' && "
+      "location.hash.includes('theme=housing') && document.querySelectorAll('#results li').length == 1"));
+  browser.eval("history.back(); true");  // no filter
+  REQUIRE(browser.wait_for("document.querySelectorAll('#results li').length == 2"));
+  // The current results as a file, made in the page.
+  json csv = browser.eval(
+      "(async () => { let made; const create = URL.createObjectURL; URL.createObjectURL = (b) => { made = b; return "
+      "create(b); }; await exportResults('csv'); URL.createObjectURL = create; return await made.text(); })()");
+  CHECK_THAT(csv.get<std::string>(), Catch::StartsWith("origin,id,city,country,title") &&
+                                         Catch::Contains("linkworkers") && Catch::Contains("housing"));
+
+  // Arabic: right to left, interface and theme names in Arabic.
+  browser.open(lyon.http_url + "?lang=ar");
+  REQUIRE(
+      browser.wait_for("document.getElementById('results') && document.querySelectorAll('#results li').length == 2"));
+  CHECK(browser.eval("document.documentElement.dir") == "rtl");
+  CHECK(browser.eval("getComputedStyle(document.body).direction") == "rtl");
+  CHECK(browser.eval("document.querySelector('nav a').textContent") == "الممارسات");
+  REQUIRE(browser.wait_for("document.getElementById('facets').textContent.includes('التوظيف')"));
+  save_screenshot(browser, "browsing-page-ar.png");
+
+  // Chinese.
+  browser.open(lyon.http_url + "?lang=zh");
+  REQUIRE(browser.wait_for("document.getElementById('summary') && document.documentElement.lang == 'zh'"));
+  browser.eval("location.hash = '#/?q=%E5%B0%B1%E4%B8%9A'; true");  // 就业: the theme's Chinese name
+  REQUIRE(browser.wait_for("document.getElementById('summary').textContent.startsWith('1 项实践')"));
+  CHECK(browser.eval("document.querySelector('#search-form button[type=submit]').textContent") == "搜索");
+  save_screenshot(browser, "browsing-page-zh.png");
+}
