@@ -27,4 +27,11 @@ std::optional<std::string_view> theme_name(std::string_view theme, std::string_v
 // records tagged with the theme. Names of several words are not among them.
 std::span<const ThemeName> theme_search_words();
 
+struct CommitmentTitle {
+  std::string_view framework, ref, language, title;
+};
+// Commitment titles of the built-in frameworks in the interface languages other than
+// English (so far the ECCAR Ten-Point Plan's).
+std::span<const CommitmentTitle> commitment_titles();
+
 }  // namespace agora

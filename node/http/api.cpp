@@ -832,11 +832,16 @@ HttpResponse HttpApi::vocabulary() {
       languages_out.push_back({{"code", l.code}, {"name", l.name}, {"rtl", is_right_to_left(l.code)}});
     json interface = json::array();
     for (auto l : interface_languages()) interface.push_back(l);
-    return json{{"themes", themes_out},
-                {"principles", principles()},
-                {"regions", regions_out},
-                {"languages", languages_out},
-                {"interface_languages", interface}}
+    json commitments = json::array();
+    for (const auto& f : builtin_frameworks())
+      for (const auto& c : f.refs) {
+        json titles{{"en", c.title}};
+        for (const auto& t : commitment_titles())
+          if (t.framework == f.id && t.ref == c.ref) titles[std::string(t.language)] = t.title;
+        commitments.push_back({{"framework", f.id}, {"ref", c.ref}, {"titles", titles}});
+      }
+    return json{{"themes", themes_out},   {"commitments", commitments}, {"principles", principles()},
+                {"regions", regions_out}, {"languages", languages_out}, {"interface_languages", interface}}
         .dump();
   }();
   return HttpResponse{200, "application/json", body, {}};

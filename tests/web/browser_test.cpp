@@ -419,7 +419,7 @@ TEST_CASE("the page in French, Arabic and Chinese: interface, theme names, trans
              Catch::Contains("120") && Catch::Contains("people") && Catch::Contains("2024"));
   CHECK_THAT(browser.eval("document.querySelector('.record').textContent").get<std::string>(),
              Catch::Contains("inclusion@example.org") && Catch::Contains("Job centre") && Catch::Contains("2015") &&
-                 Catch::Contains("The City as an Equal Opportunities Employer and Service Provider"));
+                 Catch::Contains("La ville, employeur et prestataire de services garant de l'égalité des chances"));
   save_screenshot(browser, "browsing-page-fr.png");
   browser.eval("document.querySelector('.translation-note a').click(); true");
   REQUIRE(

@@ -168,8 +168,10 @@ const UI = (() => {
   return 'en';
 })();
 const t = (key, values = {}) => String((STRINGS[UI] || STRINGS.en)[key] ?? STRINGS.en[key] ?? key).replace(/\{(\w+)\}/g, (_, k) => values[k] ?? '');
-const vocab = { themes: {} };  // theme -> its name in the page's language (GET /api/v1/vocabulary)
+const vocab = { themes: {}, commitments: {} };  // theme -> its name in the page's language (GET /api/v1/vocabulary)
 const themeName = (th) => vocab.themes[th] || th;
+// A commitment's title in the page's language when the project has one, else as given.
+const commitmentTitle = (fw, ref, given) => (vocab.commitments[fw + ':' + ref] || {})[UI] || given;
 const languageName = (code) => { try { return new Intl.DisplayNames([UI], { type: 'language' }).of(code); } catch (e) { return code; } };
 
 function localizePage() {
@@ -352,7 +354,7 @@ async function showRecord(origin, id, options = {}) {
     const titleOf = (fw, ref) => {
       const f = frameworks.items.find((x) => x.id === fw);
       const c = f && (f.commitments || []).find((x) => x.ref === ref);
-      return c ? c.title : '';
+      return c ? commitmentTitle(fw, ref, c.title) : '';
     };
     // What changed from one version to the next: the fields, with the old and new values.
     const changed = (v, prev) => {
@@ -445,20 +447,20 @@ async function showCoverage(framework) {
     const st = await api('/api/v1/stats?framework=' + encodeURIComponent(framework || 'eccar-10pt'));
     const cov = st.coverage;
     const max = Math.max(1, ...cov.rows.flatMap((r) => Object.values(r.counts)));
-    const head = cov.refs.map((r) => `<th title="${esc(r.title)}"><a href="#/commitment/${encodeURIComponent(cov.framework)}/${encodeURIComponent(r.ref)}">${esc(r.ref)}</a></th>`).join('');
+    const head = cov.refs.map((r) => `<th title="${esc(commitmentTitle(cov.framework, r.ref, r.title))}"><a href="#/commitment/${encodeURIComponent(cov.framework)}/${encodeURIComponent(r.ref)}">${esc(r.ref)}</a></th>`).join('');
     const rows = cov.rows.map((row) => {
       const cells = cov.refs.map((r) => {
         const n = row.counts[r.ref] || 0;
         if (!n) return '<td class="gap">·</td>';
         const href = `#/?city=${encodeURIComponent(row.origin)}&framework=${encodeURIComponent(cov.framework)}&ref=${encodeURIComponent(r.ref)}`;
         // Shades by class: the page's CSP allows no inline styles.
-        return `<td class="lvl${Math.ceil((4 * n) / max)}"><a href="${href}" title="${esc(row.city)}: ${n} on ${esc(r.title)}">${n}</a></td>`;
+        return `<td class="lvl${Math.ceil((4 * n) / max)}"><a href="${href}" title="${esc(row.city)}: ${n} · ${esc(commitmentTitle(cov.framework, r.ref, r.title))}">${n}</a></td>`;
       }).join('');
       return `<tr><th scope="row">${esc(row.city)}</th>${cells}<td class="covered">${row.commitments_covered}/${cov.refs.length}</td></tr>`;
     }).join('');
     const frameworks = await api('/api/v1/frameworks');
     const options = frameworks.items.map((f) => `<option value="${esc(f.id)}"${f.id === cov.framework ? ' selected' : ''}>${esc(f.id)}</option>`).join('');
-    const legend = cov.refs.map((r) => `<li><a href="#/commitment/${encodeURIComponent(cov.framework)}/${encodeURIComponent(r.ref)}"><b>${esc(r.ref)}</b> ${esc(r.title)}</a></li>`).join('');
+    const legend = cov.refs.map((r) => `<li><a href="#/commitment/${encodeURIComponent(cov.framework)}/${encodeURIComponent(r.ref)}"><b>${esc(r.ref)}</b> ${esc(commitmentTitle(cov.framework, r.ref, r.title))}</a></li>`).join('');
     const themes = Object.entries(st.by_theme).sort((a, b) => b[1] - a[1]).map(([th, n]) => `<li>${esc(themeName(th))} <span class="count">${n}</span></li>`).join('');
     const regions = Object.entries(st.by_region || {}).sort((a, b) => b[1] - a[1]).map(([r, n]) => `<li>${esc(r)} <span class="count">${n}</span></li>`).join('');
     const years = Object.entries(st.by_year).map(([y, n]) => `<li>${esc(y)} <span class="count">${n}</span></li>`).join('');
@@ -535,7 +537,7 @@ async function showCommitment(framework, ref) {
       return `<section class="city-commitment"><h3>${esc(city.city)} (${esc(city.country)})</h3>
         ${practices ? `<h4>Practices</h4><ul>${practices}</ul>` : ''}${items ? `<h4>Plan items</h4><ul>${items}</ul>` : ''}</section>`;
     }).join('');
-    view.innerHTML = `<h2 id="commitment-title">${esc(c.framework)} ${esc(c.ref)}: ${esc(c.title)}</h2>
+    view.innerHTML = `<h2 id="commitment-title">${esc(c.framework)} ${esc(c.ref)}: ${esc(commitmentTitle(c.framework, c.ref, c.title))}</h2>
       <p>${c.cities.length} cit${c.cities.length === 1 ? 'y acts' : 'ies act'} on this commitment.</p>${cities}
       <p><a href="#/coverage">← coverage</a></p>`;
   } catch (e) {
@@ -594,6 +596,7 @@ $('export-ndjson').addEventListener('click', () => exportResults('ndjson'));
   try {
     const v = await api('/api/v1/vocabulary');
     for (const th of v.themes) vocab.themes[th.theme] = th.names[UI] || th.theme;
+    for (const c of v.commitments || []) vocab.commitments[c.framework + ':' + c.ref] = c.titles;
   } catch (e) { /* names stay the vocabulary's values */ }
   window.addEventListener('hashchange', route);
   route();
