@@ -29,22 +29,6 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/agora-httpbench.XXXXXX")
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
-# wrk_median PREFIX URL [wrk args...]: RUNS runs, median req/s, p50, p99.
-wrk_median() {
-  local prefix=$1 url=$2; shift 2
-  : > "$work/rps"; : > "$work/p99"; : > "$work/p50"
-  wrk -t2 -c64 -d2s "$url" "$@" > /dev/null  # warm-up
-  for _ in $(seq 1 "$runs"); do
-    wrk -t2 -c64 -d"${secs}s" --latency "$url" "$@" > "$work/wrk"
-    if grep -q "Non-2xx" "$work/wrk"; then echo "bench/http.sh: non-2xx answers from $url" >&2; cat "$work/wrk" >&2; exit 1; fi
-    awk '/Requests\/sec/ {print $2}' "$work/wrk" >> "$work/rps"
-    awk '$1 == "99%" {print $2}' "$work/wrk" | to_ms >> "$work/p99"
-    awk '$1 == "50%" {print $2}' "$work/wrk" | to_ms >> "$work/p50"
-  done
-  echo "$prefix.req_per_s $(median < "$work/rps")"
-  echo "$prefix.latency_ms_p50 $(median < "$work/p50")"
-  echo "$prefix.latency_ms_p99 $(median < "$work/p99")"
-}
 
 {
   # The practical limit: one io thread, like the node's.

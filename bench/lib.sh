@@ -24,3 +24,21 @@ anon_peak() {  # anon_peak PID FILE
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 # wrk's latencies (850us, 1.2ms, 2s) in milliseconds.
 to_ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us$/,"",v); print v/1000} else if (v ~ /ms$/) {sub(/ms$/,"",v); print v} else {sub(/s$/,"",v); print v*1000}}'; }
+
+# wrk_median PREFIX URL [wrk args...]: RUNS runs of SECS seconds (wrk -t2 -c64 after a 2 s
+# warm-up), printing the median req/s, p50 and p99; uses the caller's $work, $runs, $secs.
+wrk_median() {
+  local prefix=$1 url=$2; shift 2
+  : > "$work/rps"; : > "$work/p99"; : > "$work/p50"
+  wrk -t2 -c64 -d2s "$url" "$@" > /dev/null  # warm-up
+  for _ in $(seq 1 "$runs"); do
+    wrk -t2 -c64 -d"${secs}s" --latency "$url" "$@" > "$work/wrk"
+    if grep -q "Non-2xx" "$work/wrk"; then echo "bench: non-2xx answers from $url" >&2; cat "$work/wrk" >&2; exit 1; fi
+    awk '/Requests\/sec/ {print $2}' "$work/wrk" >> "$work/rps"
+    awk '$1 == "99%" {print $2}' "$work/wrk" | to_ms >> "$work/p99"
+    awk '$1 == "50%" {print $2}' "$work/wrk" | to_ms >> "$work/p50"
+  done
+  echo "$prefix.req_per_s $(median < "$work/rps")"
+  echo "$prefix.latency_ms_p50 $(median < "$work/p50")"
+  echo "$prefix.latency_ms_p99 $(median < "$work/p99")"
+}

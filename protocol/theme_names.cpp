@@ -1,6 +1,8 @@
 #include "protocol/theme_names.hpp"
 
 #include <array>
+#include <iterator>
+#include <vector>
 
 namespace agora {
 
@@ -132,72 +134,23 @@ constexpr ThemeName kNames[] = {
 };
 static_assert(std::size(kNames) == 12 * std::size(kInterface), "every theme in every interface language");
 
-constexpr ThemeName kSearchWords[] = {
-    {"employment", "en", "employment"},
+// Words that stand for a theme besides its one-word names above.
+constexpr ThemeName kMoreSearchWords[] = {
     {"employment", "en", "jobs"},
-    {"employment", "fr", "emploi"},
     {"employment", "fr", "travail"},
-    {"employment", "es", "empleo"},
     {"employment", "es", "trabajo"},
-    {"employment", "de", "Beschäftigung"},
     {"employment", "de", "Arbeit"},
     {"employment", "de", "Arbeitsmarkt"},
-    {"employment", "nl", "werkgelegenheid"},
     {"employment", "nl", "werk"},
-    {"employment", "da", "beskæftigelse"},
     {"employment", "da", "arbejde"},
-    {"employment", "sv", "sysselsättning"},
     {"employment", "sv", "arbete"},
-    {"employment", "pt", "emprego"},
     {"employment", "pt", "trabalho"},
-    {"employment", "ar", "التوظيف"},
     {"employment", "ar", "العمل"},
-    {"employment", "zh", "就业"},
-    {"housing", "en", "housing"},
-    {"housing", "fr", "logement"},
-    {"housing", "es", "vivienda"},
-    {"housing", "de", "Wohnen"},
     {"housing", "de", "Wohnung"},
-    {"housing", "nl", "huisvesting"},
     {"housing", "nl", "wonen"},
-    {"housing", "da", "bolig"},
-    {"housing", "sv", "boende"},
     {"housing", "sv", "bostad"},
-    {"housing", "pt", "habitação"},
     {"housing", "pt", "moradia"},
-    {"housing", "ar", "السكن"},
-    {"housing", "zh", "住房"},
-    {"education", "en", "education"},
-    {"education", "fr", "éducation"},
-    {"education", "es", "educación"},
-    {"education", "de", "Bildung"},
-    {"education", "nl", "onderwijs"},
-    {"education", "da", "uddannelse"},
-    {"education", "sv", "utbildning"},
-    {"education", "pt", "educação"},
-    {"education", "ar", "التعليم"},
-    {"education", "zh", "教育"},
-    {"health", "en", "health"},
-    {"health", "fr", "santé"},
-    {"health", "es", "salud"},
-    {"health", "de", "Gesundheit"},
-    {"health", "nl", "gezondheid"},
-    {"health", "da", "sundhed"},
-    {"health", "sv", "hälsa"},
-    {"health", "pt", "saúde"},
-    {"health", "ar", "الصحة"},
-    {"health", "zh", "健康"},
-    {"participation", "en", "participation"},
-    {"participation", "fr", "participation"},
-    {"participation", "es", "participación"},
-    {"participation", "de", "Teilhabe"},
     {"participation", "de", "Beteiligung"},
-    {"participation", "nl", "participatie"},
-    {"participation", "da", "deltagelse"},
-    {"participation", "sv", "delaktighet"},
-    {"participation", "pt", "participação"},
-    {"participation", "ar", "المشاركة"},
-    {"participation", "zh", "参与"},
     {"non-discrimination", "en", "discrimination"},
     {"non-discrimination", "en", "racism"},
     {"non-discrimination", "en", "antiracism"},
@@ -206,7 +159,6 @@ constexpr ThemeName kSearchWords[] = {
     {"non-discrimination", "es", "discriminación"},
     {"non-discrimination", "es", "racismo"},
     {"non-discrimination", "de", "Diskriminierung"},
-    {"non-discrimination", "de", "Nichtdiskriminierung"},
     {"non-discrimination", "de", "Rassismus"},
     {"non-discrimination", "nl", "discriminatie"},
     {"non-discrimination", "nl", "racisme"},
@@ -220,15 +172,6 @@ constexpr ThemeName kSearchWords[] = {
     {"non-discrimination", "ar", "العنصرية"},
     {"non-discrimination", "zh", "歧视"},
     {"non-discrimination", "zh", "种族主义"},
-    {"language", "fr", "langue"},
-    {"language", "es", "idioma"},
-    {"language", "de", "Sprache"},
-    {"language", "nl", "taal"},
-    {"language", "da", "sprog"},
-    {"language", "sv", "språk"},
-    {"language", "pt", "língua"},
-    {"language", "ar", "اللغة"},
-    {"language", "zh", "语言"},
     {"intercultural-dialogue", "en", "intercultural"},
     {"intercultural-dialogue", "fr", "interculturel"},
     {"intercultural-dialogue", "es", "intercultural"},
@@ -237,14 +180,6 @@ constexpr ThemeName kSearchWords[] = {
     {"intercultural-dialogue", "da", "interkulturel"},
     {"intercultural-dialogue", "sv", "interkulturell"},
     {"intercultural-dialogue", "zh", "跨文化"},
-    {"media", "en", "media"},
-    {"media", "fr", "médias"},
-    {"media", "de", "Medien"},
-    {"media", "da", "medier"},
-    {"media", "sv", "medier"},
-    {"media", "pt", "mídia"},
-    {"media", "ar", "الإعلام"},
-    {"media", "zh", "媒体"},
     {"skills-recognition", "en", "qualifications"},
     {"skills-recognition", "de", "Anerkennung"},
     {"skills-recognition", "sv", "validering"},
@@ -349,7 +284,16 @@ constexpr CommitmentTitle kCommitmentTitles[] = {
 std::span<const std::string_view> interface_languages() { return kInterface; }
 std::span<const CommitmentTitle> commitment_titles() { return kCommitmentTitles; }
 std::span<const ThemeName> theme_names() { return kNames; }
-std::span<const ThemeName> theme_search_words() { return kSearchWords; }
+std::span<const ThemeName> theme_search_words() {
+  static const std::vector<ThemeName> words = [] {
+    std::vector<ThemeName> out;
+    for (const auto& n : kNames)  // a name of one word ("emploi"; not "services sociaux", "non-discrimination")
+      if (n.name.find_first_of(" -") == std::string_view::npos) out.push_back(n);
+    out.insert(out.end(), std::begin(kMoreSearchWords), std::end(kMoreSearchWords));
+    return out;
+  }();
+  return words;
+}
 
 std::optional<std::string_view> theme_name(std::string_view theme, std::string_view language) {
   for (const auto& n : kNames)
