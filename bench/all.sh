@@ -39,6 +39,7 @@ step http env POUCH="${POUCH:-$peers}" bash bench/http.sh "$n" "$runs"
 step origins bash bench/origins.sh "$origins"
 step identity bash bench/identity.sh "$n" "$runs"
 step erasure bash bench/erasure.sh "$(( n / 10 ))"
+step translations bash bench/translations.sh "$n" "$(( n / 5 ))" "$runs"
 
 # Every `key value` line (values numeric) of every step.
 cat "$out"/*.txt | awk 'NF >= 2 && $2 ~ /^-?[0-9.]+$/ {print $1, $2}' | sort -u -k1,1 > "$out/all.txt"
