@@ -341,21 +341,27 @@ namespace {
 // they are not in its own title or summary ("" when they are, or in no translation).
 // Whether text holds one of the query's terms: a word of it (snippet marks it), or an
 // n-gram of a script written without spaces (found as a substring of the folded text).
-bool mentions(const std::string& text, const std::vector<std::string>& terms, const std::string& language) {
+bool holds_ngram(const std::string& text, const std::vector<std::string>& terms) {
   std::string folded;
   for (const auto& t : terms)
     if (!t.empty() && static_cast<unsigned char>(t[0]) >= 0xe0) {
       if (folded.empty()) folded = fold_text(text);
       if (folded.find(t) != std::string::npos) return true;
     }
-  return snippet(text, terms, language, text.size() + 1).find("<mark>") != std::string::npos;
+  return false;
+}
+bool mentions(const std::string& text, const std::vector<std::string>& terms, const std::string& language) {
+  return holds_ngram(text, terms) ||
+         snippet(text, terms, language, text.size() + 1).find("<mark>") != std::string::npos;
 }
 
 std::pair<std::string, std::string> snippet_of_hit(const storage::StoreReader& r, const Header& h,
                                                    const std::string& title, const std::string& summary,
                                                    const std::string& language, const std::vector<std::string>& terms) {
   std::string own = snippet(summary, terms, language);
-  if (own.find("<mark>") != std::string::npos || mentions(title + "\n" + summary, terms, language)) return {own, ""};
+  // The snippet marks any word of the summary it matched; n-grams are looked for apart.
+  if (own.find("<mark>") != std::string::npos || mentions(title, terms, language) || holds_ngram(summary, terms))
+    return {own, ""};
   auto latest = r.latest(h.origin, h.id);
   for (const auto& t : current_translations(r, h.origin, h.id, latest ? latest->version : h.version,
                                             [](const Header& th) { return is_public(th); })) {
