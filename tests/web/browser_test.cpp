@@ -436,11 +436,11 @@ TEST_CASE("the page in French, Arabic and Chinese: interface, theme names, trans
       "document.getElementById('sort').value = 'title'; document.getElementById('sort').dispatchEvent(new "
       "Event('change')); true");
   REQUIRE(browser.wait_for("location.hash.includes('sort=title') && location.hash.includes('theme=housing')"));
-  browser.eval("location.reload(); true");
-  REQUIRE(
-      browser.wait_for("document.readyState == 'complete' && document.getElementById('sort') && "
-                       "document.getElementById('sort').value == 'title' && "
-                       "document.querySelectorAll('#results li').length == 1"));
+  browser.eval("window.beforeReload = true; location.reload(); true");  // not the old page: the reloaded one
+  REQUIRE(browser.wait_for(
+      "!window.beforeReload && document.readyState == 'complete' && document.getElementById('sort') && "
+      "document.getElementById('sort').value == 'title' && "
+      "document.querySelectorAll('#results li').length == 1"));
   CHECK(browser.eval("document.querySelector('#results li a').textContent") == "Housing first for newcomers");
   CHECK(browser.eval("document.documentElement.lang") == "fr");  // the language stays too
   browser.eval("history.back(); true");                          // the filter without the sort
