@@ -31,7 +31,7 @@ struct CommitmentTitle {
   std::string_view framework, ref, language, title;
 };
 // Commitment titles of the built-in frameworks in the interface languages other than
-// English (so far the ECCAR Ten-Point Plan's).
+// English.
 std::span<const CommitmentTitle> commitment_titles();
 
 }  // namespace agora

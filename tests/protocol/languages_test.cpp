@@ -7,6 +7,8 @@
 
 #include "protocol/input_schema.hpp"
 #include "protocol/languages.hpp"
+#include "protocol/theme_names.hpp"
+#include "protocol/vocabulary.hpp"
 #include "protocol/utf8.hpp"
 
 using namespace agora;
@@ -92,4 +94,22 @@ TEST_CASE("folding for matching covers Greek, Cyrillic, Arabic, Hebrew and fullw
   CHECK(fold_for_match("就业") == "就业");                // Han as it is
   CHECK(fold_for_match("Malmö") == "malmo");              // Latin as before
   CHECK(fold_for_match("हिन्दी") == "हिन्दी");              // Devanagari keeps its vowel signs and virama
+}
+
+TEST_CASE("every theme and every built-in commitment has a name in every interface language", "[protocol][languages]") {
+  for (std::string_view theme : themes())
+    for (std::string_view language : interface_languages()) {
+      INFO(theme << " " << language);
+      CHECK(theme_name(theme, language).has_value());
+    }
+  for (const auto& framework : builtin_frameworks())
+    for (const auto& commitment : framework.refs)
+      for (std::string_view language : interface_languages()) {
+        if (language == "en") continue;  // the framework's own title
+        bool found = false;
+        for (const auto& t : commitment_titles())
+          found = found || (t.framework == framework.id && t.ref == commitment.ref && t.language == language);
+        INFO(framework.id << " " << commitment.ref << " " << language);
+        CHECK(found);
+      }
 }

@@ -485,8 +485,8 @@ async function showPlans() {
     const plans = await api('/api/v1/plans?limit=100');
     const rows = plans.items.map((p) => `<tr><td><a href="#/plan/${encodeURIComponent(p.origin)}/${encodeURIComponent(p.id)}">${esc(p.title)}</a></td>
       <td>${esc(p.city)}</td><td>${esc(p.framework)}</td><td>${esc((p.period || {}).from)} – ${esc((p.period || {}).to)}</td><td>${(p.items || []).length}</td></tr>`).join('');
-    view.innerHTML = `<h2>Action plans</h2><table id="plans-table" class="progress"><thead><tr><th>Plan</th><th>City</th><th>Framework</th><th>Period</th><th>Items</th></tr></thead>
-      <tbody>${rows || '<tr><td colspan="5">No public plans yet.</td></tr>'}</tbody></table>`;
+    view.innerHTML = `<h2>${esc(t('plansTitle'))}</h2><table id="plans-table" class="progress"><thead><tr><th>${esc(t('plan'))}</th><th>${esc(t('city'))}</th><th>${esc(t('framework'))}</th><th>${esc(t('period'))}</th><th>${esc(t('items'))}</th></tr></thead>
+      <tbody>${rows || `<tr><td colspan="5">${esc(t('noPlans'))}</td></tr>`}</tbody></table>`;
   } catch (e) {
     view.innerHTML = `<p class="error">${esc(e.message)}</p>`;
   }
