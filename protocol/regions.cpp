@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <map>
 #include <string>
 
 #include "protocol/utf8.hpp"
@@ -19,30 +20,68 @@ constexpr Region kRegions[] = {
 };
 
 struct Alias {
-  std::string_view folded;
+  std::string_view name;  // as written; compared folded (fold_for_match)
   std::string_view region;
 };
-// Folded (protocol/utf8.hpp, fold_for_match) names a coordinator may have written.
+// Names a coordinator may have written: English aliases, and the regions' names in the
+// page's interface languages.
 constexpr Alias kAliases[] = {
-    {"africa", "africa"},
-    {"sub-saharan africa", "africa"},
-    {"afrique", "africa"},
-    {"arab states", "arab-states"},
-    {"arab region", "arab-states"},
-    {"arab world", "arab-states"},
-    {"middle east and north africa", "arab-states"},
-    {"mena", "arab-states"},
-    {"asia-pacific", "asia-pacific"},
-    {"asia pacific", "asia-pacific"},
-    {"asia and the pacific", "asia-pacific"},
-    {"asia", "asia-pacific"},
-    {"europe", "europe"},
-    {"latin america and the caribbean", "latin-america-caribbean"},
-    {"latin america & the caribbean", "latin-america-caribbean"},
-    {"latin america", "latin-america-caribbean"},
-    {"lac", "latin-america-caribbean"},
-    {"america latina y el caribe", "latin-america-caribbean"},
-    {"north america", "north-america"},
+    {"Sub-Saharan Africa", "africa"},
+    {"Afrique", "africa"},
+    {"África", "africa"},
+    {"Afrika", "africa"},
+    {"أفريقيا", "africa"},
+    {"非洲", "africa"},
+    {"Arab region", "arab-states"},
+    {"Arab world", "arab-states"},
+    {"Middle East and North Africa", "arab-states"},
+    {"MENA", "arab-states"},
+    {"États arabes", "arab-states"},
+    {"Région arabe", "arab-states"},
+    {"Estados Árabes", "arab-states"},
+    {"Arabische Staaten", "arab-states"},
+    {"Arabische staten", "arab-states"},
+    {"Arabiske stater", "arab-states"},
+    {"Arabstaterna", "arab-states"},
+    {"الدول العربية", "arab-states"},
+    {"المنطقة العربية", "arab-states"},
+    {"阿拉伯国家", "arab-states"},
+    {"Asia-Pacific", "asia-pacific"},
+    {"Asia Pacific", "asia-pacific"},
+    {"Asia", "asia-pacific"},
+    {"Asie-Pacifique", "asia-pacific"},
+    {"Asia y el Pacífico", "asia-pacific"},
+    {"Asien-Pazifik", "asia-pacific"},
+    {"Azië en de Stille Oceaan", "asia-pacific"},
+    {"Asien og Stillehavet", "asia-pacific"},
+    {"Asien och Stillahavsområdet", "asia-pacific"},
+    {"Ásia-Pacífico", "asia-pacific"},
+    {"آسيا والمحيط الهادئ", "asia-pacific"},
+    {"亚太", "asia-pacific"},
+    {"亚洲及太平洋", "asia-pacific"},
+    {"Europa", "europe"},
+    {"أوروبا", "europe"},
+    {"欧洲", "europe"},
+    {"Latin America & the Caribbean", "latin-america-caribbean"},
+    {"Latin America", "latin-america-caribbean"},
+    {"LAC", "latin-america-caribbean"},
+    {"Amérique latine et Caraïbes", "latin-america-caribbean"},
+    {"América Latina y el Caribe", "latin-america-caribbean"},
+    {"Lateinamerika und Karibik", "latin-america-caribbean"},
+    {"Latijns-Amerika en het Caribisch gebied", "latin-america-caribbean"},
+    {"Latinamerika og Caribien", "latin-america-caribbean"},
+    {"Latinamerika och Karibien", "latin-america-caribbean"},
+    {"América Latina e Caribe", "latin-america-caribbean"},
+    {"أمريكا اللاتينية والكاريبي", "latin-america-caribbean"},
+    {"拉丁美洲和加勒比", "latin-america-caribbean"},
+    {"Amérique du Nord", "north-america"},
+    {"América del Norte", "north-america"},
+    {"Nordamerika", "north-america"},
+    {"Noord-Amerika", "north-america"},
+    {"América do Norte", "north-america"},
+    {"أمريكا الشمالية", "north-america"},
+    {"北美", "north-america"},
+    {"北美洲", "north-america"},
 };
 
 // ISO 3166-1 alpha-2 -> region, in code order: UNESCO's regional grouping, with Israel,
@@ -302,12 +341,15 @@ constexpr CountryRegion kCountries[] = {{"AD", "europe"},
 std::span<const Region> regions() { return kRegions; }
 
 std::optional<std::string_view> region_named(std::string_view text) {
-  std::string folded = fold_for_match(text);
-  for (const auto& r : kRegions)
-    if (r.id == folded) return r.id;
-  for (const auto& a : kAliases)
-    if (a.folded == folded) return a.region;
-  return std::nullopt;
+  static const std::map<std::string, std::string_view> by_name = [] {
+    std::map<std::string, std::string_view> m;
+    for (const auto& r : kRegions) m[std::string(r.id)] = r.id, m[fold_for_match(r.name)] = r.id;
+    for (const auto& a : kAliases) m[fold_for_match(a.name)] = a.region;
+    return m;
+  }();
+  auto found = by_name.find(fold_for_match(text));
+  if (found == by_name.end()) return std::nullopt;
+  return found->second;
 }
 
 std::optional<std::string_view> region_of_country(std::string_view country) {

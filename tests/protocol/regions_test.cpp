@@ -14,6 +14,11 @@ TEST_CASE("a city's coalition region comes from its profile's region, else its c
   CHECK(region_named("LATIN AMERICA AND THE CARIBBEAN") == "latin-america-caribbean");
   CHECK(region_named("América Latina y el Caribe") == "latin-america-caribbean");
   CHECK_FALSE(region_named("Skåne"));
+  CHECK(region_named("Europa") == "europe");  // names in the page's languages
+  CHECK(region_named("États arabes") == "arab-states");
+  CHECK(region_named("الدول العربية") == "arab-states");
+  CHECK(region_named("亚太") == "asia-pacific");
+  CHECK(region_named("Amérique du Nord") == "north-america");
   CHECK(region_of_country("SE") == "europe");
   CHECK(region_of_country("MA") == "arab-states");
   CHECK(region_of_country("KE") == "africa");
