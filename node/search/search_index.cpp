@@ -54,7 +54,8 @@ namespace {
 // 10: the coalition region of each record's city (its profile's region naming one, else
 //     its country's).
 // 11: Arabic teh marbuta and alef maksura no longer folded (the Arabic stemmer reads them).
-constexpr const char* kFormat = "11";
+// 12: regions also named in the page's languages.
+constexpr const char* kFormat = "12";
 
 using namespace index_schema;
 
