@@ -8,7 +8,6 @@
 #include "node/search/search_index.hpp"
 #include "protocol/languages.hpp"
 #include "protocol/theme_names.hpp"
-#include "protocol/utf8.hpp"
 
 namespace agora::cli {
 
@@ -72,8 +71,7 @@ void register_search(CLI::App& app, Context& ctx) {
     }
     if (!opts->theme.empty() && vocabulary_index(themes(), opts->theme) < 0) {
       std::optional<std::string> near;
-      for (const auto& n : theme_names())  // a theme's name in an interface language
-        if (!near && fold_for_match(n.name) == fold_for_match(opts->theme)) near = std::string(n.theme);
+      if (const ThemeName* n = theme_named(opts->theme)) near = std::string(n->theme);  // its name in a page language
       if (!near) near = nearest(opts->theme, themes());
       throw InvalidInput("--theme: unknown theme \"" + opts->theme + "\"" +
                          (near ? "; did you mean \"" + *near + "\"?" : ""));
@@ -81,12 +79,7 @@ void register_search(CLI::App& app, Context& ctx) {
     std::string language;
     if (!opts->language.empty()) {  // as the API's language= (docs/api.md)
       auto tag = canonical_language_tag(opts->language);
-      if (!tag) {
-        auto near = language_suggestion(opts->language);
-        throw InvalidInput(
-            "--language: unknown language \"" + opts->language + "\"" +
-            (near ? "; did you mean \"" + *near + "\" (" + std::string(find_language(*near)->name) + ")?" : ""));
-      }
+      if (!tag) throw InvalidInput("--language: " + unknown_language(opts->language));
       language = *tag;
     }
     if (!opts->ref.empty() && opts->framework.empty()) throw InvalidInput("--ref: needs --framework");

@@ -37,12 +37,7 @@ void register_translate(CLI::App& app, Context& ctx) {
   verb->callback([&ctx, ref, language, file] {
     std::string name = *file == "-" ? "<stdin>" : *file;
     auto tag = canonical_language_tag(*language);
-    if (!tag) {
-      auto near = language_suggestion(*language);
-      throw InvalidInput(
-          "translate: --language: unknown language \"" + *language + "\"" +
-          (near ? "; did you mean \"" + *near + "\" (" + std::string(find_language(*near)->name) + ")?" : ""));
-    }
+    if (!tag) throw InvalidInput("translate: --language: " + unknown_language(*language));
     json texts = json::parse(read_input(*file), nullptr, false);
     if (!texts.is_object()) throw InvalidInput(name + ": expected a JSON object with the translated texts");
     for (auto it = texts.begin(); it != texts.end(); ++it)

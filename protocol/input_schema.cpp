@@ -177,12 +177,7 @@ void language(const json& v, const std::string& path) {
   const auto& s = v.get_ref<const std::string&>();
   if (auto canonical = canonical_language_tag(s); canonical && *canonical == s) return;
   if (tl_received && is_vocabulary_token(s)) return;  // a tag newer rules allow
-  std::string msg = "unknown language " + in_quotes(s);
-  if (auto near = language_suggestion(s))
-    msg += "; did you mean " + in_quotes(*near) + " (" + std::string(find_language(*near)->name) + ")?";
-  else
-    msg += "; expected an ISO 639-1 code, optionally with a script and a region (\"pt-BR\", \"zh-Hant\")";
-  fail(path, msg);
+  fail(path, unknown_language(s));
 }
 
 void unique_strings(const json& arr, const std::string& path) {
@@ -261,13 +256,10 @@ uint16_t theme_bits(const json& v, const std::string& path, bool required_non_em
   array_of(v, path, limits::kMaxThemes, required_non_empty, [&](const json& t, const std::string& p) {
     // A theme's name in an interface language ("emploi") is answered with the theme, not
     // taken for it: the record states the vocabulary value every node reads.
-    if (!tl_received && t.is_string() && vocabulary_index(themes(), t.get<std::string>()) < 0) {
-      std::string folded = fold_for_match(t.get<std::string>());
-      for (const auto& n : theme_names())
-        if (fold_for_match(n.name) == folded && n.language != "en")
-          fail(p, "unknown theme " + in_quotes(t.get<std::string>()) + "; did you mean " + in_quotes(n.theme) +
-                      " (its " + std::string(find_language(n.language)->name) + " name)?");
-    }
+    if (!tl_received && t.is_string() && vocabulary_index(themes(), t.get<std::string>()) < 0)
+      if (const ThemeName* n = theme_named(t.get<std::string>()))
+        fail(p, "unknown theme " + in_quotes(t.get<std::string>()) + "; did you mean " + in_quotes(n->theme) +
+                    " (its " + std::string(find_language(n->language)->name) + " name)?");
     if (int i = vocab(t, p, themes(), "theme"); i >= 0) bits |= static_cast<uint16_t>(1u << i);
   });
   unique_strings(v, path);
@@ -563,23 +555,15 @@ void validate_moderation(const Fields& f, ValidatedInput& out, const FrameworkCa
 // plan's items by id). docs/data-model.md, "Translations".
 void validate_translation(const Fields& f, ValidatedInput& out, const FrameworkCatalog&) {
   const json& of = f.required("of");
-  std::optional<PublicKey> origin;
-  std::string source_id;
-  if (of.is_string()) {
-    const auto& ref = of.get_ref<const std::string&>();
-    size_t slash = ref.find('/');
-    if (slash != std::string::npos) {
-      origin = parse_node_id(ref.substr(0, slash));
-      source_id = ref.substr(slash + 1);
-    }
-  }
-  if (!origin || !is_valid_record_id(source_id))
+  auto source = of.is_string() ? parse_translation_source(of.get_ref<const std::string&>()) : std::nullopt;
+  if (!source)
     fail(f.path("of"), "expected the translated record as ORIGIN/ID (the city's 64-hex node id, '/', the record id)");
+  const auto& [origin, source_id] = *source;
   const json& version = f.required("of_version");
   if (!version.is_number_unsigned() || version.get<uint64_t>() < 1 || version.get<uint64_t>() > (1u << 31))
     fail(f.path("of_version"), "expected the version translated (1, 2, ...)");
   language(f.required("language"), f.path("language"));
-  std::string id = translation_id(*origin, source_id, f.required("language").get<std::string>());
+  std::string id = translation_id(origin, source_id, f.required("language").get<std::string>());
   if (out.id && *out.id != id)
     fail("id",
          "a translation's id is \"translation-\" + 16 hex digits of SHA-256(ORIGIN \"/\" ID \"/\" LANGUAGE): " + id);

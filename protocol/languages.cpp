@@ -268,6 +268,13 @@ std::optional<std::string> language_suggestion(std::string_view tag) {
   return nearest(l.substr(0, l.find('-')), codes);
 }
 
+std::string unknown_language(std::string_view tag) {
+  std::string msg = "unknown language \"" + std::string(tag) + "\"";
+  if (auto near = language_suggestion(tag))
+    return msg + "; did you mean \"" + *near + "\" (" + std::string(find_language(*near)->name) + ")?";
+  return msg + "; expected an ISO 639-1 code, optionally with a script and a region (\"pt-BR\", \"zh-Hant\")";
+}
+
 bool is_right_to_left(std::string_view tag) {
   // A script subtag decides ("ku-Arab" is, "az-Latn" is not); without one, the language.
   for (size_t start = tag.find('-'); start != std::string_view::npos; start = tag.find('-', start + 1)) {

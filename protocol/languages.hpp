@@ -33,6 +33,10 @@ std::string_view primary_language(std::string_view tag);
 // name ("french" -> "fr"), else the nearest code; nullopt when nothing is near.
 std::optional<std::string> language_suggestion(std::string_view tag);
 
+// The one error message for a tag that is none: `unknown language "french"; did you mean
+// "fr" (French)?`, or what a tag looks like when nothing is near.
+std::string unknown_language(std::string_view tag);
+
 // Whether text in this language is written right to left (Arabic, Hebrew, Persian, Urdu,
 // Pashto, Sindhi, Uyghur, Kashmiri, Yiddish, Divehi; or any tag with an Arab, Hebr, Thaa,
 // Syrc, Nkoo or Adlm script subtag).

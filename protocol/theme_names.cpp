@@ -1,8 +1,11 @@
 #include "protocol/theme_names.hpp"
 
 #include <array>
+#include <string>
 #include <iterator>
 #include <vector>
+
+#include "protocol/utf8.hpp"
 
 namespace agora {
 
@@ -428,6 +431,13 @@ std::span<const ThemeName> theme_search_words() {
     return out;
   }();
   return words;
+}
+
+const ThemeName* theme_named(std::string_view text) {
+  std::string folded = fold_for_match(text);
+  for (const auto& n : kNames)
+    if (n.language != "en" && fold_for_match(n.name) == folded) return &n;
+  return nullptr;
 }
 
 std::optional<std::string_view> theme_name(std::string_view theme, std::string_view language) {

@@ -19,6 +19,9 @@ struct ThemeName {
 };
 // Every theme's name in every interface language.
 std::span<const ThemeName> theme_names();
+// The theme a name in an interface language stands for ("Emploi", "beschaftigung"),
+// compared folded (protocol/utf8.hpp); nullptr when no name is it.
+const ThemeName* theme_named(std::string_view text);
 // The name of `theme` in `language`; nullopt when the table has none.
 std::optional<std::string_view> theme_name(std::string_view theme, std::string_view language);
 

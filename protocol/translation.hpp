@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "protocol/record.hpp"
 
@@ -18,6 +19,9 @@ struct TranslationOf {
   std::string language;  // the translation's language tag
 };
 
+// "ORIGIN/ID" (the city's 64-hex node id, '/', a record id) as the origin and the id;
+// nullopt for anything else.
+std::optional<std::pair<PublicKey, std::string>> parse_translation_source(std::string_view of);
 // The fields of a translation body that point at its source: "of" ("ORIGIN/ID"),
 // "of_version" and "language"; nullopt when the body has no valid pointer.
 std::optional<TranslationOf> read_translation_of(std::string_view body);

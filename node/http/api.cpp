@@ -115,11 +115,7 @@ void read_language_and_years(const Params& p, SearchQuery& q) {
   // A language (ISO 639-1: every tag of it matches) or a whole tag ("pt-BR"), any case.
   if (std::string language = p.get("language"); !language.empty()) {
     auto canonical = canonical_language_tag(language);
-    if (!canonical) {
-      auto near = language_suggestion(language);
-      throw BadParam{"language", "unknown language \"" + language + "\"" +
-                                     (near ? "; did you mean \"" + *near + "\"?" : "; expected an ISO 639-1 code")};
-    }
+    if (!canonical) throw BadParam{"language", unknown_language(language)};
     q.filter.language = *canonical;
   }
   if (auto y = p.integer("year_from", 1900, 2100)) q.filter.year_from = static_cast<int>(*y);
@@ -446,11 +442,7 @@ HttpResponse HttpApi::record(const std::string& collection, const std::string& o
   std::string lang;  // a language asked for: ?lang=, else the best of Accept-Language on offer
   if (p.has("lang")) {
     auto tag = canonical_language_tag(p.get("lang"));
-    if (!tag) {
-      auto near = language_suggestion(p.get("lang"));
-      throw BadParam{"lang", "unknown language \"" + p.get("lang") + "\"" +
-                                 (near ? "; did you mean \"" + *near + "\"?" : "; expected a language tag such as fr")};
-    }
+    if (!tag) throw BadParam{"lang", unknown_language(p.get("lang"))};
     lang = *tag;
   }
   uint64_t emptied = times_emptied();
