@@ -704,9 +704,15 @@ HttpResponse HttpApi::stats(const std::vector<std::pair<std::string, std::string
 HttpResponse HttpApi::plan_monitoring(const std::string& origin_text, const std::string& id, const std::string& view,
                                       const std::vector<std::pair<std::string, std::string>>& raw) {
   bool chart = view == "chart.svg";
-  Params p(raw, chart ? std::initializer_list<const char*>{"item", "indicator", "today"}
+  Params p(raw, chart ? std::initializer_list<const char*>{"item", "indicator", "today", "lang"}
                       : std::initializer_list<const char*>{"today"});
   std::string today = requested_day(p);
+  std::string lang = "en";  // the chart's own words (axis, baseline, target)
+  if (p.has("lang")) {
+    auto tag = canonical_language_tag(p.get("lang"));
+    if (!tag) throw BadParam{"lang", unknown_language(p.get("lang"))};
+    lang = *tag;
+  }
   if (chart && (!p.has("item") || !p.has("indicator")))
     throw BadParam{p.has("item") ? "indicator" : "item", "needed for a chart"};
   return dir_.store().read([&](const storage::StoreReader& r) -> HttpResponse {
@@ -734,7 +740,7 @@ HttpResponse HttpApi::plan_monitoring(const std::string& origin_text, const std:
         if (ind.name == p.get("indicator")) {
           auto city = city_profile(r, *origin);
           std::string title = (city ? city->name + ": " : "") + ind.name + " (" + item.id + ")";
-          HttpResponse svg{200, "image/svg+xml; charset=utf-8", indicator_svg(ind, title)};
+          HttpResponse svg{200, "image/svg+xml; charset=utf-8", indicator_svg(ind, title, lang)};
           svg.headers.emplace_back("Content-Disposition", "inline; filename=\"" + id + "-" + item.id + ".svg\"");
           return svg;
         }

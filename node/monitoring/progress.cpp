@@ -282,9 +282,34 @@ long days_of(const std::string& date) {
   return era * 146097 + doe - 719468;
 }
 
+// The chart's own words in the browsing page's languages (node/http/web/app.js).
+struct ChartWords {
+  std::string_view language, date_axis, baseline, target, no_reports;
+};
+constexpr ChartWords kChartWords[] = {
+    {"en", "report date", "baseline", "target", "no reports yet"},
+    {"fr", "date du rapport", "référence", "cible", "aucun rapport pour l’instant"},
+    {"es", "fecha del informe", "línea de base", "meta", "aún no hay informes"},
+    {"de", "Berichtsdatum", "Ausgangswert", "Ziel", "noch keine Berichte"},
+    {"nl", "rapportagedatum", "nulmeting", "doel", "nog geen rapportages"},
+    {"da", "rapportdato", "udgangspunkt", "mål", "ingen rapporter endnu"},
+    {"sv", "rapportdatum", "utgångsläge", "mål", "inga rapporter ännu"},
+    {"pt", "data do relatório", "linha de base", "meta", "ainda sem relatórios"},
+    {"ar", "تاريخ التقرير", "خط الأساس", "الهدف", "لا توجد تقارير بعد"},
+    {"zh", "报告日期", "基线", "目标", "尚无报告"},
+};
+
+const ChartWords& chart_words(std::string_view language) {
+  std::string_view primary = language.substr(0, language.find('-'));
+  for (const auto& w : kChartWords)
+    if (w.language == primary) return w;
+  return kChartWords[0];
+}
+
 }  // namespace
 
-std::string indicator_svg(const IndicatorProgress& ind, const std::string& title) {
+std::string indicator_svg(const IndicatorProgress& ind, const std::string& title, std::string_view language) {
+  const ChartWords& words = chart_words(language);
   const double W = 640, H = 320, left = 60, right = 20, top = 40, bottom = 50;
   double lo = std::min(ind.baseline, ind.target), hi = std::max(ind.baseline, ind.target);
   for (const auto& m : ind.history) lo = std::min(lo, m.value), hi = std::max(hi, m.value);
@@ -318,18 +343,18 @@ std::string indicator_svg(const IndicatorProgress& ind, const std::string& title
          ") rotate(-90)\" text-anchor=\"middle\" fill=\"#555\">" +
          escape_markup(ind.unit.empty() ? ind.name : ind.name + " (" + ind.unit + ")") + "</text>\n";
   out += "<text class=\"axis-x\" x=\"" + fmt(left + (W - left - right) / 2) + "\" y=\"" + fmt(H - 8) +
-         "\" text-anchor=\"middle\" fill=\"#555\">report date</text>\n";
-  auto reference = [&](double v, const std::string& label, const char* colour) {
-    out += "<line class=\"" + label + "\" x1=\"" + fmt(left) + "\" y1=\"" + fmt(y(v)) + "\" x2=\"" + fmt(W - right) +
-           "\" y2=\"" + fmt(y(v)) + "\" stroke=\"" + colour + "\" stroke-dasharray=\"6 4\"/>\n<text x=\"" +
-           fmt(W - right) + "\" y=\"" + fmt(y(v) - 4) + "\" text-anchor=\"end\" fill=\"" + colour + "\">" + label +
-           " " + fmt(v) + unit + "</text>\n";
+         "\" text-anchor=\"middle\" fill=\"#555\">" + std::string(words.date_axis) + "</text>\n";
+  auto reference = [&](double v, const char* name, std::string_view label, const char* colour) {
+    out += "<line class=\"" + std::string(name) + "\" x1=\"" + fmt(left) + "\" y1=\"" + fmt(y(v)) + "\" x2=\"" +
+           fmt(W - right) + "\" y2=\"" + fmt(y(v)) + "\" stroke=\"" + colour +
+           "\" stroke-dasharray=\"6 4\"/>\n<text x=\"" + fmt(W - right) + "\" y=\"" + fmt(y(v) - 4) +
+           "\" text-anchor=\"end\" fill=\"" + colour + "\">" + std::string(label) + " " + fmt(v) + unit + "</text>\n";
   };
-  reference(ind.baseline, "baseline", "#888");
-  reference(ind.target, "target", "#1a7f37");
+  reference(ind.baseline, "baseline", words.baseline, "#888");
+  reference(ind.target, "target", words.target, "#1a7f37");
   if (ind.history.empty()) {
-    out += "<text x=\"" + fmt(W / 2) + "\" y=\"" + fmt(H / 2) +
-           "\" text-anchor=\"middle\" fill=\"#666\">no reports yet</text>\n";
+    out += "<text x=\"" + fmt(W / 2) + "\" y=\"" + fmt(H / 2) + "\" text-anchor=\"middle\" fill=\"#666\">" +
+           std::string(words.no_reports) + "</text>\n";
   } else {
     std::string points;
     for (const auto& m : ind.history) points += fmt(x(m.date)) + "," + fmt(y(m.value)) + " ";

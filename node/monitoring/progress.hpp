@@ -6,6 +6,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -80,8 +81,11 @@ std::vector<nlohmann::json> reports_to_carry(const storage::StoreReader& reader,
 std::vector<std::string> plan_ids(const storage::StoreReader& reader, const PublicKey& origin);
 
 // An indicator's history as a self-contained SVG line chart (values by date, with the
-// baseline and target as reference lines), for the browsing page and for reports.
-std::string indicator_svg(const IndicatorProgress& indicator, const std::string& title);
+// baseline and target as reference lines), for the browsing page and for reports. Its few
+// words (the date axis, "baseline", "target", "no reports yet") are in `language` when it
+// is one of the browsing page's (primary subtag), else in English.
+std::string indicator_svg(const IndicatorProgress& indicator, const std::string& title,
+                          std::string_view language = "en");
 
 // Today's date in UTC as YYYY-MM-DD.
 std::string today_utc();

@@ -71,7 +71,8 @@ const Xapian::Stem& stemmer_for(const std::string& language) {
   return by_language.emplace(language, std::move(stem)).first->second;
 }
 
-// One language for each of Xapian's stemmers: a query word is looked up as each stems it.
+// One language for each of Xapian's stemmers: a query word is compared with the themes'
+// words as each stems it.
 const std::vector<std::string>& stemmed_languages() {
   static const std::vector<std::string> codes = [] {
     std::vector<std::string> out;
@@ -1038,8 +1039,6 @@ std::vector<Xapian::Query> filter_queries(const SearchFilter& f) {
   return filters;
 }
 
-// The free-text part: every word, as itself or its stem in any indexed language (the
-// query's language is unknown). MatchAll without words.
 // The themes' search words (protocol/theme_names.hpp) by their folded form and by their
 // stem in their own language: what a query word is looked up as.
 const std::unordered_map<std::string, std::vector<const ThemeName*>>& theme_words() {
@@ -1083,7 +1082,27 @@ std::vector<std::string_view> query_segments(std::string_view folded) {
   return out;
 }
 
-Xapian::Query text_query(const std::string& text, std::vector<std::string>& words,
+// One language for each stemmer that stemmed an indexed text: the records' languages and
+// their translations'. A query word is looked up as each of these stems it; a stem no
+// indexed text can hold would only cost the query a lookup (a seek over two short prefixes,
+// against up to 24 more terms per word).
+std::vector<std::string> indexed_stemmers(const Xapian::Database& db) {
+  std::vector<std::string> out;
+  std::set<std::string_view> stemmers;
+  for (std::string_view prefix : {kLanguage, kTranslatedInto}) {
+    std::string p(prefix);
+    for (auto t = db.allterms_begin(p); t != db.allterms_end(p); ++t) {
+      std::string tag = (*t).substr(p.size());
+      const Language* l = find_language(primary_language(tag));
+      if (l && !l->stemmer.empty() && stemmers.insert(l->stemmer).second) out.emplace_back(l->code);
+    }
+  }
+  return out;
+}
+
+// The free-text part: every word, as itself or its stem in any indexed language (the
+// query's language is unknown), or a theme named by it. MatchAll without words.
+Xapian::Query text_query(const Xapian::Database& db, const std::string& text, std::vector<std::string>& words,
                          std::vector<ThemeWordMatch>* interpreted = nullptr) {
   std::string folded = fold_text(text);
   words = words_of(folded);
@@ -1091,17 +1110,16 @@ Xapian::Query text_query(const std::string& text, std::vector<std::string>& word
   // count that is not atomic, a data race between search threads (found by TSan).
   if (words.empty()) return Xapian::Query(std::string());
   std::vector<Xapian::Query> all;
+  std::vector<std::string> indexed = indexed_stemmers(db);
   for (std::string_view segment : query_segments(folded)) {
     std::vector<Xapian::Query> parts;
     std::set<std::string> forms{std::string(segment)};
     for (std::string_view w : word_views(segment, /*query=*/true)) {
       std::string word(w);
       std::set<std::string> variants{term(kStem, word)};  // as a record without a stemmer holds it
-      for (const auto& code : stemmed_languages()) {
-        std::string stem = stemmer_for(code)(word);
-        variants.insert(term(kStem, stem));
-        if (w.size() == segment.size()) forms.insert(stem);
-      }
+      for (const auto& code : indexed) variants.insert(term(kStem, stemmer_for(code)(word)));
+      if (w.size() == segment.size())  // a theme's word in any interface language, stemmed
+        for (const auto& code : stemmed_languages()) forms.insert(stemmer_for(code)(word));
       std::vector<Xapian::Query> any(variants.begin(), variants.end());
       parts.emplace_back(Xapian::Query::OP_SYNONYM, any.begin(), any.end());
     }
@@ -1158,7 +1176,7 @@ SearchStats stats_in(const Xapian::Database& db, const SearchQuery& q) {
   SearchStats out;
   std::vector<std::string> words;
   Xapian::Enquire enquire(db);
-  enquire.set_query(filtered(text_query(q.text, words), filter_queries(q.filter), q.filter.excluded));
+  enquire.set_query(filtered(text_query(db, q.text, words), filter_queries(q.filter), q.filter.excluded));
   enquire.set_weighting_scheme(Xapian::BoolWeight());
   StatsSpy spy(out);
   enquire.add_matchspy(&spy);
@@ -1171,7 +1189,7 @@ SearchResult search_in(const Xapian::Database& db, const SearchQuery& q, bool sh
   SearchResult out;
   std::vector<Xapian::Query> filters = filter_queries(q.filter);
   std::vector<std::string> words;
-  Xapian::Query query_text = text_query(q.text, words, &out.interpreted);
+  Xapian::Query query_text = text_query(db, q.text, words, &out.interpreted);
   out.terms = words;
   bool ranked_order = !words.empty() && q.sort == SearchQuery::Sort::relevance;
   Xapian::valueno order_slot = q.sort == SearchQuery::Sort::updated ? kUpdatedSlot

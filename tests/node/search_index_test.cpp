@@ -298,7 +298,7 @@ TEST_CASE("a large step (built on helper threads) indexes exactly what a record-
   CHECK(ids(b) == ids(exact));  // the page itself is never an estimate
 }
 
-TEST_CASE("search in any language: stems, folds Greek, Cyrillic and Arabic, n-grams Chinese, Japanese and Korean",
+TEST_CASE("search in any language: stems, folds Greek, Cyrillic and Arabic, n-grams Chinese, Japanese, Korean and Thai",
           "[node][search][languages]") {
   test::TempDir tmp;
   DataDir dir = make_city(tmp, "Casablanca", "MA");
@@ -319,8 +319,9 @@ TEST_CASE("search in any language: stems, folds Greek, Cyrillic and Arabic, n-gr
   practice("pt", "pt-BR", "Emprego para imigrantes", "Programa municipal contra a discriminação no emprego.");
   practice("el", "el", "Απασχόληση μεταναστών", "Πρόγραμμα κατά του ρατσισμού στην εργασία.");
   practice("tr", "tr", "Göçmenler için istihdam", "Ayrımcılığa karşı belediye programları.");
+  practice("th", "th", "การจ้างงานแรงงานข้ามชาติ", "โครงการของเมืองเพื่อต่อต้านการเลือกปฏิบัติ");
   auto index = SearchIndex::open_writable(dir);
-  CHECK(index->catch_up() == 8);
+  CHECK(index->catch_up() == 9);
   using V = std::vector<std::string>;
 
   // Chinese and Japanese: two characters find a longer run; one character finds it too.
@@ -331,6 +332,9 @@ TEST_CASE("search in any language: stems, folds Greek, Cyrillic and Arabic, n-gr
   CHECK(ids(find(*index, "日本語")) == V{"ja"});
   CHECK(ids(find(*index, "就労")) == V{"ja"});
   CHECK(find(*index, "就业歧视咨询").hits.empty());  // every pair must be there
+  // Thai, written without spaces: a word inside a run.
+  CHECK(ids(find(*index, "จ้างงาน")) == V{"th"});
+  CHECK(ids(find(*index, "เลือกปฏิบัติ")) == V{"th"});
   // Korean: a word without its particle (고용을 -> 고용).
   CHECK(ids(find(*index, "고용")) == V{"ko"});
   CHECK(ids(find(*index, "차별")) == V{"ko"});

@@ -270,7 +270,10 @@ TEST_CASE("kill -9 of a random node during sync, round after round: nothing ackn
   int rounds = 50 * soak();
   int mid_sync = 0;  // rounds whose victim held some but not all of the round when killed
   auto start = Clock::now();
-  for (int round = 0; round < rounds; ++round) {
+  // On a loaded machine a kill can land before or after the round arrives: more rounds (at
+  // most three times as many) until a quarter of them landed mid-sync.
+  int round = 0;
+  for (; round < rounds || (mid_sync * 4 < rounds && round < 3 * rounds); ++round) {
     size_t victim = rng() % 3;
     size_t publisher = (victim + 1 + rng() % 2) % 3;
     ServedNode& v = *net.nodes[victim];
@@ -283,8 +286,9 @@ TEST_CASE("kill -9 of a random node during sync, round after round: nothing ackn
     if (held > held_before && held < net.published[origin]) ++mid_sync;
     net.restart(victim);
   }
-  INFO(mid_sync << " of " << rounds << " kills landed mid-sync");
+  INFO(mid_sync << " of " << round << " kills landed mid-sync");
   CHECK(mid_sync * 4 >= rounds);
+  rounds = round;
   auto last = Clock::now();
   REQUIRE(wait_until([&] { return net.converged(net.all(), net.all()); }, std::chrono::seconds(120)));
   double converge_s = seconds_since(last);

@@ -300,6 +300,27 @@ TEST_CASE(
       browser.wait_for("!document.getElementById('commitment-view').hidden && "
                        "document.getElementById('commitment-title') && "
                        "document.getElementById('commitment-title').textContent.startsWith('eccar-10pt 2:')"));
+
+  // The same plan in French: the page's words, the statuses, and the chart's own words.
+  browser.open(malmo.http_url + "?lang=fr");  // DevTools opens no #fragment: set below
+  REQUIRE(browser.wait_for("document.getElementById('summary') && document.documentElement.lang == 'fr'"));
+  browser.eval("location.hash = '#/plans'; true");
+  REQUIRE(browser.wait_for("document.querySelectorAll('#plans-table tbody a').length == 1"));
+  browser.eval("document.querySelector('#plans-table tbody a').click(); true");
+  REQUIRE(browser.wait_for("document.getElementById('plan-summary')"));
+  CHECK(browser.eval("document.getElementById('plan-summary').textContent") ==
+        "1/1 indicateurs renseignés · 0 cibles atteintes · 1 actions en retard");
+  CHECK(browser.eval("[...document.querySelectorAll('#plan-items th')].map((th) => th.textContent).join('|')") ==
+        "Action|Engagement|Description|État|Échéance");
+  CHECK_THAT(browser.eval("document.querySelector('.indicator').textContent").get<std::string>(),
+             Catch::Contains("50 % du chemin") && Catch::Contains("sur une cible de"));
+  std::string chart = browser.eval("document.querySelector('img.chart').getAttribute('src')").get<std::string>();
+  CHECK_THAT(chart, Catch::EndsWith("&lang=fr"));
+  auto svg = http_get(malmo.http_url, chart);
+  CHECK(svg.status == 200);
+  CHECK_THAT(svg.body, Catch::Contains(">date du rapport<") && Catch::Contains(">cible ") &&
+                           Catch::Contains(">référence ") && !Catch::Contains("report date"));
+  CHECK(http_get(malmo.http_url, chart.substr(0, chart.find("&lang=")) + "&lang=xx-1").status == 400);
 }
 
 TEST_CASE("practices in Arabic read right to left and a two-character Chinese search finds its practice",
@@ -397,6 +418,10 @@ TEST_CASE("the page in French, Arabic and Chinese: interface, theme names, trans
   // French: the interface, the theme facet's names, a search read as a theme, the address.
   browser.open(lyon.http_url + "?lang=fr");  // DevTools opens no #fragment: set below
   REQUIRE(browser.wait_for("document.getElementById('summary') && document.documentElement.lang == 'fr'"));
+  // Every interface language has every string (a missing one would show in English).
+  CHECK(browser.eval("Object.entries(STRINGS).flatMap(([l, words]) => Object.keys(STRINGS.en)"
+                     ".filter((k) => !(k in words)).map((k) => l + ':' + k)).join(' ')") == "");
+  CHECK(browser.eval("Object.keys(STRINGS).length") == 10);
   browser.eval("location.hash = '#/?q=emploi'; true");
   REQUIRE(browser.wait_for("document.getElementById('summary').textContent.startsWith('1 pratique')"));
   CHECK(browser.eval("document.documentElement.lang") == "fr");

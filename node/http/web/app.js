@@ -159,6 +159,80 @@ const STRINGS = {
     indexBuilding: '正在建立搜索索引（{indexed}/{of}）：完成后才匹配词语。',
     indexOff: '此节点没有搜索索引：不匹配词语。' },
 };
+// The plan and commitment pages' words (statuses as the input vocabulary names them).
+const MONITORING_STRINGS = {
+  en: { ofTarget: '{latest} of target {target}', baseline: 'baseline {v}', increase: 'to increase', decrease: 'to decrease', targetMet: 'target met',
+    achieved: '{pct}% of the way', improving: '↗ improving', worsening: '↘ worsening', steady: '→ steady', downloadSvg: 'download SVG',
+    noReports: 'no reports yet', planSummary: '{reported}/{indicators} indicators reported · {met} targets met · {overdue} items overdue',
+    item: 'Item', action: 'Action', status: 'Status', due: 'Due', overdue: 'overdue', allPlans: '← all plans', planItems: 'Plan items',
+    citiesAct: '{n} cities act on this commitment.', citiesAct1: '1 city acts on this commitment.', backCoverage: '← coverage',
+    overTime: '{name} over time', ofShort: '{latest} of {target}',
+    'st:planned': 'planned', 'st:in-progress': 'in progress', 'st:done': 'done', 'st:delayed': 'delayed', 'st:dropped': 'dropped' },
+  fr: { ofTarget: '{latest} sur une cible de {target}', baseline: 'référence {v}', increase: 'à augmenter', decrease: 'à réduire', targetMet: 'cible atteinte',
+    achieved: '{pct} % du chemin', improving: '↗ en progrès', worsening: '↘ en recul', steady: '→ stable', downloadSvg: 'télécharger le SVG',
+    noReports: 'aucun rapport pour l’instant', planSummary: '{reported}/{indicators} indicateurs renseignés · {met} cibles atteintes · {overdue} actions en retard',
+    item: 'Action', action: 'Description', status: 'État', due: 'Échéance', overdue: 'en retard', allPlans: '← tous les plans', planItems: 'Actions de plans',
+    citiesAct: '{n} villes agissent sur cet engagement.', citiesAct1: '1 ville agit sur cet engagement.', backCoverage: '← couverture',
+    overTime: '{name} dans le temps', ofShort: '{latest} sur {target}',
+    'st:planned': 'prévue', 'st:in-progress': 'en cours', 'st:done': 'réalisée', 'st:delayed': 'retardée', 'st:dropped': 'abandonnée' },
+  es: { ofTarget: '{latest} de una meta de {target}', baseline: 'línea de base {v}', increase: 'a aumentar', decrease: 'a reducir', targetMet: 'meta alcanzada',
+    achieved: '{pct} % del camino', improving: '↗ mejora', worsening: '↘ empeora', steady: '→ estable', downloadSvg: 'descargar SVG',
+    noReports: 'aún no hay informes', planSummary: '{reported}/{indicators} indicadores informados · {met} metas alcanzadas · {overdue} acciones atrasadas',
+    item: 'Acción', action: 'Descripción', status: 'Estado', due: 'Plazo', overdue: 'atrasada', allPlans: '← todos los planes', planItems: 'Acciones de planes',
+    citiesAct: '{n} ciudades actúan sobre este compromiso.', citiesAct1: '1 ciudad actúa sobre este compromiso.', backCoverage: '← cobertura',
+    overTime: '{name} en el tiempo', ofShort: '{latest} de {target}',
+    'st:planned': 'prevista', 'st:in-progress': 'en curso', 'st:done': 'realizada', 'st:delayed': 'retrasada', 'st:dropped': 'abandonada' },
+  de: { ofTarget: '{latest} von Ziel {target}', baseline: 'Ausgangswert {v}', increase: 'steigern', decrease: 'senken', targetMet: 'Ziel erreicht',
+    achieved: '{pct} % des Weges', improving: '↗ besser', worsening: '↘ schlechter', steady: '→ gleichbleibend', downloadSvg: 'SVG herunterladen',
+    noReports: 'noch keine Berichte', planSummary: '{reported}/{indicators} Indikatoren berichtet · {met} Ziele erreicht · {overdue} Maßnahmen überfällig',
+    item: 'Maßnahme', action: 'Beschreibung', status: 'Stand', due: 'Fällig', overdue: 'überfällig', allPlans: '← alle Pläne', planItems: 'Maßnahmen aus Plänen',
+    citiesAct: '{n} Städte handeln zu dieser Verpflichtung.', citiesAct1: '1 Stadt handelt zu dieser Verpflichtung.', backCoverage: '← Abdeckung',
+    overTime: '{name} im Zeitverlauf', ofShort: '{latest} von {target}',
+    'st:planned': 'geplant', 'st:in-progress': 'in Arbeit', 'st:done': 'erledigt', 'st:delayed': 'verzögert', 'st:dropped': 'aufgegeben' },
+  nl: { ofTarget: '{latest} van doel {target}', baseline: 'nulmeting {v}', increase: 'te verhogen', decrease: 'te verlagen', targetMet: 'doel gehaald',
+    achieved: '{pct}% van de weg', improving: '↗ verbetert', worsening: '↘ verslechtert', steady: '→ stabiel', downloadSvg: 'SVG downloaden',
+    noReports: 'nog geen rapportages', planSummary: '{reported}/{indicators} indicatoren gerapporteerd · {met} doelen gehaald · {overdue} acties te laat',
+    item: 'Actie', action: 'Omschrijving', status: 'Status', due: 'Deadline', overdue: 'te laat', allPlans: '← alle plannen', planItems: 'Acties uit plannen',
+    citiesAct: '{n} steden werken aan deze verplichting.', citiesAct1: '1 stad werkt aan deze verplichting.', backCoverage: '← dekking',
+    overTime: '{name} door de tijd', ofShort: '{latest} van {target}',
+    'st:planned': 'gepland', 'st:in-progress': 'bezig', 'st:done': 'klaar', 'st:delayed': 'vertraagd', 'st:dropped': 'geschrapt' },
+  da: { ofTarget: '{latest} af målet {target}', baseline: 'udgangspunkt {v}', increase: 'skal stige', decrease: 'skal falde', targetMet: 'mål nået',
+    achieved: '{pct} % af vejen', improving: '↗ bedre', worsening: '↘ værre', steady: '→ stabil', downloadSvg: 'hent SVG',
+    noReports: 'ingen rapporter endnu', planSummary: '{reported}/{indicators} indikatorer rapporteret · {met} mål nået · {overdue} indsatser forsinket',
+    item: 'Indsats', action: 'Beskrivelse', status: 'Status', due: 'Frist', overdue: 'forsinket', allPlans: '← alle planer', planItems: 'Indsatser i planer',
+    citiesAct: '{n} byer arbejder med denne forpligtelse.', citiesAct1: '1 by arbejder med denne forpligtelse.', backCoverage: '← dækning',
+    overTime: '{name} over tid', ofShort: '{latest} af {target}',
+    'st:planned': 'planlagt', 'st:in-progress': 'i gang', 'st:done': 'gennemført', 'st:delayed': 'forsinket', 'st:dropped': 'opgivet' },
+  sv: { ofTarget: '{latest} av målet {target}', baseline: 'utgångsläge {v}', increase: 'ska öka', decrease: 'ska minska', targetMet: 'målet nått',
+    achieved: '{pct} % av vägen', improving: '↗ bättre', worsening: '↘ sämre', steady: '→ stabil', downloadSvg: 'ladda ner SVG',
+    noReports: 'inga rapporter ännu', planSummary: '{reported}/{indicators} indikatorer rapporterade · {met} mål nådda · {overdue} åtgärder försenade',
+    item: 'Åtgärd', action: 'Beskrivning', status: 'Status', due: 'Senast', overdue: 'försenad', allPlans: '← alla planer', planItems: 'Åtgärder i planer',
+    citiesAct: '{n} städer arbetar med detta åtagande.', citiesAct1: '1 stad arbetar med detta åtagande.', backCoverage: '← täckning',
+    overTime: '{name} över tid', ofShort: '{latest} av {target}',
+    'st:planned': 'planerad', 'st:in-progress': 'pågår', 'st:done': 'klar', 'st:delayed': 'försenad', 'st:dropped': 'struken' },
+  pt: { ofTarget: '{latest} de uma meta de {target}', baseline: 'linha de base {v}', increase: 'a aumentar', decrease: 'a reduzir', targetMet: 'meta atingida',
+    achieved: '{pct}% do caminho', improving: '↗ melhora', worsening: '↘ piora', steady: '→ estável', downloadSvg: 'baixar SVG',
+    noReports: 'ainda sem relatórios', planSummary: '{reported}/{indicators} indicadores relatados · {met} metas atingidas · {overdue} ações atrasadas',
+    item: 'Ação', action: 'Descrição', status: 'Situação', due: 'Prazo', overdue: 'atrasada', allPlans: '← todos os planos', planItems: 'Ações de planos',
+    citiesAct: '{n} cidades atuam neste compromisso.', citiesAct1: '1 cidade atua neste compromisso.', backCoverage: '← cobertura',
+    overTime: '{name} ao longo do tempo', ofShort: '{latest} de {target}',
+    'st:planned': 'prevista', 'st:in-progress': 'em curso', 'st:done': 'concluída', 'st:delayed': 'atrasada', 'st:dropped': 'abandonada' },
+  ar: { ofTarget: '{latest} من هدف {target}', baseline: 'خط الأساس {v}', increase: 'للزيادة', decrease: 'للخفض', targetMet: 'تحقق الهدف',
+    achieved: '{pct}٪ من الطريق', improving: '↗ يتحسن', worsening: '↘ يتراجع', steady: '→ مستقر', downloadSvg: 'تنزيل SVG',
+    noReports: 'لا توجد تقارير بعد', planSummary: '{reported}/{indicators} مؤشرات مُبلَّغ عنها · {met} أهداف محققة · {overdue} إجراءات متأخرة',
+    item: 'الإجراء', action: 'الوصف', status: 'الحالة', due: 'الموعد', overdue: 'متأخر', allPlans: '← كل الخطط', planItems: 'إجراءات الخطط',
+    citiesAct: '{n} مدن تعمل على هذا الالتزام.', citiesAct1: 'مدينة واحدة تعمل على هذا الالتزام.', backCoverage: '← التغطية',
+    overTime: '{name} عبر الزمن', ofShort: '{latest} من {target}',
+    'st:planned': 'مخطط', 'st:in-progress': 'قيد التنفيذ', 'st:done': 'منجز', 'st:delayed': 'متأخر', 'st:dropped': 'ملغى' },
+  zh: { ofTarget: '{latest}，目标 {target}', baseline: '基线 {v}', increase: '应提高', decrease: '应降低', targetMet: '已达标',
+    achieved: '已完成 {pct}%', improving: '↗ 改善', worsening: '↘ 恶化', steady: '→ 持平', downloadSvg: '下载 SVG',
+    noReports: '尚无报告', planSummary: '已报告 {reported}/{indicators} 项指标 · {met} 项达标 · {overdue} 项行动逾期',
+    item: '行动', action: '内容', status: '状态', due: '截止', overdue: '逾期', allPlans: '← 全部计划', planItems: '计划中的行动',
+    citiesAct: '{n} 个城市落实此承诺。', citiesAct1: '1 个城市落实此承诺。', backCoverage: '← 覆盖情况',
+    overTime: '{name}随时间变化', ofShort: '{latest} / {target}',
+    'st:planned': '计划中', 'st:in-progress': '进行中', 'st:done': '已完成', 'st:delayed': '已推迟', 'st:dropped': '已放弃' },
+};
+for (const [l, words] of Object.entries(MONITORING_STRINGS)) Object.assign(STRINGS[l], words);
 const LANGUAGE_NAMES = { en: 'English', fr: 'Français', es: 'Español', de: 'Deutsch', nl: 'Nederlands', da: 'Dansk', sv: 'Svenska', pt: 'Português', ar: 'العربية', zh: '中文' };
 
 const UI = (() => {
@@ -475,8 +549,9 @@ async function showCoverage(framework) {
   }
 }
 
-const fmt = (v, unit) => (v === null || v === undefined ? '—' : `${Number(v).toLocaleString('en')}${unit ? ' ' + unit : ''}`);
-const trendMark = { improving: '↗ improving', worsening: '↘ worsening', steady: '→ steady', '': '' };
+const fmt = (v, unit) => (v === null || v === undefined ? '—' : `${Number(v).toLocaleString(UI)}${unit ? ' ' + unit : ''}`);
+const trendMark = (trend) => (trend ? t(trend) : '');
+const statusName = (status) => t('st:' + status);
 
 // The action plans this node holds publicly, newest first.
 async function showPlans() {
@@ -501,24 +576,24 @@ async function showPlan(origin, id) {
     const p = await api(base + '/progress');
     const items = p.items.map((it) => {
       const indicators = it.indicators.map((ind) => {
-        const chart = `${base}/chart.svg?item=${encodeURIComponent(it.id)}&indicator=${encodeURIComponent(ind.name)}`;
-        return `<div class="indicator"><div><b>${esc(ind.name)}</b>: ${fmt(ind.latest, ind.unit)} of target ${fmt(ind.target, ind.unit)}
-            (baseline ${fmt(ind.baseline, ind.unit)}, ${esc(ind.direction)})${ind.target_met ? ' <span class="met">target met</span>' : ''}
-            ${ind.achieved !== null && ind.achieved !== undefined ? ` · ${Math.round(ind.achieved * 100)}% of the way` : ''} ${esc(trendMark[ind.trend || ''])}</div>
-          ${ind.history.length ? `<img class="chart" src="${chart}" alt="${esc(ind.name)} over time" width="480" height="220"> <a href="${chart}" download>download SVG</a>` : '<p class="meta">no reports yet</p>'}</div>`;
+        const chart = `${base}/chart.svg?item=${encodeURIComponent(it.id)}&indicator=${encodeURIComponent(ind.name)}&lang=${UI}`;
+        return `<div class="indicator"><div><b>${esc(ind.name)}</b>: ${esc(t('ofTarget', { latest: fmt(ind.latest, ind.unit), target: fmt(ind.target, ind.unit) }))}
+            (${esc(t('baseline', { v: fmt(ind.baseline, ind.unit) }))}, ${esc(t(ind.direction))})${ind.target_met ? ` <span class="met">${esc(t('targetMet'))}</span>` : ''}
+            ${ind.achieved !== null && ind.achieved !== undefined ? ` · ${esc(t('achieved', { pct: Math.round(ind.achieved * 100) }))}` : ''} ${esc(trendMark(ind.trend))}</div>
+          ${ind.history.length ? `<img class="chart" src="${chart}" alt="${esc(t('overTime', { name: ind.name }))}" width="480" height="220"> <a href="${chart}" download>${esc(t('downloadSvg'))}</a>` : `<p class="meta">${esc(t('noReports'))}</p>`}</div>`;
       }).join('');
       return `<tr class="${it.overdue ? 'overdue' : ''}"><td>${esc(it.id)}</td>
         <td><a href="#/commitment/${encodeURIComponent(p.framework)}/${encodeURIComponent(it.commitment)}">${esc(it.commitment)}</a></td>
         <td>${esc(it.action)}${it.department ? `<div class="meta">${esc(it.department)}</div>` : ''}</td>
-        <td>${esc(it.status)}${it.overdue ? ' <span class="late">overdue</span>' : ''}</td><td>${esc(it.due || '')}</td></tr>
+        <td>${esc(statusName(it.status))}${it.overdue ? ` <span class="late">${esc(t('overdue'))}</span>` : ''}</td><td>${esc(it.due || '')}</td></tr>
         ${indicators ? `<tr><td></td><td colspan="4">${indicators}</td></tr>` : ''}`;
     }).join('');
     const s = p.summary;
     view.innerHTML = `<h2 id="plan-title">${esc(p.title)}</h2>
       <p class="meta">${esc(p.city)} · ${esc(p.framework)} · ${esc(p.period.from)} – ${esc(p.period.to)}</p>
-      <p id="plan-summary">${s.reported}/${s.indicators} indicators reported · ${s.targets_met} targets met · ${s.overdue} items overdue</p>
-      <table id="plan-items" class="progress"><thead><tr><th>Item</th><th>Commitment</th><th>Action</th><th>Status</th><th>Due</th></tr></thead><tbody>${items}</tbody></table>
-      <p><a href="#/plans">← all plans</a></p>`;
+      <p id="plan-summary">${esc(t('planSummary', { reported: s.reported, indicators: s.indicators, met: s.targets_met, overdue: s.overdue }))}</p>
+      <table id="plan-items" class="progress"><thead><tr>${['item', 'commitment', 'action', 'status', 'due'].map((k) => `<th>${esc(t(k))}</th>`).join('')}</tr></thead><tbody>${items}</tbody></table>
+      <p><a href="#/plans">${esc(t('allPlans'))}</a></p>`;
   } catch (e) {
     view.innerHTML = `<p class="error">${esc(e.message)}</p>`;
   }
@@ -532,14 +607,14 @@ async function showCommitment(framework, ref) {
     const c = await api(`/api/v1/commitments/${encodeURIComponent(framework)}/${encodeURIComponent(ref)}`);
     const cities = c.cities.map((city) => {
       const practices = city.practices.map((pr) => `<li><a href="#/practice/${encodeURIComponent(city.origin)}/${encodeURIComponent(pr.id)}">${esc(pr.title)}</a>${pr.started ? ` (${esc(pr.started)})` : ''}</li>`).join('');
-      const items = city.plan_items.map((it) => `<li><a href="#/plan/${encodeURIComponent(city.origin)}/${encodeURIComponent(it.plan)}">${esc(it.plan_title)}</a>: ${esc(it.action)} — ${esc(it.status)}${it.overdue ? ' <span class="late">overdue</span>' : ''}
-          ${it.indicators.map((ind) => `<div class="meta">${esc(ind.name)}: ${fmt(ind.latest, ind.unit)} of ${fmt(ind.target, ind.unit)} ${esc(trendMark[ind.trend || ''])}</div>`).join('')}</li>`).join('');
+      const items = city.plan_items.map((it) => `<li><a href="#/plan/${encodeURIComponent(city.origin)}/${encodeURIComponent(it.plan)}">${esc(it.plan_title)}</a>: ${esc(it.action)} — ${esc(statusName(it.status))}${it.overdue ? ` <span class="late">${esc(t('overdue'))}</span>` : ''}
+          ${it.indicators.map((ind) => `<div class="meta">${esc(ind.name)}: ${esc(t('ofShort', { latest: fmt(ind.latest, ind.unit), target: fmt(ind.target, ind.unit) }))} ${esc(trendMark(ind.trend))}</div>`).join('')}</li>`).join('');
       return `<section class="city-commitment"><h3>${esc(city.city)} (${esc(city.country)})</h3>
-        ${practices ? `<h4>Practices</h4><ul>${practices}</ul>` : ''}${items ? `<h4>Plan items</h4><ul>${items}</ul>` : ''}</section>`;
+        ${practices ? `<h4>${esc(t('practices'))}</h4><ul>${practices}</ul>` : ''}${items ? `<h4>${esc(t('planItems'))}</h4><ul>${items}</ul>` : ''}</section>`;
     }).join('');
     view.innerHTML = `<h2 id="commitment-title">${esc(c.framework)} ${esc(c.ref)}: ${esc(commitmentTitle(c.framework, c.ref, c.title))}</h2>
-      <p>${c.cities.length} cit${c.cities.length === 1 ? 'y acts' : 'ies act'} on this commitment.</p>${cities}
-      <p><a href="#/coverage">← coverage</a></p>`;
+      <p>${esc(c.cities.length === 1 ? t('citiesAct1') : t('citiesAct', { n: c.cities.length }))}</p>${cities}
+      <p><a href="#/coverage">${esc(t('backCoverage'))}</a></p>`;
   } catch (e) {
     view.innerHTML = `<p class="error">${esc(e.message)}</p>`;
   }
