@@ -9,9 +9,20 @@
 #include <iostream>
 #include <sstream>
 
+#include "protocol/input_schema.hpp"
 #include "protocol/limits.hpp"
 
 namespace agora::cli {
+
+void refuse_input(const std::string& name, std::string_view text, const PublisherIdentity& self,
+                  const FrameworkCatalog& frameworks) {
+  auto errors = input_errors(text, self, frameworks);
+  std::string message;
+  for (const auto& e : errors) message += (message.empty() ? "" : "\nerror: ") + name + ": " + e.to_string();
+  if (errors.size() > 1)
+    message += "\nerror: " + name + ": " + std::to_string(errors.size()) + " problems; nothing was published";
+  throw InvalidInput(message);
+}
 
 void add_data_option(CLI::App* verb, Context& ctx) {
   verb->add_option("--data", ctx.data, "data directory (default: $AGORA_DATA, else ./agora-data)");

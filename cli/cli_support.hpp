@@ -6,9 +6,22 @@
 #include <functional>
 #include <string>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "node/local/data_dir.hpp"
 
+namespace agora {
+struct PeerConfig;
+struct PublisherIdentity;
+class FrameworkCatalog;
+namespace storage {
+class StoreReader;
+}
+}  // namespace agora
+
 namespace agora::cli {
+
+struct ConfigFile;
 
 // Exit codes of the contract.
 inline constexpr int kExitOk = 0, kExitFailure = 1, kExitUsage = 2, kExitInvalid = 3;
@@ -20,6 +33,8 @@ struct Context {
   std::string remote;    // --remote CMD / $AGORA_REMOTE: a command that runs agora on the city's node
   bool json = false;
   int exit_code = kExitOk;
+  std::string config_file, log_level, log_format;  // read before the verb runs (main.cpp)
+  const ConfigFile* config = nullptr;              // --config FILE / $AGORA_CONFIG, when given
 };
 
 void add_data_option(CLI::App* verb, Context& ctx);
@@ -40,7 +55,26 @@ std::pair<int, int> parse_year_range(const std::string& text);
 // stored there; returns the exit code.
 int publish_remotely(const Context& ctx, const std::string& input_text, bool revive = false);
 
+// A peer as `peer add URL --key KEY --relation R` (and a config file's [[peers]]) gives
+// it; throws InvalidInput naming the bad argument.
+PeerConfig peer_to_add(const std::string& url, const std::string& key, const std::string& relation);
+
+// The current version of REF as publishable input: kind, id, visibility and its body's
+// fields (`show --as-input`, `edit`); throws InvalidInput when it has none to give.
+nlohmann::ordered_json record_as_input(const storage::StoreReader& reader, DataDir& dir, const std::string& ref);
+
+// Throws InvalidInput naming every problem of an input that does not validate (up to a
+// limit; protocol/input_schema.hpp, input_errors), one per line, for publish and plan publish.
+[[noreturn]] void refuse_input(const std::string& name, std::string_view text, const PublisherIdentity& self,
+                               const FrameworkCatalog& frameworks);
+
+// The whole command line interface into `app`: the global options, then every verb.
+void build_app(CLI::App& app, Context& ctx);
+
 using Registrar = void (*)(CLI::App& app, Context& ctx);
+void register_config(CLI::App&, Context&);
+void register_edit(CLI::App&, Context&);
+void register_new(CLI::App&, Context&);
 void register_submission(CLI::App&, Context&);
 void register_init(CLI::App&, Context&);
 void register_id(CLI::App&, Context&);

@@ -1,4 +1,4 @@
-// agora import FILE: many input records, one JSON object per line.
+// agora import FILE: many input records, one JSON object per line, or a spreadsheet's CSV.
 #include <unistd.h>
 
 #include <chrono>
@@ -7,14 +7,81 @@
 
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
+#include <fstream>
+#include <set>
+
 #include "cli/cli_support.hpp"
+#include "node/local/frameworks.hpp"
 #include "node/local/importer.hpp"
+#include "protocol/csv_input.hpp"
+#include "protocol/input_schema.hpp"
 
 namespace agora::cli {
 
+namespace {
+
+// A CSV file: every row turned into input and checked (each problem named by line and
+// column), then imported as NDJSON would be, all or nothing.
+ImportSummary import_csv(DataDir& dir, const std::string& file, const ImportOptions& options) {
+  CsvInput csv = read_csv_input(read_input(file));
+  const FrameworkCatalog frameworks = load_frameworks(dir.store());
+  constexpr size_t kMaxReported = 50;
+  std::vector<std::string> problems;
+  std::set<size_t> bad_rows;
+  auto at = [&](size_t line, const std::string& column) {
+    return file + ":" + std::to_string(line) + (column.empty() ? "" : ", column " + column) + ": ";
+  };
+  for (const auto& p : csv.problems) {
+    bad_rows.insert(p.line);
+    if (problems.size() < kMaxReported) problems.push_back(at(p.line, p.column) + p.message);
+  }
+  std::string ndjson;
+  for (const auto& rec : csv.records) {
+    std::string line = rec.input.dump();
+    for (const auto& e : input_errors(line, dir.identity(), frameworks)) {
+      bad_rows.insert(rec.line);
+      if (problems.size() < kMaxReported) problems.push_back(at(rec.line, csv_column_of(e.path)) + e.to_string());
+    }
+    ndjson += line + "\n";
+  }
+  if (!problems.empty()) {
+    std::string message;
+    for (const auto& p : problems) message += (message.empty() ? "" : "\nerror: ") + p;
+    if (problems.size() > 1)
+      message += "\nerror: " + file + ": " + std::to_string(problems.size()) + " problems on " +
+                 std::to_string(bad_rows.size()) + " rows; nothing was imported";
+    throw InvalidInput(message);
+  }
+  // What NDJSON import checks across records (ids twice, plans and reports) names the CSV
+  // file's lines, not the spool's.
+  std::filesystem::path spool = dir.path() / "tmp" / ("import-" + std::to_string(::getpid()) + ".ndjson");
+  std::filesystem::create_directories(spool.parent_path());
+  std::ofstream(spool, std::ios::binary) << ndjson;
+  struct Remove {
+    std::filesystem::path path;
+    ~Remove() { std::filesystem::remove(path); }
+  } remove{spool};
+  try {
+    return import_ndjson(dir, spool, options);
+  } catch (const InvalidInput& e) {
+    std::string message = e.what();
+    for (size_t i = csv.records.size(); i >= 1; --i) {  // longest numbers first: "12:" before "1:"
+      std::string from = spool.string() + ":" + std::to_string(i) + ":";
+      for (size_t pos; (pos = message.find(from)) != std::string::npos;)
+        message.replace(pos, from.size(), file + ":" + std::to_string(csv.records[i - 1].line) + ":");
+    }
+    for (size_t pos; (pos = message.find(spool.string())) != std::string::npos;)
+      message.replace(pos, spool.string().size(), file);
+    throw InvalidInput(message);
+  }
+}
+
+}  // namespace
+
 void register_import(CLI::App& app, Context& ctx) {
   struct Options {
-    std::string file;
+    std::string file, format;
     size_t batch = 1536;
     bool revive = false;
   };
@@ -23,7 +90,11 @@ void register_import(CLI::App& app, Context& ctx) {
       "import", "validate every line of an NDJSON file, then sign and store them in large transactions");
   add_data_option(verb, ctx);
   add_json_option(verb, ctx);
-  verb->add_option("FILE", opts->file, "NDJSON file: one input record per line")->required();
+  verb->add_option("FILE", opts->file, "NDJSON file: one input record per line (or CSV: --format csv)")->required();
+  verb->add_option("--format", opts->format,
+                   "ndjson, or csv: a spreadsheet's export, a header row of field names, lists separated by ; "
+                   "(docs/data-model.md, \"CSV input\"; default: csv for a FILE ending in .csv, else ndjson)")
+      ->check(CLI::IsMember({"ndjson", "csv"}));
   verb->add_option("--batch", opts->batch, "records per transaction (default 1536)")->check(CLI::Range(1, 100000));
   verb->add_flag("--revive", opts->revive, "bring back records that were retracted or erased (else refused)");
   verb->callback([&ctx, opts] {
@@ -40,7 +111,8 @@ void register_import(CLI::App& app, Context& ctx) {
       else
         std::fprintf(stderr, "import: %zu / %zu records stored\n", done, total);
     };
-    ImportSummary s = import_ndjson(dir, opts->file, options);
+    bool csv = opts->format == "csv" || (opts->format.empty() && opts->file.ends_with(".csv"));
+    ImportSummary s = csv ? import_csv(dir, opts->file, options) : import_ndjson(dir, opts->file, options);
     if (tty) std::fprintf(stderr, "\n");
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (ctx.json) {

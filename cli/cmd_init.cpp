@@ -1,5 +1,6 @@
 // agora init: a new node (key pair, signed city profile) in the data dir.
 #include <fstream>
+#include <cctype>
 #include <iostream>
 
 #include <nlohmann/json.hpp>
@@ -60,6 +61,9 @@ void register_init(CLI::App& app, Context& ctx) {
     }
     if (opts->city.empty()) throw CLI::RequiredError("--city");
     if (opts->country.empty()) throw CLI::RequiredError("--country");
+    // "se" as "SE": the code's case carries nothing (a profile is signed with it in capitals).
+    if (opts->country.size() == 2)
+      for (auto& c : opts->country) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     nlohmann::json profile = {{"kind", "city"}, {"name", opts->city}, {"country", opts->country}};
     if (!opts->region.empty()) profile["region"] = opts->region;
     // Validate before anything touches the disk: bad input changes nothing.
@@ -95,7 +99,17 @@ void register_init(CLI::App& app, Context& ctx) {
               << "  delegates and revokes keys: move it off this machine, use it with agora --key FILE key …\n"
               << "  recovery key  " << recovery_file.string()
               << "  replaces a lost or stolen root key (agora key recover): keep it offline, apart from the root "
-                 "key\n";
+                 "key\n"
+              << "next steps:\n"
+              << "  1. copy " << (root_file ? root_file->string() : std::string("root.key")) << " and "
+              << recovery_file.string()
+              << " to two separate offline places (an encrypted USB stick, the city's safe),\n"
+                 "     then delete them here; without them a lost or stolen node key cannot be replaced\n"
+              << "  2. describe a practice: agora new practice --out practice.json, edit it, agora publish "
+                 "practice.json\n"
+              << "  3. run the node (agora serve; as a service: docs/operations.md) and add partner cities:\n"
+                 "     agora peer add ws://HOST:7400/sync --key THEIR-NODE-ID (they run: agora peer add - --key "
+              << node_id(dir.id()) << ")\n";
   });
 }
 

@@ -1,6 +1,7 @@
 // agora list: latest versions of the records this node holds, filtered.
 #include <iostream>
 
+#include "protocol/unicode.hpp"
 #include "cli/cli_support.hpp"
 #include "node/local/entitlements.hpp"
 #include "node/local/record_view.hpp"
@@ -99,11 +100,10 @@ void register_list(CLI::App& app, Context& ctx) {
           std::string city = item.value("city", nlohmann::json()).is_string() ? item["city"].get<std::string>()
                              : rec->header.kind == Kind::city                 ? item.value("name", "")
                                                                               : short_node_id(origin);
-          // printf pads bytes; pad city names by characters so non-ASCII names line up.
-          size_t chars = utf8_length(city);
-          city += std::string(chars < 18 ? 18 - chars : 0, ' ');
-          std::printf("%-12s %s %-44s %4u  %s\n", std::string(kind_name(rec->header.kind)).c_str(), city.c_str(),
-                      rec->header.id.c_str(), rec->header.version, title.c_str());
+          // printf pads bytes; pad names by terminal columns so accented and wide ones line up.
+          std::printf("%-12s %s %s %4u  %s\n", std::string(kind_name(rec->header.kind)).c_str(),
+                      pad_to_width(city, 18).c_str(), pad_to_width(rec->header.id, 44).c_str(), rec->header.version,
+                      title.c_str());
         }
         return !(opts->limit && ++shown >= opts->limit);
       });

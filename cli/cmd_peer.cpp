@@ -5,9 +5,12 @@
 
 #include "cli/cli_support.hpp"
 #include "node/net/transport.hpp"
+#include "node/local/entitlements.hpp"
 #include "node/local/peer_registry.hpp"
+#include "storage/stored_record.hpp"
 #include "node/local/publisher.hpp"
 #include "node/local/record_view.hpp"
+#include "protocol/utf8.hpp"
 
 namespace agora::cli {
 
@@ -21,12 +24,21 @@ PublicKey node_id_arg(const std::string& text, const char* what) {
   return *key;
 }
 
+std::string span(int64_t s) {
+  if (s < 120) return std::to_string(s) + " s";
+  if (s < 7200) return std::to_string(s / 60) + " min";
+  return std::to_string(s / 3600) + " h";
+}
+
 std::string ago(int64_t ms) {
   if (ms == 0) return "never";
-  int64_t s = (now_ms() - ms) / 1000;
-  if (s < 120) return std::to_string(s) + " s ago";
-  if (s < 7200) return std::to_string(s / 60) + " min ago";
-  return std::to_string(s / 3600) + " h ago";
+  return span(std::max<int64_t>(0, (now_ms() - ms) / 1000)) + " ago";
+}
+
+// When a time to come is: "in 25 s", or "now" once it has passed (a running node dials).
+std::string until(int64_t ms) {
+  int64_t s = (ms - now_ms() + 999) / 1000;
+  return s <= 0 ? "now" : "in " + span(s);
 }
 
 // The delegated node key a peer last proved its city with (null: its own id), named as
@@ -40,6 +52,93 @@ json node_key_of(const storage::StoreReader& r, const PublicKey& peer, const std
 }
 
 }  // namespace
+
+// A listed peer by its node id, a prefix of 8 or more digits, or its city's name.
+PublicKey listed_peer(DataDir& dir, const std::string& text) {
+  if (auto key = parse_node_id(text)) return *key;
+  std::string prefix = text;
+  for (auto& c : prefix) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  bool hex = prefix.size() >= 8 && prefix.find_first_not_of("0123456789abcdef") == std::string::npos;
+  std::vector<PublicKey> found;
+  storage::ReadTxn txn(dir.store().env());
+  storage::StoreReader r(dir.store(), txn);
+  for (const auto& p : load_peers(dir.store(), txn)) {
+    auto city = city_profile(r, p.key);
+    if ((hex && node_id(p.key).starts_with(prefix)) || (city && fold_for_match(city->name) == fold_for_match(text)))
+      found.push_back(p.key);
+  }
+  if (found.size() > 1) throw InvalidInput("PEER: \"" + text + "\" names several peers; give more digits");
+  if (found.empty())
+    throw InvalidInput("PEER: no peer of this node is \"" + text +
+                       "\" (a node id, 8 or more of its first digits, or a city name: `agora peer list`)");
+  return found.front();
+}
+
+// What makes a relation real is records, which `peer add --relation` only labels: the
+// ones this city would publish for it, as commands to run (docs/protocol.md, "Visibility").
+void propose_relation_records(DataDir& dir, const PublicKey& peer, const std::string& relation) {
+  if (relation.empty() || relation == "observer") return;
+  std::string me = node_id(dir.id()), them = node_id(peer);
+  storage::ReadTxn txn(dir.store().env());
+  storage::StoreReader r(dir.store(), txn);
+  Entitlements ent = Entitlements::load(r);
+  if (relation == "twin") {
+    if (ent.twins(dir.id(), peer)) {
+      std::cout << "  twin cities already: both cities have published their partnership\n";
+      return;
+    }
+    std::cout << "  to be twin cities (each reads the other's \"partners\" records), both publish a partnership:\n"
+              << "    here:    echo '" << json{{"kind", "partnership"}, {"with", them}, {"relation", "twin"}}.dump()
+              << "' | agora publish -\n"
+              << "    there:   echo '" << json{{"kind", "partnership"}, {"with", me}, {"relation", "twin"}}.dump()
+              << "' | agora publish -\n";
+    return;
+  }
+  std::string name = relation.substr(10);  // coalition:NAME
+  if (ent.member(name, peer) && ent.member(name, dir.id())) {
+    std::cout << "  members of coalition " << name << " already\n";
+    return;
+  }
+  auto lead = ent.coalition_leads().find(name);
+  if (lead != ent.coalition_leads().end() && lead->second == dir.id()) {
+    std::string record;  // this city's coalition record of that name
+    storage::ListQuery q;
+    q.kind = Kind::coalition;
+    q.origin = dir.id();
+    r.list(q, [&](const PublicKey&, std::string_view id, const storage::LatestEntry& latest) {
+      auto rec = storage::read_record(r, latest.local);
+      auto body = rec ? rec->body_json() : std::nullopt;
+      if (body && body->value("name", "") == name) record = std::string(id);
+      return record.empty();
+    });
+    std::cout
+        << "  this city leads coalition " << name << ": add " << them << " to the \"members\" of its record ("
+        << (record.empty() ? "agora show --as-input" : "agora edit " + record)
+        << "), and the member publishes on its node:\n    echo '"
+        << json{{"kind", "partnership"}, {"with", me}, {"relation", "coalition-member"}, {"coalition", name}}.dump()
+        << "' | agora publish -\n";
+    return;
+  }
+  // The partnership names the coalition's lead: the one this node knows of, else (no
+  // coalition record of that name held here yet) this peer, as the likeliest.
+  std::string lead_id = lead != ent.coalition_leads().end() ? node_id(lead->second) : them;
+  std::cout
+      << "  to be a member of coalition " << name << ", this city publishes:\n    echo '"
+      << json{{"kind", "partnership"}, {"with", lead_id}, {"relation", "coalition-member"}, {"coalition", name}}.dump()
+      << "' | agora publish -\n  and the lead"
+      << (lead != ent.coalition_leads().end() ? "" : " (if not this peer, put the lead's id in \"with\")")
+      << " adds this city's id " << me << " to the coalition's members\n";
+}
+
+PeerConfig peer_to_add(const std::string& url, const std::string& key_text, const std::string& relation) {
+  PublicKey key = node_id_arg(key_text, "--key");
+  if (url != "-" && !net::is_peer_url(url))
+    throw InvalidInput("URL: expected ws://HOST:PORT/sync or wss://HOST:PORT/sync, got \"" + url + "\"");
+  if (!relation.empty() && relation != "twin" && relation != "observer" &&
+      !(relation.starts_with("coalition:") && is_valid_coalition_name(relation.substr(10))))
+    throw InvalidInput("--relation: expected twin, coalition:NAME or observer, got \"" + relation + "\"");
+  return PeerConfig{key, url == "-" ? "" : url, relation, now_ms(), ""};
+}
 
 void register_peer(CLI::App& app, Context& ctx) {
   auto* verb = app.add_subcommand("peer", "the peers this node allows and dials: add, list, remove");
@@ -59,28 +158,26 @@ void register_peer(CLI::App& app, Context& ctx) {
                       "a label shown by `peer list` (twin, coalition:NAME or observer); who may read what "
                       "comes from partnership and coalition records, not from this label");
   add_cmd->callback([&ctx, add] {
-    PublicKey key = node_id_arg(add->key, "--key");
-    if (add->url != "-" && !net::is_peer_url(add->url))
-      throw InvalidInput("URL: expected ws://HOST:PORT/sync or wss://HOST:PORT/sync, got \"" + add->url + "\"");
-    if (!add->relation.empty() && add->relation != "twin" && add->relation != "observer" &&
-        !(add->relation.starts_with("coalition:") && is_valid_coalition_name(add->relation.substr(10))))
-      throw InvalidInput("--relation: expected twin, coalition:NAME or observer, got \"" + add->relation + "\"");
+    PeerConfig peer = peer_to_add(add->url, add->key, add->relation);
+    PublicKey key = peer.key;
     DataDir dir = DataDir::open(DataDir::resolve(ctx.data));
     if (key == dir.id()) throw InvalidInput("--key: that is this node's own id");
-    dir.store().env().write([&](storage::WriteTxn& txn) {
-      save_peer(dir.store(), txn, PeerConfig{key, add->url == "-" ? "" : add->url, add->relation, now_ms(), ""});
-    });
+    dir.store().env().write([&](storage::WriteTxn& txn) { save_peer(dir.store(), txn, peer); });
     dir.notify_change();
     std::cout << "peer " << short_node_id(key) << " added" << (add->url == "-" ? "" : " (" + add->url + ")") << "\n";
+    propose_relation_records(dir, key, add->relation);
   });
 
   auto remove_key = std::make_shared<std::string>();
   auto* rm = verb->add_subcommand("remove", "stop allowing and dialling a peer");
   add_data_option(rm, ctx);
-  rm->add_option("NODEID", *remove_key, "the peer's node id")->required();
+  rm->add_option(
+        "PEER", *remove_key,
+        "the peer: its node id, 8 or more of its first digits (as `agora peer list` shows), or its city's name")
+      ->required();
   rm->callback([&ctx, remove_key] {
-    PublicKey key = node_id_arg(*remove_key, "NODEID");
     DataDir dir = DataDir::open(DataDir::resolve(ctx.data));
+    PublicKey key = listed_peer(dir, *remove_key);
     bool removed = false;
     dir.store().env().write([&](storage::WriteTxn& txn) { removed = remove_peer(dir.store(), txn, key); });
     if (!removed) throw InvalidInput("peer remove: " + *remove_key + " is not a peer of this node");
@@ -103,7 +200,10 @@ void register_peer(CLI::App& app, Context& ctx) {
     for (const auto& p : load_peers(dir.store(), txn)) {
       PeerState st = states.count(p.key) ? states[p.key] : PeerState{};
       json behind = json::object(), ahead = json::object();
+      // What it lacks is known only from what it said it holds: nothing before a first contact.
+      bool heard_from = st.last_contact_ms != 0 || !st.remote_heads.empty();
       for (const auto& [origin, seq] : ours) {
+        if (!heard_from) break;
         uint64_t theirs = st.remote_heads.count(origin) ? st.remote_heads[origin] : 0;
         if (seq > theirs) behind[node_id(origin)] = {{"peer_holds", theirs}, {"we_hold", seq}};
       }
@@ -122,6 +222,8 @@ void register_peer(CLI::App& app, Context& ctx) {
                      {"last_contact", st.last_contact_ms ? json(iso8601_utc(st.last_contact_ms)) : json()},
                      {"errors", st.errors},
                      {"last_error", st.last_error},
+                     {"last_error_at", st.last_error_ms ? json(iso8601_utc(st.last_error_ms)) : json()},
+                     {"next_dial", st.next_dial_ms && !p.url.empty() ? json(iso8601_utc(st.next_dial_ms)) : json()},
                      {"node_key", node_key_of(r, p.key, st.node_key)},
                      {"bytes_in", st.bytes_in},
                      {"bytes_out", st.bytes_out},
@@ -159,8 +261,14 @@ void register_peer(CLI::App& app, Context& ctx) {
       if (!p["node_key"].is_null())
         std::cout << "  proves its city with node key " << p["node_key"]["key"].get<std::string>().substr(0, 12) << " ("
                   << p["node_key"].value("name", std::string("?")) << ")\n";
-      if (!p["last_error"].get<std::string>().empty())
-        std::cout << "  last error: " << p["last_error"].get<std::string>() << "\n";
+      const PeerState& st = states[parse_node_id(p["node"].get<std::string>()).value()];
+      if (!st.last_error.empty()) {
+        std::cout << "  " << (st.state == peer_state::kRefused ? "refused our connection" : "last error") << " "
+                  << ago(st.last_error_ms) << ": " << st.last_error;
+        if (st.next_dial_ms && st.state != peer_state::kConnected && !p["url"].get<std::string>().empty())
+          std::cout << "; next try " << until(st.next_dial_ms);
+        std::cout << "\n";
+      }
       for (auto& [origin, v] : p["peer_lacks"].items())
         std::cout << "  peer holds " << origin.substr(0, 12) << " up to seq " << v["peer_holds"] << " of "
                   << v["we_hold"] << "\n";

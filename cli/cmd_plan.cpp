@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "protocol/unicode.hpp"
 #include "cli/cli_support.hpp"
 #include "node/monitoring/progress.hpp"
 #include "node/local/frameworks.hpp"
@@ -34,12 +35,21 @@ std::string number_text(double v) {
   return buf;
 }
 
-std::string pad(std::string s, size_t width) {
-  // Width in characters, not bytes: city and department names carry accents.
-  size_t chars = 0;
-  for (unsigned char c : s) chars += (c & 0xC0) != 0x80;
-  if (chars < width) s.append(width - chars, ' ');
-  return s;
+// Rows of cells printed as columns two spaces apart, each as wide as its widest cell in
+// terminal columns (names carry accents; Chinese or Korean ones are twice as wide).
+void print_table(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> widths;
+  for (const auto& row : rows)
+    for (size_t i = 0; i < row.size(); ++i) {
+      if (widths.size() <= i) widths.push_back(0);
+      widths[i] = std::max(widths[i], display_width(row[i]));
+    }
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) line += i + 1 < row.size() ? pad_to_width(row[i], widths[i] + 2) : row[i];
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    std::cout << line << "\n";
+  }
 }
 
 void print_progress(const PlanProgress& p) {
@@ -47,25 +57,29 @@ void print_progress(const PlanProgress& p) {
             << "\n";
   std::cout << p.items.size() << " items, " << p.indicators << " indicators, " << p.reported << " reported, "
             << p.targets_met << " targets met, " << p.overdue << " overdue\n\n";
-  std::cout << pad("ITEM", 14) << pad("COMMIT", 7) << pad("STATUS", 20) << pad("DUE", 11) << pad("INDICATOR", 28)
-            << pad("LATEST / TARGET", 24) << pad("DONE", 6) << "TREND\n";
+  std::vector<std::vector<std::string>> rows{
+      {"ITEM", "COMMIT", "STATUS", "DUE", "INDICATOR", "LATEST / TARGET", "DONE", "TREND"}};
   for (const auto& item : p.items) {
-    std::string status = item.status + (item.overdue ? " (overdue)" : "");
-    std::string head =
-        pad(item.id, 14) + pad(item.commitment, 7) + pad(status, 20) + pad(item.due.empty() ? "-" : item.due, 11);
-    if (item.indicators.empty()) std::cout << head << "(no indicators)\n";
+    std::vector<std::string> head{item.id, item.commitment, item.status + (item.overdue ? " (overdue)" : ""),
+                                  item.due.empty() ? "-" : item.due};
+    if (item.indicators.empty()) {
+      head.insert(head.end(), {"(no indicators)", "", "", ""});
+      rows.push_back(head);
+    }
     bool first = true;
     for (const auto& ind : item.indicators) {
       std::string latest = ind.latest ? number_text(*ind.latest) : "-";
       std::string unit = ind.unit.empty() ? "" : " " + ind.unit;
       std::string done = ind.achieved ? std::to_string(static_cast<int>(std::lround(*ind.achieved * 100))) + "%" : "-";
-      std::cout << (first ? head : std::string(52, ' ')) << pad(ind.name, 28)
-                << pad(latest + " / " + number_text(ind.target) + unit, 24) << pad(done, 6)
-                << (ind.trend.empty() ? (ind.latest ? "(one report)" : "(no reports)") : ind.trend)
-                << (ind.target_met ? ", target met" : "") << "\n";
+      std::vector<std::string> row = first ? head : std::vector<std::string>(4, "");
+      row.insert(row.end(), {ind.name, latest + " / " + number_text(ind.target) + unit, done,
+                             (ind.trend.empty() ? (ind.latest ? "(one report)" : "(no reports)") : ind.trend) +
+                                 (ind.target_met ? ", target met" : "")});
+      rows.push_back(row);
       first = false;
     }
   }
+  print_table(rows);
 }
 
 }  // namespace
@@ -86,8 +100,10 @@ void register_plan(CLI::App& app, Context& ctx) {
   pub->callback([&ctx, file, renames, drops] {
     DataDir dir = open_to_publish(ctx);
     std::string name = *file == "-" ? "<stdin>" : *file;
-    auto input = parse_and_validate_input(read_input(*file), dir.identity(), load_frameworks(dir.store()));
-    if (!input) throw InvalidInput(name + ": " + input.error().to_string());
+    const std::string text = read_input(*file);
+    const FrameworkCatalog frameworks = load_frameworks(dir.store());
+    auto input = parse_and_validate_input(text, dir.identity(), frameworks);
+    if (!input) refuse_input(name, text, dir.identity(), frameworks);
     if (input.value().kind != Kind::plan)
       throw InvalidInput(name + ": kind: expected \"plan\", got \"" + std::string(kind_name(input.value().kind)) +
                          "\" (use `agora publish` for other records)");

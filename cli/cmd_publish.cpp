@@ -23,8 +23,9 @@ void register_publish(CLI::App& app, Context& ctx) {
     DataDir dir = open_to_publish(ctx);
     std::string text = read_input(*file);
     std::string name = *file == "-" ? "<stdin>" : *file;
-    auto input = parse_and_validate_input(text, dir.identity(), load_frameworks(dir.store()));
-    if (!input) throw InvalidInput(name + ": " + input.error().to_string());
+    const FrameworkCatalog frameworks = load_frameworks(dir.store());
+    auto input = parse_and_validate_input(text, dir.identity(), frameworks);
+    if (!input) refuse_input(name, text, dir.identity(), frameworks);
     // The city profile is the root's (or an admin's) to sign: with no --key, the root key
     // while it is still on this machine (docs/identity.md).
     if (input.value().kind == Kind::city && ctx.key_file.empty() && std::filesystem::exists(dir.path() / "root.key"))

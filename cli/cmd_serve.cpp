@@ -1,7 +1,11 @@
 // agora serve: run the node (peer sync over WebSocket, HTTP API) until SIGINT/SIGTERM.
 #include <iostream>
 
+#include <spdlog/spdlog.h>
+
 #include "cli/cli_support.hpp"
+#include "cli/config_file.hpp"
+#include "node/local/peer_registry.hpp"
 #include "node/net/address.hpp"
 #include "node/server/server.hpp"
 #include "protocol/sync_messages.hpp"
@@ -15,6 +19,26 @@ std::pair<std::string, uint16_t> host_port(const std::string& text, const std::s
   if (!parsed) throw CLI::ValidationError(option, "expected HOST:PORT with a port 0-65535, got " + text);
   return {parsed->host, parsed->port};
 }
+// The config file's [[peers]]: added when missing, their address and relation updated when
+// the file's differ. Peers added with `agora peer add` stay; `peer remove` removes either.
+void add_configured_peers(DataDir& dir, const ConfigFile& config) {
+  size_t changed = 0;
+  dir.store().env().write([&](storage::WriteTxn& txn) {
+    for (const auto& entry : config.peers) {
+      PeerConfig peer = peer_to_add(entry.url, entry.key, entry.relation);
+      if (peer.key == dir.id())
+        throw InvalidInput(config.path + ":" + std::to_string(entry.line) + ": [[peers]] key is this node's own id");
+      auto held = find_peer(dir.store(), txn, peer.key);
+      if (held && held->url == peer.url && held->relation == peer.relation) continue;
+      if (held) peer.added_ms = held->added_ms, peer.invitation = held->invitation;
+      save_peer(dir.store(), txn, peer);
+      spdlog::info("peer {} {} from {}", short_node_id(peer.key), held ? "updated" : "added", config.path);
+      ++changed;
+    }
+  });
+  if (changed) dir.notify_change();
+}
+
 }  // namespace
 
 void register_serve(CLI::App& app, Context& ctx) {
@@ -55,9 +79,18 @@ void register_serve(CLI::App& app, Context& ctx) {
                                                 defaults.sync.max_new_origins_per_day,
                                                 !defaults.search_index});
   auto* verb = app.add_subcommand("serve", "run the node: peer sync over WebSocket and the HTTP API");
+  verb->option_defaults()->always_capture_default();  // `serve --help` shows every default
   add_data_option(verb, ctx);
-  verb->add_option("--listen", opts->listen, "peer sync address HOST:PORT (port 0: any free port)");
-  verb->add_option("--http", opts->http, "HTTP API address HOST:PORT (port 0: any free port)");
+  const CLI::Validator address(
+      [](std::string& text) {
+        return net::parse_host_port(text) ? std::string()
+                                          : "expected HOST:PORT with a port 0-65535 (IPv6 as [::1]:PORT), got " + text;
+      },
+      "HOST:PORT");
+  verb->add_option("--listen", opts->listen, "peer sync address HOST:PORT (port 0: any free port)")->check(address);
+  verb->add_option("--http", opts->http,
+                   "HTTP API address HOST:PORT (port 0: any free port); admin routes answer on loopback only")
+      ->check(address);
   verb->add_option("--max-records-per-s", opts->max_rate, "records accepted per second from one peer")
       ->check(CLI::Range(1.0, 1e7));
   verb->add_option("--max-new-origins", opts->max_new_origins,
@@ -106,6 +139,7 @@ void register_serve(CLI::App& app, Context& ctx) {
       ->check(CLI::Range(size_t{1}, size_t{100000}));
   verb->callback([&ctx, opts] {
     DataDir dir = DataDir::open(DataDir::resolve(ctx.data));
+    if (ctx.config) add_configured_peers(dir, *ctx.config);
     ServeOptions o;
     std::tie(o.listen_host, o.listen_port) = host_port(opts->listen, "--listen");
     std::tie(o.http_host, o.http_port) = host_port(opts->http, "--http");

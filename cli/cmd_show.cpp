@@ -9,10 +9,30 @@
 
 namespace agora::cli {
 
+nlohmann::ordered_json record_as_input(const storage::StoreReader& r, DataDir& dir, const std::string& ref) {
+  auto [origin, id] = resolve_ref(r, dir.id(), ref);
+  auto latest = r.latest(origin, id);
+  if (!latest) throw InvalidInput("show: no record \"" + ref + "\" on this node");
+  if (latest->tombstone)
+    throw InvalidInput("show: " + ref + " was retracted: it has no current version to edit (`agora show " + ref +
+                       " --history`)");
+  auto rec = storage::read_record(r, latest->local);
+  if (!rec) throw std::runtime_error("stored record " + ref + " is corrupt (run `agora verify`)");
+  Kind kind = rec->header.kind;
+  if (kind == Kind::key || kind == Kind::erasure || kind == Kind::moderation || kind == Kind::retraction)
+    throw InvalidInput("show: " + ref + " is a " + std::string(kind_name(kind)) +
+                       " record, written by its own verb, never published as input");
+  auto body = rec->body_json();
+  if (!body) throw InvalidInput("show: this node holds only the header of " + ref + " (its body was not shared here)");
+  nlohmann::ordered_json input = {{"kind", kind_name(kind)}, {"id", id}, {"visibility", rec->header.visibility}};
+  for (auto& [k, v] : body->items()) input[k] = v;
+  return input;
+}
+
 void register_show(CLI::App& app, Context& ctx) {
   struct Options {
     std::string ref;
-    bool history = false;
+    bool history = false, as_input = false;
   };
   auto opts = std::make_shared<Options>();
   auto* verb =
@@ -21,8 +41,18 @@ void register_show(CLI::App& app, Context& ctx) {
   add_json_option(verb, ctx);
   verb->add_option("REF", opts->ref, "ID or ORIGIN/ID")->required();
   verb->add_flag("--history", opts->history, "every version, oldest first");
+  verb->add_flag("--as-input", opts->as_input,
+                 "the current version as publishable input (kind, id, visibility and its fields): edit it and "
+                 "`agora publish` it, or use `agora edit REF`");
   verb->callback([&ctx, opts] {
     DataDir dir = DataDir::open(DataDir::resolve(ctx.data), /*read_only=*/true);
+    if (opts->as_input) {
+      if (opts->history) throw InvalidInput("show: --as-input shows the current version; leave out --history");
+      std::cout
+          << dir.store().read([&](const storage::StoreReader& r) { return record_as_input(r, dir, opts->ref); }).dump(2)
+          << "\n";
+      return;
+    }
     dir.store().read([&](const storage::StoreReader& r) {
       auto [origin, id] = resolve_ref(r, dir.id(), opts->ref);
       auto latest = r.latest(origin, id);

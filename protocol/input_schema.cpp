@@ -833,8 +833,14 @@ Result<ValidatedInput> parse_and_validate_input(std::string_view text, const Pub
   if (text.size() > limits::kMaxInputLineBytes)
     return make_error("record", "larger than " + std::to_string(limits::kMaxInputLineBytes) + " bytes");
   json parsed;
+  bool commented = false;  // `agora new` templates explain their fields in // and /* */ comments
   try {
-    parsed = json::parse(text);
+    try {
+      parsed = json::parse(text);
+    } catch (const json::parse_error&) {
+      parsed = json::parse(text, nullptr, /*allow_exceptions=*/true, /*ignore_comments=*/true);
+      commented = true;
+    }
   } catch (const json::parse_error& e) {
     std::string what = e.what();
     // nlohmann's message: "[json.exception.parse_error.101] parse error at line 1, column 7: ..."
@@ -847,9 +853,47 @@ Result<ValidatedInput> parse_and_validate_input(std::string_view text, const Pub
   }
   // Found by fuzzing: a one-line input is signed as it is, so a key written twice would reach
   // peers, which refuse bodies with duplicate keys (the parser here keeps the last value).
-  if (auto twice = parse_unique_keys(text).duplicate_key)
+  if (auto twice = parse_unique_keys(text, commented).duplicate_key)
     return make_error(*twice, "this key appears twice in one object; write it once");
-  return validate_input(parsed, self, text, frameworks);
+  // With comments the text is never the body: it is serialised anew, without them.
+  return validate_input(parsed, self, commented ? std::string_view() : text, frameworks);
+}
+
+std::vector<Error> input_errors(std::string_view text, const PublisherIdentity& self,
+                                const FrameworkCatalog& frameworks, size_t limit) {
+  auto first = parse_and_validate_input(text, self, frameworks);
+  if (first) return {};
+  std::vector<Error> out{first.error()};
+  json work = json::parse(text, nullptr, /*allow_exceptions=*/false, /*ignore_comments=*/true);
+  if (work.is_discarded() || !work.is_object() || first.error().path.empty()) return out;
+  // The top-level field an error's path starts with ("outcomes" of "outcomes[2].value").
+  auto field_of = [](const std::string& path) { return path.substr(0, path.find_first_of(".[")); };
+  // Values that stand in for a reported field, tried in turn until one passes.
+  const json placeholders[] = {"placeholder", "en", json::array({"employment"}), 2000, "2000-01-01"};
+  std::set<std::string> done;
+  for (Error e = first.error(); out.size() < limit;) {
+    std::string field = field_of(e.path);
+    if (field.empty() || field == "record" || field == "kind" || done.count(field)) break;
+    done.insert(field);
+    // Its value replaced by one that passes (so that a required field is still there), else
+    // left out; either way what it hid comes next.
+    bool replaced = false;
+    for (const json& stand_in : placeholders) {
+      work[field] = stand_in;
+      auto again = validate_input(work, self, {}, frameworks);
+      if (again || field_of(again.error().path) != field) {
+        replaced = true;
+        break;
+      }
+    }
+    if (!replaced) work.erase(field);
+    auto again = validate_input(work, self, {}, frameworks);
+    if (again) break;
+    e = again.error();
+    if (done.count(field_of(e.path))) break;  // a stand-in's own problem: not the coordinator's
+    out.push_back(e);
+  }
+  return out;
 }
 
 bool is_calendar_date(std::string_view s) {

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -49,6 +50,14 @@ Result<ValidatedInput> validate_input(const nlohmann::json& input, const Publish
 // Parses then validates; a JSON syntax error names the byte offset.
 Result<ValidatedInput> parse_and_validate_input(std::string_view text, const PublisherIdentity& self,
                                                 const FrameworkCatalog& frameworks = FrameworkCatalog::builtin());
+
+// Every problem of an input that parse_and_validate_input refuses, up to `limit`, so that a
+// coordinator fixes them in one round: the first exactly as parse_and_validate_input names
+// it, then the first problem of each further top-level field (each found by validating again
+// without the fields already reported; a missing required field is stood in for by a
+// placeholder, whose own problems are never reported). A JSON syntax error is the only one.
+std::vector<Error> input_errors(std::string_view text, const PublisherIdentity& self,
+                                const FrameworkCatalog& frameworks = FrameworkCatalog::builtin(), size_t limit = 20);
 
 // "YYYY-MM-DD" naming a real calendar day with a year in 1900-2100 — the one rule for
 // dates in records and in requests (`today=`).

@@ -7,7 +7,7 @@ namespace agora {
 
 using nlohmann::json;
 
-UniqueKeysParse parse_unique_keys(std::string_view text) {
+UniqueKeysParse parse_unique_keys(std::string_view text, bool ignore_comments) {
   UniqueKeysParse out;
   // The keys seen per depth of open object: objects have few keys, so a flat list beats a set.
   std::vector<std::vector<std::string>> open;
@@ -24,7 +24,7 @@ UniqueKeysParse parse_unique_keys(std::string_view text) {
     }
     return true;
   };
-  out.value = json::parse(text, watch, /*allow_exceptions=*/false);
+  out.value = json::parse(text, watch, /*allow_exceptions=*/false, ignore_comments);
   if (out.value.is_discarded()) out.duplicate_key.reset();
   return out;
 }

@@ -20,7 +20,7 @@ struct UniqueKeysParse {
 // Parses JSON text in one pass, noting the first object that has the same key twice:
 // parsers disagree on which value wins, so two implementations could read one signed body
 // (or message) differently. Never throws.
-UniqueKeysParse parse_unique_keys(std::string_view json_text);
+UniqueKeysParse parse_unique_keys(std::string_view json_text, bool ignore_comments = false);
 
 // One member of a JSON object as written: the key between its quotes (escapes not decoded)
 // and the value's bytes.

@@ -180,4 +180,23 @@ void append_folded(uint32_t cp, std::string& out) {
   append_utf8(static_cast<uint32_t>(u_foldCase(static_cast<UChar32>(cp), U_FOLD_CASE_DEFAULT)), out);
 }
 
+size_t display_width(std::string_view s) {
+  size_t width = 0;
+  for (size_t i = 0; i < s.size();) {
+    auto c = static_cast<UChar32>(next_code_point(s, i));
+    int8_t type = u_charType(c);
+    if (type == U_NON_SPACING_MARK || type == U_ENCLOSING_MARK || type == U_FORMAT_CHAR || type == U_CONTROL_CHAR)
+      continue;
+    auto east_asian = static_cast<UEastAsianWidth>(u_getIntPropertyValue(c, UCHAR_EAST_ASIAN_WIDTH));
+    width += east_asian == U_EA_WIDE || east_asian == U_EA_FULLWIDTH ? 2 : 1;
+  }
+  return width;
+}
+
+std::string pad_to_width(std::string s, size_t width) {
+  size_t w = display_width(s);
+  if (w < width) s.append(width - w, ' ');
+  return s;
+}
+
 }  // namespace agora

@@ -39,4 +39,13 @@ WordChar word_char(uint32_t cp);
 // characters are appended as they are.
 void append_folded(uint32_t cp, std::string& out);
 
+// Columns a terminal gives UTF-8 text: 2 for East Asian wide and fullwidth characters
+// (Chinese, Japanese, Korean, most emoji), 0 for combining marks, format and control
+// characters, 1 for the rest (Arabic and Hebrew letters among them).
+size_t display_width(std::string_view s);
+
+// s followed by spaces up to `width` columns (as display_width counts them); s as it is
+// when it is wider: for the CLI's aligned tables.
+std::string pad_to_width(std::string s, size_t width);
+
 }  // namespace agora

@@ -3,7 +3,7 @@
 set -euo pipefail
 packages=(build-essential cmake ninja-build pkg-config ccache
   libboost1.81-dev nlohmann-json3-dev liblmdb-dev lmdb-utils catch2 libssl-dev
-  libcli11-dev libspdlog-dev libzstd-dev libxapian-dev zlib1g-dev libicu-dev libvalijson-dev
+  libcli11-dev libspdlog-dev libtomlplusplus-dev libzstd-dev libxapian-dev zlib1g-dev libicu-dev libvalijson-dev
   openssl chromium clang clang-format faketime wrk)  # openssl: test certificates, verify rate; chromium: the browsing-page test;
 # clang: fuzzing; clang-format: the format check; faketime: the clock-skew system test; wrk: HTTP load in the system tests
 missing=()

@@ -48,7 +48,18 @@ class LineReader {
   size_t number_ = 0;
 };
 
-// Validates a chunk in parallel; throws InvalidInput for the first bad line.
+// Problems as the CLI prints them: one per line (it puts "error: " before the first), then
+// how many lines were bad when there are several.
+std::string problems_text(const std::vector<std::string>& problems, size_t bad_lines, const std::string& file) {
+  std::string out;
+  for (const auto& p : problems) out += (out.empty() ? "" : "\nerror: ") + p;
+  if (problems.size() > 1)
+    out += "\nerror: " + file + ": " + std::to_string(problems.size()) + " problems" +
+           (bad_lines > 1 ? " on " + std::to_string(bad_lines) + " lines" : "") + "; nothing was imported";
+  return out;
+}
+
+// Validates a chunk in parallel; throws InvalidInput naming every problem of its bad lines.
 std::vector<ValidatedInput> validate_chunk(DataDir& dir, const std::vector<Line>& lines, const PublisherIdentity& self,
                                            const std::filesystem::path& file, ReferenceChecker& references,
                                            bool revive) {
@@ -65,16 +76,28 @@ std::vector<ValidatedInput> validate_chunk(DataDir& dir, const std::vector<Line>
   });
   std::vector<ValidatedInput> valid;
   valid.reserve(lines.size());
+  // Every bad line's every problem (up to kMaxReported), so that one round fixes them all.
+  constexpr size_t kMaxReported = 50;
+  std::vector<std::string> problems;
+  size_t bad_lines = 0;
   for (size_t i = 0; i < lines.size(); ++i) {
-    if (errors[i])
-      throw InvalidInput(file.string() + ":" + std::to_string(lines[i].number) + ": " + errors[i]->to_string());
+    std::string where = file.string() + ":" + std::to_string(lines[i].number) + ": ";
+    if (errors[i]) {
+      ++bad_lines;
+      for (const auto& e : input_errors(lines[i].text, self, frameworks))
+        if (problems.size() < kMaxReported) problems.push_back(where + e.to_string());
+      continue;
+    }
     try {  // in file order: a report may name a plan from an earlier line
       references.check(*out[i]);
     } catch (const InvalidInput& e) {
-      throw InvalidInput(file.string() + ":" + std::to_string(lines[i].number) + ": " + e.what());
+      ++bad_lines;
+      if (problems.size() < kMaxReported) problems.push_back(where + e.what());
+      continue;
     }
     valid.push_back(std::move(*out[i]));
   }
+  if (!problems.empty()) throw InvalidInput(problems_text(problems, bad_lines, file.string()));
   // A retracted or erased record comes back only when asked (--revive): found here, before
   // anything is written, as every other bad line.
   if (!revive)

@@ -111,6 +111,8 @@ std::map<PublicKey, PeerState> load_peer_states(storage::RecordStore& store, con
     s.last_error = j.value("last_error", "");
     s.node_key = j.value("node_key", "");
     s.last_contact_ms = j.value("last_contact_ms", int64_t{0});
+    s.last_error_ms = j.value("last_error_ms", int64_t{0});
+    s.next_dial_ms = j.value("next_dial_ms", int64_t{0});
     s.errors = j.value("errors", uint64_t{0});
     s.bytes_in = j.value("bytes_in", uint64_t{0});
     s.bytes_out = j.value("bytes_out", uint64_t{0});
@@ -137,6 +139,8 @@ void save_peer_state(storage::RecordStore& store, storage::WriteTxn& txn, const 
             {"last_error", s.last_error},
             {"node_key", s.node_key},
             {"last_contact_ms", s.last_contact_ms},
+            {"last_error_ms", s.last_error_ms},
+            {"next_dial_ms", s.next_dial_ms},
             {"errors", s.errors},
             {"bytes_in", s.bytes_in},
             {"bytes_out", s.bytes_out},

@@ -24,7 +24,9 @@ namespace peer_state {
 inline constexpr std::string_view kNeverConnected = "never connected";
 inline constexpr std::string_view kConnected = "connected";
 inline constexpr std::string_view kDisconnected = "disconnected";
-inline constexpr std::string_view kBackoff = "backoff";  // refused for a while after invalid records
+inline constexpr std::string_view kBackoff = "backoff";                // refused for a while after invalid records
+inline constexpr std::string_view kUnreachable = "connection failed";  // the last dial made no connection (last_error)
+inline constexpr std::string_view kRefused = "refused";  // the peer refused the last handshake (its reason: last_error)
 }  // namespace peer_state
 
 struct PeerState {
@@ -32,6 +34,8 @@ struct PeerState {
   std::string address, last_error;
   std::string node_key;  // the key the peer last proved itself with, when not its id (a delegated node key)
   int64_t last_contact_ms = 0;
+  int64_t last_error_ms = 0;  // when last_error happened
+  int64_t next_dial_ms = 0;   // when this node dials the peer next (0: connected, or it never dials)
   uint64_t errors = 0, bytes_in = 0, bytes_out = 0, records_in = 0, records_out = 0, forks = 0;
   std::map<PublicKey, uint64_t> remote_heads;  // what the peer said it holds
   // New origins accepted from this peer in the 24 h window that started at window_start_ms.

@@ -76,6 +76,22 @@ struct Draft {
   IndexKeys keys;
 };
 
+// True when the body stored at `local` and `body` hold the same fields and values, the
+// header's own (kind, id, visibility) and the publisher's claims (origin, city, country;
+// not a profile's) aside, whatever their bytes.
+bool same_fields(const storage::StoreReader& r, uint64_t local, Kind kind, const std::string& body) {
+  auto stored = storage::read_record(r, local);
+  auto old_fields = stored ? stored->body_json() : std::nullopt;
+  auto new_fields = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (!old_fields || !old_fields->is_object() || !new_fields.is_object()) return false;
+  for (auto* fields : {&*old_fields, &new_fields}) {
+    for (const char* key : {"kind", "id", "visibility"}) fields->erase(key);
+    if (kind != Kind::city)  // a profile's country is its own field
+      for (const char* key : {"origin", "city", "country"}) fields->erase(key);
+  }
+  return *old_fields == new_fields;
+}
+
 // Assigns ids, versions and chain positions against the store as r sees it; signs in parallel.
 // `sign`: false for a draft another machine signs (the records carry no signature).
 // `revive`: a record whose current version is a retraction or an erasure may be published
@@ -99,6 +115,7 @@ Prepared prepare(DataDir& dir, const storage::StoreReader& r, const std::vector<
     res.kind = in.kind;
     res.id = in.id ? *in.id : generated_id(in);
     std::optional<Known> known;
+    std::optional<uint64_t> stored_at;  // where the latest version is, when known comes from the store
     if (auto it = in_batch.find(res.id); it != in_batch.end()) {
       known = it->second;
     } else if (auto pit = pending ? pending->known->find(res.id) : decltype(pending->known->end()){};
@@ -111,6 +128,7 @@ Prepared prepare(DataDir& dir, const storage::StoreReader& r, const std::vector<
       // Past a version a compromised key's revocation withdrew, numbering goes on above it.
       known = Known{std::max(latest->version, r.max_version(dir.id(), res.id)), latest->body_hash_prefix, visibility,
                     latest->tombstone};
+      stored_at = latest->local;
       if (latest->kind != in.kind)
         throw InvalidInput("id: \"" + res.id + "\" is already a " + std::string(kind_name(latest->kind)) +
                            " of this city, not a " + std::string(kind_name(in.kind)));
@@ -121,7 +139,12 @@ Prepared prepare(DataDir& dir, const storage::StoreReader& r, const std::vector<
     if (!known)  // every version withdrawn (a compromised key's): numbering goes on above them
       if (uint32_t withdrawn = r.max_version(dir.id(), res.id); withdrawn > 0) known = Known{withdrawn, 0, "", true};
     uint64_t prefix = hash_prefix(body_hashes[i]);
-    if (known && !known->tombstone && known->body_prefix == prefix && known->visibility == in.visibility) {
+    bool same_body = known && known->body_prefix == prefix;
+    // Other bytes may say the same: a one-line input is signed as written (with its kind and
+    // id), `show --as-input` gives the fields alone, over several lines.
+    if (known && !known->tombstone && !same_body && known->visibility == in.visibility && stored_at)
+      same_body = same_fields(r, *stored_at, in.kind, in.body);
+    if (known && !known->tombstone && same_body && known->visibility == in.visibility) {
       res.version = known->version;
       res.unchanged = true;
       p.results.push_back(res);

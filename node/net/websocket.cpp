@@ -7,6 +7,7 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 #include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
 #include <zlib.h>
 
 #include <deque>
@@ -691,6 +692,33 @@ bool parse_ws_url(const std::string& url, Url& out) {
   return true;
 }
 
+// What was wrong with a peer's certificate, and what fixes it ("" when the handshake failed
+// for another reason): an operator reads this in `agora peer list` and the log.
+std::string certificate_problem(SSL* ssl, const std::string& host, const beast::error_code& ec) {
+  long result = SSL_get_verify_result(ssl);
+  if (result == X509_V_OK) {
+    // The chain verified but the name check (asio's host_name_verification) refused it.
+    if (ec.message().find("certificate verify failed") == std::string::npos) return "";
+    return "; the peer's certificate does not name " + host +
+           ": dial the name it was issued for, or the peer needs a certificate for " + host;
+  }
+  std::string out = std::string("; the peer's certificate: ") + X509_verify_cert_error_string(result);
+  switch (result) {
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+      return out + " (a private or self-signed CA? trust it with --tls-ca FILE, serve.tls-ca in the config file)";
+    case X509_V_ERR_CERT_HAS_EXPIRED:
+      return out + " (the peer must renew it; check this machine's clock too)";
+    case X509_V_ERR_CERT_NOT_YET_VALID:
+      return out + " (check this machine's clock)";
+    default:
+      return out;
+  }
+}
+
 // Connects, then (wss) the TLS handshake, then the WebSocket handshake.
 template <class Stream>
 void dial_stream(std::shared_ptr<websocket::stream<Stream>> ws, asio::io_context& io, const Url& u,
@@ -700,28 +728,31 @@ void dial_stream(std::shared_ptr<websocket::stream<Stream>> ws, asio::io_context
       u.host, u.port, [resolver, ws, u, limits, done](beast::error_code ec, tcp::resolver::results_type results) {
         if (ec) return done(nullptr, "cannot resolve " + u.host + ": " + ec.message());
         beast::get_lowest_layer(*ws).expires_after(std::chrono::seconds(limits.handshake_timeout_s));
-        beast::get_lowest_layer(*ws).async_connect(results, [ws, u, limits, done](beast::error_code ec,
-                                                                                  const tcp::endpoint& ep) {
-          if (ec) return done(nullptr, "cannot connect to " + u.host + ":" + u.port + ": " + ec.message());
-          beast::error_code ignored;
-          beast::get_lowest_layer(*ws).socket().set_option(tcp::no_delay(true), ignored);
-          std::string remote = endpoint_text(ep);
-          auto upgrade = [ws, u, remote, limits, done] {
-            ws->async_handshake(u.host + ":" + u.port, u.path, [ws, remote, limits, done](beast::error_code ec) {
-              if (ec) return done(nullptr, "WebSocket handshake with " + remote + " failed: " + ec.message());
-              beast::get_lowest_layer(*ws).expires_never();
-              done(std::make_shared<WsTransport<Stream>>(std::move(*ws), remote, limits), "");
+        beast::get_lowest_layer(*ws).async_connect(
+            results, [ws, u, limits, done](beast::error_code ec, const tcp::endpoint& ep) {
+              if (ec) return done(nullptr, "cannot connect to " + u.host + ":" + u.port + ": " + ec.message());
+              beast::error_code ignored;
+              beast::get_lowest_layer(*ws).socket().set_option(tcp::no_delay(true), ignored);
+              std::string remote = endpoint_text(ep);
+              auto upgrade = [ws, u, remote, limits, done] {
+                ws->async_handshake(u.host + ":" + u.port, u.path, [ws, remote, limits, done](beast::error_code ec) {
+                  if (ec) return done(nullptr, "WebSocket handshake with " + remote + " failed: " + ec.message());
+                  beast::get_lowest_layer(*ws).expires_never();
+                  done(std::make_shared<WsTransport<Stream>>(std::move(*ws), remote, limits), "");
+                });
+              };
+              if constexpr (std::is_same_v<Stream, TlsStream>) {
+                ws->next_layer().async_handshake(
+                    ssl::stream_base::client, [ws, remote, host = u.host, upgrade, done](beast::error_code ec) {
+                      if (ec)
+                        return done(nullptr, "TLS handshake with " + remote + " failed: " + ec.message() +
+                                                 certificate_problem(ws->next_layer().native_handle(), host, ec));
+                      upgrade();
+                    });
+              } else {
+                upgrade();
+              }
             });
-          };
-          if constexpr (std::is_same_v<Stream, TlsStream>) {
-            ws->next_layer().async_handshake(ssl::stream_base::client, [remote, upgrade, done](beast::error_code ec) {
-              if (ec) return done(nullptr, "TLS handshake with " + remote + " failed: " + ec.message());
-              upgrade();
-            });
-          } else {
-            upgrade();
-          }
-        });
       });
 }
 

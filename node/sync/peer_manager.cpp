@@ -47,6 +47,7 @@ void PeerManager::start(std::shared_ptr<net::TlsContexts> tls) {
     storage::ReadTxn txn(dir().store().env());
     for (auto& [key, st] : load_peer_states(dir().store(), txn)) {
       if (st.state == peer_state::kConnected || st.state == peer_state::kBackoff) st.state = peer_state::kDisconnected;
+      st.next_dial_ms = 0;  // this run dials at once
       states_[key] = std::move(st);
     }
   }
@@ -292,6 +293,22 @@ int PeerManager::schedule_retry(Backoff& b) {
   return jittered;
 }
 
+void PeerManager::dial_failed(const PublicKey& key, std::string_view state, const std::string& why) {
+  int retry_ms = schedule_retry(backoff_[key]);
+  PeerState& st = states_[key];
+  bool again = st.state == state && st.last_error == why;
+  if (st.state != peer_state::kBackoff) st.state = state;
+  st.last_error = why;
+  st.last_error_ms = now_ms();
+  st.next_dial_ms = st.last_error_ms + retry_ms;
+  ++st.errors;
+  // Once at info, then (the same reason on every retry) at debug: the log keeps the change.
+  auto level = again ? spdlog::level::debug : spdlog::level::info;
+  spdlog::log(level, "peer {} {}: {} (next try in {} s)", short_node_id(key),
+              state == peer_state::kRefused ? "refused our connection" : "connection failed", why,
+              (retry_ms + 999) / 1000);
+}
+
 void PeerManager::dial_due_peers() {
   auto now = Clock::now();
   for (const auto& [key, peer] : peers_) {
@@ -309,16 +326,8 @@ void PeerManager::dial(const PeerConfig& peer) {
   spdlog::debug("dialling {} at {}", short_node_id(key), peer.url);
   net::dial(io(), peer.url, transport_, tls_,
             [this, key, invitation = peer.invitation](std::shared_ptr<net::Transport> t, std::string error) {
-              Backoff& b = backoff_[key];
               if (stopping_) return;
-              if (!t) {
-                int jittered = schedule_retry(b);
-                PeerState& st = states_[key];
-                st.state = peer_state::kDisconnected;
-                st.last_error = error;
-                spdlog::debug("dial {} failed: {} (retry in {} ms)", short_node_id(key), error, jittered);
-                return;
-              }
+              if (!t) return dial_failed(key, peer_state::kUnreachable, error);
               auto s = std::make_shared<PeerSession>(*this, t, key, invitation);
               sessions_.insert(s);
               s->start();
@@ -355,6 +364,7 @@ void PeerManager::session_ready(const std::shared_ptr<PeerSession>& s) {
   b.dialing = false;
   if (states_[p].state != peer_state::kBackoff) b.attempts = 0;
   states_[p].state = peer_state::kConnected;
+  states_[p].next_dial_ms = 0;
   states_[p].address = s->address();
   states_[p].node_key = s->peer_key() == p ? "" : node_id(s->peer_key());
   spdlog::info("peer {} connected ({}, {}{})", short_node_id(p), s->address(), s->outbound() ? "outbound" : "inbound",
@@ -369,11 +379,12 @@ void PeerManager::session_closed(const std::shared_ptr<PeerSession>& s, const st
   }
   if (!s->is_ready()) {
     if (s->outbound()) {
-      schedule_retry(backoff_[s->target()]);
-      // Refused before the handshake ended (an unlisted key, a spent invitation): the
-      // reason the other side gave is what `agora peer list` shows.
+      // Refused before the handshake ended (an unlisted key, a spent invitation, a bad
+      // proof, no common version): the reason the other side gave is what `agora peer list`
+      // and the log show.
       const std::string& said = s->stats().last_error;
-      if (!said.empty() || !reason.empty()) states_[s->target()].last_error = said.empty() ? reason : said;
+      dial_failed(s->target(), said.empty() ? peer_state::kUnreachable : peer_state::kRefused,
+                  said.empty() ? (reason.empty() ? "closed during the handshake" : reason) : said);
     }
     return;
   }

@@ -114,6 +114,9 @@ class PeerManager {
   void dial_due_peers();
   void dial(const PeerConfig& peer);
   int schedule_retry(Backoff& b);  // after a failed dial or handshake; returns the delay (ms)
+  // A dial that came to nothing: no connection (unreachable) or a refused handshake, why,
+  // and when the next one is; logged at info when the reason changes.
+  void dial_failed(const PublicKey& key, std::string_view state, const std::string& why);
   void check_restore_done();
   void save_states();
   // What peers may read, as one string: it changes with twins, members and withdrawals.

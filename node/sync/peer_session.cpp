@@ -218,7 +218,8 @@ void PeerSession::handle(const Auth& m) {
   }
   bool listed = manager_.lists(m.node);
   if (!listed && m.invitation.empty()) {
-    spdlog::warn("refused unknown key {} from {}", node_id(m.node), address());
+    spdlog::warn("refused unknown key {} from {}: not a peer here (`agora peer add - --key {}` allows it)",
+                 node_id(m.node), address(), node_id(m.node));
     return fail(ErrorCode::unknown_key, "this node does not list your key as a peer");
   }
   auto key = proving_key(m.node, m.node_key);
@@ -322,8 +323,9 @@ void PeerSession::handle(const Ack& m) {
 
 void PeerSession::handle(const ErrorMessage& m) {
   stats_.last_error = "peer said " + m.code + ": " + m.message;
-  spdlog::info("peer {} closed the connection: {} {}", is_ready() ? short_node_id(peer_) : address(), m.code,
-               m.message);
+  // During our own handshake the peer manager logs the refusal once, with the next try.
+  spdlog::log(is_ready() || !outbound_ ? spdlog::level::info : spdlog::level::debug,
+              "peer {} closed the connection: {} {}", is_ready() ? short_node_id(peer_) : address(), m.code, m.message);
   closing_ = true;
   transport_->close(m.code);
 }

@@ -139,3 +139,40 @@ TEST_CASE("in a full mesh every member ends up with every member's coalition bod
   INFO("Malmo:\n" << b.log());
   CHECK(all);
 }
+
+TEST_CASE("a dialler refused by a node that does not list it shows why and when it tries next, and both logs say so",
+          "[sync][network][peers]") {
+  ServedNode lyon("Lyon", "FR"), turin("Turin", "IT");
+  lyon.serve();
+  turin.serve();
+  // Only Turin lists Lyon: Lyon refuses Turin's handshake, and tells it why.
+  REQUIRE(turin.agora({"peer", "add", lyon.sync_url, "--key", lyon.id}).exit_code == 0);
+  json seen;
+  bool refused = wait_until([&] {
+    auto list = json::parse(turin.agora({"peer", "list", "--json"}).out)["peers"];
+    if (list.size() != 1) return false;
+    seen = list[0];
+    return seen["state"] == "refused" && !seen["next_dial"].is_null();
+  });
+  INFO(seen.dump() << "\nTurin:\n" << turin.log() << "Lyon:\n" << lyon.log());
+  REQUIRE(refused);
+  CHECK_THAT(seen["last_error"].get<std::string>(),
+             Catch::Contains("unknown-key") && Catch::Contains("does not list your key"));
+  CHECK(seen["errors"].get<int>() >= 1);
+  CHECK(seen["last_error_at"].is_string());
+  auto text = turin.agora({"peer", "list"}).out;
+  CHECK_THAT(text, Catch::Contains("refused our connection") && Catch::Contains("next try"));
+  CHECK_THAT(text, !Catch::Contains("up to seq 0"));  // what Lyon lacks is unknown before a first contact
+  CHECK_THAT(turin.log(),
+             Catch::Contains("peer " + lyon.id.substr(0, 12) + " refused our connection: peer said unknown-key"));
+  CHECK_THAT(lyon.log(), Catch::Contains("refused unknown key " + turin.id) &&
+                             Catch::Contains("`agora peer add - --key " + turin.id + "` allows it"));
+  // Once Lyon lists Turin, they connect (at Turin's next try).
+  REQUIRE(lyon.agora({"peer", "add", "-", "--key", turin.id}).exit_code == 0);
+  REQUIRE(wait_until(
+      [&] {
+        auto list = json::parse(turin.agora({"peer", "list", "--json"}).out)["peers"];
+        return list.size() == 1 && list[0]["state"] == "connected";
+      },
+      std::chrono::seconds(30)));
+}

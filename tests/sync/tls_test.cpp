@@ -42,6 +42,9 @@ TEST_CASE("peers sync over wss:// and a dialler checks the certificate", "[sync]
   REQUIRE(untrusting.agora({"peer", "add", a.sync_url, "--key", a.id}).exit_code == 0);
   REQUIRE(wait_until(
       [&] { return last_error_of(untrusting, a.id).find("certificate verify failed") != std::string::npos; }));
+  // What was wrong with the certificate, and the option that fixes it.
+  CHECK_THAT(last_error_of(untrusting, a.id),
+             Catch::Contains("self-signed certificate") && Catch::Contains("trust it with --tls-ca FILE"));
   CHECK(untrusting.head_of(a.id) == 0);
 
   // Plain ws:// to the TLS port is not a WebSocket handshake it will complete either.
