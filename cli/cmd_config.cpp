@@ -19,7 +19,7 @@ void register_config(CLI::App& app, Context& ctx) {
     std::string path = !file->empty() ? *file : ctx.config_file;
     if (path.empty())
       if (const char* env = std::getenv("AGORA_CONFIG")) path = env;
-    if (path.empty()) throw InvalidInput("config check: name the file (FILE, --config or $AGORA_CONFIG)");
+    if (path.empty()) throw CLI::ValidationError("FILE", "name the config file (FILE, --config or $AGORA_CONFIG)");
     CLI::App pristine;
     Context scratch;
     build_app(pristine, scratch);

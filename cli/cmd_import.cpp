@@ -27,30 +27,33 @@ ImportSummary import_csv(DataDir& dir, const std::string& file, const ImportOpti
   CsvInput csv = read_csv_input(read_input(file));
   const FrameworkCatalog frameworks = load_frameworks(dir.store());
   constexpr size_t kMaxReported = 50;
-  std::vector<std::string> problems;
-  std::set<size_t> bad_rows;
-  auto at = [&](size_t line, const std::string& column) {
-    return file + ":" + std::to_string(line) + (column.empty() ? "" : ", column " + column) + ": ";
-  };
-  for (const auto& p : csv.problems) {
-    bad_rows.insert(p.line);
-    if (problems.size() < kMaxReported) problems.push_back(at(p.line, p.column) + p.message);
-  }
+  std::vector<CsvProblem> found = csv.problems;
   std::string ndjson;
   for (const auto& rec : csv.records) {
     std::string line = rec.input.dump();
     for (const auto& e : input_errors(line, dir.identity(), frameworks)) {
-      bad_rows.insert(rec.line);
-      if (problems.size() < kMaxReported) problems.push_back(at(rec.line, csv_column_of(e.path)) + e.to_string());
+      // "column title: required field is missing", "column themes: themes[1]: unknown theme ..."
+      std::string column = csv_column_of(e.path);
+      found.push_back({rec.line, column, column == e.path ? e.message : e.to_string()});
     }
     ndjson += line + "\n";
   }
-  if (!problems.empty()) {
+  if (!found.empty()) {
+    std::stable_sort(found.begin(), found.end(),
+                     [](const CsvProblem& a, const CsvProblem& b) { return a.line < b.line; });
+    std::set<size_t> bad_rows;
     std::string message;
-    for (const auto& p : problems) message += (message.empty() ? "" : "\nerror: ") + p;
-    if (problems.size() > 1)
-      message += "\nerror: " + file + ": " + std::to_string(problems.size()) + " problems on " +
-                 std::to_string(bad_rows.size()) + " rows; nothing was imported";
+    for (size_t i = 0; i < found.size(); ++i) {
+      bad_rows.insert(found[i].line);
+      if (i >= kMaxReported) continue;
+      message += (message.empty() ? "" : "\nerror: ") + file + ":" + std::to_string(found[i].line) +
+                 (found[i].column.empty() ? "" : ", column " + found[i].column) + ": " + found[i].message;
+    }
+    if (found.size() > 1)
+      message += "\nerror: " + file + ": " + std::to_string(found.size()) + " problems" +
+                 (found.size() > kMaxReported ? " (the first " + std::to_string(kMaxReported) + " above)" : "") +
+                 " on " + std::to_string(bad_rows.size()) + (bad_rows.size() == 1 ? " row" : " rows") +
+                 "; nothing was imported";
     throw InvalidInput(message);
   }
   // What NDJSON import checks across records (ids twice, plans and reports) names the CSV

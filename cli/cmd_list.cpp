@@ -92,18 +92,14 @@ void register_list(CLI::App& app, Context& ctx) {
           if (moderated)
             title =
                 (moderated->statement.action == ModerationAction::withdraw ? "[withdrawn] " : "[disputed] ") + title;
-          if (utf8_length(title) > 60) {
-            size_t cut = 0, chars = 0;
-            while (cut < title.size() && chars < 57) cut += 1, chars += (title[cut] & 0xc0) != 0x80;
-            title = title.substr(0, cut) + "...";
-          }
+          title = truncate_to_width(title, 60);
           std::string city = item.value("city", nlohmann::json()).is_string() ? item["city"].get<std::string>()
                              : rec->header.kind == Kind::city                 ? item.value("name", "")
                                                                               : short_node_id(origin);
           // printf pads bytes; pad names by terminal columns so accented and wide ones line up.
           std::printf("%-12s %s %s %4u  %s\n", std::string(kind_name(rec->header.kind)).c_str(),
-                      pad_to_width(city, 18).c_str(), pad_to_width(rec->header.id, 44).c_str(), rec->header.version,
-                      title.c_str());
+                      pad_to_width(truncate_to_width(city, 18), 18).c_str(), pad_to_width(rec->header.id, 44).c_str(),
+                      rec->header.version, title.c_str());
         }
         return !(opts->limit && ++shown >= opts->limit);
       });

@@ -263,11 +263,13 @@ void register_peer(CLI::App& app, Context& ctx) {
                   << p["node_key"].value("name", std::string("?")) << ")\n";
       const PeerState& st = states[parse_node_id(p["node"].get<std::string>()).value()];
       if (!st.last_error.empty()) {
-        std::cout << "  " << (st.state == peer_state::kRefused ? "refused our connection" : "last error") << " "
-                  << ago(st.last_error_ms) << ": " << st.last_error;
+        std::cout << "  " << (st.state == peer_state::kRefused ? "refused our connection" : "last error")
+                  << (st.last_error_ms ? " " + ago(st.last_error_ms) : std::string()) << ": " << st.last_error;
         if (st.next_dial_ms && st.state != peer_state::kConnected && !p["url"].get<std::string>().empty())
           std::cout << "; next try " << until(st.next_dial_ms);
         std::cout << "\n";
+        if (st.state == peer_state::kRefused && st.last_error.find("does not list your key") != std::string::npos)
+          std::cout << "  that node allows this one with: agora peer add - --key " << node_id(dir.id()) << "\n";
       }
       for (auto& [origin, v] : p["peer_lacks"].items())
         std::cout << "  peer holds " << origin.substr(0, 12) << " up to seq " << v["peer_holds"] << " of "

@@ -1,4 +1,5 @@
 // Action plans and monitoring: agora plan publish, agora report, agora progress, agora adopt.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -147,7 +148,7 @@ void register_report(CLI::App& app, Context& ctx) {
   verb->add_option("PLAN", o->plan, "id of one of this city's plans")->required();
   verb->add_option("ITEM", o->item, "id of an item of the plan")->required();
   verb->add_option("--indicator", o->indicator, "name of one of the item's indicators")->required();
-  verb->add_option("--value", o->value, "the measured value (a number)")->required();
+  verb->add_option("--value", o->value, "the measured value (a number; 35.5 or 35,5)")->required();
   verb->add_option("--date", o->date, "date of the measurement, YYYY-MM-DD (default: today)");
   verb->add_option("--source", o->source, "where the figure comes from");
   verb->add_option("--note", o->note, "a remark on the figure");
@@ -187,8 +188,12 @@ void register_report(CLI::App& app, Context& ctx) {
       corrected_version = body->value("version", uint32_t{0});
     }
     char* end = nullptr;
-    double value = std::strtod(o->value.c_str(), &end);
-    if (o->value.empty() || *end != '\0' || !std::isfinite(value))
+    // "35,5" as many locales write it (a CSV cell reads the same); no grouping commas.
+    std::string text = o->value;
+    if (text.find('.') == std::string::npos && std::count(text.begin(), text.end(), ',') == 1)
+      text[text.find(',')] = '.';
+    double value = std::strtod(text.c_str(), &end);
+    if (text.empty() || *end != '\0' || !std::isfinite(value))
       throw InvalidInput("--value: expected a number, got \"" + o->value + "\"");
     std::string date = !o->date.empty() ? o->date : !corrected_date.empty() ? corrected_date : today_utc();
     json input = {{"kind", "report"},

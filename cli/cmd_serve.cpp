@@ -80,6 +80,9 @@ void register_serve(CLI::App& app, Context& ctx) {
                                                 !defaults.search_index});
   auto* verb = app.add_subcommand("serve", "run the node: peer sync over WebSocket and the HTTP API");
   verb->option_defaults()->always_capture_default();  // `serve --help` shows every default
+  verb->footer(
+      "Global options (before or after the verb; `agora --help`): --config FILE (a TOML file with these options, "
+      "docs/operations.md), --log-level debug|info|warn|error|off, --log-format text|json, --data DIR.");
   add_data_option(verb, ctx);
   const CLI::Validator address(
       [](std::string& text) {

@@ -63,9 +63,19 @@ class Reader {
           option(app_, "--log-" + k, v, at, "log." + k, out_.global);
         });
       } else if (name == "serve" && serve) {
+        std::map<std::string, long> lines;  // "--option" -> its line
         table(value, line, name, option_keys(*serve), [&](const std::string& k, const toml::node& v, long at) {
+          lines["--" + k] = at;
           option(*serve, "--" + k, v, at, "serve." + k, out_.serve);
         });
+        // What one option needs another for (tls-cert and tls-key), as serve would refuse it.
+        for (const auto& [flag, at] : lines) {
+          const CLI::Option* opt = serve->get_option_no_throw(flag);
+          if (!opt) continue;
+          for (const CLI::Option* needed : opt->get_needs())
+            if (!lines.count(needed->get_name()))
+              problem(at, "serve." + flag.substr(2) + " needs serve." + needed->get_name().substr(2) + " too");
+        }
       } else if (name == "peers") {
         peers(value, line);
       } else if (serve && serve->get_option_no_throw("--" + name)) {
@@ -140,6 +150,7 @@ class Reader {
       return;
     }
     std::set<std::string> seen;
+    const std::string any_key(64, 'a');  // stands in for the other fields while one is checked
     for (const toml::node& entry : *list) {
       const toml::table& t = *entry.as_table();
       long at = t.source().begin.line;
@@ -155,25 +166,28 @@ class Reader {
         if (!field) {
           unknown(kat, k, {"url", "key", "relation"}, "peers.");
           good = false;
-        } else if (!v.is_string()) {
+          continue;
+        }
+        if (!v.is_string()) {
           problem(kat, "peers." + k + ": expected a string");
           good = false;
-        } else {
-          *field = v.as_string()->get();
+          continue;
+        }
+        *field = v.as_string()->get();
+        // Each field checked alone, at its own line, as `agora peer add` checks its argument.
+        try {
+          peer_to_add(k == "url" ? *field : "-", k == "key" ? *field : any_key, k == "relation" ? *field : "");
+        } catch (const std::exception& e) {
+          problem(kat, "peers." + k + ": " + e.what());
+          good = false;
         }
       }
-      if (peer.url.empty() || peer.key.empty()) {
-        problem(at, std::string("[[peers]]: needs ") + (peer.url.empty() ? "url" : "key") +
-                        " (url \"-\": accept the peer, never dial it)");
-        continue;
-      }
+      for (std::string needed : {"url", "key"})
+        if (!t.contains(needed)) {
+          problem(at, "[[peers]]: needs " + needed + " (url \"-\": accept the peer, never dial it)");
+          good = false;
+        }
       if (!good) continue;
-      try {
-        peer_to_add(peer.url, peer.key, peer.relation);
-      } catch (const std::exception& e) {
-        problem(at, std::string("[[peers]] ") + e.what());
-        continue;
-      }
       if (!seen.insert(peer.key).second) {
         problem(at, "[[peers]]: key " + peer.key + " is listed twice");
         continue;

@@ -107,7 +107,8 @@ void build_app(CLI::App& app, Context& ctx) {
                       register_verify,   register_export,    register_serve,   register_peer,       register_network,
                       register_search,   register_plan,      register_report,  register_progress,   register_adopt,
                       register_demo,     register_key,       register_invite,  register_submission, register_block,
-                      register_moderate, register_translate, register_config,  register_edit,       register_new})
+                      register_moderate, register_translate, register_config,  register_edit,       register_new,
+                      register_backup})
     r(app, ctx);
 }
 

@@ -1,8 +1,14 @@
 #include "protocol/csv_input.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
+#include <optional>
+#include <set>
+
+#include "protocol/input_schema.hpp"
+#include "protocol/vocabulary.hpp"
 
 namespace agora {
 
@@ -79,6 +85,13 @@ std::string trimmed(std::string s) {
   return a == std::string::npos ? std::string() : s.substr(a, b - a + 1);
 }
 
+// A no-break space (either width) where a unit starts, as a plain space.
+std::string without_nbsp_edges(std::string s) {
+  for (std::string_view space : {"\xC2\xA0", "\xE2\x80\xAF"})
+    while (s.compare(0, space.size(), space) == 0) s = " " + s.substr(space.size());
+  return s;
+}
+
 std::vector<std::string> split_list(const std::string& cell) {
   std::vector<std::string> out;
   size_t from = 0;
@@ -92,10 +105,17 @@ std::vector<std::string> split_list(const std::string& cell) {
   return out;
 }
 
-// A number cell as a JSON number: an integer when it is one ("2019"), else a decimal
-// ("12.5", "12,5" as many locales write it); nullopt when it is not a number.
+// Spaces that group digits: " ", no-break space, narrow no-break space (French Excel's).
+std::string without_digit_spaces(std::string text) {
+  for (std::string_view space : {"\xC2\xA0", "\xE2\x80\xAF", " "})
+    for (size_t at; (at = text.find(space)) != std::string::npos;) text.erase(at, space.size());
+  return text;
+}
+
+// A number cell as a JSON number: an integer when it is one ("2019", "1 250"), else a
+// decimal ("12.5", "12,5" as many locales write it); nullopt when it is not a number.
 std::optional<json> number_of(std::string text) {
-  text = trimmed(text);
+  text = without_digit_spaces(trimmed(text));
   if (text.empty()) return std::nullopt;
   std::replace(text.begin(), text.end(), ',', '.');
   errno = 0;
@@ -134,6 +154,8 @@ CsvInput read_csv_input(std::string_view text) {
     return out;
   }
   std::vector<std::string> columns;
+  const std::vector<std::string> known = input_field_names();
+  std::set<std::string> unknown;  // named once, at the header; their cells are not read
   for (auto& name : rows.front().cells) {
     std::string c = trimmed(name);
     std::transform(c.begin(), c.end(), c.begin(), [](unsigned char ch) { return std::tolower(ch); });
@@ -142,10 +164,17 @@ CsvInput read_csv_input(std::string_view text) {
           {rows.front().line, "", "column " + std::to_string(columns.size() + 1) + " of the header has no name"});
     } else if (std::find(columns.begin(), columns.end(), c) != columns.end()) {
       out.problems.push_back({rows.front().line, c, "this column appears twice in the header"});
+    } else if (!std::binary_search(known.begin(), known.end(), c)) {
+      auto near = nearest(c, known);
+      out.problems.push_back({rows.front().line, c,
+                              "not a field of any record" +
+                                  (near ? "; did you mean \"" + *near + "\"?" : std::string()) +
+                                  " (docs/data-model.md, \"CSV input\")"});
+      unknown.insert(c);
     }
     columns.push_back(c);
   }
-  if (!out.problems.empty()) return out;
+  if (out.problems.size() > unknown.size()) return out;  // a header that cannot be read
   for (size_t r = 1; r < rows.size(); ++r) {
     const Row& row = rows[r];
     if (row.cells.size() > columns.size()) {
@@ -158,7 +187,7 @@ CsvInput read_csv_input(std::string_view text) {
     for (size_t c = 0; c < row.cells.size(); ++c) {
       const std::string& column = columns[c];
       std::string cell = row.cells[c];
-      if (trimmed(cell).empty()) continue;
+      if (trimmed(cell).empty() || unknown.count(column)) continue;
       if (std::find(kListColumns.begin(), kListColumns.end(), column) != kListColumns.end()) {
         rec.input[column] = split_list(cell);
       } else if (std::find(kNumberColumns.begin(), kNumberColumns.end(), column) != kNumberColumns.end()) {
@@ -199,15 +228,35 @@ CsvInput read_csv_input(std::string_view text) {
             if (year && year->is_number_integer()) o["year"] = *year;
             rest = trimmed(rest.substr(0, at));
           }
-          std::string value_text = rest.substr(0, rest.find(' '));
+          // The value: its digits may be grouped by spaces ("1 250"); the unit is what follows.
+          auto space_at = [&](size_t i) -> size_t {  // the bytes of a space at i, or 0
+            if (rest.compare(i, 1, " ") == 0) return 1;
+            if (rest.compare(i, 2, "\xC2\xA0") == 0) return 2;
+            if (rest.compare(i, 3, "\xE2\x80\xAF") == 0) return 3;
+            return 0;
+          };
+          auto digits_from = [&](size_t i) {
+            size_t d = i;
+            while (d < rest.size() && std::isdigit(static_cast<unsigned char>(rest[d]))) ++d;
+            return d - i;
+          };
+          size_t end = 0;
+          while (end < rest.size() && !space_at(end)) ++end;
+          // Then " 250", " 000,5"...: a space and three digits (and a decimal part) continue it.
+          for (size_t space; (space = space_at(end)) && digits_from(end + space) == 3;) {
+            end += space + 3;
+            while (end < rest.size() &&
+                   (rest[end] == ',' || rest[end] == '.' || std::isdigit(static_cast<unsigned char>(rest[end]))))
+              ++end;
+          }
+          std::string value_text = rest.substr(0, end);
           auto value = number_of(value_text);
           if (!value) {
             out.problems.push_back({row.line, column, "\"" + item + "\": the value after = is not a number"});
             continue;
           }
           o["value"] = *value;
-          if (auto space = rest.find(' '); space != std::string::npos && !trimmed(rest.substr(space)).empty())
-            o["unit"] = trimmed(rest.substr(space));
+          if (std::string unit = trimmed(without_nbsp_edges(rest.substr(end))); !unit.empty()) o["unit"] = unit;
           outcomes.push_back(o);
         }
         rec.input[column] = outcomes;

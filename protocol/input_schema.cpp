@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cstdlib>
 #include <functional>
 #include <set>
 #include <vector>
@@ -641,6 +642,16 @@ const std::vector<KindSpec>& kind_specs() {
   return specs;
 }
 
+}  // namespace
+
+std::vector<std::string> input_field_names() {
+  std::set<std::string> all;
+  for (const auto& spec : kind_specs()) all.insert(spec.fields.begin(), spec.fields.end());
+  return {all.begin(), all.end()};
+}
+
+namespace {
+
 // The signer is the city: input may restate it, never claim another.
 void check_claims(const json& in, const PublisherIdentity& self) {
   auto claim = [&](const char* key, const std::string& own) {
@@ -875,6 +886,22 @@ std::vector<Error> input_errors(std::string_view text, const PublisherIdentity& 
     std::string field = field_of(e.path);
     if (field.empty() || field == "record" || field == "kind" || done.count(field)) break;
     done.insert(field);
+    // A list: each further element checked alone, as the list's only one ("themes[3]").
+    if (e.path.size() > field.size() && e.path[field.size()] == '[' && work[field].is_array()) {
+      size_t reported = std::strtoul(e.path.c_str() + field.size() + 1, nullptr, 10);
+      const json list = work[field];
+      for (size_t j = 0; j < list.size() && out.size() < limit; ++j) {
+        if (j == reported) continue;
+        json trial = work;
+        trial[field] = json::array({list[j]});
+        auto alone = validate_input(trial, self, {}, frameworks);
+        std::string first = field + "[0]";
+        if (alone || alone.error().path.compare(0, first.size(), first) != 0) continue;
+        Error ej = alone.error();
+        ej.path = field + "[" + std::to_string(j) + "]" + ej.path.substr(first.size());
+        out.push_back(ej);
+      }
+    }
     // Its value replaced by one that passes (so that a required field is still there), else
     // left out; either way what it hid comes next.
     bool replaced = false;

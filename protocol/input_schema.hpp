@@ -51,6 +51,9 @@ Result<ValidatedInput> validate_input(const nlohmann::json& input, const Publish
 Result<ValidatedInput> parse_and_validate_input(std::string_view text, const PublisherIdentity& self,
                                                 const FrameworkCatalog& frameworks = FrameworkCatalog::builtin());
 
+// Every field name an input of some kind may have (sorted): CSV headers are checked against it.
+std::vector<std::string> input_field_names();
+
 // Every problem of an input that parse_and_validate_input refuses, up to `limit`, so that a
 // coordinator fixes them in one round: the first exactly as parse_and_validate_input names
 // it, then the first problem of each further top-level field (each found by validating again

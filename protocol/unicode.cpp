@@ -193,6 +193,21 @@ size_t display_width(std::string_view s) {
   return width;
 }
 
+std::string truncate_to_width(std::string_view s, size_t width) {
+  if (display_width(s) <= width) return std::string(s);
+  std::string out;
+  size_t used = 0;
+  for (size_t i = 0; i < s.size();) {
+    size_t start = i;
+    next_code_point(s, i);  // to the next character
+    size_t w = display_width(s.substr(start, i - start));
+    if (used + w + 1 > width) break;  // room for the "…"
+    out.append(s.substr(start, i - start));
+    used += w;
+  }
+  return out + "\u2026";
+}
+
 std::string pad_to_width(std::string s, size_t width) {
   size_t w = display_width(s);
   if (w < width) s.append(width - w, ' ');

@@ -44,6 +44,9 @@ void append_folded(uint32_t cp, std::string& out);
 // characters, 1 for the rest (Arabic and Hebrew letters among them).
 size_t display_width(std::string_view s);
 
+// s cut to at most `width` columns (as display_width counts them), ending in "…" when cut.
+std::string truncate_to_width(std::string_view s, size_t width);
+
 // s followed by spaces up to `width` columns (as display_width counts them); s as it is
 // when it is wider: for the CLI's aligned tables.
 std::string pad_to_width(std::string s, size_t width);

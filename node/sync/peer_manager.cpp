@@ -304,8 +304,12 @@ void PeerManager::dial_failed(const PublicKey& key, std::string_view state, cons
   ++st.errors;
   // Once at info, then (the same reason on every retry) at debug: the log keeps the change.
   auto level = again ? spdlog::level::debug : spdlog::level::info;
-  spdlog::log(level, "peer {} {}: {} (next try in {} s)", short_node_id(key),
-              state == peer_state::kRefused ? "refused our connection" : "connection failed", why,
+  // An unlisted key is fixed on the other node: say what to run there.
+  std::string fix = why.find("does not list your key") != std::string::npos
+                        ? "; that node allows this one with `agora peer add - --key " + node_id(dir().id()) + "`"
+                        : "";
+  spdlog::log(level, "peer {} {}: {}{} (next try in {} s)", short_node_id(key),
+              state == peer_state::kRefused ? "refused our connection" : "connection failed", why, fix,
               (retry_ms + 999) / 1000);
 }
 

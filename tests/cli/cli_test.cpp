@@ -11,6 +11,7 @@
 #include <sstream>
 #include <thread>
 
+#include "cli/cli_files.hpp"
 #include "cli/process.hpp"
 #include "temp_dir.hpp"
 
@@ -26,8 +27,6 @@ std::string practice_line(const std::string& id, const std::string& theme = "emp
       .dump();
 }
 
-void write_file(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
-
 // The lines of a file that are not progress reports: what a failed import said.
 std::string errors_in(const std::string& path) {
   std::ifstream in(path);
@@ -35,14 +34,6 @@ std::string errors_in(const std::string& path) {
   while (std::getline(in, line))
     if (!line.starts_with("import: ")) out += line + "\n";
   return out;
-}
-
-// What "unchanged" means for the store: heads, counts and the log length.
-std::string store_state(const std::string& data) {
-  auto r = run_agora({"status", "--data", data, "--json"});
-  REQUIRE(r.exit_code == 0);
-  json s = json::parse(r.out);
-  return s["origins"].dump() + s["records"].dump() + s["log_length"].dump();
 }
 
 struct Node {

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <thread>
 
+#include "cli/cli_files.hpp"
 #include "cli/process.hpp"
 #include "temp_dir.hpp"
 
@@ -17,15 +18,6 @@ using namespace agora::test;
 using nlohmann::json;
 
 namespace {
-
-void write_file(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // The "sync URL" and "http URL" lines a node prints once it listens (empty after 10 s).
 std::string wait_for_http(const std::string& out_file) {
@@ -102,7 +94,7 @@ TEST_CASE("config check names every problem of a file at once, with its line, an
   CHECK_THAT(r.err, Catch::Contains(file + ":7: serve.http = localhost") && Catch::Contains("HOST:PORT"));
   CHECK_THAT(r.err, Catch::Contains(file + ":8: serve.max-connections = 0") && Catch::Contains("not in range 1 to"));
   CHECK_THAT(r.err, Catch::Contains(file + ":9: serve.no-index: expected true or false"));
-  CHECK_THAT(r.err, Catch::Contains(file + ":11: [[peers]] URL: expected ws://"));
+  CHECK_THAT(r.err, Catch::Contains(file + ":12: peers.url: URL: expected ws://"));
   CHECK_THAT(r.err, Catch::Contains(file + ":14: [[peers]]: needs url"));
   CHECK_THAT(r.err, !Catch::Contains(":10:"));
   CHECK_THAT(r.err, Catch::Contains("8 problem(s)"));
