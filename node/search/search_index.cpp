@@ -1100,6 +1100,33 @@ std::vector<std::string> indexed_stemmers(const Xapian::Database& db) {
   return out;
 }
 
+// A query word's terms (itself and its stem in each indexed language) and its stems in
+// every language (looked up among the themes' words).
+struct WordExpansion {
+  std::vector<std::string> variants, stems;
+};
+
+// Stemming a word 24 ways costs more than the rest of a short query: each search thread
+// keeps what its recent words came to (for one set of indexed languages; a few MiB at most).
+const WordExpansion& expand_word(const std::string& word, const std::vector<std::string>& indexed) {
+  thread_local std::vector<std::string> cached_for;
+  thread_local std::unordered_map<std::string, WordExpansion> cache;
+  if (cached_for != indexed || cache.size() >= 20000) {
+    cache.clear();
+    cached_for = indexed;
+  }
+  auto [it, fresh] = cache.try_emplace(word);
+  if (fresh) {
+    std::set<std::string> variants{term(kStem, word)};  // as a record without a stemmer holds it
+    for (const auto& code : indexed) variants.insert(term(kStem, stemmer_for(code)(word)));
+    std::set<std::string> stems;
+    for (const auto& code : stemmed_languages()) stems.insert(stemmer_for(code)(word));
+    it->second.variants.assign(variants.begin(), variants.end());
+    it->second.stems.assign(stems.begin(), stems.end());
+  }
+  return it->second;
+}
+
 // The free-text part: every word, as itself or its stem in any indexed language (the
 // query's language is unknown), or a theme named by it. MatchAll without words.
 Xapian::Query text_query(const Xapian::Database& db, const std::string& text, std::vector<std::string>& words,
@@ -1115,13 +1142,10 @@ Xapian::Query text_query(const Xapian::Database& db, const std::string& text, st
     std::vector<Xapian::Query> parts;
     std::set<std::string> forms{std::string(segment)};
     for (std::string_view w : word_views(segment, /*query=*/true)) {
-      std::string word(w);
-      std::set<std::string> variants{term(kStem, word)};  // as a record without a stemmer holds it
-      for (const auto& code : indexed) variants.insert(term(kStem, stemmer_for(code)(word)));
+      const WordExpansion& expanded = expand_word(std::string(w), indexed);
       if (w.size() == segment.size())  // a theme's word in any interface language, stemmed
-        for (const auto& code : stemmed_languages()) forms.insert(stemmer_for(code)(word));
-      std::vector<Xapian::Query> any(variants.begin(), variants.end());
-      parts.emplace_back(Xapian::Query::OP_SYNONYM, any.begin(), any.end());
+        forms.insert(expanded.stems.begin(), expanded.stems.end());
+      parts.emplace_back(Xapian::Query::OP_SYNONYM, expanded.variants.begin(), expanded.variants.end());
     }
     if (parts.empty()) continue;
     Xapian::Query words_of_segment =
