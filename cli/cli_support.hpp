@@ -76,6 +76,7 @@ void register_config(CLI::App&, Context&);
 void register_edit(CLI::App&, Context&);
 void register_new(CLI::App&, Context&);
 void register_backup(CLI::App&, Context&);  // backup and restore
+void register_doctor(CLI::App&, Context&);
 void register_submission(CLI::App&, Context&);
 void register_init(CLI::App&, Context&);
 void register_id(CLI::App&, Context&);

@@ -55,6 +55,10 @@ void register_backup(CLI::App& app, Context& ctx) {
       throw InvalidInput("--encrypt: give the passphrase with --passphrase-file FILE or AGORA_BACKUP_PASSPHRASE");
     if (!opts->encrypt && !opts->passphrase_file.empty())
       throw InvalidInput("--passphrase-file: add --encrypt to encrypt the backup with it");
+    if (!opts->encrypt && passphrase)
+      throw InvalidInput(
+          "AGORA_BACKUP_PASSPHRASE is set but --encrypt is not given: add --encrypt (or unset it for "
+          "a backup in clear)");
     DataDir dir = DataDir::open(DataDir::resolve(ctx.data), /*read_only=*/true);
     auto report = write_backup(dir, opts->out, opts->encrypt ? passphrase : std::nullopt);
     std::cout << "backup " << opts->out << ": node " << report.node.substr(0, 12) << ", " << report.records
@@ -62,7 +66,7 @@ void register_backup(CLI::App& app, Context& ctx) {
               << (report.encrypted ? ", encrypted" : "") << "\n";
     if (!report.encrypted)
       std::cerr << "warning: " << opts->out
-                << " holds the node's private key unencrypted: keep it as safe as the node (or use --encrypt)\n";
+                << " holds the node's private keys unencrypted: keep it as safe as the node (or use --encrypt)\n";
   });
 
   struct RestoreOptions {
@@ -83,6 +87,9 @@ void register_backup(CLI::App& app, Context& ctx) {
               << report.files << " files) into " << target.string()
               << "; check it with `agora verify`, then start it: the search index is rebuilt, and peers send "
                  "what was published since the backup\n";
+    if (report.waits_for_peers)
+      std::cout << "it publishes nothing until a peer has sent back this city's records published after the backup "
+                   "(run `agora serve`); run only one node of a city at a time\n";
   });
 }
 

@@ -108,7 +108,7 @@ void build_app(CLI::App& app, Context& ctx) {
                       register_search,   register_plan,      register_report,  register_progress,   register_adopt,
                       register_demo,     register_key,       register_invite,  register_submission, register_block,
                       register_moderate, register_translate, register_config,  register_edit,       register_new,
-                      register_backup})
+                      register_backup,   register_doctor})
     r(app, ctx);
 }
 

@@ -19,10 +19,12 @@
 #include <nlohmann/json.hpp>
 
 #include "node/local/data_dir.hpp"
+#include "node/local/peer_registry.hpp"
 #include "node/local/publisher.hpp"
 #include "node/local/record_view.hpp"
 #include "protocol/hex.hpp"
 #include "storage/lmdb_env.hpp"
+#include "storage/record_store.hpp"
 
 namespace agora {
 
@@ -91,6 +93,8 @@ std::array<uint8_t, 12> chunk_nonce(const std::string& base, uint64_t index) {
   return nonce;
 }
 
+struct BadChunk {};  // a chunk that does not authenticate
+
 // AES-256-GCM over one chunk; the header line and whether it is the last chunk are
 // authenticated too (a cut or reordered file does not open).
 std::string gcm(bool seal, const std::array<uint8_t, 32>& key, const std::array<uint8_t, 12>& nonce,
@@ -114,7 +118,7 @@ std::string gcm(bool seal, const std::array<uint8_t, 32>& key, const std::array<
   } else {
     ok = ok && EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kTag, const_cast<uint8_t*>(tag_in)) == 1 &&
          EVP_DecryptFinal_ex(ctx.get(), nullptr, &len) == 1;
-    if (!ok) throw InvalidInput("the backup does not open: wrong passphrase, or the file is damaged");
+    if (!ok) throw BadChunk{};
   }
   return out;
 }
@@ -270,7 +274,15 @@ class Reader {
     // The last chunk is the one shorter than a whole chunk (possibly empty): its flag is
     // authenticated, so a file cut at a chunk boundary does not pass for whole.
     bool last = n < kChunk;
-    buffer_ = gcm(false, key_, chunk_nonce(nonce_base_, index_++), header_, last, c.data(), n, tag.data(), nullptr);
+    try {
+      buffer_ = gcm(false, key_, chunk_nonce(nonce_base_, index_), header_, last, c.data(), n, tag.data(), nullptr);
+    } catch (const BadChunk&) {
+      // The first chunk opens with the right passphrase only; a later one that fails is damage.
+      throw InvalidInput(path_.string() + (index_ == 0 ? ": wrong passphrase (or the file is damaged)"
+                                                       : ": damaged (part " + std::to_string(index_ + 1) +
+                                                             " does not match what was written)"));
+    }
+    ++index_;
     last_seen_ = last;
     if (buffer_.empty() && !last) throw InvalidInput(path_.string() + ": damaged");
   }
@@ -334,6 +346,7 @@ BackupReport write_backup(DataDir& dir, const fs::path& out, const std::optional
   }
   fs::remove_all(work);
   fs::create_directories(work);
+  ::chmod(work.c_str(), 0700);
   struct Cleanup {
     fs::path p;
     ~Cleanup() {
@@ -353,8 +366,18 @@ BackupReport write_backup(DataDir& dir, const fs::path& out, const std::optional
     if (name == "store/data.mdb") report.store_bytes = size;
     manifest["files"].push_back({{"name", name}, {"size", size}, {"sha256", file_sha256(path)}});
   }
-  // OUT.partial, then OUT: a backup that exists is whole.
-  fs::path partial = out.string() + ".partial";
+  // .OUT.PID.partial beside OUT, then OUT: a backup that exists is whole. What a killed
+  // backup left there (its process gone) is removed.
+  fs::path out_dir = out.has_parent_path() ? out.parent_path() : fs::path(".");
+  for (const auto& e : fs::directory_iterator(out_dir)) {
+    std::string name = e.path().filename().string();
+    auto dot = name.rfind(".agora-backup-");
+    if (!name.starts_with(".") || dot == std::string::npos || !name.ends_with(".partial")) continue;
+    pid_t pid = static_cast<pid_t>(std::atol(name.c_str() + dot + 14));
+    if (pid > 0 && ::kill(pid, 0) != 0) fs::remove(e.path());
+  }
+  fs::path partial =
+      out_dir / ("." + out.filename().string() + ".agora-backup-" + std::to_string(::getpid()) + ".partial");
   Fd f(::open(partial.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (f.fd < 0) io_error("cannot create", partial);
   try {
@@ -440,6 +463,19 @@ RestoreReport restore_backup(const fs::path& backup, const fs::path& data_dir,
   if (!fs::exists(staging / "node.json") || !fs::exists(staging / "node.key") ||
       !fs::exists(staging / "store" / "data.mdb"))
     throw InvalidInput(backup.string() + ": incomplete (no node.json, node.key or store)");
+  // A restored node holds its city's chain as of the backup; peers may hold more of it. It
+  // publishes nothing until a peer has sent that back (as `init --restore`): signing the
+  // next seq now would fork the chain. Without peers there is nothing to wait for.
+  {
+    storage::RecordStore store(staging / "store");
+    bool has_peers = false;
+    {
+      storage::ReadTxn txn(store.env());
+      has_peers = !load_peers(store, txn).empty();
+    }
+    if (has_peers) store.env().write([&](storage::WriteTxn& w) { store.put_meta(w, DataDir::kRestoringKey, "1"); });
+    report.waits_for_peers = has_peers;
+  }
   ::chmod(staging.c_str(), 0700);
   sync_dir(staging / "store");
   sync_dir(staging);

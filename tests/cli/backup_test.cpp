@@ -69,11 +69,11 @@ TEST_CASE("a backup taken while the node serves restores every record, private o
   auto b = run_agora({"backup", out, "--data", data});
   INFO(b.err);
   REQUIRE(b.exit_code == 0);
-  CHECK_THAT(b.err, Catch::Contains("private key unencrypted"));
+  CHECK_THAT(b.err, Catch::Contains("private keys unencrypted"));
   struct stat st {};
   REQUIRE(::stat(out.c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
-  CHECK_FALSE(fs::exists(out + ".partial"));
+  for (const auto& e : fs::directory_iterator(tmp.str(""))) CHECK_FALSE(e.path().string().ends_with(".partial"));
   CHECK(run_agora({"backup", out, "--data", data}).exit_code == 3);  // never over a backup
 
   std::string restored = tmp.str("restored");
@@ -90,6 +90,12 @@ TEST_CASE("a backup taken while the node serves restores every record, private o
   REQUIRE(peers.size() == 1);
   CHECK(peers[0]["node"] == peer);
   CHECK(run_agora({"id", "--data", restored}).out == run_agora({"id", "--data", data}).out);
+  // It has peers: it signs nothing until one has sent back what was published after the
+  // backup (the original may have gone on publishing), as a node re-created from its key.
+  CHECK_THAT(r.out, Catch::Contains("publishes nothing until a peer has sent back"));
+  auto early = run_agora({"publish", "-", "--data", restored}, backed_up_practice("too-early", "public"));
+  CHECK(early.exit_code == 3);
+  CHECK_THAT(early.err, Catch::Contains("restoring"));
   struct stat key {};
   REQUIRE(::stat((restored + "/node.key").c_str(), &key) == 0);
   CHECK((key.st_mode & 0777) == 0600);
@@ -196,5 +202,45 @@ TEST_CASE("kill -9 during a backup leaves the node, and every finished backup, i
   if (fs::exists(data + "/tmp"))
     for (const auto& e : fs::directory_iterator(data + "/tmp"))
       leftovers += e.path().filename().string().starts_with("backup-");
+  for (const auto& e : fs::directory_iterator(tmp.str(""))) leftovers += e.path().string().ends_with(".partial");
   CHECK(leftovers == 0);
+}
+
+TEST_CASE("agora doctor names each problem with the command that fixes it, and exits 1 on problems", "[cli][doctor]") {
+  TempDir tmp;
+  std::string data = tmp.str("node");
+  REQUIRE(run_agora({"init", "--data", data, "--city", "Lyon", "--country", "FR"}).exit_code == 0);
+  // A fresh node: the root and recovery keys still here (warnings), no peers (a warning).
+  auto fresh = run_agora({"doctor", "--data", data});
+  INFO(fresh.out << fresh.err);
+  CHECK(fresh.exit_code == 0);
+  CHECK_THAT(fresh.out,
+             Catch::Contains("root.key is still on this machine") && Catch::Contains("fix: move it offline"));
+  CHECK_THAT(fresh.out, Catch::Contains("no peers"));
+  CHECK_THAT(fresh.out, Catch::Contains("ok       the store opens"));
+  // A key file others can read, and a peer nothing answers for: problems, exit 1.
+  REQUIRE(
+      run_agora({"peer", "add", "ws://127.0.0.1:1/sync", "--key", "ab12cd34" + std::string(56, '0'), "--data", data})
+          .exit_code == 0);
+  ::chmod((data + "/node.key").c_str(), 0644);
+  auto sick = run_agora({"doctor", "--data", data});
+  INFO(sick.out);
+  CHECK(sick.exit_code == 1);
+  CHECK_THAT(sick.out, Catch::Contains("PROBLEM  " + data + "/node.key is readable by others") &&
+                           Catch::Contains("fix: chmod 600 " + data + "/node.key"));
+  ::chmod((data + "/node.key").c_str(), 0600);
+  auto unreachable = run_agora({"doctor", "--json", "--data", data});
+  INFO(unreachable.out);
+  CHECK(unreachable.exit_code == 1);
+  json report = json::parse(unreachable.out);
+  CHECK(report["problems"] == 1);
+  CHECK_THAT(unreachable.out, Catch::Contains("ws://127.0.0.1:1/sync is not reachable"));
+  // Offline: the peer's address is not tried.
+  auto offline = run_agora({"doctor", "--offline", "--data", data});
+  CHECK(offline.exit_code == 0);
+  CHECK(offline.out.find("not reachable") == std::string::npos);
+  // No node at all.
+  auto none = run_agora({"doctor", "--data", tmp.str("nothing")});
+  CHECK(none.exit_code == 1);
+  CHECK_THAT(none.out, Catch::Contains("fix: agora init"));
 }
