@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command (docs/testing.md): installs what is missing, checks the formatting,
 # builds with warnings as errors, runs every test
-# through ctest, then the unit and integration tests under ASan+UBSan, a short libFuzzer
+# through ctest, builds and checks the Debian package (install, unit, serve, removal), then the unit and integration tests under ASan+UBSan, a short libFuzzer
 # run of each fuzz target (AGORA_FUZZ_SECONDS, default 20) and the sync tests under TSan.
 # Extra arguments go to the first ctest run.
 set -euo pipefail
@@ -19,6 +19,7 @@ stage setup bash scripts/setup.sh
 stage format bash scripts/format.sh --check
 stage build bash scripts/build.sh
 stage ctest run_ctest "$@"
+stage package bash scripts/package.sh --check
 stage asan bash scripts/sanitize.sh asan
 stage fuzz bash scripts/fuzz.sh "${AGORA_FUZZ_SECONDS:-20}"
 stage tsan bash scripts/sanitize.sh tsan
