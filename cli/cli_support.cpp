@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -13,6 +14,12 @@
 #include "protocol/limits.hpp"
 
 namespace agora::cli {
+
+std::string mib_text(uint64_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
+  return buf;
+}
 
 void refuse_input(const std::string& name, std::string_view text, const PublisherIdentity& self,
                   const FrameworkCatalog& frameworks) {

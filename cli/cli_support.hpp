@@ -68,6 +68,9 @@ nlohmann::ordered_json record_as_input(const storage::StoreReader& reader, DataD
 [[noreturn]] void refuse_input(const std::string& name, std::string_view text, const PublisherIdentity& self,
                                const FrameworkCatalog& frameworks);
 
+// A size for people: "212.4 MiB".
+std::string mib_text(uint64_t bytes);
+
 // The whole command line interface into `app`: the global options, then every verb.
 void build_app(CLI::App& app, Context& ctx);
 

@@ -25,11 +25,6 @@ std::optional<std::string> passphrase_from(const std::string& file) {
   return std::nullopt;
 }
 
-std::string mib(uint64_t bytes) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
-  return buf;
-}
 
 }  // namespace
 
@@ -62,7 +57,7 @@ void register_backup(CLI::App& app, Context& ctx) {
     DataDir dir = DataDir::open(DataDir::resolve(ctx.data), /*read_only=*/true);
     auto report = write_backup(dir, opts->out, opts->encrypt ? passphrase : std::nullopt);
     std::cout << "backup " << opts->out << ": node " << report.node.substr(0, 12) << ", " << report.records
-              << " log entries, store " << mib(report.store_bytes) << ", file " << mib(report.bytes)
+              << " log entries, store " << mib_text(report.store_bytes) << ", file " << mib_text(report.bytes)
               << (report.encrypted ? ", encrypted" : "") << "\n";
     if (!report.encrypted)
       std::cerr << "warning: " << opts->out

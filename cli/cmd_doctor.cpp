@@ -57,11 +57,6 @@ class Report {
   std::vector<Finding> findings_;
 };
 
-std::string mib(uint64_t bytes) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
-  return buf;
-}
 
 // A TCP connection to host:port within `timeout_ms`, or -1 (errno set).
 int connect_with_timeout(const std::string& host, const std::string& port, int timeout_ms, std::string& error) {
@@ -223,22 +218,22 @@ void register_doctor(CLI::App& app, Context& ctx) {
         uint64_t log = dir.store().read([](const storage::StoreReader& r) { return r.last_local(); });
         size_t map = dir.store().env().map_size();
         uint64_t store_bytes = fs::file_size(path / "store" / "data.mdb");
-        report.ok("the store opens: " + std::to_string(log) + " log entries, " + mib(store_bytes) + " on disk");
+        report.ok("the store opens: " + std::to_string(log) + " log entries, " + mib_text(store_bytes) + " on disk");
         struct statvfs vfs {};
         if (::statvfs(path.c_str(), &vfs) == 0) {
           uint64_t free_bytes = static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize;
           // The map doubles as the store grows: room for the next doubling, and a compaction copy.
           uint64_t needed = std::max<uint64_t>(map, store_bytes * 2);
           if (free_bytes < store_bytes)
-            report.problem("only " + mib(free_bytes) + " free on the data dir's disk (the store is " +
-                               mib(store_bytes) + "): writes will fail",
+            report.problem("only " + mib_text(free_bytes) + " free on the data dir's disk (the store is " +
+                               mib_text(store_bytes) + "): writes will fail",
                            "free disk space, or move the data dir to a larger disk");
           else if (free_bytes < needed)
-            report.warning(mib(free_bytes) + " free on the data dir's disk: less than the store's next growth (" +
-                               mib(needed) + ")",
+            report.warning(mib_text(free_bytes) + " free on the data dir's disk: less than the store's next growth (" +
+                               mib_text(needed) + ")",
                            "free disk space before it is needed");
           else
-            report.ok(mib(free_bytes) + " free on the data dir's disk");
+            report.ok(mib_text(free_bytes) + " free on the data dir's disk");
         }
         // Peers: state, last error, and (unless offline) their addresses.
         storage::ReadTxn txn(dir.store().env());

@@ -90,7 +90,9 @@ void register_import(CLI::App& app, Context& ctx) {
   };
   auto opts = std::make_shared<Options>();
   auto* verb = app.add_subcommand(
-      "import", "validate every line of an NDJSON file, then sign and store them in large transactions");
+      "import",
+      "validate every line of an NDJSON file (or every row of a spreadsheet's CSV: --format csv), then sign and store "
+      "them in large transactions; nothing is written unless all are valid");
   add_data_option(verb, ctx);
   add_json_option(verb, ctx);
   verb->add_option("FILE", opts->file, "NDJSON file: one input record per line (or CSV: --format csv)")->required();
