@@ -25,7 +25,6 @@ std::optional<std::string> passphrase_from(const std::string& file) {
   return std::nullopt;
 }
 
-
 }  // namespace
 
 void register_backup(CLI::App& app, Context& ctx) {

@@ -57,7 +57,6 @@ class Report {
   std::vector<Finding> findings_;
 };
 
-
 // A TCP connection to host:port within `timeout_ms`, or -1 (errno set).
 int connect_with_timeout(const std::string& host, const std::string& port, int timeout_ms, std::string& error) {
   addrinfo hints{}, *found = nullptr;
