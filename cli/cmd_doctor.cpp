@@ -242,12 +242,7 @@ void register_doctor(CLI::App& app, Context& ctx) {
         if (peers.empty())
           report.warning("no peers: this node exchanges nothing",
                          "agora peer add ws://HOST:7400/sync --key THEIR-NODE-ID (or agora invite)");
-        std::string ca = ctx.config ? [&] {
-          for (const auto& [flag, value] : ctx.config->serve)
-            if (flag == "--tls-ca") return value;
-          return std::string();
-        }()
-                                    : std::string();
+        std::string ca = ctx.config ? ctx.config->serve_value("--tls-ca") : "";
         for (const auto& p : peers) {
           auto city = city_profile(r, p.key);
           std::string label = "peer " + short_node_id(p.key) + (city ? " (" + city->name + ")" : "");
@@ -292,11 +287,8 @@ void register_doctor(CLI::App& app, Context& ctx) {
     // The config: checked, its certificate, and whether the HTTP port answers.
     if (ctx.config) {
       report.ok("config " + ctx.config->path + " is valid");
-      std::string http = "127.0.0.1:8080";
-      for (const auto& [flag, value] : ctx.config->serve) {
-        if (flag == "--tls-cert") check_own_certificate(report, value);
-        if (flag == "--http") http = value;
-      }
+      if (std::string cert = ctx.config->serve_value("--tls-cert"); !cert.empty()) check_own_certificate(report, cert);
+      std::string http = ctx.config->serve_value("--http", "127.0.0.1:8080");
       auto colon = http.rfind(':');
       std::string host = http.substr(0, colon), port = http.substr(colon + 1);
       if (host == "0.0.0.0") host = "127.0.0.1";

@@ -30,6 +30,13 @@ struct ConfigFile {
   std::vector<std::pair<std::string, std::string>> global, serve;
   std::vector<ConfigPeer> peers;
   std::vector<ConfigProblem> problems;  // every one found; empty: the file is good
+
+  // The [serve] value of "--option", or `fallback` when the file does not set it.
+  std::string serve_value(const std::string& flag, const std::string& fallback = "") const {
+    for (const auto& [f, value] : serve)
+      if (f == flag) return value;
+    return fallback;
+  }
 };
 
 // Reads FILE and checks every key and value against `app` (a freshly registered `agora`
