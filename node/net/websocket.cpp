@@ -210,7 +210,9 @@ class WsTransport : public Transport, public std::enable_shared_from_this<WsTran
     beast::get_lowest_layer(ws_).socket().close(ignored);
     auto on_closed = std::move(handlers_.on_closed);
     handlers_ = {};  // drop references to the session: no cycles survive the connection
-    if (on_closed) on_closed(reason);
+    // Once this side chose to close, its reason stands, even if the peer's close or a
+    // read error ends the connection first.
+    if (on_closed) on_closed(closing_ && !close_reason_.empty() ? close_reason_ : reason);
   }
 
   websocket::stream<Stream> ws_;

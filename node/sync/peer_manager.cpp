@@ -382,6 +382,12 @@ void PeerManager::session_closed(const std::shared_ptr<PeerSession>& s, const st
     if (sessions_per_ip_[ip] > 0 && --sessions_per_ip_[ip] == 0) sessions_per_ip_.erase(ip);
   }
   if (!s->is_ready()) {
+    // Both sides dialled and this connection lost (here or there): the other one carries
+    // the peer, so this is no failed dial and no error.
+    if (s->outbound() && reason == error_code_name(ErrorCode::duplicate)) {
+      backoff_[s->target()].dialing = false;
+      return;
+    }
     if (s->outbound()) {
       // Refused before the handshake ended (an unlisted key, a spent invitation, a bad
       // proof, no common version): the reason the other side gave is what `agora peer list`

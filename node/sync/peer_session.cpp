@@ -322,7 +322,8 @@ void PeerSession::handle(const Ack& m) {
 }
 
 void PeerSession::handle(const ErrorMessage& m) {
-  stats_.last_error = "peer said " + m.code + ": " + m.message;
+  // Losing the race when both sides dialled is routine, not a problem to show.
+  if (m.code != error_code_name(ErrorCode::duplicate)) stats_.last_error = "peer said " + m.code + ": " + m.message;
   // During our own handshake the peer manager logs the refusal once, with the next try.
   spdlog::log(is_ready() || !outbound_ ? spdlog::level::info : spdlog::level::debug,
               "peer {} closed the connection: {}: {}", is_ready() ? short_node_id(peer_) : address(), m.code,
