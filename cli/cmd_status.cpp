@@ -30,7 +30,7 @@ void register_status(CLI::App& app, Context& ctx) {
     s["role"] = dir.role() == NodeRole::city ? "city" : "observer";
     s["data_dir"] = dir.path().string();
     s["store_bytes"] = dir_bytes(dir.path() / "store");
-    s["store_format"] = storage::kStoreFormatVersion;
+    s["store_format"] = dir.store().opened_format().format;
     s["restoring"] = dir.restoring();
     dir.store().read([&](const storage::StoreReader& r) {
       if (auto p = city_profile(r, dir.id()))
@@ -87,7 +87,7 @@ void register_status(CLI::App& app, Context& ctx) {
       std::cout << "restoring its own records from its peers (init --restore): publishing waits until `agora serve` "
                    "has them\n";
     std::cout << "data dir  " << dir.path().string() << " (store " << s["store_bytes"].get<uint64_t>() / 1024
-              << " KiB, format " << storage::kStoreFormatVersion << ")\n";
+              << " KiB, format " << s["store_format"].get<uint32_t>() << ")\n";
     if (index["state"] == "ready" || index["state"] == "building")
       std::cout << "search    " << index["state"].get<std::string>() << ", " << index["indexed"].get<uint64_t>()
                 << " of " << index["of"].get<uint64_t>() << " log entries indexed (" << index["behind"].get<uint64_t>()

@@ -10,6 +10,7 @@
 
 #include "cli/cli_support.hpp"
 #include "cli/config_file.hpp"
+#include "protocol/release.hpp"
 
 namespace {
 
@@ -83,7 +84,7 @@ namespace agora::cli {
 void build_app(CLI::App& app, Context& ctx) {
   app.require_subcommand(1);
   app.fallthrough();  // `agora publish FILE --key K` as well as `agora --key K publish FILE`
-  app.set_version_flag("--version", "agora 0.1.0");
+  app.set_version_flag("--version", std::string("agora ") + kRelease);
   // Before the verb as well as after it (`agora --data DIR init` reads as `agora init --data DIR`).
   app.add_option("--data", ctx.data, "data directory (default: $AGORA_DATA, else ./agora-data)");
   app.add_option("--key", ctx.key_file,

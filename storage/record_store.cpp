@@ -7,6 +7,7 @@
 
 #include "protocol/chain.hpp"
 #include "protocol/erasure.hpp"
+#include "protocol/release.hpp"
 #include "protocol/translation.hpp"
 #include "storage/body_codec.hpp"
 #include "storage/keys.hpp"
@@ -144,7 +145,7 @@ SignedRecord StoredRecordView::load() const {
 
 // ---- RecordStore ----
 
-RecordStore::RecordStore(const std::filesystem::path& dir, EnvOptions options) {
+RecordStore::RecordStore(const std::filesystem::path& dir, EnvOptions options) : dir_(dir) {
   std::filesystem::create_directories(dir);
   env_ = std::make_unique<Env>(dir, options);
   meta_ = env_->open_table("meta");
@@ -166,22 +167,27 @@ RecordStore::RecordStore(const std::filesystem::path& dir, EnvOptions options) {
   erased_ = env_->open_table_if_present("erased");
   translations_ = env_->open_table_if_present("translations");
 
-  std::optional<uint32_t> found;
   {
     ReadTxn txn(*env_);
-    if (auto v = txn.get(meta_, "format")) found = v->size() == 4 ? get_be<uint32_t>(*v) : 0;
+    if (auto v = txn.get(meta_, "format")) opened_.format = v->size() == 4 ? get_be<uint32_t>(*v) : 0xffffffff;
+    if (auto v = txn.get(meta_, "release")) opened_.release = std::string(*v);
   }
-  if (found && *found != kStoreFormatVersion)
-    throw std::runtime_error("store format version " + std::to_string(*found) + " in " + dir.string() +
-                             " is not supported by this agora (it reads version " +
-                             std::to_string(kStoreFormatVersion) + ")");
-  if (!found && !options.read_only)
-    env_->write([&](WriteTxn& txn) { txn.put(meta_, "format", be(kStoreFormatVersion)); });
-  if (!options.read_only) {
-    index_grants_of_older_release();
-    index_recovery_commitments_of_older_release();
-    index_kinds_of_older_release();
+  if (opened_.format > kStoreFormatVersion)
+    throw NewerStoreFormat(
+        "the store in " + dir.string() + " is in format " +
+        (opened_.format == 0xffffffff ? std::string("(unreadable)") : std::to_string(opened_.format)) +
+        (opened_.release.empty() ? "" : ", written by agora " + opened_.release) + "; this agora " + kRelease +
+        " reads formats up to " + std::to_string(kStoreFormatVersion) + ": run agora " +
+        (opened_.release.empty() ? "of that release" : opened_.release) +
+        " or later (going back to this release: `agora restore` the backup taken before the upgrade)");
+  if (opened_.format == 0 && !options.read_only) {
+    env_->write([&](WriteTxn& txn) {
+      txn.put(meta_, "format", be(kStoreFormatVersion));
+      txn.put(meta_, "release", kRelease);
+    });
+    opened_ = {kStoreFormatVersion, kRelease};
   }
+  if (!options.read_only && !pending_migration()) index_kinds_of_older_release();
 }
 
 // A release that did not know a kind held its records in the log as an unknown kind,
@@ -225,59 +231,6 @@ void RecordStore::index_kinds_of_older_release() {
       index_latest(txn, *idx, h.value(), local, body ? index_keys_for(h.value().kind, *body) : IndexKeys{});
     }
     txn.put(meta_, "kinds", be(static_cast<uint32_t>(kKindCount)));
-  });
-}
-
-// A release before recovery keys stored genesis records without reading their commitment:
-// it is read from each held genesis record once, or that city's recovery would be refused.
-void RecordStore::index_recovery_commitments_of_older_release() {
-  {
-    ReadTxn txn(*env_);
-    if (txn.get(meta_, "recovery")) return;
-  }
-  env_->write([&](WriteTxn& txn) {
-    StoreReader r(*this, txn);
-    for (const OriginHead& head : r.heads()) {
-      auto view = r.at(head.origin, 1);
-      if (!view || view->is_stub()) continue;
-      auto h = decode_header(view->header_bytes);
-      if (!h || h.value().kind != Kind::city || r.recovery_commitment(head.origin)) continue;
-      std::string body = *view->load().body;
-      if (!validate_received_body(h.value(), body)) continue;
-      if (auto idx = r.origin_index(head.origin)) apply_statement(txn, *idx, h.value(), body);
-    }
-    txn.put(meta_, "recovery", "1");
-  });
-}
-
-// A release before key records held any a peer relayed as a kind it did not know: their
-// grants are read from the log once, or records signed by those keys would be refused.
-void RecordStore::index_grants_of_older_release() {
-  {
-    ReadTxn txn(*env_);
-    if (txn.get(meta_, "grants")) return;
-  }
-  env_->write([&](WriteTxn& txn) {
-    StoreReader r(*this, txn);
-    // In log order (each origin's chain order), under the rule a receiving node applies
-    // today: an older release stored them without knowing it.
-    std::map<std::pair<PublicKey, PublicKey>, KeyGrant> applied;
-    r.scan_log(1, [&](const StoredRecordView& view) {
-      if (view.header_bytes.find("\"kind\":\"key\"") == std::string_view::npos) return true;
-      auto h = decode_header(view.header_bytes);
-      if (!h || h.value().kind != Kind::key || view.is_stub()) return true;
-      std::string body = *view.load().body;
-      if (!validate_received_body(h.value(), body)) return true;
-      auto granted = read_key_grant(body, h.value().seq);
-      if (!granted) return true;
-      auto before = applied.find({h.value().origin, granted->key});
-      if (authority_problem(h.value(), nullptr, &*granted, before == applied.end() ? nullptr : &before->second))
-        return true;
-      applied[{h.value().origin, granted->key}] = *granted;
-      put_grant(txn, h.value(), body);
-      return true;
-    });
-    txn.put(meta_, "grants", "1");
   });
 }
 

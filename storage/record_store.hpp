@@ -16,10 +16,9 @@
 #include "protocol/input_schema.hpp"
 #include "protocol/record.hpp"
 #include "storage/lmdb_env.hpp"
+#include "storage/store_format.hpp"
 
 namespace agora::storage {
-
-inline constexpr uint32_t kStoreFormatVersion = 1;
 
 // A verified record ready to be stored, with the index keys of its body.
 struct IncomingRecord {
@@ -133,10 +132,20 @@ class StoreReader {
 
 class RecordStore {
  public:
-  // Opens or creates the store in dir; throws if it was written by an unknown format version.
+  // Opens or creates the store in dir. Throws NewerStoreFormat if a later release wrote it.
+  // A store of an older format opens unchanged, readable for a backup: pending_migration()
+  // says so, and migrate() brings it to kStoreFormatVersion.
   RecordStore(const std::filesystem::path& dir, EnvOptions options = {});
 
   Env& env() { return *env_; }
+
+  // The format (and release) the store was in when it was opened.
+  const StoreFormat& opened_format() const { return opened_; }
+  // The older format to migrate from, when the store is in one.
+  std::optional<uint32_t> pending_migration() const;
+  // Brings a store of an older format to this build's, every step in one write transaction
+  // (a kill leaves it as it was, to migrate again). The caller took a backup first.
+  void migrate();
 
   // Tables the node keeps beside the records (values are JSON, see node/local/peer_registry.hpp):
   // allowed peers by node id, their last known sync state, and fork evidence.
@@ -187,8 +196,10 @@ class RecordStore {
   // withdrawn and gives each record touched its latest version not withdrawn.
   void withdraw(WriteTxn& txn, uint32_t origin_index, const Header& revocation, const KeyGrant& grant);
   void recompute_latest(WriteTxn& txn, uint32_t origin_index, const std::string& id);
-  void index_grants_of_older_release();
-  void index_recovery_commitments_of_older_release();
+  // The migration steps (store_format.cpp).
+  void migrate_format_1_to_2(WriteTxn& txn);
+  void index_grants_of_older_release(WriteTxn& txn);
+  void index_recovery_commitments_of_older_release(WriteTxn& txn);
   void index_kinds_of_older_release();
   void index_latest(WriteTxn& txn, uint32_t origin_index, const Header& h, uint64_t local, const IndexKeys& keys);
   // An erasure record (at log position `erasure_local`) was stored with its body: the
@@ -199,6 +210,8 @@ class RecordStore {
                      uint64_t erasure_local);
 
   std::unique_ptr<Env> env_;
+  std::filesystem::path dir_;
+  StoreFormat opened_;
   MDB_dbi meta_, origins_, heads_, log_, by_origin_seq_, latest_, versions_, by_kind_, by_theme_, by_year_;
   MDB_dbi peers_, peer_state_, forks_;
   // Added in release 0.2: absent from a read-only view of an older release's store.

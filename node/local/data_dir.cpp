@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
@@ -16,7 +17,13 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include <spdlog/spdlog.h>
+
+#include "node/local/backup.hpp"
+#include "node/local/publisher.hpp"
+#include "node/local/record_view.hpp"
 #include "protocol/hex.hpp"
+#include "protocol/release.hpp"
 
 namespace agora {
 
@@ -98,6 +105,47 @@ DataDir::DataDir(fs::path dir, SigningKey key, NodeRole role, std::string name, 
   city_ = city.value_or(key_->public_key());
   in_use_ = lock_shared(dir_);
   store_ = std::make_unique<storage::RecordStore>(dir_ / kStoreDir, env_options(read_only));
+  if (store_->pending_migration()) migrate_store(read_only);
+}
+
+// A store of an older release's format is migrated by the first agora that opens it, with
+// the data dir to itself, after a backup restorable by that release (docs/operations.md,
+// "Upgrades").
+void DataDir::migrate_store(bool read_only) {
+  uint32_t from = *store_->pending_migration();
+  std::string was = "format " + std::to_string(from) +
+                    (store_->opened_format().release.empty() ? "" : " (agora " + store_->opened_format().release + ")");
+  in_use_.reset();
+  std::optional<ExclusiveDataDirLock> alone;
+  try {
+    alone.emplace(dir_);
+  } catch (const InvalidInput&) {
+    throw InvalidInput("the store in " + dir_.string() + " is in " + was + "; this agora " + kRelease +
+                       " migrates it to format " + std::to_string(storage::kStoreFormatVersion) +
+                       " once no other agora process has the data dir open: stop the node running on it "
+                       "(systemctl stop agora), then run this again");
+  }
+  if (read_only) store_.reset(), store_ = std::make_unique<storage::RecordStore>(dir_ / kStoreDir, env_options(false));
+  if (store_->pending_migration()) {  // another process may have migrated it meanwhile
+    fs::path backups = dir_ / "backups";
+    fs::create_directories(backups);
+    ::chmod(backups.c_str(), 0700);
+    std::string stamp = iso8601_utc(now_ms()).substr(0, 19);
+    std::erase(stamp, '-'), std::erase(stamp, ':');
+    fs::path backup =
+        backups / ("before-format-" + std::to_string(storage::kStoreFormatVersion) + "-" + stamp + "Z.agora-backup");
+    for (int n = 2; fs::exists(backup); ++n) backup.replace_extension(".agora-backup." + std::to_string(n));
+    write_backup(*this, backup, std::nullopt);
+    spdlog::warn("migrating the store in {} from {} to format {} (agora {}); a backup of it as it was is {}",
+                 dir_.string(), was, storage::kStoreFormatVersion, kRelease, backup.string());
+    auto started = std::chrono::steady_clock::now();
+    store_->migrate();
+    spdlog::warn("store migrated to format {} in {:.1f} s", storage::kStoreFormatVersion,
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  }
+  if (read_only) store_.reset(), store_ = std::make_unique<storage::RecordStore>(dir_ / kStoreDir, env_options(true));
+  alone.reset();
+  in_use_ = lock_shared(dir_);
 }
 
 DataDir DataDir::create(const fs::path& dir, NodeRole role, const std::string& name) {

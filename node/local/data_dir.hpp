@@ -92,6 +92,7 @@ class DataDir {
  private:
   DataDir(std::filesystem::path dir, SigningKey key, NodeRole role, std::string name, bool read_only,
           std::optional<PublicKey> city = std::nullopt);
+  void migrate_store(bool read_only);
 
   std::filesystem::path dir_;
   std::optional<SigningKey> key_;

@@ -181,7 +181,44 @@ TEST_CASE("an unknown store format version is a clear error", "[storage]") {
     MDB_dbi meta = store.env().open_table("meta");
     store.env().write([&](WriteTxn& t) { t.put(meta, "format", be<uint32_t>(99)); });
   }
-  CHECK_THROWS_WITH(RecordStore(tmp.path()), Catch::Contains("store format version 99"));
+  CHECK_THROWS_AS(RecordStore(tmp.path()), NewerStoreFormat);
+  CHECK_THROWS_WITH(RecordStore(tmp.path()),
+                    Catch::Contains("is in format 99") &&
+                        Catch::Contains("reads formats up to " + std::to_string(kStoreFormatVersion)));
+}
+
+TEST_CASE("a store of an older format opens unchanged until migrated, in one transaction", "[storage]") {
+  test::TempDir tmp;
+  MDB_dbi meta = 0;
+  {
+    RecordStore store(tmp.path());
+    CHECK(store.opened_format().format == kStoreFormatVersion);
+    CHECK_FALSE(store.pending_migration());
+    meta = store.env().open_table("meta");
+    store.env().write([&](WriteTxn& t) {
+      t.put(meta, "format", be<uint32_t>(1));
+      t.del(meta, "release");
+      t.put(meta, "grants", "1");
+      t.put(meta, "recovery", "1");
+    });
+  }
+  {
+    RecordStore store(tmp.path(), EnvOptions{.read_only = true});
+    CHECK(store.pending_migration() == 1u);
+  }
+  RecordStore store(tmp.path());
+  REQUIRE(store.pending_migration() == 1u);
+  {
+    ReadTxn t(store.env());
+    CHECK(get_be<uint32_t>(*t.get(meta, "format")) == 1);  // opening wrote nothing
+  }
+  store.migrate();
+  CHECK_FALSE(store.pending_migration());
+  ReadTxn t(store.env());
+  CHECK(get_be<uint32_t>(*t.get(meta, "format")) == kStoreFormatVersion);
+  CHECK(t.get(meta, "release").has_value());
+  CHECK_FALSE(t.get(meta, "grants"));
+  CHECK_FALSE(t.get(meta, "recovery"));
 }
 
 TEST_CASE("a read-only view of a store from before key records reads its new tables as empty", "[storage]") {
@@ -233,6 +270,7 @@ TEST_CASE("a store of a release before recovery keys reads the commitments of th
       REQUIRE(mdb_dbi_open(txn.raw(), "recovery", 0, &dbi) == 0);
       REQUIRE(mdb_drop(txn.raw(), dbi, 0) == 0);
       store.erase_meta(txn, "recovery");
+      store.put_meta(txn, "format", be<uint32_t>(1));
     });
     store.read([&](const StoreReader& r) {
       CHECK_FALSE(r.recovery_commitment(city.root.public_key()));
@@ -240,6 +278,8 @@ TEST_CASE("a store of a release before recovery keys reads the commitments of th
     });
   }
   RecordStore reopened(dir.path());
+  REQUIRE(reopened.pending_migration() == 1u);
+  reopened.migrate();
   reopened.read([&](const StoreReader& r) {
     auto c = r.recovery_commitment(city.root.public_key());
     REQUIRE(c);
