@@ -225,6 +225,7 @@ void register_peer(CLI::App& app, Context& ctx) {
                      {"last_error_at", st.last_error_ms ? json(iso8601_utc(st.last_error_ms)) : json()},
                      {"next_dial", st.next_dial_ms && !p.url.empty() ? json(iso8601_utc(st.next_dial_ms)) : json()},
                      {"node_key", node_key_of(r, p.key, st.node_key)},
+                     {"protocol", st.protocol ? json(st.protocol) : json()},
                      {"bytes_in", st.bytes_in},
                      {"bytes_out", st.bytes_out},
                      {"records_in", st.records_in},
@@ -257,6 +258,7 @@ void register_peer(CLI::App& app, Context& ctx) {
       std::cout << "  last contact " << ago(last) << ", errors " << p["errors"] << ", in " << p["bytes_in"] << " B / "
                 << p["records_in"] << " records, out " << p["bytes_out"] << " B / " << p["records_out"] << " records";
       if (p["forks_reported"].get<size_t>()) std::cout << ", FORKS " << p["forks_reported"];
+      if (!p["protocol"].is_null()) std::cout << ", protocol " << p["protocol"];
       std::cout << "\n";
       if (!p["node_key"].is_null())
         std::cout << "  proves its city with node key " << p["node_key"]["key"].get<std::string>().substr(0, 12) << " ("

@@ -54,6 +54,7 @@ void register_serve(CLI::App& app, Context& ctx) {
     size_t http_max_header_kib, http_max_body_kib;
     size_t max_frame_kib, batch_records, batch_kib, window;
     size_t max_new_origins;
+    int protocol;
     bool no_index = false;
   };
   auto opts = std::make_shared<Options>(Options{net::format_host_port(defaults.listen_host, defaults.listen_port),
@@ -77,6 +78,7 @@ void register_serve(CLI::App& app, Context& ctx) {
                                                 defaults.sync.send.batch_bytes / 1024,
                                                 defaults.sync.send.window,
                                                 defaults.sync.max_new_origins_per_day,
+                                                defaults.sync.max_protocol,
                                                 !defaults.search_index});
   auto* verb = app.add_subcommand("serve", "run the node: peer sync over WebSocket and the HTTP API");
   verb->option_defaults()->always_capture_default();  // `serve --help` shows every default
@@ -119,6 +121,10 @@ void register_serve(CLI::App& app, Context& ctx) {
   verb->add_option("--window", opts->window,
                    "the most batches sent to a peer before its acks (below it the window follows the round trip)")
       ->check(CLI::Range(size_t{1}, sync::kMaxUnackedBatches));
+  verb->add_option("--protocol", opts->protocol,
+                   "the highest peer-sync protocol version offered: the connection uses the highest both sides offer "
+                   "(pin an earlier one to talk to every peer as that release would)")
+      ->check(CLI::Range(1, sync::kHighestProtocolVersion));
   auto* cert = verb->add_option("--tls-cert", opts->tls_cert, "PEM certificate (chain): the sync port speaks wss://")
                    ->check(CLI::ExistingFile);
   auto* key = verb->add_option("--tls-key", opts->tls_key, "PEM private key of --tls-cert")->check(CLI::ExistingFile);
@@ -157,6 +163,7 @@ void register_serve(CLI::App& app, Context& ctx) {
     o.sync.send.batch_records = opts->batch_records;
     o.sync.send.batch_bytes = opts->batch_kib * 1024;
     o.sync.send.window = opts->window;
+    o.sync.max_protocol = opts->protocol;
     o.tls = net::TlsSettings{opts->tls_cert, opts->tls_key, opts->tls_ca};
     o.transport.http_max_target_bytes = opts->http_max_url_kib * 1024;
     o.http_max_page = opts->http_max_page;

@@ -110,6 +110,7 @@ std::map<PublicKey, PeerState> load_peer_states(storage::RecordStore& store, con
     s.address = j.value("address", "");
     s.last_error = j.value("last_error", "");
     s.node_key = j.value("node_key", "");
+    s.protocol = j.value("protocol", 0);
     s.last_contact_ms = j.value("last_contact_ms", int64_t{0});
     s.last_error_ms = j.value("last_error_ms", int64_t{0});
     s.next_dial_ms = j.value("next_dial_ms", int64_t{0});
@@ -138,6 +139,7 @@ void save_peer_state(storage::RecordStore& store, storage::WriteTxn& txn, const 
             {"address", s.address},
             {"last_error", s.last_error},
             {"node_key", s.node_key},
+            {"protocol", s.protocol},
             {"last_contact_ms", s.last_contact_ms},
             {"last_error_ms", s.last_error_ms},
             {"next_dial_ms", s.next_dial_ms},

@@ -33,6 +33,7 @@ struct PeerState {
   std::string state{peer_state::kNeverConnected};
   std::string address, last_error;
   std::string node_key;  // the key the peer last proved itself with, when not its id (a delegated node key)
+  int protocol = 0;      // the protocol version of the last connection (0: none yet)
   int64_t last_contact_ms = 0;
   int64_t last_error_ms = 0;  // when last_error happened
   int64_t next_dial_ms = 0;   // when this node dials the peer next (0: connected, or it never dials)

@@ -370,6 +370,7 @@ void PeerManager::session_ready(const std::shared_ptr<PeerSession>& s) {
   states_[p].state = peer_state::kConnected;
   states_[p].next_dial_ms = 0;
   states_[p].address = s->address();
+  states_[p].protocol = s->protocol_version();
   states_[p].node_key = s->peer_key() == p ? "" : node_id(s->peer_key());
   spdlog::info("peer {} connected ({}, {}{})", short_node_id(p), s->address(), s->outbound() ? "outbound" : "inbound",
                s->peer_key() == p ? "" : ", node key " + short_node_id(s->peer_key()));

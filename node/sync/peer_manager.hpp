@@ -41,6 +41,9 @@ struct SyncLimits {
   // this interval wait for its end, so a city publishing recoveries in a loop cannot keep
   // every connection of the network restarting.
   int recovery_restart_interval_ms = 60000;
+  // The highest peer-sync protocol version offered (`serve --protocol`): a node pinned to
+  // an earlier one talks to every peer as a node of that release would.
+  int max_protocol = kHighestProtocolVersion;
 };
 
 class PeerSession;

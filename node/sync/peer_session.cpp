@@ -35,16 +35,16 @@ namespace asio = boost::asio;
 namespace {
 
 // The highest protocol version both sides speak (1 if the peer lists none in common).
-int common_version(const std::vector<int>& theirs) {
+int common_version(const std::vector<int>& theirs, int ours) {
   int best = 1;
   for (int v : theirs)
-    if (v <= kHighestProtocolVersion) best = std::max(best, v);
+    if (v <= ours) best = std::max(best, v);
   return best;
 }
 
-std::vector<int> our_versions() {
+std::vector<int> versions_up_to(int highest) {
   std::vector<int> v;
-  for (int i = 1; i <= kHighestProtocolVersion; ++i) v.push_back(i);
+  for (int i = 1; i <= highest; ++i) v.push_back(i);
   return v;
 }
 
@@ -89,7 +89,8 @@ void PeerSession::start() {
   });
   if (!outbound_) {
     challenge_ = random_challenge();
-    send(encode(Hello{manager_.dir().id(), challenge_, our_versions(), own_node_key(manager_.dir())}));
+    send(encode(Hello{manager_.dir().id(), challenge_, versions_up_to(manager_.limits().max_protocol),
+                      own_node_key(manager_.dir())}));
   }
 }
 
@@ -197,12 +198,12 @@ void PeerSession::handle(const Hello& m) {
   peer_key_ = *key;
   challenge_ = random_challenge();
   peer_challenge_ = m.challenge;
-  version_ = common_version(m.versions);
+  version_ = common_version(m.versions, manager_.limits().max_protocol);
   DataDir& dir = manager_.dir();
   Auth auth{dir.id(),
             challenge_,
             dir.key().sign(auth_transcript(m.challenge, dir.id(), peer_)),
-            our_versions(),
+            versions_up_to(manager_.limits().max_protocol),
             own_node_key(dir),
             invitation_.empty() ? "" : invitation_proof(invitation_, m.challenge, dir.id())};
   stage_ = Stage::auth_sent;
@@ -238,7 +239,7 @@ void PeerSession::handle(const Auth& m) {
   peer_ = m.node;
   peer_key_ = *key;
   peer_challenge_ = m.challenge;
-  version_ = common_version(m.versions);
+  version_ = common_version(m.versions, manager_.limits().max_protocol);
   send(encode(Welcome{dir.key().sign(welcome_transcript(m.challenge, dir.id(), peer_))}));
   become_ready();
 }

@@ -43,6 +43,8 @@ class PeerSession : public std::enable_shared_from_this<PeerSession> {
   void queue_filled(const std::vector<std::pair<PublicKey, uint64_t>>& records);
 
   bool outbound() const { return outbound_; }
+  // The protocol version this connection uses (the highest both sides offered).
+  int protocol_version() const { return version_; }
   bool is_ready() const { return stage_ == Stage::ready; }
   const PublicKey& peer() const { return peer_; }
   const PublicKey& peer_key() const { return peer_key_; }  // its id, or the node key it proved with

@@ -252,3 +252,51 @@ TEST_CASE("withheld bodies never reach a non-member, directly or through a relay
   // Nor does an export anywhere carry a withheld body.
   CHECK(observer.agora({"export"}).out.find("twin-only") == std::string::npos);
 }
+
+TEST_CASE("nodes offering protocol 1 and protocol 2 sync both ways, and an upgraded node moves to 2", "[sync]") {
+  // Lyon offers protocol 1 only, as a node of an earlier release would; Malmo and Toronto
+  // offer 1 and 2. Each connection uses the highest version both offer.
+  ServedNode lyon("Lyon", "FR"), malmo("Malmo", "SE"), toronto("Toronto", "CA");
+  lyon.serve({"--protocol", "1"});
+  malmo.serve(), toronto.serve();
+  peer_both(lyon, malmo);
+  peer_both(malmo, toronto);
+  peer_both(lyon, toronto);
+  import_into(lyon, "lyo", 300);
+  import_into(malmo, "mal", 300);
+  import_into(toronto, "tor", 300);
+  std::vector<ServedNode*> all = {&lyon, &malmo, &toronto};
+  REQUIRE(wait_until([&] { return converged(all); }, std::chrono::seconds(60)));
+  for (auto* n : all) {
+    CHECK(n->status()["records"]["practice"] == 900);
+    check_verified_without_duplicates(*n);
+  }
+  auto protocol_with = [](const ServedNode& n, const ServedNode& peer) -> json {
+    json list = json::parse(n.agora({"peer", "list", "--json"}).out);  // alive through the loop
+    for (const auto& p : list["peers"])
+      if (p["node"] == peer.id) return p["protocol"];
+    return nullptr;
+  };
+  // A node writes its peers' state every 2 s: `peer list` shows the versions by then.
+  REQUIRE(
+      wait_until([&] { return !protocol_with(toronto, malmo).is_null() && !protocol_with(lyon, toronto).is_null(); }));
+  CHECK(protocol_with(lyon, malmo) == 1);
+  CHECK(protocol_with(malmo, lyon) == 1);
+  CHECK(protocol_with(toronto, lyon) == 1);
+  CHECK(protocol_with(malmo, toronto) == 2);
+  CHECK(protocol_with(toronto, malmo) == 2);
+
+  // Lyon upgrades (restarts offering both, on the same address): its connections move to
+  // protocol 2, and records keep flowing both ways.
+  lyon.listen = lyon.sync_url.substr(5, lyon.sync_url.rfind('/') - 5);  // ws://HOST:PORT/sync
+  REQUIRE(lyon.stop() == 0);
+  lyon.serve();
+  REQUIRE(malmo.agora({"publish", "-"}, practice_json("after-upgrade")).exit_code == 0);
+  REQUIRE(lyon.agora({"publish", "-"}, practice_json("from-lyon")).exit_code == 0);
+  REQUIRE(wait_until([&] { return converged(all) && lyon.head_of(malmo.id) == 301 + kInitRecords; },
+                     std::chrono::seconds(30)));
+  CHECK(toronto.head_of(lyon.id) == 301 + kInitRecords);
+  CHECK(wait_until([&] {
+    return protocol_with(malmo, lyon) == 2 && protocol_with(toronto, lyon) == 2 && protocol_with(lyon, malmo) == 2;
+  }));
+}
