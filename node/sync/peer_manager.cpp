@@ -393,8 +393,10 @@ void PeerManager::session_closed(const std::shared_ptr<PeerSession>& s, const st
       // Refused before the handshake ended (an unlisted key, a spent invitation, a bad
       // proof, no common version): the reason the other side gave is what `agora peer list`
       // and the log show.
+      // What the peer said ("peer said CODE: …") is a refusal; what this side found wrong
+      // with the peer (another node at the address, a proof that fails) a failed connection.
       const std::string& said = s->stats().last_error;
-      dial_failed(s->target(), said.empty() ? peer_state::kUnreachable : peer_state::kRefused,
+      dial_failed(s->target(), said.starts_with("peer said ") ? peer_state::kRefused : peer_state::kUnreachable,
                   said.empty() ? (reason.empty() ? "closed during the handshake" : reason) : said);
     }
     return;

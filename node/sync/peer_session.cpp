@@ -190,7 +190,8 @@ void PeerSession::handle(const Hello& m) {
   if (m.node != *expected_) {
     spdlog::warn("peer at {} presented key {}, expected {}", address(), short_node_id(m.node),
                  short_node_id(*expected_));
-    return fail(ErrorCode::wrong_key, "this is not the node the peer list names");
+    return fail(ErrorCode::wrong_key, "the node at this address is " + short_node_id(m.node) +
+                                          ", not the one the peer list names (" + short_node_id(*expected_) + ")");
   }
   auto key = proving_key(m.node, m.node_key);
   if (!key) return;

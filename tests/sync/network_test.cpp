@@ -176,3 +176,44 @@ TEST_CASE("a dialler refused by a node that does not list it shows why and when 
       },
       std::chrono::seconds(30)));
 }
+
+TEST_CASE("a dialler refused as busy, or finding another node at the address, shows why in peer list",
+          "[sync][network][peers]") {
+  ServedNode lyon("Lyon", "FR"), malmo("Malmo", "SE"), turin("Turin", "IT");
+  lyon.serve({"--max-connections", "1"});
+  malmo.serve();
+  turin.serve();
+  // Malmo's connection fills Lyon's one place; Lyon accepts Turin but never dials it.
+  peer_both(lyon, malmo);
+  REQUIRE(wait_until([&] {
+    json list = json::parse(malmo.agora({"peer", "list", "--json"}).out);
+    return list["peers"][0]["state"] == "connected";
+  }));
+  REQUIRE(lyon.agora({"peer", "add", "-", "--key", turin.id}).exit_code == 0);
+  REQUIRE(turin.agora({"peer", "add", lyon.sync_url, "--key", lyon.id}).exit_code == 0);
+  json seen;
+  auto peer_of_turin = [&](const std::string& id) {
+    json list = json::parse(turin.agora({"peer", "list", "--json"}).out);
+    for (const auto& p : list["peers"])
+      if (p["node"] == id) seen = p;
+    return seen;
+  };
+  bool refused = wait_until([&] { return peer_of_turin(lyon.id)["state"] == "refused"; });
+  INFO(seen.dump() << "\nTurin:\n" << turin.log());
+  REQUIRE(refused);
+  CHECK_THAT(seen["last_error"].get<std::string>(), Catch::Contains("busy") && Catch::Contains("connection limit"));
+  CHECK(seen["next_dial"].is_string());
+  CHECK_THAT(lyon.log(), Catch::Contains("connection limit"));
+
+  // Turin lists Malmo's address under Lyon's id by mistake: the node there is another one.
+  REQUIRE(turin.agora({"peer", "remove", lyon.id}).exit_code == 0);
+  REQUIRE(turin.agora({"peer", "add", malmo.sync_url, "--key", lyon.id}).exit_code == 0);
+  bool failed = wait_until(
+      [&] { return peer_of_turin(lyon.id)["last_error"].get<std::string>().find("wrong-key") != std::string::npos; });
+  INFO(seen.dump());
+  REQUIRE(failed);
+  CHECK(seen["state"] == "connection failed");
+  CHECK_THAT(seen["last_error"].get<std::string>(),
+             Catch::Contains("the node at this address is " + malmo.id.substr(0, 12)) &&
+                 Catch::Contains("not the one the peer list names (" + lyon.id.substr(0, 12) + ")"));
+}
