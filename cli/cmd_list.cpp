@@ -59,7 +59,14 @@ void register_list(CLI::App& app, Context& ctx) {
       CityDirectory cities(r);
       const Entitlements entitlements = Entitlements::load(r);
       const CoalitionModeration& moderation = entitlements.moderation();
-      if (!ctx.json) std::printf("%-12s %-18s %-44s %4s  %s\n", "KIND", "CITY", "ID", "V", "TITLE");
+      // The table's rows, printed once the ID column's width is known (ids of partnerships
+      // run to 73 characters; most are short).
+      struct Row {
+        std::string kind, city, id;
+        uint32_t version;
+        std::string title;
+      };
+      std::vector<Row> rows;
       r.list(q, [&](const PublicKey& origin, std::string_view, const storage::LatestEntry& e) {
         auto rec = storage::read_record(r, e.local);
         if (!rec) return true;
@@ -87,6 +94,12 @@ void register_list(CLI::App& app, Context& ctx) {
           if (rec->header.kind == Kind::retraction && item.contains("target"))
             title = "retracts " + item.value("target", "") + " v" +
                     std::to_string(item.value("tombstone_version", 0u)) + ": " + item.value("reason", "");
+          if (rec->header.kind == Kind::partnership && item.contains("with") && item["with"].is_string()) {
+            auto with = parse_node_id(item["with"].get<std::string>());
+            const CityProfile* other = with ? cities.find(*with) : nullptr;
+            title = item.value("relation", "") + " with " +
+                    (other ? other->name : item["with"].get<std::string>().substr(0, 12));
+          }
           if (rec->header.kind == Kind::moderation && item.contains("action"))
             title = item.value("coalition", "") + ": " + item.value("action", "") + " " + item.value("target", "");
           if (moderated)
@@ -96,13 +109,20 @@ void register_list(CLI::App& app, Context& ctx) {
           std::string city = item.value("city", nlohmann::json()).is_string() ? item["city"].get<std::string>()
                              : rec->header.kind == Kind::city                 ? item.value("name", "")
                                                                               : short_node_id(origin);
-          // printf pads bytes; pad names by terminal columns so accented and wide ones line up.
-          std::printf("%-12s %s %s %4u  %s\n", std::string(kind_name(rec->header.kind)).c_str(),
-                      pad_to_width(truncate_to_width(city, 18), 18).c_str(), pad_to_width(rec->header.id, 44).c_str(),
-                      rec->header.version, title.c_str());
+          rows.push_back({std::string(kind_name(rec->header.kind)), city, rec->header.id, rec->header.version, title});
         }
         return !(opts->limit && ++shown >= opts->limit);
       });
+      if (!ctx.json) {
+        size_t id_width = 2;
+        for (const auto& row : rows) id_width = std::max(id_width, display_width(row.id));
+        // printf pads bytes; pad names by terminal columns so accented and wide ones line up.
+        std::printf("%-12s %-18s %s %4s  %s\n", "KIND", "CITY", pad_to_width("ID", id_width).c_str(), "V", "TITLE");
+        for (const auto& row : rows)
+          std::printf("%-12s %s %s %4u  %s\n", row.kind.c_str(),
+                      pad_to_width(truncate_to_width(row.city, 18), 18).c_str(), pad_to_width(row.id, id_width).c_str(),
+                      row.version, row.title.c_str());
+      }
       return 0;
     });
     if (ctx.json) std::cout << items.dump() << "\n";
