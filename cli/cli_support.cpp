@@ -1,3 +1,4 @@
+#include <charconv>
 #include "cli/cli_support.hpp"
 
 #include <fcntl.h>
@@ -17,7 +18,10 @@ namespace agora::cli {
 
 std::string mib_text(uint64_t bytes) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
+  if (bytes < (1 << 20))  // a new node's store: 52.0 KiB, not 0.0 MiB
+    std::snprintf(buf, sizeof buf, "%.1f KiB", static_cast<double>(bytes) / 1024);
+  else
+    std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
   return buf;
 }
 
@@ -78,6 +82,37 @@ std::pair<int, int> parse_year_range(const std::string& text) {
   };
   int from = year(text.substr(0, dash));
   return {from, dash == std::string::npos ? from : year(text.substr(dash + 1))};
+}
+
+CLI::Validator whole_number_in(long long lo, long long hi) {
+  std::string range = std::to_string(lo) + " to " + std::to_string(hi);
+  return CLI::Validator(
+      [lo, hi, range](std::string& text) -> std::string {
+        long long v = 0;
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+        if (ec != std::errc() || end != text.data() + text.size() || v < lo || v > hi)
+          return "expected a whole number from " + range + ", got " + text;
+        return {};
+      },
+      "[" + range + "]");
+}
+
+CLI::Validator number_in(double lo, double hi) {
+  auto shortest = [](double d) {
+    char buf[32];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, d);
+    return std::string(buf, ec == std::errc() ? end : buf);
+  };
+  std::string range = shortest(lo) + " to " + shortest(hi);
+  return CLI::Validator(
+      [lo, hi, range](std::string& text) -> std::string {
+        double v = 0;
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+        if (ec != std::errc() || end != text.data() + text.size() || !(v >= lo && v <= hi))
+          return "expected a number from " + range + ", got " + text;
+        return {};
+      },
+      "[" + range + "]");
 }
 
 }  // namespace agora::cli

@@ -71,6 +71,11 @@ nlohmann::ordered_json record_as_input(const storage::StoreReader& reader, DataD
 // A size for people: "212.4 MiB".
 std::string mib_text(uint64_t bytes);
 
+// Option checks that say what they accept: "expected a whole number from 2 to 86400, got
+// 30.5" (CLI::Range calls 30.5 out of range, and prints its bounds as 2.000000).
+CLI::Validator whole_number_in(long long lo, long long hi);
+CLI::Validator number_in(double lo, double hi);
+
 // The whole command line interface into `app`: the global options, then every verb.
 void build_app(CLI::App& app, Context& ctx);
 

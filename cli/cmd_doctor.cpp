@@ -238,6 +238,7 @@ void register_doctor(CLI::App& app, Context& ctx) {
         storage::ReadTxn txn(dir.store().env());
         storage::StoreReader r(dir.store(), txn);
         auto states = load_peer_states(dir.store(), txn);
+        if (!dir.node_running()) mark_node_stopped(states);
         auto peers = load_peers(dir.store(), txn);
         if (peers.empty())
           report.warning("no peers: this node exchanges nothing",
@@ -250,9 +251,9 @@ void register_doctor(CLI::App& app, Context& ctx) {
           if (st.state == peer_state::kRefused)
             report.problem(label + " refuses this node: " + st.last_error,
                            st.last_error.find("does not list your key") != std::string::npos
-                               ? "on " + (city ? city->name : std::string("that")) +
-                                     "'s node: agora peer add - --key " + node_id(dir.id())
-                               : "see docs/protocol.md, \"Errors\"");
+                               ? "on " + (city ? city->name + "'s node" : std::string("that node")) +
+                                     ": agora peer add - --key " + node_id(dir.id())
+                               : "see docs/operations.md, \"When a peer cannot connect\"");
           else if (st.state == peer_state::kUnreachable)
             report.problem(label + ": the last connection failed: " + st.last_error,
                            st.last_error.find("--tls-ca") != std::string::npos

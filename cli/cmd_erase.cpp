@@ -30,7 +30,7 @@ void register_erase(CLI::App& app, Context& ctx) {
   add_data_option(verb, ctx);
   verb->add_option("REF", opts->ref, "ID (or ORIGIN/ID naming this city)")->required();
   auto* one = verb->add_option("--version", opts->version, "erase this version only (default: the current one)")
-                  ->check(CLI::Range(1u, 1u << 30));
+                  ->check(whole_number_in(1, 1LL << 30));
   verb->add_flag("--all-versions", opts->all, "erase every version that still holds text")->excludes(one);
   verb->add_option("--reason", opts->reason, "why (shown with the erased versions, on every node)")->required();
   verb->callback([&ctx, opts] {

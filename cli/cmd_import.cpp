@@ -100,7 +100,7 @@ void register_import(CLI::App& app, Context& ctx) {
                    "ndjson, or csv: a spreadsheet's export, a header row of field names, lists separated by ; "
                    "(docs/data-model.md, \"CSV input\"; default: csv for a FILE ending in .csv, else ndjson)")
       ->check(CLI::IsMember({"ndjson", "csv"}));
-  verb->add_option("--batch", opts->batch, "records per transaction (default 1536)")->check(CLI::Range(1, 100000));
+  verb->add_option("--batch", opts->batch, "records per transaction (default 1536)")->check(whole_number_in(1, 100000));
   verb->add_flag("--revive", opts->revive, "bring back records that were retracted or erased (else refused)");
   verb->callback([&ctx, opts] {
     DataDir dir = open_to_publish(ctx);

@@ -194,7 +194,27 @@ void register_peer(CLI::App& app, Context& ctx) {
     storage::ReadTxn txn(dir.store().env());
     storage::StoreReader r(dir.store(), txn);
     auto states = load_peer_states(dir.store(), txn);
+    bool running = dir.node_running();
+    if (!running) mark_node_stopped(states);
     auto forks = load_forks(dir.store(), txn);
+    json refused = json::array();  // keys that dialled in unlisted, most recent first
+    std::vector<int64_t> refused_last;
+    {
+      auto listed = load_peers(dir.store(), txn);
+      auto keys = load_refused_keys(dir.store(), txn);
+      for (auto k = keys.rbegin(); k != keys.rend(); ++k) {
+        if (std::any_of(listed.begin(), listed.end(), [&](const PeerConfig& p) { return p.key == k->key; })) continue;
+        auto city = city_profile(r, k->key);
+        refused.push_back({{"node", node_id(k->key)},
+                           {"city", city ? json(city->name) : json()},
+                           {"address", k->address},
+                           {"attempts", k->attempts},
+                           {"first", iso8601_utc(k->first_ms)},
+                           {"last", iso8601_utc(k->last_ms)},
+                           {"allow", "agora peer add - --key " + node_id(k->key)}});
+        refused_last.push_back(k->last_ms);
+      }
+    }
     std::map<PublicKey, uint64_t> ours;
     for (const auto& h : r.heads()) ours[h.origin] = h.seq;
     for (const auto& p : load_peers(dir.store(), txn)) {
@@ -242,10 +262,13 @@ void register_peer(CLI::App& app, Context& ctx) {
                               {"reported_by", node_id(f.reported_by)},
                               {"header", f.header_bytes},
                               {"seen", iso8601_utc(f.seen_ms)}});
-      std::cout << json{{"peers", out}, {"forks", forks_json}}.dump(2) << "\n";
+      std::cout << json{{"node_running", running}, {"peers", out}, {"refused", refused}, {"forks", forks_json}}.dump(2)
+                << "\n";
       return;
     }
     if (out.empty()) std::cout << "no peers (add one with `agora peer add ws://HOST:PORT/sync --key NODEID`)\n";
+    if (!out.empty() && !running)
+      std::cout << "(no node runs on this data dir: what it last saw; `agora serve` connects)\n";
     for (const auto& p : out) {
       std::cout << p["node"].get<std::string>().substr(0, 12) << "  "
                 << (p["city"].is_null() ? std::string("?") : p["city"].get<std::string>()) << "  "
@@ -279,6 +302,14 @@ void register_peer(CLI::App& app, Context& ctx) {
       for (auto& [origin, v] : p["we_lack"].items())
         std::cout << "  we hold " << origin.substr(0, 12) << " up to seq " << v["we_hold"] << " of " << v["peer_holds"]
                   << "\n";
+    }
+    if (!refused.empty()) std::cout << "refused (they dialled in, but this node does not list them):\n";
+    for (size_t i = 0; i < refused.size(); ++i) {
+      const json& k = refused[i];
+      std::cout << "  " << k["node"].get<std::string>().substr(0, 12) << "  "
+                << (k["city"].is_null() ? std::string("?") : k["city"].get<std::string>()) << "  from "
+                << k["address"].get<std::string>() << ", " << k["attempts"] << " attempts, last "
+                << ago(refused_last[i]) << "; allow it with: " << k["allow"].get<std::string>() << "\n";
     }
   });
 }

@@ -264,7 +264,7 @@ void register_adopt(CLI::App& app, Context& ctx) {
   add_data_option(verb, ctx);
   verb->add_option("REF", o->ref, "the practice: ORIGIN/ID (ORIGIN a node id, prefix or city name)")->required();
   verb->add_option("--notes", o->notes, "what was adapted, and how");
-  verb->add_option("--started", o->started, "year the adapted practice started")->check(CLI::Range(1900, 2100));
+  verb->add_option("--started", o->started, "year the adapted practice started")->check(whole_number_in(1900, 2100));
   verb->add_option("--id", o->id, "id of the adoption record (default: generated)");
   verb->callback([&ctx, o] {
     DataDir dir = open_to_publish(ctx);

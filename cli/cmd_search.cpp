@@ -58,7 +58,7 @@ void register_search(CLI::App& app, Context& ctx) {
   verb->add_option("--framework", opts->framework, "only records committing to this framework");
   verb->add_option("--ref", opts->ref, "with --framework: only this commitment");
   verb->add_option("--year", opts->year, "YYYY or YYYY-YYYY (practice: started; plan: period start)");
-  verb->add_option("--limit", opts->limit, "at most this many results")->check(CLI::Range(size_t{1}, size_t{1000}));
+  verb->add_option("--limit", opts->limit, "at most this many results")->check(whole_number_in(1, 1000));
   verb->callback([&ctx, opts] {
     DataDir dir = DataDir::open(DataDir::resolve(ctx.data));
     SearchQuery q;

@@ -97,34 +97,35 @@ void register_serve(CLI::App& app, Context& ctx) {
                    "HTTP API address HOST:PORT (port 0: any free port); admin routes answer on loopback only")
       ->check(address);
   verb->add_option("--max-records-per-s", opts->max_rate, "records accepted per second from one peer")
-      ->check(CLI::Range(1.0, 1e7));
+      ->check(number_in(1, 1e7));
   verb->add_option("--max-new-origins", opts->max_new_origins,
                    "origins this node holds nothing of accepted from one peer per 24 h (the rest are skipped)")
-      ->check(CLI::Range(size_t{0}, size_t{100000000}));
+      ->check(whole_number_in(0, 100000000));
   verb->add_flag("--no-index", opts->no_index,
                  "run without the search index: lists, filters, stats and commitments answer from the store (LMDB); q= "
                  "searches answer 503");
   verb->add_option("--max-connections", opts->max_connections, "peer connections in all")
-      ->check(CLI::Range(size_t{1}, size_t{100000}));
+      ->check(whole_number_in(1, 100000));
   verb->add_option("--max-connections-per-ip", opts->per_ip, "peer connections from one address")
-      ->check(CLI::Range(size_t{1}, size_t{100000}));
+      ->check(whole_number_in(1, 100000));
   verb->add_option("--handshake-timeout", opts->handshake_timeout, "seconds to complete the authenticated handshake")
-      ->check(CLI::Range(1, 3600));
+      ->check(whole_number_in(1, 3600));
   verb->add_option("--idle-timeout", opts->idle_timeout, "seconds without traffic before a connection is dropped")
-      ->check(CLI::Range(2, 86400));
+      ->check(whole_number_in(2, 86400));
   verb->add_option("--max-frame-kib", opts->max_frame_kib, "largest message accepted from a peer, KiB")
-      ->check(CLI::Range(sync::kMinFrameBytes / 1024, sync::kMaxFrameBytes / 1024));
+      ->check(whole_number_in(static_cast<long long>(sync::kMinFrameBytes / 1024),
+                              static_cast<long long>(sync::kMaxFrameBytes / 1024)));
   verb->add_option("--batch-records", opts->batch_records, "records per batch sent to a peer")
-      ->check(CLI::Range(size_t{1}, sync::kMaxBatchRecords));
+      ->check(whole_number_in(1, static_cast<long long>(sync::kMaxBatchRecords)));
   verb->add_option("--batch-kib", opts->batch_kib, "record bytes per batch sent to a peer, KiB")
-      ->check(CLI::Range(size_t{16}, sync::kMaxBatchBytes / 1024));
+      ->check(whole_number_in(16, static_cast<long long>(sync::kMaxBatchBytes / 1024)));
   verb->add_option("--window", opts->window,
                    "the most batches sent to a peer before its acks (below it the window follows the round trip)")
-      ->check(CLI::Range(size_t{1}, sync::kMaxUnackedBatches));
+      ->check(whole_number_in(1, static_cast<long long>(sync::kMaxUnackedBatches)));
   verb->add_option("--protocol", opts->protocol,
                    "the highest peer-sync protocol version offered: the connection uses the highest both sides offer "
                    "(pin an earlier one to talk to every peer as that release would)")
-      ->check(CLI::Range(1, sync::kHighestProtocolVersion));
+      ->check(whole_number_in(1, static_cast<long long>(sync::kHighestProtocolVersion)));
   auto* cert = verb->add_option("--tls-cert", opts->tls_cert, "PEM certificate (chain): the sync port speaks wss://")
                    ->check(CLI::ExistingFile);
   auto* key = verb->add_option("--tls-key", opts->tls_key, "PEM private key of --tls-cert")->check(CLI::ExistingFile);
@@ -133,19 +134,19 @@ void register_serve(CLI::App& app, Context& ctx) {
   verb->add_option("--tls-ca", opts->tls_ca, "PEM CAs trusted, besides the system's, when dialling wss:// peers")
       ->check(CLI::ExistingFile);
   verb->add_option("--http-max-url-kib", opts->http_max_url_kib, "longest API request path and query, KiB (414 beyond)")
-      ->check(CLI::Range(size_t{1}, size_t{15}));
+      ->check(whole_number_in(1, 15));
   verb->add_option("--http-max-page", opts->http_max_page, "largest `limit` of the API's list routes")
-      ->check(CLI::Range(size_t{1}, size_t{10000}));
+      ->check(whole_number_in(1, 10000));
   verb->add_option("--http-max-connections", opts->http_max_connections,
                    "HTTP connections open at once on the --http port (503 beyond)")
-      ->check(CLI::Range(size_t{1}, size_t{1000000}));
+      ->check(whole_number_in(1, 1000000));
   verb->add_option("--http-max-header-kib", opts->http_max_header_kib,
                    "largest HTTP request header block, KiB (431 beyond)")
-      ->check(CLI::Range(size_t{1}, size_t{64}));
+      ->check(whole_number_in(1, 64));
   verb->add_option("--http-max-body-kib", opts->http_max_body_kib, "largest HTTP request body, KiB (413 beyond)")
-      ->check(CLI::Range(size_t{1}, size_t{1024}));
+      ->check(whole_number_in(1, 1024));
   verb->add_option("--http-max-streams", opts->http_max_streams, "open change event streams (503 beyond)")
-      ->check(CLI::Range(size_t{1}, size_t{100000}));
+      ->check(whole_number_in(1, 100000));
   verb->callback([&ctx, opts] {
     DataDir dir = DataDir::open(DataDir::resolve(ctx.data));
     if (ctx.config) add_configured_peers(dir, *ctx.config);

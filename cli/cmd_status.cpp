@@ -5,6 +5,7 @@
 
 #include "cli/cli_support.hpp"
 #include "node/search/search_index.hpp"
+#include "protocol/release.hpp"
 
 namespace agora::cli {
 
@@ -31,6 +32,7 @@ void register_status(CLI::App& app, Context& ctx) {
     s["data_dir"] = dir.path().string();
     s["store_bytes"] = dir_bytes(dir.path() / "store");
     s["store_format"] = dir.store().opened_format().format;
+    if (dir.store().pending_migration()) s["store_migrates_to"] = storage::kStoreFormatVersion;
     s["restoring"] = dir.restoring();
     dir.store().read([&](const storage::StoreReader& r) {
       if (auto p = city_profile(r, dir.id()))
@@ -87,7 +89,12 @@ void register_status(CLI::App& app, Context& ctx) {
       std::cout << "restoring its own records from its peers (init --restore): publishing waits until `agora serve` "
                    "has them\n";
     std::cout << "data dir  " << dir.path().string() << " (store " << s["store_bytes"].get<uint64_t>() / 1024
-              << " KiB, format " << s["store_format"].get<uint32_t>() << ")\n";
+              << " KiB, format " << s["store_format"].get<uint32_t>()
+              << (dir.store().pending_migration() ? std::string("; agora ") + kRelease + " migrates it to format " +
+                                                        std::to_string(storage::kStoreFormatVersion) +
+                                                        " when `agora serve` or a command that writes opens it"
+                                                  : std::string())
+              << ")\n";
     if (index["state"] == "ready" || index["state"] == "building")
       std::cout << "search    " << index["state"].get<std::string>() << ", " << index["indexed"].get<uint64_t>()
                 << " of " << index["of"].get<uint64_t>() << " log entries indexed (" << index["behind"].get<uint64_t>()

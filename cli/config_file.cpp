@@ -1,6 +1,10 @@
 #include "cli/config_file.hpp"
 
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
 #include <cstdio>
+#include <cstring>
 #include <cstdlib>
 #include <set>
 
@@ -29,9 +33,9 @@ std::string as_argument(const toml::node& value) {
   if (auto s = value.as_string()) return s->get();
   if (auto i = value.as_integer()) return std::to_string(i->get());
   if (auto f = value.as_floating_point()) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.17g", f->get());
-    return buf;
+    char buf[64];  // the shortest text that reads back as the same double: 32.7, not 32.700000000000003
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, f->get());
+    return std::string(buf, ec == std::errc() ? end : buf);
   }
   if (auto b = value.as_boolean()) return b->get() ? "true" : "false";
   return {};
@@ -50,9 +54,9 @@ class Reader {
       return std::move(out_);
     }
     const std::vector<std::string> top{"data", "log", "serve", "peers"};
-    CLI::App* serve = nullptr;
     for (CLI::App* verb : app_.get_subcommands({}))
-      if (verb->get_name() == "serve") serve = verb;
+      if (verb->get_name() == "serve") serve_ = verb;
+    CLI::App* serve = serve_;
     for (auto&& [key, value] : root) {
       std::string name(key.str());
       long line = key.source().begin.line;
@@ -84,6 +88,9 @@ class Reader {
         unknown(line, name, top, "");
       }
     }
+    // In the file's order, whichever check found them.
+    std::stable_sort(out_.problems.begin(), out_.problems.end(),
+                     [](const auto& a, const auto& b) { return a.line < b.line; });
     return std::move(out_);
   }
 
@@ -92,9 +99,22 @@ class Reader {
 
   void unknown(long line, const std::string& name, const std::vector<std::string>& known, const std::string& section) {
     auto near = nearest(name, known);
+    std::string where;  // a key of another place, the usual slip
+    bool serve_key = serve_ && serve_->get_option_no_throw("--" + name);
+    if (name == "data" && !section.empty())
+      where = "data belongs at the top level, above every [section]";
+    else if ((name == "log-level" || name == "log-format") && section != "log.")
+      where = "log settings go under [log] as " + name.substr(4);
+    else if ((name == "logging" || name == "logs") && section.empty())
+      near = "log";
+    else if (section == "peers." && serve_key)
+      where = name +
+              " is a [serve] key: every key after a [[peers]] line belongs to that peer, so put [serve] "
+              "above the first [[peers]]";
     problem(line, "unknown key \"" + section + name + "\"" +
                       (near ? "; did you mean \"" + section + *near + "\"?" : "") +
-                      " (see `agora config check --help`)");
+                      (where.empty() ? "" : "; " + where) +
+                      " (every key: the packaged /etc/agora/agora.toml, docs/operations.md \"The config file\")");
   }
 
   template <typename Each>
@@ -197,6 +217,7 @@ class Reader {
   }
 
   CLI::App& app_;
+  CLI::App* serve_ = nullptr;  // the serve verb, whose options [serve] holds
   ConfigFile out_;
 };
 
@@ -212,7 +233,8 @@ ConfigFile read_config(const std::string& path, CLI::App& app) {
   if (FILE* f = std::fopen(path.c_str(), "r"))
     std::fclose(f);
   else
-    return ConfigFile{path, {}, {}, {}, {{path, 0, "cannot read the config file"}}};
+    return ConfigFile{
+        path, {}, {}, {}, {{path, 0, std::string("cannot read the config file: ") + std::strerror(errno)}}};
   return Reader(path, app).read();
 }
 

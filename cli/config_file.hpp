@@ -14,7 +14,7 @@ struct ConfigProblem {
   std::string file;
   long line = 0;
   std::string message;
-  std::string text() const { return file + ":" + std::to_string(line) + ": " + message; }
+  std::string text() const { return file + (line ? ":" + std::to_string(line) : std::string()) + ": " + message; }
 };
 
 // A [[peers]] entry: what `agora peer add URL --key KEY [--relation R]` takes.

@@ -14,6 +14,9 @@ namespace agora::storage {
 inline constexpr uint32_t kStoreFormatVersion = 2;
 // The oldest format this build migrates from.
 inline constexpr uint32_t kOldestMigratableFormat = 1;
+// The oldest format a read-only open reads as it is (no migration, nothing written):
+// format 1 differs from 2 only in marks that reads do not use.
+inline constexpr uint32_t kOldestReadableFormat = 1;
 
 // What a store says about itself in its meta table.
 struct StoreFormat {

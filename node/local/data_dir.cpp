@@ -105,7 +105,11 @@ DataDir::DataDir(fs::path dir, SigningKey key, NodeRole role, std::string name, 
   city_ = city.value_or(key_->public_key());
   in_use_ = lock_shared(dir_);
   store_ = std::make_unique<storage::RecordStore>(dir_ / kStoreDir, env_options(read_only));
-  if (store_->pending_migration()) migrate_store(read_only);
+  // Reading commands read an older format as it is, when they can: only what writes
+  // migrates, so `agora status` shows the format an upgrade left, and a data dir restored
+  // for an older release stays its.
+  if (auto from = store_->pending_migration(); from && (!read_only || *from < storage::kOldestReadableFormat))
+    migrate_store(read_only);
 }
 
 // A store of an older release's format is migrated by the first agora that opens it, with
@@ -339,6 +343,19 @@ void DataDir::notify_change() const {
   auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + address.size());
   (void)::sendto(fd, "c", 1, 0, reinterpret_cast<const sockaddr*>(&sa), len);  // no listener: ignored
   ::close(fd);
+}
+
+bool DataDir::node_running() const {
+  std::string address = change_notice_address(dir_);
+  int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  std::memcpy(sa.sun_path, address.data(), address.size());
+  auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + address.size());
+  bool bound = ::connect(fd, reinterpret_cast<const sockaddr*>(&sa), len) == 0;  // ECONNREFUSED: nobody
+  ::close(fd);
+  return bound;
 }
 
 std::optional<CityProfile> city_profile(const storage::StoreReader& reader, const PublicKey& origin) {

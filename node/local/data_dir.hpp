@@ -86,6 +86,8 @@ class DataDir {
   // Tells an `agora serve` running on this data dir that the store changed (new records,
   // peers), so it pushes at once instead of at its next poll. Best effort, never blocks.
   void notify_change() const;
+  // Whether an `agora serve` runs on this data dir now (it listens for those notices).
+  bool node_running() const;
   // The abstract Unix datagram address `agora serve` listens on for those notices.
   static std::string change_notice_address(const std::filesystem::path& dir);
 

@@ -128,6 +128,44 @@ std::map<PublicKey, PeerState> load_peer_states(storage::RecordStore& store, con
   return out;
 }
 
+namespace {
+// Beside the peers' states, under a key no peer state has (their keys are 32 and 33 bytes).
+constexpr std::string_view kRefusedKeysKey = "refused-keys";
+}  // namespace
+
+std::vector<RefusedKey> load_refused_keys(storage::RecordStore& store, const storage::Txn& txn) {
+  std::vector<RefusedKey> out;
+  auto v = txn.get(store.peer_state_table(), kRefusedKeysKey);
+  if (!v) return out;
+  json j = json::parse(*v, nullptr, false);
+  if (!j.is_array()) return out;
+  for (const auto& e : j) {
+    auto key = e.is_object() ? parse_node_id(e.value("key", "")) : std::nullopt;
+    if (!key) continue;
+    out.push_back({*key, e.value("address", ""), e.value("attempts", uint64_t{0}), e.value("first_ms", int64_t{0}),
+                   e.value("last_ms", int64_t{0})});
+  }
+  return out;
+}
+
+void save_refused_keys(storage::RecordStore& store, storage::WriteTxn& txn, const std::vector<RefusedKey>& keys) {
+  json j = json::array();
+  for (const auto& k : keys)
+    j.push_back({{"key", node_id(k.key)},
+                 {"address", k.address},
+                 {"attempts", k.attempts},
+                 {"first_ms", k.first_ms},
+                 {"last_ms", k.last_ms}});
+  txn.put(store.peer_state_table(), kRefusedKeysKey, j.dump());
+}
+
+void mark_node_stopped(std::map<PublicKey, PeerState>& states) {
+  for (auto& [key, st] : states) {
+    if (st.state == peer_state::kConnected || st.state == peer_state::kBackoff) st.state = peer_state::kDisconnected;
+    st.next_dial_ms = 0;
+  }
+}
+
 void save_peer_state(storage::RecordStore& store, storage::WriteTxn& txn, const PublicKey& key, const PeerState& s,
                      bool with_heads) {
   if (with_heads) {

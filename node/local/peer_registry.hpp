@@ -70,6 +70,22 @@ void save_block(storage::RecordStore& store, storage::WriteTxn& txn, const Block
 bool remove_block(storage::RecordStore& store, storage::WriteTxn& txn, const PublicKey& key);
 
 std::map<PublicKey, PeerState> load_peer_states(storage::RecordStore& store, const storage::Txn& txn);
+// A key this node refused because it does not list it (it dialled in): shown by `peer list`
+// on the refusing side, with what allows it. The node keeps the most recent few.
+struct RefusedKey {
+  PublicKey key{};
+  std::string address;  // where it last came from
+  uint64_t attempts = 0;
+  int64_t first_ms = 0, last_ms = 0;
+};
+inline constexpr size_t kMaxRefusedKeys = 32;
+std::vector<RefusedKey> load_refused_keys(storage::RecordStore& store, const storage::Txn& txn);
+// Replaces what was saved with `keys` (a peer added since drops out of it).
+void save_refused_keys(storage::RecordStore& store, storage::WriteTxn& txn, const std::vector<RefusedKey>& keys);
+
+// The states as they stand while no node runs on the data dir (it was killed, or this is a
+// copy): a connection it saved as open is gone, and nothing dials.
+void mark_node_stopped(std::map<PublicKey, PeerState>& states);
 // `with_heads`: also write remote_heads (kept under a key of its own, as it can hold an
 // entry per origin); otherwise the heads saved before stay.
 void save_peer_state(storage::RecordStore& store, storage::WriteTxn& txn, const PublicKey& key, const PeerState& s,

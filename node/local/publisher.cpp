@@ -203,8 +203,9 @@ void Publisher::ensure_may_publish() {
   if (dir_.role() != NodeRole::city) throw InvalidInput("an observer node holds no city and publishes no records");
   if (dir_.restoring())
     throw InvalidInput(
-        "this node is restoring (init --restore): it publishes once `agora serve` has its own records back from a "
-        "peer, so that it never signs a sequence number they already hold; `agora status` shows progress");
+        "this node is restoring (from a backup, or init --restore): it publishes once `agora serve` has heard from "
+        "a peer which of its city's records came after (a peer that holds none newer ends it at once), so that it "
+        "never signs a sequence number they already hold; `agora status` shows progress");
 }
 
 int64_t now_ms() {

@@ -4,6 +4,8 @@
 
 #include <boost/asio/post.hpp>
 
+#include <algorithm>
+
 #include "node/local/invitations.hpp"
 #include "node/local/publisher.hpp"
 #include "node/net/address.hpp"
@@ -416,6 +418,21 @@ void PeerManager::session_closed(const std::shared_ptr<PeerSession>& s, const st
   }
 }
 
+bool PeerManager::note_refused_key(const PublicKey& key, const std::string& address) {
+  int64_t now = now_ms();
+  auto it = std::find_if(refused_.begin(), refused_.end(), [&](const RefusedKey& r) { return r.key == key; });
+  bool warn = it == refused_.end() || now - it->last_ms >= 10 * 60 * 1000;
+  RefusedKey r = it == refused_.end() ? RefusedKey{key, address, 0, now, now} : *it;
+  if (it != refused_.end()) refused_.erase(it);
+  r.address = address;
+  ++r.attempts;
+  r.last_ms = now;
+  refused_.push_back(std::move(r));
+  if (refused_.size() > kMaxRefusedKeys) refused_.erase(refused_.begin());
+  refused_changed_ = true;
+  return warn;
+}
+
 void PeerManager::penalize(const PublicKey& peer, const std::string& why) {
   Backoff& b = backoff_[peer];
   ++b.attempts;
@@ -474,13 +491,22 @@ void PeerManager::save_states() {
     auto it = ready_.find(key);
     if (it != ready_.end()) fold_session_counters(st, it->second->stats(), with_heads);
     if (with_heads && st.remote_heads.empty()) st.remote_heads = held.remote_heads;
+    if (stopping_) {  // as the next `peer list` should show it: no connection, no dialling
+      if (st.state == peer_state::kConnected || st.state == peer_state::kBackoff) st.state = peer_state::kDisconnected;
+      st.next_dial_ms = 0;
+    }
     snapshot.emplace_back(key, std::move(st));
   }
+  // Refused keys a peer added since are no longer news.
+  std::erase_if(refused_, [&](const RefusedKey& r) { return peers_.count(r.key) != 0; });
+  std::optional<std::vector<RefusedKey>> refused;
+  if (refused_changed_) refused = refused_, refused_changed_ = false;
   storage::RecordStore& store = dir().store();
-  writer().submit([&store, with_heads, snapshot = std::move(snapshot)] {
+  writer().submit([&store, with_heads, snapshot = std::move(snapshot), refused = std::move(refused)] {
     try {
       store.env().write([&](storage::WriteTxn& txn) {
         for (const auto& [key, st] : snapshot) save_peer_state(store, txn, key, st, with_heads);
+        if (refused) save_refused_keys(store, txn, *refused);
       });
     } catch (const std::exception& e) {
       spdlog::error("cannot save peer state: {}", e.what());

@@ -89,6 +89,10 @@ class PeerManager {
   void session_ready(const std::shared_ptr<PeerSession>& s);
   void session_closed(const std::shared_ptr<PeerSession>& s, const std::string& reason);
   void penalize(const PublicKey& peer, const std::string& why);
+  // A key this node does not list dialled in and was refused: remembered for `peer list`.
+  // True when the refusal is worth a warning in the log (the first from that key in 10
+  // minutes; the rest go to debug, as a dialler retries every few seconds).
+  bool note_refused_key(const PublicKey& key, const std::string& address);
   // A batch from `from` was stored; `filled_at`: the stubs it filled, (origin, seq).
   void ingested(const PublicKey& from, uint32_t stored, uint32_t filled,
                 const std::vector<std::pair<PublicKey, uint64_t>>& filled_at);
@@ -151,6 +155,8 @@ class PeerManager {
   // RSS to what the node is working on (the page cache still holds them).
   uint64_t traffic_bytes_ = 0, traffic_at_release_ = 0;
   Clock::time_point last_state_save_{}, last_heads_save_{};
+  std::vector<RefusedKey> refused_;  // most recent last; kMaxRefusedKeys at most
+  bool refused_changed_ = false;
   bool stopping_ = false;
   // After `init --restore`: the highest seq of our own chain any peer said it holds.
   bool restoring_ = false;

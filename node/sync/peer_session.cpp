@@ -220,8 +220,9 @@ void PeerSession::handle(const Auth& m) {
   }
   bool listed = manager_.lists(m.node);
   if (!listed && m.invitation.empty()) {
-    spdlog::warn("refused unknown key {} from {}: not a peer here (`agora peer add - --key {}` allows it)",
-                 node_id(m.node), address(), node_id(m.node));
+    spdlog::log(manager_.note_refused_key(m.node, address()) ? spdlog::level::warn : spdlog::level::debug,
+                "refused unknown key {} from {}: not a peer here (`agora peer add - --key {}` allows it)",
+                node_id(m.node), address(), node_id(m.node));
     return fail(ErrorCode::unknown_key, "this node does not list your key as a peer");
   }
   auto key = proving_key(m.node, m.node_key);

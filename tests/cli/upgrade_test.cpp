@@ -3,10 +3,14 @@
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
+#include <thread>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -49,10 +53,13 @@ uint32_t store_format_of(const std::string& data) {
 
 }  // namespace
 
-TEST_CASE("a data dir of agora 0.1.0 is migrated after a backup and serves the same records", "[cli][upgrade]") {
+TEST_CASE(
+    "a data dir of agora 0.1.0 is read as it is, migrated by the node after a backup, and serves the same records",
+    "[cli][upgrade]") {
   TempDir tmp;
   std::string data = copy_of_release_1_data_dir(tmp);
 
+  // Reading commands read format 1 as it is and write nothing.
   auto listed = run_agora({"list", "--data", data});
   REQUIRE(listed.exit_code == 0);
   // The same rows as 0.1.0 listed (kind, city, id, version; the table's layout may differ).
@@ -69,16 +76,32 @@ TEST_CASE("a data dir of agora 0.1.0 is migrated after a backup and serves the s
     return rows;
   };
   CHECK(rows_of(listed.out) == rows_of(read_file((kFixture / "list.txt").string())));
-  CHECK(listed.err.find("migrating the store") != std::string::npos);
-  CHECK(listed.err.find("from format 1 to format " + std::to_string(agora::storage::kStoreFormatVersion)) !=
-        std::string::npos);
+  CHECK(listed.err.find("migrating") == std::string::npos);
+  CHECK(store_format_of(data) == 1);
+  CHECK(run_agora({"status", "--data", data}).out.find("migrates it to format 2") != std::string::npos);
+  CHECK(backups_in(data).empty());
+
+  // The node (as the service starts it after the package's upgrade) migrates it.
+  Background node = start_agora({"serve", "--data", data, "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"},
+                                tmp.str("serve.err"), tmp.str("serve.out"));
+  for (int i = 0; i < 200; ++i) {  // up once it printed its two addresses
+    std::string out = read_file(tmp.str("serve.out"));
+    if (std::count(out.begin(), out.end(), '\n') >= 2) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ::kill(node.pid, SIGTERM);
+  CHECK(wait_exit(node.pid) == 0);
+  std::string log = read_file(tmp.str("serve.err"));
+  INFO(log);
+  CHECK(log.find("migrating the store in " + data + " from format 1 to format " +
+                 std::to_string(agora::storage::kStoreFormatVersion)) != std::string::npos);
   CHECK(store_format_of(data) == agora::storage::kStoreFormatVersion);
 
   // The backup came first, holds the store as 0.1.0 left it, and is named in the log.
   auto backups = backups_in(data);
   REQUIRE(backups.size() == 1);
   CHECK(backups[0].filename().string().starts_with("before-format-2-"));
-  CHECK(listed.err.find(backups[0].string()) != std::string::npos);
+  CHECK(log.find(backups[0].string()) != std::string::npos);
 
   // Every record, signature and chain as before; the export byte for byte.
   auto verified = run_agora({"verify", "--data", data});
@@ -91,23 +114,23 @@ TEST_CASE("a data dir of agora 0.1.0 is migrated after a backup and serves the s
   CHECK(peers[0]["city"] == "Malmö");
   CHECK(peers[0]["url"] == "ws://127.0.0.1:7999/sync");
 
-  // Migrated once: the next command neither migrates nor backs up again.
-  auto again = run_agora({"list", "--data", data});
-  CHECK(again.err.find("migrating") == std::string::npos);
-  CHECK(backups_in(data).size() == 1);
-
   // The key the city delegated still signs (its grant came through the migration), and
-  // publishing goes on from the chain 0.1.0 left.
+  // publishing goes on from the chain 0.1.0 left, without migrating or backing up again.
   write_file(tmp.str("p.json"), R"({"kind":"practice","id":"after-upgrade","title":"After the upgrade",
     "summary":"Published by the new release.","language":"en","themes":["employment"]})");
   auto published = run_agora({"publish", tmp.str("p.json"), "--data", data});
   CHECK(published.exit_code == 0);
+  CHECK(published.err.find("migrating") == std::string::npos);
+  CHECK(backups_in(data).size() == 1);
   CHECK(run_agora({"verify", "--data", data}).exit_code == 0);
 
-  // The backup restores the data dir as 0.1.0 had it: a way back to that release.
+  // The backup restores the data dir as 0.1.0 had it (a way back to that release), and
+  // reading it leaves it so.
   auto restored = run_agora({"restore", backups[0].string(), "--data", tmp.str("back")});
   CHECK(restored.exit_code == 0);
   CHECK(read_file(tmp.str("back/node.json")) == read_file((kFixture / "data/node.json").string()));
+  CHECK(run_agora({"verify", "--data", tmp.str("back")}).exit_code == 0);
+  CHECK(store_format_of(tmp.str("back")) == 1);
 }
 
 TEST_CASE("a data dir another agora process has open is not migrated under it", "[cli][upgrade]") {
@@ -117,13 +140,18 @@ TEST_CASE("a data dir another agora process has open is not migrated under it", 
   int fd = ::open((fs::path(data) / "agora.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   REQUIRE(fd >= 0);
   REQUIRE(::flock(fd, LOCK_SH) == 0);
-  auto r = run_agora({"list", "--data", data});
+  write_file(tmp.str("p.json"), R"({"kind":"practice","id":"during","title":"During the upgrade",
+    "summary":"Published while the old node runs.","language":"en","themes":["employment"]})");
+  std::string before = store_state(data);
+  auto r = run_agora({"publish", tmp.str("p.json"), "--data", data});
   CHECK(r.exit_code != 0);
   CHECK(r.err.find("is in format 1") != std::string::npos);
   CHECK(r.err.find("stop the node running on it") != std::string::npos);
   CHECK(backups_in(data).empty());
+  CHECK(store_state(data) == before);
+  CHECK(store_format_of(data) == 1);
   ::close(fd);
-  CHECK(run_agora({"list", "--data", data}).exit_code == 0);
+  CHECK(run_agora({"publish", tmp.str("p.json"), "--data", data}).exit_code == 0);
   CHECK(store_format_of(data) == agora::storage::kStoreFormatVersion);
 }
 

@@ -167,7 +167,21 @@ TEST_CASE("a dialler refused by a node that does not list it shows why and when 
              Catch::Contains("peer " + lyon.id.substr(0, 12) + " refused our connection: peer said unknown-key"));
   CHECK_THAT(lyon.log(), Catch::Contains("refused unknown key " + turin.id) &&
                              Catch::Contains("`agora peer add - --key " + turin.id + "` allows it"));
-  // Once Lyon lists Turin, they connect (at Turin's next try).
+  // Lyon's peer list shows the key it refused, with what allows it (its state is written
+  // every 2 s).
+  json refused_at_lyon;
+  REQUIRE(wait_until([&] {
+    json list = json::parse(lyon.agora({"peer", "list", "--json"}).out);
+    refused_at_lyon = list["refused"];
+    return refused_at_lyon.size() == 1;
+  }));
+  CHECK(refused_at_lyon[0]["node"] == turin.id);
+  CHECK(refused_at_lyon[0]["attempts"].get<int>() >= 1);
+  CHECK(refused_at_lyon[0]["allow"] == "agora peer add - --key " + turin.id);
+  CHECK_THAT(lyon.agora({"peer", "list"}).out,
+             Catch::Contains("refused (they dialled in") &&
+                 Catch::Contains("allow it with: agora peer add - --key " + turin.id));
+  // Once Lyon lists Turin, they connect (at Turin's next try), and it is no longer refused.
   REQUIRE(lyon.agora({"peer", "add", "-", "--key", turin.id}).exit_code == 0);
   REQUIRE(wait_until(
       [&] {
@@ -175,6 +189,7 @@ TEST_CASE("a dialler refused by a node that does not list it shows why and when 
         return list.size() == 1 && list[0]["state"] == "connected";
       },
       std::chrono::seconds(30)));
+  CHECK(json::parse(lyon.agora({"peer", "list", "--json"}).out)["refused"].empty());
 }
 
 TEST_CASE("a dialler refused as busy, or finding another node at the address, shows why in peer list",
