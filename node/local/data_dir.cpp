@@ -333,29 +333,39 @@ std::string DataDir::change_notice_address(const fs::path& dir) {
   return std::string(1, '\0') + "agora-" + to_hex(sha256((ec ? dir : canonical).string())).substr(0, 32);
 }
 
-void DataDir::notify_change() const {
-  std::string address = change_notice_address(dir_);
+namespace {
+
+// A datagram socket connected to the change-notice address of `dir`; -1 when no
+// `agora serve` listens there (ECONNREFUSED) or no socket could be made.
+int connect_to_change_notices(const fs::path& dir) {
+  std::string address = DataDir::change_notice_address(dir);
   int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return;
+  if (fd < 0) return -1;
   sockaddr_un sa{};
   sa.sun_family = AF_UNIX;
   std::memcpy(sa.sun_path, address.data(), address.size());
   auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + address.size());
-  (void)::sendto(fd, "c", 1, 0, reinterpret_cast<const sockaddr*>(&sa), len);  // no listener: ignored
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&sa), len) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+}  // namespace
+
+void DataDir::notify_change() const {
+  int fd = connect_to_change_notices(dir_);
+  if (fd < 0) return;  // no node running: nobody to tell
+  (void)::send(fd, "c", 1, 0);
   ::close(fd);
 }
 
 bool DataDir::node_running() const {
-  std::string address = change_notice_address(dir_);
-  int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int fd = connect_to_change_notices(dir_);
   if (fd < 0) return false;
-  sockaddr_un sa{};
-  sa.sun_family = AF_UNIX;
-  std::memcpy(sa.sun_path, address.data(), address.size());
-  auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + address.size());
-  bool bound = ::connect(fd, reinterpret_cast<const sockaddr*>(&sa), len) == 0;  // ECONNREFUSED: nobody
   ::close(fd);
-  return bound;
+  return true;
 }
 
 std::optional<CityProfile> city_profile(const storage::StoreReader& reader, const PublicKey& origin) {
